@@ -1,0 +1,3 @@
+module github.com/sdkauth/revocation
+
+go 1.25.0

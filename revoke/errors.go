@@ -1,0 +1,54 @@
+package revoke
+
+import "errors"
+
+// Errors returned by this package and by Stores. Compare them with errors.Is;
+// the errors returned wrap them with detail.
+var (
+	// ErrRevoked is returned by Issue when the token's parent, and so its
+	// grant, has been revoked. Nothing is stored.
+	ErrRevoked = errors.New("revoke: token revoked")
+
+	// ErrClientMismatch is returned when a token is presented by a client
+	// other than the one it was issued to, by Revoke, or by Issue for a
+	// parent of another client. Nothing changes.
+	ErrClientMismatch = errors.New("revoke: token was issued to another client")
+
+	// ErrUnknownParent is returned by Issue when the parent token was never
+	// issued, has been purged, or has expired. Nothing is stored.
+	ErrUnknownParent = errors.New("revoke: unknown parent token")
+
+	// ErrInvalidToken is returned for bad input: an empty value or client,
+	// an unknown kind, a missing or past expiry, an access token used as a
+	// parent. The error that wraps it is a *FieldError naming the field.
+	ErrInvalidToken = errors.New("revoke: invalid token")
+
+	// ErrAlreadyIssued is returned by Issue for a token value that was
+	// already issued with other attributes (kind, client, subject, parent or
+	// expiry). Issuing the same token again with the same attributes
+	// succeeds and changes nothing, so an Issue can be retried.
+	ErrAlreadyIssued = errors.New("revoke: token already issued with other attributes")
+
+	// ErrClosed is returned by every method of a Revoker or Store that has
+	// been closed.
+	ErrClosed = errors.New("revoke: closed")
+)
+
+// FieldError describes bad input to Issue or Revoke. It wraps
+// ErrInvalidToken.
+type FieldError struct {
+	// Field names the offending field: "Value", "Kind", "ClientID",
+	// "Parent" or "ExpiresAt" for Issue; "token" or "clientID" for Revoke
+	// and IsRevoked.
+	Field string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error returns a message naming the field and the reason.
+func (e *FieldError) Error() string {
+	return ErrInvalidToken.Error() + ": " + e.Field + " " + e.Reason
+}
+
+// Unwrap returns ErrInvalidToken.
+func (e *FieldError) Unwrap() error { return ErrInvalidToken }

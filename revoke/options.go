@@ -1,0 +1,85 @@
+package revoke
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Option configures a Revoker.
+type Option func(*options)
+
+type options struct {
+	now          func() time.Time
+	grace        time.Duration
+	batch        int
+	janitor      time.Duration
+	syncInterval time.Duration
+	log          *slog.Logger
+}
+
+// Defaults of the options.
+const (
+	// DefaultPurgeGrace is how long after its expiry a record is kept, to
+	// allow for clock skew between servers.
+	DefaultPurgeGrace = 5 * time.Minute
+	// DefaultPurgeBatch is how many records one purge transaction deletes.
+	DefaultPurgeBatch = 1000
+	// DefaultSyncInterval bounds how stale the index may be for revocations
+	// that other processes commit to a shared store.
+	DefaultSyncInterval = time.Second
+)
+
+func defaultOptions() options {
+	return options{
+		now:          time.Now,
+		grace:        DefaultPurgeGrace,
+		batch:        DefaultPurgeBatch,
+		syncInterval: DefaultSyncInterval,
+		log:          slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithClock sets the clock the Revoker judges expiry by. Tests use it to
+// move time; the default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// WithPurgeGrace sets how long after a token's expiry its record may be
+// purged. The grace covers clock skew between the servers that check the
+// token; the default is DefaultPurgeGrace.
+func WithPurgeGrace(d time.Duration) Option {
+	return func(o *options) { o.grace = d }
+}
+
+// WithPurgeBatch sets how many records one purge transaction deletes at most,
+// so that a large purge never holds the store's write lock for long. The
+// default is DefaultPurgeBatch.
+func WithPurgeBatch(n int) Option {
+	return func(o *options) { o.batch = n }
+}
+
+// WithJanitor makes the Revoker run Purge every interval in a goroutine of
+// its own, which Close stops. Without it (the default) nothing runs in the
+// background unless the store is Shared; call Purge yourself.
+func WithJanitor(interval time.Duration) Option {
+	return func(o *options) { o.janitor = interval }
+}
+
+// WithSyncInterval bounds how stale the in-memory index may be for
+// revocations committed by other processes to a Shared store (the sqlite
+// backend): every interval, a goroutine reads the revocations committed since
+// the last read. The default is DefaultSyncInterval. Zero turns the follower
+// off; IsRevoked then reads the store for every token the index does not
+// hold, which is exact but touches the store on every call. Stores that are
+// not Shared ignore it: only this process writes to them, and its own
+// revocations reach the index before Revoke returns.
+func WithSyncInterval(d time.Duration) Option {
+	return func(o *options) { o.syncInterval = d }
+}
+
+// WithLogger sets the logger for background work (janitor, follower). By
+// default nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}

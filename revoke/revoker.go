@@ -1,0 +1,413 @@
+package revoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Revoker records issued tokens, revokes them with the cascade rules, and
+// answers IsRevoked from an in-memory index. It is safe for concurrent use.
+type Revoker struct {
+	store  Store
+	opts   options
+	index  index
+	commit committer
+
+	// readThrough makes IsRevoked consult the store on an index miss: for
+	// a Shared store whose follower is turned off.
+	readThrough bool
+	// seq is the highest revocation sequence the index has loaded.
+	seq atomic.Uint64
+
+	closed atomic.Bool
+	bg     context.Context // background work's context, cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// maxExpiry is the latest expiry a Store can keep (nanoseconds since 1970 in
+// an int64).
+var maxExpiry = time.Unix(0, math.MaxInt64)
+
+// New returns a Revoker over s. It loads the revocations s holds into the
+// in-memory index, streaming them in one read transaction. New starts no
+// goroutine unless asked: WithJanitor starts the janitor, and a Shared store
+// (with the default WithSyncInterval) starts the follower that reads other
+// processes' revocations. Close stops them and closes s. If New fails, s is
+// left open.
+func New(s Store, opts ...Option) (*Revoker, error) {
+	if s == nil {
+		return nil, errors.New("revoke: New: nil Store")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case o.now == nil:
+		return nil, errors.New("revoke: New: nil clock")
+	case o.log == nil:
+		return nil, errors.New("revoke: New: nil logger")
+	case o.grace < 0:
+		return nil, fmt.Errorf("revoke: New: negative purge grace %v", o.grace)
+	case o.batch <= 0:
+		return nil, fmt.Errorf("revoke: New: purge batch %d is not positive", o.batch)
+	case o.janitor < 0:
+		return nil, fmt.Errorf("revoke: New: negative janitor interval %v", o.janitor)
+	case o.syncInterval < 0:
+		return nil, fmt.Errorf("revoke: New: negative sync interval %v", o.syncInterval)
+	}
+	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
+	if err := r.sync(context.Background()); err != nil {
+		return nil, fmt.Errorf("revoke: New: loading revocations: %w", err)
+	}
+	r.bg, r.cancel = context.WithCancel(context.Background())
+	if sh, ok := s.(Shared); ok && sh.Shared() {
+		if o.syncInterval > 0 {
+			r.every(o.syncInterval, "follow", r.sync)
+		} else {
+			r.readThrough = true
+		}
+	}
+	if o.janitor > 0 {
+		r.every(o.janitor, "purge", func(ctx context.Context) error {
+			_, err := r.Purge(ctx)
+			return err
+		})
+	}
+	return r, nil
+}
+
+// every runs fn every interval in a goroutine until Close.
+func (r *Revoker) every(interval time.Duration, name string, fn func(context.Context) error) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.bg.Done():
+				return
+			case <-t.C:
+				if err := fn(r.bg); err != nil && r.bg.Err() == nil {
+					r.opts.log.Error("revoke: background "+name+" failed", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// sync loads the revocations committed since the last sync into the index.
+func (r *Revoker) sync(ctx context.Context) error {
+	last := r.seq.Load()
+	high := last
+	err := r.store.View(ctx, func(tx Tx) error {
+		return tx.RevokedSince(ctx, last, func(rev Revocation) error {
+			r.index.add(rev)
+			high = max(high, rev.Seq)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	// Only the follower (or New, before it starts) syncs, so a plain store
+	// is enough; the max guards against a reader that went backwards.
+	if high > r.seq.Load() {
+		r.seq.Store(high)
+	}
+	return nil
+}
+
+// Issue records a token the authorization server hands out. A token with a
+// Parent joins its parent's grant; the parent must be a live refresh token of
+// the same client. Issue validates t first: bad input returns a *FieldError
+// wrapping ErrInvalidToken. It returns ErrRevoked when the parent (or the
+// token itself) was revoked, ErrUnknownParent when the parent was never
+// issued, has expired or was purged, ErrClientMismatch when the parent
+// belongs to another client, and ErrAlreadyIssued when the value was issued
+// before with other attributes; in each case nothing is stored. Issuing the
+// same token twice with the same attributes succeeds.
+//
+// When Issue returns nil the record is committed; an Issue racing a Revoke of
+// its grant either fails with ErrRevoked or is revoked by that Revoke.
+func (r *Revoker) Issue(ctx context.Context, t Token) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	now := r.opts.now()
+	if err := validate(t, now); err != nil {
+		return err
+	}
+	rec := Record{
+		ID:        TokenID(t.Value),
+		Check:     Checksum(t.Value),
+		Kind:      t.Kind,
+		ClientID:  t.ClientID,
+		Subject:   t.Subject,
+		ExpiresAt: t.ExpiresAt.Round(0).UTC(),
+	}
+	rec.Grant = rec.ID
+	if t.Parent != "" {
+		rec.Parent = TokenID(t.Parent)
+	}
+	var outcome error
+	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+		outcome = nil
+		rec.Grant = rec.ID
+		old, found, err := tx.Get(ctx, rec.ID)
+		if err != nil {
+			return err
+		}
+		if found && old.Revoked() {
+			outcome = fmt.Errorf("%w: the token itself was revoked", ErrRevoked)
+			return nil
+		}
+		if !rec.Parent.IsZero() {
+			p, ok, err := tx.Get(ctx, rec.Parent)
+			if err != nil {
+				return err
+			}
+			if outcome = checkParent(p, ok, rec.ClientID, now); outcome != nil {
+				return nil
+			}
+			rec.Grant = p.Grant
+		}
+		if found {
+			if !sameIssue(old, rec) {
+				outcome = ErrAlreadyIssued
+			}
+			return nil
+		}
+		return tx.Put(ctx, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("revoke: Issue: %w", err)
+	}
+	return outcome
+}
+
+func validate(t Token, now time.Time) error {
+	switch {
+	case t.Value == "":
+		return &FieldError{Field: "Value", Reason: "is empty"}
+	case !t.Kind.Valid():
+		return &FieldError{Field: "Kind", Reason: "is " + t.Kind.String() + ", want access or refresh"}
+	case t.ClientID == "":
+		return &FieldError{Field: "ClientID", Reason: "is empty"}
+	case t.ExpiresAt.IsZero():
+		return &FieldError{Field: "ExpiresAt", Reason: "is not set"}
+	case !t.ExpiresAt.After(now):
+		return &FieldError{Field: "ExpiresAt", Reason: "is not in the future"}
+	case t.ExpiresAt.After(maxExpiry):
+		return &FieldError{Field: "ExpiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
+	case t.Parent == t.Value:
+		return &FieldError{Field: "Parent", Reason: "is the token itself"}
+	}
+	return nil
+}
+
+// checkParent returns why a token of client may not be minted from parent p,
+// or nil.
+func checkParent(p Record, found bool, client string, now time.Time) error {
+	switch {
+	case !found:
+		return fmt.Errorf("%w: parent was never issued or has been purged", ErrUnknownParent)
+	case p.Kind != Refresh:
+		return &FieldError{Field: "Parent", Reason: "is not a refresh token"}
+	case p.ClientID != client:
+		return fmt.Errorf("%w: parent belongs to another client", ErrClientMismatch)
+	case p.Revoked():
+		return fmt.Errorf("%w: parent token was revoked", ErrRevoked)
+	case !p.ExpiresAt.After(now):
+		return fmt.Errorf("%w: parent token has expired", ErrUnknownParent)
+	}
+	return nil
+}
+
+func sameIssue(a, b Record) bool {
+	return a.Kind == b.Kind && a.ClientID == b.ClientID && a.Subject == b.Subject &&
+		a.Parent == b.Parent && a.Grant == b.Grant && a.ExpiresAt.Equal(b.ExpiresAt)
+}
+
+// Revoke revokes token on behalf of clientID and returns how many tokens it
+// newly revoked. Revoking an access token revokes it alone. Revoking a
+// refresh token revokes its whole grant, atomically: every refresh token of
+// its rotation chain and every access token minted from any of them (members
+// that expired longer ago than the purge grace are left as they are).
+//
+// A token never issued, already expired or already revoked returns (0, nil)
+// and changes nothing, as RFC 7009 asks. A token issued to another client
+// returns ErrClientMismatch and changes nothing. Empty arguments return a
+// *FieldError wrapping ErrInvalidToken. When Revoke returns, the revocation is
+// committed and IsRevoked reports it.
+func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, error) {
+	if r.closed.Load() {
+		return 0, ErrClosed
+	}
+	switch {
+	case token == "":
+		return 0, &FieldError{Field: "token", Reason: "is empty"}
+	case clientID == "":
+		return 0, &FieldError{Field: "clientID", Reason: "is empty"}
+	}
+	id := TokenID(token)
+	now := r.opts.now()
+	cutoff := now.Add(-r.opts.grace)
+	var (
+		outcome error
+		revoked []Revocation
+	)
+	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+		outcome, revoked = nil, revoked[:0]
+		rec, found, err := tx.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !found || !rec.ExpiresAt.After(now) {
+			return nil
+		}
+		if rec.ClientID != clientID {
+			outcome = ErrClientMismatch
+			return nil
+		}
+		var members []Record
+		if rec.Kind == Refresh {
+			err = tx.Grant(ctx, rec.Grant, func(m Record) error {
+				if !m.Revoked() && m.ExpiresAt.After(cutoff) {
+					members = append(members, m)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		} else if !rec.Revoked() {
+			members = append(members, rec)
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		seq, err := tx.NextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			m.Seq = seq
+			if err := tx.Put(ctx, m); err != nil {
+				return err
+			}
+			revoked = append(revoked, m.Revocation())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke: Revoke: %w", err)
+	}
+	if outcome != nil {
+		return 0, outcome
+	}
+	for _, rev := range revoked {
+		r.index.add(rev)
+	}
+	return len(revoked), nil
+}
+
+// IsRevoked reports whether token was revoked, directly or by the cascade of
+// its grant. It is true until the token has expired and its record has been
+// purged, and false for a token never issued. IsRevoked answers from memory
+// without touching the store and without allocating, except over a Shared
+// store whose follower was turned off (WithSyncInterval(0)).
+func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
+	if r.closed.Load() {
+		return false, ErrClosed
+	}
+	if token == "" {
+		return false, errEmptyToken
+	}
+	if r.index.contains(Checksum(token), token) {
+		return true, nil
+	}
+	if r.readThrough {
+		return r.readRevoked(ctx, token)
+	}
+	return false, nil
+}
+
+var errEmptyToken = &FieldError{Field: "token", Reason: "is empty"}
+
+func (r *Revoker) readRevoked(ctx context.Context, token string) (bool, error) {
+	var revoked bool
+	err := r.store.View(ctx, func(tx Tx) error {
+		rec, found, err := tx.Get(ctx, TokenID(token))
+		revoked = found && rec.Revoked()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("revoke: IsRevoked: %w", err)
+	}
+	return revoked, nil
+}
+
+// Purge deletes the records of tokens that expired more than the purge
+// grace ago (see WithPurgeGrace), in transactions of at most the purge batch
+// (see WithPurgeBatch) so that it never holds the store for long, and
+// returns how many it deleted. A revoked token stays revoked until its own
+// record is purged, so purging never makes a live token of a revoked grant
+// look live. On error, the batches already committed stay deleted.
+func (r *Revoker) Purge(ctx context.Context) (int, error) {
+	if r.closed.Load() {
+		return 0, ErrClosed
+	}
+	cutoff := r.opts.now().Add(-r.opts.grace)
+	total := 0
+	ids := make([]ID, 0, r.opts.batch)
+	for {
+		err := r.store.Update(ctx, func(tx Tx) error {
+			ids = ids[:0]
+			err := tx.Expired(ctx, cutoff, r.opts.batch, func(rec Record) error {
+				ids = append(ids, rec.ID)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if err := tx.Delete(ctx, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("revoke: Purge: %w", err)
+		}
+		total += len(ids)
+		if len(ids) < r.opts.batch {
+			break
+		}
+	}
+	r.index.sweep(cutoff)
+	return total, nil
+}
+
+// Close stops the Revoker's background work, waits for it, and closes the
+// store. After Close every method returns an error wrapping ErrClosed,
+// Close included.
+func (r *Revoker) Close() error {
+	if !r.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	r.cancel()
+	r.wg.Wait()
+	if err := r.store.Close(); err != nil {
+		return fmt.Errorf("revoke: Close: %w", err)
+	}
+	return nil
+}

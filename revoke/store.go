@@ -1,0 +1,94 @@
+package revoke
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage a Revoker runs on. A Store holds records and runs
+// transactions; it knows nothing of grants, clients or cascades, which live
+// once, in this package. The memory, bolt and sqlite packages provide Stores;
+// package store/storetest checks any Store, ours or a user's, against the
+// rules with one call.
+//
+// The contract:
+//
+//   - Update runs fn in a read-write transaction and commits it when fn
+//     returns nil. When fn returns an error, or the commit fails, nothing fn
+//     wrote is kept and Update returns a non-nil error. Update transactions
+//     are serializable: their effects are as if they ran one at a time, even
+//     across processes sharing the store. When Update returns nil the
+//     transaction is durable to the degree the backend documents (the
+//     durable backends: on stable storage).
+//   - View runs fn in a read-only transaction that sees a consistent snapshot
+//     and never blocks on, nor observes, an uncommitted Update.
+//   - A Tx is valid only inside the fn it was passed to. Values it returns
+//     are owned by the caller and stay valid after the transaction ends.
+//   - Absent is not an error: Tx.Get of a missing ID reports found=false with
+//     a nil error, and Tx.Delete of a missing ID does nothing.
+//   - After Close, View and Update return an error wrapping ErrClosed and
+//     write nothing. Close of a closed Store returns an error wrapping ErrClosed.
+//   - A cancelled or expired context makes View and Update return an error
+//     wrapping the context's error, with nothing written.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction and commits it if fn
+	// returns nil.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Close releases the store. It does not wait for View and Update calls
+	// that have not started; those return ErrClosed.
+	Close() error
+}
+
+// Tx is a transaction of a Store. Its methods take the transaction's context
+// for the calls that may block on I/O; the context given to View or Update
+// governs the transaction as a whole.
+type Tx interface {
+	// Get returns the record whose ID is id. A missing record is reported
+	// as found == false with a nil error.
+	Get(ctx context.Context, id ID) (rec Record, found bool, err error)
+
+	// Put inserts rec, or replaces the record with the same ID, and keeps
+	// every index over it (grant, expiry, revocation sequence) in the same
+	// transaction. Put is only called in Update transactions.
+	Put(ctx context.Context, rec Record) error
+
+	// Delete removes the record whose ID is id, with its index entries.
+	// Deleting a missing record does nothing. Delete is only called in
+	// Update transactions.
+	Delete(ctx context.Context, id ID) error
+
+	// Grant calls fn for every record whose Grant is grant, in no particular
+	// order. fn must not write to the transaction; an error from fn stops
+	// the iteration and is returned.
+	Grant(ctx context.Context, grant ID, fn func(Record) error) error
+
+	// RevokedSince calls fn for every revoked record whose Seq is greater
+	// than seq, in ascending Seq order. It is how a Revoker loads its index
+	// at start-up (seq 0) and follows revocations written by other
+	// processes. fn must not write to the transaction; an error from fn
+	// stops the iteration and is returned.
+	RevokedSince(ctx context.Context, seq uint64, fn func(Revocation) error) error
+
+	// Expired calls fn for at most limit records whose ExpiresAt is before
+	// t, in no particular order. fn must not write to the transaction; an
+	// error from fn stops the iteration and is returned.
+	Expired(ctx context.Context, t time.Time, limit int, fn func(Record) error) error
+
+	// NextSeq returns a revocation sequence number greater than every Seq
+	// of a committed record, including those committed by other processes,
+	// and greater than the numbers it returned before in this transaction.
+	// Numbers of a transaction that rolled back may be handed out again. It
+	// is only called in Update transactions.
+	NextSeq(ctx context.Context) (uint64, error)
+}
+
+// Shared is implemented by Stores that processes other than this one may
+// write to (the sqlite backend: several processes on one database file). A
+// Revoker over a Store whose Shared method returns true follows the store's
+// revocation sequence so that revocations committed elsewhere reach its
+// in-memory index within the sync interval (see WithSyncInterval).
+type Shared interface {
+	Shared() bool
+}
