@@ -15,7 +15,8 @@ import (
 //
 //   - Update runs fn in a read-write transaction and commits it when fn
 //     returns nil. When fn returns an error, or the commit fails, nothing fn
-//     wrote is kept and Update returns a non-nil error. Update transactions
+//     wrote is kept and Update returns a non-nil error (fn's error, possibly
+//     wrapped, when fn failed). Update transactions
 //     are serializable: their effects are as if they ran one at a time, even
 //     across processes sharing the store. When Update returns nil the
 //     transaction is durable to the degree the backend documents (the

@@ -1,0 +1,795 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// Run runs the conformance suite against the Store that open returns. open
+// is called once per subtest and must return a fresh, empty Store; the
+// suite closes it (through revoke.Revoker.Close) when the subtest ends.
+// Each rule of the revoke package is a named subtest, exercised through
+// revoke.New(store) as an application would, and the Store contract (rollback,
+// sequence, closing) is checked on the Store directly.
+func Run(t *testing.T, open func(t *testing.T) revoke.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, func(*testing.T) revoke.Store)
+	}{
+		{"IssueValidatesInput", testIssueValidatesInput},
+		{"IssueIsIdempotent", testIssueIsIdempotent},
+		{"RevokeAccessTokenAlone", testRevokeAccessTokenAlone},
+		{"RevokeRefreshCascadesRotatedGrant", testRevokeRefreshCascades},
+		{"GrantsAreIsolated", testGrantsAreIsolated},
+		{"ClientMismatch", testClientMismatch},
+		{"RevokeIsIdempotent", testRevokeIsIdempotent},
+		{"UnknownToken", testUnknownToken},
+		{"ExpiredToken", testExpiredToken},
+		{"RevokeValidatesInput", testRevokeValidatesInput},
+		{"IssueUnderRevokedParent", testIssueUnderRevokedParent},
+		{"IssueUnderUnknownParent", testIssueUnderUnknownParent},
+		{"IssueUnderForeignParent", testIssueUnderForeignParent},
+		{"IssueUnderAccessParent", testIssueUnderAccessParent},
+		{"IssueUnderExpiredParent", testIssueUnderExpiredParent},
+		{"RawTokensNotStored", testRawTokensNotStored},
+		{"IndexLoadedAtNew", testIndexLoadedAtNew},
+		{"Rollback", testRollback},
+		{"Sequence", testSequence},
+		{"Purge", testPurge},
+		{"PurgeInBatches", testPurgeInBatches},
+		{"PurgeKeepsGrantRevoked", testPurgeKeepsGrantRevoked},
+		{"CancelledContext", testCancelledContext},
+		{"ConcurrentIssueAndRevoke", testConcurrentIssueAndRevoke},
+		{"ConcurrentWriters", testConcurrentWriters},
+		{"Closed", testClosed},
+		{"FollowsOtherWriters", testFollowsOtherWriters},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
+}
+
+func testIssueValidatesInput(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	parent := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	access := e.issue(revoke.Access, "c1", parent, time.Hour)
+	now := e.clock.Now()
+	v := token()
+	valid := revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: now.Add(time.Hour)}
+	cases := []struct {
+		field string
+		edit  func(*revoke.Token)
+	}{
+		{"Value", func(t *revoke.Token) { t.Value = "" }},
+		{"Kind", func(t *revoke.Token) { t.Kind = 0 }},
+		{"Kind", func(t *revoke.Token) { t.Kind = 3 }},
+		{"ClientID", func(t *revoke.Token) { t.ClientID = "" }},
+		{"ExpiresAt", func(t *revoke.Token) { t.ExpiresAt = time.Time{} }},
+		{"ExpiresAt", func(t *revoke.Token) { t.ExpiresAt = now }},
+		{"ExpiresAt", func(t *revoke.Token) { t.ExpiresAt = now.Add(-time.Second) }},
+		{"Parent", func(t *revoke.Token) { t.Parent = t.Value }},
+		{"Parent", func(t *revoke.Token) { t.Parent = access }},
+	}
+	for _, c := range cases {
+		tok := valid
+		c.edit(&tok)
+		err := e.r.Issue(e.ctx, tok)
+		var fe *revoke.FieldError
+		if !errors.Is(err, revoke.ErrInvalidToken) || !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("Issue with bad %s: err = %v, want a *FieldError for %s wrapping ErrInvalidToken", c.field, err, c.field)
+		}
+	}
+	// Nothing was stored: the value is still free for any attributes.
+	if _, found := e.record(v); found {
+		t.Fatal("a rejected Issue stored a record")
+	}
+	other := valid
+	other.ClientID, other.Kind = "c2", revoke.Refresh
+	if err := e.r.Issue(e.ctx, other); err != nil {
+		t.Fatalf("Issue after rejected Issues: %v", err)
+	}
+}
+
+func testIssueIsIdempotent(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	rt := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	tok := revoke.Token{Value: token(), Kind: revoke.Access, ClientID: "c1", Parent: rt, ExpiresAt: e.clock.Now().Add(time.Hour)}
+	for i := range 2 {
+		if err := e.r.Issue(e.ctx, tok); err != nil {
+			t.Fatalf("Issue #%d of the same token: %v", i+1, err)
+		}
+	}
+	changed := tok
+	changed.ExpiresAt = changed.ExpiresAt.Add(time.Minute)
+	if err := e.r.Issue(e.ctx, changed); !errors.Is(err, revoke.ErrAlreadyIssued) {
+		t.Errorf("Issue with another expiry: err = %v, want ErrAlreadyIssued", err)
+	}
+	changed = tok
+	changed.Parent = ""
+	if err := e.r.Issue(e.ctx, changed); !errors.Is(err, revoke.ErrAlreadyIssued) {
+		t.Errorf("Issue without the parent: err = %v, want ErrAlreadyIssued", err)
+	}
+	e.revoke(tok.Value, "c1", 1)
+	if err := e.r.Issue(e.ctx, tok); !errors.Is(err, revoke.ErrRevoked) {
+		t.Errorf("Issue of a revoked token: err = %v, want ErrRevoked", err)
+	}
+	e.wantRevoked("re-issued revoked token", tok.Value)
+}
+
+func testRevokeAccessTokenAlone(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g := e.newGrant("c1", 2)
+	extra := e.issue(revoke.Access, "c1", g.R[1], time.Hour)
+	e.revoke(g.A[1], "c1", 1)
+	e.wantRevoked("revoked access", g.A[1])
+	e.wantLive("refresh", g.R...)
+	e.wantLive("other access", g.A[0], extra)
+}
+
+func testRevokeRefreshCascades(t *testing.T, open func(*testing.T) revoke.Store) {
+	for _, pick := range []struct {
+		name string
+		idx  int
+	}{{"Root", 0}, {"Middle", 1}, {"Newest", 2}} {
+		t.Run(pick.name, func(t *testing.T) {
+			e := setup(t, open)
+			g := e.newGrant("c1", 3)
+			extra := e.issue(revoke.Access, "c1", g.R[0], time.Hour)
+			e.revoke(g.R[pick.idx], "c1", 7)
+			e.wantRevoked("refresh", g.R...)
+			e.wantRevoked("access", append(g.A, extra)...)
+			// A revocation is stored, not only indexed.
+			for i, tok := range g.all() {
+				if rec, found := e.record(tok); !found || !rec.Revoked() {
+					t.Errorf("stored record %d: found %v, revoked %v; want a revoked record", i, found, rec.Revoked())
+				}
+			}
+		})
+	}
+}
+
+func testGrantsAreIsolated(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g1 := e.newGrant("c1", 2)
+	g2 := e.newGrant("c1", 2)
+	g3 := e.newGrant("c2", 2)
+	e.revoke(g1.R[0], "c1", 4)
+	e.wantRevoked("revoked grant", g1.all()...)
+	e.wantLive("same client's other grant", g2.all()...)
+	e.wantLive("other client's grant", g3.all()...)
+}
+
+func testClientMismatch(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g := e.newGrant("c1", 2)
+	for _, tok := range []string{g.R[0], g.A[1]} {
+		if n, err := e.r.Revoke(e.ctx, tok, "c2"); !errors.Is(err, revoke.ErrClientMismatch) || n != 0 {
+			t.Errorf("Revoke by another client = (%d, %v), want (0, ErrClientMismatch)", n, err)
+		}
+	}
+	e.wantLive("grant after a foreign Revoke", g.all()...)
+	e.revoke(g.A[1], "c1", 1)
+	if n, err := e.r.Revoke(e.ctx, g.A[1], "c2"); !errors.Is(err, revoke.ErrClientMismatch) || n != 0 {
+		t.Errorf("Revoke of a revoked token by another client = (%d, %v), want (0, ErrClientMismatch)", n, err)
+	}
+}
+
+func testRevokeIsIdempotent(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g := e.newGrant("c1", 2)
+	e.revoke(g.A[0], "c1", 1)
+	e.revoke(g.A[0], "c1", 0)
+	e.revoke(g.R[1], "c1", 3) // the grant less the access token already revoked
+	e.revoke(g.R[1], "c1", 0)
+	e.revoke(g.R[0], "c1", 0)
+	e.revoke(g.A[1], "c1", 0)
+	e.wantRevoked("grant", g.all()...)
+}
+
+func testUnknownToken(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g := e.newGrant("c1", 1)
+	unknown := token()
+	e.revoke(unknown, "c1", 0)
+	e.wantLive("never issued", unknown)
+	e.wantLive("grant", g.all()...)
+	if _, found := e.record(unknown); found {
+		t.Error("Revoke of an unknown token stored a record")
+	}
+}
+
+func testExpiredToken(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	rt := e.issue(revoke.Refresh, "c1", "", 2*time.Hour)
+	at := e.issue(revoke.Access, "c1", rt, time.Hour)
+	e.clock.Advance(time.Hour)
+	e.revoke(at, "c1", 0)
+	e.wantLive("expired access", at)
+	if rec, _ := e.record(at); rec.Revoked() {
+		t.Error("Revoke of an expired token revoked its record")
+	}
+	e.clock.Advance(time.Hour)
+	e.revoke(rt, "c1", 0)
+	e.wantLive("expired refresh", rt)
+}
+
+func testRevokeValidatesInput(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	at := e.issue(revoke.Access, "c1", "", time.Hour)
+	for _, c := range []struct{ tok, client, field string }{{"", "c1", "token"}, {at, "", "clientID"}} {
+		n, err := e.r.Revoke(e.ctx, c.tok, c.client)
+		var fe *revoke.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || !errors.Is(err, revoke.ErrInvalidToken) || n != 0 {
+			t.Errorf("Revoke(%q, %q) = (%d, %v), want a *FieldError for %s", c.tok, c.client, n, err, c.field)
+		}
+	}
+	if _, err := e.r.IsRevoked(e.ctx, ""); !errors.Is(err, revoke.ErrInvalidToken) {
+		t.Errorf("IsRevoked(\"\"): err = %v, want ErrInvalidToken", err)
+	}
+	e.wantLive("access", at)
+}
+
+func testIssueUnderRevokedParent(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g := e.newGrant("c1", 2)
+	e.revoke(g.R[0], "c1", 4)
+	for i, parent := range g.R {
+		for _, kind := range []revoke.Kind{revoke.Access, revoke.Refresh} {
+			v := token()
+			err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: kind, ClientID: "c1", Parent: parent, ExpiresAt: e.clock.Now().Add(time.Hour)})
+			if !errors.Is(err, revoke.ErrRevoked) {
+				t.Errorf("Issue %v under revoked R[%d]: err = %v, want ErrRevoked", kind, i, err)
+			}
+			if _, found := e.record(v); found {
+				t.Errorf("Issue %v under revoked R[%d] stored a record", kind, i)
+			}
+		}
+	}
+}
+
+func testIssueUnderUnknownParent(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	v := token()
+	err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", Parent: token(), ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if !errors.Is(err, revoke.ErrUnknownParent) {
+		t.Errorf("Issue under an unknown parent: err = %v, want ErrUnknownParent", err)
+	}
+	if _, found := e.record(v); found {
+		t.Error("Issue under an unknown parent stored a record")
+	}
+}
+
+func testIssueUnderForeignParent(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	rt := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	v := token()
+	err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c2", Parent: rt, ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if !errors.Is(err, revoke.ErrClientMismatch) {
+		t.Errorf("Issue under another client's parent: err = %v, want ErrClientMismatch", err)
+	}
+	if _, found := e.record(v); found {
+		t.Error("Issue under another client's parent stored a record")
+	}
+	e.revoke(rt, "c1", 1) // the parent's grant gained no member
+}
+
+func testIssueUnderAccessParent(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	rt := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	at := e.issue(revoke.Access, "c1", rt, time.Hour)
+	v := token()
+	err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", Parent: at, ExpiresAt: e.clock.Now().Add(time.Hour)})
+	var fe *revoke.FieldError
+	if !errors.As(err, &fe) || fe.Field != "Parent" {
+		t.Errorf("Issue under an access token: err = %v, want a *FieldError for Parent", err)
+	}
+	if _, found := e.record(v); found {
+		t.Error("Issue under an access token stored a record")
+	}
+}
+
+func testIssueUnderExpiredParent(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	rt := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	e.clock.Advance(time.Hour)
+	v := token()
+	err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", Parent: rt, ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if !errors.Is(err, revoke.ErrUnknownParent) {
+		t.Errorf("Issue under an expired parent: err = %v, want ErrUnknownParent", err)
+	}
+	if _, found := e.record(v); found {
+		t.Error("Issue under an expired parent stored a record")
+	}
+}
+
+func testRawTokensNotStored(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g := e.newGrant("c1", 2)
+	e.revoke(g.R[1], "c1", 4)
+	for i, tok := range g.all() {
+		rec, found := e.record(tok)
+		if !found {
+			t.Fatalf("token %d: no record under its SHA-256", i)
+		}
+		if rec.ID != revoke.TokenID(tok) || rec.Check != revoke.Checksum(tok) {
+			t.Errorf("token %d: record keyed %s with check %#x, want SHA-256 %s and CRC-32C %#x",
+				i, rec.ID, rec.Check, revoke.TokenID(tok), revoke.Checksum(tok))
+		}
+		for _, field := range []string{rec.ClientID, rec.Subject} {
+			for _, raw := range g.all() {
+				if field == raw {
+					t.Errorf("token %d: a raw token value is stored in a record field", i)
+				}
+			}
+		}
+	}
+	if rec, _ := e.record(g.A[1]); rec.Parent != revoke.TokenID(g.R[1]) || rec.Grant != revoke.TokenID(g.R[0]) {
+		t.Error("record's Parent and Grant are not the SHA-256 of the parent and root tokens")
+	}
+}
+
+func testIndexLoadedAtNew(t *testing.T, open func(*testing.T) revoke.Store) {
+	// The first Revoker runs without a follower, so the second one's
+	// answers can only come from what New loaded.
+	e := setup(t, open, revoke.WithSyncInterval(0))
+	g := e.newGrant("c1", 2)
+	live := e.newGrant("c1", 1)
+	e.revoke(g.R[0], "c1", 4)
+	r2, err := revoke.New(e.store, revoke.WithClock(e.clock.Now))
+	if err != nil {
+		t.Fatalf("second revoke.New over the same store: %v", err)
+	}
+	t.Cleanup(func() { _ = r2.Close() })
+	e2 := *e
+	e2.r = r2
+	e2.wantRevoked("grant seen by a new Revoker", g.all()...)
+	e2.wantLive("live grant seen by a new Revoker", live.all()...)
+}
+
+func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	ctx := e.ctx
+	kept := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	keptRec, _ := e.record(kept)
+	boom := errors.New("boom")
+	fresh := revoke.Record{ID: revoke.TokenID(token()), Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour)}
+	fresh.Grant = keptRec.ID
+	var seqInFailed uint64
+	err := e.store.Update(ctx, func(tx revoke.Tx) error {
+		if err := tx.Put(ctx, fresh); err != nil {
+			return err
+		}
+		changed := keptRec
+		changed.ClientID = "changed"
+		var err error
+		if seqInFailed, err = tx.NextSeq(ctx); err != nil {
+			return err
+		}
+		changed.Seq = seqInFailed
+		if err := tx.Put(ctx, changed); err != nil {
+			return err
+		}
+		if _, found, err := tx.Get(ctx, fresh.ID); err != nil || !found {
+			return fmt.Errorf("a transaction does not see its own Put: found %v, err %v", found, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update whose fn failed returned %v, want the fn's error", err)
+	}
+	if _, found := e.recordByID(fresh.ID); found {
+		t.Error("a rolled-back Put is visible")
+	}
+	if got, _ := e.record(kept); got.ClientID != "c1" || got.Revoked() {
+		t.Errorf("a rolled-back replace is visible: client %q, revoked %v", got.ClientID, got.Revoked())
+	}
+	err = e.store.Update(ctx, func(tx revoke.Tx) error {
+		if err := tx.Delete(ctx, keptRec.ID); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update whose fn failed returned %v, want the fn's error", err)
+	}
+	if _, found := e.record(kept); !found {
+		t.Error("a rolled-back Delete is visible")
+	}
+	var grantSize int
+	err = e.store.View(ctx, func(tx revoke.Tx) error {
+		return tx.Grant(ctx, keptRec.ID, func(revoke.Record) error { grantSize++; return nil })
+	})
+	if err != nil || grantSize != 1 {
+		t.Errorf("grant index after rollbacks: %d members (err %v), want 1", grantSize, err)
+	}
+	e.wantLive("kept", kept)
+	e.revoke(kept, "c1", 1)
+}
+
+func (e *env) recordByID(id revoke.ID) (revoke.Record, bool) {
+	e.t.Helper()
+	var (
+		rec   revoke.Record
+		found bool
+	)
+	err := e.store.View(e.ctx, func(tx revoke.Tx) error {
+		var err error
+		rec, found, err = tx.Get(e.ctx, id)
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("View: %v", err)
+	}
+	return rec, found
+}
+
+func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	ctx := e.ctx
+	var last uint64
+	for round := range 3 {
+		err := e.store.Update(ctx, func(tx revoke.Tx) error {
+			for range 2 {
+				seq, err := tx.NextSeq(ctx)
+				if err != nil {
+					return err
+				}
+				if seq <= last {
+					return fmt.Errorf("round %d: NextSeq = %d after %d", round, seq, last)
+				}
+				last = seq
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Revocations come back in sequence order, each once.
+	var toks []string
+	for range 5 {
+		at := e.issue(revoke.Access, "c1", "", time.Hour)
+		toks = append(toks, at)
+		e.revoke(at, "c1", 1)
+	}
+	g := e.newGrant("c1", 2)
+	e.revoke(g.R[0], "c1", 4)
+	var revs []revoke.Revocation
+	err := e.store.View(ctx, func(tx revoke.Tx) error {
+		return tx.RevokedSince(ctx, last, func(rev revoke.Revocation) error {
+			revs = append(revs, rev)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) != 9 {
+		t.Fatalf("RevokedSince returned %d revocations, want 9", len(revs))
+	}
+	for i, rev := range revs {
+		if i > 0 && rev.Seq < revs[i-1].Seq {
+			t.Errorf("RevokedSince out of order: %d after %d", rev.Seq, revs[i-1].Seq)
+		}
+		if rev.Seq <= last {
+			t.Errorf("RevokedSince(%d) returned Seq %d", last, rev.Seq)
+		}
+	}
+	for i, tok := range toks {
+		if revs[i].ID != revoke.TokenID(tok) || revs[i].Check != revoke.Checksum(tok) {
+			t.Errorf("revocation %d is not token %d's", i, i)
+		}
+	}
+	cut := revs[4].Seq
+	n := 0
+	err = e.store.View(ctx, func(tx revoke.Tx) error {
+		return tx.RevokedSince(ctx, cut, func(revoke.Revocation) error { n++; return nil })
+	})
+	if err != nil || n != 4 {
+		t.Errorf("RevokedSince(the 5th's Seq) returned %d (err %v), want the grant's 4", n, err)
+	}
+}
+
+func testPurge(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open, revoke.WithPurgeGrace(time.Minute))
+	short := e.issue(revoke.Access, "c1", "", time.Minute)
+	shortRevoked := e.issue(revoke.Access, "c1", "", time.Minute)
+	long := e.issue(revoke.Access, "c1", "", time.Hour)
+	longRevoked := e.issue(revoke.Access, "c1", "", time.Hour)
+	e.revoke(shortRevoked, "c1", 1)
+	e.revoke(longRevoked, "c1", 1)
+
+	e.clock.Advance(90 * time.Second) // expired, but within the grace
+	if n, err := e.r.Purge(e.ctx); err != nil || n != 0 {
+		t.Fatalf("Purge within the grace = (%d, %v), want (0, nil)", n, err)
+	}
+	e.wantRevoked("expired within the grace", shortRevoked)
+
+	e.clock.Advance(time.Minute)
+	if n, err := e.r.Purge(e.ctx); err != nil || n != 2 {
+		t.Fatalf("Purge = (%d, %v), want (2, nil)", n, err)
+	}
+	for _, tok := range []string{short, shortRevoked} {
+		if _, found := e.record(tok); found {
+			t.Error("an expired record survived Purge")
+		}
+	}
+	e.wantLive("purged revoked token", shortRevoked)
+	e.wantRevoked("unexpired revoked token", longRevoked)
+	e.wantLive("unexpired live token", long)
+	if _, found := e.record(long); !found {
+		t.Error("Purge deleted an unexpired record")
+	}
+	if n, err := e.r.Purge(e.ctx); err != nil || n != 0 {
+		t.Errorf("second Purge = (%d, %v), want (0, nil)", n, err)
+	}
+}
+
+func testPurgeInBatches(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open, revoke.WithPurgeGrace(0), revoke.WithPurgeBatch(3))
+	var live []string
+	for i := range 10 {
+		e.issue(revoke.Access, "c1", "", time.Minute)
+		if i%3 == 0 {
+			live = append(live, e.issue(revoke.Access, "c1", "", time.Hour))
+		}
+	}
+	e.clock.Advance(2 * time.Minute)
+	if n, err := e.r.Purge(e.ctx); err != nil || n != 10 {
+		t.Fatalf("Purge in batches of 3 = (%d, %v), want (10, nil)", n, err)
+	}
+	for _, tok := range live {
+		if _, found := e.record(tok); !found {
+			t.Error("Purge deleted an unexpired record")
+		}
+	}
+}
+
+func testPurgeKeepsGrantRevoked(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open, revoke.WithPurgeGrace(0))
+	// The root expires first; the rotated refresh token and its access
+	// token outlive it.
+	root := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	rotated := e.issue(revoke.Refresh, "c1", root, 48*time.Hour)
+	at := e.issue(revoke.Access, "c1", rotated, 3*time.Hour)
+	e.clock.Advance(30 * time.Minute)
+	e.revoke(rotated, "c1", 3)
+	e.clock.Advance(time.Hour)
+	if n, err := e.r.Purge(e.ctx); err != nil || n != 1 {
+		t.Fatalf("Purge = (%d, %v), want the root only", n, err)
+	}
+	e.wantRevoked("live members of a revoked grant after its root was purged", rotated, at)
+	err := e.r.Issue(e.ctx, revoke.Token{Value: token(), Kind: revoke.Access, ClientID: "c1", Parent: rotated, ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if !errors.Is(err, revoke.ErrRevoked) {
+		t.Errorf("Issue under a revoked member after purge: err = %v, want ErrRevoked", err)
+	}
+	err = e.r.Issue(e.ctx, revoke.Token{Value: token(), Kind: revoke.Access, ClientID: "c1", Parent: root, ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if !errors.Is(err, revoke.ErrUnknownParent) {
+		t.Errorf("Issue under a purged parent: err = %v, want ErrUnknownParent", err)
+	}
+	// A live grant whose root was purged still cascades.
+	root2 := e.issue(revoke.Refresh, "c1", "", time.Hour)
+	rot2 := e.issue(revoke.Refresh, "c1", root2, 48*time.Hour)
+	at2 := e.issue(revoke.Access, "c1", rot2, 3*time.Hour)
+	e.clock.Advance(2 * time.Hour)
+	if _, err := e.r.Purge(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, found := e.record(root2); found {
+		t.Fatal("expired root not purged")
+	}
+	e.revoke(rot2, "c1", 2)
+	e.wantRevoked("grant members after the root's purge", rot2, at2)
+}
+
+func testCancelledContext(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	at := e.issue(revoke.Access, "c1", "", time.Hour)
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	v := token()
+	err := e.r.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Issue with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	if _, found := e.record(v); found {
+		t.Error("Issue with a cancelled context stored a record")
+	}
+	if n, err := e.r.Revoke(ctx, at, "c1"); !errors.Is(err, context.Canceled) || n != 0 {
+		t.Errorf("Revoke with a cancelled context = (%d, %v), want (0, context.Canceled)", n, err)
+	}
+	e.wantLive("token revoked with a cancelled context", at)
+	if rec, _ := e.record(at); rec.Revoked() {
+		t.Error("Revoke with a cancelled context wrote a revocation")
+	}
+	if err := e.store.Update(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("Store.Update with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	if err := e.store.View(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("Store.View with a cancelled context: err = %v, want context.Canceled", err)
+	}
+}
+
+// testConcurrentIssueAndRevoke races Issue under a grant against Revoke of
+// that grant, many rounds: every token whose Issue succeeded must end up
+// revoked, and every failed Issue must have failed with ErrRevoked.
+func testConcurrentIssueAndRevoke(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	const rounds, issuers, perIssuer = 40, 4, 3
+	for round := range rounds {
+		g := e.newGrant("c1", 2)
+		var (
+			mu     sync.Mutex
+			issued []string
+			wg     sync.WaitGroup
+			start  = make(chan struct{})
+		)
+		for w := range issuers {
+			wg.Go(func() {
+				<-start
+				parent := g.R[w%2]
+				for range perIssuer {
+					v := token()
+					kind := revoke.Access
+					if w%2 == 1 {
+						kind = revoke.Refresh
+					}
+					err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: kind, ClientID: "c1", Parent: parent, ExpiresAt: e.clock.Now().Add(time.Hour)})
+					switch {
+					case err == nil:
+						mu.Lock()
+						issued = append(issued, v)
+						mu.Unlock()
+						if kind == revoke.Refresh {
+							parent = v // rotate
+						}
+					case errors.Is(err, revoke.ErrRevoked):
+						return
+					default:
+						t.Errorf("round %d: Issue: %v", round, err)
+						return
+					}
+				}
+			})
+		}
+		var revoked int
+		wg.Go(func() {
+			<-start
+			n, err := e.r.Revoke(e.ctx, g.R[round%2], "c1")
+			if err != nil {
+				t.Errorf("round %d: Revoke: %v", round, err)
+			}
+			revoked = n
+		})
+		close(start)
+		wg.Wait()
+		e.wantRevoked(fmt.Sprintf("round %d: grant", round), g.all()...)
+		e.wantRevoked(fmt.Sprintf("round %d: token issued during the race", round), issued...)
+		for _, tok := range issued {
+			if rec, found := e.record(tok); !found || !rec.Revoked() {
+				t.Errorf("round %d: an issued token's stored record is not revoked", round)
+			}
+		}
+		if revoked > len(g.all())+len(issued) {
+			t.Errorf("round %d: Revoke counted %d, more than the grant's %d tokens", round, revoked, len(g.all())+len(issued))
+		}
+	}
+}
+
+// testConcurrentWriters runs many writers at once (the Revoker commits them
+// in shared transactions) and checks each one's outcome.
+func testConcurrentWriters(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	const writers = 16
+	grants := make([]grant, writers)
+	for i := range grants {
+		grants[i] = e.newGrant(fmt.Sprintf("c%d", i%3), 2)
+	}
+	var wg sync.WaitGroup
+	for i, g := range grants {
+		wg.Go(func() {
+			switch i % 4 {
+			case 0:
+				if n, err := e.r.Revoke(e.ctx, g.R[1], g.client); err != nil || n != 4 {
+					t.Errorf("writer %d: Revoke = (%d, %v), want (4, nil)", i, n, err)
+				}
+			case 1:
+				if n, err := e.r.Revoke(e.ctx, g.A[0], g.client); err != nil || n != 1 {
+					t.Errorf("writer %d: Revoke = (%d, %v), want (1, nil)", i, n, err)
+				}
+			case 2:
+				if n, err := e.r.Revoke(e.ctx, g.A[0], "intruder"); !errors.Is(err, revoke.ErrClientMismatch) || n != 0 {
+					t.Errorf("writer %d: foreign Revoke = (%d, %v), want ErrClientMismatch", i, n, err)
+				}
+			case 3:
+				err := e.r.Issue(e.ctx, revoke.Token{Value: token(), Kind: revoke.Access, ClientID: g.client, Parent: "unknown-parent", ExpiresAt: e.clock.Now().Add(time.Hour)})
+				if !errors.Is(err, revoke.ErrUnknownParent) {
+					t.Errorf("writer %d: Issue under unknown parent: %v", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, g := range grants {
+		switch i % 4 {
+		case 0:
+			e.wantRevoked(fmt.Sprintf("writer %d grant", i), g.all()...)
+		case 1:
+			e.wantRevoked(fmt.Sprintf("writer %d access", i), g.A[0])
+			e.wantLive(fmt.Sprintf("writer %d rest", i), g.R[0], g.R[1], g.A[1])
+		default:
+			e.wantLive(fmt.Sprintf("writer %d grant", i), g.all()...)
+		}
+	}
+}
+
+func testClosed(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open)
+	g := e.newGrant("c1", 1)
+	e.revoke(g.A[0], "c1", 1)
+	if err := e.r.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	ctx := e.ctx
+	v := token()
+	checks := map[string]error{
+		"Issue": e.r.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour)}),
+		"Close": e.r.Close(),
+		"Store.View": e.store.View(ctx, func(revoke.Tx) error {
+			return errors.New("View ran fn after Close")
+		}),
+		"Store.Update": e.store.Update(ctx, func(revoke.Tx) error {
+			return errors.New("Update ran fn after Close")
+		}),
+		"Store.Close": e.store.Close(),
+	}
+	_, checks["Revoke"] = e.r.Revoke(ctx, g.R[0], "c1")
+	_, checks["IsRevoked"] = e.r.IsRevoked(ctx, g.A[0])
+	_, checks["Purge"] = e.r.Purge(ctx)
+	for name, err := range checks {
+		if !errors.Is(err, revoke.ErrClosed) {
+			t.Errorf("%s after Close: err = %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+// testFollowsOtherWriters applies to Shared stores, which other processes
+// may write to: revocations that another Revoker commits to the store reach
+// this Revoker's index through the follower, within the sync interval.
+func testFollowsOtherWriters(t *testing.T, open func(*testing.T) revoke.Store) {
+	writer := setup(t, open, revoke.WithSyncInterval(0))
+	if sh, ok := writer.store.(revoke.Shared); !ok || !sh.Shared() {
+		t.Skip("the store is not Shared: no other process writes to it, so there is nothing to follow")
+	}
+	g := writer.newGrant("c1", 2)
+	at := writer.issue(revoke.Access, "c1", "", time.Hour)
+	follower, err := revoke.New(writer.store, revoke.WithClock(writer.clock.Now), revoke.WithSyncInterval(10*time.Millisecond))
+	if err != nil {
+		t.Fatalf("revoke.New: %v", err)
+	}
+	t.Cleanup(func() { _ = follower.Close() })
+	writer.revoke(at, "c1", 1)
+	writer.revoke(g.R[1], "c1", 4)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, tok := range append(g.all(), at) {
+		for {
+			ok, err := follower.IsRevoked(writer.ctx, tok)
+			if err != nil {
+				t.Fatalf("IsRevoked: %v", err)
+			}
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("a revocation committed by another Revoker did not reach the follower within 10s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
