@@ -621,7 +621,7 @@ func testCancelledContext(t *testing.T, open func(*testing.T) revoke.Store) {
 // revoked, and every failed Issue must have failed with ErrRevoked.
 func testConcurrentIssueAndRevoke(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	const rounds, issuers, perIssuer = 40, 4, 3
+	const rounds, issuers, perIssuer = 100, 4, 3
 	for round := range rounds {
 		g := e.newGrant("c1", 2)
 		var (

@@ -1,0 +1,16 @@
+// Package memory is a revoke.Store held in process memory.
+//
+// It is for tests, development and servers that can afford to forget every
+// revocation when they restart. It implements the whole revoke.Store
+// contract: Update transactions run one at a time and are rolled back,
+// through an undo log, when their function fails; View transactions run
+// concurrently with each other. It passes the conformance suite of package
+// store/storetest like the durable backends.
+//
+// # Caveats
+//
+//   - Nothing survives the process. Use package bolt or sqlite to keep
+//     revocations across restarts.
+//   - RevokedSince sorts the revoked records and Expired scans the map: both
+//     cost time linear in the number of records.
+package memory
