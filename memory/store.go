@@ -168,7 +168,13 @@ func (t *tx) Grant(_ context.Context, grant revoke.ID, fn func(revoke.Record) er
 }
 
 func (t *tx) RevokedSince(_ context.Context, seq uint64, fn func(revoke.Revocation) error) error {
-	var revs []revoke.Revocation
+	n := 0
+	for _, rec := range t.s.records {
+		if rec.Seq > seq {
+			n++
+		}
+	}
+	revs := make([]revoke.Revocation, 0, n)
 	for _, rec := range t.s.records {
 		if rec.Seq > seq {
 			revs = append(revs, rec.Revocation())

@@ -1,0 +1,13 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/sdkauth/revocation/memory"
+	"github.com/sdkauth/revocation/revoke"
+	"github.com/sdkauth/revocation/store/storetest"
+)
+
+func BenchmarkStore(b *testing.B) {
+	storetest.RunBenchmarks(b, func(*testing.B) revoke.Store { return memory.New() })
+}

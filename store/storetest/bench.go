@@ -1,0 +1,241 @@
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// RunBenchmarks measures a Store under a Revoker: IsRevoked (hit and miss,
+// serial and parallel) beside a floor of one SHA-256 of the token plus one
+// Go map lookup, Issue serial and from 32 goroutines, Revoke of a grant of
+// one refresh and 1,000 access tokens, and New over a store holding 1M
+// revoked records (with the index's memory per revoked token). open is
+// called for each benchmark and must return a fresh, empty Store; the
+// benchmark closes it.
+func RunBenchmarks(b *testing.B, open func(b *testing.B) revoke.Store) {
+	b.Run("IsRevoked", func(b *testing.B) { benchIsRevoked(b, open) })
+	b.Run("Issue", func(b *testing.B) { benchIssue(b, open) })
+	b.Run("RevokeGrant1001", func(b *testing.B) { benchRevokeGrant(b, open) })
+	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000) })
+}
+
+// benchToken returns a token shaped like a typical opaque access token: 32
+// random bytes, base64url, 43 characters.
+func benchToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// seedRevoked stores n revoked access tokens straight through the Store, in
+// transactions of 10,000, and returns their raw values.
+func seedRevoked(tb testing.TB, s revoke.Store, n int) []string {
+	tb.Helper()
+	ctx := context.Background()
+	toks := make([]string, n)
+	exp := time.Now().Add(24 * time.Hour).UTC()
+	const chunk = 10_000
+	for start := 0; start < n; start += chunk {
+		end := min(n, start+chunk)
+		err := s.Update(ctx, func(tx revoke.Tx) error {
+			seq, err := tx.NextSeq(ctx)
+			if err != nil {
+				return err
+			}
+			for i := start; i < end; i++ {
+				toks[i] = benchToken()
+				id := revoke.TokenID(toks[i])
+				rec := revoke.Record{ID: id, Check: revoke.Checksum(toks[i]), Kind: revoke.Access,
+					ClientID: "bench", Grant: id, ExpiresAt: exp, Seq: seq}
+				if err := tx.Put(ctx, rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("seeding: %v", err)
+		}
+	}
+	return toks
+}
+
+func newBenchRevoker(b *testing.B, s revoke.Store) *revoke.Revoker {
+	b.Helper()
+	r, err := revoke.New(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+func benchIsRevoked(b *testing.B, open func(*testing.B) revoke.Store) {
+	const n = 100_000
+	s := open(b)
+	revoked := seedRevoked(b, s, n)
+	r := newBenchRevoker(b, s)
+	misses := make([]string, n)
+	for i := range misses {
+		misses[i] = benchToken()
+	}
+	floor := make(map[revoke.ID]struct{}, n)
+	for _, tok := range revoked {
+		floor[sha256.Sum256([]byte(tok))] = struct{}{}
+	}
+	ctx := context.Background()
+
+	check := func(b *testing.B, toks []string, want bool) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			got, err := r.IsRevoked(ctx, toks[i%len(toks)])
+			if err != nil || got != want {
+				b.Fatalf("IsRevoked = %v, %v; want %v", got, err, want)
+			}
+		}
+	}
+	checkParallel := func(b *testing.B, toks []string, want bool) {
+		b.ReportAllocs()
+		var next atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := next.Add(7919)
+			for pb.Next() {
+				i++
+				got, err := r.IsRevoked(ctx, toks[i%uint64(len(toks))])
+				if err != nil || got != want {
+					b.Errorf("IsRevoked = %v, %v; want %v", got, err, want)
+					return
+				}
+			}
+		})
+	}
+	floorCheck := func(tok string) bool {
+		_, ok := floor[sha256.Sum256(unsafe.Slice(unsafe.StringData(tok), len(tok)))]
+		return ok
+	}
+	b.Run("Floor/Serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if !floorCheck(revoked[i%n]) {
+				b.Fatal("floor missed")
+			}
+		}
+	})
+	b.Run("Floor/Parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		var next atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := next.Add(7919)
+			for pb.Next() {
+				i++
+				if !floorCheck(revoked[i%n]) {
+					b.Error("floor missed")
+					return
+				}
+			}
+		})
+	})
+	b.Run("Hit/Serial", func(b *testing.B) { check(b, revoked, true) })
+	b.Run("Hit/Parallel", func(b *testing.B) { checkParallel(b, revoked, true) })
+	b.Run("Miss/Serial", func(b *testing.B) { check(b, misses, false) })
+	b.Run("Miss/Parallel", func(b *testing.B) { checkParallel(b, misses, false) })
+}
+
+func benchIssue(b *testing.B, open func(*testing.B) revoke.Store) {
+	ctx := context.Background()
+	issue := func(b *testing.B, r *revoke.Revoker) {
+		err := r.Issue(ctx, revoke.Token{Value: benchToken(), Kind: revoke.Access, ClientID: "bench", ExpiresAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			b.Error(err)
+		}
+	}
+	b.Run("Serial", func(b *testing.B) {
+		r := newBenchRevoker(b, open(b))
+		start := time.Now()
+		for b.Loop() {
+			issue(b, r)
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tokens/s")
+	})
+	b.Run("Parallel32", func(b *testing.B) {
+		r := newBenchRevoker(b, open(b))
+		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				issue(b, r)
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tokens/s")
+	})
+}
+
+func benchRevokeGrant(b *testing.B, open func(*testing.B) revoke.Store) {
+	ctx := context.Background()
+	s := open(b)
+	r := newBenchRevoker(b, s)
+	exp := time.Now().Add(time.Hour).UTC()
+	for b.Loop() {
+		b.StopTimer()
+		refresh := benchToken()
+		root := revoke.TokenID(refresh)
+		err := s.Update(ctx, func(tx revoke.Tx) error {
+			if err := tx.Put(ctx, revoke.Record{ID: root, Check: revoke.Checksum(refresh), Kind: revoke.Refresh, ClientID: "bench", Grant: root, ExpiresAt: exp}); err != nil {
+				return err
+			}
+			for range 1000 {
+				at := benchToken()
+				rec := revoke.Record{ID: revoke.TokenID(at), Check: revoke.Checksum(at), Kind: revoke.Access, ClientID: "bench", Parent: root, Grant: root, ExpiresAt: exp}
+				if err := tx.Put(ctx, rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		n, err := r.Revoke(ctx, refresh, "bench")
+		if err != nil || n != 1001 {
+			b.Fatalf("Revoke = (%d, %v), want 1001", n, err)
+		}
+	}
+}
+
+func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {
+	s := open(b)
+	seedRevoked(b, s, n)
+	var perToken float64
+	for b.Loop() {
+		b.StopTimer()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		// No follower, so that dropping r without Close (which would close
+		// s) leaves no goroutine behind.
+		r, err := revoke.New(s, revoke.WithSyncInterval(0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perToken = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+		runtime.KeepAlive(r)
+		b.StartTimer()
+	}
+	b.ReportMetric(perToken, "index-B/token")
+	_ = s.Close()
+}
