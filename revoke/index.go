@@ -24,6 +24,8 @@ const (
 	indexShardBits = 6
 	indexShards    = 1 << indexShardBits
 	indexMinSlots  = 16
+	// indexShardSize is the size of indexShard's fields, for its padding.
+	indexShardSize = unsafe.Sizeof(sync.RWMutex{}) + 3*unsafe.Sizeof([]byte(nil)) + unsafe.Sizeof(0)
 )
 
 type indexShard struct {
@@ -33,16 +35,7 @@ type indexShard struct {
 	ents  []indexEntry
 	free  []uint32 // positions in ents that removals left empty
 	n     int
-	_     [128 - unsafe.Sizeof(indexShardFields{})%128]byte
-}
-
-// indexShardFields mirrors indexShard's fields to size its padding.
-type indexShardFields struct {
-	mu    sync.RWMutex
-	slots []uint64
-	ents  []indexEntry
-	free  []uint32
-	n     int
+	_     [128 - indexShardSize%128]byte // keeps shards on separate cache lines
 }
 
 type indexEntry struct {
@@ -223,16 +216,4 @@ func (ix *index) sweep(t time.Time) int {
 		s.mu.Unlock()
 	}
 	return removed
-}
-
-// len returns how many IDs the index holds.
-func (ix *index) len() int {
-	n := 0
-	for k := range ix.shards {
-		s := &ix.shards[k]
-		s.mu.RLock()
-		n += s.n
-		s.mu.RUnlock()
-	}
-	return n
 }

@@ -742,10 +742,10 @@ func testClosed(t *testing.T, open func(*testing.T) revoke.Store) {
 		"Issue": e.r.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour)}),
 		"Close": e.r.Close(),
 		"Store.View": e.store.View(ctx, func(revoke.Tx) error {
-			return errors.New("View ran fn after Close")
+			return errors.New("view ran fn after Close")
 		}),
 		"Store.Update": e.store.Update(ctx, func(revoke.Tx) error {
-			return errors.New("Update ran fn after Close")
+			return errors.New("update ran fn after Close")
 		}),
 		"Store.Close": e.store.Close(),
 	}
