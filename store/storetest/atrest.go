@@ -31,7 +31,7 @@ func RunAtRest(t *testing.T, open Opener) {
 	}
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	var raws []string
+	var raws, revoked []string
 	for i := range 20 {
 		rt := "RAW-REFRESH-" + token()
 		at := "RAW-ACCESS-" + token()
@@ -42,9 +42,13 @@ func RunAtRest(t *testing.T, open Opener) {
 		if err := r.Issue(ctx, revoke.Token{Value: at, Kind: revoke.Access, ClientID: "client", Parent: rt, ExpiresAt: exp}); err != nil {
 			t.Fatal(err)
 		}
+		// Revoke the grant (both tokens), or the access token alone.
 		tok := rt
+		revoked = append(revoked, at)
 		if i%2 == 1 {
 			tok = at
+		} else {
+			revoked = append(revoked, rt)
 		}
 		if _, err := r.Revoke(ctx, tok, "client"); err != nil {
 			t.Fatal(err)
@@ -63,9 +67,9 @@ func RunAtRest(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, raw := range raws {
+	for i, raw := range revoked {
 		if ok, err := r.IsRevoked(ctx, raw); err != nil || !ok {
-			t.Fatalf("token %d not revoked after reopening (err %v)", i, err)
+			t.Fatalf("revoked token %d not revoked after reopening (err %v)", i, err)
 		}
 	}
 	searchFiles(t, dir, raws, "after reopening")

@@ -1,0 +1,140 @@
+package sqlite
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// row is a row of the tokens table, for sqlx to scan and bind by name.
+type row struct {
+	ID        idValue `db:"id"`
+	Check     int64   `db:"check_sum"`
+	Kind      int64   `db:"kind"`
+	ClientID  string  `db:"client_id"`
+	Subject   string  `db:"subject"`
+	Parent    nullID  `db:"parent"`
+	Grant     idValue `db:"grant_id"`
+	ExpiresAt int64   `db:"expires_at"` // nanoseconds since 1970, UTC
+	Seq       int64   `db:"seq"`
+}
+
+// revRow is the part of a row RevokedSince reads (from the index alone).
+type revRow struct {
+	ID        idValue `db:"id"`
+	Check     int64   `db:"check_sum"`
+	ExpiresAt int64   `db:"expires_at"`
+	Seq       int64   `db:"seq"`
+}
+
+// The range of times kept exactly as int64 nanoseconds since 1970.
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64)
+)
+
+func rowOf(rec revoke.Record) (row, error) {
+	switch {
+	case rec.ExpiresAt.Before(minNano) || rec.ExpiresAt.After(maxNano):
+		return row{}, fmt.Errorf("sqlite: Put: ExpiresAt %v is outside the years 1678 to 2262", rec.ExpiresAt)
+	case rec.Seq > math.MaxInt64:
+		return row{}, fmt.Errorf("sqlite: Put: Seq %d does not fit in an SQLite integer", rec.Seq)
+	}
+	return row{
+		ID:        idValue(rec.ID),
+		Check:     int64(rec.Check),
+		Kind:      int64(rec.Kind),
+		ClientID:  rec.ClientID,
+		Subject:   rec.Subject,
+		Parent:    nullID(rec.Parent),
+		Grant:     idValue(rec.Grant),
+		ExpiresAt: rec.ExpiresAt.UnixNano(),
+		Seq:       int64(rec.Seq),
+	}, nil
+}
+
+func (r *row) record() (revoke.Record, error) {
+	switch {
+	case r.Check < 0 || r.Check > math.MaxUint32:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has check_sum %d", ErrCorrupt, r.ID[:], r.Check)
+	case r.Kind < 0 || r.Kind > math.MaxUint8:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", ErrCorrupt, r.ID[:], r.Kind)
+	case r.Seq < 0:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", ErrCorrupt, r.ID[:], r.Seq)
+	}
+	return revoke.Record{
+		ID:        revoke.ID(r.ID),
+		Check:     uint32(r.Check),
+		Kind:      revoke.Kind(r.Kind),
+		ClientID:  r.ClientID,
+		Subject:   r.Subject,
+		Parent:    revoke.ID(r.Parent),
+		Grant:     revoke.ID(r.Grant),
+		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
+		Seq:       uint64(r.Seq),
+	}, nil
+}
+
+func (r *revRow) revocation() (revoke.Revocation, error) {
+	if r.Check < 0 || r.Check > math.MaxUint32 || r.Seq <= 0 {
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d", ErrCorrupt, r.ID[:], r.Check, r.Seq)
+	}
+	return revoke.Revocation{
+		ID:        revoke.ID(r.ID),
+		Check:     uint32(r.Check),
+		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
+		Seq:       uint64(r.Seq),
+	}, nil
+}
+
+// clampNano is t in nanoseconds since 1970, clamped to the int64 range.
+func clampNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNano):
+		return math.MinInt64
+	case t.After(maxNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// idValue is a revoke.ID kept as a 32-byte BLOB. Scanning copies the
+// driver's bytes straight into the array.
+type idValue revoke.ID
+
+// Scan implements sql.Scanner.
+func (v *idValue) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok || len(b) != len(v) {
+		return fmt.Errorf("%w: an ID column holds %T of %d bytes, want a %d-byte BLOB", ErrCorrupt, src, len(b), len(v))
+	}
+	copy(v[:], b)
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (v idValue) Value() (driver.Value, error) { return v[:], nil }
+
+// nullID is a revoke.ID that is NULL when zero (a record without a
+// parent).
+type nullID revoke.ID
+
+// Scan implements sql.Scanner.
+func (v *nullID) Scan(src any) error {
+	if src == nil {
+		*v = nullID{}
+		return nil
+	}
+	return (*idValue)(v).Scan(src)
+}
+
+// Value implements driver.Valuer.
+func (v nullID) Value() (driver.Value, error) {
+	if v == (nullID{}) {
+		return nil, nil
+	}
+	return v[:], nil
+}

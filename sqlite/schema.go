@@ -1,0 +1,182 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// schemaVersion is the version of the tables this package writes: the
+// number of migrations.
+var schemaVersion = len(migrations)
+
+// migrations[i] takes the tables of a prefix from version i to i+1. "{p}"
+// stands for the table prefix. Each runs in the transaction that records
+// the new version, so a migration is applied entirely or not at all.
+var migrations = [][]string{
+	// 1: the tokens table and its indexes, and the sequence counter.
+	{
+		`CREATE TABLE "{p}tokens" (
+			id         BLOB    NOT NULL PRIMARY KEY,
+			check_sum  INTEGER NOT NULL,
+			kind       INTEGER NOT NULL,
+			client_id  TEXT    NOT NULL,
+			subject    TEXT    NOT NULL DEFAULT '',
+			parent     BLOB,
+			grant_id   BLOB    NOT NULL,
+			expires_at INTEGER NOT NULL,
+			seq        INTEGER NOT NULL DEFAULT 0
+		) WITHOUT ROWID`,
+		`CREATE INDEX "{p}tokens_grant" ON "{p}tokens" (grant_id)`,
+		`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
+		// Covering for RevokedSince: the start-up load reads the index
+		// alone, never the table.
+		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at) WHERE seq > 0`,
+		`INSERT INTO "{p}meta" (name, value) VALUES ('seq', 0)`,
+	},
+}
+
+// The meta table holds the schema version of the prefix's tables and the
+// revocation sequence counter, one row each.
+const (
+	createMeta = `CREATE TABLE IF NOT EXISTS "{p}meta" (
+		name  TEXT    NOT NULL PRIMARY KEY,
+		value INTEGER NOT NULL
+	) WITHOUT ROWID`
+	metaExists   = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`
+	getVersion   = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
+	setVersion   = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
+	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq`
+)
+
+// queries are the statements of a Store, with its table prefix filled in.
+type queries struct {
+	prefix       string
+	get          string
+	put          string
+	del          string
+	grant        string
+	revokedSince string
+	expired      string
+	getSeq       string
+	setSeq       string
+
+	// put compiled by sqlx for positional binding, at init: the query
+	// and the names of its parameters, in order.
+	putBound  string
+	putParams []string
+}
+
+func newQueries(prefix string) queries {
+	p := func(q string) string { return strings.ReplaceAll(q, "{p}", prefix) }
+	return queries{
+		prefix: prefix,
+		get:    p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ?`),
+		put: p(`INSERT INTO "{p}tokens" (` + tokenColumns + `)
+			VALUES (:id, :check_sum, :kind, :client_id, :subject, :parent, :grant_id, :expires_at, :seq)
+			ON CONFLICT (id) DO UPDATE SET
+				check_sum = excluded.check_sum, kind = excluded.kind,
+				client_id = excluded.client_id, subject = excluded.subject,
+				parent = excluded.parent, grant_id = excluded.grant_id,
+				expires_at = excluded.expires_at, seq = excluded.seq`),
+		del:   p(`DELETE FROM "{p}tokens" WHERE id = ?`),
+		grant: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ?`),
+		// "seq > 0" matches the partial index's condition, so SQLite can
+		// use the index whatever the bound value.
+		revokedSince: p(`SELECT id, check_sum, expires_at, seq FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),
+		expired:      p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
+		getSeq:       p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`),
+		setSeq:       p(`UPDATE "{p}meta" SET value = ? WHERE name = 'seq'`),
+	}
+}
+
+// fill puts the prefix into a schema statement.
+func (q *queries) fill(stmt string) string { return strings.ReplaceAll(stmt, "{p}", q.prefix) }
+
+// migrate brings the prefix's tables to schemaVersion. It first reads the
+// version without taking the write lock, so that a database already up to
+// date opens even when it is read-only; if a migration is due it takes the
+// write lock (BEGIN IMMEDIATE), reads the version again, since another
+// process may have migrated meanwhile, and migrates in that one transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	c, err := s.acquire(ctx, true)
+	if err != nil {
+		return wrapf(err, "%s: connecting", s.name)
+	}
+	defer c.release()
+
+	v, err := s.version(ctx, c.conn)
+	if err != nil || v == schemaVersion {
+		return err
+	}
+	// A migration is due.
+	if _, err := c.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return wrapf(err, "%s: migrating tables of prefix %q", s.name, s.q.prefix)
+	}
+	err = s.migrateLocked(ctx, c.conn)
+	if err == nil {
+		_, err = c.conn.ExecContext(context.Background(), "COMMIT")
+		if err != nil {
+			err = wrapf(err, "%s: migrating tables of prefix %q: commit", s.name, s.q.prefix)
+		}
+	}
+	if err != nil {
+		if _, rerr := c.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
+			c.discard()
+		}
+		return err
+	}
+	return nil
+}
+
+// migrateLocked migrates inside the write transaction.
+func (s *Store) migrateLocked(ctx context.Context, conn *sqlx.Conn) error {
+	if _, err := conn.ExecContext(ctx, s.q.fill(createMeta)); err != nil {
+		return wrapf(err, "%s: creating table %smeta", s.name, s.q.prefix)
+	}
+	v, err := s.version(ctx, conn)
+	if err != nil {
+		return err
+	}
+	for ; v < schemaVersion; v++ {
+		for _, stmt := range migrations[v] {
+			if _, err := conn.ExecContext(ctx, s.q.fill(stmt)); err != nil {
+				return wrapf(err, "%s: migrating tables of prefix %q to version %d", s.name, s.q.prefix, v+1)
+			}
+		}
+	}
+	if _, err := conn.ExecContext(ctx, s.q.fill(setVersion), schemaVersion); err != nil {
+		return wrapf(err, "%s: recording schema version of prefix %q", s.name, s.q.prefix)
+	}
+	return nil
+}
+
+// version reads the schema version of the prefix's tables: 0 when they do
+// not exist yet.
+func (s *Store) version(ctx context.Context, conn *sqlx.Conn) (int, error) {
+	var n int
+	name := s.q.prefix + "meta"
+	if err := conn.GetContext(ctx, &n, metaExists, name); err != nil {
+		return 0, wrapf(err, "%s: reading the schema", s.name)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var v int64
+	err := conn.GetContext(ctx, &v, s.q.fill(getVersion))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, wrapf(err, "%s: reading schema version from table %s", s.name, name)
+	case v < 0:
+		return 0, fmt.Errorf("%w: %s: table %s holds schema version %d", ErrCorrupt, s.name, name, v)
+	case v > int64(schemaVersion):
+		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, this package knows versions up to %d", ErrVersion, s.name, s.q.prefix, v, schemaVersion)
+	}
+	return int(v), nil
+}

@@ -1,0 +1,835 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/revoke"
+	"github.com/sdkauth/revocation/sqlite"
+)
+
+// newRevoker opens a Revoker over s, closed when the test ends.
+func newRevoker(t *testing.T, s revoke.Store, opts ...revoke.Option) *revoke.Revoker {
+	t.Helper()
+	r, err := revoke.New(s, opts...)
+	if err != nil {
+		t.Fatalf("revoke.New: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+func tok() string { return "tok-" + rand.Text() }
+
+// issue issues a token (parent may be empty) and fails the test on error.
+func issue(t *testing.T, r *revoke.Revoker, kind revoke.Kind, client, parent string) string {
+	t.Helper()
+	v := tok()
+	err := r.Issue(context.Background(), revoke.Token{Value: v, Kind: kind, ClientID: client,
+		Parent: parent, ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	return v
+}
+
+func isRevoked(t *testing.T, r *revoke.Revoker, v string) bool {
+	t.Helper()
+	ok, err := r.IsRevoked(context.Background(), v)
+	if err != nil {
+		t.Fatalf("IsRevoked: %v", err)
+	}
+	return ok
+}
+
+// stored reports whether s holds a record for the token, and whether it is
+// revoked.
+func stored(t *testing.T, s revoke.Store, v string) (found, revoked bool) {
+	t.Helper()
+	ctx := context.Background()
+	err := s.View(ctx, func(tx revoke.Tx) error {
+		rec, ok, err := tx.Get(ctx, revoke.TokenID(v))
+		found, revoked = ok, rec.Revoked()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	return found, revoked
+}
+
+func TestOpenRejectsForeignFiles(t *testing.T) {
+	random := make([]byte, 8192)
+	_, _ = rand.Read(random)
+	files := map[string][]byte{
+		"random bytes": random,
+		"text file":    []byte(strings.Repeat("this is not a database\n", 200)),
+		"short text":   []byte("hello\n"),
+	}
+	for name, data := range files {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "foreign.db")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := sqlite.Open(path)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open of a foreign file succeeded")
+			}
+			if !errors.Is(err, sqlite.ErrNotDatabase) {
+				t.Errorf("Open: %v, want ErrNotDatabase", err)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("Open's error %q does not name the file", err)
+			}
+			got, _ := os.ReadFile(path)
+			if string(got) != string(data) {
+				t.Error("Open changed the foreign file")
+			}
+		})
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := sqlx.MustOpen("sqlite3", path)
+	defer db.Close()
+	db.MustExec(`UPDATE revoke_meta SET value = value + 1 WHERE name = 'schema_version'`)
+
+	if s, err := sqlite.Open(path); !errors.Is(err, sqlite.ErrVersion) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a newer schema: %v, want ErrVersion", err)
+	}
+	if _, err := sqlite.New(db); !errors.Is(err, sqlite.ErrVersion) {
+		t.Fatalf("New over a newer schema: %v, want ErrVersion", err)
+	}
+	// Another prefix in the same database is unaffected.
+	s2, err := sqlite.New(db, sqlite.WithTablePrefix("other_"))
+	if err != nil {
+		t.Fatalf("New with another prefix: %v", err)
+	}
+	s2.Close()
+}
+
+func TestMigrationIsIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	for i := range 3 {
+		s, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i, err)
+		}
+		s.Close()
+	}
+}
+
+// TestConcurrentOpenOfFreshFile opens one new file from several Stores at
+// once, as processes starting together would: the migrations serialize.
+func TestConcurrentOpenOfFreshFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	var wg sync.WaitGroup
+	stores := make([]*sqlite.Store, 4)
+	for i := range stores {
+		wg.Go(func() {
+			s, err := sqlite.Open(path)
+			if err != nil {
+				t.Errorf("Open #%d: %v", i, err)
+				return
+			}
+			stores[i] = s
+		})
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func TestReadOnlyDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "revoke.db")
+
+	// A database that cannot be written and lacks the tables: New fails.
+	db := sqlx.MustOpen("sqlite3", "file:"+path+"?mode=rwc")
+	db.MustExec(`CREATE TABLE app (x INTEGER)`)
+	db.Close()
+	ro := sqlx.MustOpen("sqlite3", "file:"+path+"?mode=ro")
+	if _, err := sqlite.New(ro); !errors.Is(err, sqlite.ErrReadOnly) {
+		t.Fatalf("New over a read-only database without the tables: %v, want ErrReadOnly", err)
+	}
+	ro.Close()
+
+	// With the tables in place it opens, reads, and refuses writes.
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newRevoker(t, s)
+	live := issue(t, w, revoke.Access, "c1", "")
+	gone := issue(t, w, revoke.Access, "c1", "")
+	if _, err := w.Revoke(ctx, gone, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	ro = sqlx.MustOpen("sqlite3", "file:"+path+"?mode=ro")
+	defer ro.Close()
+	rs, err := sqlite.New(ro)
+	if err != nil {
+		t.Fatalf("New over a read-only database: %v", err)
+	}
+	r := newRevoker(t, rs)
+	if !isRevoked(t, r, gone) || isRevoked(t, r, live) {
+		t.Error("read-only store answers IsRevoked wrongly")
+	}
+	err = r.Issue(ctx, revoke.Token{Value: tok(), Kind: revoke.Access, ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)})
+	if !errors.Is(err, sqlite.ErrReadOnly) {
+		t.Errorf("Issue on a read-only database: %v, want ErrReadOnly", err)
+	}
+	if _, err := r.Revoke(ctx, live, "c1"); !errors.Is(err, sqlite.ErrReadOnly) {
+		t.Errorf("Revoke on a read-only database: %v, want ErrReadOnly", err)
+	}
+}
+
+// TestReadOnlyFile makes the file, and then its directory too, read-only by
+// their permissions, which binds any user but root.
+func TestReadOnlyFile(t *testing.T) {
+	for _, dirToo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dir read-only %v", dirToo), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "revoke.db")
+			s, err := sqlite.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			if err := os.Chmod(path, 0o444); err != nil {
+				t.Fatal(err)
+			}
+			if dirToo {
+				if err := os.Chmod(dir, 0o555); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+			}
+			if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+				f.Close()
+				t.Skip("the file is writable despite its permissions (running as root)")
+			}
+			s, err = sqlite.Open(path)
+			if err == nil {
+				r := newRevoker(t, s)
+				err = r.Issue(context.Background(), revoke.Token{Value: tok(), Kind: revoke.Access, ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)})
+				if err == nil {
+					t.Fatal("a write to a read-only file succeeded")
+				}
+			}
+			if !errors.Is(err, sqlite.ErrReadOnly) {
+				t.Errorf("read-only file: %v, want ErrReadOnly", err)
+			}
+		})
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]struct {
+		path string
+		opts []sqlite.Option
+	}{
+		"empty path":          {"", nil},
+		"memory":              {":memory:", nil},
+		"URI":                 {"file:x.db?mode=memory", nil},
+		"prefix with a dash":  {filepath.Join(dir, "a.db"), []sqlite.Option{sqlite.WithTablePrefix("my-app_")}},
+		"prefix with a quote": {filepath.Join(dir, "b.db"), []sqlite.Option{sqlite.WithTablePrefix(`x"; DROP TABLE t; --`)}},
+		"long prefix":         {filepath.Join(dir, "c.db"), []sqlite.Option{sqlite.WithTablePrefix(strings.Repeat("a", 65))}},
+		"negative timeout":    {filepath.Join(dir, "d.db"), []sqlite.Option{sqlite.WithBusyTimeout(-time.Second)}},
+		"unknown sync":        {filepath.Join(dir, "e.db"), []sqlite.Option{sqlite.WithSynchronous(sqlite.Synchronous(42))}},
+		"nil option":          {filepath.Join(dir, "f.db"), []sqlite.Option{nil}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, err := sqlite.Open(c.path, c.opts...)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, sqlite.ErrOption) {
+				t.Errorf("Open: %v, want ErrOption", err)
+			}
+		})
+	}
+	if _, err := sqlite.New(nil); !errors.Is(err, sqlite.ErrOption) {
+		t.Errorf("New(nil): %v, want ErrOption", err)
+	}
+}
+
+func TestPathNeedsNoEscaping(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "odd?dir #1 %41")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not at the path given: %v", err)
+	}
+}
+
+func TestClosed(t *testing.T) {
+	ctx := context.Background()
+	s := openFresh(t)
+	r, err := revoke.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := issue(t, r, revoke.Access, "c1", "")
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	checks := map[string]error{
+		"Revoker.Close": r.Close(),
+		"Revoker.Issue": r.Issue(ctx, revoke.Token{Value: tok(), Kind: revoke.Access, ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)}),
+		"Store.View":    s.View(ctx, func(revoke.Tx) error { return errors.New("fn ran") }),
+		"Store.Update":  s.Update(ctx, func(revoke.Tx) error { return errors.New("fn ran") }),
+		"Store.Close":   s.Close(),
+	}
+	_, checks["Revoker.Revoke"] = r.Revoke(ctx, at, "c1")
+	_, checks["Revoker.IsRevoked"] = r.IsRevoked(ctx, at)
+	_, checks["Revoker.Purge"] = r.Purge(ctx)
+	for name, err := range checks {
+		if !errors.Is(err, revoke.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+// TestCloseWaitsForTransactions closes the Store while a transaction runs:
+// Close waits for it, and it commits.
+func TestCloseWaitsForTransactions(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, closed := make(chan struct{}), make(chan error)
+	id := revoke.TokenID("held")
+	go func() {
+		<-started
+		closed <- s.Close()
+	}()
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		close(started)
+		time.Sleep(50 * time.Millisecond)
+		return tx.Put(ctx, revoke.Record{ID: id, Kind: revoke.Access, ClientID: "c1", Grant: id, ExpiresAt: time.Now().Add(time.Hour)})
+	})
+	if err != nil {
+		t.Fatalf("Update under way at Close: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s, err = sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if found, _ := stored(t, s, "held"); !found {
+		t.Error("the transaction under way at Close was lost")
+	}
+}
+
+func TestCancelledContextWritesNothing(t *testing.T) {
+	s := openFresh(t)
+	defer s.Close()
+	bg := context.Background()
+	rec := func(v string) revoke.Record {
+		id := revoke.TokenID(v)
+		return revoke.Record{ID: id, Kind: revoke.Access, ClientID: "c1", Grant: id, ExpiresAt: time.Now().Add(time.Hour)}
+	}
+
+	// Done before Update: fn does not run.
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	ran := false
+	err := s.Update(ctx, func(revoke.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("Update with a cancelled context: err %v, fn ran %v", err, ran)
+	}
+	err = s.View(ctx, func(revoke.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("View with a cancelled context: err %v, fn ran %v", err, ran)
+	}
+
+	// Cancelled while fn runs, fn ignoring it: rolled back.
+	ctx, cancel = context.WithCancel(bg)
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		if err := tx.Put(bg, rec("first")); err != nil {
+			return err
+		}
+		if _, err := tx.NextSeq(bg); err != nil {
+			return err
+		}
+		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Update cancelled mid-transaction: %v, want context.Canceled", err)
+	}
+	if found, _ := stored(t, s, "first"); found {
+		t.Error("Update cancelled mid-transaction committed its Put")
+	}
+
+	// Cancelled while fn runs, the Tx's next call fails.
+	ctx, cancel = context.WithCancel(bg)
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		if err := tx.Put(ctx, rec("second")); err != nil {
+			return err
+		}
+		cancel()
+		return tx.Put(ctx, rec("third"))
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Put after cancel: %v, want context.Canceled", err)
+	}
+	for _, v := range []string{"second", "third"} {
+		if found, _ := stored(t, s, v); found {
+			t.Errorf("record %q of a cancelled Update was committed", v)
+		}
+	}
+
+	// The store still works, and the sequence did not move.
+	err = s.Update(bg, func(tx revoke.Tx) error {
+		seq, err := tx.NextSeq(bg)
+		if err == nil && seq != 1 {
+			err = fmt.Errorf("NextSeq = %d after rolled-back transactions, want 1", seq)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func TestPanicInTransaction(t *testing.T) {
+	s := openFresh(t)
+	defer s.Close()
+	ctx := context.Background()
+	id := revoke.TokenID("panic")
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic of fn did not reach the caller")
+			}
+		}()
+		_ = s.Update(ctx, func(tx revoke.Tx) error {
+			if err := tx.Put(ctx, revoke.Record{ID: id, Kind: revoke.Access, ClientID: "c1", Grant: id, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	if found, _ := stored(t, s, "panic"); found {
+		t.Error("the Put of a transaction whose fn panicked was committed")
+	}
+	// Every connection is usable: no transaction was left open in the pool.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if err := s.Update(ctx, func(tx revoke.Tx) error { _, err := tx.NextSeq(ctx); return err }); err != nil {
+				t.Errorf("Update after a panic: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestTxInvalidAfterTransaction(t *testing.T) {
+	s := openFresh(t)
+	defer s.Close()
+	ctx := context.Background()
+	var kept revoke.Tx
+	if err := s.Update(ctx, func(tx revoke.Tx) error { kept = tx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := kept.Get(ctx, revoke.ID{}); err == nil {
+		t.Error("Get on an ended transaction succeeded")
+	}
+	err := s.View(ctx, func(tx revoke.Tx) error {
+		_, err := tx.NextSeq(ctx)
+		return err
+	})
+	if err == nil {
+		t.Error("NextSeq in a View succeeded")
+	}
+}
+
+// TestReopenPersists closes a store and opens the file again: every record
+// and the sequence are there.
+func TestReopenPersists(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := revoke.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := issue(t, r, revoke.Refresh, "c1", "")
+	at := issue(t, r, revoke.Access, "c1", rt)
+	live := issue(t, r, revoke.Refresh, "c1", "")
+	if n, err := r.Revoke(ctx, rt, "c1"); err != nil || n != 2 {
+		t.Fatalf("Revoke = (%d, %v)", n, err)
+	}
+	var before revoke.Record
+	_ = s.View(ctx, func(tx revoke.Tx) error {
+		before, _, err = tx.Get(ctx, revoke.TokenID(at))
+		return err
+	})
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = newRevoker(t, s)
+	if !isRevoked(t, r, rt) || !isRevoked(t, r, at) || isRevoked(t, r, live) {
+		t.Error("revocations not as before reopening")
+	}
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		after, found, err := tx.Get(ctx, revoke.TokenID(at))
+		if err != nil {
+			return err
+		}
+		if !found || after != before {
+			return fmt.Errorf("record after reopening %+v, before %+v", after, before)
+		}
+		seq, err := tx.NextSeq(ctx)
+		if err == nil && seq <= before.Seq {
+			err = fmt.Errorf("NextSeq after reopening = %d, not above %d", seq, before.Seq)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	s := openFresh(t)
+	defer s.Close()
+	ctx := context.Background()
+	parent, self := revoke.TokenID("p"), revoke.TokenID("s")
+	recs := []revoke.Record{
+		{ID: self, Check: 0xFFFFFFFF, Kind: revoke.Refresh, ClientID: "client ünïcode", Subject: "sub\x00ject",
+			Parent: parent, Grant: parent, ExpiresAt: time.Unix(1_700_000_000, 123_456_789).UTC(), Seq: 1<<63 - 1},
+		{ID: parent, Kind: revoke.Access, ClientID: "c", Grant: parent, ExpiresAt: time.Unix(0, 1).UTC()},
+	}
+	err := s.Update(ctx, func(tx revoke.Tx) error {
+		for _, r := range recs {
+			if err := tx.Put(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(tx revoke.Tx) error {
+		for _, want := range recs {
+			got, found, err := tx.Get(ctx, want.ID)
+			if err != nil {
+				return err
+			}
+			if !found || got != want {
+				t.Errorf("Get = %+v, %v; want %+v", got, found, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		return tx.Put(ctx, revoke.Record{ID: self, Seq: 1 << 63})
+	})
+	if err == nil {
+		t.Error("Put of a Seq beyond int64 succeeded")
+	}
+}
+
+func TestCorruptRow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db := sqlx.MustOpen("sqlite3", path)
+	defer db.Close()
+	id := revoke.TokenID("x")
+	db.MustExec(`INSERT INTO revoke_tokens (id, check_sum, kind, client_id, subject, grant_id, expires_at)
+		VALUES (?, 1, 1, 'c', '', X'0102', 1)`, id[:])
+	ctx := context.Background()
+	err = s.View(ctx, func(tx revoke.Tx) error {
+		_, _, err := tx.Get(ctx, id)
+		return err
+	})
+	if !errors.Is(err, sqlite.ErrCorrupt) {
+		t.Errorf("Get of a malformed row: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestNewInApplicationDatabase puts two Stores with their own prefixes into
+// an application's database beside its own tables: each keeps to its own,
+// the application's user_version is left alone, and Close leaves the
+// database open.
+func TestNewInApplicationDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	db := sqlx.MustOpen("sqlite3", path+"?_journal_mode=WAL&_sync=NORMAL")
+	defer db.Close()
+	db.SetMaxOpenConns(1) // one connection: the pragmas the Store sets must be restored on it
+	db.MustExec(`PRAGMA user_version = 42`)
+	db.MustExec(`CREATE TABLE tokens (token TEXT)`) // the application's own, unprefixed
+	db.MustExec(`CREATE TABLE meta (k TEXT, v TEXT)`)
+	db.MustExec(`INSERT INTO tokens VALUES ('app-data')`)
+
+	sa, err := sqlite.New(db, sqlite.WithTablePrefix("a_"), sqlite.WithBusyTimeout(1500*time.Millisecond))
+	if err != nil {
+		t.Fatalf("New a_: %v", err)
+	}
+	sb, err := sqlite.New(db, sqlite.WithTablePrefix("b_"))
+	if err != nil {
+		t.Fatalf("New b_: %v", err)
+	}
+	ra, rb := newRevoker(t, sa), newRevoker(t, sb)
+	va := issue(t, ra, revoke.Access, "c1", "")
+	vb := issue(t, rb, revoke.Access, "c1", "")
+	if n, err := ra.Revoke(ctx, va, "c1"); err != nil || n != 1 {
+		t.Fatalf("Revoke in a_ = (%d, %v)", n, err)
+	}
+	if found, _ := stored(t, sb, va); found {
+		t.Error("a token of store a_ is in store b_")
+	}
+	if found, _ := stored(t, sa, vb); found {
+		t.Error("a token of store b_ is in store a_")
+	}
+	if isRevoked(t, rb, vb) {
+		t.Error("store b_'s token revoked")
+	}
+	// b_ sequence is its own.
+	err = sb.Update(ctx, func(tx revoke.Tx) error {
+		seq, err := tx.NextSeq(ctx)
+		if err == nil && seq != 1 {
+			err = fmt.Errorf("b_'s first NextSeq = %d, want 1", seq)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+
+	if err := ra.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatalf("the application's database is closed: %v", err)
+	}
+	var v, sync, busy int
+	var data string
+	if err := db.Get(&v, `PRAGMA user_version`); err != nil || v != 42 {
+		t.Errorf("user_version = %d (%v), want the application's 42", v, err)
+	}
+	if err := db.Get(&sync, `PRAGMA synchronous`); err != nil || sync != 1 {
+		t.Errorf("synchronous = %d (%v), want the application's NORMAL (1) restored", sync, err)
+	}
+	if err := db.Get(&busy, `PRAGMA busy_timeout`); err != nil || busy != 5000 {
+		t.Errorf("busy_timeout = %d (%v), want the application's 5000 restored", busy, err)
+	}
+	if err := db.Get(&data, `SELECT token FROM tokens`); err != nil || data != "app-data" {
+		t.Errorf("application table: %q (%v)", data, err)
+	}
+	var tables []string
+	if err := db.Select(&tables, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(tables, " "); got != "a_meta a_tokens b_meta b_tokens meta tokens" {
+		t.Errorf("tables: %s", got)
+	}
+
+	// Reopened over the same database, store a_ still has its revocation.
+	sa, err = sqlite.New(db, sqlite.WithTablePrefix("a_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !isRevoked(t, newRevoker(t, sa), va) {
+		t.Error("a_'s revocation lost across New")
+	}
+}
+
+// TestTwoStoresOneFile opens the file twice, as two processes would, with a
+// Revoker over each: revocations through one reach the other within the
+// sync interval, and concurrent writes through both lose nothing.
+func TestTwoStoresOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	open := func() *sqlite.Store {
+		s, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s1, s2 := open(), open()
+	if !s1.Shared() {
+		t.Fatal("Shared() = false")
+	}
+	const interval = 20 * time.Millisecond
+	r1 := newRevoker(t, s1, revoke.WithSyncInterval(interval))
+	r2 := newRevoker(t, s2, revoke.WithSyncInterval(interval))
+
+	// Issued through one, revoked through the other, seen by the first.
+	rt := issue(t, r1, revoke.Refresh, "c1", "")
+	at := issue(t, r1, revoke.Access, "c1", rt)
+	if n, err := r2.Revoke(ctx, rt, "c1"); err != nil || n != 2 {
+		t.Fatalf("Revoke through the other store = (%d, %v), want (2, nil)", n, err)
+	}
+	waitRevoked(t, r1, rt, at)
+
+	// Concurrent writers on both: every Issue that succeeded is stored,
+	// every Revoke acknowledged is there, and nothing else is revoked.
+	const workers, perWorker = 4, 25
+	type result struct {
+		issued, revoked []string
+	}
+	results := make([]result, 2*workers)
+	var wg sync.WaitGroup
+	for w := range results {
+		r := r1
+		if w%2 == 1 {
+			r = r2
+		}
+		wg.Go(func() {
+			var res result
+			for i := range perWorker {
+				v := tok()
+				err := r.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Refresh, ClientID: "c2", ExpiresAt: time.Now().Add(time.Hour)})
+				if err != nil {
+					t.Errorf("worker %d: Issue: %v", w, err)
+					return
+				}
+				res.issued = append(res.issued, v)
+				if i%2 == 0 {
+					// Revoke it through the other store.
+					other := r2
+					if r == r2 {
+						other = r1
+					}
+					if n, err := other.Revoke(ctx, v, "c2"); err != nil || n != 1 {
+						t.Errorf("worker %d: Revoke = (%d, %v), want (1, nil)", w, n, err)
+						return
+					}
+					res.revoked = append(res.revoked, v)
+				}
+			}
+			results[w] = res
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	revoked := map[string]bool{}
+	for _, res := range results {
+		for _, v := range res.revoked {
+			revoked[v] = true
+		}
+	}
+	s3 := open()
+	defer s3.Close()
+	var seqs []uint64
+	for _, res := range results {
+		for _, v := range res.issued {
+			found, rev := stored(t, s3, v)
+			if !found {
+				t.Errorf("an acknowledged Issue is not stored")
+			}
+			if rev != revoked[v] {
+				t.Errorf("token stored revoked=%v, want %v", rev, revoked[v])
+			}
+		}
+	}
+	err := s3.View(ctx, func(tx revoke.Tx) error {
+		return tx.RevokedSince(ctx, 0, func(rev revoke.Revocation) error {
+			seqs = append(seqs, rev.Seq)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != len(revoked)+2 {
+		t.Errorf("RevokedSince(0) returned %d revocations, want %d", len(seqs), len(revoked)+2)
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] < seqs[i-1] {
+			t.Fatalf("RevokedSince out of order: %d after %d", seqs[i], seqs[i-1])
+		}
+	}
+	// Each Revoker learns of the other's revocations.
+	var all []string
+	for v := range revoked {
+		all = append(all, v)
+	}
+	waitRevoked(t, r1, all...)
+	waitRevoked(t, r2, all...)
+}
+
+// waitRevoked polls until r reports every token revoked, or fails after a
+// generous deadline.
+func waitRevoked(t *testing.T, r *revoke.Revoker, toks ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, v := range toks {
+		for !isRevoked(t, r, v) {
+			if time.Now().After(deadline) {
+				t.Fatal("a revocation committed through another store did not reach the Revoker within 10s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
