@@ -1,0 +1,169 @@
+// Command authserver is an example authorization server built on
+// github.com/sdkauth/revocation. It serves the token revocation endpoint
+// (POST /v1/auth/token/revoke) over a durable store, and two DEMO endpoints
+// that stand in for the rest of an authorization server and an API:
+//
+//	POST /demo/token      mints an access + refresh token pair (DEMO ONLY)
+//	GET  /demo/protected  answers a greeting unless the bearer token is revoked
+//	GET  /openapi.yaml    the OpenAPI document of the revocation endpoint
+//
+// Usage:
+//
+//	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE]
+//
+// It logs to standard error and shuts down cleanly on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/memory"
+	"github.com/sdkauth/revocation/revoke"
+	"github.com/sdkauth/revocation/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "authserver:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the command line sets.
+type config struct {
+	addr  string
+	store string
+	path  string
+}
+
+// Default file names of the durable stores, in the working directory.
+const (
+	defaultBoltPath   = "authserver.db"
+	defaultSQLitePath = "authserver-sqlite.db" // *.db, *.db-wal, *.db-shm are git-ignored
+)
+
+// shutdownTimeout bounds how long a shutdown waits for requests in flight.
+const shutdownTimeout = 10 * time.Second
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("authserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
+	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory or sqlite")
+	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if c.path == "" {
+		switch c.store {
+		case "bolt":
+			c.path = defaultBoltPath
+		case "sqlite":
+			c.path = defaultSQLitePath
+		}
+	}
+	return c, nil
+}
+
+// openStore opens the store the configuration names.
+func openStore(c config) (revoke.Store, error) {
+	switch c.store {
+	case "memory":
+		return memory.New(), nil
+	case "bolt":
+		return bolt.Open(c.path)
+	case "sqlite":
+		return sqlite.Open(c.path)
+	}
+	return nil, fmt.Errorf("unknown store %q (want bolt, memory or sqlite)", c.store)
+}
+
+// run runs the server with the command line args until ctx is done, then
+// shuts it down: it stops accepting connections, waits up to
+// shutdownTimeout for the requests in flight, and closes the Revoker and its
+// store. It logs to stderr.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	store, err := openStore(cfg)
+	if err != nil {
+		return fmt.Errorf("opening %s store: %w", cfg.store, err)
+	}
+	rev, err := revoke.New(store, revoke.WithLogger(log), revoke.WithJanitor(10*time.Minute))
+	if err != nil {
+		_ = store.Close()
+		return err
+	}
+	defer func() {
+		if err := rev.Close(); err != nil {
+			log.Error("closing the revoker", "err", err)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           newServer(rev, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err // Serve failed on its own
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		_ = srv.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func storePath(c config) string {
+	if c.store == "memory" {
+		return ""
+	}
+	return c.path
+}
