@@ -260,45 +260,34 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	id := TokenID(token)
 	now := r.opts.now()
 	cutoff := now.Add(-r.opts.grace)
-	var (
-		outcome error
-		revoked []Revocation
-	)
-	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
-		outcome, revoked = nil, revoked[:0]
-		rec, found, err := tx.Get(ctx, id)
-		if err != nil {
+	var plan revocation
+	// A read first: a token whose revocation would change nothing (never
+	// issued, expired, already revoked, another client's) costs no write
+	// transaction, so unauthenticated requests cannot force commits.
+	err := r.store.View(ctx, func(tx Tx) error {
+		var err error
+		plan, err = revocable(ctx, tx, id, clientID, now, cutoff)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke: Revoke: %w", err)
+	}
+	if plan.outcome != nil || len(plan.members) == 0 {
+		return 0, plan.outcome
+	}
+	var revoked []Revocation
+	err = r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+		revoked = revoked[:0]
+		var err error
+		plan, err = revocable(ctx, tx, id, clientID, now, cutoff)
+		if err != nil || plan.outcome != nil || len(plan.members) == 0 {
 			return err
-		}
-		if !found || !rec.ExpiresAt.After(now) {
-			return nil
-		}
-		if rec.ClientID != clientID {
-			outcome = ErrClientMismatch
-			return nil
-		}
-		var members []Record
-		if rec.Kind == Refresh {
-			err = tx.Grant(ctx, rec.Grant, func(m Record) error {
-				if !m.Revoked() && m.ExpiresAt.After(cutoff) {
-					members = append(members, m)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		} else if !rec.Revoked() {
-			members = append(members, rec)
-		}
-		if len(members) == 0 {
-			return nil
 		}
 		seq, err := tx.NextSeq(ctx)
 		if err != nil {
 			return err
 		}
-		for _, m := range members {
+		for _, m := range plan.members {
 			m.Seq = seq
 			if err := tx.Put(ctx, m); err != nil {
 				return err
@@ -310,13 +299,49 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	if err != nil {
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	}
-	if outcome != nil {
-		return 0, outcome
+	if plan.outcome != nil {
+		return 0, plan.outcome
 	}
 	for _, rev := range revoked {
 		r.index.add(rev)
 	}
 	return len(revoked), nil
+}
+
+// revocable returns the records that revoking the token id on behalf of
+// client would revoke: the token alone for an access token, every live
+// member of its grant for a refresh token (members that expired before
+// cutoff are left alone). A token never issued, expired at now, or already
+// revoked yields none; another client's yields ErrClientMismatch.
+func revocable(ctx context.Context, tx Tx, id ID, client string, now, cutoff time.Time) (revocation, error) {
+	rec, found, err := tx.Get(ctx, id)
+	if err != nil || !found || !rec.ExpiresAt.After(now) {
+		return revocation{}, err
+	}
+	if rec.ClientID != client {
+		return revocation{outcome: ErrClientMismatch}, nil
+	}
+	if rec.Kind != Refresh {
+		if rec.Revoked() {
+			return revocation{}, nil
+		}
+		return revocation{members: []Record{rec}}, nil
+	}
+	var members []Record
+	err = tx.Grant(ctx, rec.Grant, func(m Record) error {
+		if !m.Revoked() && m.ExpiresAt.After(cutoff) {
+			members = append(members, m)
+		}
+		return nil
+	})
+	return revocation{members: members}, err
+}
+
+// revocation is what a Revoke would do: revoke members, or refuse with
+// outcome.
+type revocation struct {
+	members []Record
+	outcome error
 }
 
 // IsRevoked reports whether token was revoked, directly or by the cascade of
