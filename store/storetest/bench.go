@@ -17,7 +17,8 @@ import (
 // RunBenchmarks measures a Store under a Revoker: IsRevoked (hit and miss,
 // serial and parallel) beside a floor of one SHA-256 of the token plus one
 // Go map lookup, Issue serial and from 32 goroutines, Revoke of a grant of
-// one refresh and 1,000 access tokens, and New over a store holding 1M
+// one refresh and 1,000 access tokens, the HTTP endpoint and middleware end
+// to end, and New over a store holding 1M
 // revoked records (with the index's memory per revoked token). open is
 // called for each benchmark and must return a fresh, empty Store; the
 // benchmark closes it.
@@ -25,6 +26,7 @@ func RunBenchmarks(b *testing.B, open func(b *testing.B) revoke.Store) {
 	b.Run("IsRevoked", func(b *testing.B) { benchIsRevoked(b, open) })
 	b.Run("Issue", func(b *testing.B) { benchIssue(b, open) })
 	b.Run("RevokeGrant1001", func(b *testing.B) { benchRevokeGrant(b, open) })
+	b.Run("HTTP", func(b *testing.B) { benchHTTP(b, open) })
 	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000) })
 }
 
