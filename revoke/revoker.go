@@ -260,21 +260,30 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	id := TokenID(token)
 	now := r.opts.now()
 	cutoff := now.Add(-r.opts.grace)
-	var plan revocation
 	// A read first: a token whose revocation would change nothing (never
-	// issued, expired, already revoked, another client's) costs no write
-	// transaction, so unauthenticated requests cannot force commits.
+	// issued, expired, another client's, or already revoked, which for a
+	// refresh token means its whole grant is) costs no write transaction,
+	// so requests with junk tokens cannot force commits.
+	var (
+		rec   Record
+		found bool
+	)
 	err := r.store.View(ctx, func(tx Tx) error {
 		var err error
-		plan, err = revocable(ctx, tx, id, clientID, now, cutoff)
+		rec, found, err = tx.Get(ctx, id)
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
+	case !found || !rec.ExpiresAt.After(now):
+		return 0, nil
+	case rec.ClientID != clientID:
+		return 0, ErrClientMismatch
+	case rec.Revoked():
+		return 0, nil
 	}
-	if plan.outcome != nil || len(plan.members) == 0 {
-		return 0, plan.outcome
-	}
+	var plan revocation
 	var revoked []Revocation
 	err = r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
 		revoked = revoked[:0]

@@ -101,6 +101,7 @@ func dsnOf(path string, o options) (string, error) {
 		"_synchronous":     {o.sync.String()},
 		"_busy_timeout":    {strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)},
 		"_stmt_cache_size": {strconv.Itoa(stmtCacheSize)},
+		"_cache_size":      {"-65536"},
 	}
 	return "file:" + esc + "?" + params.Encode(), nil
 }
