@@ -1,0 +1,108 @@
+// Package bolt is a revoke.Store in a bbolt database (go.etcd.io/bbolt): one
+// data file, pure Go, no cgo, no server. It suits an authorization server
+// that runs as a single process and wants its revocations to survive
+// restarts and crashes.
+//
+//	s, err := bolt.Open("/var/lib/authd/revocation.db")
+//	if err != nil { ... }
+//	r, err := revoke.New(s) // loads the revocations; r.Close closes s
+//
+// Open owns the file and closes it with the Store. New puts the store in a
+// *bbolt.DB the application already has open, in a bucket of its own (see
+// WithBucket), beside the application's buckets; closing that Store leaves
+// the database open.
+//
+// # Durability
+//
+// Every Update is one bbolt read-write transaction, committed with an fsync
+// of the data and then of the meta page (bbolt's default), so when Update
+// returns nil the change is on stable storage, and a process crash, an
+// operating-system crash or a power loss loses nothing acknowledged. The
+// fsync is most of what a commit costs: one Issue at a time took 0.9 to 1.7
+// ms each on the SSD this package was measured on, slower disks take
+// several. The Revoker amortises it by group commit: writes that arrive
+// while a commit runs share the next one, and 32 concurrent writers reached
+// 8,000 to 10,000 Issues a second. WithNoSync drops the fsync for tests and
+// caches, at the price documented there.
+//
+// bbolt's free-page list is written with each commit (the default:
+// bbolt.Options.NoFreelistSync is not set) and kept in memory as a hash map
+// (bbolt.FreelistMapType), which allocates in constant time however
+// fragmented purges leave the file. Not writing the freelist would save a
+// page write per commit, a few tenths of a millisecond against the fsync's
+// millisecond here (1.1 ms against 0.7 to 1.1 ms per commit), but every Open
+// would then walk the whole file to rebuild the list: 335 ms for a store of
+// 500,000 records, against 8 ms. And bbolt does that walk in a goroutine of
+// its own, where a damaged page crashes the process instead of failing Open.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. Views run concurrently with each other
+// and with the one Update that runs at a time. The file is locked (flock) by
+// the handle that opened it: another Open of the same file, in this process
+// or another, waits up to the lock timeout (WithTimeout, DefaultTimeout by
+// default) and then fails with ErrLocked; it never waits forever. Read-only
+// handles (WithReadOnly) share a lock with each other but not with a writer.
+// One process thus serves the file, and the Store does not implement
+// revoke.Shared: a Revoker's own revocations reach its index as it commits
+// them, and nothing else writes.
+//
+// # Layout
+//
+// Everything lives under one top-level bucket, "revocation" by default
+// (WithBucket), in five sub-buckets:
+//
+//	records  ID → record (see below)
+//	grants   grant ID ‖ token ID → empty
+//	expiry   expiry ‖ token ID → empty
+//	revoked  Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
+//	meta     "version" → format version, uint32
+//	         "seq"     → revocation sequence counter, uint64
+//
+// IDs are the SHA-256 of the raw token (revoke.ID); no raw token value is
+// ever written. Integers are big-endian, so that keys sort by number; an
+// expiry is the Unix time in nanoseconds as an int64, its sign bit flipped
+// so that it sorts. A record is versioned and compact: an encoding version
+// byte, flags, kind, CRC-32C, expiry, Seq, the parent and grant IDs only
+// when there are any (the grant is omitted when it is the token itself), and
+// the client and subject as length-prefixed strings. A token that starts its
+// own grant takes 25 bytes plus its client and subject. Each index entry is
+// written and removed in the same transaction as its record, so
+// RevokedSince streams the revoked index alone, in Seq order, without
+// touching a record: Open and revoke.New over a million revocations take
+// about a second (0.9 s measured on two shared cores).
+//
+// The format version, FormatVersion, is written when the store is created.
+// Open and New refuse a store of another version with ErrVersion and leave
+// it untouched: a newer version of this package may change the layout, and
+// this one will not misread it.
+//
+// # Caveats
+//
+//   - One process. The file lock keeps a second process out (it fails with
+//     ErrLocked after the timeout); several servers need a store they can
+//     share, such as the sqlite backend.
+//   - Local disks only. flock and mmap over network file systems (NFS, SMB)
+//     are unreliable; keep the file on a local file system.
+//   - The file does not shrink. Purge frees pages for reuse, but bbolt never
+//     returns them to the file system; bbolt's compact command (or
+//     bbolt.Compact, with the Store closed) does.
+//   - Damage after opening. Open and New check the file's header, its size
+//     and the store's layout, and turn a bbolt panic or a memory fault while
+//     doing so into ErrCorrupt. bbolt trusts its pages after that: a file
+//     damaged or truncated while open (by another program, or by disk
+//     failure) can make a later transaction panic or fault. Check a suspect
+//     file with bbolt's check command. A file Open refuses because bbolt
+//     panicked on it is unlocked and closed, but stays mapped into memory
+//     until the process ends.
+//   - Write permission. Open refuses, with ErrReadOnly, a file without write
+//     permission bits or a new file in a directory without them, even when
+//     the process could write anyway (as root); WithReadOnly reads such a
+//     file. An empty file is taken as a new database.
+//   - Expiry range. Expiries are kept as int64 nanoseconds: years 1678 to
+//     2262 (revoke refuses later ones; Put of an expiry outside the range
+//     fails).
+//   - Memory. bbolt maps the file into memory; the resident set grows with
+//     the part of the file in use, and a Revoker keeps the revoked IDs in
+//     memory too.
+package bolt

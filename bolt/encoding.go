@@ -1,0 +1,209 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// A record is stored in the records bucket under its 32-byte ID, as:
+//
+//	version   1 byte   recordEncoding (1)
+//	flags     1 byte   flagParent | flagGrantSelf
+//	kind      1 byte
+//	check     4 bytes  big-endian CRC-32C of the raw token
+//	expires   8 bytes  big-endian ExpiresAt, Unix nanoseconds (int64)
+//	seq       8 bytes  big-endian revocation sequence, 0 while live
+//	parent   32 bytes  only with flagParent
+//	grant    32 bytes  only without flagGrantSelf (grant == ID)
+//	client   uvarint length, bytes
+//	subject  uvarint length, bytes
+//
+// A record of a token that starts its own grant thus takes 25 bytes plus its
+// client and subject.
+const (
+	recordEncoding = 1
+
+	flagParent    = 1 << 0
+	flagGrantSelf = 1 << 1
+	flagsKnown    = flagParent | flagGrantSelf
+
+	recordFixed = 1 + 1 + 1 + 4 + 8 + 8
+
+	// maxString bounds ClientID and Subject, far above any real value, so
+	// that a damaged length cannot ask for gigabytes.
+	maxString = 1 << 16
+)
+
+var (
+	errShort    = errors.New("record too short")
+	errTrailing = errors.New("trailing bytes after record")
+)
+
+// nanos returns t as Unix nanoseconds, or an error when t is outside the
+// range an int64 of nanoseconds holds (years 1678 to 2262).
+func nanos(t time.Time) (int64, error) {
+	ns := t.UnixNano()
+	if !time.Unix(0, ns).Equal(t) {
+		return 0, fmt.Errorf("bolt: ExpiresAt %v cannot be stored: outside the years 1678 to 2262", t)
+	}
+	return ns, nil
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// encodeRecord appends the encoding of rec to dst.
+func encodeRecord(dst []byte, rec revoke.Record) ([]byte, error) {
+	if len(rec.ClientID) > maxString || len(rec.Subject) > maxString {
+		return nil, fmt.Errorf("bolt: record %s: ClientID or Subject longer than %d bytes", rec.ID, maxString)
+	}
+	exp, err := nanos(rec.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	var flags byte
+	if !rec.Parent.IsZero() {
+		flags |= flagParent
+	}
+	if rec.Grant == rec.ID {
+		flags |= flagGrantSelf
+	}
+	dst = append(dst, recordEncoding, flags, byte(rec.Kind))
+	dst = binary.BigEndian.AppendUint32(dst, rec.Check)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(exp))
+	dst = binary.BigEndian.AppendUint64(dst, rec.Seq)
+	if flags&flagParent != 0 {
+		dst = append(dst, rec.Parent[:]...)
+	}
+	if flags&flagGrantSelf == 0 {
+		dst = append(dst, rec.Grant[:]...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(rec.ClientID)))
+	dst = append(dst, rec.ClientID...)
+	dst = binary.AppendUvarint(dst, uint64(len(rec.Subject)))
+	dst = append(dst, rec.Subject...)
+	return dst, nil
+}
+
+// decodeRecord decodes the record stored under id. It copies everything out
+// of b, which may be bbolt's memory, and returns an error wrapping
+// ErrCorrupt, never a panic, for bytes it cannot decode.
+func decodeRecord(id, b []byte) (revoke.Record, error) {
+	var rec revoke.Record
+	if len(id) != len(rec.ID) {
+		return rec, fmt.Errorf("%w: record key of %d bytes, want %d", ErrCorrupt, len(id), len(rec.ID))
+	}
+	copy(rec.ID[:], id)
+	fail := func(err error) (revoke.Record, error) {
+		return revoke.Record{}, fmt.Errorf("%w: record %s: %v", ErrCorrupt, rec.ID, err)
+	}
+	if len(b) < recordFixed {
+		return fail(errShort)
+	}
+	if b[0] != recordEncoding {
+		return fail(fmt.Errorf("unknown record encoding %d", b[0]))
+	}
+	flags := b[1]
+	if flags&^flagsKnown != 0 {
+		return fail(fmt.Errorf("unknown flags %#x", flags))
+	}
+	rec.Kind = revoke.Kind(b[2])
+	rec.Check = binary.BigEndian.Uint32(b[3:])
+	rec.ExpiresAt = fromNanos(int64(binary.BigEndian.Uint64(b[7:])))
+	rec.Seq = binary.BigEndian.Uint64(b[15:])
+	b = b[recordFixed:]
+	if flags&flagParent != 0 {
+		if len(b) < len(rec.Parent) {
+			return fail(errShort)
+		}
+		b = b[copy(rec.Parent[:], b):]
+	}
+	if flags&flagGrantSelf != 0 {
+		rec.Grant = rec.ID
+	} else {
+		if len(b) < len(rec.Grant) {
+			return fail(errShort)
+		}
+		b = b[copy(rec.Grant[:], b):]
+	}
+	var err error
+	if rec.ClientID, b, err = decodeString(b); err != nil {
+		return fail(err)
+	}
+	if rec.Subject, b, err = decodeString(b); err != nil {
+		return fail(err)
+	}
+	if len(b) != 0 {
+		return fail(errTrailing)
+	}
+	return rec, nil
+}
+
+// decodeString decodes a uvarint-length-prefixed string, copying it.
+func decodeString(b []byte) (string, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return "", nil, errors.New("bad string length")
+	}
+	b = b[k:]
+	if n > maxString || n > uint64(len(b)) {
+		return "", nil, errShort
+	}
+	return string(b[:n]), b[n:], nil
+}
+
+// Index keys. Every index key ends with the record's ID so that keys are
+// unique and the ID can be read back from the key alone.
+const (
+	idLen       = len(revoke.ID{})
+	grantKeyLen = 2 * idLen
+	orderKeyLen = 8 + idLen // expiry and revocation keys
+	revValueLen = 4 + 8     // Check, ExpiresAt
+)
+
+// grantKey is grant ‖ id.
+func grantKey(grant, id revoke.ID) []byte {
+	k := make([]byte, 0, grantKeyLen)
+	return append(append(k, grant[:]...), id[:]...)
+}
+
+// orderKey is a big-endian uint64 ‖ id.
+func orderKey(n uint64, id revoke.ID) []byte {
+	k := make([]byte, 8, orderKeyLen)
+	binary.BigEndian.PutUint64(k, n)
+	return append(k, id[:]...)
+}
+
+// expiryOrder maps Unix nanoseconds to a uint64 whose big-endian bytes sort
+// as the signed value does (the sign bit flipped).
+func expiryOrder(ns int64) uint64 { return uint64(ns) ^ (1 << 63) }
+
+// expiryKey is the expiry index key of rec: its ExpiresAt in sortable
+// big-endian form ‖ ID. rec.ExpiresAt must be in range (see nanos).
+func expiryKey(ns int64, id revoke.ID) []byte { return orderKey(expiryOrder(ns), id) }
+
+// revocationValue is the value of a revocation index entry: what a
+// revoke.Revocation holds besides the Seq and ID of its key.
+func revocationValue(check uint32, ns int64) []byte {
+	v := make([]byte, revValueLen)
+	binary.BigEndian.PutUint32(v, check)
+	binary.BigEndian.PutUint64(v[4:], uint64(ns))
+	return v
+}
+
+// decodeRevocation decodes a revocation index entry, copying out of k and v.
+func decodeRevocation(k, v []byte) (revoke.Revocation, error) {
+	var rev revoke.Revocation
+	if len(k) != orderKeyLen || len(v) != revValueLen {
+		return rev, fmt.Errorf("%w: revocation index entry of %d+%d bytes, want %d+%d", ErrCorrupt, len(k), len(v), orderKeyLen, revValueLen)
+	}
+	rev.Seq = binary.BigEndian.Uint64(k)
+	copy(rev.ID[:], k[8:])
+	rev.Check = binary.BigEndian.Uint32(v)
+	rev.ExpiresAt = fromNanos(int64(binary.BigEndian.Uint64(v[4:])))
+	return rev, nil
+}

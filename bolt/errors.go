@@ -1,0 +1,30 @@
+package bolt
+
+import "errors"
+
+// Errors returned by this package. Compare them with errors.Is; the errors
+// returned wrap them with detail (and, where there is one, the underlying
+// bbolt or operating-system error, which errors.Is finds too).
+var (
+	// ErrVersion is returned by Open and New for a store whose format
+	// version this package does not know: written by a newer version of
+	// this package, or damaged. The file is left as it is. Open also
+	// returns it for a bbolt file of another bbolt file-format version.
+	ErrVersion = errors.New("bolt: unsupported store format version")
+
+	// ErrCorrupt is returned for a file that is not a bbolt database (random
+	// bytes, a truncated file), for a database whose revocation bucket is
+	// damaged, and for a stored record that does not decode.
+	ErrCorrupt = errors.New("bolt: corrupt or foreign data")
+
+	// ErrLocked is returned by Open when another handle (this process or
+	// another) holds the file's lock for longer than the lock timeout (see
+	// WithTimeout). The error returned wraps bbolt.ErrTimeout too.
+	ErrLocked = errors.New("bolt: database file is locked by another handle")
+
+	// ErrReadOnly is returned by Open for a file, or the directory of a file
+	// to be created, that is not writable; by Open WithReadOnly, and New
+	// over a read-only *bbolt.DB, when there is no store to read; and by
+	// Update on a read-only store.
+	ErrReadOnly = errors.New("bolt: read-only")
+)

@@ -1,0 +1,316 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Store is a revoke.Store in a bbolt database. It is safe for concurrent
+// use. Create it with Open (the Store owns the file) or New (the
+// application owns the *bbolt.DB).
+type Store struct {
+	db       *bbolt.DB
+	own      bool
+	bucket   []byte
+	readOnly bool
+
+	mu     sync.Mutex
+	closed bool
+	active sync.WaitGroup // View and Update calls under way
+}
+
+var _ revoke.Store = (*Store)(nil)
+
+// The layout inside the top-level bucket (see the package documentation).
+var (
+	bucketRecords = []byte("records")
+	bucketGrants  = []byte("grants")
+	bucketExpiry  = []byte("expiry")
+	bucketRevoked = []byte("revoked")
+	bucketMeta    = []byte("meta")
+
+	keyVersion = []byte("version")
+	keySeq     = []byte("seq")
+
+	subBuckets = [][]byte{bucketRecords, bucketGrants, bucketExpiry, bucketRevoked, bucketMeta}
+)
+
+// FormatVersion is the version of the on-disk layout this package writes and
+// reads. It is stored in the meta bucket; a store of another version is
+// refused with ErrVersion.
+const FormatVersion = 1
+
+// Open opens the store in the bbolt database file at path, creating the
+// file (mode 0600 unless WithFileMode) and the store's buckets if they do
+// not exist. The Store owns the file: Close closes it. The file is locked
+// for the Store's lifetime; while another handle holds it, Open waits up to
+// the lock timeout (see WithTimeout) and then fails with ErrLocked.
+//
+// Open refuses a file that is not a bbolt database or is truncated
+// (ErrCorrupt), a store of an unknown format version (ErrVersion), and a
+// file, or a directory to create it in, without write permission
+// (ErrReadOnly; see WithReadOnly to read such a file).
+func Open(path string, opts ...Option) (*Store, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Store, error) {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if err := preflight(path, o); err != nil {
+		return fail(err)
+	}
+	timeout := o.timeout
+	if timeout <= 0 {
+		timeout = time.Nanosecond // one attempt: bbolt's zero waits forever
+	}
+	var file *os.File
+	bo := &bbolt.Options{
+		Timeout:        timeout,
+		NoSync:         o.noSync,
+		ReadOnly:       o.readOnly,
+		NoFreelistSync: noFreelistSync,
+		FreelistType:   freelistType,
+		OpenFile: func(name string, flag int, perm fs.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		},
+	}
+	var db *bbolt.DB
+	err = guard(func() error {
+		var err error
+		db, err = bbolt.Open(path, o.mode, bo)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, errPanicked) && file != nil {
+			// bbolt panicked with the file open, locked and mapped into
+			// memory. The mapping is lost with bbolt's DB (it stays until
+			// the process ends), and it would hold the lock: release the
+			// lock, then close the file. (When bbolt returns an error
+			// it has closed the file itself.)
+			unlock(file)
+			_ = file.Close()
+		}
+		return fail(openError(err, o.timeout))
+	}
+	s, err := newStore(db, o, true)
+	if err != nil {
+		_ = db.Close()
+		return fail(err)
+	}
+	return s, nil
+}
+
+// New returns a Store in db, an application's open bbolt database, creating
+// the store's top-level bucket (see WithBucket) if it does not exist. The
+// application's other buckets are left alone. Close closes the Store, not
+// db: the application closes db after the Store. db's NoSync and read-only
+// settings apply as the application chose them; the options that concern
+// opening a file (WithTimeout, WithNoSync, WithReadOnly, WithFileMode) are
+// refused.
+func New(db *bbolt.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("bolt: New: nil *bbolt.DB")
+	}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.fileOnly) > 0 {
+		return nil, fmt.Errorf("bolt: New: %s only apply to Open; configure the *bbolt.DB instead", strings.Join(o.fileOnly, ", "))
+	}
+	s, err := newStore(db, o, false)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: New: %w", err)
+	}
+	return s, nil
+}
+
+func newStore(db *bbolt.DB, o options, own bool) (*Store, error) {
+	s := &Store{db: db, own: own, bucket: []byte(o.bucket), readOnly: db.IsReadOnly()}
+	if err := guard(s.init); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// errNoStore reports a database without the store's top-level bucket.
+var errNoStore = errors.New("no store")
+
+// init checks the store's layout and creates it if the database has none.
+// An existing store is only read, so that opening never commits.
+func (s *Store) init() error {
+	err := s.db.View(func(btx *bbolt.Tx) error { return checkLayout(btx, s.bucket) })
+	if !errors.Is(err, errNoStore) {
+		return err
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: the database is read-only and holds no store in bucket %q", ErrReadOnly, s.bucket)
+	}
+	return s.db.Update(func(btx *bbolt.Tx) error {
+		err := checkLayout(btx, s.bucket)
+		if !errors.Is(err, errNoStore) {
+			return err // created meanwhile (New), or damaged
+		}
+		top, err := btx.CreateBucketIfNotExists(s.bucket)
+		if err != nil {
+			return fmt.Errorf("creating bucket %q: %w", s.bucket, err)
+		}
+		for _, name := range subBuckets {
+			if _, err := top.CreateBucket(name); err != nil {
+				return fmt.Errorf("creating bucket %q/%q: %w", s.bucket, name, err)
+			}
+		}
+		v := binary.BigEndian.AppendUint32(nil, FormatVersion)
+		if err := top.Bucket(bucketMeta).Put(keyVersion, v); err != nil {
+			return fmt.Errorf("writing the format version: %w", err)
+		}
+		return checkLayout(btx, s.bucket)
+	})
+}
+
+// checkLayout returns errNoStore when btx has no bucket name (or an empty
+// one), nil when it holds a store of FormatVersion, and an error wrapping
+// ErrVersion or ErrCorrupt otherwise.
+func checkLayout(btx *bbolt.Tx, name []byte) error {
+	top := btx.Bucket(name)
+	if top == nil {
+		return errNoStore
+	}
+	if k, _ := top.Cursor().First(); k == nil {
+		return errNoStore // an empty bucket, made by the application: use it
+	}
+	meta := top.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("%w: bucket %q holds no meta bucket: not a revocation store", ErrCorrupt, name)
+	}
+	v := meta.Get(keyVersion)
+	switch {
+	case v == nil:
+		return fmt.Errorf("%w: bucket %q holds no format version", ErrCorrupt, name)
+	case len(v) != 4:
+		return fmt.Errorf("%w: format version of %d bytes, want 4", ErrCorrupt, len(v))
+	}
+	switch ver := binary.BigEndian.Uint32(v); {
+	case ver > FormatVersion:
+		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
+	case ver != FormatVersion:
+		return fmt.Errorf("%w: the store has unknown format version %d (this package reads %d)", ErrVersion, ver, FormatVersion)
+	}
+	for _, sub := range subBuckets {
+		if top.Bucket(sub) == nil {
+			return fmt.Errorf("%w: bucket %q/%q is missing", ErrCorrupt, name, sub)
+		}
+	}
+	if _, err := storedSeq(meta); err != nil {
+		return err
+	}
+	return nil
+}
+
+// View runs fn in a read-only bbolt transaction, which sees a consistent
+// snapshot and runs concurrently with other Views and with an Update.
+func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
+	return s.run(ctx, false, fn)
+}
+
+// Update runs fn in a read-write bbolt transaction and commits it, with an
+// fsync (unless WithNoSync), if fn returns nil and ctx is not done. Updates
+// run one at a time. If fn returns an error, Update returns it as is and
+// nothing fn wrote is kept.
+func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	return s.run(ctx, true, fn)
+}
+
+func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
+	op := "View"
+	if write {
+		op = "Update"
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt: %s: %w", op, err)
+	}
+	if err := s.enter(); err != nil {
+		return fmt.Errorf("bolt: %s: %w", op, err)
+	}
+	defer s.active.Done()
+	if write && s.readOnly {
+		return fmt.Errorf("bolt: Update: %w: the database was opened read-only", ErrReadOnly)
+	}
+	var fnErr error
+	body := func(btx *bbolt.Tx) error {
+		if err := ctx.Err(); err != nil { // cancelled while waiting for the writer lock
+			return err
+		}
+		t, err := s.begin(btx)
+		if err != nil {
+			return err
+		}
+		if fnErr = fn(t); fnErr != nil {
+			return fnErr
+		}
+		if write {
+			return ctx.Err() // cancelled while fn ran: roll back
+		}
+		return nil
+	}
+	var err error
+	if write {
+		err = s.db.Update(body)
+	} else {
+		err = s.db.View(body)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case fnErr != nil && err == fnErr:
+		return err
+	default:
+		return fmt.Errorf("bolt: %s: %w", op, err)
+	}
+}
+
+// enter registers a View or Update, or returns revoke.ErrClosed.
+func (s *Store) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return revoke.ErrClosed
+	}
+	s.active.Add(1)
+	return nil
+}
+
+// Close waits for the View and Update calls under way, then closes the
+// database file if Open opened it; a Store from New leaves the *bbolt.DB
+// open. Later calls of View, Update and Close return an error wrapping
+// revoke.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("bolt: Close: %w", revoke.ErrClosed)
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.active.Wait()
+	if s.own {
+		if err := s.db.Close(); err != nil {
+			return fmt.Errorf("bolt: Close: %w", err)
+		}
+	}
+	return nil
+}
