@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // The freelist settings Open uses (see the package documentation).
@@ -43,11 +44,11 @@ func openError(err error, timeout time.Duration) error {
 	switch {
 	case errors.Is(err, ErrCorrupt):
 		return err
-	case errors.Is(err, bbolt.ErrTimeout):
+	case errors.Is(err, berrors.ErrTimeout):
 		return fmt.Errorf("%w: still held after waiting %v: %w", ErrLocked, max(timeout, 0), err)
-	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrChecksum):
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum):
 		return fmt.Errorf("%w: not a bbolt database: %w", ErrCorrupt, err)
-	case errors.Is(err, bbolt.ErrVersionMismatch):
+	case errors.Is(err, berrors.ErrVersionMismatch):
 		return fmt.Errorf("%w: bbolt file format: %w", ErrVersion, err)
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
 		return fmt.Errorf("%w: %w", ErrReadOnly, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // populated returns the path of a closed store holding n grants, one of them
@@ -357,7 +358,7 @@ func TestLockTimeout(t *testing.T) {
 			start := time.Now()
 			_, err := bolt.Open(path, c.opts...)
 			took := time.Since(start)
-			if !errors.Is(err, bolt.ErrLocked) || !errors.Is(err, bbolt.ErrTimeout) {
+			if !errors.Is(err, bolt.ErrLocked) || !errors.Is(err, berrors.ErrTimeout) {
 				t.Fatalf("second Open: %v, want ErrLocked", err)
 			}
 			if took < c.min || took > c.max {

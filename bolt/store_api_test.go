@@ -15,6 +15,7 @@ import (
 	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 func tempPath(t *testing.T) string { return filepath.Join(t.TempDir(), "revocation.db") }
@@ -555,8 +556,8 @@ func TestNewClosedDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if _, err := bolt.New(db); err == nil || !errors.Is(err, bbolt.ErrDatabaseNotOpen) {
-		t.Errorf("New over a closed db: %v, want an error wrapping bbolt.ErrDatabaseNotOpen", err)
+	if _, err := bolt.New(db); err == nil || !errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		t.Errorf("New over a closed db: %v, want an error wrapping berrors.ErrDatabaseNotOpen", err)
 	}
 }
 
