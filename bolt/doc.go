@@ -53,7 +53,8 @@
 // (WithBucket), in five sub-buckets:
 //
 //	records  ID → record (see below)
-//	grants   grant ID ‖ token ID → empty
+//	grants   grant ID ‖ token ID → empty, for tokens with a parent (the
+//	         token that starts a grant is found under its own ID)
 //	expiry   expiry ‖ token ID → empty
 //	revoked  Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
 //	meta     "version" → format version, uint32
