@@ -160,7 +160,7 @@ func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) 
 		return err
 	}
 	var rows []row
-	if err := t.conn.SelectContext(ctx, &rows, t.s.q.grant, grant[:]); err != nil {
+	if err := t.conn.SelectContext(ctx, &rows, t.s.q.grant, grant[:], grant[:]); err != nil {
 		return wrapf(err, "Grant")
 	}
 	return each(rows, fn)
