@@ -86,7 +86,7 @@ func newQueries(prefix string) queries {
 				client_id = excluded.client_id, subject = excluded.subject,
 				parent = excluded.parent, grant_id = excluded.grant_id,
 				expires_at = excluded.expires_at, seq = excluded.seq`),
-		del:   p(`DELETE FROM "{p}tokens" WHERE id = ?`),
+		del: p(`DELETE FROM "{p}tokens" WHERE id = ?`),
 		// The grant's first token by its key, then the other members
 		// through the partial grant index.
 		grant: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ? AND grant_id = id
