@@ -98,9 +98,10 @@
 // client. Only someone who holds the token can learn that, since tokens are
 // looked up by value.
 //
-// Requests are not rate limited. Each one costs a store transaction (shared
-// with concurrent ones), so put the endpoint behind the rate limiting the
-// rest of the authorization server has.
+// Requests are not rate limited. Each one costs a store read, and one that
+// revokes something a write transaction (shared with concurrent ones), so
+// put the endpoint behind the rate limiting the rest of the authorization
+// server has.
 //
 // Strings are decoded as encoding/json does: bytes that are not UTF-8
 // become U+FFFD. A token holding such bytes therefore cannot be revoked

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sdkauth/revocation/httpadapter"
 	"github.com/sdkauth/revocation/revoke"
@@ -26,7 +25,7 @@ func benchHTTP(b *testing.B, open func(*testing.B) revoke.Store) {
 		for b.Loop() {
 			if len(pool) == 0 {
 				b.StopTimer()
-				pool = seedLive(b, s, 10_000)
+				pool = seed(b, s, 10_000, false)
 				b.StartTimer()
 			}
 			tok := pool[len(pool)-1]
@@ -40,8 +39,8 @@ func benchHTTP(b *testing.B, open func(*testing.B) revoke.Store) {
 			}
 		}
 	})
-	live := seedLive(b, s, 1)[0]
-	revoked := seedLive(b, s, 1)[0]
+	live := seed(b, s, 1, false)[0]
+	revoked := seed(b, s, 1, false)[0]
 	if _, err := r.Revoke(ctx, revoked, "bench"); err != nil {
 		b.Fatal(err)
 	}
@@ -65,28 +64,4 @@ func benchHTTP(b *testing.B, open func(*testing.B) revoke.Store) {
 			}
 		})
 	}
-}
-
-// seedLive stores n live access tokens of client "bench" straight through
-// the Store, in one transaction, and returns their raw values.
-func seedLive(tb testing.TB, s revoke.Store, n int) []string {
-	tb.Helper()
-	ctx := context.Background()
-	toks := make([]string, n)
-	exp := time.Now().Add(24 * time.Hour).UTC()
-	err := s.Update(ctx, func(tx revoke.Tx) error {
-		for i := range toks {
-			toks[i] = benchToken()
-			id := revoke.TokenID(toks[i])
-			rec := revoke.Record{ID: id, Check: revoke.Checksum(toks[i]), Kind: revoke.Access, ClientID: "bench", Grant: id, ExpiresAt: exp}
-			if err := tx.Put(ctx, rec); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("seeding: %v", err)
-	}
-	return toks
 }

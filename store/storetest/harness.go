@@ -145,13 +145,19 @@ func (e *env) wantLive(what string, toks ...string) {
 // record reads the stored record of tok straight from the store.
 func (e *env) record(tok string) (revoke.Record, bool) {
 	e.t.Helper()
+	return e.recordByID(revoke.TokenID(tok))
+}
+
+// recordByID reads the stored record whose ID is id.
+func (e *env) recordByID(id revoke.ID) (revoke.Record, bool) {
+	e.t.Helper()
 	var (
 		rec   revoke.Record
 		found bool
 	)
 	err := e.store.View(e.ctx, func(tx revoke.Tx) error {
 		var err error
-		rec, found, err = tx.Get(e.ctx, revoke.TokenID(tok))
+		rec, found, err = tx.Get(e.ctx, id)
 		return err
 	})
 	if err != nil {

@@ -412,23 +412,6 @@ func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
 	e.revoke(kept, "c1", 1)
 }
 
-func (e *env) recordByID(id revoke.ID) (revoke.Record, bool) {
-	e.t.Helper()
-	var (
-		rec   revoke.Record
-		found bool
-	)
-	err := e.store.View(e.ctx, func(tx revoke.Tx) error {
-		var err error
-		rec, found, err = tx.Get(e.ctx, id)
-		return err
-	})
-	if err != nil {
-		e.t.Fatalf("View: %v", err)
-	}
-	return rec, found
-}
-
 func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
 	ctx := e.ctx
