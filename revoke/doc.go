@@ -63,6 +63,10 @@
 //   - Revoking an expired refresh token does nothing, as RFC 7009 says of
 //     invalid tokens, even if access tokens minted from it are still live:
 //     revoke a grant through its newest refresh token.
-//   - Close closes the Store too; a Store must not be shared by two
-//     Revokers that are both closed.
+//   - Close closes the Store too. Give a Store one Revoker: a second one
+//     over the same Store works, but closing either closes the Store under
+//     both.
+//   - Issue and Revoke wait for their commit even if their context is
+//     cancelled once their transaction has begun: a cancelled context stops
+//     only a write that has not started.
 package revoke
