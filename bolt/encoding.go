@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,7 +10,8 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// A record is stored in the records bucket under its 32-byte ID, as:
+// A record is stored in the records bucket under its grant's ID ‖ its own ID
+// (see recordKey), as:
 //
 //	version   1 byte   recordEncoding (1)
 //	flags     1 byte   flagParent | flagGrantSelf
@@ -23,7 +25,8 @@ import (
 //	subject  uvarint length, bytes
 //
 // A record of a token that starts its own grant thus takes 25 bytes plus its
-// client and subject.
+// client and subject. The grant is also the first half of the record's key;
+// decodeStored checks that the two agree.
 const (
 	recordEncoding = 1
 
@@ -156,19 +159,37 @@ func decodeString(b []byte) (string, []byte, error) {
 	return string(b[:n]), b[n:], nil
 }
 
-// Index keys. Every index key ends with the record's ID so that keys are
-// unique and the ID can be read back from the key alone.
+// Keys. Every key ends with the record's ID so that keys are unique and the
+// ID can be read back from the key alone.
 const (
-	idLen       = len(revoke.ID{})
-	grantKeyLen = 2 * idLen
-	orderKeyLen = 8 + idLen // expiry and revocation keys
-	revValueLen = 4 + 8     // Check, ExpiresAt
+	idLen        = len(revoke.ID{})
+	recordKeyLen = 2 * idLen
+	orderKeyLen  = 8 + idLen // expiry and revocation keys
+	revValueLen  = 4 + 8     // Check, ExpiresAt
 )
 
-// grantKey is grant ‖ id.
-func grantKey(grant, id revoke.ID) []byte {
-	k := make([]byte, 0, grantKeyLen)
+// recordKey is the key of a record in the records bucket: grant ‖ id, so
+// that the records of a grant are adjacent in the B+tree.
+func recordKey(grant, id revoke.ID) []byte {
+	k := make([]byte, 0, recordKeyLen)
 	return append(append(k, grant[:]...), id[:]...)
+}
+
+// decodeStored decodes a records bucket entry, copying out of k and v. The
+// key must be grant ‖ ID of the record it holds: a key of another length,
+// or whose grant half is not the record's Grant, is ErrCorrupt.
+func decodeStored(k, v []byte) (revoke.Record, error) {
+	if len(k) != recordKeyLen {
+		return revoke.Record{}, fmt.Errorf("%w: record key of %d bytes, want %d", ErrCorrupt, len(k), recordKeyLen)
+	}
+	rec, err := decodeRecord(k[idLen:], v)
+	if err != nil {
+		return revoke.Record{}, err
+	}
+	if !bytes.Equal(rec.Grant[:], k[:idLen]) {
+		return revoke.Record{}, fmt.Errorf("%w: record %s of grant %s is stored under grant %x", ErrCorrupt, rec.ID, rec.Grant, k[:idLen])
+	}
+	return rec, nil
 }
 
 // orderKey is a big-endian uint64 ‖ id.

@@ -282,6 +282,20 @@ func TestOpenFormatVersion(t *testing.T) {
 			t.Log(wantOpenError(t, path, c.want))
 		})
 	}
+	t.Run("EarlierLayout", func(t *testing.T) {
+		// A store of the unreleased layout before records were keyed by
+		// grant: version 1 too, with a grants index instead of members.
+		path := populated(t, 1)
+		withBolt(t, path, func(tx *bbolt.Tx) error {
+			top := tx.Bucket([]byte("revocation"))
+			if err := top.DeleteBucket([]byte("members")); err != nil {
+				return err
+			}
+			_, err := top.CreateBucket([]byte("grants"))
+			return err
+		})
+		t.Log(wantOpenError(t, path, bolt.ErrVersion))
+	})
 	t.Run("NoVersion", func(t *testing.T) {
 		path := populated(t, 1)
 		withBolt(t, path, func(tx *bbolt.Tx) error {
@@ -307,11 +321,15 @@ func TestOpenForeignLayout(t *testing.T) {
 		t.Log(wantOpenError(t, path, bolt.ErrCorrupt))
 	})
 	t.Run("MissingSubBucket", func(t *testing.T) {
-		path := populated(t, 1)
-		withBolt(t, path, func(tx *bbolt.Tx) error {
-			return tx.Bucket([]byte("revocation")).DeleteBucket([]byte("expiry"))
-		})
-		t.Log(wantOpenError(t, path, bolt.ErrCorrupt))
+		for _, sub := range []string{"records", "members", "expiry", "revoked"} {
+			t.Run(sub, func(t *testing.T) {
+				path := populated(t, 1)
+				withBolt(t, path, func(tx *bbolt.Tx) error {
+					return tx.Bucket([]byte("revocation")).DeleteBucket([]byte(sub))
+				})
+				t.Log(wantOpenError(t, path, bolt.ErrCorrupt))
+			})
+		}
 	})
 	t.Run("OtherBuckets", func(t *testing.T) {
 		// An application's database without the store's bucket: Open

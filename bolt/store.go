@@ -34,7 +34,7 @@ var _ revoke.Store = (*Store)(nil)
 // The layout inside the top-level bucket (see the package documentation).
 var (
 	bucketRecords = []byte("records")
-	bucketGrants  = []byte("grants")
+	bucketMembers = []byte("members")
 	bucketExpiry  = []byte("expiry")
 	bucketRevoked = []byte("revoked")
 	bucketMeta    = []byte("meta")
@@ -42,12 +42,18 @@ var (
 	keyVersion = []byte("version")
 	keySeq     = []byte("seq")
 
-	subBuckets = [][]byte{bucketRecords, bucketGrants, bucketExpiry, bucketRevoked, bucketMeta}
+	subBuckets = [][]byte{bucketRecords, bucketMembers, bucketExpiry, bucketRevoked, bucketMeta}
+
+	// bucketGrants marks a store of the layout before version 1 was
+	// settled, which kept records under their ID and a separate grant
+	// index in this bucket (see checkLayout).
+	bucketGrants = []byte("grants")
 )
 
 // FormatVersion is the version of the on-disk layout this package writes and
 // reads. It is stored in the meta bucket; a store of another version is
-// refused with ErrVersion.
+// refused with ErrVersion, as is a store of an earlier, unreleased layout
+// that carries version 1 too (recognised by its grants bucket).
 const FormatVersion = 1
 
 // Open opens the store in the bbolt database file at path, creating the
@@ -209,6 +215,12 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
 	case ver != FormatVersion:
 		return fmt.Errorf("%w: the store has unknown format version %d (this package reads %d)", ErrVersion, ver, FormatVersion)
+	}
+	// Stores written before version 1 was settled (no release ever wrote
+	// one) carry version 1 too, in another layout: refuse them rather than
+	// misread them.
+	if top.Bucket(bucketGrants) != nil {
+		return fmt.Errorf("%w: bucket %q holds a store of an earlier, unreleased layout (records keyed by ID, a grants index): this package cannot read it", ErrVersion, name)
 	}
 	for _, sub := range subBuckets {
 		if top.Bucket(sub) == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -415,6 +416,154 @@ func TestIndexMaintenance(t *testing.T) {
 	}
 }
 
+// TestLayout: a record lies under its grant's ID ‖ its own ID, the members
+// bucket names the grant of every record that did not start its own and of
+// no other, and Put and Delete keep the two in step as records move between
+// grants, all checked in the buckets themselves.
+func TestLayout(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "app.db"), 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := bolt.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exp := time.Now().Add(time.Hour)
+	g, o := newRecord("g", exp), newRecord("o", exp) // two grants
+	a, b := newRecord("a", exp), newRecord("b", exp)
+	a.Parent, a.Grant, a.Kind = g.ID, g.ID, revoke.Access
+	b.Parent, b.Grant, b.Kind = g.ID, g.ID, revoke.Access
+	name := map[revoke.ID]string{g.ID: "g", o.ID: "o", a.ID: "a", b.ID: "b"}
+
+	// check wants the records and members buckets to hold exactly recs and
+	// their members entries, the expiry index an entry per record, and
+	// Get and Grant to find each record as it was put.
+	check := func(step string, recs ...revoke.Record) {
+		t.Helper()
+		wantRecords, wantMembers := map[string]string{}, map[string]string{}
+		grants := map[revoke.ID][]string{}
+		for _, r := range recs {
+			wantRecords[name[r.Grant]+"‖"+name[r.ID]] = ""
+			if r.Grant != r.ID {
+				wantMembers[name[r.ID]] = name[r.Grant]
+			}
+			grants[r.Grant] = append(grants[r.Grant], name[r.ID])
+		}
+		gotRecords, gotMembers := map[string]string{}, map[string]string{}
+		var expiries int
+		err := db.View(func(tx *bbolt.Tx) error {
+			top := tx.Bucket([]byte("revocation"))
+			if top.Bucket([]byte("grants")) != nil {
+				t.Errorf("%s: the store has a grants bucket", step)
+			}
+			err := top.Bucket([]byte("records")).ForEach(func(k, v []byte) error {
+				if len(k) != 64 {
+					return fmt.Errorf("records key of %d bytes", len(k))
+				}
+				gotRecords[name[revoke.ID(k[:32])]+"‖"+name[revoke.ID(k[32:])]] = ""
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			err = top.Bucket([]byte("members")).ForEach(func(k, v []byte) error {
+				if len(k) != 32 || len(v) != 32 {
+					return fmt.Errorf("members entry of %d+%d bytes", len(k), len(v))
+				}
+				gotMembers[name[revoke.ID(k)]] = name[revoke.ID(v)]
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			expiries = top.Bucket([]byte("expiry")).Stats().KeyN
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if fmt.Sprint(gotRecords) != fmt.Sprint(wantRecords) {
+			t.Errorf("%s: records keys %v, want %v", step, gotRecords, wantRecords)
+		}
+		if fmt.Sprint(gotMembers) != fmt.Sprint(wantMembers) {
+			t.Errorf("%s: members %v, want %v", step, gotMembers, wantMembers)
+		}
+		if expiries != len(recs) {
+			t.Errorf("%s: %d expiry index entries, want %d", step, expiries, len(recs))
+		}
+		for _, r := range recs {
+			if got, found := get(t, s, r.ID); !found || got != r {
+				t.Errorf("%s: Get(%s) = %+v (found %v), want %+v", step, name[r.ID], got, found, r)
+			}
+		}
+		for _, grant := range []revoke.ID{g.ID, o.ID, a.ID, b.ID} {
+			var got []string
+			for _, id := range grantMembers(t, s, grant) {
+				got = append(got, name[id])
+			}
+			want := grants[grant]
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: Grant(%s) = %v, want %v", step, name[grant], got, want)
+			}
+		}
+	}
+	put := func(recs ...revoke.Record) {
+		t.Helper()
+		update(t, s, func(tx revoke.Tx) error {
+			for _, r := range recs {
+				if err := tx.Put(ctx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+
+	put(g, o, a, b)
+	check("Put", g, o, a, b)
+
+	// Revoking rewrites the records in place.
+	g.Seq, a.Seq, b.Seq = 3, 3, 3
+	put(g, a, b)
+	check("revoking", g, o, a, b)
+
+	// a moves to o's grant.
+	a.Grant = o.ID
+	put(a)
+	check("moving a member to another grant", g, o, a, b)
+
+	// a starts a grant of its own: its members entry goes.
+	a.Grant, a.Parent = a.ID, revoke.ID{}
+	put(a)
+	check("making a member a root", g, o, a, b)
+
+	// g, a root, joins o's grant; b stays in g's, without g.
+	g.Grant = o.ID
+	put(g)
+	check("making a root a member", g, o, a, b)
+
+	// Delete removes a record with its members entry, from any grant.
+	update(t, s, func(tx revoke.Tx) error { return tx.Delete(ctx, b.ID) })
+	check("deleting a member", g, o, a)
+	update(t, s, func(tx revoke.Tx) error {
+		for _, id := range []revoke.ID{g.ID, o.ID, a.ID} {
+			if err := tx.Delete(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check("deleting everything")
+	if _, _, revs := indexes(t, s, g.ID, exp.Add(time.Hour)); len(revs) != 0 {
+		t.Errorf("after deleting everything: %d revocations", len(revs))
+	}
+}
+
 // TestExpiredOrderAndLimit: Expired honours its bound exactly and its limit.
 func TestExpiredOrderAndLimit(t *testing.T) {
 	s := mustOpen(t, tempPath(t), bolt.WithNoSync())
@@ -561,48 +710,94 @@ func TestNewClosedDB(t *testing.T) {
 	}
 }
 
-// TestCorruptRecords: stored bytes that do not decode are errors wrapping
-// ErrCorrupt, never panics.
+// TestCorruptRecords: stored bytes that do not decode, and entries that
+// contradict each other, are errors wrapping ErrCorrupt, never panics.
 func TestCorruptRecords(t *testing.T) {
-	path := populated(t, 3)
-	good := revoke.TokenID("refresh-1")
+	path := populated(t, 4)
+	g0, g1, g2, g3 := revoke.TokenID("refresh-0"), revoke.TokenID("refresh-1"), revoke.TokenID("refresh-2"), revoke.TokenID("refresh-3")
+	garbage := func(i int) revoke.ID { return revoke.TokenID(fmt.Sprint("garbage-", i)) }
+	key := func(grant, id revoke.ID) []byte { return append(bytes.Clone(grant[:]), id[:]...) }
 	withBolt(t, path, func(tx *bbolt.Tx) error {
 		top := tx.Bucket([]byte("revocation"))
-		for i, v := range [][]byte{nil, {}, {1}, {2, 0, 1}, {1, 0xff}, append(bytes.Clone(top.Bucket([]byte("records")).Get(good[:])), 0)} {
-			id := revoke.TokenID(fmt.Sprint("garbage-", i))
-			if v == nil {
-				// A grant index entry for a record that is not there.
-				if err := top.Bucket([]byte("grants")).Put(append(good[:], id[:]...), []byte{}); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := top.Bucket([]byte("records")).Put(id[:], v); err != nil {
+		records, members := top.Bucket([]byte("records")), top.Bucket([]byte("members"))
+		good := bytes.Clone(records.Get(key(g0, g0)))
+		if good == nil {
+			return errors.New("refresh-0 is not stored under its own ID twice over")
+		}
+		// 1 to 5: values that do not decode, under ID ‖ ID.
+		for i, v := range [][]byte{{}, {1}, {2, 0, 1}, {1, 0xff}, append(bytes.Clone(good), 0)} {
+			id := garbage(i + 1)
+			if err := records.Put(key(id, id), v); err != nil {
 				return err
 			}
 		}
-		return top.Bucket([]byte("revoked")).Put([]byte("short"), []byte{1})
+		id0, id6, id7 := garbage(0), garbage(6), garbage(7)
+		return errors.Join(
+			// 0: a members entry naming a missing record.
+			members.Put(id0[:], g0[:]),
+			// 6: a record of its own grant (as its value says) stored
+			// in refresh-1's grant, which the members bucket names.
+			records.Put(key(g1, id6), good),
+			members.Put(id6[:], g1[:]),
+			// 7: a members entry that is not a grant ID.
+			members.Put(id7[:], []byte{1, 2, 3}),
+			// A key of refresh-2's grant too short to hold an ID.
+			records.Put(append(bytes.Clone(g2[:]), 'x'), good),
+			// refresh-3 stored under ID ‖ ID with a value naming
+			// another grant, refresh-1's.
+			records.Put(key(g3, g3), bytes.Clone(records.Get(key(g1, revoke.TokenID("access-1"))))),
+			top.Bucket([]byte("revoked")).Put([]byte("short"), []byte{1}),
+		)
 	})
 	s := mustOpen(t, path)
 	defer s.Close()
-	for i := range 6 {
+	for _, id := range []revoke.ID{garbage(0), garbage(1), garbage(2), garbage(3), garbage(4), garbage(5), garbage(6), garbage(7), g3} {
 		err := s.View(ctx, func(tx revoke.Tx) error {
-			_, _, err := tx.Get(ctx, revoke.TokenID(fmt.Sprint("garbage-", i)))
+			_, _, err := tx.Get(ctx, id)
 			return err
 		})
-		if i > 0 && !errors.Is(err, bolt.ErrCorrupt) {
-			t.Errorf("Get of garbage %d: %v, want ErrCorrupt", i, err)
+		if !errors.Is(err, bolt.ErrCorrupt) {
+			t.Errorf("Get of %x: %v, want ErrCorrupt", id[:4], err)
+		}
+		err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Delete(ctx, id) })
+		if !errors.Is(err, bolt.ErrCorrupt) {
+			t.Errorf("Delete of %x: %v, want ErrCorrupt", id[:4], err)
 		}
 	}
-	err := s.View(ctx, func(tx revoke.Tx) error {
-		return tx.Grant(ctx, good, func(revoke.Record) error { return nil })
-	})
-	if !errors.Is(err, bolt.ErrCorrupt) {
-		t.Errorf("Grant over a dangling index entry: %v, want ErrCorrupt", err)
+	for name, g := range map[string]revoke.ID{"a record of another grant": g1, "a short key": g2, "a root naming another grant": g3} {
+		err := s.View(ctx, func(tx revoke.Tx) error {
+			return tx.Grant(ctx, g, func(revoke.Record) error { return nil })
+		})
+		if !errors.Is(err, bolt.ErrCorrupt) {
+			t.Errorf("Grant over %s: %v, want ErrCorrupt", name, err)
+		}
+	}
+	// The undamaged grant reads as before.
+	if n := len(grantMembers(t, s, g0)); n != 2 {
+		t.Errorf("Grant of the undamaged grant: %d members, want 2", n)
 	}
 	if _, err := revoke.New(s); !errors.Is(err, bolt.ErrCorrupt) {
 		t.Errorf("revoke.New over a damaged revocation index: %v, want ErrCorrupt", err)
 	}
+}
+
+// grantMembers returns the IDs Grant reports for grant.
+func grantMembers(t *testing.T, s revoke.Store, grant revoke.ID) []revoke.ID {
+	t.Helper()
+	var ids []revoke.ID
+	err := s.View(ctx, func(tx revoke.Tx) error {
+		return tx.Grant(ctx, grant, func(r revoke.Record) error {
+			if r.Grant != grant {
+				t.Errorf("Grant(%x) reported a record of grant %x", grant[:4], r.Grant[:4])
+			}
+			ids = append(ids, r.ID)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	return ids
 }
 
 func TestNoSync(t *testing.T) {
