@@ -18,21 +18,19 @@
 // of the data and then of the meta page (bbolt's default), so when Update
 // returns nil the change is on stable storage, and a process crash, an
 // operating-system crash or a power loss loses nothing acknowledged. The
-// fsync is most of what a commit costs: one Issue at a time took 0.9 to 1.7
-// ms each on the SSD this package was measured on, slower disks take
-// several. The Revoker amortises it by group commit: writes that arrive
-// while a commit runs share the next one, and 32 concurrent writers reached
-// 8,000 to 10,000 Issues a second. WithNoSync drops the fsync for tests and
+// fsync is most of what a commit costs, so the Revoker amortises it by group
+// commit: writes that arrive while a commit runs share the next one.
+// BENCHMARKS.md, at the root of the repository, has the figures and the
+// commands that measure them. WithNoSync drops the fsync for tests and
 // caches, at the price documented there.
 //
 // bbolt's free-page list is written with each commit (the default:
 // bbolt.Options.NoFreelistSync is not set) and kept in memory as a hash map
 // (bbolt.FreelistMapType), which allocates in constant time however
 // fragmented purges leave the file. Not writing the freelist would save a
-// page write per commit, a few tenths of a millisecond against the fsync's
-// millisecond here (1.1 ms against 0.7 to 1.1 ms per commit), but every Open
-// would then walk the whole file to rebuild the list: 335 ms for a store of
-// 500,000 records, against 8 ms. And bbolt does that walk in a goroutine of
+// page write per commit, a small part of a commit beside its fsync, but
+// every Open would then walk the whole file to rebuild the list, which takes
+// time proportional to the file. And bbolt does that walk in a goroutine of
 // its own, where a damaged page crashes the process instead of failing Open.
 //
 // # Concurrency
@@ -72,10 +70,7 @@
 // Records are keyed by their grant first, so that the records of a grant
 // are adjacent in the B+tree. Listing a grant is one cursor run over the
 // records bucket, and revoking it, which rewrites every member, rewrites the
-// few pages they share instead of a page per member: in a store of 40,000
-// tokens, the commit revoking a grant of a refresh token and 1,000 access
-// tokens wrote 135 pages (540 KiB), where keying records by ID alone wrote
-// 812 (3.2 MiB). A token that starts its grant, as most tokens do, is
+// few pages they share instead of a page per member. A token that starts its grant, as most tokens do, is
 // stored under ID ‖ ID: Get finds it with one lookup, and issuing it costs
 // one random B+tree insert, into records, plus its expiry entry, which
 // lands near the end of the expiry index when tokens share a lifetime. Any
@@ -84,9 +79,8 @@
 //
 // Each index entry, and a record's members entry, is written and removed in
 // the same transaction as its record, so RevokedSince streams the revoked
-// index alone, in Seq order, without touching a record: Open and revoke.New
-// over a million revocations take about a second (0.9 s measured on two
-// shared cores).
+// index alone, in Seq order, without touching a record (see BENCHMARKS.md
+// for revoke.New over a million revocations).
 //
 // The format version, FormatVersion, is written when the store is created.
 // Open and New refuse a store of another version with ErrVersion and leave
