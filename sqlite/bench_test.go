@@ -79,8 +79,8 @@ func BenchmarkRevokedSince(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
 }
 
-// BenchmarkCommit measures one write transaction: a Put and its commit,
-// synced to disk.
+// BenchmarkCommit measures one write transaction: a Put (of a record not
+// read first, so with its lookup) and its commit, synced to disk.
 func BenchmarkCommit(b *testing.B) {
 	for _, mode := range []sqlite.Synchronous{sqlite.SynchronousFull, sqlite.SynchronousNormal} {
 		b.Run(mode.String(), func(b *testing.B) {
@@ -107,8 +107,10 @@ func BenchmarkCommit(b *testing.B) {
 	}
 }
 
-// BenchmarkPut measures Put inside large transactions (as a cascade or a
-// bulk import does): per record, without the commit.
+// BenchmarkPut measures Put of new records inside large transactions, as a
+// bulk import does: per record, without the commit. The records are not
+// read first in the transaction, as the Revoker's are, so each Put also
+// looks up the row it might replace.
 func BenchmarkPut(b *testing.B) {
 	s, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {

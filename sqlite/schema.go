@@ -20,21 +20,28 @@ var schemaVersion = len(migrations)
 var migrations = [][]string{
 	// 1: the tokens table and its indexes, and the sequence counter.
 	{
+		// Keyed by (grant_id, id): the members of a grant are contiguous,
+		// so that a cascade reads and rewrites a few leaves rather than
+		// one leaf per member. A token that starts its own grant (most
+		// tokens) is at (id, id).
 		`CREATE TABLE "{p}tokens" (
-			id         BLOB    NOT NULL PRIMARY KEY,
+			grant_id   BLOB    NOT NULL,
+			id         BLOB    NOT NULL,
 			check_sum  INTEGER NOT NULL,
 			kind       INTEGER NOT NULL,
 			client_id  TEXT    NOT NULL,
 			subject    TEXT    NOT NULL DEFAULT '',
 			parent     BLOB,
-			grant_id   BLOB    NOT NULL,
 			expires_at INTEGER NOT NULL,
-			seq        INTEGER NOT NULL DEFAULT 0
+			seq        INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (grant_id, id)
 		) WITHOUT ROWID`,
-		// Most tokens start their own grant; leaving them out of the grant
-		// index spares a random B-tree insert per Issue. Grant reads them
-		// by primary key.
-		`CREATE INDEX "{p}tokens_grant" ON "{p}tokens" (grant_id) WHERE grant_id != id`,
+		// The tokens that do not start their grant, by id: Get finds them
+		// here, and no two of them share an ID. The first tokens of grants
+		// are left out, which spares a random B-tree insert per Issue: Get
+		// finds them by primary key. That a first token and another share
+		// no ID is Put's to keep (see tx.Put).
+		`CREATE UNIQUE INDEX "{p}tokens_id" ON "{p}tokens" (id) WHERE grant_id != id`,
 		`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
 		// Covering for RevokedSince: the start-up load reads the index
 		// alone, never the table.
@@ -60,38 +67,65 @@ const (
 type queries struct {
 	prefix       string
 	get          string
+	locate       string
 	put          string
+	putAll       string
 	del          string
+	delKey       string
 	grant        string
 	revokedSince string
 	expired      string
 	getSeq       string
 	setSeq       string
 
-	// put compiled by sqlx for positional binding, at init: the query
-	// and the names of its parameters, in order.
-	putBound  string
-	putParams []string
+	// put and putAll compiled by sqlx for positional binding, at init:
+	// the query and the names of its parameters, in order.
+	putBound, putAllBound string
+	putParams             []string
+}
+
+// upsert is the INSERT of a row that replaces the row with its key
+// (grant_id, id), setting the columns listed.
+func upsert(set ...string) string {
+	for i, c := range set {
+		set[i] = c + " = excluded." + c
+	}
+	return `INSERT INTO "{p}tokens" (` + tokenColumns + `)
+		VALUES (:id, :check_sum, :kind, :client_id, :subject, :parent, :grant_id, :expires_at, :seq)
+		ON CONFLICT (grant_id, id) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
 func newQueries(prefix string) queries {
 	p := func(q string) string { return strings.ReplaceAll(q, "{p}", prefix) }
 	return queries{
 		prefix: prefix,
-		get:    p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ?`),
-		put: p(`INSERT INTO "{p}tokens" (` + tokenColumns + `)
-			VALUES (:id, :check_sum, :kind, :client_id, :subject, :parent, :grant_id, :expires_at, :seq)
-			ON CONFLICT (id) DO UPDATE SET
-				check_sum = excluded.check_sum, kind = excluded.kind,
-				client_id = excluded.client_id, subject = excluded.subject,
-				parent = excluded.parent, grant_id = excluded.grant_id,
-				expires_at = excluded.expires_at, seq = excluded.seq`),
-		del: p(`DELETE FROM "{p}tokens" WHERE id = ?`),
-		// The grant's first token by its key, then the other members
-		// through the partial grant index.
-		grant: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ? AND grant_id = id
+		// The first token of a grant by primary key, else another member
+		// through the partial index on id: the arms exclude each other.
+		// The three parameters are the same ID.
+		get: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ? AND id = ?
 			UNION ALL
-			SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ? AND grant_id != id`),
+			SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ? AND grant_id != id
+			LIMIT 1`),
+		// get for the key and expiry only, which Put needs.
+		locate: p(`SELECT grant_id, expires_at FROM "{p}tokens" WHERE grant_id = ? AND id = ?
+			UNION ALL
+			SELECT grant_id, expires_at FROM "{p}tokens" WHERE id = ? AND grant_id != id
+			LIMIT 1`),
+		// put leaves expires_at alone when it replaces a row, and with it
+		// the expiry index: SQLite rewrites the entries of the indexes
+		// over the columns an UPDATE sets, whether their values change or
+		// not. A revocation so writes the row and its seq index entry
+		// only. Put uses putAll when the expiry changes.
+		put:    p(upsert("check_sum", "kind", "client_id", "subject", "parent", "seq")),
+		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq")),
+		// del removes the row of an ID whose grant is unknown, the first
+		// token of a grant by primary key or another member through the
+		// index on id (its parameters are the same ID); delKey, the row
+		// with the key (grant_id, id).
+		del:    p(`DELETE FROM "{p}tokens" WHERE grant_id = ? AND id = ? OR id = ? AND grant_id != id`),
+		delKey: p(`DELETE FROM "{p}tokens" WHERE grant_id = ? AND id = ?`),
+		// A range of the primary key.
+		grant: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ?`),
 		// "seq > 0" matches the partial index's condition, so SQLite can
 		// use the index whatever the bound value.
 		revokedSince: p(`SELECT id, check_sum, expires_at, seq FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),

@@ -92,9 +92,10 @@ const driverName = "sqlite3-revocation"
 var registerDriver sync.Once
 
 // walCheckpointPages is the WAL size, in pages, past which a commit copies
-// the WAL back into the database (SQLite's default is 1,000: 4 MiB). A cascade
-// over a large grant dirties hundreds of pages; with the default nearly
-// every such commit would also run a checkpoint, with its own fsyncs.
+// the WAL back into the database (SQLite's default is 1,000: 4 MiB). A purge
+// batch, whose rows are spread over the table, or a cascade over a very
+// large grant dirties hundreds of pages; with the default nearly every such
+// commit would also run a checkpoint, with its own fsyncs.
 const walCheckpointPages = 8192
 
 // tuneConn sets the pragmas the DSN cannot on each connection Open makes.
@@ -172,12 +173,19 @@ func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	ns, err := s.db.PrepareNamedContext(ctx, s.q.put)
-	if err != nil {
-		return wrapf(err, "%s: preparing statements", s.name)
+	// put and putAll take the same parameters, in the same order: those
+	// of their common VALUES clause.
+	for _, q := range []struct {
+		named string
+		bound *string
+	}{{s.q.put, &s.q.putBound}, {s.q.putAll, &s.q.putAllBound}} {
+		ns, err := s.db.PrepareNamedContext(ctx, q.named)
+		if err != nil {
+			return wrapf(err, "%s: preparing statements", s.name)
+		}
+		*q.bound, s.q.putParams = ns.QueryString, ns.Params
+		_ = ns.Close()
 	}
-	s.q.putBound, s.q.putParams = ns.QueryString, ns.Params
-	_ = ns.Close()
 	if !s.owned {
 		return nil
 	}
@@ -274,6 +282,9 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		return wrapf(err, "%s: %s", s.name, begin)
 	}
 	t := &tx{s: s, conn: c.conn, ctx: ctx, write: write}
+	if write {
+		t.known = make(map[revoke.ID]stored)
+	}
 	defer t.end()
 	err = fn(t)
 	if err == nil && write {

@@ -29,9 +29,36 @@ type tx struct {
 	// Statements prepared at first use and reused for the rest of the
 	// transaction (a cascade puts every member of a grant, a purge deletes
 	// a batch).
-	getStmt *sqlx.Stmt
-	putStmt *sqlx.NamedStmt
-	delStmt *sqlx.Stmt
+	getStmt    *sqlx.Stmt
+	locStmt    *sqlx.Stmt
+	putStmt    *sqlx.NamedStmt
+	putAllStmt *sqlx.NamedStmt
+	delStmt    *sqlx.Stmt
+	delKeyStmt *sqlx.Stmt
+
+	// known holds, in a write transaction, what the transaction has seen
+	// of the rows of IDs: from Get, Grant and Expired, and from its own
+	// Put and Delete. No one else writes while the transaction holds the
+	// write lock, so it stays true until the transaction ends. Put uses
+	// it to find the row it replaces without a query of its own: the
+	// Revoker reads every record it writes in the same transaction.
+	known map[revoke.ID]stored
+}
+
+// stored is what a write transaction knows of the row of an ID: whether
+// there is one and, if so, its grant and expiry, which make up the row's
+// key and its expiry index entry.
+type stored struct {
+	present bool
+	grant   revoke.ID
+	expires int64 // expires_at
+}
+
+// saw records the row r, read in a write transaction.
+func (t *tx) saw(r *row) {
+	if t.write {
+		t.known[revoke.ID(r.ID)] = stored{present: true, grant: revoke.ID(r.Grant), expires: r.ExpiresAt}
+	}
 }
 
 var _ revoke.Tx = (*tx)(nil)
@@ -65,15 +92,19 @@ func (t *tx) end() {
 		return
 	}
 	t.done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.delStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delStmt, t.delKeyStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
 	}
-	if t.putStmt != nil {
-		_ = t.putStmt.Close()
+	for _, st := range []*sqlx.NamedStmt{t.putStmt, t.putAllStmt} {
+		if st != nil {
+			_ = st.Close()
+		}
 	}
-	t.getStmt, t.delStmt, t.putStmt = nil, nil, nil
+	t.getStmt, t.locStmt, t.delStmt, t.delKeyStmt = nil, nil, nil, nil
+	t.putStmt, t.putAllStmt = nil, nil
+	t.known = nil
 }
 
 // prepare returns *st, preparing query on the transaction's connection at
@@ -89,22 +120,28 @@ func (t *tx) prepare(ctx context.Context, st **sqlx.Stmt, query string) (*sqlx.S
 	return *st, nil
 }
 
+// prepareNamed is prepare for the named statement whose compiled query is
+// bound: sqlx.Conn cannot prepare a named statement, so the compiled one is
+// bound to a statement prepared on the transaction's connection.
+func (t *tx) prepareNamed(ctx context.Context, st **sqlx.NamedStmt, bound string) (*sqlx.NamedStmt, error) {
+	if *st == nil {
+		p, err := t.conn.PreparexContext(ctx, bound)
+		if err != nil {
+			return nil, err
+		}
+		*st = &sqlx.NamedStmt{QueryString: bound, Params: t.s.q.putParams, Stmt: p}
+	}
+	return *st, nil
+}
+
 // Get returns the record whose ID is id; found is false if there is none.
 func (t *tx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error) {
 	if err := t.check(ctx, "Get", false); err != nil {
 		return revoke.Record{}, false, err
 	}
-	st, err := t.prepare(ctx, &t.getStmt, t.s.q.get)
-	if err != nil {
-		return revoke.Record{}, false, wrapf(err, "Get")
-	}
-	var r row
-	err = st.GetContext(ctx, &r, id[:])
-	if errors.Is(err, sql.ErrNoRows) {
-		return revoke.Record{}, false, nil
-	}
-	if err != nil {
-		return revoke.Record{}, false, wrapf(err, "Get")
+	r, found, err := t.get(ctx, id)
+	if err != nil || !found {
+		return revoke.Record{}, false, err
 	}
 	rec, err := r.record()
 	if err != nil {
@@ -113,8 +150,58 @@ func (t *tx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error)
 	return rec, true, nil
 }
 
+// get reads the row of id, by primary key if it starts its grant, else
+// through the index on id, in one statement.
+func (t *tx) get(ctx context.Context, id revoke.ID) (row, bool, error) {
+	st, err := t.prepare(ctx, &t.getStmt, t.s.q.get)
+	if err != nil {
+		return row{}, false, wrapf(err, "Get")
+	}
+	var r row
+	err = st.GetContext(ctx, &r, id[:], id[:], id[:])
+	if errors.Is(err, sql.ErrNoRows) {
+		if t.write {
+			t.known[id] = stored{}
+		}
+		return row{}, false, nil
+	}
+	if err != nil {
+		return row{}, false, wrapf(err, "Get")
+	}
+	t.saw(&r)
+	return r, true, nil
+}
+
+// locate reads the key and expiry of the row of id, if there is one, as
+// get does.
+func (t *tx) locate(ctx context.Context, id revoke.ID) (stored, error) {
+	st, err := t.prepare(ctx, &t.locStmt, t.s.q.locate)
+	if err != nil {
+		return stored{}, err
+	}
+	var (
+		grant idValue
+		old   = stored{present: true}
+	)
+	err = st.QueryRowContext(ctx, id[:], id[:], id[:]).Scan(&grant, &old.expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return stored{}, nil
+	case err != nil:
+		return stored{}, err
+	}
+	old.grant = revoke.ID(grant)
+	return old, nil
+}
+
 // Put inserts rec or replaces the record with its ID. The table's indexes
-// (grant, expiry, sequence) follow in the same statement.
+// follow in the same statement.
+//
+// Put finds the row it replaces, if any, in what the transaction knows (see
+// tx.known), else with a query like Get's. A new record is inserted, and a
+// record of the same grant and expiry, such as a revocation, rewritten in
+// place, in one statement each. A record that moves to another grant has
+// another key: its old row is deleted first.
 func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	if err := t.check(ctx, "Put", true); err != nil {
 		return err
@@ -123,47 +210,81 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	if err != nil {
 		return err
 	}
-	if t.putStmt == nil {
-		// sqlx.Conn cannot prepare a named statement; bind the compiled
-		// one to a statement prepared on this connection.
-		st, err := t.conn.PreparexContext(ctx, t.s.q.putBound)
+	old, ok := t.known[rec.ID]
+	if !ok {
+		if old, err = t.locate(ctx, rec.ID); err != nil {
+			return wrapf(err, "Put")
+		}
+	}
+	// Until Put succeeds the row is unknown: a failed statement may or
+	// may not have changed it.
+	delete(t.known, rec.ID)
+	bound, stmt := t.s.q.putBound, &t.putStmt
+	switch {
+	case old.present && old.grant != rec.Grant:
+		st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
 		if err != nil {
 			return wrapf(err, "Put")
 		}
-		t.putStmt = &sqlx.NamedStmt{QueryString: t.s.q.putBound, Params: t.s.q.putParams, Stmt: st}
+		if _, err := st.ExecContext(ctx, old.grant[:], rec.ID[:]); err != nil {
+			return wrapf(err, "Put")
+		}
+	case old.present && old.expires != r.ExpiresAt:
+		bound, stmt = t.s.q.putAllBound, &t.putAllStmt
 	}
-	if _, err := t.putStmt.ExecContext(ctx, &r); err != nil {
+	st, err := t.prepareNamed(ctx, stmt, bound)
+	if err != nil {
 		return wrapf(err, "Put")
 	}
+	if _, err := st.ExecContext(ctx, &r); err != nil {
+		return wrapf(err, "Put")
+	}
+	t.known[rec.ID] = stored{present: true, grant: rec.Grant, expires: r.ExpiresAt}
 	return nil
 }
 
-// Delete removes the record whose ID is id, if there is one.
+// Delete removes the record whose ID is id, if there is one: by its key if
+// the transaction knows its grant, else with a query that searches both the
+// primary key and the index on id.
 func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 	if err := t.check(ctx, "Delete", true); err != nil {
 		return err
 	}
-	st, err := t.prepare(ctx, &t.delStmt, t.s.q.del)
+	old, ok := t.known[id]
+	if ok && !old.present {
+		return nil
+	}
+	delete(t.known, id)
+	var err error
+	if ok {
+		var st *sqlx.Stmt
+		if st, err = t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey); err == nil {
+			_, err = st.ExecContext(ctx, old.grant[:], id[:])
+		}
+	} else {
+		var st *sqlx.Stmt
+		if st, err = t.prepare(ctx, &t.delStmt, t.s.q.del); err == nil {
+			_, err = st.ExecContext(ctx, id[:], id[:], id[:])
+		}
+	}
 	if err != nil {
 		return wrapf(err, "Delete")
 	}
-	if _, err := st.ExecContext(ctx, id[:]); err != nil {
-		return wrapf(err, "Delete")
-	}
+	t.known[id] = stored{}
 	return nil
 }
 
-// Grant calls fn for every record of the grant, found through the grant
-// index. A grant is small; its records are read before fn is called.
+// Grant calls fn for every record of the grant: a range of the primary
+// key. A grant is small; its records are read before fn is called.
 func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
 	if err := t.check(ctx, "Grant", false); err != nil {
 		return err
 	}
 	var rows []row
-	if err := t.conn.SelectContext(ctx, &rows, t.s.q.grant, grant[:], grant[:]); err != nil {
+	if err := t.conn.SelectContext(ctx, &rows, t.s.q.grant, grant[:]); err != nil {
 		return wrapf(err, "Grant")
 	}
-	return each(rows, fn)
+	return t.each(rows, fn)
 }
 
 // Expired calls fn for at most limit records that expire before before,
@@ -179,15 +300,18 @@ func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(r
 	if err := t.conn.SelectContext(ctx, &rows, t.s.q.expired, clampNano(before), limit); err != nil {
 		return wrapf(err, "Expired")
 	}
-	return each(rows, fn)
+	return t.each(rows, fn)
 }
 
-func each(rows []row, fn func(revoke.Record) error) error {
+// each calls fn for the record of each row, and notes the rows it read
+// (see tx.known).
+func (t *tx) each(rows []row, fn func(revoke.Record) error) error {
 	for i := range rows {
 		rec, err := rows[i].record()
 		if err != nil {
 			return err
 		}
+		t.saw(&rows[i])
 		if err := fn(rec); err != nil {
 			return err
 		}
