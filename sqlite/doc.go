@@ -84,7 +84,7 @@
 // start-up load and the follower) completes the set: every query searches
 // an index, and costs in proportion to the rows it touches. The seq index
 // also holds check_sum and expires_at, so that loading the revocations reads
-// the index alone: about 0.9 s for a million on a small server.
+// the index alone (BENCHMARKS.md has revoke.New over a million).
 //
 // revoke_meta holds the schema version of the prefix's tables and the
 // sequence counter. Open and New migrate older tables in one BEGIN
