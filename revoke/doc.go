@@ -51,7 +51,8 @@
 // # Caveats
 //
 //   - The index of revoked tokens is held in memory: about 60 bytes per
-//     revoked, unexpired token. New streams it from the store.
+//     revoked, unexpired token (BENCHMARKS.md). New streams it from the
+//     store. IsRevoked reads it without locks.
 //   - Only stores that other processes may write to (Shared, such as the
 //     sqlite backend) make New start a goroutine, the follower, which reads
 //     their revocations every sync interval (WithSyncInterval). Until it

@@ -3,19 +3,28 @@ package revoke
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
 
 // index is the in-process set of revoked token IDs that IsRevoked consults.
-// It is sharded to keep readers on different tokens off each other's cache
-// lines, and each shard is an open-addressing table keyed by the token's
-// CRC-32C: a token that is not revoked is usually ruled out by its checksum
-// alone, without computing SHA-256. A checksum match is confirmed against
-// the full SHA-256 ID, so a collision never reports a live token revoked.
+// It is sharded to keep writers apart, and each shard is an open-addressing
+// table keyed by the token's CRC-32C: a token that is not revoked is usually
+// ruled out by its checksum alone, without computing SHA-256. A checksum
+// match is confirmed against the full SHA-256 ID, so a collision never
+// reports a live token revoked.
+//
+// Readers take no lock and write nothing: they load the shard's table and
+// its slots atomically, so IsRevoked scales across cores without cache
+// lines bouncing between them. Writers (Revoke, the follower, Purge)
+// serialize per shard. An entry is written before the slot that points to
+// it is published and is never changed or reused afterwards; a removal
+// turns the slot into a tombstone; growth and compaction build a new table
+// and publish it whole, while readers finish on the one they loaded.
 //
 // Memory per revoked token: a 36-byte entry plus an 8-byte slot at a load
-// factor between 7/16 and 7/8.
+// factor of at most 7/8, and at least 1/4 after growth.
 type index struct {
 	shards [indexShards]indexShard
 }
@@ -24,23 +33,38 @@ const (
 	indexShardBits = 6
 	indexShards    = 1 << indexShardBits
 	indexMinSlots  = 16
-	// indexShardSize is the size of indexShard's fields, for its padding.
-	indexShardSize = unsafe.Sizeof(sync.RWMutex{}) + 3*unsafe.Sizeof([]byte(nil)) + unsafe.Sizeof(0)
+	chunkBits      = 8
+	chunkLen       = 1 << chunkBits
+	// tombstone marks a slot whose entry was removed. No entry has this
+	// position.
+	tombstone = math.MaxUint64
 )
 
 type indexShard struct {
-	mu sync.RWMutex
-	// slots holds checksum<<32 | (position in ents + 1); 0 is empty.
-	slots []uint64
-	ents  []indexEntry
-	free  []uint32 // positions in ents that removals left empty
-	n     int
-	_     [128 - indexShardSize%128]byte // keeps shards on separate cache lines
+	mu  sync.Mutex // held by writers
+	tab atomic.Pointer[indexTable]
+	_   [64 - unsafe.Sizeof(sync.Mutex{}) - unsafe.Sizeof(atomic.Pointer[indexTable]{})]byte
 }
+
+// indexTable is one generation of a shard's table.
+type indexTable struct {
+	// slots holds checksum<<32 | (position + 1), 0 for empty, or
+	// tombstone.
+	slots []atomic.Uint64
+	// chunks holds the entries by position, chunkLen to a chunk, allocated
+	// as positions are handed out.
+	chunks []atomic.Pointer[indexChunk]
+	// Writers only:
+	next uint32 // next position to hand out; positions are never reused
+	live int    // slots holding an entry
+	dead int    // tombstones
+}
+
+type indexChunk [chunkLen]indexEntry
 
 type indexEntry struct {
 	id  ID
-	exp uint32 // expiry, Unix seconds rounded up
+	exp uint32 // expiry, Unix seconds rounded up; writers only
 }
 
 // mix spreads a checksum over 64 bits: the top bits pick the shard, the
@@ -70,53 +94,59 @@ func expSeconds(t time.Time) uint32 {
 	return uint32(s)
 }
 
+// newTable returns an empty table of n slots (a power of two), with room
+// for the entries n slots may hold.
+func newTable(n int) *indexTable {
+	return &indexTable{
+		slots:  make([]atomic.Uint64, n),
+		chunks: make([]atomic.Pointer[indexChunk], (maxFill(n)+chunkLen-1)/chunkLen),
+	}
+}
+
+// maxFill is how many slots of n may be in use, live or tombstones.
+func maxFill(n int) int { return n / 8 * 7 }
+
+func (t *indexTable) entry(pos uint32) *indexEntry {
+	return &t.chunks[pos>>chunkBits].Load()[pos&(chunkLen-1)]
+}
+
 // contains reports whether the token whose checksum is check is in the
 // index. It hashes token only when a slot's checksum matches.
 func (ix *index) contains(check uint32, token string) bool {
-	s := ix.shard(check)
-	s.mu.RLock()
-	found := s.find(check, token)
-	s.mu.RUnlock()
-	return found
-}
-
-func (s *indexShard) find(check uint32, token string) bool {
-	if len(s.slots) == 0 {
+	t := ix.shard(check).tab.Load()
+	if t == nil {
 		return false
 	}
-	mask := uint64(len(s.slots) - 1)
+	mask := uint64(len(t.slots) - 1)
 	var id ID
 	hashed := false
 	for i := home(check, mask); ; i = (i + 1) & mask {
-		v := s.slots[i]
+		v := t.slots[i].Load()
 		if v == 0 {
 			return false
 		}
-		if uint32(v>>32) != check {
+		if v == tombstone || uint32(v>>32) != check {
 			continue
 		}
 		if !hashed {
 			id = TokenID(token)
 			hashed = true
 		}
-		if s.ents[uint32(v)-1].id == id {
+		if t.entry(uint32(v)-1).id == id {
 			return true
 		}
 	}
 }
 
-// slotOf returns the slot holding id, or -1.
-func (s *indexShard) slotOf(check uint32, id ID) int {
-	if len(s.slots) == 0 {
-		return -1
-	}
-	mask := uint64(len(s.slots) - 1)
+// slotOf returns the slot holding id, or -1. Writers only.
+func (t *indexTable) slotOf(check uint32, id ID) int {
+	mask := uint64(len(t.slots) - 1)
 	for i := home(check, mask); ; i = (i + 1) & mask {
-		v := s.slots[i]
+		v := t.slots[i].Load()
 		if v == 0 {
 			return -1
 		}
-		if uint32(v>>32) == check && s.ents[uint32(v)-1].id == id {
+		if v != tombstone && uint32(v>>32) == check && t.entry(uint32(v)-1).id == id {
 			return int(i)
 		}
 	}
@@ -129,88 +159,79 @@ func (ix *index) add(rev Revocation) {
 	exp := expSeconds(rev.ExpiresAt)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := s.slotOf(rev.Check, rev.ID); i >= 0 {
-		e := &s.ents[uint32(s.slots[i])-1]
+	t := s.tab.Load()
+	if t == nil {
+		t = newTable(indexMinSlots)
+		s.tab.Store(t)
+	}
+	if i := t.slotOf(rev.Check, rev.ID); i >= 0 {
+		e := t.entry(uint32(t.slots[i].Load()) - 1)
 		e.exp = max(e.exp, exp)
 		return
 	}
-	if (s.n+1)*8 > len(s.slots)*7 {
-		s.grow()
+	if t.live+t.dead+1 > maxFill(len(t.slots)) {
+		t = t.rebuild(t.live + 1)
+		s.tab.Store(t)
 	}
-	var pos uint32
-	if k := len(s.free); k > 0 {
-		pos = s.free[k-1]
-		s.free = s.free[:k-1]
-		s.ents[pos] = indexEntry{id: rev.ID, exp: exp}
-	} else {
-		pos = uint32(len(s.ents))
-		s.ents = append(s.ents, indexEntry{id: rev.ID, exp: exp})
-	}
-	s.insert(uint64(rev.Check)<<32 | uint64(pos+1))
-	s.n++
+	t.put(rev.Check, indexEntry{id: rev.ID, exp: exp})
 }
 
-func (s *indexShard) insert(v uint64) {
-	mask := uint64(len(s.slots) - 1)
-	i := home(uint32(v>>32), mask)
-	for s.slots[i] != 0 {
+// put stores e in a new position and publishes its slot. Writers only; the
+// table has room.
+func (t *indexTable) put(check uint32, e indexEntry) {
+	pos := t.next
+	t.next++
+	c := t.chunks[pos>>chunkBits].Load()
+	if c == nil {
+		c = new(indexChunk)
+		t.chunks[pos>>chunkBits].Store(c)
+	}
+	c[pos&(chunkLen-1)] = e
+	mask := uint64(len(t.slots) - 1)
+	i := home(check, mask)
+	for t.slots[i].Load() != 0 {
 		i = (i + 1) & mask
 	}
-	s.slots[i] = v
+	t.slots[i].Store(uint64(check)<<32 | uint64(pos+1))
+	t.live++
 }
 
-func (s *indexShard) grow() {
-	old := s.slots
-	s.slots = make([]uint64, max(indexMinSlots, 2*len(old)))
-	for _, v := range old {
-		if v != 0 {
-			s.insert(v)
+// rebuild returns a new table holding t's live entries, sized for want
+// entries at a load factor of at most one half.
+func (t *indexTable) rebuild(want int) *indexTable {
+	n := indexMinSlots
+	for n < 2*want {
+		n *= 2
+	}
+	nt := newTable(n)
+	for i := range t.slots {
+		if v := t.slots[i].Load(); v != 0 && v != tombstone {
+			nt.put(uint32(v>>32), *t.entry(uint32(v) - 1))
 		}
 	}
-}
-
-// removeSlot empties slot i and shifts later entries of its probe run back
-// so that no lookup stops early (backward-shift deletion).
-func (s *indexShard) removeSlot(i uint64) {
-	mask := uint64(len(s.slots) - 1)
-	pos := uint32(s.slots[i]) - 1
-	s.ents[pos] = indexEntry{}
-	s.free = append(s.free, pos)
-	s.n--
-	for j := (i + 1) & mask; ; j = (j + 1) & mask {
-		v := s.slots[j]
-		if v == 0 {
-			break
-		}
-		h := home(uint32(v>>32), mask)
-		// v may move to i unless its home lies cyclically in (i, j].
-		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
-			s.slots[i] = v
-			i = j
-		}
-	}
-	s.slots[i] = 0
+	return nt
 }
 
 // sweep removes the entries that expired before t and returns how many.
 func (ix *index) sweep(t time.Time) int {
 	cut := expSeconds(t)
 	removed := 0
-	var doomed []uint64
 	for k := range ix.shards {
 		s := &ix.shards[k]
 		s.mu.Lock()
-		doomed = doomed[:0]
-		for _, v := range s.slots {
-			if v != 0 && s.ents[uint32(v)-1].exp < cut {
-				doomed = append(doomed, v)
+		if tab := s.tab.Load(); tab != nil {
+			for i := range tab.slots {
+				v := tab.slots[i].Load()
+				if v != 0 && v != tombstone && tab.entry(uint32(v)-1).exp < cut {
+					tab.slots[i].Store(tombstone)
+					tab.live--
+					tab.dead++
+					removed++
+				}
 			}
-		}
-		for _, v := range doomed {
-			check := uint32(v >> 32)
-			if i := s.slotOf(check, s.ents[uint32(v)-1].id); i >= 0 {
-				s.removeSlot(uint64(i))
-				removed++
+			// Compact once tombstones outnumber the live entries.
+			if tab.dead > tab.live {
+				s.tab.Store(tab.rebuild(tab.live))
 			}
 		}
 		s.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,4 +109,59 @@ func TestIndexAgainstModel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestIndexConcurrentReaders checks IsRevoked while the index grows, is
+// swept and is compacted under it: a token revoked before the readers
+// started must never be reported live, and a token never issued never
+// revoked.
+func TestIndexConcurrentReaders(t *testing.T) {
+	ctx := context.Background()
+	var now atomic.Int64
+	now.Store(time.Unix(1_800_000_000, 0).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	r, err := revoke.New(memory.New(), revoke.WithClock(clock), revoke.WithPurgeGrace(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	issueRevoked := func(prefix string, n int, ttl time.Duration) []string {
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i] = fmt.Sprintf("%s-%d", prefix, i)
+			if err := r.Issue(ctx, revoke.Token{Value: toks[i], Kind: revoke.Access, ClientID: "c", ExpiresAt: clock().Add(ttl)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Revoke(ctx, toks[i], "c"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return toks
+	}
+	kept := issueRevoked("kept", 500, 24*time.Hour)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				if ok, err := r.IsRevoked(ctx, kept[(i+w*7)%len(kept)]); err != nil || !ok {
+					t.Errorf("a revoked token was reported live (err %v)", err)
+					return
+				}
+				if ok, _ := r.IsRevoked(ctx, fmt.Sprintf("never-%d", i)); ok {
+					t.Error("a token never issued was reported revoked")
+					return
+				}
+			}
+		})
+	}
+	for round := range 6 {
+		issueRevoked(fmt.Sprintf("churn%d", round), 800, time.Minute)
+		now.Add(int64(2 * time.Minute))
+		if _, err := r.Purge(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
 }
