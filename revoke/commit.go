@@ -2,6 +2,7 @@ package revoke
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -84,7 +85,7 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 func (c *committer) run(ctx context.Context, batch []*op) {
 	txCtx := context.WithoutCancel(ctx)
 	ran := make([]bool, len(batch))
-	err := c.store.Update(txCtx, func(tx Tx) error {
+	err := c.update(txCtx, func(tx Tx) error {
 		for i, o := range batch {
 			ran[i] = false
 			o.err = nil
@@ -106,4 +107,16 @@ func (c *committer) run(ctx context.Context, batch []*op) {
 			}
 		}
 	}
+}
+
+// update runs the Store's Update, turning a panic in it into an error, so
+// that a store that panics fails the writes of its batch instead of leaving
+// the committer without a leader and every later write waiting forever.
+func (c *committer) update(ctx context.Context, fn func(Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("revoke: the store panicked: %v", p)
+		}
+	}()
+	return c.store.Update(ctx, fn)
 }
