@@ -153,7 +153,6 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 		Subject:   t.Subject,
 		ExpiresAt: t.ExpiresAt.Round(0).UTC(),
 	}
-	rec.Grant = rec.ID
 	if t.Parent != "" {
 		rec.Parent = TokenID(t.Parent)
 	}
