@@ -3,6 +3,8 @@ package httpadapter
 import (
 	"log/slog"
 	"net/http"
+
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // Defaults of the options.
@@ -12,11 +14,11 @@ const (
 	DefaultMaxBodyBytes = 64 << 10
 	// DefaultMaxTokenLength is the longest token, in bytes, NewHandler
 	// accepts; a longer one is a 400 violation of field "token".
-	DefaultMaxTokenLength = 4096
+	DefaultMaxTokenLength = revoke.MaxTokenLength
 	// DefaultMaxClientIDLength is the longest clientId, in bytes,
 	// NewHandler accepts; a longer one is a 400 violation of field
 	// "clientId".
-	DefaultMaxClientIDLength = 256
+	DefaultMaxClientIDLength = revoke.MaxClientIDLength
 )
 
 // Option configures NewHandler or Middleware. Options that do not apply to

@@ -196,10 +196,18 @@ func validate(t Token, now time.Time) error {
 	switch {
 	case t.Value == "":
 		return &FieldError{Field: "Value", Reason: "is empty"}
+	case len(t.Value) > MaxTokenLength:
+		return &FieldError{Field: "Value", Reason: tooLong(MaxTokenLength)}
+	case len(t.Parent) > MaxTokenLength:
+		return &FieldError{Field: "Parent", Reason: tooLong(MaxTokenLength)}
 	case !t.Kind.Valid():
 		return &FieldError{Field: "Kind", Reason: "is " + t.Kind.String() + ", want access or refresh"}
 	case t.ClientID == "":
 		return &FieldError{Field: "ClientID", Reason: "is empty"}
+	case len(t.ClientID) > MaxClientIDLength:
+		return &FieldError{Field: "ClientID", Reason: tooLong(MaxClientIDLength)}
+	case len(t.Subject) > MaxSubjectLength:
+		return &FieldError{Field: "Subject", Reason: tooLong(MaxSubjectLength)}
 	case t.ExpiresAt.IsZero():
 		return &FieldError{Field: "ExpiresAt", Reason: "is not set"}
 	case !t.ExpiresAt.After(now):
@@ -253,8 +261,12 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	switch {
 	case token == "":
 		return 0, &FieldError{Field: "token", Reason: "is empty"}
+	case len(token) > MaxTokenLength:
+		return 0, &FieldError{Field: "token", Reason: tooLong(MaxTokenLength)}
 	case clientID == "":
 		return 0, &FieldError{Field: "clientID", Reason: "is empty"}
+	case len(clientID) > MaxClientIDLength:
+		return 0, &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
 	}
 	id := TokenID(token)
 	now := r.opts.now()
