@@ -32,6 +32,19 @@ var (
 	// ErrClosed is returned by every method of a Revoker or Store that has
 	// been closed.
 	ErrClosed = errors.New("revoke: closed")
+
+	// ErrUnavailable is wrapped by errors of a Store that cannot serve the
+	// request now but may later: the database is unreachable or restarting,
+	// or a lock was not granted within its timeout. Retrying later may
+	// succeed; the HTTP handler answers it with 503 and Retry-After.
+	// Nothing was written.
+	ErrUnavailable = errors.New("revoke: store unavailable")
+
+	// ErrStoreInUse is returned by New for a Store that another open
+	// Revoker already runs on. Share that Revoker instead: it is safe for
+	// concurrent use, and a second one would not see the first one's
+	// revocations in its index.
+	ErrStoreInUse = errors.New("revoke: store already has a Revoker")
 )
 
 // FieldError describes bad input to Issue or Revoke. It wraps
