@@ -28,3 +28,7 @@ var (
 	// Update on a read-only store.
 	ErrReadOnly = errors.New("bolt: read-only")
 )
+
+// errZeroStore is returned by every method of a Store that was not made by
+// Open or New.
+var errZeroStore = errors.New("bolt: the zero Store is not usable; create it with Open or New")

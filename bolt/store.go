@@ -17,7 +17,8 @@ import (
 
 // Store is a revoke.Store in a bbolt database. It is safe for concurrent
 // use. Create it with Open (the Store owns the file) or New (the
-// application owns the *bbolt.DB).
+// application owns the *bbolt.DB). The zero Store is not usable: its
+// methods return an error.
 type Store struct {
 	db       *bbolt.DB
 	own      bool
@@ -126,7 +127,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 // db: the application closes db after the Store. db's NoSync and read-only
 // settings apply as the application chose them; the options that concern
 // opening a file (WithTimeout, WithNoSync, WithReadOnly, WithFileMode) are
-// refused.
+// refused. While a Store over a bucket of db is open, New refuses a second
+// one over the same bucket with an error wrapping revoke.ErrStoreInUse:
+// bbolt serves one process, so two Revokers over the same data would never
+// learn each other's revocations; share the first Store's Revoker instead.
 func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("bolt: New: nil *bbolt.DB")
@@ -146,8 +150,12 @@ func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 }
 
 func newStore(db *bbolt.DB, o options, own bool) (*Store, error) {
+	if err := claim(db, o.bucket); err != nil {
+		return nil, err
+	}
 	s := &Store{db: db, own: own, bucket: []byte(o.bucket), readOnly: db.IsReadOnly()}
 	if err := guard(s.init); err != nil {
+		release(db, o.bucket)
 		return nil, err
 	}
 	return s, nil
@@ -302,6 +310,9 @@ func (s *Store) enter() error {
 	if s.closed {
 		return revoke.ErrClosed
 	}
+	if s.db == nil {
+		return errZeroStore
+	}
 	s.active.Add(1)
 	return nil
 }
@@ -316,9 +327,14 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		return fmt.Errorf("bolt: Close: %w", revoke.ErrClosed)
 	}
+	if s.db == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("bolt: Close: %w", errZeroStore)
+	}
 	s.closed = true
 	s.mu.Unlock()
 	s.active.Wait()
+	release(s.db, string(s.bucket))
 	if s.own {
 		if err := s.db.Close(); err != nil {
 			return fmt.Errorf("bolt: Close: %w", err)

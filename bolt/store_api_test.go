@@ -811,3 +811,18 @@ func TestNoSync(t *testing.T) {
 		t.Error("a NoSync commit is lost across a clean Close")
 	}
 }
+
+// TestZeroStore checks that a Store not made by Open or New fails with an
+// error instead of panicking.
+func TestZeroStore(t *testing.T) {
+	if _, err := revoke.New(new(bolt.Store)); err == nil {
+		t.Error("revoke.New over a zero Store succeeded")
+	}
+	var s bolt.Store
+	if err := s.Update(context.Background(), func(revoke.Tx) error { return nil }); err == nil {
+		t.Error("Update on a zero Store succeeded")
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close of a zero Store succeeded")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,25 +14,28 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// openTemp opens a fresh store in a new file in t's temporary directory.
-func openTemp(t *testing.T) revoke.Store {
-	t.Helper()
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "revocation.db"))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	return s
-}
-
 func opener(path string) (revoke.Store, error) { return bolt.Open(path) }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, openTemp)
+	var paths sync.Map // *bolt.Store -> its file
+	storetest.Run(t, func(t *testing.T) revoke.Store {
+		path := filepath.Join(t.TempDir(), "revocation.db")
+		s, err := bolt.Open(path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		paths.Store(s, path)
+		return s
+	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+		path, _ := paths.Load(s)
+		return bolt.Open(path.(string), bolt.WithTimeout(50*time.Millisecond))
+	}))
 }
 
 // TestConformanceNew runs the suite over stores made by New in an
 // application's database that holds a bucket of its own, which must survive.
 func TestConformanceNew(t *testing.T) {
+	var dbs sync.Map // *bolt.Store -> the application's *bbolt.DB
 	storetest.Run(t, func(t *testing.T) revoke.Store {
 		db, err := bbolt.Open(filepath.Join(t.TempDir(), "app.db"), 0o600, &bbolt.Options{Timeout: time.Second})
 		if err != nil {
@@ -50,8 +54,12 @@ func TestConformanceNew(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
+		dbs.Store(s, db)
 		return s
-	})
+	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+		db, _ := dbs.Load(s)
+		return bolt.New(db.(*bbolt.DB))
+	}))
 }
 
 func TestCrash(t *testing.T) {

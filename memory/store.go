@@ -11,8 +11,8 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// Store is a revoke.Store in process memory. The zero value is not usable;
-// call New. It is safe for concurrent use.
+// Store is a revoke.Store in process memory. The zero value is an empty
+// Store ready to use, as is New's. It is safe for concurrent use.
 type Store struct {
 	mu      sync.RWMutex
 	closed  bool
@@ -26,7 +26,7 @@ var (
 	_ revoke.Tx    = (*tx)(nil)
 )
 
-// New returns an empty Store.
+// New returns an empty Store. It is the same as new(Store).
 func New() *Store {
 	return &Store{
 		records: make(map[revoke.ID]revoke.Record),
@@ -58,6 +58,10 @@ func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("memory: %w", revoke.ErrClosed)
+	}
+	if s.records == nil {
+		s.records = make(map[revoke.ID]revoke.Record)
+		s.grants = make(map[revoke.ID]map[revoke.ID]struct{})
 	}
 	t := &tx{s: s, writable: true, seq: s.seq}
 	if err := fn(t); err != nil {

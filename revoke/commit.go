@@ -2,6 +2,7 @@ package revoke
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -17,8 +18,10 @@ import (
 //
 // An operation reads and checks before it writes, and returns a non-nil
 // error only for a storage failure; its own outcome (a rejection such as
-// ErrRevoked) it records in its closure. A storage failure rolls back the
-// whole transaction and every operation in it reports that failure.
+// ErrRevoked) it records in its closure. It may run more than once (see
+// run), so it resets what it records at its start. A storage failure of one
+// operation fails that operation alone; a failure of the commit fails every
+// operation of the transaction.
 type committer struct {
 	store Store
 
@@ -78,35 +81,68 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 	return o.err
 }
 
-// run commits the batch in one transaction and sets each operation's err.
-// The transaction runs under the leader's context stripped of cancellation,
-// so that one caller giving up cannot roll back the others' writes;
-// operations whose own context is done when their turn comes are skipped.
+// run commits the batch and sets each operation's err. The transaction runs
+// under the leader's context stripped of cancellation, so that one caller
+// giving up cannot roll back the others' writes; operations whose own
+// context is done when their turn comes are skipped.
+//
+// One operation's failure never fails the others: when an operation's fn
+// returns an error (a record the store refuses, say), the transaction is
+// rolled back, that operation alone reports the error, and the batch is run
+// again without it. Only a failure of the store as a whole (the commit, or an
+// error wrapping ErrUnavailable or ErrClosed) fails every operation of the
+// batch. Each retry drops one operation, so a batch of n runs at most n
+// times, and only when operations fail.
 func (c *committer) run(ctx context.Context, batch []*op) {
 	txCtx := context.WithoutCancel(ctx)
-	ran := make([]bool, len(batch))
-	err := c.update(txCtx, func(tx Tx) error {
-		for i, o := range batch {
-			ran[i] = false
-			o.err = nil
+	pending := make([]*op, 0, len(batch))
+	for _, o := range batch {
+		o.err = nil
+		pending = append(pending, o)
+	}
+	for len(pending) > 0 {
+		live := pending[:0]
+		for _, o := range pending {
 			if err := o.ctx.Err(); err != nil {
 				o.err = err
 				continue
 			}
-			if err := o.fn(txCtx, tx); err != nil {
-				return err
-			}
-			ran[i] = true
+			live = append(live, o)
 		}
-		return nil
-	})
-	if err != nil {
-		for i, o := range batch {
-			if ran[i] || o.err == nil {
+		pending = live
+		if len(pending) == 0 {
+			return
+		}
+		failed := -1
+		err := c.update(txCtx, func(tx Tx) error {
+			failed = -1
+			for i, o := range pending {
+				if err := o.fn(txCtx, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return
+		}
+		if failed < 0 || storeWide(err) {
+			for _, o := range pending {
 				o.err = err
 			}
+			return
 		}
+		pending[failed].err = err
+		pending = append(pending[:failed], pending[failed+1:]...)
 	}
+}
+
+// storeWide reports whether err is a failure of the store as a whole rather
+// than of one operation's records.
+func storeWide(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // update runs the Store's Update, turning a panic in it into an error, so

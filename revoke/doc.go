@@ -33,7 +33,9 @@
 //
 // Errors are sentinel values compared with errors.Is: ErrRevoked,
 // ErrClientMismatch, ErrUnknownParent, ErrAlreadyIssued, ErrInvalidToken
-// (bad input, detailed by a *FieldError) and ErrClosed. A storage failure is
+// (bad input, detailed by a *FieldError), ErrClosed, ErrUnavailable (the
+// store cannot serve now), and, from New, ErrInvalidOption and
+// ErrStoreInUse. A storage failure is
 // returned as an error wrapping the store's error, never as success: when
 // Issue or Revoke returns nil, the write is committed.
 //
@@ -50,7 +52,7 @@
 //
 // # Caveats
 //
-//   - The index of revoked tokens is held in memory: about 60 bytes per
+//   - The index of revoked tokens is held in memory: about 54 bytes per
 //     revoked, unexpired token (BENCHMARKS.md). New streams it from the
 //     store. IsRevoked reads it without locks.
 //   - Only stores that other processes may write to (Shared, such as the
@@ -64,9 +66,17 @@
 //   - Revoking an expired refresh token does nothing, as RFC 7009 says of
 //     invalid tokens, even if access tokens minted from it are still live:
 //     revoke a grant through its newest refresh token.
-//   - Close closes the Store too. Give a Store one Revoker: a second one
-//     over the same Store works, but closing either closes the Store under
-//     both.
+//   - Close closes the Store too. A Store runs one Revoker: New refuses a
+//     second one over the same Store with ErrStoreInUse, since its index
+//     would never learn the first one's revocations. Share the Revoker (it
+//     is safe for concurrent use). Two Stores over the same data are
+//     refused by the backends that serve one process (bolt) and followed
+//     by the Shared ones (sqlite), within the sync interval.
+//   - Issue and Revoke take input up to MaxTokenLength, MaxClientIDLength
+//     and MaxSubjectLength bytes, the same on every backend; longer input is
+//     a *FieldError. A write that the store refuses fails alone: the other
+//     writes sharing its transaction (group commit) are committed without
+//     it.
 //   - Issue and Revoke wait for their commit even if their context is
 //     cancelled once their transaction has begun: a cancelled context stops
 //     only a write that has not started.

@@ -45,6 +45,10 @@ var (
 	// concurrent use, and a second one would not see the first one's
 	// revocations in its index.
 	ErrStoreInUse = errors.New("revoke: store already has a Revoker")
+
+	// ErrInvalidOption is returned by New for a nil Store, a nil Option, or
+	// an option whose value is out of its bounds.
+	ErrInvalidOption = errors.New("revoke: invalid option")
 )
 
 // FieldError describes bad input to Issue or Revoke. It wraps

@@ -2,7 +2,6 @@ package revoke
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -40,30 +39,32 @@ var maxExpiry = time.Unix(0, math.MaxInt64)
 // (with the default WithSyncInterval) starts the follower that reads other
 // processes' revocations. Close stops them and closes s. If New fails, s is
 // left open.
+//
+// New validates every option (see the bounds beside them) and returns an
+// error wrapping ErrInvalidOption for a nil Store, a nil Option or a value
+// out of bounds. A Store runs one Revoker at a time: New over a Store that
+// an open Revoker runs on returns an error wrapping ErrStoreInUse; share
+// that Revoker instead (it is safe for concurrent use).
 func New(s Store, opts ...Option) (*Revoker, error) {
 	if s == nil {
-		return nil, errors.New("revoke: New: nil Store")
+		return nil, fmt.Errorf("revoke: New: nil Store: %w", ErrInvalidOption)
 	}
 	o := defaultOptions()
-	for _, opt := range opts {
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("revoke: New: option %d is nil: %w", i, ErrInvalidOption)
+		}
 		opt(&o)
 	}
-	switch {
-	case o.now == nil:
-		return nil, errors.New("revoke: New: nil clock")
-	case o.log == nil:
-		return nil, errors.New("revoke: New: nil logger")
-	case o.grace < 0:
-		return nil, fmt.Errorf("revoke: New: negative purge grace %v", o.grace)
-	case o.batch <= 0:
-		return nil, fmt.Errorf("revoke: New: purge batch %d is not positive", o.batch)
-	case o.janitor < 0:
-		return nil, fmt.Errorf("revoke: New: negative janitor interval %v", o.janitor)
-	case o.syncInterval < 0:
-		return nil, fmt.Errorf("revoke: New: negative sync interval %v", o.syncInterval)
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("revoke: New: %w: %w", ErrInvalidOption, err)
+	}
+	if err := claim(s); err != nil {
+		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
 	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
 	if err := r.sync(context.Background()); err != nil {
+		release(s)
 		return nil, fmt.Errorf("revoke: New: loading revocations: %w", err)
 	}
 	r.bg, r.cancel = context.WithCancel(context.Background())
@@ -412,7 +413,7 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 	}
 	cutoff := r.opts.now().Add(-r.opts.grace)
 	total := 0
-	ids := make([]ID, 0, r.opts.batch)
+	var ids []ID // grows with what a batch finds, never to the batch limit up front
 	for {
 		err := r.store.Update(ctx, func(tx Tx) error {
 			ids = ids[:0]
@@ -451,7 +452,9 @@ func (r *Revoker) Close() error {
 	}
 	r.cancel()
 	r.wg.Wait()
-	if err := r.store.Close(); err != nil {
+	err := r.store.Close()
+	release(r.store)
+	if err != nil {
 		return fmt.Errorf("revoke: Close: %w", err)
 	}
 	return nil

@@ -3,8 +3,6 @@ package sqlite
 import (
 	"errors"
 	"fmt"
-
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // Errors returned by this package, besides revoke.ErrClosed and the
@@ -32,7 +30,17 @@ var (
 
 	// ErrOption is returned by Open and New for an invalid Option or path.
 	ErrOption = errors.New("sqlite: invalid option")
+
+	// ErrNeedsCgo is returned by Open and New in a program built without
+	// cgo (CGO_ENABLED=0, or no C compiler): SQLite is C code, linked in
+	// through cgo. Build with CGO_ENABLED=1 and gcc installed, or use
+	// another backend (memory, bolt) that needs no cgo.
+	ErrNeedsCgo = errors.New("sqlite: this program was built without cgo; the sqlite backend needs cgo and a C compiler (CGO_ENABLED=1, gcc)")
 )
+
+// errZeroStore is returned by every method of a Store that was not made by
+// Open or New.
+var errZeroStore = errors.New("sqlite: the zero Store is not usable; create it with Open or New")
 
 // wrapf returns the error "sqlite: <what>: <err>" wrapping err, and also
 // wrapping the sentinel that matches the driver's error code, if any.
@@ -42,21 +50,4 @@ func wrapf(err error, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %w", kind, what, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", what, err)
-}
-
-// classify maps the driver's error codes to this package's sentinels.
-func classify(err error) error {
-	var se sqlite3.Error
-	if !errors.As(err, &se) {
-		return nil
-	}
-	switch se.Code {
-	case sqlite3.ErrNotADB:
-		return ErrNotDatabase
-	case sqlite3.ErrCorrupt:
-		return ErrCorrupt
-	case sqlite3.ErrReadonly:
-		return ErrReadOnly
-	}
-	return nil
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // Store is a revoke.Store in a SQLite database, which several processes may
-// share. It is safe for concurrent use. Create one with Open or New.
+// share. It is safe for concurrent use. Create one with Open or New; the
+// zero Store is not usable, and its methods return an error.
 type Store struct {
 	db     *sqlx.DB
 	owned  bool   // Open made db; Close closes it
@@ -59,6 +60,9 @@ const stmtCacheSize = 16
 // created or migrated in a database that cannot be written, and ErrOption
 // for an invalid option.
 func Open(path string, opts ...Option) (*Store, error) {
+	if !cgoEnabled {
+		return nil, fmt.Errorf("sqlite: Open: %w", ErrNeedsCgo)
+	}
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
@@ -98,12 +102,6 @@ var registerDriver sync.Once
 // commit would also run a checkpoint, with its own fsyncs.
 const walCheckpointPages = 8192
 
-// tuneConn sets the pragmas the DSN cannot on each connection Open makes.
-func tuneConn(c *sqlite3.SQLiteConn) error {
-	_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walCheckpointPages), nil)
-	return err
-}
-
 // dsnOf returns the go-sqlite3 data source name for the file at path: a
 // file: URI whose parameters set up every connection the pool opens.
 func dsnOf(path string, o options) (string, error) {
@@ -141,6 +139,9 @@ func dsnOf(path string, o options) (string, error) {
 // the package documentation). db must not be an in-memory database unless
 // it is limited to one connection. New returns the errors Open does.
 func New(db *sqlx.DB, opts ...Option) (*Store, error) {
+	if !cgoEnabled {
+		return nil, fmt.Errorf("sqlite: New: %w", ErrNeedsCgo)
+	}
 	if db == nil {
 		return nil, fmt.Errorf("%w: nil *sqlx.DB", ErrOption)
 	}
@@ -214,6 +215,9 @@ func (s *Store) Close() error {
 	if s.closed {
 		return fmt.Errorf("sqlite: %w", revoke.ErrClosed)
 	}
+	if s.db == nil {
+		return errZeroStore
+	}
 	s.closed = true
 	if s.owned {
 		if err := s.db.Close(); err != nil {
@@ -250,6 +254,9 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	defer s.mu.RUnlock()
 	if s.closed {
 		return fmt.Errorf("sqlite: %w", revoke.ErrClosed)
+	}
+	if s.db == nil {
+		return errZeroStore
 	}
 	if write {
 		select {

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sqlite_test
 
 import (
@@ -831,5 +833,20 @@ func waitRevoked(t *testing.T, r *revoke.Revoker, toks ...string) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+}
+
+// TestZeroStore checks that a Store not made by Open or New fails with an
+// error instead of panicking.
+func TestZeroStore(t *testing.T) {
+	if _, err := revoke.New(new(sqlite.Store)); err == nil {
+		t.Error("revoke.New over a zero Store succeeded")
+	}
+	var s sqlite.Store
+	if err := s.Update(context.Background(), func(revoke.Tx) error { return nil }); err == nil {
+		t.Error("Update on a zero Store succeeded")
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close of a zero Store succeeded")
 	}
 }

@@ -16,7 +16,14 @@
 // subtest per rule (cascade, isolation, idempotence, client mismatch, Issue
 // under a revoked, unknown, foreign or expired parent, rollback, sequence,
 // purge, closing, cancelled contexts, and concurrent Issue against Revoke on
-// one grant over many rounds), and the Store contract directly.
+// one grant over many rounds), one Revoker per Store, a write the store
+// refuses failing alone in its shared transaction, and the Store contract
+// directly. WithReopen adds a subtest over a second Store of the same data,
+// which must be refused or, for a Shared store, converge:
+//
+//	storetest.Run(t, open, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+//		return mybackend.Open(pathOf(s))
+//	}))
 //
 // Backends that keep their data in files also run RunCrash, which kills a
 // child process in the middle of a stream of revocations and checks that

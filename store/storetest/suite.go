@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,8 +17,13 @@ import (
 // suite closes it (through revoke.Revoker.Close) when the subtest ends.
 // Each rule of the revoke package is a named subtest, exercised through
 // revoke.New(store) as an application would, and the Store contract (rollback,
-// sequence, closing) is checked on the Store directly.
-func Run(t *testing.T, open func(t *testing.T) revoke.Store) {
+// sequence, closing) is checked on the Store directly. Options add the
+// subtests that need more of the backend than a fresh Store (WithReopen).
+func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
+	var cfg config
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	tests := []struct {
 		name string
 		fn   func(*testing.T, func(*testing.T) revoke.Store)
@@ -48,7 +54,16 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store) {
 		{"ConcurrentIssueAndRevoke", testConcurrentIssueAndRevoke},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Closed", testClosed},
-		{"FollowsOtherWriters", testFollowsOtherWriters},
+		{"OneRevokerPerStore", testOneRevokerPerStore},
+		{"OneBadWriteFailsAlone", testOneBadWriteFailsAlone},
+	}
+	if cfg.reopen != nil {
+		tests = append(tests, struct {
+			name string
+			fn   func(*testing.T, func(*testing.T) revoke.Store)
+		}{"SecondStoreOverSameData", func(t *testing.T, open func(*testing.T) revoke.Store) {
+			testSecondStore(t, open, cfg.reopen)
+		}})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -75,6 +90,13 @@ func testIssueValidatesInput(t *testing.T, open func(*testing.T) revoke.Store) {
 		{"ExpiresAt", func(t *revoke.Token) { t.ExpiresAt = now.Add(-time.Second) }},
 		{"Parent", func(t *revoke.Token) { t.Parent = t.Value }},
 		{"Parent", func(t *revoke.Token) { t.Parent = access }},
+		// One length limit, the same on every backend (revoke.Max*Length).
+		{"Value", func(t *revoke.Token) { t.Value = strings.Repeat("v", revoke.MaxTokenLength+1) }},
+		{"Parent", func(t *revoke.Token) { t.Parent = strings.Repeat("p", revoke.MaxTokenLength+1) }},
+		{"ClientID", func(t *revoke.Token) { t.ClientID = strings.Repeat("c", revoke.MaxClientIDLength+1) }},
+		{"Subject", func(t *revoke.Token) { t.Subject = strings.Repeat("s", revoke.MaxSubjectLength+1) }},
+		// 64 KiB: more than a bbolt key or value holds.
+		{"ClientID", func(t *revoke.Token) { t.ClientID = strings.Repeat("c", 64<<10+1) }},
 	}
 	for _, c := range cases {
 		tok := valid
@@ -94,6 +116,19 @@ func testIssueValidatesInput(t *testing.T, open func(*testing.T) revoke.Store) {
 	if err := e.r.Issue(e.ctx, other); err != nil {
 		t.Fatalf("Issue after rejected Issues: %v", err)
 	}
+	// Input at the limits is accepted by every backend.
+	longest := revoke.Token{
+		Value: strings.Repeat("v", revoke.MaxTokenLength), Kind: revoke.Refresh,
+		ClientID: strings.Repeat("c", revoke.MaxClientIDLength), Subject: strings.Repeat("s", revoke.MaxSubjectLength),
+		ExpiresAt: now.Add(time.Hour),
+	}
+	if err := e.r.Issue(e.ctx, longest); err != nil {
+		t.Fatalf("Issue at the length limits: %v", err)
+	}
+	if n, err := e.r.Revoke(e.ctx, longest.Value, longest.ClientID); err != nil || n != 1 {
+		t.Fatalf("Revoke at the length limits = (%d, %v), want (1, nil)", n, err)
+	}
+	e.wantRevoked("token at the length limits", longest.Value)
 }
 
 func testIssueIsIdempotent(t *testing.T, open func(*testing.T) revoke.Store) {
@@ -222,7 +257,11 @@ func testExpiredToken(t *testing.T, open func(*testing.T) revoke.Store) {
 func testRevokeValidatesInput(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
 	at := e.issue(revoke.Access, "c1", "", time.Hour)
-	for _, c := range []struct{ tok, client, field string }{{"", "c1", "token"}, {at, "", "clientID"}} {
+	for _, c := range []struct{ tok, client, field string }{
+		{"", "c1", "token"}, {at, "", "clientID"},
+		{strings.Repeat("t", revoke.MaxTokenLength+1), "c1", "token"},
+		{at, strings.Repeat("c", revoke.MaxClientIDLength+1), "clientID"},
+	} {
 		n, err := e.r.Revoke(e.ctx, c.tok, c.client)
 		var fe *revoke.FieldError
 		if !errors.As(err, &fe) || fe.Field != c.field || !errors.Is(err, revoke.ErrInvalidToken) || n != 0 {
@@ -325,22 +364,37 @@ func testRawTokensNotStored(t *testing.T, open func(*testing.T) revoke.Store) {
 }
 
 func testIndexLoadedAtNew(t *testing.T, open func(*testing.T) revoke.Store) {
-	// The first Revoker runs without a follower, so the second one's
-	// answers can only come from what New loaded.
-	e := setup(t, open, revoke.WithSyncInterval(0))
+	// The first Revoker runs without a follower and is closed (leaving the
+	// store open) before the second starts, so the second one's answers
+	// can only come from what New loaded.
+	s := open(t)
+	c := newClock()
+	r1, err := revoke.New(keepOpen{s}, revoke.WithClock(c.Now), revoke.WithSyncInterval(0))
+	if err != nil {
+		t.Fatalf("revoke.New: %v", err)
+	}
+	e := &env{t: t, ctx: context.Background(), store: s, clock: c, r: r1}
 	g := e.newGrant("c1", 2)
 	live := e.newGrant("c1", 1)
 	e.revoke(g.R[0], "c1", 4)
-	r2, err := revoke.New(e.store, revoke.WithClock(e.clock.Now))
+	if err := r1.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	r2, err := revoke.New(s, revoke.WithClock(c.Now))
 	if err != nil {
 		t.Fatalf("second revoke.New over the same store: %v", err)
 	}
 	t.Cleanup(func() { _ = r2.Close() })
-	e2 := *e
-	e2.r = r2
-	e2.wantRevoked("grant seen by a new Revoker", g.all()...)
-	e2.wantLive("live grant seen by a new Revoker", live.all()...)
+	e.r = r2
+	e.wantRevoked("grant seen by a new Revoker", g.all()...)
+	e.wantLive("live grant seen by a new Revoker", live.all()...)
 }
+
+// keepOpen is a Store whose Close leaves the Store it wraps open, for a
+// Revoker that must stop without closing the store under the next one.
+type keepOpen struct{ revoke.Store }
+
+func (keepOpen) Close() error { return nil }
 
 func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
@@ -728,41 +782,6 @@ func testClosed(t *testing.T, open func(*testing.T) revoke.Store) {
 	for name, err := range checks {
 		if !errors.Is(err, revoke.ErrClosed) {
 			t.Errorf("%s after Close: err = %v, want ErrClosed", name, err)
-		}
-	}
-}
-
-// testFollowsOtherWriters applies to Shared stores, which other processes
-// may write to: revocations that another Revoker commits to the store reach
-// this Revoker's index through the follower, within the sync interval.
-func testFollowsOtherWriters(t *testing.T, open func(*testing.T) revoke.Store) {
-	writer := setup(t, open, revoke.WithSyncInterval(0))
-	if sh, ok := writer.store.(revoke.Shared); !ok || !sh.Shared() {
-		t.Skip("the store is not Shared: no other process writes to it, so there is nothing to follow")
-	}
-	g := writer.newGrant("c1", 2)
-	at := writer.issue(revoke.Access, "c1", "", time.Hour)
-	follower, err := revoke.New(writer.store, revoke.WithClock(writer.clock.Now), revoke.WithSyncInterval(10*time.Millisecond))
-	if err != nil {
-		t.Fatalf("revoke.New: %v", err)
-	}
-	t.Cleanup(func() { _ = follower.Close() })
-	writer.revoke(at, "c1", 1)
-	writer.revoke(g.R[1], "c1", 4)
-	deadline := time.Now().Add(10 * time.Second)
-	for _, tok := range append(g.all(), at) {
-		for {
-			ok, err := follower.IsRevoked(writer.ctx, tok)
-			if err != nil {
-				t.Fatalf("IsRevoked: %v", err)
-			}
-			if ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("a revocation committed by another Revoker did not reach the follower within 10s")
-			}
-			time.Sleep(5 * time.Millisecond)
 		}
 	}
 }

@@ -1,0 +1,149 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// refusedClient is the client whose records refusingStore will not hold.
+const refusedClient = "refused-client"
+
+var errRefused = errors.New("storetest: the store refuses this record")
+
+// refusingStore wraps a backend's Store the way a backend with a per-record
+// limit behaves: its transactions refuse to Put a record of refusedClient.
+// Once armed, its next Update waits at the gate, so that the writes
+// arriving meanwhile queue up into the following shared transaction.
+type refusingStore struct {
+	revoke.Store
+	armed   atomic.Bool
+	waiting chan struct{} // closed when the armed Update waits at the gate
+	gate    chan struct{}
+	mixed   atomic.Bool // a transaction held a refused Put and other writes
+}
+
+func (s *refusingStore) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.waiting)
+		<-s.gate
+	}
+	return s.Store.Update(ctx, func(tx revoke.Tx) error {
+		rt := &refusingTx{Tx: tx}
+		err := fn(rt)
+		if rt.refused && rt.puts > 0 {
+			s.mixed.Store(true)
+		}
+		return err
+	})
+}
+
+type refusingTx struct {
+	revoke.Tx
+	puts    int
+	refused bool
+}
+
+func (t *refusingTx) Put(ctx context.Context, rec revoke.Record) error {
+	if rec.ClientID == refusedClient {
+		t.refused = true
+		return errRefused
+	}
+	t.puts++
+	return t.Tx.Put(ctx, rec)
+}
+
+// testOneBadWriteFailsAlone: a write the store refuses fails that write
+// alone; the other writes sharing its transaction commit.
+func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store) {
+	w := &refusingStore{Store: open(t)}
+	c := newClock()
+	r, err := revoke.New(w, revoke.WithClock(c.Now))
+	if err != nil {
+		t.Fatalf("revoke.New: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	e := &env{t: t, ctx: context.Background(), store: w.Store, clock: c, r: r}
+
+	for round := 0; round < 5 && !w.mixed.Load(); round++ {
+		grants := make([]grant, 6)
+		for i := range grants {
+			grants[i] = e.newGrant("c1", 1)
+		}
+		w.waiting, w.gate = make(chan struct{}), make(chan struct{})
+		w.armed.Store(true)
+		var wg sync.WaitGroup
+		lead := make(chan error, 1)
+		wg.Go(func() { lead <- r.Issue(e.ctx, e.tokenFor(revoke.Access, "c1")) })
+		<-w.waiting // the leader's transaction waits; what comes now queues behind it
+
+		revokeErrs := make([]error, len(grants))
+		issued := make([]revoke.Token, 6)
+		issueErrs := make([]error, len(issued))
+		poison := e.tokenFor(revoke.Access, refusedClient)
+		var poisonErr error
+		for i, g := range grants {
+			wg.Go(func() {
+				n, err := r.Revoke(e.ctx, g.R[0], "c1")
+				if err == nil && n != 2 {
+					err = fmt.Errorf("revoked %d tokens, want 2", n)
+				}
+				revokeErrs[i] = err
+			})
+		}
+		for i := range issued {
+			issued[i] = e.tokenFor(revoke.Access, "c1")
+			wg.Go(func() { issueErrs[i] = r.Issue(e.ctx, issued[i]) })
+		}
+		wg.Go(func() { poisonErr = r.Issue(e.ctx, poison) })
+		time.Sleep(100 * time.Millisecond) // let them queue behind the leader
+		close(w.gate)
+		wg.Wait()
+
+		if err := <-lead; err != nil {
+			t.Fatalf("round %d: the leader's Issue: %v", round, err)
+		}
+		for i, err := range revokeErrs {
+			if err != nil {
+				t.Errorf("round %d: Revoke %d, sharing a transaction with a refused write: %v", round, i, err)
+			}
+		}
+		for i, err := range issueErrs {
+			if err != nil {
+				t.Errorf("round %d: Issue %d, sharing a transaction with a refused write: %v", round, i, err)
+			}
+		}
+		if !errors.Is(poisonErr, errRefused) {
+			t.Errorf("round %d: the refused Issue: err = %v, want the store's refusal", round, poisonErr)
+		}
+		if _, found := e.record(poison.Value); found {
+			t.Errorf("round %d: the refused record was stored", round)
+		}
+		for _, g := range grants {
+			e.wantRevoked("grant revoked beside a refused write", g.all()...)
+		}
+		for _, tok := range issued {
+			if _, found := e.record(tok.Value); !found {
+				t.Errorf("round %d: a token issued beside a refused write is not stored", round)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	if !w.mixed.Load() {
+		t.Fatal("in 5 rounds no transaction held the refused write together with others; the test did not exercise group commit")
+	}
+}
+
+// tokenFor returns a fresh token of client, without a parent, valid for an
+// hour.
+func (e *env) tokenFor(kind revoke.Kind, client string) revoke.Token {
+	return revoke.Token{Value: token(), Kind: kind, ClientID: client, Subject: "alice", ExpiresAt: e.clock.Now().Add(time.Hour)}
+}
