@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // committer runs write operations in shared Update transactions (group
 // commit). The first caller to arrive while no transaction is running leads:
-// it runs its own operation at once, with no added delay. Callers arriving
+// it runs its own operation at once, with no added delay unless the store is
+// under load (see fill). Callers arriving
 // while a transaction runs queue up, and when it ends the first of them leads
 // one transaction for the whole queue. Every caller returns only after the
 // transaction holding its operation has committed (or failed), so an
@@ -28,7 +30,20 @@ type committer struct {
 	mu      sync.Mutex
 	queue   []*op
 	running bool
+	// What the last transaction saw: the callers it held plus those queued
+	// when it ended (an estimate of how many callers are writing), how
+	// long it ran, and when it ended. fill waits by them.
+	writers  int
+	lastTook time.Duration
+	lastEnd  time.Time
+	// filling is set while a leader waits for the queue to fill; arriving
+	// callers signal it.
+	filling chan struct{}
 }
+
+// maxFillWait bounds how long a leader waits for callers to join its
+// transaction (see fill).
+const maxFillWait = 500 * time.Microsecond
 
 type op struct {
 	ctx  context.Context
@@ -47,6 +62,12 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 	c.queue = append(c.queue, o)
 	leader := !c.running
 	c.running = true
+	if c.filling != nil {
+		select {
+		case c.filling <- struct{}{}:
+		default:
+		}
+	}
 	c.mu.Unlock()
 
 	if !leader {
@@ -55,15 +76,19 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 			return o.err
 		}
 	}
+	c.fill()
 
 	c.mu.Lock()
 	batch := c.queue
 	c.queue = nil
 	c.mu.Unlock()
 
+	start := time.Now()
 	c.run(ctx, batch)
+	took := time.Since(start)
 
 	c.mu.Lock()
+	c.writers, c.lastTook, c.lastEnd = len(batch)+len(c.queue), took, start.Add(took)
 	if len(c.queue) > 0 {
 		next := c.queue[0]
 		next.lead = true
@@ -79,6 +104,48 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 		}
 	}
 	return o.err
+}
+
+// fill makes a leader wait, briefly, for the callers that the last
+// transaction released to queue again, so that they share this transaction
+// rather than the one after it. Without it, under steady load, the callers
+// split into groups that alternate, each group a transaction, and a caller
+// that finds no transaction running leads one of its own while the others
+// are still on their way back. It waits only under load: when the last
+// transaction ended no longer ago than it ran, and it and the callers then
+// queued numbered two or more. It waits until the queue holds that many,
+// and never longer than half the last transaction's time or maxFillWait. A
+// lone writer, or the first after a pause, never waits.
+func (c *committer) fill() {
+	c.mu.Lock()
+	target, wait := c.writers, min(c.lastTook/2, maxFillWait)
+	if target < 2 || len(c.queue) >= target || wait <= 0 || time.Since(c.lastEnd) > c.lastTook {
+		c.mu.Unlock()
+		return
+	}
+	arrived := make(chan struct{}, 1)
+	c.filling = arrived
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.filling = nil
+		c.mu.Unlock()
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return
+		case <-arrived:
+			c.mu.Lock()
+			n := len(c.queue)
+			c.mu.Unlock()
+			if n >= target {
+				return
+			}
+		}
+	}
 }
 
 // run commits the batch and sets each operation's err. The transaction runs

@@ -16,7 +16,8 @@ import (
 
 // RunBenchmarks measures a Store under a Revoker: IsRevoked (hit and miss,
 // serial and parallel) beside a floor of one SHA-256 of the token plus one
-// Go map lookup, Issue serial and from 32 goroutines, Revoke of a grant of
+// Go map lookup, Issue serial and from 32 goroutines, the issuance load of a
+// login burst beside the disk's floor (IssueLoad, see benchIssueLoad), Revoke of a grant of
 // one refresh and 1,000 access tokens, the HTTP endpoint and middleware end
 // to end, and New over a store holding 1M
 // revoked records (with the index's memory per revoked token). open is
@@ -25,6 +26,7 @@ import (
 func RunBenchmarks(b *testing.B, open func(b *testing.B) revoke.Store) {
 	b.Run("IsRevoked", func(b *testing.B) { benchIsRevoked(b, open) })
 	b.Run("Issue", func(b *testing.B) { benchIssue(b, open) })
+	b.Run("IssueLoad", func(b *testing.B) { benchIssueLoad(b, open) })
 	b.Run("RevokeGrant1001", func(b *testing.B) { benchRevokeGrant(b, open) })
 	b.Run("HTTP", func(b *testing.B) { benchHTTP(b, open) })
 	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000) })
@@ -224,9 +226,8 @@ func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
-		// No follower, so that dropping r without Close (which would close
-		// s) leaves no goroutine behind.
-		r, err := revoke.New(s, revoke.WithSyncInterval(0))
+		// keepOpen: closing r after each round leaves s open for the next.
+		r, err := revoke.New(keepOpen{s}, revoke.WithSyncInterval(0))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -234,7 +235,9 @@ func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		perToken = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
-		runtime.KeepAlive(r)
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 	}
 	b.ReportMetric(perToken, "index-B/token")
