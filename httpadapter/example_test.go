@@ -30,7 +30,7 @@ func ExampleNewHandler() {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(httpadapter.Path, httpadapter.NewHandler(rev))
+	httpadapter.Mount(mux, httpadapter.NewHandler(rev))
 
 	for _, body := range []string{
 		`{"token":"refresh-123","clientId":"other-client"}`,
@@ -42,7 +42,7 @@ func ExampleNewHandler() {
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
-		fmt.Println(rec.Code, rec.Body)
+		fmt.Print(rec.Code, " ", rec.Body) // JSON bodies end with a newline
 	}
 	// Output:
 	// 403 {"message":"token was issued to another client"}
@@ -72,7 +72,7 @@ func ExampleMiddleware() {
 		req.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
 		protected.ServeHTTP(rec, req)
-		fmt.Println(token, rec.Code, rec.Body)
+		fmt.Println(token, rec.Code, strings.TrimSpace(rec.Body.String()))
 		if rec.Code == http.StatusUnauthorized {
 			fmt.Println(rec.Header().Get("WWW-Authenticate"))
 		}
