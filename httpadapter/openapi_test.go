@@ -276,6 +276,10 @@ func TestOpenAPIValidatorRejects(t *testing.T) {
 		{401, common("WWW-Authenticate", `Basic realm="x"`), `{"message":"m"}`},
 		{405, common("Allow", "POST"), `{"message":"m"}`},
 		{500, common(), `{"message":"m"}`},
+		{400, common(), `{"error":"invalid_request","error_description":"d"}`},
+		{401, common("WWW-Authenticate", `Basic realm="x"`), `{"error":"invalid_client"}`},
+		{503, common("Retry-After", "5"), `{"message":"m"}`},
+		{503, common("Retry-After", "5"), `{"error":"temporarily_unavailable","error_description":"d"}`},
 	}
 	for _, g := range good {
 		if err := s.validate(req, g.status, g.header, []byte(g.body), true, false); err != nil {
@@ -304,11 +308,28 @@ func TestOpenAPIValidatorRejects(t *testing.T) {
 		{"401 without WWW-Authenticate", 401, common(), `{"message":"m"}`},
 		{"text/plain", 500, common("Content-Type", "text/plain"), `{"message":"m"}`},
 		{"undocumented status", 418, common(), `{"message":"m"}`},
+		{"unknown OAuth error code", 400, common(), `{"error":"bad_thing"}`},
+		{"OAuth error description not a string", 400, common(), `{"error":"invalid_request","error_description":1}`},
+		{"403 in the form shape", 403, common(), `{"error":"unauthorized_client"}`},
+		{"503 without Retry-After", 503, common(), `{"message":"m"}`},
+		{"503 with a date Retry-After", 503, common("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"), `{"message":"m"}`},
 	}
 	for _, b := range bad {
 		if err := s.validate(req, b.status, b.header, []byte(b.body), true, false); err == nil {
 			t.Errorf("%s: validator accepted it", b.name)
 		}
+	}
+	// The form dialect's empty 200: its headers are still validated.
+	form := newRequest(http.MethodPost, "application/x-www-form-urlencoded", "")
+	empty := http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
+	if err := s.validate(form, 200, empty, nil, true, true); err != nil {
+		t.Errorf("form 200: %v", err)
+	}
+	if err := s.validate(form, 200, http.Header{"Pragma": {"no-cache"}}, nil, true, true); err == nil {
+		t.Error("form 200 without Cache-Control: validator accepted it")
+	}
+	if err := s.validate(form, 200, empty, []byte("{}"), true, true); err == nil {
+		t.Error("form 200 with a body: validator accepted it")
 	}
 }
 
