@@ -5,9 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sdkauth/revocation/revoke"
 )
@@ -46,11 +46,13 @@ func Key(token string) (key string, ok bool) {
 	if !ok || strings.IndexByte(sig, '.') >= 0 {
 		return "", false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(payload, "="))
+	payload = strings.TrimRight(payload, "=")
+	dst := make([]byte, base64.RawURLEncoding.DecodedLen(len(payload)))
+	n, err := base64.RawURLEncoding.Decode(dst, []byte(payload))
 	if err != nil {
 		return "", false
 	}
-	iss, jti, err := claims(raw)
+	iss, jti, err := claims(dst[:n])
 	if err != nil || jti == "" {
 		return "", false
 	}
@@ -77,21 +79,36 @@ var errClaims = errors.New("jwtkey: bad claims")
 // claims returns the "iss" and "jti" members of the JSON object payload.
 // Member names match exactly (after JSON unescaping), as RFC 7519 asks; a
 // member repeated is an error, since JSON parsers disagree on which
-// duplicate wins.
-func claims(payload []byte) (iss, jti string, err error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+// duplicate wins. The payload is checked whole with json.Valid first, so the
+// scan below walks well-formed JSON only; it skips other members without
+// decoding them.
+func claims(p []byte) (iss, jti string, err error) {
+	if !json.Valid(p) {
 		return "", "", errClaims
 	}
+	i := skipSpace(p, 0)
+	if p[i] != '{' {
+		return "", "", errClaims
+	}
+	i++
 	var seenIss, seenJti bool
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return "", "", errClaims
+	for {
+		i = skipSpace(p, i)
+		switch p[i] {
+		case '}':
+			return iss, jti, nil
+		case ',':
+			i = skipSpace(p, i+1)
 		}
-		name, _ := t.(string)
+		kEnd := stringEnd(p, i)
+		key := p[i:kEnd]
+		i = skipSpace(p, kEnd) // at ':'
+		i = skipSpace(p, i+1)
+		vEnd := valueEnd(p, i)
+		val := p[i:vEnd]
+		i = vEnd
 		var dst *string
-		switch name {
+		switch name := unquoteKey(key); name {
 		case "iss":
 			if seenIss {
 				return "", "", errClaims
@@ -103,21 +120,94 @@ func claims(payload []byte) (iss, jti string, err error) {
 			}
 			seenJti, dst = true, &jti
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return "", "", errClaims
-		}
 		if dst != nil {
-			if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, dst) != nil {
-				return "", "", errClaims
+			if *dst, err = stringValue(val); err != nil {
+				return "", "", err
 			}
 		}
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return "", "", errClaims
+}
+
+func skipSpace(p []byte, i int) int {
+	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
+		i++
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", "", errClaims
+	return i
+}
+
+// stringEnd returns the index after the JSON string starting at p[i].
+func stringEnd(p []byte, i int) int {
+	for j := i + 1; j < len(p); j++ {
+		switch p[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
 	}
-	return iss, jti, nil
+	return len(p)
+}
+
+// valueEnd returns the index after the JSON value starting at p[i].
+func valueEnd(p []byte, i int) int {
+	switch p[i] {
+	case '"':
+		return stringEnd(p, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(p); j++ {
+			switch p[j] {
+			case '"':
+				j = stringEnd(p, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(p)
+	}
+	j := i
+	for j < len(p) && p[j] != ',' && p[j] != '}' && p[j] != ']' && p[j] != ' ' &&
+		p[j] != '\t' && p[j] != '\n' && p[j] != '\r' {
+		j++
+	}
+	return j
+}
+
+// unquoteKey returns the member name of a quoted JSON string: "iss" or
+// "jti" when it is one (however escaped), "" or another name otherwise.
+func unquoteKey(q []byte) string {
+	if bytes.IndexByte(q, '\\') < 0 {
+		switch string(q[1 : len(q)-1]) { // compared without allocating
+		case "iss":
+			return "iss"
+		case "jti":
+			return "jti"
+		}
+		return ""
+	}
+	var s string
+	_ = json.Unmarshal(q, &s) // valid JSON: cannot fail
+	return s
+}
+
+// stringValue decodes a JSON value that must be a string.
+func stringValue(v []byte) (string, error) {
+	if len(v) == 0 || v[0] != '"' {
+		return "", errClaims
+	}
+	// Escapes and bytes that are not UTF-8 (which encoding/json, like the
+	// JWT library that hands the server its claims, turns into U+FFFD) take
+	// the slow path, so that Key agrees with For over the decoded claims.
+	if bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", errClaims
+	}
+	return s, nil
 }
