@@ -156,6 +156,7 @@ func (s *spec) validate(req *http.Request, status int, header http.Header, body 
 var responses struct {
 	sync.Mutex
 	byStatus map[int]int
+	form     map[int]int // the form dialect's, by status
 }
 
 // serve runs req through h and checks the response: the common headers, a
@@ -193,6 +194,12 @@ func serve(t testing.TB, h http.Handler, req *http.Request) *httptest.ResponseRe
 		responses.byStatus = map[int]int{}
 	}
 	responses.byStatus[rec.Code]++
+	if form {
+		if responses.form == nil {
+			responses.form = map[int]int{}
+		}
+		responses.form[rec.Code]++
+	}
 	responses.Unlock()
 	return rec
 }

@@ -19,6 +19,10 @@ import (
 // the project's document lists.
 var contractStatuses = []int{200, 400, 401, 403, 405, 413, 415, 500, 503}
 
+// formStatuses are the statuses the handler answers form requests with in
+// the form dialect's shapes (405 and 415 have the JSON dialect's).
+var formStatuses = []int{200, 400, 401, 413, 500, 503}
+
 // contractSchemas are the body schemas of each status: the SDK's shape, or
 // a oneOf of it and the form dialect's OAuthError.
 var contractSchemas = map[int]string{
@@ -43,6 +47,12 @@ func TestMain(m *testing.M) {
 		for _, st := range contractStatuses {
 			if responses.byStatus[st] == 0 {
 				fmt.Fprintf(os.Stderr, "no response with status %d was validated against the OpenAPI document\n", st)
+				code = 1
+			}
+		}
+		for _, st := range formStatuses {
+			if responses.form[st] == 0 {
+				fmt.Fprintf(os.Stderr, "no form dialect response with status %d was validated against the OpenAPI document\n", st)
 				code = 1
 			}
 		}
