@@ -48,8 +48,9 @@
 //     (empty, malformed, truncated, null, an array, a string, or followed by
 //     more data).
 //   - 401 {"message":...} with WWW-Authenticate: Basic realm="revocation"
-//     when a client authenticator (WithClientAuthenticator) rejects the
-//     request. Nothing is revoked.
+//     when the client authenticator (WithClientAuth) rejects the request's
+//     credentials, or they are another client's than the body's clientId.
+//     Nothing is revoked.
 //   - 403 {"message":...} when the token was issued to another client
 //     (revoke.ErrClientMismatch). Nothing is revoked.
 //   - 405 {"message":...} with Allow: POST for any other method.
