@@ -81,8 +81,9 @@ type authOptions struct {
 }
 
 // AllowPublicClients lets BasicAuth accept a request without credentials
-// that names its client (JSON clientId, form client_id) when isPublic reports
-// that client public: a client that has no secret (RFC 6749, section 2.1),
+// that names its client (JSON clientId, form client_id, or Basic credentials
+// with an empty secret, as some libraries send) when isPublic reports that
+// client public: a client that has no secret (RFC 6749, section 2.1),
 // such as a browser or mobile application. isPublic must say no for every
 // confidential client, or anyone could revoke its tokens by naming it; its
 // error is a 500 or 503, like verify's.
@@ -136,6 +137,11 @@ func BasicAuth(verify func(ctx context.Context, clientID, secret string) (bool, 
 			if err1 != nil || err2 != nil || id == "" {
 				return "", fmt.Errorf("%w: malformed Basic credentials", ErrInvalidClient)
 			}
+			if secret == "" && o.public != nil {
+				// Some libraries send a public client's ID as Basic with
+				// an empty secret.
+				return public(ctx, o.public, id)
+			}
 			return check(ctx, verify, id, secret)
 		case c.Secret != "":
 			if !o.secretPost {
@@ -146,17 +152,21 @@ func BasicAuth(verify func(ctx context.Context, clientID, secret string) (bool, 
 			}
 			return check(ctx, verify, c.ID, c.Secret)
 		case c.ID != "" && o.public != nil:
-			ok, err := o.public(ctx, c.ID)
-			if err != nil {
-				return "", fmt.Errorf("httpadapter: checking for a public client: %w", err)
-			}
-			if !ok {
-				return "", fmt.Errorf("%w: client is not public and sent no credentials", ErrInvalidClient)
-			}
-			return c.ID, nil
+			return public(ctx, o.public, c.ID)
 		}
 		return "", fmt.Errorf("%w: no client credentials", ErrInvalidClient)
 	}
+}
+
+func public(ctx context.Context, isPublic func(context.Context, string) (bool, error), id string) (string, error) {
+	ok, err := isPublic(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("httpadapter: checking for a public client: %w", err)
+	}
+	if !ok {
+		return "", fmt.Errorf("%w: client is not public and sent no secret", ErrInvalidClient)
+	}
+	return id, nil
 }
 
 func check(ctx context.Context, verify func(context.Context, string, string) (bool, error), id, secret string) (string, error) {

@@ -147,6 +147,8 @@ func TestBasicAuthMethods(t *testing.T) {
 		{"malformed Basic", url.Values{"token": {"x"}}, "Basic !!!", 401, 401},
 		{"Basic with a bad escape", url.Values{"token": {"x"}}, basicRaw("client%zz", "secret-a"), 401, 401},
 		{"Basic", url.Values{"token": {"x"}}, basic("client-a", "secret-a"), 200, 200},
+		{"Basic with an empty secret, public client", url.Values{"token": {"x"}}, basic("spa", ""), 401, 200},
+		{"Basic with an empty secret, confidential client", url.Values{"token": {"x"}}, basic("client-a", ""), 401, 401},
 	} {
 		for _, hc := range []struct {
 			h    http.Handler
