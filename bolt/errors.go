@@ -19,7 +19,8 @@ var (
 
 	// ErrLocked is returned by Open when another handle (this process or
 	// another) holds the file's lock for longer than the lock timeout (see
-	// WithTimeout). The error returned wraps go.etcd.io/bbolt/errors.ErrTimeout too.
+	// WithTimeout). The error returned wraps go.etcd.io/bbolt/errors.ErrTimeout
+	// and revoke.ErrUnavailable too: the lock may be free later.
 	ErrLocked = errors.New("bolt: database file is locked by another handle")
 
 	// ErrReadOnly is returned by Open for a file, or the directory of a file

@@ -14,6 +14,8 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // The freelist settings Open uses (see the package documentation).
@@ -45,7 +47,7 @@ func openError(err error, timeout time.Duration) error {
 	case errors.Is(err, ErrCorrupt):
 		return err
 	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("%w: still held after waiting %v: %w", ErrLocked, max(timeout, 0), err)
+		return fmt.Errorf("%w: still held after waiting %v: %w (%w)", ErrLocked, max(timeout, 0), err, revoke.ErrUnavailable)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum):
 		return fmt.Errorf("%w: not a bbolt database: %w", ErrCorrupt, err)
 	case errors.Is(err, berrors.ErrVersionMismatch):

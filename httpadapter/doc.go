@@ -8,11 +8,26 @@
 // request, calls Revoker.Revoke, and maps its outcome to a status code. Any
 // type with the Revoke or IsRevoked method can stand in for *revoke.Revoker.
 //
+// # Mounting
+//
+// Mount the handler at Path for every method, so that it answers every
+// request to the path itself:
+//
+//	mux := http.NewServeMux()
+//	httpadapter.Mount(mux, httpadapter.NewHandler(rev))
+//
+// which is mux.Handle(httpadapter.Path, h). Do not register it under a
+// method pattern ("POST /v1/auth/token/revoke" on a ServeMux, or chi's
+// r.Post): the router then answers a GET with its own text/plain 405, and a
+// CORS preflight never reaches the handler. With chi, use r.Handle.
+//
 // # The endpoint
 //
-// NewHandler serves POST /v1/auth/token/revoke (Path), as the SDK's OpenAPI
-// bundle specifies it; the package's own OpenAPI document, OpenAPI, describes
-// every response below. The request is
+// NewHandler serves POST /v1/auth/token/revoke (Path) in two dialects,
+// chosen by the request's Content-Type: JSON, as the SDK's OpenAPI bundle
+// specifies it, and the form of RFC 7009 that standard OAuth clients send
+// (see "The form dialect" below). The package's own OpenAPI document,
+// OpenAPI, describes every response of both. The JSON request is
 //
 //	POST /v1/auth/token/revoke HTTP/1.1
 //	Content-Type: application/json
@@ -33,23 +48,32 @@
 //     (empty, malformed, truncated, null, an array, a string, or followed by
 //     more data).
 //   - 401 {"message":...} with WWW-Authenticate: Basic realm="revocation"
-//     when a client authenticator (WithClientAuthenticator) rejects the
-//     request. Nothing is revoked.
+//     when the client authenticator (WithClientAuth) rejects the request's
+//     credentials, or they are another client's than the body's clientId.
+//     Nothing is revoked.
 //   - 403 {"message":...} when the token was issued to another client
 //     (revoke.ErrClientMismatch). Nothing is revoked.
 //   - 405 {"message":...} with Allow: POST for any other method.
 //   - 413 {"message":...} for a body over the limit (WithMaxBodyBytes,
 //     64 KiB by default).
-//   - 415 {"message":...} when the Content-Type is missing, repeated, or not
-//     application/json; parameters are allowed, but a charset must be UTF-8.
+//   - 415 {"message":...} when the Content-Type is missing, repeated, or
+//     neither application/json nor application/x-www-form-urlencoded;
+//     parameters are allowed, but a charset must be UTF-8.
+//   - 503 {"message":...} with Retry-After (WithRetryAfter, 5 seconds by
+//     default) when the failure may pass: the store is unavailable (an error
+//     wrapping revoke.ErrUnavailable: down, or locked past its timeout), the
+//     Revoker is closed (the server is shutting down), or the request's
+//     context was cancelled or ran out (see Unavailable). Nothing was
+//     revoked.
 //   - 500 {"message":"internal error"} for any other error of the Revoker (a
-//     storage failure, a closed Revoker). The details go to the logger
-//     (WithLogger), never to the client, and nothing was revoked: the client
-//     may retry.
+//     storage failure) or of the client authenticator. The details go to
+//     the logger (WithLogger), never to the client, and nothing was revoked:
+//     the client may retry. A revocation that did not happen is never
+//     answered 200.
 //
-// Every response carries Content-Type: application/json, Cache-Control:
-// no-store, Pragma: no-cache and X-Content-Type-Options: nosniff. No response
-// repeats any part of the request.
+// Every response carries Cache-Control: no-store, Pragma: no-cache and
+// X-Content-Type-Options: nosniff, and every body is application/json
+// ending with a newline. No response repeats any part of the request.
 //
 // Field names match exactly: "Token" or "client_id" are unknown fields, and
 // unknown fields are ignored. A field given more than once is a violation of
@@ -58,22 +82,91 @@
 // revoked. The token is used exactly as sent (no trimming); JSON escapes are
 // decoded first.
 //
+// # The form dialect
+//
+// A request with Content-Type: application/x-www-form-urlencoded follows RFC
+// 7009 and RFC 6749, as AppAuth, oidc-client libraries and
+// golang.org/x/oauth2-style clients send it:
+//
+//	POST /v1/auth/token/revoke HTTP/1.1
+//	Content-Type: application/x-www-form-urlencoded
+//	Authorization: Basic <form-urlencoded client_id:client_secret, base64>
+//
+//	token=<token>&token_type_hint=refresh_token
+//
+// Parameters: token (required); token_type_hint, only a hint (the Revoker
+// finds the token whatever its kind; an unknown hint is ignored); client_id,
+// for a client that does not authenticate otherwise; client_secret, for
+// client_secret_post when BasicAuth allows it. A parameter given twice is
+// invalid_request; one without a value counts as omitted (RFC 6749, section
+// 3.1); the URL's query string is not read. The responses:
+//
+//   - 200 with an empty body and no Content-Type for revoked, unknown,
+//     expired or already revoked tokens (RFC 7009, section 2.2).
+//   - 400 {"error":"invalid_request","error_description":...} for a
+//     malformed request; 400 {"error":"unauthorized_client",...} for a
+//     token issued to another client (RFC 7009 leaves the choice open; it
+//     is refused, never 200).
+//   - 401 {"error":"invalid_client",...} with WWW-Authenticate when client
+//     authentication fails, or no client is named at all.
+//   - 413 invalid_request, 500 server_error, 503 temporarily_unavailable with
+//     Retry-After, as in the JSON dialect. 405 and 415 have the JSON
+//     dialect's {"message"} body, since the dialect is not known then.
+//
+// unsupported_token_type is never sent: the Revoker revokes every kind of
+// token the server issues.
+//
+// # Client authentication
+//
+// Without an authenticator the client the request names (JSON clientId, form
+// client_id) is taken on trust; a form request that names none is
+// invalid_client. With WithClientAuth, the authenticated client is the
+// requester, and may revoke only its own tokens; a request whose body names
+// another client is refused with 401. BasicAuth authenticates confidential
+// clients with HTTP Basic as RFC 6749, section 2.3.1 has it (credentials
+// form-urlencoded before the Basic encoding), and optionally public clients
+// (AllowPublicClients) and client_secret_post (AllowSecretPost):
+//
+//	auth := httpadapter.BasicAuth(clients.VerifySecret,
+//		httpadapter.AllowPublicClients(clients.IsPublic))
+//	h := httpadapter.NewHandler(rev, httpadapter.WithClientAuth(auth))
+//
+// Mutual TLS, private_key_jwt or anything else is a ClientAuth function of
+// your own (see ClientAuth for an mTLS one). An error that is not a verdict
+// on the credentials (the client database is down) is a 500 or 503, never a
+// 401.
+//
+// # Browser clients
+//
+// WithCORS lets pages of the origins it allows call the endpoint: it answers
+// the preflight (OPTIONS, 204) and grants each response to an allowed
+// origin, per client if AllowOrigin looks at the client. Without it, no
+// response carries a CORS header. Mount the handler for every method (see
+// Mounting), or the preflight never reaches it.
+//
+//	h := httpadapter.NewHandler(rev,
+//		httpadapter.WithClientAuth(auth),
+//		httpadapter.WithCORS(httpadapter.CORS{
+//			AllowOrigin: httpadapter.AllowOrigins("https://app.example"),
+//		}))
+//
 // # The middleware
 //
 // Middleware checks the bearer token of each request (Authorization: Bearer,
 // RFC 6750) with IsRevoked: a revoked token gets 401 with WWW-Authenticate:
 // Bearer error="invalid_token"; malformed Bearer credentials get 400 with
-// error="invalid_request"; a failing check gets 503 (it fails closed).
+// error="invalid_request"; a token the Revoker's key function refuses gets
+// 401 with error="invalid_token"; a failing check gets 503 with Retry-After
+// (it fails closed).
 // Requests without a bearer token pass through untouched. See Middleware.
 //
 // # Departures from RFC 7009
 //
-// The endpoint follows the SDK's contract, which departs from RFC 7009 in
-// these ways:
+// The form dialect follows RFC 7009. The JSON dialect follows the SDK's
+// contract, which departs from it in these ways:
 //
-//   - The body is JSON, not application/x-www-form-urlencoded, and the
-//     client names itself in a "clientId" field of the body rather than by
-//     authenticating with client_id (RFC 6749, section 2.3).
+//   - The body is JSON, and the client names itself in a "clientId" field
+//     of the body rather than with client_id (RFC 6749, section 2.3).
 //   - The token_type_hint parameter is not part of the contract; a
 //     "token_type_hint" member is ignored like any unknown field. The
 //     Revoker finds the token whatever its kind.
@@ -82,12 +175,11 @@
 //     body, where RFC 7009 leaves the response to the error format of RFC
 //     6749 (400 with an "error" code). Validation errors are likewise the
 //     SDK's ValidationError, not {"error":"invalid_request"}.
-//   - Errors never carry the RFC 6749 "error" member, and there is no 503
-//     with Retry-After (RFC 7009, section 2.2.1): a failure is a 500.
+//   - Errors never carry the RFC 6749 "error" member.
 //
 // # Caveats
 //
-// Without WithClientAuthenticator the clientId of the body is asserted, not
+// Without WithClientAuth the client the request names is asserted, not
 // proven: anyone who holds a token and knows the client it was issued to can
 // revoke it. That is all a token holder can do with a token anyway, so the
 // endpoint cannot be used to revoke tokens one does not hold, but RFC 7009
@@ -108,8 +200,13 @@
 // through the endpoint (it gets a 200 and stays live); issue tokens of
 // printable ASCII, as RFC 6749 (VSCHAR) asks.
 //
-// The handler does not look at the request path: mount it at Path, or
-// wherever you document it.
+// The handler does not look at the request path: mount it at Path (Mount),
+// or wherever you document it, for every method.
+//
+// A server that hands out JWTs it does not record (stateless) gets 200 from
+// the endpoint for them and nothing revoked, since the Revoker only knows
+// tokens passed to Issue: verify such a token yourself and deny-list it
+// with revoke.Revoker.RevokeUntracked (see package jwtkey).
 //
 // The middleware checks revocation only. It does not verify that a token is
 // genuine, unexpired, or meant for this server; the application must, and

@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ func ExampleNewHandler() {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(httpadapter.Path, httpadapter.NewHandler(rev))
+	httpadapter.Mount(mux, httpadapter.NewHandler(rev))
 
 	for _, body := range []string{
 		`{"token":"refresh-123","clientId":"other-client"}`,
@@ -42,7 +43,7 @@ func ExampleNewHandler() {
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
-		fmt.Println(rec.Code, rec.Body)
+		fmt.Print(rec.Code, " ", rec.Body) // JSON bodies end with a newline
 	}
 	// Output:
 	// 403 {"message":"token was issued to another client"}
@@ -72,7 +73,7 @@ func ExampleMiddleware() {
 		req.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
 		protected.ServeHTTP(rec, req)
-		fmt.Println(token, rec.Code, rec.Body)
+		fmt.Println(token, rec.Code, strings.TrimSpace(rec.Body.String()))
 		if rec.Code == http.StatusUnauthorized {
 			fmt.Println(rec.Header().Get("WWW-Authenticate"))
 		}
@@ -81,4 +82,41 @@ func ExampleMiddleware() {
 	// access-1 200 hello
 	// access-2 401 {"message":"token has been revoked"}
 	// Bearer error="invalid_token", error_description="The access token has been revoked"
+}
+
+// A standard OAuth client revokes a refresh token with an RFC 7009 form
+// request, authenticating with HTTP Basic.
+func ExampleBasicAuth() {
+	rev, err := revoke.New(memory.New())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rev.Close()
+	err = rev.Issue(context.Background(), revoke.Token{
+		Value: "refresh-123", Kind: revoke.Refresh, ClientID: "my-client",
+		ExpiresAt: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth := httpadapter.BasicAuth(httpadapter.StaticSecrets(map[string]string{"my-client": "s3cr3t+/="}))
+	mux := http.NewServeMux()
+	httpadapter.Mount(mux, httpadapter.NewHandler(rev, httpadapter.WithClientAuth(auth)))
+
+	for _, secret := range []string{"wrong", "s3cr3t+/="} {
+		req := httptest.NewRequest(http.MethodPost, httpadapter.Path,
+			strings.NewReader("token=refresh-123&token_type_hint=refresh_token"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		// RFC 6749, section 2.3.1: form-urlencode, then Basic.
+		req.SetBasicAuth(url.QueryEscape("my-client"), url.QueryEscape(secret))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Printf("%d %q\n", rec.Code, rec.Body)
+	}
+	revoked, _ := rev.IsRevoked(context.Background(), "refresh-123")
+	fmt.Println("revoked:", revoked)
+	// Output:
+	// 401 "{\"error\":\"invalid_client\",\"error_description\":\"client authentication failed\"}\n"
+	// 200 ""
+	// revoked: true
 }

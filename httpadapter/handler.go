@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,10 +28,11 @@ type Revoker interface {
 // Fixed messages of the Error responses; none of them echoes the request.
 const (
 	msgMethod       = "method not allowed: use POST"
-	msgMediaType    = "Content-Type must be application/json"
+	msgMediaType    = "Content-Type must be application/json or application/x-www-form-urlencoded"
 	msgClientAuth   = "client authentication failed"
 	msgMismatch     = "token was issued to another client"
 	msgInternal     = "internal error"
+	msgTryLater     = "temporarily unavailable: retry later"
 	challengeClient = `Basic realm="revocation"`
 )
 
@@ -50,12 +52,18 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	origin := h.origin(r)
+	h.setCORS(w, origin, "")
+	if origin != "" && h.preflight(w, r, origin) {
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeMessage(w, http.StatusMethodNotAllowed, msgMethod)
 		return
 	}
-	if !isJSON(r.Header) {
+	d, ok := dialectOf(r.Header)
+	if !ok {
 		writeMessage(w, http.StatusUnsupportedMediaType, msgMediaType)
 		return
 	}
@@ -65,50 +73,148 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.maxBody))
 		if err != nil {
 			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-				writeMessage(w, http.StatusRequestEntityTooLarge,
-					"request body exceeds "+strconv.FormatInt(h.opts.maxBody, 10)+" bytes")
+				desc := "request body exceeds " + strconv.FormatInt(h.opts.maxBody, 10) + " bytes"
+				if d == dialectForm {
+					writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", desc)
+				} else {
+					writeMessage(w, http.StatusRequestEntityTooLarge, desc)
+				}
 				return
 			}
 			h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: reading request body",
 				slog.Any("err", err))
-			writeViolations(w, []violation{{Field: fieldBody, Description: descBodyRead}})
+			if d == dialectForm {
+				writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request body could not be read")
+			} else {
+				writeViolations(w, []violation{{Field: fieldBody, Description: descBodyRead}})
+			}
 			return
 		}
 	}
-	req, vs := parseRequest(body, h.opts.maxToken, h.opts.maxClientID)
-	if len(vs) > 0 {
-		writeViolations(w, vs)
+	var req revokeRequest
+	if d == dialectForm {
+		var desc string
+		if req, desc = parseForm(body, h.opts.maxToken, h.opts.maxClientID); desc != "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", desc)
+			return
+		}
+	} else {
+		var vs []violation
+		if req, vs = parseRequest(body, h.opts.maxToken, h.opts.maxClientID); len(vs) > 0 {
+			writeViolations(w, vs)
+			return
+		}
+	}
+	client, ok := h.requester(w, r, d, req)
+	if !ok {
 		return
 	}
-	if h.opts.auth != nil {
-		if err := h.opts.auth(r, req.clientID); err != nil {
-			h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: client authentication failed",
-				slog.String("client_id", req.clientID), slog.Any("err", err))
-			w.Header().Set("WWW-Authenticate", challengeClient)
-			writeMessage(w, http.StatusUnauthorized, msgClientAuth)
-			return
-		}
-	}
-	n, err := h.rev.Revoke(r.Context(), req.token, req.clientID)
+	h.setCORS(w, origin, client)
+	n, err := h.rev.Revoke(r.Context(), req.token, client)
 	switch {
 	case err == nil:
 		h.opts.log.LogAttrs(r.Context(), slog.LevelDebug, "httpadapter: revoked",
-			slog.String("client_id", req.clientID), slog.Int("revoked", n))
-		writeBody(w, http.StatusOK, okBody)
+			slog.String("client_id", client), slog.Int("revoked", n))
+		if d == dialectForm {
+			writeFormOK(w)
+		} else {
+			writeBody(w, http.StatusOK, okBody)
+		}
 	case errors.Is(err, revoke.ErrClientMismatch):
 		h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: revocation refused: token of another client",
-			slog.String("client_id", req.clientID))
-		writeMessage(w, http.StatusForbidden, msgMismatch)
+			slog.String("client_id", client))
+		if d == dialectForm {
+			writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", "the token was issued to another client")
+		} else {
+			writeMessage(w, http.StatusForbidden, msgMismatch)
+		}
 	case errors.Is(err, revoke.ErrInvalidToken):
 		// The handler's own validation should have caught it.
 		h.opts.log.LogAttrs(r.Context(), slog.LevelWarn, "httpadapter: revoker rejected validated input",
 			slog.Any("err", err))
-		writeViolations(w, []violation{fieldViolation(err)})
+		if d == dialectForm {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the token or client_id is invalid")
+		} else {
+			writeViolations(w, []violation{fieldViolation(err)})
+		}
 	default:
 		h.opts.log.LogAttrs(r.Context(), slog.LevelError, "httpadapter: revoke failed",
-			slog.String("client_id", req.clientID), slog.Any("err", err))
-		writeMessage(w, http.StatusInternalServerError, msgInternal)
+			slog.String("client_id", client), slog.Any("err", err))
+		h.failure(w, d, err)
 	}
+}
+
+// requester returns the client the request revokes on behalf of: the
+// authenticated client with an authenticator, else the client the body
+// names. It answers the request itself (401, 500, 503) and returns false when
+// there is none.
+func (h *handler) requester(w http.ResponseWriter, r *http.Request, d dialect, req revokeRequest) (string, bool) {
+	if h.opts.auth == nil {
+		if req.clientID == "" || req.secret != "" {
+			// No client at all (a form without client_id), or a secret the
+			// handler cannot check: configure an authenticator.
+			h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: client authentication failed",
+				slog.String("reason", "no client_id, or client_secret without an authenticator"))
+			h.unauthorized(w, d)
+			return "", false
+		}
+		return req.clientID, true
+	}
+	client, err := h.opts.auth(r, ClaimedClient{ID: req.clientID, Secret: req.secret})
+	switch {
+	case err == nil && client == "":
+		err = errors.New("httpadapter: client authenticator returned no client and no error")
+	case err == nil && req.clientID != "" && client != req.clientID:
+		err = fmt.Errorf("%w: the body names another client than the credentials", ErrInvalidClient)
+	case err == nil:
+		return client, true
+	}
+	if errors.Is(err, ErrInvalidClient) {
+		h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: client authentication failed",
+			slog.String("client_id", req.clientID), slog.Any("err", err))
+		h.unauthorized(w, d)
+		return "", false
+	}
+	h.opts.log.LogAttrs(r.Context(), slog.LevelError, "httpadapter: client authentication could not be checked",
+		slog.String("client_id", req.clientID), slog.Any("err", err))
+	h.failure(w, d, err)
+	return "", false
+}
+
+// unauthorized answers 401 with the Basic challenge.
+func (h *handler) unauthorized(w http.ResponseWriter, d dialect) {
+	w.Header().Set("WWW-Authenticate", challengeClient)
+	if d == dialectForm {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", msgClientAuth)
+	} else {
+		writeMessage(w, http.StatusUnauthorized, msgClientAuth)
+	}
+}
+
+// failure answers an error that is no verdict on the request: 503 with
+// Retry-After when it may pass (see Unavailable), 500 otherwise. Nothing was
+// revoked.
+func (h *handler) failure(w http.ResponseWriter, d dialect, err error) {
+	status, code, msg := http.StatusInternalServerError, "server_error", msgInternal
+	if Unavailable(err) {
+		status, code, msg = http.StatusServiceUnavailable, "temporarily_unavailable", msgTryLater
+		w.Header()["Retry-After"] = h.opts.retryAfter
+	}
+	if d == dialectForm {
+		writeOAuthError(w, status, code, msg)
+	} else {
+		writeMessage(w, status, msg)
+	}
+}
+
+// Unavailable reports whether err is a failure that retrying later may cure,
+// which the handler and the middleware answer 503 with Retry-After: a store
+// that is unavailable (revoke.ErrUnavailable, e.g. locked past its timeout),
+// a Revoker that is closed (revoke.ErrClosed: the server is shutting down),
+// or a request's context cancelled or past its deadline.
+func Unavailable(err error) bool {
+	return errors.Is(err, revoke.ErrUnavailable) || errors.Is(err, revoke.ErrClosed) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // fieldViolation turns an error wrapping revoke.ErrInvalidToken into the

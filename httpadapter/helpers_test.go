@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,8 +120,13 @@ func seed(t testing.TB) *spec {
 // validate checks one response of the handler against doc with kin-openapi's
 // validator. A request with another method than POST is routed as the POST
 // operation, under which the 405 it gets is documented. With strict, the
-// status must be documented explicitly, not only by "default".
-func (s *spec) validate(req *http.Request, status int, header http.Header, body []byte, strict bool) error {
+// status must be documented explicitly, not only by "default". With
+// noBody, the body must be empty and only the headers are validated (the
+// form dialect's 200).
+func (s *spec) validate(req *http.Request, status int, header http.Header, body []byte, strict, noBody bool) error {
+	if noBody && len(body) != 0 {
+		return fmt.Errorf("body %q where none is allowed", body)
+	}
 	rreq := req.Clone(context.Background())
 	rreq.Method = http.MethodPost
 	rreq.Body = http.NoBody
@@ -137,7 +145,7 @@ func (s *spec) validate(req *http.Request, status int, header http.Header, body 
 		},
 		Status:  status,
 		Header:  header,
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: noBody},
 	}
 	in.SetBodyBytes(body)
 	return openapi3filter.ValidateResponse(context.Background(), in)
@@ -148,6 +156,7 @@ func (s *spec) validate(req *http.Request, status int, header http.Header, body 
 var responses struct {
 	sync.Mutex
 	byStatus map[int]int
+	form     map[int]int // the form dialect's, by status
 }
 
 // serve runs req through h and checks the response: the common headers, a
@@ -158,10 +167,14 @@ func serve(t testing.TB, h http.Handler, req *http.Request) *httptest.ResponseRe
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	if err := checkResponse(rec); err != nil {
+	form := isFormRequest(req)
+	if err := checkResponse(rec, form); err != nil {
 		t.Fatalf("%s %s: %v\nbody: %s", req.Method, req.URL.Path, err, rec.Body.Bytes())
 	}
-	if err := project(t).validate(req, rec.Code, rec.Header(), rec.Body.Bytes(), true); err != nil {
+	// The form dialect's 200 has no body and no Content-Type; its headers
+	// are validated all the same.
+	emptyOK := form && rec.Code == http.StatusOK
+	if err := project(t).validate(req, rec.Code, rec.Header(), rec.Body.Bytes(), true, emptyOK); err != nil {
 		t.Fatalf("%s %s: response %d does not match httpadapter.OpenAPI: %v\nbody: %s",
 			req.Method, req.URL.Path, rec.Code, err, rec.Body.Bytes())
 	}
@@ -169,8 +182,9 @@ func serve(t testing.TB, h http.Handler, req *http.Request) *httptest.ResponseRe
 	if err != nil {
 		t.Fatalf("seed document %s: %v", seedSpecPath, err)
 	}
-	if sd != nil {
-		if err := sd.validate(req, rec.Code, rec.Header(), rec.Body.Bytes(), false); err != nil {
+	// The seed describes the JSON dialect only.
+	if sd != nil && !form {
+		if err := sd.validate(req, rec.Code, rec.Header(), rec.Body.Bytes(), false, false); err != nil {
 			t.Fatalf("%s %s: response %d does not match the seed document: %v\nbody: %s",
 				req.Method, req.URL.Path, rec.Code, err, rec.Body.Bytes())
 		}
@@ -180,28 +194,69 @@ func serve(t testing.TB, h http.Handler, req *http.Request) *httptest.ResponseRe
 		responses.byStatus = map[int]int{}
 	}
 	responses.byStatus[rec.Code]++
+	if form {
+		if responses.form == nil {
+			responses.form = map[int]int{}
+		}
+		responses.form[rec.Code]++
+	}
 	responses.Unlock()
 	return rec
 }
 
+// isFormRequest reports whether the handler must answer req in the form
+// dialect: a POST whose single Content-Type is
+// application/x-www-form-urlencoded, with a UTF-8 charset if any.
+func isFormRequest(req *http.Request) bool {
+	ct := req.Header.Values("Content-Type")
+	if req.Method != http.MethodPost || len(ct) != 1 {
+		return false
+	}
+	mt, params, err := mime.ParseMediaType(ct[0])
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
+}
+
 // checkResponse checks what every response of the package must have,
 // whatever its status: the headers, and a JSON object body of the shape of
-// its status ({} for 200, violations for 400, a message otherwise).
-func checkResponse(rec *httptest.ResponseRecorder) error {
-	if err := checkHeaders(rec.Header()); err != nil {
+// its status and dialect ({} for 200, violations for 400, a message
+// otherwise; in the form dialect an empty 200 and RFC 6749 errors).
+func checkResponse(rec *httptest.ResponseRecorder, form bool) error {
+	if err := checkHeaders(rec.Header(), !(form && rec.Code == http.StatusOK)); err != nil {
 		return err
+	}
+	if rec.Code == http.StatusServiceUnavailable {
+		if ra := rec.Header().Values("Retry-After"); len(ra) != 1 || !regexp.MustCompile(`^[1-9][0-9]*$`).MatchString(ra[0]) {
+			return fmt.Errorf("503 with Retry-After %q", ra)
+		}
+	}
+	if form {
+		switch rec.Code {
+		case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		default:
+			return checkFormBody(rec)
+		}
 	}
 	return checkBody(rec)
 }
 
-// checkHeaders checks the headers every response of the package carries.
-func checkHeaders(h http.Header) error {
-	for k, want := range map[string]string{
-		"Content-Type":           "application/json",
+// checkHeaders checks the headers every response of the package carries;
+// withBody, Content-Type too.
+func checkHeaders(h http.Header, withBody bool) error {
+	want := map[string]string{
 		"Cache-Control":          "no-store",
 		"Pragma":                 "no-cache",
 		"X-Content-Type-Options": "nosniff",
-	} {
+	}
+	if withBody {
+		want["Content-Type"] = "application/json"
+	} else if ct := h.Values("Content-Type"); len(ct) != 0 {
+		return fmt.Errorf("Content-Type %q on an empty body", ct)
+	}
+	for k, want := range want {
 		if got := h.Values(k); len(got) != 1 || got[0] != want {
 			return fmt.Errorf("header %s = %q, want %q", k, got, want)
 		}
@@ -209,17 +264,59 @@ func checkHeaders(h http.Header) error {
 	return nil
 }
 
+// formCodes are the RFC 6749 error codes each status of the form dialect
+// may carry.
+var formCodes = map[int][]string{
+	http.StatusBadRequest:            {"invalid_request", "unauthorized_client"},
+	http.StatusUnauthorized:          {"invalid_client"},
+	http.StatusRequestEntityTooLarge: {"invalid_request"},
+	http.StatusInternalServerError:   {"server_error"},
+	http.StatusServiceUnavailable:    {"temporarily_unavailable"},
+}
+
+// checkFormBody checks a response of the form dialect: 200 with an empty
+// body, or an RFC 6749 error whose code fits its status.
+func checkFormBody(rec *httptest.ResponseRecorder) error {
+	body := rec.Body.Bytes()
+	if rec.Code == http.StatusOK {
+		if len(body) != 0 || rec.Header().Get("Content-Length") != "0" {
+			return fmt.Errorf("form 200 with body %q, Content-Length %q", body, rec.Header().Get("Content-Length"))
+		}
+		return nil
+	}
+	if !bytes.HasSuffix(body, []byte("}\n")) {
+		return fmt.Errorf("body does not end with a newline")
+	}
+	var e struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	if err := strictUnmarshal(body, &e); err != nil {
+		return fmt.Errorf("%d form body: %w", rec.Code, err)
+	}
+	if !slices.Contains(formCodes[rec.Code], e.Error) || e.ErrorDescription == "" {
+		return fmt.Errorf("%d form body with error %q, description %q", rec.Code, e.Error, e.ErrorDescription)
+	}
+	if rec.Code == http.StatusUnauthorized && rec.Header().Get("WWW-Authenticate") == "" {
+		return fmt.Errorf("401 without WWW-Authenticate")
+	}
+	return nil
+}
+
 // checkBody checks that a response of the handler has a JSON object body of
-// the shape of its status.
+// the shape of its status, ending with a newline.
 func checkBody(rec *httptest.ResponseRecorder) error {
 	h := rec.Header()
 	body := rec.Body.Bytes()
 	if !json.Valid(body) {
 		return fmt.Errorf("body is not valid JSON")
 	}
+	if !bytes.HasSuffix(body, []byte("}\n")) {
+		return fmt.Errorf("body does not end with a newline")
+	}
 	switch rec.Code {
 	case http.StatusOK:
-		if string(body) != "{}" {
+		if string(body) != "{}\n" {
 			return fmt.Errorf("200 body = %s, want {}", body)
 		}
 	case http.StatusBadRequest:

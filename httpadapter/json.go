@@ -24,7 +24,7 @@ type errorBody struct {
 }
 
 // okBody is the body of a 200 response: an empty JSON object.
-var okBody = []byte("{}")
+var okBody = []byte("{}\n")
 
 // Header values set on every response. They are slices shared by all
 // responses, so setting them does not allocate; net/http only reads them.
@@ -66,11 +66,12 @@ func writeViolations(w http.ResponseWriter, vs []violation) {
 }
 
 // mustMarshal encodes v, whose types (structs of strings) cannot fail to
-// encode.
+// encode, followed by a newline, so that the body ends its line in a
+// terminal.
 func mustMarshal(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("httpadapter: encoding a response: " + err.Error())
 	}
-	return b
+	return append(b, '\n')
 }

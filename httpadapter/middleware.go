@@ -2,9 +2,12 @@ package httpadapter
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // Checker reports whether a token has been revoked. *revoke.Revoker
@@ -20,6 +23,8 @@ const (
 	msgRevoked         = "token has been revoked"
 	msgMalformed       = "malformed Authorization header"
 	msgUnavailable     = "token revocation status unavailable"
+	challengeUnkeyed   = `Bearer error="invalid_token", error_description="The access token is malformed"`
+	msgUnkeyed         = "malformed token"
 )
 
 // Middleware returns a middleware that turns away requests whose bearer
@@ -34,16 +39,22 @@ const (
 //     one of them is Bearer: 400 Bad Request with
 //     WWW-Authenticate: Bearer error="invalid_request", as RFC 6750 section
 //     3.1 asks for invalid_request.
-//   - An error from c: 503 Service Unavailable with an Error body; the error
-//     is logged. The middleware fails closed: a token whose state is unknown
-//     is not let through.
+//   - A token c refuses as malformed (an error wrapping
+//     revoke.ErrInvalidToken, as IsRevoked returns for a token its key
+//     function rejects, see revoke.WithTokenKey): 401 with
+//     WWW-Authenticate: Bearer error="invalid_token".
+//   - Any other error from c: 503 Service Unavailable with Retry-After (see
+//     WithRetryAfter) and an Error body; the error is logged. The
+//     middleware fails closed: a token whose state is unknown is not let
+//     through.
 //   - No Authorization header, or another scheme (Basic, DPoP, ...): the
 //     request passes through untouched. Authenticating the request, and
 //     verifying that a token is genuine and unexpired, is the job of the
 //     application; the middleware only checks revocation.
 //
 // Every response it writes carries Content-Type: application/json and
-// Cache-Control: no-store. Of the options, only WithLogger applies. On the
+// Cache-Control: no-store. Of the options, only WithLogger and
+// WithRetryAfter apply. On the
 // path that lets a request through, the middleware itself allocates nothing;
 // *revoke.Revoker's IsRevoked does not allocate either. Middleware panics if
 // c is nil, and the returned function panics if the handler it wraps is nil.
@@ -56,14 +67,15 @@ func Middleware(c Checker, opts ...Option) func(http.Handler) http.Handler {
 		if next == nil {
 			panic("httpadapter: Middleware: nil next handler")
 		}
-		return &middleware{check: c, log: o.log, next: next}
+		return &middleware{check: c, log: o.log, retryAfter: o.retryAfter, next: next}
 	}
 }
 
 type middleware struct {
-	check Checker
-	log   *slog.Logger
-	next  http.Handler
+	check      Checker
+	log        *slog.Logger
+	retryAfter []string
+	next       http.Handler
 }
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -91,9 +103,12 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	revoked, err := m.check.IsRevoked(r.Context(), token)
 	switch {
+	case errors.Is(err, revoke.ErrInvalidToken):
+		m.reject(w, http.StatusUnauthorized, challengeUnkeyed, msgUnkeyed)
 	case err != nil:
 		m.log.LogAttrs(r.Context(), slog.LevelError, "httpadapter: checking revocation failed",
 			slog.Any("err", err))
+		w.Header()["Retry-After"] = m.retryAfter
 		m.reject(w, http.StatusServiceUnavailable, "", msgUnavailable)
 	case revoked:
 		m.reject(w, http.StatusUnauthorized, challengeRevoked, msgRevoked)

@@ -8,10 +8,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/sdkauth/revocation/httpadapter"
+	"github.com/sdkauth/revocation/jwtkey"
+	"github.com/sdkauth/revocation/memory"
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // nextHandler marks the responses of the wrapped handler.
@@ -30,7 +34,7 @@ func serveMiddleware(t testing.TB, h http.Handler, req *http.Request) *httptest.
 	if rec.Header().Get("X-Next") != "" || rec.Code == http.StatusOK {
 		return rec // the wrapped handler's response
 	}
-	if err := checkHeaders(rec.Header()); err != nil {
+	if err := checkHeaders(rec.Header(), true); err != nil {
 		t.Fatalf("middleware response %d: %v; body %s", rec.Code, err, rec.Body)
 	}
 	var v any
@@ -127,6 +131,9 @@ func TestMiddlewareFailsClosed(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", rec.Code)
 	}
+	if got := rec.Header().Get("Retry-After"); got != "5" {
+		t.Errorf("Retry-After = %q, want 5", got)
+	}
 	if rec.Header().Get("X-Next") != "" {
 		t.Error("wrapped handler called")
 	}
@@ -139,6 +146,25 @@ func TestMiddlewareFailsClosed(t *testing.T) {
 	// Requests without a bearer token do not consult the checker.
 	if rec := serveMiddleware(t, h, bearerRequest()); rec.Code != http.StatusTeapot {
 		t.Fatalf("no Authorization: status = %d", rec.Code)
+	}
+}
+
+// TestMiddlewareRefusedKey: a token the Revoker's key function refuses is
+// turned away as an invalid token, not let through and not a 503.
+func TestMiddlewareRefusedKey(t *testing.T) {
+	rev, err := revoke.New(memory.New(), revoke.WithTokenKey(jwtkey.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rev.Close()
+	h := httpadapter.Middleware(rev, httpadapter.WithRetryAfter(30*time.Second))(nextHandler)
+	rec := serveMiddleware(t, h, bearerRequest("Bearer not-a-jwt"))
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("status = %d, WWW-Authenticate %q; want 401 invalid_token", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	_ = rev.Close()
+	if rec := serveMiddleware(t, h, bearerRequest("Bearer a.b.c")); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" {
+		t.Fatalf("closed: status %d, Retry-After %q; want 503, 30", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
 

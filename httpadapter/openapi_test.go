@@ -17,7 +17,25 @@ import (
 
 // contractStatuses are the statuses the handler can answer, each of which
 // the project's document lists.
-var contractStatuses = []int{200, 400, 401, 403, 405, 413, 415, 500}
+var contractStatuses = []int{200, 400, 401, 403, 405, 413, 415, 500, 503}
+
+// formStatuses are the statuses the handler answers form requests with in
+// the form dialect's shapes (405 and 415 have the JSON dialect's).
+var formStatuses = []int{200, 400, 401, 413, 500, 503}
+
+// contractSchemas are the body schemas of each status: the SDK's shape, or
+// a oneOf of it and the form dialect's OAuthError.
+var contractSchemas = map[int]string{
+	200: "#/components/schemas/sdk_auth_v1_RevokeTokenResponse",
+	400: "#/components/schemas/ValidationErrorOrOAuthError",
+	401: "#/components/schemas/ErrorOrOAuthError",
+	403: "#/components/schemas/Error",
+	405: "#/components/schemas/Error",
+	413: "#/components/schemas/ErrorOrOAuthError",
+	415: "#/components/schemas/Error",
+	500: "#/components/schemas/ErrorOrOAuthError",
+	503: "#/components/schemas/ErrorOrOAuthError",
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -29,6 +47,12 @@ func TestMain(m *testing.M) {
 		for _, st := range contractStatuses {
 			if responses.byStatus[st] == 0 {
 				fmt.Fprintf(os.Stderr, "no response with status %d was validated against the OpenAPI document\n", st)
+				code = 1
+			}
+		}
+		for _, st := range formStatuses {
+			if responses.form[st] == 0 {
+				fmt.Fprintf(os.Stderr, "no form dialect response with status %d was validated against the OpenAPI document\n", st)
 				code = 1
 			}
 		}
@@ -60,14 +84,7 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("status %d: no application/json schema", st)
 			continue
 		}
-		want := "#/components/schemas/Error"
-		switch st {
-		case 200:
-			want = "#/components/schemas/sdk_auth_v1_RevokeTokenResponse"
-		case 400:
-			want = "#/components/schemas/ValidationError"
-		}
-		if mt.Schema.Ref != want {
+		if want := contractSchemas[st]; mt.Schema.Ref != want {
 			t.Errorf("status %d: schema %q, want %q", st, mt.Schema.Ref, want)
 		}
 		for _, h := range []string{"Cache-Control", "Pragma"} {
@@ -81,6 +98,13 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	if hr := s.op.Responses.Status(401).Value.Headers["WWW-Authenticate"]; hr == nil || !hr.Value.Required {
 		t.Error("401 does not document WWW-Authenticate")
+	}
+	if hr := s.op.Responses.Status(503).Value.Headers["Retry-After"]; hr == nil || !hr.Value.Required {
+		t.Error("503 does not document Retry-After")
+	}
+	if mt := s.op.RequestBody.Value.Content.Get("application/x-www-form-urlencoded"); mt == nil ||
+		mt.Schema.Ref != "#/components/schemas/RevocationForm" {
+		t.Error("the form dialect's request is not documented")
 	}
 }
 
@@ -118,8 +142,9 @@ func TestOpenAPIAgreesWithSeed(t *testing.T) {
 	if ob.Required != tb.Required {
 		t.Errorf("requestBody.required %v, seed has %v", ob.Required, tb.Required)
 	}
-	if got, want := sortedKeys(ob.Content), sortedKeys(tb.Content); !slices.Equal(got, want) {
-		t.Errorf("request media types %q, seed has %q", got, want)
+	// The seed's media type, and the form dialect's beside it.
+	if got, want := sortedKeys(ob.Content), sorted(append(sortedKeys(tb.Content), "application/x-www-form-urlencoded")); !slices.Equal(got, want) {
+		t.Errorf("request media types %q, want the seed's and the form's, %q", got, want)
 	}
 	oreq, treq := ob.Content.Get("application/json").Schema.Value, tb.Content.Get("application/json").Schema.Value
 	if got, want := sorted(oreq.Required), sorted(treq.Required); !slices.Equal(got, want) || !slices.Equal(got, []string{"clientId", "token"}) {
@@ -145,7 +170,7 @@ func TestOpenAPIAgreesWithSeed(t *testing.T) {
 	}
 	// The statuses the project documents beyond the seed's use the seed's
 	// Error schema, the one its default response has.
-	for _, st := range []int{401, 403, 405, 413, 415, 500} {
+	for _, st := range []int{401, 403, 405, 413, 415, 500, 503} {
 		compareSchemas(t, fmt.Sprint(st), ours.op.Responses.Status(st).Value.Content.Get("application/json").Schema.Value,
 			theirs.op.Responses.Default().Value.Content.Get("application/json").Schema.Value)
 	}
@@ -174,34 +199,53 @@ func sorted(s []string) []string {
 
 // compareSchemas checks that ours has the shape of theirs: the same types,
 // the same properties with the same shapes, the same items, and every field
-// theirs requires required too.
+// theirs requires required too. Where ours is a oneOf (the SDK's shape or
+// the form dialect's), one of its branches must have the shape of theirs.
 func compareSchemas(t *testing.T, where string, ours, theirs *openapi3.Schema) {
 	t.Helper()
-	if ours == nil || theirs == nil {
-		t.Errorf("%s: missing schema (ours %v, seed's %v)", where, ours != nil, theirs != nil)
-		return
+	for _, p := range schemaProblems(where, ours, theirs) {
+		t.Error(p)
 	}
+}
+
+func schemaProblems(where string, ours, theirs *openapi3.Schema) []string {
+	if ours == nil || theirs == nil {
+		return []string{fmt.Sprintf("%s: missing schema (ours %v, seed's %v)", where, ours != nil, theirs != nil)}
+	}
+	if len(ours.OneOf) > 0 && len(theirs.OneOf) == 0 {
+		var all []string
+		for i, b := range ours.OneOf {
+			ps := schemaProblems(fmt.Sprintf("%s.oneOf[%d]", where, i), b.Value, theirs)
+			if len(ps) == 0 {
+				return nil
+			}
+			all = append(all, ps...)
+		}
+		return append([]string{where + ": no branch of oneOf has the seed's shape"}, all...)
+	}
+	var out []string
 	if got, want := typesOf(ours), typesOf(theirs); !slices.Equal(got, want) {
-		t.Errorf("%s: type %q, seed has %q", where, got, want)
+		out = append(out, fmt.Sprintf("%s: type %q, seed has %q", where, got, want))
 	}
 	if got, want := sortedKeys(ours.Properties), sortedKeys(theirs.Properties); !slices.Equal(got, want) {
-		t.Errorf("%s: properties %q, seed has %q", where, got, want)
+		out = append(out, fmt.Sprintf("%s: properties %q, seed has %q", where, got, want))
 	}
 	for _, r := range theirs.Required {
 		if !slices.Contains(ours.Required, r) {
-			t.Errorf("%s: %q is not required, the seed requires it", where, r)
+			out = append(out, fmt.Sprintf("%s: %q is not required, the seed requires it", where, r))
 		}
 	}
 	for name, tp := range theirs.Properties {
 		if op := ours.Properties[name]; op != nil {
-			compareSchemas(t, where+"."+name, op.Value, tp.Value)
+			out = append(out, schemaProblems(where+"."+name, op.Value, tp.Value)...)
 		}
 	}
 	if (ours.Items == nil) != (theirs.Items == nil) {
-		t.Errorf("%s: items differ", where)
+		out = append(out, where+": items differ")
 	} else if ours.Items != nil {
-		compareSchemas(t, where+"[]", ours.Items.Value, theirs.Items.Value)
+		out = append(out, schemaProblems(where+"[]", ours.Items.Value, theirs.Items.Value)...)
 	}
+	return out
 }
 
 func typesOf(s *openapi3.Schema) []string {
@@ -242,9 +286,13 @@ func TestOpenAPIValidatorRejects(t *testing.T) {
 		{401, common("WWW-Authenticate", `Basic realm="x"`), `{"message":"m"}`},
 		{405, common("Allow", "POST"), `{"message":"m"}`},
 		{500, common(), `{"message":"m"}`},
+		{400, common(), `{"error":"invalid_request","error_description":"d"}`},
+		{401, common("WWW-Authenticate", `Basic realm="x"`), `{"error":"invalid_client"}`},
+		{503, common("Retry-After", "5"), `{"message":"m"}`},
+		{503, common("Retry-After", "5"), `{"error":"temporarily_unavailable","error_description":"d"}`},
 	}
 	for _, g := range good {
-		if err := s.validate(req, g.status, g.header, []byte(g.body), true); err != nil {
+		if err := s.validate(req, g.status, g.header, []byte(g.body), true, false); err != nil {
 			t.Errorf("%d %s: %v", g.status, g.body, err)
 		}
 	}
@@ -270,11 +318,28 @@ func TestOpenAPIValidatorRejects(t *testing.T) {
 		{"401 without WWW-Authenticate", 401, common(), `{"message":"m"}`},
 		{"text/plain", 500, common("Content-Type", "text/plain"), `{"message":"m"}`},
 		{"undocumented status", 418, common(), `{"message":"m"}`},
+		{"unknown OAuth error code", 400, common(), `{"error":"bad_thing"}`},
+		{"OAuth error description not a string", 400, common(), `{"error":"invalid_request","error_description":1}`},
+		{"403 in the form shape", 403, common(), `{"error":"unauthorized_client"}`},
+		{"503 without Retry-After", 503, common(), `{"message":"m"}`},
+		{"503 with a date Retry-After", 503, common("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"), `{"message":"m"}`},
 	}
 	for _, b := range bad {
-		if err := s.validate(req, b.status, b.header, []byte(b.body), true); err == nil {
+		if err := s.validate(req, b.status, b.header, []byte(b.body), true, false); err == nil {
 			t.Errorf("%s: validator accepted it", b.name)
 		}
+	}
+	// The form dialect's empty 200: its headers are still validated.
+	form := newRequest(http.MethodPost, "application/x-www-form-urlencoded", "")
+	empty := http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
+	if err := s.validate(form, 200, empty, nil, true, true); err != nil {
+		t.Errorf("form 200: %v", err)
+	}
+	if err := s.validate(form, 200, http.Header{"Pragma": {"no-cache"}}, nil, true, true); err == nil {
+		t.Error("form 200 without Cache-Control: validator accepted it")
+	}
+	if err := s.validate(form, 200, empty, []byte("{}"), true, true); err == nil {
+		t.Error("form 200 with a body: validator accepted it")
 	}
 }
 

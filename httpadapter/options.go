@@ -1,8 +1,11 @@
 package httpadapter
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sdkauth/revocation/revoke"
 )
@@ -30,7 +33,9 @@ type options struct {
 	maxBody     int64
 	maxToken    int
 	maxClientID int
-	auth        func(*http.Request, string) error
+	auth        ClientAuth
+	cors        *corsConfig
+	retryAfter  []string // the Retry-After header of 503 responses
 }
 
 func newOptions(opts []Option) options {
@@ -38,6 +43,7 @@ func newOptions(opts []Option) options {
 		maxBody:     DefaultMaxBodyBytes,
 		maxToken:    DefaultMaxTokenLength,
 		maxClientID: DefaultMaxClientIDLength,
+		retryAfter:  retryAfterHeader(DefaultRetryAfter),
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -91,18 +97,54 @@ func WithMaxClientIDLength(n int) Option {
 }
 
 // WithClientAuthenticator makes NewHandler authenticate the client before
-// revoking anything. After the request body has been validated, auth is
-// called with the request and the body's clientId; it should check the
-// client's credentials (HTTP Basic, a client assertion, the TLS client
-// certificate, ...) and that they are those of that clientId. A non-nil
-// error is answered 401 Unauthorized with
+// revoking anything; it predates WithClientAuth, which also lets the
+// credentials name the client. After the request has been validated, auth
+// is called with the request and the client the body names (JSON clientId,
+// form client_id; a form request without client_id is refused with 401
+// before auth is called); it should check the client's credentials (HTTP
+// Basic, a client assertion, the TLS client certificate, ...) and that they
+// are those of that client. Any non-nil error is answered 401 Unauthorized
+// with
 //
 //	WWW-Authenticate: Basic realm="revocation"
 //
 // and nothing is revoked. The error itself is logged, not sent. auth must not
 // read r.Body, which the handler has consumed; it may be called concurrently.
-// Without an authenticator the clientId of the body is taken on trust (see
-// the package documentation).
+// Without an authenticator the client the body names is taken on trust (see
+// the package documentation). A nil auth removes the authenticator.
 func WithClientAuthenticator(auth func(r *http.Request, clientID string) error) Option {
-	return func(o *options) { o.auth = auth }
+	return func(o *options) {
+		if auth == nil {
+			o.auth = nil
+			return
+		}
+		o.auth = func(r *http.Request, c ClaimedClient) (string, error) {
+			if c.ID == "" {
+				return "", fmt.Errorf("%w: no client_id", ErrInvalidClient)
+			}
+			if err := auth(r, c.ID); err != nil {
+				return "", fmt.Errorf("%w: %w", ErrInvalidClient, err)
+			}
+			return c.ID, nil
+		}
+	}
+}
+
+// DefaultRetryAfter is the Retry-After of a 503 unless WithRetryAfter says
+// otherwise.
+const DefaultRetryAfter = 5 * time.Second
+
+// WithRetryAfter sets the Retry-After header (RFC 9110, section 10.2.3) that
+// NewHandler and Middleware send with a 503, rounded up to whole seconds. It
+// panics unless d is between 1 second and 1 hour.
+func WithRetryAfter(d time.Duration) Option {
+	if d < time.Second || d > time.Hour {
+		panic("httpadapter: WithRetryAfter: " + d.String() + " is not between 1s and 1h")
+	}
+	v := retryAfterHeader(d)
+	return func(o *options) { o.retryAfter = v }
+}
+
+func retryAfterHeader(d time.Duration) []string {
+	return []string{strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)}
 }

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
-	"net/http"
 	"strconv"
-	"strings"
 )
 
 // Descriptions of the violations the handler reports. They are fixed
@@ -32,29 +29,11 @@ const (
 	fieldBody     = "body"
 )
 
-// isJSON reports whether the request's Content-Type is application/json,
-// with any parameters, and a charset (if given) of UTF-8: JSON exchanged
-// between systems must be UTF-8 (RFC 8259, section 8.1). A missing or
-// repeated Content-Type is not JSON.
-func isJSON(h http.Header) bool {
-	v := h["Content-Type"]
-	if len(v) != 1 {
-		return false
-	}
-	mt, params, err := mime.ParseMediaType(v[0])
-	if err != nil || mt != "application/json" {
-		return false
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return false
-	}
-	return true
-}
-
 // revokeRequest is a validated request body.
 type revokeRequest struct {
 	token    string
-	clientID string
+	clientID string // as the body names it; "" if it does not (form only)
+	secret   string // the form's client_secret, or ""
 }
 
 // field is one of the two fields of the body as it was found.

@@ -50,6 +50,14 @@
 // transactions (group commit): each call returns once its transaction is
 // committed, and concurrent callers share the cost of the commit.
 //
+// # Token keys
+//
+// By default a token is its exact bytes. WithTokenKey maps a presented token
+// to its identity before hashing (for JWTs, issuer and jti: package
+// github.com/sdkauth/revocation/jwtkey), so that every spelling of one token
+// is the same token; RevokeUntracked deny-lists such a key for a token that
+// was never passed to Issue.
+//
 // # Caveats
 //
 //   - The index of revoked tokens is held in memory: about 54 bytes per

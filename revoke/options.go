@@ -17,6 +17,7 @@ type options struct {
 	janitor      time.Duration
 	syncInterval time.Duration
 	log          *slog.Logger
+	tokenKey     func(token string) (key string, ok bool) // see tokenkey.go
 }
 
 // Defaults of the options.

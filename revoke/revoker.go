@@ -146,16 +146,25 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 	if err := validate(t, now); err != nil {
 		return err
 	}
+	id, check, ok := r.tokenID(t.Value)
+	if !ok {
+		return &FieldError{Field: "Value", Reason: reasonUnkeyed}
+	}
 	rec := Record{
-		ID:        TokenID(t.Value),
-		Check:     Checksum(t.Value),
+		ID:        id,
+		Check:     check,
 		Kind:      t.Kind,
 		ClientID:  t.ClientID,
 		Subject:   t.Subject,
 		ExpiresAt: t.ExpiresAt.Round(0).UTC(),
 	}
 	if t.Parent != "" {
-		rec.Parent = TokenID(t.Parent)
+		if rec.Parent, _, ok = r.tokenID(t.Parent); !ok {
+			return &FieldError{Field: "Parent", Reason: reasonUnkeyed}
+		}
+		if rec.Parent == rec.ID {
+			return &FieldError{Field: "Parent", Reason: "is the token itself"}
+		}
 	}
 	var outcome error
 	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
@@ -269,7 +278,10 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	case len(clientID) > MaxClientIDLength:
 		return 0, &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
 	}
-	id := TokenID(token)
+	id, _, ok := r.tokenID(token)
+	if !ok {
+		return 0, nil // never issued: Issue refuses such tokens
+	}
 	now := r.opts.now()
 	cutoff := now.Add(-r.opts.grace)
 	// A read first: a token whose revocation would change nothing (never
@@ -369,7 +381,9 @@ type revocation struct {
 // its grant. It is true until the token has expired and its record has been
 // purged, and false for a token never issued. IsRevoked answers from memory
 // without touching the store and without allocating, except over a Shared
-// store whose follower was turned off (WithSyncInterval(0)).
+// store whose follower was turned off (WithSyncInterval(0)), or a key
+// function (WithTokenKey) that allocates. A token the key function refuses is
+// reported revoked, with an error wrapping ErrInvalidToken.
 func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 	if r.closed.Load() {
 		return false, ErrClosed
@@ -377,21 +391,28 @@ func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 	if token == "" {
 		return false, errEmptyToken
 	}
-	if r.index.contains(Checksum(token), token) {
+	key := token
+	if r.opts.tokenKey != nil { // the check alone on the path without a key function
+		var ok bool
+		if key, ok = r.tokenKey(token); !ok {
+			return true, errUnkeyed
+		}
+	}
+	if r.index.contains(Checksum(key), key) {
 		return true, nil
 	}
 	if r.readThrough {
-		return r.readRevoked(ctx, token)
+		return r.readRevoked(ctx, key)
 	}
 	return false, nil
 }
 
 var errEmptyToken = &FieldError{Field: "token", Reason: "is empty"}
 
-func (r *Revoker) readRevoked(ctx context.Context, token string) (bool, error) {
+func (r *Revoker) readRevoked(ctx context.Context, key string) (bool, error) {
 	var revoked bool
 	err := r.store.View(ctx, func(tx Tx) error {
-		rec, found, err := tx.Get(ctx, TokenID(token))
+		rec, found, err := tx.Get(ctx, TokenID(key))
 		revoked = found && rec.Revoked()
 		return err
 	})

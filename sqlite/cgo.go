@@ -25,6 +25,8 @@ func classify(err error) error {
 		return ErrCorrupt
 	case sqlite3.ErrReadonly:
 		return ErrReadOnly
+	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+		return errBusy
 	}
 	return nil
 }

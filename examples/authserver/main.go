@@ -10,6 +10,12 @@
 // Usage:
 //
 //	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE]
+//		[-clients id=secret,...] [-public id,...] [-cors-origins https://app.example,...]
+//
+// -clients turns on HTTP Basic client authentication (RFC 6749, section
+// 2.3.1) with the given secrets, and -public names the clients that may
+// revoke without a secret; -cors-origins lets pages of those origins call
+// the revocation endpoint.
 //
 // It logs to standard error and shuts down cleanly on SIGINT or SIGTERM.
 package main
@@ -51,6 +57,7 @@ type config struct {
 	addr  string
 	store string
 	path  string
+	auth  authFlags // see clientauth.go
 }
 
 // Default file names of the durable stores, in the working directory.
@@ -69,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
 	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory or sqlite")
 	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
+	c.auth.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -110,6 +118,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
+	hopts, err := cfg.auth.options()
+	if err != nil {
+		return err
+	}
 	store, err := openStore(cfg)
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
@@ -130,7 +142,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newServer(rev, log),
+		Handler:           newServer(rev, log, hopts...),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

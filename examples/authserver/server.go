@@ -25,14 +25,16 @@ const (
 // request names none.
 const demoClient = "demo-client"
 
-// newServer returns the server's routes over rev.
-func newServer(rev *revoke.Revoker, log *slog.Logger) http.Handler {
+// newServer returns the server's routes over rev; opts configure the
+// revocation endpoint (client authentication, CORS: see handlerOptions).
+func newServer(rev *revoke.Revoker, log *slog.Logger, opts ...httpadapter.Option) http.Handler {
 	mux := http.NewServeMux()
 
-	// The real thing: the revocation endpoint. A production server would
-	// add httpadapter.WithClientAuthenticator to check the client's
-	// credentials; this example takes the clientId of the body on trust.
-	mux.Handle(httpadapter.Path, httpadapter.NewHandler(rev, httpadapter.WithLogger(log)))
+	// The real thing: the revocation endpoint, in both dialects (JSON and
+	// RFC 7009 forms), mounted for every method. Without -clients it takes
+	// the client the request names on trust; a production server
+	// authenticates clients (httpadapter.WithClientAuth).
+	httpadapter.Mount(mux, httpadapter.NewHandler(rev, append([]httpadapter.Option{httpadapter.WithLogger(log)}, opts...)...))
 
 	// DEMO: a stand-in for the token endpoint of an authorization server.
 	mux.Handle("POST /demo/token", demoToken(rev, log))

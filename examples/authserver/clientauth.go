@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sdkauth/revocation/httpadapter"
+)
+
+// authFlags are the command line's client authentication and CORS
+// settings for the revocation endpoint.
+type authFlags struct {
+	clients string // id=secret,... : HTTP Basic client authentication
+	public  string // id,... : clients that may revoke without a secret
+	origins string // origin,... : CORS
+}
+
+func (a *authFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.clients, "clients", "", "authenticate clients with HTTP Basic: comma-separated id=secret pairs (DEMO: secrets on the command line)")
+	fs.StringVar(&a.public, "public", "", "with -clients: comma-separated IDs of public clients, which revoke without a secret")
+	fs.StringVar(&a.origins, "cors-origins", "", "comma-separated origins whose pages may call the revocation endpoint (CORS)")
+}
+
+// options returns the revocation endpoint's options the flags ask for.
+func (a authFlags) options() ([]httpadapter.Option, error) {
+	var opts []httpadapter.Option
+	if a.clients != "" {
+		secrets := map[string]string{}
+		for _, pair := range strings.Split(a.clients, ",") {
+			id, secret, ok := strings.Cut(pair, "=")
+			if !ok || id == "" || secret == "" {
+				return nil, fmt.Errorf("-clients: %q is not id=secret", pair)
+			}
+			secrets[id] = secret
+		}
+		var ao []httpadapter.AuthOption
+		if a.public != "" {
+			public := strings.Split(a.public, ",")
+			ao = append(ao, httpadapter.AllowPublicClients(func(_ context.Context, id string) (bool, error) {
+				_, confidential := secrets[id]
+				return !confidential && slices.Contains(public, id), nil
+			}))
+		}
+		opts = append(opts, httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(secrets), ao...)))
+	} else if a.public != "" {
+		return nil, fmt.Errorf("-public needs -clients")
+	}
+	if a.origins != "" {
+		var allow func(string, string) bool
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("-cors-origins: %v", p)
+				}
+			}()
+			allow = httpadapter.AllowOrigins(strings.Split(a.origins, ",")...)
+			return nil
+		}()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, httpadapter.WithCORS(httpadapter.CORS{AllowOrigin: allow}))
+	}
+	return opts, nil
+}

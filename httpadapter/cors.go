@@ -1,0 +1,138 @@
+package httpadapter
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CORS configures cross-origin access to the revocation endpoint for
+// browser clients (WithCORS).
+type CORS struct {
+	// AllowOrigin reports whether a page of origin (as the browser sends it
+	// in the Origin header, e.g. "https://app.example") may call the endpoint
+	// for clientID. clientID is "" when the client is not known yet: for the
+	// preflight, which carries no credentials, and for a request refused
+	// before its client is authenticated; AllowOrigin should then allow every
+	// origin any client may use. Once the client is known (authenticated, or
+	// named in the body when there is no authenticator) it is asked again
+	// with that client, so origins can be allowed per client. Required; see
+	// AllowOrigins for a fixed list. It may be called concurrently.
+	AllowOrigin func(origin, clientID string) bool
+	// MaxAge is how long a browser may cache a preflight's answer: zero
+	// means DefaultCORSMaxAge; it must be between 0 and 24 hours.
+	MaxAge time.Duration
+}
+
+// DefaultCORSMaxAge is how long browsers may cache a preflight's answer
+// unless CORS.MaxAge says otherwise.
+const DefaultCORSMaxAge = 10 * time.Minute
+
+// WithCORS makes NewHandler answer browsers' cross-origin requests for the
+// origins c allows: the preflight (OPTIONS with Origin and
+// Access-Control-Request-Method: POST) gets 204 with
+// Access-Control-Allow-Methods: POST, Access-Control-Allow-Headers:
+// Authorization, Content-Type and Access-Control-Max-Age, and every response
+// to an allowed origin carries Access-Control-Allow-Origin (the origin
+// itself) and Access-Control-Expose-Headers: WWW-Authenticate, Retry-After.
+// Every response carries Vary: Origin. Credentials mode (cookies) is not
+// enabled: clients authenticate with the Authorization header or the form.
+// Without WithCORS (the default) no response carries a CORS header, and a
+// preflight is a 405 like any other method. CORS decides what a page may
+// read, not what the endpoint does: a refused origin's request is still
+// served, and only the browser withholds the answer. WithCORS panics if
+// c.AllowOrigin is nil or c.MaxAge is out of range.
+func WithCORS(c CORS) Option {
+	if c.AllowOrigin == nil {
+		panic("httpadapter: WithCORS: nil AllowOrigin")
+	}
+	if c.MaxAge < 0 || c.MaxAge > 24*time.Hour {
+		panic("httpadapter: WithCORS: MaxAge " + c.MaxAge.String() + " is not between 0 and 24h")
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultCORSMaxAge
+	}
+	maxAge := []string{strconv.Itoa(int(c.MaxAge / time.Second))}
+	return func(o *options) { o.cors = &corsConfig{allow: c.AllowOrigin, maxAge: maxAge} }
+}
+
+// AllowOrigins returns a CORS.AllowOrigin that allows the given origins for
+// every client. Each must be a serialized origin: scheme, host and optional
+// port, nothing else ("https://app.example", "http://localhost:3000"); it is
+// matched exactly (case-insensitively in the scheme and host). AllowOrigins
+// panics on anything else, "*" included.
+func AllowOrigins(origins ...string) func(origin, clientID string) bool {
+	set := make(map[string]bool, len(origins))
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(o, "/") {
+			panic("httpadapter: AllowOrigins: " + strconv.Quote(o) + " is not an origin (scheme://host[:port])")
+		}
+		set[strings.ToLower(o)] = true
+	}
+	return func(origin, _ string) bool { return set[strings.ToLower(origin)] }
+}
+
+type corsConfig struct {
+	allow  func(origin, clientID string) bool
+	maxAge []string
+}
+
+var (
+	hdrVaryOrigin   = []string{"Origin"}
+	hdrAllowMethods = []string{http.MethodPost}
+	hdrAllowHeaders = []string{"Authorization, Content-Type"}
+	hdrExpose       = []string{"WWW-Authenticate, Retry-After"}
+)
+
+// origin returns the request's Origin when CORS is configured and the
+// request has exactly one, else "".
+func (h *handler) origin(r *http.Request) string {
+	if h.opts.cors == nil {
+		return ""
+	}
+	if v := r.Header["Origin"]; len(v) == 1 {
+		return v[0]
+	}
+	return ""
+}
+
+// setCORS sets (or clears) the CORS headers of the response for a request
+// from origin on behalf of clientID ("" while unknown).
+func (h *handler) setCORS(w http.ResponseWriter, origin, clientID string) {
+	if h.opts.cors == nil {
+		return
+	}
+	hd := w.Header()
+	hd["Vary"] = hdrVaryOrigin
+	if origin != "" && h.opts.cors.allow(origin, clientID) {
+		hd["Access-Control-Allow-Origin"] = []string{origin}
+		hd["Access-Control-Expose-Headers"] = hdrExpose
+	} else {
+		delete(hd, "Access-Control-Allow-Origin")
+		delete(hd, "Access-Control-Expose-Headers")
+	}
+}
+
+// preflight answers a CORS preflight from an allowed origin and reports
+// whether the request was one.
+func (h *handler) preflight(w http.ResponseWriter, r *http.Request, origin string) bool {
+	if r.Method != http.MethodOptions || origin == "" ||
+		r.Header.Get("Access-Control-Request-Method") != http.MethodPost ||
+		!h.opts.cors.allow(origin, "") {
+		return false
+	}
+	hd := w.Header()
+	hd["Access-Control-Allow-Methods"] = hdrAllowMethods
+	hd["Access-Control-Allow-Headers"] = hdrAllowHeaders
+	hd["Access-Control-Max-Age"] = h.opts.cors.maxAge
+	delete(hd, "Access-Control-Expose-Headers")
+	hd["Cache-Control"] = hdrNoStore
+	hd["Pragma"] = hdrNoCache
+	hd["X-Content-Type-Options"] = hdrNoSniff
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}

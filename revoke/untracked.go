@@ -1,0 +1,106 @@
+package revoke
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// RevokeUntracked revokes a token by its key, whether or not it was ever
+// passed to Issue, and returns how many tokens it newly revoked. It is for
+// deployments that hand out self-contained tokens (JWTs) without recording
+// them: they deny-list a token by its key (with WithTokenKey and jwtkey, the
+// key jwtkey.For builds from the token's issuer and jti; without a key
+// function, the raw token) until it expires. clientID is the client the token
+// was issued to (for a JWT, its client_id or azp claim), so that the client
+// can still revoke it itself through Revoke; expiresAt is the token's expiry
+// (its exp claim), after which the entry is purged like any record.
+//
+// A key that Issue recorded, and that is live, is revoked as Revoke would
+// revoke it (a refresh token with its grant), whatever clientID says: this
+// is the server's own decision, not a client's request. A key already
+// revoked, or whose record has expired, returns (0, nil). A key never seen
+// is recorded as a revoked access token of clientID, expiring at expiresAt:
+// IsRevoked reports it from then on, and a later Issue of a token with that
+// key fails with ErrRevoked. An expiresAt not in the future returns (0, nil)
+// and records nothing, since an expired token is refused anyway. An empty or
+// overlong key or clientID, or a zero expiresAt, returns a *FieldError.
+//
+// The entry goes through the same group commit as Revoke: when
+// RevokeUntracked returns nil the revocation is durable, and IsRevoked
+// reports it.
+func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, expiresAt time.Time) (int, error) {
+	if r.closed.Load() {
+		return 0, ErrClosed
+	}
+	switch {
+	case key == "":
+		return 0, &FieldError{Field: "key", Reason: "is empty"}
+	case len(key) > MaxTokenLength:
+		return 0, &FieldError{Field: "key", Reason: tooLong(MaxTokenLength)}
+	case clientID == "":
+		return 0, &FieldError{Field: "clientID", Reason: "is empty"}
+	case len(clientID) > MaxClientIDLength:
+		return 0, &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
+	case expiresAt.IsZero():
+		return 0, &FieldError{Field: "expiresAt", Reason: "is not set"}
+	case expiresAt.After(maxExpiry):
+		return 0, &FieldError{Field: "expiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
+	}
+	now := r.opts.now()
+	if !expiresAt.After(now) {
+		return 0, nil
+	}
+	cutoff := now.Add(-r.opts.grace)
+	id, check := TokenID(key), Checksum(key)
+	var revoked []Revocation
+	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+		revoked = revoked[:0]
+		rec, found, err := tx.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		var members []Record
+		switch {
+		case found:
+			// Issued (or deny-listed) before: revoke it as its own client
+			// would, which leaves a revoked or expired record alone.
+			plan, err := revocable(ctx, tx, id, rec.ClientID, now, cutoff)
+			if err != nil {
+				return err
+			}
+			members = plan.members
+		default:
+			members = []Record{{
+				ID:        id,
+				Check:     check,
+				Kind:      Access,
+				ClientID:  clientID,
+				Grant:     id,
+				ExpiresAt: expiresAt.Round(0).UTC(),
+			}}
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		seq, err := tx.NextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			m.Seq = seq
+			if err := tx.Put(ctx, m); err != nil {
+				return err
+			}
+			revoked = append(revoked, m.Revocation())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke: RevokeUntracked: %w", err)
+	}
+	for _, rev := range revoked {
+		r.index.add(rev)
+	}
+	return len(revoked), nil
+}

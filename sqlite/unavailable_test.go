@@ -1,0 +1,55 @@
+//go:build cgo
+
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/revoke"
+	"github.com/sdkauth/revocation/sqlite"
+)
+
+// TestLockedPastBusyTimeout holds the database's write lock from another
+// connection (as another process would) for longer than the busy timeout:
+// the write fails with an error wrapping revoke.ErrUnavailable, so the HTTP
+// layer answers 503, and succeeds once the lock is released.
+func TestLockedPastBusyTimeout(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rev.db")
+	s, err := sqlite.Open(path, sqlite.WithBusyTimeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := revoke.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	other := sqlx.MustOpen("sqlite3", path)
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	tok := revoke.Token{Value: "tok-busy", Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)}
+	err = r.Issue(ctx, tok)
+	if !errors.Is(err, revoke.ErrUnavailable) {
+		t.Fatalf("Issue under another writer's lock: %v, want an error wrapping revoke.ErrUnavailable", err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Issue(ctx, tok); err != nil {
+		t.Fatalf("Issue after the lock was released: %v", err)
+	}
+}
