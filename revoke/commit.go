@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // committer runs write operations in shared Update transactions (group
@@ -25,6 +26,8 @@ type committer struct {
 	mu      sync.Mutex
 	queue   []*op
 	running bool
+
+	commits, ops atomic.Uint64 // transactions run, operations they held (Stats)
 }
 
 type op struct {
@@ -59,6 +62,8 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 	c.mu.Unlock()
 
 	c.run(ctx, batch)
+	c.commits.Add(1)
+	c.ops.Add(uint64(len(batch)))
 
 	c.mu.Lock()
 	if len(c.queue) > 0 {

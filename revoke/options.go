@@ -15,6 +15,7 @@ type options struct {
 	janitor      time.Duration
 	syncInterval time.Duration
 	log          *slog.Logger
+	life         lifecycleOptions // rotation, owner revocation, observer
 }
 
 // Defaults of the options.
@@ -36,6 +37,7 @@ func defaultOptions() options {
 		batch:        DefaultPurgeBatch,
 		syncInterval: DefaultSyncInterval,
 		log:          slog.New(slog.DiscardHandler),
+		life:         defaultLifecycle(),
 	}
 }
 

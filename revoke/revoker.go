@@ -23,6 +23,8 @@ type Revoker struct {
 	readThrough bool
 	// seq is the highest revocation sequence the index has loaded.
 	seq atomic.Uint64
+	// life holds the counters of Stats and observation.
+	life lifecycle
 
 	closed atomic.Bool
 	bg     context.Context // background work's context, cancelled by Close
@@ -62,13 +64,18 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	case o.syncInterval < 0:
 		return nil, fmt.Errorf("revoke: New: negative sync interval %v", o.syncInterval)
 	}
+	if err := o.life.check(); err != nil {
+		return nil, err
+	}
 	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
+	r.life.counting = o.life.observer != nil
 	if err := r.sync(context.Background()); err != nil {
 		return nil, fmt.Errorf("revoke: New: loading revocations: %w", err)
 	}
 	r.bg, r.cancel = context.WithCancel(context.Background())
 	if sh, ok := s.(Shared); ok && sh.Shared() {
 		if o.syncInterval > 0 {
+			r.life.follows = true
 			r.every(o.syncInterval, "follow", r.sync)
 		} else {
 			r.readThrough = true
@@ -107,15 +114,24 @@ func (r *Revoker) every(interval time.Duration, name string, fn func(context.Con
 func (r *Revoker) sync(ctx context.Context) error {
 	last := r.seq.Load()
 	high := last
+	n := 0
 	err := r.store.View(ctx, func(tx Tx) error {
 		return tx.RevokedSince(ctx, last, func(rev Revocation) error {
 			r.index.add(rev)
+			n++
 			high = max(high, rev.Seq)
 			return nil
 		})
 	})
 	if err != nil {
+		if r.bg != nil {
+			r.storeError("sync", err)
+		}
 		return err
+	}
+	r.life.syncedAt.Store(r.opts.now().UnixNano())
+	if high > last && r.bg != nil {
+		r.observe(Event{Kind: EventSynced, Op: "sync", Count: n, Seq: high})
 	}
 	// Only the follower (or New, before it starts) syncs, so a plain store
 	// is enough; the max guards against a reader that went backwards.
@@ -145,20 +161,15 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 	if err := validate(t, now); err != nil {
 		return err
 	}
-	rec := Record{
-		ID:        TokenID(t.Value),
-		Check:     Checksum(t.Value),
-		Kind:      t.Kind,
-		ClientID:  t.ClientID,
-		Subject:   t.Subject,
-		ExpiresAt: t.ExpiresAt.Round(0).UTC(),
-	}
-	if t.Parent != "" {
-		rec.Parent = TokenID(t.Parent)
-	}
-	var outcome error
+	rec := r.recordOf(t)
+	cutoff := now.Add(-r.opts.grace)
+	var (
+		outcome error
+		parent  Record
+		revoked []Revocation
+	)
 	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
-		outcome = nil
+		outcome, revoked = nil, revoked[:0]
 		rec.Grant = rec.ID
 		old, found, err := tx.Get(ctx, rec.ID)
 		if err != nil {
@@ -176,7 +187,16 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 			if outcome = checkParent(p, ok, rec.ClientID, now); outcome != nil {
 				return nil
 			}
+			if outcome = inherit(&rec, t.Subject, p); outcome != nil {
+				return nil
+			}
 			rec.Grant = p.Grant
+			if !found && p.Spent() {
+				parent = p
+				outcome = fmt.Errorf("%w: the parent was already rotated; its grant is revoked", ErrReused)
+				revoked, err = revokeGrant(ctx, tx, p.Grant, cutoff, revoked)
+				return err
+			}
 		}
 		if found {
 			if !sameIssue(old, rec) {
@@ -187,7 +207,15 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 		return tx.Put(ctx, rec)
 	})
 	if err != nil {
+		r.storeError("Issue", err)
 		return fmt.Errorf("revoke: Issue: %w", err)
+	}
+	r.index.addAll(revoked)
+	switch {
+	case errors.Is(outcome, ErrReused):
+		r.reused("Issue", parent, len(revoked))
+	case outcome == nil:
+		r.observeRecord(EventIssued, "Issue", rec, 1)
 	}
 	return outcome
 }
@@ -286,6 +314,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	})
 	switch {
 	case err != nil:
+		r.storeError("Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	case !found || !rec.ExpiresAt.After(now):
 		return 0, nil
@@ -317,13 +346,19 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 		return nil
 	})
 	if err != nil {
+		r.storeError("Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	}
 	if plan.outcome != nil {
 		return 0, plan.outcome
 	}
-	for _, rev := range revoked {
-		r.index.add(rev)
+	r.index.addAll(revoked)
+	if len(revoked) > 0 {
+		reason := ReasonCascade
+		if rec.Kind == Access {
+			reason = ReasonDirect
+		}
+		r.revokedEvent(EventRevoked, "Revoke", reason, rec, len(revoked))
 	}
 	return len(revoked), nil
 }
@@ -376,12 +411,19 @@ func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 	if token == "" {
 		return false, errEmptyToken
 	}
-	if r.index.contains(Checksum(token), token) {
+	check := Checksum(token)
+	if r.index.contains(check, token) {
+		r.counted(check, true)
 		return true, nil
 	}
 	if r.readThrough {
-		return r.readRevoked(ctx, token)
+		revoked, err := r.readRevoked(ctx, token)
+		if err == nil {
+			r.counted(check, revoked)
+		}
+		return revoked, err
 	}
+	r.counted(check, false)
 	return false, nil
 }
 
@@ -431,6 +473,7 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 			return nil
 		})
 		if err != nil {
+			r.storeError("Purge", err)
 			return total, fmt.Errorf("revoke: Purge: %w", err)
 		}
 		total += len(ids)
@@ -439,6 +482,9 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 		}
 	}
 	r.index.sweep(cutoff)
+	if total > 0 {
+		r.observe(Event{Kind: EventPurged, Op: "Purge", Count: total})
+	}
 	return total, nil
 }
 
