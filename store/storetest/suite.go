@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store) {
 		{"Closed", testClosed},
 		{"FollowsOtherWriters", testFollowsOtherWriters},
 	}
+	tests = append(tests, lifecycleTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
