@@ -31,15 +31,17 @@ func TestQueryPlans(t *testing.T) {
 		query   string
 		indexes []string
 	}{
-		"Get":          {s.q.get, []string{byKey, byID}},
-		"locate":       {s.q.locate, []string{byKey, byID}},
-		"Delete":       {s.q.del, []string{"MULTI-INDEX OR", byKey, byID}},
-		"DeleteKey":    {s.q.delKey, []string{byKey}},
-		"Grant":        {s.q.grant, []string{byGrant}},
-		"Expired":      {s.q.expired, []string{"INDEX revoke_tokens_expires (expires_at<?)"}},
-		"RevokedSince": {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
-		"NextSeq":      {s.q.getSeq, []string{"USING PRIMARY KEY (name=?)"}},
-		"flush":        {s.q.setSeq, []string{"USING PRIMARY KEY (name=?)"}},
+		"Get":           {s.q.get, []string{byKey, byID}},
+		"locate":        {s.q.locate, []string{byKey, byID}},
+		"Delete":        {s.q.del, []string{"MULTI-INDEX OR", byKey, byID}},
+		"DeleteKey":     {s.q.delKey, []string{byKey}},
+		"Grant":         {s.q.grant, []string{byGrant}},
+		"Expired":       {s.q.expired, []string{"INDEX revoke_tokens_expires (expires_at<?)"}},
+		"RevokedSince":  {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
+		"NextSeq":       {s.q.getSeq, []string{"USING PRIMARY KEY (name=?)"}},
+		"flush":         {s.q.setSeq, []string{"USING PRIMARY KEY (name=?)"}},
+		"SubjectGrants": {s.q.subjectGrants, []string{"COVERING INDEX revoke_tokens_subject (subject=? AND grant_id>?)"}},
+		"ClientGrants":  {s.q.clientGrants, []string{"COVERING INDEX revoke_tokens_client (client_id=? AND grant_id>?)"}},
 	}
 	for name, w := range want {
 		var plan []struct {
