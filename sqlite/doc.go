@@ -89,7 +89,7 @@
 //
 // successor, rotated_at, retries and superseded are the rotation state of a
 // refresh token (revoke.Record). Indexes on (subject, grant_id), partial
-// WHERE subject != ”, and on (client_id, grant_id) list the grants of a
+// over the rows that have a subject, and on (client_id, grant_id) list the grants of a
 // user or a client for RevokeSubject and RevokeClient, read from the index
 // alone: logging out a user costs that user's grants, not a scan. Schema
 // version 2 added them; Open migrates version 1 tables in place.
