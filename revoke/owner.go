@@ -1,9 +1,14 @@
 package revoke
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 )
+
+// errStoreContract reports a Store that broke the Tx contract.
+var errStoreContract = errors.New("revoke: store broke the Tx contract")
 
 // RevokeSubject revokes every grant of subject, across clients ("log out
 // everywhere": a password change, a locked account, "sign out of all
@@ -78,7 +83,14 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 	for {
 		err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
 			grants, revoked = grants[:0], revoked[:0]
+			prev := after
 			err := tx.Grants(ctx, by, key, after, limit, func(g ID) error {
+				// A Store that repeats or reorders grants would make
+				// the walk loop or skip: refuse it.
+				if bytes.Compare(g[:], prev[:]) <= 0 || len(grants) == limit {
+					return fmt.Errorf("%w: the store listed grant IDs out of order or past the limit", errStoreContract)
+				}
+				prev = g
 				grants = append(grants, g)
 				return nil
 			})
