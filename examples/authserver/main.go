@@ -1,17 +1,23 @@
 // Command authserver is an example authorization server built on
 // github.com/sdkauth/revocation. It serves the token revocation endpoint
-// (POST /v1/auth/token/revoke) over a durable store, and two DEMO endpoints
-// that stand in for the rest of an authorization server and an API:
+// (POST /v1/auth/token/revoke) over a durable store, its metrics, and DEMO
+// endpoints that stand in for the rest of an authorization server and an
+// API:
 //
-//	POST /demo/token      mints an access + refresh token pair (DEMO ONLY)
-//	GET  /demo/protected  answers a greeting unless the bearer token is revoked
-//	GET  /openapi.yaml    the OpenAPI document of the revocation endpoint
+//	POST /demo/token               mints an access + refresh token pair, or
+//	                               rotates a refresh token (grant_type=refresh_token)
+//	                               with reuse detection (DEMO ONLY)
+//	POST /demo/logout-everywhere   revokes every grant of a subject (DEMO ONLY)
+//	GET  /demo/protected           answers a greeting unless the bearer token is revoked
+//	GET  /metrics                  Prometheus metrics of the Revoker
+//	GET  /openapi.yaml             the OpenAPI document of the revocation endpoint
 //
-// Usage:
+// Usage, from the repository's root (the example is a module of its own):
 //
-//	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE]
+//	go run -C examples ./authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE] [-reuse-grace 0s]
 //
-// It logs to standard error and shuts down cleanly on SIGINT or SIGTERM.
+// It logs to standard error, with an audit line for every revocation (never
+// a raw token), and shuts down cleanly on SIGINT or SIGTERM.
 package main
 
 import (
@@ -51,6 +57,8 @@ type config struct {
 	addr  string
 	store string
 	path  string
+	// reuseGrace is the refresh rotation grace window (revoke.WithReuseGrace).
+	reuseGrace time.Duration
 }
 
 // Default file names of the durable stores, in the working directory.
@@ -69,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
 	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory or sqlite")
 	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
+	fs.DurationVar(&c.reuseGrace, "reuse-grace", 0, "grace window in which the previous refresh token may be presented again after a lost response (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -114,7 +123,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
 	}
-	rev, err := revoke.New(store, revoke.WithLogger(log), revoke.WithJanitor(10*time.Minute))
+	rev, err := revoke.New(store, revoke.WithLogger(log), revoke.WithJanitor(10*time.Minute),
+		revoke.WithReuseGrace(cfg.reuseGrace), revoke.WithObserver(audit(log)))
 	if err != nil {
 		_ = store.Close()
 		return err
@@ -159,6 +169,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// audit returns an observer that logs revocations, reuse and store errors:
+// an audit trail with client, subject, counts and a short grant reference,
+// never a raw token.
+func audit(log *slog.Logger) func(revoke.Event) {
+	return func(ev revoke.Event) {
+		switch ev.Kind {
+		case revoke.EventRevoked, revoke.EventReuse:
+			level := slog.LevelInfo
+			if ev.Kind == revoke.EventReuse {
+				level = slog.LevelWarn
+			}
+			log.Log(context.Background(), level, "audit: "+ev.Kind.String(), "op", ev.Op, "reason", ev.Reason.String(),
+				"client", ev.ClientID, "subject", ev.Subject, "grant", ev.Grant, "tokens", ev.Count)
+		case revoke.EventStoreError:
+			log.Error("audit: store error", "op", ev.Op, "err", ev.Err)
+		}
+	}
 }
 
 func storePath(c config) string {

@@ -289,6 +289,32 @@ func testGrantsIndex(t *testing.T, open func(*testing.T) revoke.Store) {
 	if err != nil {
 		t.Fatalf("View: %v", err)
 	}
+	// A Put that changes a record's subject and client moves its entries.
+	moved := revoke.Record{ID: bob, Kind: revoke.Refresh, ClientID: "c9", Subject: "carol", Grant: bob, ExpiresAt: exp}
+	err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, moved) })
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	err = s.View(ctx, func(tx revoke.Tx) error {
+		for _, c := range []struct {
+			by   revoke.Owner
+			key  string
+			want int
+		}{{revoke.BySubject, "bob", 0}, {revoke.BySubject, "carol", 1}, {revoke.ByClient, "c9", 1}} {
+			if got := list(tx, c.by, c.key, revoke.ID{}, 100); len(got) != c.want {
+				t.Errorf("Grants(%v %s) after a Put that moved a record = %d grants, want %d", c.by, c.key, len(got), c.want)
+			}
+		}
+		for _, g := range list(tx, revoke.ByClient, "c1", revoke.ID{}, 100) {
+			if g == bob {
+				t.Error("Grants(client c1) still lists a record moved to another client")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
 	// A rolled-back Put leaves no entry.
 	errRollback := errors.New("roll back")
 	ghost := revoke.TokenID("ghost")
