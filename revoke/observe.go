@@ -150,8 +150,9 @@ type lifecycle struct {
 	checks   checkCounters
 }
 
-// checkCounters counts IsRevoked results in padded per-shard counters, so
-// that cores checking different tokens do not share a cache line.
+// checkCounters counts IsRevoked results in padded per-shard atomic
+// counters, so that cores checking different tokens do not share a cache
+// line. (BENCHMARKS.md measures what counting adds to a check.)
 type checkCounters [indexShards]struct {
 	revoked, live atomic.Uint64
 	_             [64 - 16]byte
@@ -159,15 +160,28 @@ type checkCounters [indexShards]struct {
 
 // counted counts one IsRevoked result when counting is on.
 func (r *Revoker) counted(check uint32, revoked bool) {
-	if !r.life.counting {
-		return
+	if r.life.counting {
+		r.life.checks.add(check, revoked)
 	}
-	c := &r.life.checks[mix(check)>>(64-indexShardBits)]
+}
+
+// add counts one result.
+func (c *checkCounters) add(check uint32, revoked bool) {
+	s := &c[mix(check)>>(64-indexShardBits)]
 	if revoked {
-		c.revoked.Add(1)
+		s.revoked.Add(1)
 	} else {
-		c.live.Add(1)
+		s.live.Add(1)
 	}
+}
+
+// sum adds the counters up.
+func (c *checkCounters) sum() (revoked, live uint64) {
+	for i := range c {
+		revoked += c[i].revoked.Load()
+		live += c[i].live.Load()
+	}
+	return revoked, live
 }
 
 // Stats returns a snapshot of the Revoker's counters. It takes no lock that
@@ -180,10 +194,7 @@ func (r *Revoker) Stats() Stats {
 		SyncedSeq:     r.seq.Load(),
 		Commits:       r.commit.commits.Load(),
 	}
-	for i := range r.life.checks {
-		s.ChecksRevoked += r.life.checks[i].revoked.Load()
-		s.ChecksLive += r.life.checks[i].live.Load()
-	}
+	s.ChecksRevoked, s.ChecksLive = r.life.checks.sum()
 	for _, reason := range Reasons {
 		s.Revoked[reason] = r.life.revoked[reason].Load()
 	}
