@@ -13,7 +13,8 @@ type EventKind uint8
 
 // The kinds of Event.
 const (
-	// EventIssued: Issue stored a token (Count 1).
+	// EventIssued: Issue stored a token (Count 1). A retried Issue that
+	// changes nothing reports nothing.
 	EventIssued EventKind = iota + 1
 	// EventRotated: Rotate replaced a refresh token (Count 1 for a grace
 	// retry, 0 otherwise).

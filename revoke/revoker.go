@@ -167,9 +167,10 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 		outcome error
 		parent  Record
 		revoked []Revocation
+		wrote   bool
 	)
 	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
-		outcome, revoked = nil, revoked[:0]
+		outcome, revoked, wrote = nil, revoked[:0], false
 		rec.Grant = rec.ID
 		old, found, err := tx.Get(ctx, rec.ID)
 		if err != nil {
@@ -204,6 +205,7 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 			}
 			return nil
 		}
+		wrote = true
 		return tx.Put(ctx, rec)
 	})
 	if err != nil {
@@ -214,7 +216,7 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 	switch {
 	case errors.Is(outcome, ErrReused):
 		r.reused("Issue", parent, len(revoked))
-	case outcome == nil:
+	case outcome == nil && wrote:
 		r.observeRecord(EventIssued, "Issue", rec, 1)
 	}
 	return outcome

@@ -67,9 +67,10 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 		parent  Record
 		revoked []Revocation
 		retried bool
+		wrote   bool
 	)
 	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
-		outcome, revoked, retried = nil, revoked[:0], false
+		outcome, revoked, retried, wrote = nil, revoked[:0], false, false
 		p, found, err := tx.Get(ctx, rec.Parent)
 		if err != nil {
 			return err
@@ -112,6 +113,7 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 		if err := tx.Put(ctx, p); err != nil {
 			return err
 		}
+		wrote = true
 		return tx.Put(ctx, rec)
 	})
 	if err != nil {
@@ -122,7 +124,7 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 	switch {
 	case errors.Is(outcome, ErrReused):
 		r.reused("Rotate", parent, len(revoked))
-	case outcome == nil:
+	case outcome == nil && wrote:
 		r.observeRecord(EventRotated, "Rotate", rec, boolCount(retried))
 	}
 	return outcome
