@@ -94,8 +94,13 @@ func TestObserverEvents(t *testing.T) {
 	raw := []string{"root-secret", "access-secret", "next-secret", "again-secret", "lone-access", "bob-root", "short-lived"}
 	ref := revoke.GrantRef(revoke.TokenID("root-secret"))
 
-	mustDo(t, r.Issue(ctx, tok(revoke.Refresh, "root-secret", "app", "alice", "", time.Hour)))
+	root := tok(revoke.Refresh, "root-secret", "app", "alice", "", time.Hour)
+	mustDo(t, r.Issue(ctx, root))
 	wantEvent(t, rec.take(), revoke.Event{Kind: revoke.EventIssued, Op: "Issue", ClientID: "app", Subject: "alice", Grant: ref, Count: 1})
+	mustDo(t, r.Issue(ctx, root)) // a retry changes nothing
+	if evs := rec.take(); len(evs) != 0 {
+		t.Errorf("a retried Issue reported %+v, want nothing", evs)
+	}
 	mustDo(t, r.Issue(ctx, tok(revoke.Access, "access-secret", "app", "", "root-secret", time.Hour)))
 	wantEvent(t, rec.take(), revoke.Event{Kind: revoke.EventIssued, Op: "Issue", ClientID: "app", Subject: "alice", Grant: ref, Count: 1})
 	mustDo(t, r.Rotate(ctx, "root-secret", tok(revoke.Refresh, "next-secret", "app", "", "", time.Hour)))
