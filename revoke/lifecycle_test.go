@@ -306,3 +306,48 @@ func TestLifecycleOptionsValidated(t *testing.T) {
 	mustDo(t, err)
 	r.Close()
 }
+
+// repeatingStore lists every grant twice from Tx.Grants, against the
+// contract.
+type repeatingStore struct{ revoke.Store }
+
+type repeatingTx struct{ revoke.Tx }
+
+func (s repeatingStore) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	return s.Store.Update(ctx, func(tx revoke.Tx) error { return fn(repeatingTx{tx}) })
+}
+
+func (t repeatingTx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+	return t.Tx.Grants(ctx, by, key, revoke.ID{}, limit, func(g revoke.ID) error {
+		if err := fn(g); err != nil {
+			return err
+		}
+		return fn(g)
+	})
+}
+
+// TestOwnerRefusesBrokenStore: a Store that repeats grants makes
+// RevokeSubject fail instead of looping or counting twice.
+func TestOwnerRefusesBrokenStore(t *testing.T) {
+	ctx := context.Background()
+	r, err := revoke.New(repeatingStore{memory.New()})
+	mustDo(t, err)
+	defer r.Close()
+	mustDo(t, r.Issue(ctx, tok(revoke.Refresh, "r0", "app", "alice", "", time.Hour)))
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.RevokeSubject(ctx, "alice")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "out of order") {
+			t.Errorf("RevokeSubject over a store that repeats grants: %v, want an error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RevokeSubject over a store that repeats grants did not return")
+	}
+	if ok, _ := r.IsRevoked(ctx, "r0"); ok {
+		t.Error("a failed RevokeSubject revoked a token")
+	}
+}
