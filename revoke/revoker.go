@@ -149,7 +149,10 @@ func (r *Revoker) sync(ctx context.Context) error {
 // issued, has expired or was purged, ErrClientMismatch when the parent
 // belongs to another client, and ErrAlreadyIssued when the value was issued
 // before with other attributes; in each case nothing is stored. Issuing the
-// same token twice with the same attributes succeeds.
+// same token twice with the same attributes succeeds. A parent that was
+// rotated (see Rotate) is reuse: the grant is revoked and Issue returns
+// ErrReused. A token with a parent takes the parent's Subject when its own
+// is empty; another Subject is a *FieldError.
 //
 // When Issue returns nil the record is committed; an Issue racing a Revoke of
 // its grant either fails with ErrRevoked or is revoked by that Revoke.
