@@ -3,5 +3,5 @@
 // it measures against never become dependencies of revocation itself; it
 // holds benchmarks only.
 //
-//	cd bench && go test -run '^$' -bench . -count 5
+//	cd bench && GOWORK=off go test -run '^$' -bench . -count 5
 package bench

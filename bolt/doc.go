@@ -48,7 +48,7 @@
 // # Layout
 //
 // Everything lives under one top-level bucket, "revocation" by default
-// (WithBucket), in five sub-buckets:
+// (WithBucket), in six sub-buckets:
 //
 //	records  grant ID ‖ token ID → record (see below)
 //	members  token ID → grant ID, for tokens that did not start their
@@ -57,6 +57,9 @@
 //	revoked  Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
 //	meta     "version" → format version, uint32
 //	         "seq"     → revocation sequence counter, uint64
+//	owners   owner ‖ SHA-256(subject or client) ‖ grant ID ‖ token ID →
+//	         empty: the subject and client index of RevokeSubject and
+//	         RevokeClient (owner 1 is a subject, 2 a client)
 //
 // IDs are the SHA-256 of the raw token (revoke.ID); no raw token value is
 // ever written. Integers are big-endian, so that keys sort by number; an
@@ -64,8 +67,10 @@
 // so that it sorts. A record is versioned and compact: an encoding version
 // byte, flags, kind, CRC-32C, expiry, Seq, the parent and grant IDs only
 // when there are any (the grant is omitted when it is the token itself), and
-// the client and subject as length-prefixed strings. A token that starts its
-// own grant takes 25 bytes plus its client and subject.
+// the client and subject as length-prefixed strings, then, for a rotated
+// refresh token only, its successor, rotation time and grace retries. A
+// token that starts its own grant takes 25 bytes plus its client and
+// subject.
 //
 // Records are keyed by their grant first, so that the records of a grant
 // are adjacent in the B+tree. Listing a grant is one cursor run over the
@@ -87,7 +92,13 @@
 // it untouched: a newer version of this package may change the layout, and
 // this one will not misread it. Stores written by development versions
 // before this layout was settled carry version 1 too; they are recognised by
-// their "grants" bucket and refused with ErrVersion as well.
+// their "grants" bucket and refused with ErrVersion as well. Version 2 added
+// the rotation state and the owners bucket; version 1 files (never
+// released) are refused with ErrVersion, without migration.
+//
+// Logging out a user or a client (revoke.Revoker.RevokeSubject,
+// RevokeClient) reads the owners bucket: one cursor seek per grant of that
+// user, whatever the size of the store.
 //
 // # Caveats
 //

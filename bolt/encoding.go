@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sdkauth/revocation/revoke"
@@ -23,6 +24,13 @@ import (
 //	grant    32 bytes  only without flagGrantSelf (grant == ID)
 //	client   uvarint length, bytes
 //	subject  uvarint length, bytes
+//	rotation only with flagRotated:
+//	  successor  32 bytes
+//	  rotated    8 bytes  big-endian RotatedAt, Unix nanoseconds, or
+//	                      math.MinInt64 for the zero time
+//	  retries    uvarint
+//
+// flagSuperseded stands for Record.Superseded.
 //
 // A record of a token that starts its own grant thus takes 25 bytes plus its
 // client and subject. The grant is also the first half of the record's key;
@@ -30,9 +38,14 @@ import (
 const (
 	recordEncoding = 1
 
-	flagParent    = 1 << 0
-	flagGrantSelf = 1 << 1
-	flagsKnown    = flagParent | flagGrantSelf
+	flagParent     = 1 << 0
+	flagGrantSelf  = 1 << 1
+	flagRotated    = 1 << 2
+	flagSuperseded = 1 << 3
+	flagsKnown     = flagParent | flagGrantSelf | flagRotated | flagSuperseded
+
+	// zeroTime encodes the zero RotatedAt.
+	zeroTime = math.MinInt64
 
 	recordFixed = 1 + 1 + 1 + 4 + 8 + 8
 
@@ -75,6 +88,18 @@ func encodeRecord(dst []byte, rec revoke.Record) ([]byte, error) {
 	if rec.Grant == rec.ID {
 		flags |= flagGrantSelf
 	}
+	rotated := int64(zeroTime)
+	if !rec.Successor.IsZero() || !rec.RotatedAt.IsZero() || rec.Retries != 0 {
+		flags |= flagRotated
+		if !rec.RotatedAt.IsZero() {
+			if rotated, err = nanos(rec.RotatedAt); err != nil || rotated == zeroTime {
+				return nil, fmt.Errorf("bolt: record %s: RotatedAt %v cannot be stored", rec.ID, rec.RotatedAt)
+			}
+		}
+	}
+	if rec.Superseded {
+		flags |= flagSuperseded
+	}
 	dst = append(dst, recordEncoding, flags, byte(rec.Kind))
 	dst = binary.BigEndian.AppendUint32(dst, rec.Check)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(exp))
@@ -89,6 +114,11 @@ func encodeRecord(dst []byte, rec revoke.Record) ([]byte, error) {
 	dst = append(dst, rec.ClientID...)
 	dst = binary.AppendUvarint(dst, uint64(len(rec.Subject)))
 	dst = append(dst, rec.Subject...)
+	if flags&flagRotated != 0 {
+		dst = append(dst, rec.Successor[:]...)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(rotated))
+		dst = binary.AppendUvarint(dst, uint64(rec.Retries))
+	}
 	return dst, nil
 }
 
@@ -140,6 +170,22 @@ func decodeRecord(id, b []byte) (revoke.Record, error) {
 	if rec.Subject, b, err = decodeString(b); err != nil {
 		return fail(err)
 	}
+	if flags&flagRotated != 0 {
+		if len(b) < len(rec.Successor)+8 {
+			return fail(errShort)
+		}
+		b = b[copy(rec.Successor[:], b):]
+		if ns := int64(binary.BigEndian.Uint64(b)); ns != zeroTime {
+			rec.RotatedAt = fromNanos(ns)
+		}
+		b = b[8:]
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > math.MaxUint32 {
+			return fail(errors.New("bad retry count"))
+		}
+		rec.Retries, b = uint32(n), b[k:]
+	}
+	rec.Superseded = flags&flagSuperseded != 0
 	if len(b) != 0 {
 		return fail(errTrailing)
 	}

@@ -272,6 +272,7 @@ func TestOpenFormatVersion(t *testing.T) {
 	}{
 		{"Newer", binary.BigEndian.AppendUint32(nil, bolt.FormatVersion+1), bolt.ErrVersion},
 		{"Zero", binary.BigEndian.AppendUint32(nil, 0), bolt.ErrVersion},
+		{"Previous", binary.BigEndian.AppendUint32(nil, 1), bolt.ErrVersion},
 		{"Malformed", []byte{1}, bolt.ErrCorrupt},
 	} {
 		t.Run(c.name, func(t *testing.T) {

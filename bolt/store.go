@@ -39,11 +39,12 @@ var (
 	bucketExpiry  = []byte("expiry")
 	bucketRevoked = []byte("revoked")
 	bucketMeta    = []byte("meta")
+	bucketOwners  = []byte("owners")
 
 	keyVersion = []byte("version")
 	keySeq     = []byte("seq")
 
-	subBuckets = [][]byte{bucketRecords, bucketMembers, bucketExpiry, bucketRevoked, bucketMeta}
+	subBuckets = [][]byte{bucketRecords, bucketMembers, bucketExpiry, bucketRevoked, bucketMeta, bucketOwners}
 
 	// bucketGrants marks a store of the layout before version 1 was
 	// settled, which kept records under their ID and a separate grant
@@ -54,8 +55,10 @@ var (
 // FormatVersion is the version of the on-disk layout this package writes and
 // reads. It is stored in the meta bucket; a store of another version is
 // refused with ErrVersion, as is a store of an earlier, unreleased layout
-// that carries version 1 too (recognised by its grants bucket).
-const FormatVersion = 1
+// that carries version 1 too (recognised by its grants bucket). Version 2
+// added the rotation state of records and the owners bucket; no release
+// wrote version 1, so there is no migration: a version 1 store is refused.
+const FormatVersion = 2
 
 // Open opens the store in the bbolt database file at path, creating the
 // file (mode 0600 unless WithFileMode) and the store's buckets if they do
@@ -221,6 +224,8 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 	switch ver := binary.BigEndian.Uint32(v); {
 	case ver > FormatVersion:
 		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
+	case ver == 1:
+		return fmt.Errorf("%w: the store has format version 1, from before refresh rotation and the owner index (this package reads %d); no release wrote it, so there is no migration: start a new store", ErrVersion, FormatVersion)
 	case ver != FormatVersion:
 		return fmt.Errorf("%w: the store has unknown format version %d (this package reads %d)", ErrVersion, ver, FormatVersion)
 	}

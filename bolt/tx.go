@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -23,8 +24,8 @@ var empty = []byte{}
 // decoded into fresh memory: bbolt's slices are valid only inside the
 // transaction.
 type tx struct {
-	btx                                     *bbolt.Tx
-	records, members, expiry, revoked, meta *bbolt.Bucket
+	btx                                             *bbolt.Tx
+	records, members, expiry, revoked, meta, owners *bbolt.Bucket
 }
 
 var _ revoke.Tx = (*tx)(nil)
@@ -43,8 +44,9 @@ func (s *Store) begin(btx *bbolt.Tx) (*tx, error) {
 		expiry:  top.Bucket(bucketExpiry),
 		revoked: top.Bucket(bucketRevoked),
 		meta:    top.Bucket(bucketMeta),
+		owners:  top.Bucket(bucketOwners),
 	}
-	if t.records == nil || t.members == nil || t.expiry == nil || t.revoked == nil || t.meta == nil {
+	if t.records == nil || t.members == nil || t.expiry == nil || t.revoked == nil || t.meta == nil || t.owners == nil {
 		return nil, fmt.Errorf("%w: a sub-bucket of %q is gone", ErrCorrupt, s.bucket)
 	}
 	return t, nil
@@ -147,6 +149,11 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 			return fmt.Errorf("bolt: Put: expiry index: %w", err)
 		}
 	}
+	if !existed || !sameOwners(old, rec) {
+		if err := t.putOwners(rec); err != nil {
+			return fmt.Errorf("bolt: Put: %w", err)
+		}
+	}
 	if rec.Seq != 0 && (!existed || old.Seq != rec.Seq || old.Check != rec.Check || oldExp != exp) {
 		if err := t.revoked.Put(orderKey(rec.Seq, rec.ID), revocationValue(rec.Check, exp)); err != nil {
 			return fmt.Errorf("bolt: Put: revocation index: %w", err)
@@ -174,6 +181,11 @@ func (t *tx) remove(op string, old revoke.Record, oldExp int64, next *revoke.Rec
 	if next == nil || !next.ExpiresAt.Equal(old.ExpiresAt) {
 		if err := t.expiry.Delete(expiryKey(oldExp, old.ID)); err != nil {
 			return fmt.Errorf("bolt: %s: expiry index: %w", op, err)
+		}
+	}
+	if next == nil || !sameOwners(old, *next) {
+		if err := t.deleteOwners(old); err != nil {
+			return fmt.Errorf("bolt: %s: %w", op, err)
 		}
 	}
 	if old.Seq != 0 && (next == nil || next.Seq != old.Seq) {
@@ -331,4 +343,111 @@ func storedSeq(meta *bbolt.Bucket) (uint64, error) {
 		return binary.BigEndian.Uint64(v), nil
 	}
 	return 0, fmt.Errorf("%w: sequence counter of %d bytes, want 8", ErrCorrupt, len(v))
+}
+
+// The owners bucket indexes records by subject and by client for Grants:
+//
+//	owner ‖ SHA-256(subject or client) ‖ grant ID ‖ token ID → empty
+//
+// owner being 1 (subject) or 2 (client), as revoke.Owner. The digest gives
+// keys a fixed length, within bbolt's key size limit whatever the length of
+// a subject or client, and the grant first makes an owner's grants one
+// ascending run.
+
+// ownerPrefix is the part of the owners keys of by and key before the grant.
+func ownerPrefix(by revoke.Owner, key string) []byte {
+	p := make([]byte, 0, ownerPrefixLen+recordKeyLen)
+	sum := sha256.Sum256([]byte(key))
+	return append(append(p, byte(by)), sum[:]...)
+}
+
+const ownerPrefixLen = 1 + sha256.Size
+
+// ownerKey is the owners key of rec for by and key.
+func ownerKey(by revoke.Owner, key string, rec revoke.Record) []byte {
+	k := ownerPrefix(by, key)
+	k = append(k, rec.Grant[:]...)
+	return append(k, rec.ID[:]...)
+}
+
+// sameOwners reports whether a and b have the same owners keys.
+func sameOwners(a, b revoke.Record) bool {
+	return a.Grant == b.Grant && a.ClientID == b.ClientID && a.Subject == b.Subject
+}
+
+func (t *tx) putOwners(rec revoke.Record) error {
+	if err := t.owners.Put(ownerKey(revoke.ByClient, rec.ClientID, rec), empty); err != nil {
+		return fmt.Errorf("owners index: %w", err)
+	}
+	if rec.Subject != "" {
+		if err := t.owners.Put(ownerKey(revoke.BySubject, rec.Subject, rec), empty); err != nil {
+			return fmt.Errorf("owners index: %w", err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) deleteOwners(rec revoke.Record) error {
+	if err := t.owners.Delete(ownerKey(revoke.ByClient, rec.ClientID, rec)); err != nil {
+		return fmt.Errorf("owners index: %w", err)
+	}
+	if rec.Subject != "" {
+		if err := t.owners.Delete(ownerKey(revoke.BySubject, rec.Subject, rec)); err != nil {
+			return fmt.Errorf("owners index: %w", err)
+		}
+	}
+	return nil
+}
+
+// Grants calls fn for at most limit grants of the subject or client key
+// above after, in ascending order: one cursor seek per grant reported, never
+// a scan of the store.
+func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+	if by != revoke.BySubject && by != revoke.ByClient {
+		return fmt.Errorf("bolt: Grants: unknown owner %v", by)
+	}
+	if limit <= 0 || (by == revoke.BySubject && key == "") {
+		return nil
+	}
+	prefix := ownerPrefix(by, key)
+	seek := func(g revoke.ID) []byte { return append(prefix[:len(prefix):len(prefix)], g[:]...) }
+	from, ok := nextID(after)
+	if !ok {
+		return nil
+	}
+	c := t.owners.Cursor()
+	for n := 0; n < limit; n++ {
+		if n%ctxEvery == ctxEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("bolt: Grants: %w", err)
+			}
+		}
+		k, _ := c.Seek(seek(from))
+		if k == nil || !bytes.HasPrefix(k, prefix) {
+			return nil
+		}
+		if len(k) != len(prefix)+recordKeyLen {
+			return fmt.Errorf("%w: owners key of %d bytes, want %d", ErrCorrupt, len(k), len(prefix)+recordKeyLen)
+		}
+		g := revoke.ID(k[len(prefix):])
+		if err := fn(g); err != nil {
+			return err
+		}
+		if from, ok = nextID(g); !ok {
+			return nil
+		}
+	}
+	return nil
+}
+
+// nextID returns id + 1 as a 256-bit big-endian number, and false when id
+// is the greatest ID.
+func nextID(id revoke.ID) (revoke.ID, bool) {
+	for i := len(id) - 1; i >= 0; i-- {
+		id[i]++
+		if id[i] != 0 {
+			return id, true
+		}
+	}
+	return id, false
 }

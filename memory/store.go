@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -18,7 +19,16 @@ type Store struct {
 	closed  bool
 	records map[revoke.ID]revoke.Record
 	grants  map[revoke.ID]map[revoke.ID]struct{}
-	seq     uint64
+	// owners maps a subject or client to its grants, each with the number
+	// of its records that name that owner.
+	owners map[owner]map[revoke.ID]int
+	seq    uint64
+}
+
+// owner is a key of the owner index: a subject or a client.
+type owner struct {
+	by  revoke.Owner
+	key string
 }
 
 var (
@@ -31,6 +41,7 @@ func New() *Store {
 	return &Store{
 		records: make(map[revoke.ID]revoke.Record),
 		grants:  make(map[revoke.ID]map[revoke.ID]struct{}),
+		owners:  make(map[owner]map[revoke.ID]int),
 	}
 }
 
@@ -62,6 +73,7 @@ func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	if s.records == nil {
 		s.records = make(map[revoke.ID]revoke.Record)
 		s.grants = make(map[revoke.ID]map[revoke.ID]struct{})
+		s.owners = make(map[owner]map[revoke.ID]int)
 	}
 	t := &tx{s: s, writable: true, seq: s.seq}
 	if err := fn(t); err != nil {
@@ -80,7 +92,7 @@ func (s *Store) Close() error {
 		return fmt.Errorf("memory: %w", revoke.ErrClosed)
 	}
 	s.closed = true
-	s.records, s.grants = nil, nil
+	s.records, s.grants, s.owners = nil, nil, nil
 	return nil
 }
 
@@ -147,6 +159,27 @@ func (t *tx) set(rec revoke.Record) {
 		t.s.grants[rec.Grant] = members
 	}
 	members[rec.ID] = struct{}{}
+	t.own(owner{revoke.ByClient, rec.ClientID}, rec.Grant, 1)
+	if rec.Subject != "" {
+		t.own(owner{revoke.BySubject, rec.Subject}, rec.Grant, 1)
+	}
+}
+
+// own adds delta to the records of grant that name o.
+func (t *tx) own(o owner, grant revoke.ID, delta int) {
+	grants := t.s.owners[o]
+	if grants == nil {
+		grants = make(map[revoke.ID]int)
+		t.s.owners[o] = grants
+	}
+	if n := grants[grant] + delta; n > 0 {
+		grants[grant] = n
+	} else {
+		delete(grants, grant)
+		if len(grants) == 0 {
+			delete(t.s.owners, o)
+		}
+	}
 }
 
 func (t *tx) remove(id revoke.ID) {
@@ -160,6 +193,43 @@ func (t *tx) remove(id revoke.ID) {
 	if len(members) == 0 {
 		delete(t.s.grants, rec.Grant)
 	}
+	t.own(owner{revoke.ByClient, rec.ClientID}, rec.Grant, -1)
+	if rec.Subject != "" {
+		t.own(owner{revoke.BySubject, rec.Subject}, rec.Grant, -1)
+	}
+}
+
+// Grants calls fn for at most limit grants of the subject or client key
+// above after, in ascending order. The index is a hash map: it picks the
+// lowest limit IDs above after in one pass over the owner's grants, in
+// time proportional to their number, not to the store's.
+func (t *tx) Grants(_ context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+	if by != revoke.BySubject && by != revoke.ByClient {
+		return fmt.Errorf("memory: Grants: unknown owner %v", by)
+	}
+	if limit <= 0 || (by == revoke.BySubject && key == "") {
+		return nil
+	}
+	var low []revoke.ID // sorted, at most limit
+	for g := range t.s.owners[owner{by, key}] {
+		if bytes.Compare(g[:], after[:]) <= 0 {
+			continue
+		}
+		if len(low) == limit && bytes.Compare(g[:], low[limit-1][:]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(low, g, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
+		if len(low) == limit {
+			low = low[:limit-1]
+		}
+		low = slices.Insert(low, i, g)
+	}
+	for _, g := range low {
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tx) Grant(_ context.Context, grant revoke.ID, fn func(revoke.Record) error) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +40,8 @@ type committer struct {
 	// filling is set while a leader waits for the queue to fill; arriving
 	// callers signal it.
 	filling chan struct{}
+
+	commits, ops atomic.Uint64 // transactions run, operations they held (Stats)
 }
 
 // maxFillWait bounds how long a leader waits for callers to join its
@@ -86,6 +89,8 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 	start := time.Now()
 	c.run(ctx, batch)
 	took := time.Since(start)
+	c.commits.Add(1)
+	c.ops.Add(uint64(len(batch)))
 
 	c.mu.Lock()
 	c.writers, c.lastTook, c.lastEnd = len(batch)+len(c.queue), took, start.Add(took)

@@ -28,14 +28,61 @@
 //   - IsRevoked is true for a token revoked directly or by cascade until it
 //     has expired and its record has been purged; false for a token never
 //     issued.
+//   - A token's Subject is its grant's: a token issued under a parent with
+//     an empty Subject inherits the parent's; another one is a *FieldError.
+//
+// # Rotation and reuse
+//
+// Rotate is the refresh step of a token endpoint: the presented refresh
+// token is exchanged for a new one that joins its grant, and becomes spent.
+// Presenting a spent token again, to Rotate or as the parent of an Issue,
+// is reuse (RFC 9700 section 4.14.2): the server cannot tell the thief from
+// the client, so the whole grant is revoked in the same transaction, the
+// newest tokens included, and the call returns ErrReused. Mint the access
+// tokens of a refresh from the new refresh token.
+//
+//   - A spent refresh token is not revoked: IsRevoked stays false for it
+//     (it may still be listed as the parent of live access tokens). Rotate
+//     is the check for refresh tokens.
+//   - Spent markers are kept on the records themselves, for as long as the
+//     records are: purging the expired members of a grant leaves the live
+//     ones, and their markers, so reuse is detected for the whole life of
+//     the family.
+//   - With a grace window (WithReuseGrace, off by default), the immediately
+//     previous refresh token of the chain, presented again within the
+//     window, rotates again, for clients whose response was lost; the
+//     successor it replaces is spent without grace. An older generation,
+//     a retry after the window, or more retries than WithGraceRetries
+//     allows, is reuse. The chain as committed decides, not timestamps:
+//     of concurrent Rotates of one token without grace exactly one wins.
+//
+// # Log out everywhere
+//
+// RevokeSubject revokes every grant of a user, across clients, and
+// RevokeClient every grant of a client. Stores index records by subject and
+// by client (Tx.Grants), so their cost is that of the grants revoked, not a
+// scan. They run in bounded transactions (WithOwnerBatch), each grant
+// whole; when they return nil, every token issued before the call started
+// is revoked, and an Issue or Rotate racing them under one of those tokens
+// failed with ErrRevoked or was revoked too.
+//
+// # Observability
+//
+// WithObserver receives one Event per operation after its commit (issued,
+// rotated, revoked with its Reason, reuse, purged, follower synced, store
+// error), carrying client, subject, counts and a short hash of the grant,
+// never a raw token. Stats returns counters: checks by result (counted
+// while an observer is set), revocations by reason, index size, follower
+// position and lag, commits and batch size. Without an observer IsRevoked
+// does no extra work; with one it adds a counter increment.
 //
 // # Errors
 //
 // Errors are sentinel values compared with errors.Is: ErrRevoked,
-// ErrClientMismatch, ErrUnknownParent, ErrAlreadyIssued, ErrInvalidToken
-// (bad input, detailed by a *FieldError), ErrClosed, ErrUnavailable (the
-// store cannot serve now), and, from New, ErrInvalidOption and
-// ErrStoreInUse. A storage failure is
+// ErrReused, ErrClientMismatch, ErrUnknownParent, ErrAlreadyIssued,
+// ErrInvalidToken (bad input, detailed by a *FieldError), ErrClosed,
+// ErrUnavailable (the store cannot serve now), and, from New,
+// ErrInvalidOption and ErrStoreInUse. A storage failure is
 // returned as an error wrapping the store's error, never as success: when
 // Issue or Revoke returns nil, the write is committed.
 //

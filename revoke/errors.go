@@ -55,8 +55,9 @@ var (
 // ErrInvalidToken.
 type FieldError struct {
 	// Field names the offending field: "Value", "Kind", "ClientID",
-	// "Parent" or "ExpiresAt" for Issue; "token" or "clientID" for Revoke
-	// and IsRevoked.
+	// "Subject", "Parent" or "ExpiresAt" for Issue and Rotate ("old" for
+	// Rotate's presented token); "token" or "clientID" for Revoke and
+	// IsRevoked; "subject" or "clientID" for RevokeSubject and RevokeClient.
 	Field string
 	// Reason says what is wrong with it.
 	Reason string

@@ -27,6 +27,7 @@ import (
 // factor of at most 7/8, and at least 1/4 after growth.
 type index struct {
 	shards [indexShards]indexShard
+	count  atomic.Int64 // entries, for Stats
 }
 
 const (
@@ -174,6 +175,14 @@ func (ix *index) add(rev Revocation) {
 		s.tab.Store(t)
 	}
 	t.put(rev.Check, indexEntry{id: rev.ID, exp: exp})
+	ix.count.Add(1)
+}
+
+// addAll adds every revocation of revs.
+func (ix *index) addAll(revs []Revocation) {
+	for _, rev := range revs {
+		ix.add(rev)
+	}
 }
 
 // put stores e in a new position and publishes its slot. Writers only; the
@@ -236,5 +245,6 @@ func (ix *index) sweep(t time.Time) int {
 		}
 		s.mu.Unlock()
 	}
+	ix.count.Add(-int64(removed))
 	return removed
 }

@@ -18,6 +18,7 @@ type options struct {
 	syncInterval time.Duration
 	log          *slog.Logger
 	tokenKey     func(token string) (key string, ok bool) // see tokenkey.go
+	life         lifecycleOptions                         // rotation, owner revocation, observer
 }
 
 // Defaults of the options.
@@ -72,6 +73,7 @@ func defaultOptions() options {
 		batch:        DefaultPurgeBatch,
 		syncInterval: DefaultSyncInterval,
 		log:          slog.New(slog.DiscardHandler),
+		life:         defaultLifecycle(),
 	}
 }
 

@@ -106,10 +106,33 @@ type Record struct {
 	// Seq is the revocation sequence number: zero while the token is live,
 	// and the number from Tx.NextSeq of the transaction that revoked it.
 	Seq uint64
+
+	// The rotation state of a refresh token (see Revoker.Rotate); zero for
+	// access tokens and for refresh tokens never rotated. A Store keeps
+	// these fields as it keeps the others, for as long as the record.
+
+	// Successor is the ID of the refresh token that replaced this one,
+	// set by Rotate (and replaced by a grace retry), or the zero ID.
+	Successor ID
+	// RotatedAt is when Successor was last set, by the Revoker's clock, to
+	// the nanosecond, in UTC; the zero time while Successor is zero.
+	RotatedAt time.Time
+	// Retries is how many grace retries rotated this token again after
+	// its first rotation (see WithReuseGrace).
+	Retries uint32
+	// Superseded marks a successor replaced by a grace retry of its
+	// parent: the token whose response was lost. It is spent without
+	// grace, even though its own Successor is zero.
+	Superseded bool
 }
 
 // Revoked reports whether the record has been revoked.
 func (r Record) Revoked() bool { return r.Seq != 0 }
+
+// Spent reports whether the refresh token was rotated (Successor set) or
+// superseded by a grace retry. Presenting a spent token again, to Rotate or
+// as an Issue parent, is reuse.
+func (r Record) Spent() bool { return !r.Successor.IsZero() || r.Superseded }
 
 // Revocation is the part of a revoked record the in-memory index of a
 // Revoker needs.

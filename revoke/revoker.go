@@ -2,6 +2,7 @@ package revoke
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -22,6 +23,8 @@ type Revoker struct {
 	readThrough bool
 	// seq is the highest revocation sequence the index has loaded.
 	seq atomic.Uint64
+	// life holds the counters of Stats and observation.
+	life lifecycle
 
 	closed atomic.Bool
 	bg     context.Context // background work's context, cancelled by Close
@@ -62,7 +65,11 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	if err := claim(s); err != nil {
 		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
+	if err := o.life.check(); err != nil {
+		return nil, err
+	}
 	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
+	r.life.counting = o.life.observer != nil
 	if err := r.sync(context.Background()); err != nil {
 		release(s)
 		return nil, fmt.Errorf("revoke: New: loading revocations: %w", err)
@@ -70,6 +77,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	r.bg, r.cancel = context.WithCancel(context.Background())
 	if sh, ok := s.(Shared); ok && sh.Shared() {
 		if o.syncInterval > 0 {
+			r.life.follows = true
 			r.every(o.syncInterval, "follow", r.sync)
 		} else {
 			r.readThrough = true
@@ -108,15 +116,24 @@ func (r *Revoker) every(interval time.Duration, name string, fn func(context.Con
 func (r *Revoker) sync(ctx context.Context) error {
 	last := r.seq.Load()
 	high := last
+	n := 0
 	err := r.store.View(ctx, func(tx Tx) error {
 		return tx.RevokedSince(ctx, last, func(rev Revocation) error {
 			r.index.add(rev)
+			n++
 			high = max(high, rev.Seq)
 			return nil
 		})
 	})
 	if err != nil {
+		if r.bg != nil {
+			r.storeError("sync", err)
+		}
 		return err
+	}
+	r.life.syncedAt.Store(r.opts.now().UnixNano())
+	if high > last && r.bg != nil {
+		r.observe(Event{Kind: EventSynced, Op: "sync", Count: n, Seq: high})
 	}
 	// Only the follower (or New, before it starts) syncs, so a plain store
 	// is enough; the max guards against a reader that went backwards.
@@ -134,7 +151,10 @@ func (r *Revoker) sync(ctx context.Context) error {
 // issued, has expired or was purged, ErrClientMismatch when the parent
 // belongs to another client, and ErrAlreadyIssued when the value was issued
 // before with other attributes; in each case nothing is stored. Issuing the
-// same token twice with the same attributes succeeds.
+// same token twice with the same attributes succeeds. A parent that was
+// rotated (see Rotate) is reuse: the grant is revoked and Issue returns
+// ErrReused. A token with a parent takes the parent's Subject when its own
+// is empty; another Subject is a *FieldError.
 //
 // When Issue returns nil the record is committed; an Issue racing a Revoke of
 // its grant either fails with ErrRevoked or is revoked by that Revoke.
@@ -146,29 +166,19 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 	if err := validate(t, now); err != nil {
 		return err
 	}
-	id, check, ok := r.tokenID(t.Value)
-	if !ok {
-		return &FieldError{Field: "Value", Reason: reasonUnkeyed}
+	rec, err := r.recordOf(t)
+	if err != nil {
+		return err
 	}
-	rec := Record{
-		ID:        id,
-		Check:     check,
-		Kind:      t.Kind,
-		ClientID:  t.ClientID,
-		Subject:   t.Subject,
-		ExpiresAt: t.ExpiresAt.Round(0).UTC(),
-	}
-	if t.Parent != "" {
-		if rec.Parent, _, ok = r.tokenID(t.Parent); !ok {
-			return &FieldError{Field: "Parent", Reason: reasonUnkeyed}
-		}
-		if rec.Parent == rec.ID {
-			return &FieldError{Field: "Parent", Reason: "is the token itself"}
-		}
-	}
-	var outcome error
-	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
-		outcome = nil
+	cutoff := now.Add(-r.opts.grace)
+	var (
+		outcome error
+		parent  Record
+		revoked []Revocation
+		wrote   bool
+	)
+	err = r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+		outcome, revoked, wrote = nil, revoked[:0], false
 		rec.Grant = rec.ID
 		old, found, err := tx.Get(ctx, rec.ID)
 		if err != nil {
@@ -186,7 +196,16 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 			if outcome = checkParent(p, ok, rec.ClientID, now); outcome != nil {
 				return nil
 			}
+			if outcome = inherit(&rec, t.Subject, p); outcome != nil {
+				return nil
+			}
 			rec.Grant = p.Grant
+			if !found && p.Spent() {
+				parent = p
+				outcome = fmt.Errorf("%w: the parent was already rotated; its grant is revoked", ErrReused)
+				revoked, err = revokeGrant(ctx, tx, p.Grant, cutoff, revoked)
+				return err
+			}
 		}
 		if found {
 			if !sameIssue(old, rec) {
@@ -194,10 +213,19 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 			}
 			return nil
 		}
+		wrote = true
 		return tx.Put(ctx, rec)
 	})
 	if err != nil {
+		r.storeError("Issue", err)
 		return fmt.Errorf("revoke: Issue: %w", err)
+	}
+	r.index.addAll(revoked)
+	switch {
+	case errors.Is(outcome, ErrReused):
+		r.reused("Issue", parent, len(revoked))
+	case outcome == nil && wrote:
+		r.observeRecord(EventIssued, "Issue", rec, 1)
 	}
 	return outcome
 }
@@ -299,6 +327,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	})
 	switch {
 	case err != nil:
+		r.storeError("Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	case !found || !rec.ExpiresAt.After(now):
 		return 0, nil
@@ -330,13 +359,19 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 		return nil
 	})
 	if err != nil {
+		r.storeError("Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	}
 	if plan.outcome != nil {
 		return 0, plan.outcome
 	}
-	for _, rev := range revoked {
-		r.index.add(rev)
+	r.index.addAll(revoked)
+	if len(revoked) > 0 {
+		reason := ReasonCascade
+		if rec.Kind == Access {
+			reason = ReasonDirect
+		}
+		r.revokedEvent(EventRevoked, "Revoke", reason, rec, len(revoked))
 	}
 	return len(revoked), nil
 }
@@ -398,12 +433,19 @@ func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 			return true, errUnkeyed
 		}
 	}
-	if r.index.contains(Checksum(key), key) {
+	check := Checksum(key)
+	if r.index.contains(check, key) {
+		r.counted(check, true)
 		return true, nil
 	}
 	if r.readThrough {
-		return r.readRevoked(ctx, key)
+		revoked, err := r.readRevoked(ctx, key)
+		if err == nil {
+			r.counted(check, revoked)
+		}
+		return revoked, err
 	}
+	r.counted(check, false)
 	return false, nil
 }
 
@@ -453,6 +495,7 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 			return nil
 		})
 		if err != nil {
+			r.storeError("Purge", err)
 			return total, fmt.Errorf("revoke: Purge: %w", err)
 		}
 		total += len(ids)
@@ -461,6 +504,9 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 		}
 	}
 	r.index.sweep(cutoff)
+	if total > 0 {
+		r.observe(Event{Kind: EventPurged, Op: "Purge", Count: total})
+	}
 	return total, nil
 }
 

@@ -2,6 +2,7 @@ package revoke
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -31,6 +32,8 @@ import (
 //     write nothing. Close of a closed Store returns an error wrapping ErrClosed.
 //   - A cancelled or expired context makes View and Update return an error
 //     wrapping the context's error, with nothing written.
+//   - Every field of a Record, rotation state included, reads back as it
+//     was Put (times to the nanosecond, in UTC).
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -51,8 +54,8 @@ type Tx interface {
 	Get(ctx context.Context, id ID) (rec Record, found bool, err error)
 
 	// Put inserts rec, or replaces the record with the same ID, and keeps
-	// every index over it (grant, expiry, revocation sequence) in the same
-	// transaction. Put is only called in Update transactions.
+	// every index over it (grant, expiry, revocation sequence, subject and
+	// client, see Grants) in the same transaction. Put is only called in Update transactions.
 	Put(ctx context.Context, rec Record) error
 
 	// Delete removes the record whose ID is id, with its index entries.
@@ -77,12 +80,63 @@ type Tx interface {
 	// error from fn stops the iteration and is returned.
 	Expired(ctx context.Context, t time.Time, limit int, fn func(Record) error) error
 
+	// Grants calls fn with the IDs of the grants that by and key name: the
+	// distinct Grant of every stored record whose Subject (BySubject) or
+	// ClientID (ByClient) equals key, byte for byte. It is how RevokeSubject
+	// and RevokeClient find a user's or a client's grants without a scan of
+	// the store, in bounded, resumable batches:
+	//
+	//   - Only grant IDs greater than after (compared as bytes, as
+	//     bytes.Compare does) are reported; the zero ID starts at the
+	//     beginning.
+	//   - They are reported in ascending order, each once, however many
+	//     records of that grant match.
+	//   - At most limit IDs are reported; limit <= 0 reports none. A
+	//     caller that got limit IDs resumes with after set to the last one.
+	//   - A grant is reported while at least one record of it matches,
+	//     whether live, revoked, spent or expired: the index follows the
+	//     records (Put and Delete keep it in the same transaction), and
+	//     entries of deleted records are gone when Delete returns.
+	//   - The transaction's own writes are seen: a record Put earlier in
+	//     the same transaction is found, a deleted one is not.
+	//   - An empty key reports nothing for BySubject (records without a
+	//     subject are not indexed by subject); by values other than
+	//     BySubject and ByClient are an error.
+	//
+	// The cost must be proportional to the grants reported (plus a
+	// logarithmic seek), not to the records of the store. fn must not
+	// write to the transaction; an error from fn stops the iteration and
+	// is returned.
+	Grants(ctx context.Context, by Owner, key string, after ID, limit int, fn func(grant ID) error) error
+
 	// NextSeq returns a revocation sequence number greater than every Seq
 	// of a committed record, including those committed by other processes,
 	// and greater than the numbers it returned before in this transaction.
 	// Numbers of a transaction that rolled back may be handed out again. It
 	// is only called in Update transactions.
 	NextSeq(ctx context.Context) (uint64, error)
+}
+
+// Owner says which field of a record Tx.Grants matches.
+type Owner uint8
+
+// The owner indexes a Store keeps.
+const (
+	// BySubject matches Record.Subject.
+	BySubject Owner = 1
+	// ByClient matches Record.ClientID.
+	ByClient Owner = 2
+)
+
+// String returns "subject", "client", or "Owner(n)".
+func (o Owner) String() string {
+	switch o {
+	case BySubject:
+		return "subject"
+	case ByClient:
+		return "client"
+	}
+	return "Owner(" + strconv.Itoa(int(o)) + ")"
 }
 
 // Shared is implemented by Stores that processes other than this one may

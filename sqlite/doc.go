@@ -62,7 +62,8 @@
 // With the default prefix (see WithTablePrefix) the Store keeps two tables:
 //
 //	revoke_tokens(grant_id BLOB, id BLOB, check_sum, kind, client_id,
-//	              subject, parent, expires_at, seq,
+//	              subject, parent, expires_at, seq, successor,
+//	              rotated_at, retries, superseded,
 //	              PRIMARY KEY (grant_id, id)) WITHOUT ROWID
 //	revoke_meta(name TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID
 //
@@ -85,6 +86,13 @@
 // an index, and costs in proportion to the rows it touches. The seq index
 // also holds check_sum and expires_at, so that loading the revocations reads
 // the index alone (BENCHMARKS.md has revoke.New over a million).
+//
+// successor, rotated_at, retries and superseded are the rotation state of a
+// refresh token (revoke.Record). Indexes on (subject, grant_id), partial
+// over the rows that have a subject, and on (client_id, grant_id) list the grants of a
+// user or a client for RevokeSubject and RevokeClient, read from the index
+// alone: logging out a user costs that user's grants, not a scan. Schema
+// version 2 added them; Open migrates version 1 tables in place.
 //
 // revoke_meta holds the schema version of the prefix's tables and the
 // sequence counter. Open and New migrate older tables in one BEGIN

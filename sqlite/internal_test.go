@@ -33,15 +33,17 @@ func TestQueryPlans(t *testing.T) {
 		query   string
 		indexes []string
 	}{
-		"Get":          {s.q.get, []string{byKey, byID}},
-		"locate":       {s.q.locate, []string{byKey, byID}},
-		"Delete":       {s.q.del, []string{"MULTI-INDEX OR", byKey, byID}},
-		"DeleteKey":    {s.q.delKey, []string{byKey}},
-		"Grant":        {s.q.grant, []string{byGrant}},
-		"Expired":      {s.q.expired, []string{"INDEX revoke_tokens_expires (expires_at<?)"}},
-		"RevokedSince": {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
-		"NextSeq":      {s.q.getSeq, []string{"USING PRIMARY KEY (name=?)"}},
-		"flush":        {s.q.setSeq, []string{"USING PRIMARY KEY (name=?)"}},
+		"Get":           {s.q.get, []string{byKey, byID}},
+		"locate":        {s.q.locate, []string{byKey, byID}},
+		"Delete":        {s.q.del, []string{"MULTI-INDEX OR", byKey, byID}},
+		"DeleteKey":     {s.q.delKey, []string{byKey}},
+		"Grant":         {s.q.grant, []string{byGrant}},
+		"Expired":       {s.q.expired, []string{"INDEX revoke_tokens_expires (expires_at<?)"}},
+		"RevokedSince":  {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
+		"NextSeq":       {s.q.getSeq, []string{"USING PRIMARY KEY (name=?)"}},
+		"flush":         {s.q.setSeq, []string{"USING PRIMARY KEY (name=?)"}},
+		"SubjectGrants": {s.q.subjectGrants, []string{"COVERING INDEX revoke_tokens_subject (subject=? AND grant_id>?)"}},
+		"ClientGrants":  {s.q.clientGrants, []string{"COVERING INDEX revoke_tokens_client (client_id=? AND grant_id>?)"}},
 	}
 	for name, w := range want {
 		var plan []struct {
@@ -158,5 +160,61 @@ func TestNewPragmas(t *testing.T) {
 	}
 	if got := pragma(t, db, "busy_timeout"); got != "10" {
 		t.Errorf("application's busy_timeout = %s after Update, want its 10 restored", got)
+	}
+}
+
+// TestMigrateFromVersion1: tables of schema version 1 are brought to the
+// current version on Open, keeping their rows, which then carry no rotation
+// state and are found by subject and client.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sqlx.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := newQueries("revoke_")
+	stmts := append([]string{createMeta}, migrations[0]...)
+	stmts = append(stmts,
+		`INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', 1)`,
+		`INSERT INTO "{p}tokens" (grant_id, id, check_sum, kind, client_id, subject, expires_at)
+			VALUES (x'0101010101010101010101010101010101010101010101010101010101010101',
+			        x'0101010101010101010101010101010101010101010101010101010101010101', 7, 2, 'c1', 'alice', 9000000000000000000)`,
+	)
+	for _, stmt := range stmts {
+		if _, err := db.Exec(q.fill(stmt)); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open of a version 1 database: %v", err)
+	}
+	defer s.Close()
+	var id revoke.ID
+	for i := range id {
+		id[i] = 1
+	}
+	err = s.View(context.Background(), func(tx revoke.Tx) error {
+		rec, found, err := tx.Get(context.Background(), id)
+		if err != nil || !found || rec.Spent() || !rec.RotatedAt.IsZero() || rec.Subject != "alice" {
+			t.Errorf("migrated row: %+v, found %v, err %v", rec, found, err)
+		}
+		var grants []revoke.ID
+		err = tx.Grants(context.Background(), revoke.BySubject, "alice", revoke.ID{}, 10, func(g revoke.ID) error {
+			grants = append(grants, g)
+			return nil
+		})
+		if err != nil || len(grants) != 1 || grants[0] != id {
+			t.Errorf("Grants(alice) after migration = %x, %v", grants, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 2 {
+		t.Errorf("schema version after Open = %d (%v), want %d = 2", v, err, schemaVersion)
 	}
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"math"
@@ -20,6 +21,11 @@ type row struct {
 	Grant     idValue `db:"grant_id"`
 	ExpiresAt int64   `db:"expires_at"` // nanoseconds since 1970, UTC
 	Seq       int64   `db:"seq"`
+	// Rotation state.
+	Successor  nullID        `db:"successor"`
+	RotatedAt  sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
+	Retries    int64         `db:"retries"`
+	Superseded bool          `db:"superseded"`
 }
 
 // revRow is the part of a row RevokedSince reads (from the index alone).
@@ -42,17 +48,27 @@ func rowOf(rec revoke.Record) (row, error) {
 		return row{}, fmt.Errorf("sqlite: Put: ExpiresAt %v is outside the years 1678 to 2262", rec.ExpiresAt)
 	case rec.Seq > math.MaxInt64:
 		return row{}, fmt.Errorf("sqlite: Put: Seq %d does not fit in an SQLite integer", rec.Seq)
+	case !rec.RotatedAt.IsZero() && (rec.RotatedAt.Before(minNano) || rec.RotatedAt.After(maxNano)):
+		return row{}, fmt.Errorf("sqlite: Put: RotatedAt %v is outside the years 1678 to 2262", rec.RotatedAt)
+	}
+	var rotated sql.NullInt64
+	if !rec.RotatedAt.IsZero() {
+		rotated = sql.NullInt64{Int64: rec.RotatedAt.UnixNano(), Valid: true}
 	}
 	return row{
-		ID:        idValue(rec.ID),
-		Check:     int64(rec.Check),
-		Kind:      int64(rec.Kind),
-		ClientID:  rec.ClientID,
-		Subject:   rec.Subject,
-		Parent:    nullID(rec.Parent),
-		Grant:     idValue(rec.Grant),
-		ExpiresAt: rec.ExpiresAt.UnixNano(),
-		Seq:       int64(rec.Seq),
+		Successor:  nullID(rec.Successor),
+		RotatedAt:  rotated,
+		Retries:    int64(rec.Retries),
+		Superseded: rec.Superseded,
+		ID:         idValue(rec.ID),
+		Check:      int64(rec.Check),
+		Kind:       int64(rec.Kind),
+		ClientID:   rec.ClientID,
+		Subject:    rec.Subject,
+		Parent:     nullID(rec.Parent),
+		Grant:      idValue(rec.Grant),
+		ExpiresAt:  rec.ExpiresAt.UnixNano(),
+		Seq:        int64(rec.Seq),
 	}, nil
 }
 
@@ -64,17 +80,27 @@ func (r *row) record() (revoke.Record, error) {
 		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", ErrCorrupt, r.ID[:], r.Kind)
 	case r.Seq < 0:
 		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", ErrCorrupt, r.ID[:], r.Seq)
+	case r.Retries < 0 || r.Retries > math.MaxUint32:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", ErrCorrupt, r.ID[:], r.Retries)
+	}
+	var rotated time.Time
+	if r.RotatedAt.Valid {
+		rotated = time.Unix(0, r.RotatedAt.Int64).UTC()
 	}
 	return revoke.Record{
-		ID:        revoke.ID(r.ID),
-		Check:     uint32(r.Check),
-		Kind:      revoke.Kind(r.Kind),
-		ClientID:  r.ClientID,
-		Subject:   r.Subject,
-		Parent:    revoke.ID(r.Parent),
-		Grant:     revoke.ID(r.Grant),
-		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
-		Seq:       uint64(r.Seq),
+		Successor:  revoke.ID(r.Successor),
+		RotatedAt:  rotated,
+		Retries:    uint32(r.Retries),
+		Superseded: r.Superseded,
+		ID:         revoke.ID(r.ID),
+		Check:      uint32(r.Check),
+		Kind:       revoke.Kind(r.Kind),
+		ClientID:   r.ClientID,
+		Subject:    r.Subject,
+		Parent:     revoke.ID(r.Parent),
+		Grant:      revoke.ID(r.Grant),
+		ExpiresAt:  time.Unix(0, r.ExpiresAt).UTC(),
+		Seq:        uint64(r.Seq),
 	}, nil
 }
 

@@ -48,6 +48,20 @@ var migrations = [][]string{
 		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at) WHERE seq > 0`,
 		`INSERT INTO "{p}meta" (name, value) VALUES ('seq', 0)`,
 	},
+	// 2: the rotation state of refresh tokens, and the subject and client
+	// indexes of RevokeSubject and RevokeClient.
+	{
+		`ALTER TABLE "{p}tokens" ADD COLUMN successor BLOB`,
+		// Unix nanoseconds; NULL for the zero time (never rotated).
+		`ALTER TABLE "{p}tokens" ADD COLUMN rotated_at INTEGER`,
+		`ALTER TABLE "{p}tokens" ADD COLUMN retries INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE "{p}tokens" ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0`,
+		// The grants of a subject or client, in grant order: Grants reads
+		// a range of one of these indexes alone (the primary key's
+		// grant_id is in every index entry of a WITHOUT ROWID table).
+		`CREATE INDEX "{p}tokens_subject" ON "{p}tokens" (subject, grant_id) WHERE subject != ''`,
+		`CREATE INDEX "{p}tokens_client" ON "{p}tokens" (client_id, grant_id)`,
+	},
 }
 
 // The meta table holds the schema version of the prefix's tables and the
@@ -60,23 +74,25 @@ const (
 	metaExists   = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`
 	getVersion   = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
 	setVersion   = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
-	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq`
+	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
 )
 
 // queries are the statements of a Store, with its table prefix filled in.
 type queries struct {
-	prefix       string
-	get          string
-	locate       string
-	put          string
-	putAll       string
-	del          string
-	delKey       string
-	grant        string
-	revokedSince string
-	expired      string
-	getSeq       string
-	setSeq       string
+	prefix        string
+	get           string
+	locate        string
+	put           string
+	putAll        string
+	del           string
+	delKey        string
+	grant         string
+	revokedSince  string
+	expired       string
+	getSeq        string
+	setSeq        string
+	subjectGrants string
+	clientGrants  string
 
 	// put and putAll compiled by sqlx for positional binding, at init:
 	// the query and the names of its parameters, in order.
@@ -91,7 +107,8 @@ func upsert(set ...string) string {
 		set[i] = c + " = excluded." + c
 	}
 	return `INSERT INTO "{p}tokens" (` + tokenColumns + `)
-		VALUES (:id, :check_sum, :kind, :client_id, :subject, :parent, :grant_id, :expires_at, :seq)
+		VALUES (:id, :check_sum, :kind, :client_id, :subject, :parent, :grant_id, :expires_at, :seq,
+			:successor, :rotated_at, :retries, :superseded)
 		ON CONFLICT (grant_id, id) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
@@ -107,17 +124,19 @@ func newQueries(prefix string) queries {
 			SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ? AND grant_id != id
 			LIMIT 1`),
 		// get for the key and expiry only, which Put needs.
-		locate: p(`SELECT grant_id, expires_at FROM "{p}tokens" WHERE grant_id = ? AND id = ?
+		locate: p(`SELECT grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE grant_id = ? AND id = ?
 			UNION ALL
-			SELECT grant_id, expires_at FROM "{p}tokens" WHERE id = ? AND grant_id != id
+			SELECT grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE id = ? AND grant_id != id
 			LIMIT 1`),
-		// put leaves expires_at alone when it replaces a row, and with it
-		// the expiry index: SQLite rewrites the entries of the indexes
-		// over the columns an UPDATE sets, whether their values change or
-		// not. A revocation so writes the row and its seq index entry
-		// only. Put uses putAll when the expiry changes.
-		put:    p(upsert("check_sum", "kind", "client_id", "subject", "parent", "seq")),
-		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq")),
+		// put leaves expires_at, client_id and subject alone when it
+		// replaces a row, and with them the expiry, client and subject
+		// indexes: SQLite rewrites the entries of the indexes over the
+		// columns an UPDATE sets, whether their values change or not. A
+		// revocation or a rotation so writes the row and its seq index
+		// entry only. Put uses putAll when one of them changes.
+		put: p(upsert("check_sum", "kind", "parent", "seq", "successor", "rotated_at", "retries", "superseded")),
+		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq",
+			"successor", "rotated_at", "retries", "superseded")),
 		// del removes the row of an ID whose grant is unknown, the first
 		// token of a grant by primary key or another member through the
 		// index on id (its parameters are the same ID); delKey, the row
@@ -132,6 +151,11 @@ func newQueries(prefix string) queries {
 		expired:      p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
 		getSeq:       p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`),
 		setSeq:       p(`UPDATE "{p}meta" SET value = ? WHERE name = 'seq'`),
+		// A range of the subject or client index, read alone, in
+		// grant_id order, so that DISTINCT needs no temporary B-tree.
+		// "subject != ''" matches the partial index's condition.
+		subjectGrants: p(`SELECT DISTINCT grant_id FROM "{p}tokens" WHERE subject = ? AND subject != '' AND grant_id > ? ORDER BY grant_id LIMIT ?`),
+		clientGrants:  p(`SELECT DISTINCT grant_id FROM "{p}tokens" WHERE client_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
 	}
 }
 

@@ -52,12 +52,15 @@ type stored struct {
 	present bool
 	grant   revoke.ID
 	expires int64 // expires_at
+	// client and subject are indexed too: a change of either needs
+	// putAll.
+	client, subject string
 }
 
 // saw records the row r, read in a write transaction.
 func (t *tx) saw(r *row) {
 	if t.write {
-		t.known[revoke.ID(r.ID)] = stored{present: true, grant: revoke.ID(r.Grant), expires: r.ExpiresAt}
+		t.known[revoke.ID(r.ID)] = stored{present: true, grant: revoke.ID(r.Grant), expires: r.ExpiresAt, client: r.ClientID, subject: r.Subject}
 	}
 }
 
@@ -183,7 +186,7 @@ func (t *tx) locate(ctx context.Context, id revoke.ID) (stored, error) {
 		grant idValue
 		old   = stored{present: true}
 	)
-	err = st.QueryRowContext(ctx, id[:], id[:], id[:]).Scan(&grant, &old.expires)
+	err = st.QueryRowContext(ctx, id[:], id[:], id[:]).Scan(&grant, &old.expires, &old.client, &old.subject)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return stored{}, nil
@@ -229,7 +232,7 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 		if _, err := st.ExecContext(ctx, old.grant[:], rec.ID[:]); err != nil {
 			return wrapf(err, "Put")
 		}
-	case old.present && old.expires != r.ExpiresAt:
+	case old.present && (old.expires != r.ExpiresAt || old.client != rec.ClientID || old.subject != rec.Subject):
 		bound, stmt = t.s.q.putAllBound, &t.putAllStmt
 	}
 	st, err := t.prepareNamed(ctx, stmt, bound)
@@ -239,7 +242,7 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	if _, err := st.ExecContext(ctx, &r); err != nil {
 		return wrapf(err, "Put")
 	}
-	t.known[rec.ID] = stored{present: true, grant: rec.Grant, expires: r.ExpiresAt}
+	t.known[rec.ID] = stored{present: true, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
 	return nil
 }
 
@@ -388,6 +391,37 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	if _, err := t.conn.ExecContext(ctx, t.s.q.setSeq, int64(t.seq)); err != nil {
 		return wrapf(err, "writing the sequence")
+	}
+	return nil
+}
+
+// Grants calls fn for at most limit grants of the subject or client key
+// above after, in ascending order, read from a range of the subject or
+// client index.
+func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+	if err := t.check(ctx, "Grants", false); err != nil {
+		return err
+	}
+	var query string
+	switch by {
+	case revoke.BySubject:
+		query = t.s.q.subjectGrants
+	case revoke.ByClient:
+		query = t.s.q.clientGrants
+	default:
+		return fmt.Errorf("sqlite: Grants: unknown owner %v", by)
+	}
+	if limit <= 0 || (by == revoke.BySubject && key == "") {
+		return nil
+	}
+	var grants []idValue
+	if err := t.conn.SelectContext(ctx, &grants, query, key, after[:], limit); err != nil {
+		return wrapf(err, "Grants")
+	}
+	for _, g := range grants {
+		if err := fn(revoke.ID(g)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

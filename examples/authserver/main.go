@@ -1,23 +1,30 @@
 // Command authserver is an example authorization server built on
 // github.com/sdkauth/revocation. It serves the token revocation endpoint
-// (POST /v1/auth/token/revoke) over a durable store, and two DEMO endpoints
-// that stand in for the rest of an authorization server and an API:
+// (POST /v1/auth/token/revoke) over a durable store, its metrics, and DEMO
+// endpoints that stand in for the rest of an authorization server and an
+// API:
 //
-//	POST /demo/token      mints an access + refresh token pair (DEMO ONLY)
-//	GET  /demo/protected  answers a greeting unless the bearer token is revoked
-//	GET  /openapi.yaml    the OpenAPI document of the revocation endpoint
+//	POST /demo/token               mints an access + refresh token pair, or
+//	                               rotates a refresh token (grant_type=refresh_token)
+//	                               with reuse detection (DEMO ONLY)
+//	POST /demo/logout-everywhere   revokes every grant of a subject (DEMO ONLY)
+//	GET  /demo/protected           answers a greeting unless the bearer token is revoked
+//	GET  /metrics                  Prometheus metrics of the Revoker
+//	GET  /openapi.yaml             the OpenAPI document of the revocation endpoint
 //
-// Usage:
+// Usage, from the repository's root (the example is a module of its own):
 //
-//	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE]
+//	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE] [-reuse-grace 0s]
 //		[-clients id=secret,...] [-public id,...] [-cors-origins https://app.example,...]
 //
 // -clients turns on HTTP Basic client authentication (RFC 6749, section
 // 2.3.1) with the given secrets, and -public names the clients that may
 // revoke without a secret; -cors-origins lets pages of those origins call
-// the revocation endpoint.
+// the revocation endpoint. -reuse-grace is the refresh rotation grace
+// window.
 //
-// It logs to standard error and shuts down cleanly on SIGINT or SIGTERM.
+// It logs to standard error, with an audit line for every revocation (never
+// a raw token), and shuts down cleanly on SIGINT or SIGTERM.
 package main
 
 import (
@@ -58,6 +65,8 @@ type config struct {
 	store string
 	path  string
 	auth  authFlags // see clientauth.go
+	// reuseGrace is the refresh rotation grace window (revoke.WithReuseGrace).
+	reuseGrace time.Duration
 }
 
 // Default file names of the durable stores, in the working directory.
@@ -77,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory or sqlite")
 	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
 	c.auth.register(fs)
+	fs.DurationVar(&c.reuseGrace, "reuse-grace", 0, "grace window in which the previous refresh token may be presented again after a lost response (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -126,7 +136,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
 	}
-	rev, err := revoke.New(store, revoke.WithLogger(log), revoke.WithJanitor(10*time.Minute))
+	rev, err := revoke.New(store, revoke.WithLogger(log), revoke.WithJanitor(10*time.Minute),
+		revoke.WithReuseGrace(cfg.reuseGrace), revoke.WithObserver(audit(log)))
 	if err != nil {
 		_ = store.Close()
 		return err
@@ -171,6 +182,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// audit returns an observer that logs revocations, reuse and store errors:
+// an audit trail with client, subject, counts and a short grant reference,
+// never a raw token.
+func audit(log *slog.Logger) func(revoke.Event) {
+	return func(ev revoke.Event) {
+		switch ev.Kind {
+		case revoke.EventRevoked, revoke.EventReuse:
+			level := slog.LevelInfo
+			if ev.Kind == revoke.EventReuse {
+				level = slog.LevelWarn
+			}
+			log.Log(context.Background(), level, "audit: "+ev.Kind.String(), "op", ev.Op, "reason", ev.Reason.String(),
+				"client", ev.ClientID, "subject", ev.Subject, "grant", ev.Grant, "tokens", ev.Count)
+		case revoke.EventStoreError:
+			log.Error("audit: store error", "op", ev.Op, "err", ev.Err)
+		}
+	}
 }
 
 func storePath(c config) string {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -25,8 +26,13 @@ const (
 // request names none.
 const demoClient = "demo-client"
 
-// newServer returns the server's routes over rev; opts configure the
-// revocation endpoint (client authentication, CORS: see handlerOptions).
+// demoSubject is the user the DEMO endpoints act for when the request names
+// none.
+const demoSubject = "demo-user"
+
+// newServer returns the server's routes over rev, with its metrics at
+// /metrics; opts configure the revocation endpoint (client authentication,
+// CORS: see handlerOptions).
 func newServer(rev *revoke.Revoker, log *slog.Logger, opts ...httpadapter.Option) http.Handler {
 	mux := http.NewServeMux()
 
@@ -38,6 +44,12 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, opts ...httpadapter.Option
 
 	// DEMO: a stand-in for the token endpoint of an authorization server.
 	mux.Handle("POST /demo/token", demoToken(rev, log))
+
+	// DEMO: "log out everywhere" for a user.
+	mux.Handle("POST /demo/logout-everywhere", demoLogoutEverywhere(rev, log))
+
+	// Prometheus metrics from the Revoker's Stats.
+	mux.Handle("GET /metrics", metricsHandler(rev))
 
 	// DEMO: a stand-in for an API that accepts the access tokens. Only the
 	// middleware's revocation check stands between a request and the
@@ -60,15 +72,25 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expires_in"`
 }
 
-// demoToken is a DEMO ONLY endpoint: it mints a refresh token and an access
-// token minted from it for whatever client the request names (form or JSON
-// field clientId, default "demo-client"), without any authentication, and
-// records both with Issue. A real token endpoint authenticates the client and
-// the user (RFC 6749) first.
+// tokenError is an RFC 6749 section 5.2 error response.
+type tokenError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// demoToken is a DEMO ONLY endpoint. Without grant_type (or with
+// grant_type=password) it mints a refresh token and an access token minted
+// from it for whatever client and subject the request names (fields
+// clientId, default "demo-client", and subject, default "demo-user"),
+// without any authentication, and records both with Issue. With
+// grant_type=refresh_token it is the refresh step: the refresh_token field
+// is rotated (Rotate) and a new pair is returned; presenting a refresh token
+// that was already rotated is reuse, which revokes the whole grant. A real
+// token endpoint authenticates the client and the user (RFC 6749) first.
 func demoToken(rev *revoke.Revoker, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-		clientID, err := demoClientID(r)
+		req, err := readDemoRequest(r)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
 			return
@@ -76,17 +98,40 @@ func demoToken(rev *revoke.Revoker, log *slog.Logger) http.Handler {
 		refresh, access := newToken(), newToken()
 		now := time.Now()
 		ctx := r.Context()
-		err = rev.Issue(ctx, revoke.Token{
-			Value: refresh, Kind: revoke.Refresh, ClientID: clientID,
-			Subject: "demo-user", ExpiresAt: now.Add(refreshTTL),
-		})
-		if err == nil {
+		switch req.GrantType {
+		case "", "password":
 			err = rev.Issue(ctx, revoke.Token{
-				Value: access, Kind: revoke.Access, ClientID: clientID,
-				Subject: "demo-user", Parent: refresh, ExpiresAt: now.Add(accessTTL),
+				Value: refresh, Kind: revoke.Refresh, ClientID: req.ClientID,
+				Subject: req.Subject, ExpiresAt: now.Add(refreshTTL),
+			})
+		case "refresh_token":
+			if req.RefreshToken == "" {
+				writeJSON(w, http.StatusBadRequest, tokenError{"invalid_request", "refresh_token is required"})
+				return
+			}
+			err = rev.Rotate(ctx, req.RefreshToken, revoke.Token{
+				Value: refresh, Kind: revoke.Refresh, ClientID: req.ClientID, ExpiresAt: now.Add(refreshTTL),
+			})
+		default:
+			writeJSON(w, http.StatusBadRequest, tokenError{"unsupported_grant_type", "grant_type must be refresh_token or absent"})
+			return
+		}
+		if err == nil {
+			// The access token is minted from the new refresh token.
+			err = rev.Issue(ctx, revoke.Token{
+				Value: access, Kind: revoke.Access, ClientID: req.ClientID,
+				Parent: refresh, ExpiresAt: now.Add(accessTTL),
 			})
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, revoke.ErrReused):
+			writeJSON(w, http.StatusBadRequest, tokenError{"invalid_grant", "refresh token reused: the grant is revoked"})
+			return
+		case errors.Is(err, revoke.ErrRevoked), errors.Is(err, revoke.ErrUnknownParent),
+			errors.Is(err, revoke.ErrClientMismatch), errors.Is(err, revoke.ErrInvalidToken):
+			writeJSON(w, http.StatusBadRequest, tokenError{"invalid_grant", "the refresh token is invalid, expired or revoked"})
+			return
+		case err != nil:
 			log.Error("demo: issuing tokens", "err", err)
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "internal error"})
 			return
@@ -100,36 +145,75 @@ func demoToken(rev *revoke.Revoker, log *slog.Logger) http.Handler {
 	})
 }
 
-// demoClientID reads the client of a DEMO token request: the clientId field
-// of a JSON body or of a form, or demoClient when there is none.
-func demoClientID(r *http.Request) (string, error) {
-	var id string
+// demoLogoutEverywhere is a DEMO ONLY endpoint: it revokes every grant of
+// the subject the request names (field subject, default "demo-user"), across
+// clients, as a password change or "sign out of all devices" would, and
+// answers how many tokens it revoked. A real server authenticates the user
+// (or an administrator) first.
+func demoLogoutEverywhere(rev *revoke.Revoker, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+		req, err := readDemoRequest(r)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+			return
+		}
+		n, err := rev.RevokeSubject(r.Context(), req.Subject)
+		if err != nil {
+			log.Error("demo: log out everywhere", "err", err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "internal error"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+	})
+}
+
+// demoRequest is what the DEMO endpoints read from a form or a JSON body.
+type demoRequest struct {
+	ClientID     string `json:"clientId"`
+	Subject      string `json:"subject"`
+	GrantType    string `json:"grant_type"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// readDemoRequest reads a DEMO request from a JSON body or a form, with
+// demoClient and demoSubject for a missing clientId and subject.
+func readDemoRequest(r *http.Request) (demoRequest, error) {
+	var req demoRequest
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
-		var body struct {
-			ClientID string `json:"clientId"`
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			return req, fmt.Errorf("body must be a JSON object of string fields")
 		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			return "", fmt.Errorf("body must be a JSON object with a string clientId")
-		}
-		id = body.ClientID
 	case "", "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
-			return "", fmt.Errorf("malformed form")
+			return req, fmt.Errorf("malformed form")
 		}
-		id = r.PostForm.Get("clientId")
+		req = demoRequest{
+			ClientID:     r.PostForm.Get("clientId"),
+			Subject:      r.PostForm.Get("subject"),
+			GrantType:    r.PostForm.Get("grant_type"),
+			RefreshToken: r.PostForm.Get("refresh_token"),
+		}
 	default:
-		return "", fmt.Errorf("Content-Type must be application/json or application/x-www-form-urlencoded")
+		return req, fmt.Errorf("Content-Type must be application/json or application/x-www-form-urlencoded")
 	}
-	id = strings.TrimSpace(id)
-	if id == "" {
-		id = demoClient
+	req.ClientID = strings.TrimSpace(req.ClientID)
+	if req.ClientID == "" {
+		req.ClientID = demoClient
 	}
-	if len(id) > httpadapter.DefaultMaxClientIDLength {
-		return "", fmt.Errorf("clientId is too long")
+	req.Subject = strings.TrimSpace(req.Subject)
+	if req.Subject == "" {
+		req.Subject = demoSubject
 	}
-	return id, nil
+	if len(req.ClientID) > httpadapter.DefaultMaxClientIDLength {
+		return req, fmt.Errorf("clientId is too long")
+	}
+	if len(req.Subject) > revoke.MaxSubjectLength {
+		return req, fmt.Errorf("subject is too long")
+	}
+	return req, nil
 }
 
 // newToken returns a random opaque token: 32 bytes from crypto/rand,

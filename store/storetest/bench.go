@@ -25,11 +25,15 @@ import (
 // benchmark closes it.
 func RunBenchmarks(b *testing.B, open func(b *testing.B) revoke.Store) {
 	b.Run("IsRevoked", func(b *testing.B) { benchIsRevoked(b, open) })
+	b.Run("IsRevokedObserved", func(b *testing.B) {
+		benchIsRevoked(b, open, revoke.WithObserver(func(revoke.Event) {}))
+	})
 	b.Run("Issue", func(b *testing.B) { benchIssue(b, open) })
 	b.Run("IssueLoad", func(b *testing.B) { benchIssueLoad(b, open) })
 	b.Run("RevokeGrant1001", func(b *testing.B) { benchRevokeGrant(b, open) })
 	b.Run("HTTP", func(b *testing.B) { benchHTTP(b, open) })
 	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000) })
+	runLifecycleBenchmarks(b, open)
 }
 
 // benchToken returns a token shaped like a typical opaque access token: 32
@@ -77,9 +81,9 @@ func seed(tb testing.TB, s revoke.Store, n int, revoked bool) []string {
 	return toks
 }
 
-func newBenchRevoker(b *testing.B, s revoke.Store) *revoke.Revoker {
+func newBenchRevoker(b *testing.B, s revoke.Store, opts ...revoke.Option) *revoke.Revoker {
 	b.Helper()
-	r, err := revoke.New(s)
+	r, err := revoke.New(s, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,11 +91,11 @@ func newBenchRevoker(b *testing.B, s revoke.Store) *revoke.Revoker {
 	return r
 }
 
-func benchIsRevoked(b *testing.B, open func(*testing.B) revoke.Store) {
+func benchIsRevoked(b *testing.B, open func(*testing.B) revoke.Store, opts ...revoke.Option) {
 	const n = 100_000
 	s := open(b)
 	revoked := seed(b, s, n, true)
-	r := newBenchRevoker(b, s)
+	r := newBenchRevoker(b, s, opts...)
 	misses := make([]string, n)
 	for i := range misses {
 		misses[i] = benchToken()

@@ -25,6 +25,19 @@
 //		return mybackend.Open(pathOf(s))
 //	}))
 //
+// It also covers the token lifecycle: the rotation state a Store must keep
+// on records (RotationStateRoundTrip), its subject and client index
+// (GrantsIndex: distinct, ascending, bounded, resumable, following Put,
+// Delete and rollback in the same transaction), and through revoke.New the
+// rotation chain, Rotate's refusals, reuse revoking the whole grant (the
+// newest token included, and through Issue under a spent parent), the grace
+// window (immediate parent only, window, retries), concurrent rotations of
+// one token (exactly one wins), Rotate racing Revoke, subject inheritance,
+// RevokeSubject and RevokeClient across clients and chains, in batches and
+// against racing issuers, and purge keeping reuse detection for the live
+// members of a grant. RunBenchmarks measures Rotate, RevokeSubject and
+// RevokeClient too.
+//
 // Backends that keep their data in files also run RunCrash, which kills a
 // child process in the middle of a stream of revocations and checks that
 // every acknowledged one survived, and RunAtRest, which searches the files

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 			testSecondStore(t, open, cfg.reopen)
 		}})
 	}
+	tests = append(tests, lifecycleTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

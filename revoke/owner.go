@@ -1,0 +1,125 @@
+package revoke
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+)
+
+// errStoreContract reports a Store that broke the Tx contract.
+var errStoreContract = errors.New("revoke: store broke the Tx contract")
+
+// RevokeSubject revokes every grant of subject, across clients ("log out
+// everywhere": a password change, a locked account, "sign out of all
+// devices"), with the grant cascade, and returns how many tokens it newly
+// revoked.
+//
+// When RevokeSubject returns nil, every token of subject issued before the
+// call started is revoked (members that expired longer ago than the purge
+// grace are left as they are), and an Issue or Rotate racing it under a
+// parent of subject's fails with ErrRevoked or is revoked by it. Grants
+// started after it returns are live: the user may log in again, so refuse
+// logins first if that is not wanted.
+//
+// The grants are revoked in transactions of at most the owner batch (see
+// WithOwnerBatch), each grant whole in one transaction. On error, the
+// batches already committed stay revoked; call again to finish. An empty
+// subject is a *FieldError: it would name every token issued without one.
+func (r *Revoker) RevokeSubject(ctx context.Context, subject string) (int, error) {
+	switch {
+	case subject == "":
+		return 0, &FieldError{Field: "subject", Reason: "is empty"}
+	case len(subject) > MaxSubjectLength:
+		return 0, &FieldError{Field: "subject", Reason: tooLong(MaxSubjectLength)}
+	}
+	return r.revokeOwner(ctx, "RevokeSubject", BySubject, subject)
+}
+
+// RevokeClient revokes every grant of clientID (a leaked client secret, a
+// client taken down), with the grant cascade, and returns how many tokens it
+// newly revoked. Its guarantees, batches and errors are RevokeSubject's.
+func (r *Revoker) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	switch {
+	case clientID == "":
+		return 0, &FieldError{Field: "clientID", Reason: "is empty"}
+	case len(clientID) > MaxClientIDLength:
+		return 0, &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
+	}
+	return r.revokeOwner(ctx, "RevokeClient", ByClient, clientID)
+}
+
+// revokeOwner revokes the grants that Tx.Grants lists for by and key, in
+// batches, walking the grant IDs in ascending order with a cursor.
+//
+// Why the cursor keeps the guarantee across batches without a marker: a
+// grant is revoked whole, in one transaction, and a token joins an existing
+// grant only through a parent of that grant (Issue or Rotate), which must
+// be live when it commits. Take a grant that exists when the call starts.
+// A token that joins it before the batch covering it commits is revoked by
+// that batch, which reads the grant's members in its own transaction; a
+// token that tries to join it afterwards finds its parent revoked and fails
+// with ErrRevoked. A grant's ID never changes, so the cursor cannot skip
+// it. Only grants started after the call began (new logins) may fall
+// behind the cursor, and those are not covered.
+func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key string) (int, error) {
+	if r.closed.Load() {
+		return 0, ErrClosed
+	}
+	cutoff := r.opts.now().Add(-r.opts.grace)
+	limit := r.opts.life.ownerBatch
+	var (
+		after   ID
+		total   int
+		grants  []ID
+		revoked []Revocation
+		ev      = Event{Kind: EventRevoked, Op: op, Reason: ReasonSubject}
+	)
+	if by == ByClient {
+		ev.Reason, ev.ClientID = ReasonClient, key
+	} else {
+		ev.Subject = key
+	}
+	for {
+		err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+			grants, revoked = grants[:0], revoked[:0]
+			prev := after
+			err := tx.Grants(ctx, by, key, after, limit, func(g ID) error {
+				// A Store that repeats or reorders grants would make
+				// the walk loop or skip: refuse it.
+				if bytes.Compare(g[:], prev[:]) <= 0 || len(grants) == limit {
+					return fmt.Errorf("%w: the store listed grant IDs out of order or past the limit", errStoreContract)
+				}
+				prev = g
+				grants = append(grants, g)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, g := range grants {
+				if revoked, err = revokeGrant(ctx, tx, g, cutoff, revoked); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			r.storeError(op, err)
+			if total > 0 {
+				ev.Count = total
+				r.observe(ev)
+			}
+			return total, fmt.Errorf("revoke: %s: %w", op, err)
+		}
+		r.index.addAll(revoked)
+		total += len(revoked)
+		if len(grants) < limit {
+			break
+		}
+		after = grants[len(grants)-1]
+	}
+	ev.Count = total
+	r.observe(ev)
+	return total, nil
+}
