@@ -14,6 +14,7 @@ type options struct {
 	batch        int
 	janitor      time.Duration
 	syncInterval time.Duration
+	maxLag       time.Duration // see WithMaxLag in feed.go
 	log          *slog.Logger
 }
 

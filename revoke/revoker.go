@@ -23,6 +23,8 @@ type Revoker struct {
 	readThrough bool
 	// seq is the highest revocation sequence the index has loaded.
 	seq atomic.Uint64
+	// follow is the follower's state over a Shared store (see feed.go).
+	follow follower
 
 	closed atomic.Bool
 	bg     context.Context // background work's context, cancelled by Close
@@ -62,6 +64,9 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	case o.syncInterval < 0:
 		return nil, fmt.Errorf("revoke: New: negative sync interval %v", o.syncInterval)
 	}
+	if err := checkFeedOptions(&o); err != nil {
+		return nil, err
+	}
 	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
 	if err := r.sync(context.Background()); err != nil {
 		return nil, fmt.Errorf("revoke: New: loading revocations: %w", err)
@@ -69,7 +74,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	r.bg, r.cancel = context.WithCancel(context.Background())
 	if sh, ok := s.(Shared); ok && sh.Shared() {
 		if o.syncInterval > 0 {
-			r.every(o.syncInterval, "follow", r.sync)
+			r.startFollower()
 		} else {
 			r.readThrough = true
 		}
@@ -381,6 +386,9 @@ func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 	}
 	if r.readThrough {
 		return r.readRevoked(ctx, token)
+	}
+	if r.follow.stale.Load() {
+		return false, errStale
 	}
 	return false, nil
 }

@@ -1,0 +1,115 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/postgres"
+	"github.com/sdkauth/revocation/revoke"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// dsnEnv names the environment variable that holds the DSN of the server
+// the tests run against.
+const dsnEnv = "REVOKE_POSTGRES_DSN"
+
+var dsn string
+
+func TestMain(m *testing.M) {
+	dsn = os.Getenv(dsnEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintf(os.Stderr, "postgres: %s is not set, and CI=true: the PostgreSQL tests must run in CI\n", dsnEnv)
+			os.Exit(1)
+		}
+		fmt.Printf("postgres: skipping the PostgreSQL tests: set %s (e.g. postgres://root@127.0.0.1:5432/test?sslmode=disable)\n", dsnEnv)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// admin returns a pool for the tests' own statements, closed at the end of
+// the test.
+func admin(t testing.TB) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// freshPrefix returns a table prefix no other test uses, and drops every
+// table whose name starts with it when the test ends.
+func freshPrefix(t testing.TB) string {
+	t.Helper()
+	p := "t" + strings.ToLower(rand.Text()[:10]) + "_"
+	t.Cleanup(func() { dropPrefix(t, p) })
+	return p
+}
+
+// dropPrefix drops the tables whose names start with prefix, in every
+// schema.
+func dropPrefix(t testing.TB, prefix string) {
+	t.Helper()
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer db.Close()
+	var tables []struct {
+		Schema string `db:"schemaname"`
+		Name   string `db:"tablename"`
+	}
+	err = db.Select(&tables, `SELECT schemaname, tablename FROM pg_tables WHERE starts_with(tablename, $1)`, prefix)
+	if err != nil {
+		t.Errorf("listing the tables of prefix %s: %v", prefix, err)
+		return
+	}
+	for _, tb := range tables {
+		if _, err := db.Exec(fmt.Sprintf(`DROP TABLE IF EXISTS %q.%q`, tb.Schema, tb.Name)); err != nil {
+			t.Errorf("dropping %s.%s: %v", tb.Schema, tb.Name, err)
+		}
+	}
+}
+
+// open opens a Store over fresh tables, closed at the end of the test if
+// nothing else closed it.
+func open(t testing.TB, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn, append([]postgres.Option{postgres.WithTablePrefix(freshPrefix(t))}, opts...)...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// pathPrefix maps a path of storetest's file-based helpers to a table
+// prefix under base: the same path always names the same tables, in this
+// process and in a re-executed child.
+func pathPrefix(base, path string) string {
+	h := sha256.Sum256([]byte(path))
+	return base + hex.EncodeToString(h[:6]) + "_"
+}
+
+// newRevoker returns a Revoker over s, closed at the end of the test.
+func newRevoker(t testing.TB, s revoke.Store, opts ...revoke.Option) *revoke.Revoker {
+	t.Helper()
+	r, err := revoke.New(s, opts...)
+	if err != nil {
+		t.Fatalf("revoke.New: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
