@@ -68,9 +68,9 @@ func classify(err error) error {
 			return ErrPermission
 		case len(pe.Code) == 2+3 && pe.Code[:2] == "08", // connection exception
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // shutdown, crash, cannot connect now
-			pe.Code == "53300",                    // too many connections
-			pe.Code == "55P03",                    // lock_not_available: lock_timeout
-			pe.Code == "57014",                    // query_canceled: statement_timeout
+			pe.Code == "53300",                     // too many connections
+			pe.Code == "55P03",                     // lock_not_available: lock_timeout
+			pe.Code == "57014",                     // query_canceled: statement_timeout
 			pe.Code == "40001", pe.Code == "40P01", // serialization failure, deadlock
 			pe.Code == "25006": // read-only transaction: a standby
 			return revoke.ErrUnavailable
