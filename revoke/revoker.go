@@ -373,7 +373,9 @@ type revocation struct {
 // its grant. It is true until the token has expired and its record has been
 // purged, and false for a token never issued. IsRevoked answers from memory
 // without touching the store and without allocating, except over a Shared
-// store whose follower was turned off (WithSyncInterval(0)).
+// store whose follower was turned off (WithSyncInterval(0)). With
+// WithMaxLag, a token the index does not hold as revoked gets an error
+// wrapping ErrStale while the index lags the store by more than the bound.
 func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 	if r.closed.Load() {
 		return false, ErrClosed
