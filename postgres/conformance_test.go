@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/sdkauth/revocation/postgres"
@@ -33,4 +35,32 @@ func TestCrash(t *testing.T) {
 	storetest.RunCrash(t, func(path string) (revoke.Store, error) {
 		return postgres.Open(context.Background(), dsn, postgres.WithTablePrefix(pathPrefix(base, path)))
 	}, 10)
+}
+
+// TestAtRest searches every column of every table of the Store for the raw
+// token values.
+func TestAtRest(t *testing.T) {
+	prefix := freshPrefix(t)
+	db := admin(t)
+	storetest.RunAtRestDump(t, func() (revoke.Store, error) {
+		return postgres.Open(context.Background(), dsn, postgres.WithTablePrefix(prefix))
+	}, func() ([]byte, error) {
+		var tables []string
+		if err := db.Select(&tables, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE starts_with(tablename, $1)`, prefix); err != nil {
+			return nil, err
+		}
+		if len(tables) != 2 {
+			return nil, fmt.Errorf("found tables %q, want the tokens and meta tables", tables)
+		}
+		var out []byte
+		for _, tb := range tables {
+			// A row as text shows every column, bytea in hex.
+			var rows []string
+			if err := db.Select(&rows, `SELECT r::text FROM `+tb+` r`); err != nil {
+				return nil, err
+			}
+			out = append(out, strings.Join(rows, "\n")...)
+		}
+		return out, nil
+	})
 }
