@@ -130,15 +130,21 @@ func channelName(schema, prefix string) string {
 }
 
 // migrate brings the prefix's tables to schemaVersion, creating the schema
-// if needed, in one transaction under the Store's advisory lock: two
-// processes opening at the same time take turns, and the second finds the
-// tables made.
+// if needed. It first reads the version without any lock; if a migration is
+// due it migrates in one transaction under the Store's advisory lock, after
+// reading the version again: two processes opening at the same time take
+// turns, and the second finds the tables made.
 func (s *Store) migrate(ctx context.Context) error {
 	c, err := s.db.Connx(ctx)
 	if err != nil {
 		return wrapf(err, "connecting")
 	}
 	defer c.Close()
+	// Tables already up to date need no lock, nor any privilege but
+	// reading: a replica starts while others write.
+	if v, err := s.version(ctx, c); err != nil || v == schemaVersion {
+		return err
+	}
 	if _, err := c.ExecContext(ctx, s.beginWrite); err != nil {
 		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
 		return wrapf(err, "migrating tables of prefix %q: taking the lock", s.q.prefix)
