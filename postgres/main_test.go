@@ -61,26 +61,28 @@ func freshPrefix(t testing.TB) string {
 // schema.
 func dropPrefix(t testing.TB, prefix string) {
 	t.Helper()
+	if err := dropTables(prefix); err != nil {
+		t.Errorf("dropping the tables of prefix %s: %v", prefix, err)
+	}
+}
+
+func dropTables(prefix string) error {
 	db, err := sqlx.Open("pgx", dsn)
 	if err != nil {
-		t.Error(err)
-		return
+		return err
 	}
 	defer db.Close()
-	var tables []struct {
-		Schema string `db:"schemaname"`
-		Name   string `db:"tablename"`
-	}
-	err = db.Select(&tables, `SELECT schemaname, tablename FROM pg_tables WHERE starts_with(tablename, $1)`, prefix)
+	var tables []string
+	err = db.Select(&tables, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE starts_with(tablename, $1)`, prefix)
 	if err != nil {
-		t.Errorf("listing the tables of prefix %s: %v", prefix, err)
-		return
+		return err
 	}
 	for _, tb := range tables {
-		if _, err := db.Exec(fmt.Sprintf(`DROP TABLE IF EXISTS %q.%q`, tb.Schema, tb.Name)); err != nil {
-			t.Errorf("dropping %s.%s: %v", tb.Schema, tb.Name, err)
+		if _, err := db.Exec(`DROP TABLE IF EXISTS ` + tb); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // open opens a Store over fresh tables, closed at the end of the test if
