@@ -10,6 +10,10 @@
 // Usage:
 //
 //	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE]
+//	go run ./examples/authserver -store postgres [-dsn postgres://...] [-table-prefix revoke_]
+//
+// With -store postgres, any number of replicas may run over one database;
+// -dsn defaults to $REVOKE_POSTGRES_DSN.
 //
 // It logs to standard error and shuts down cleanly on SIGINT or SIGTERM.
 package main
@@ -30,6 +34,7 @@ import (
 
 	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/memory"
+	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/sdkauth/revocation/sqlite"
 )
@@ -51,6 +56,8 @@ type config struct {
 	addr  string
 	store string
 	path  string
+
+	dsn, prefix string // -store postgres
 }
 
 // Default file names of the durable stores, in the working directory.
@@ -67,7 +74,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
-	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory or sqlite")
+	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory, sqlite or postgres")
+	fs.StringVar(&c.dsn, "dsn", os.Getenv("REVOKE_POSTGRES_DSN"), "PostgreSQL connection string for -store postgres (default $REVOKE_POSTGRES_DSN)")
+	fs.StringVar(&c.prefix, "table-prefix", postgres.DefaultTablePrefix, "table prefix for -store postgres")
 	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -95,8 +104,13 @@ func openStore(c config) (revoke.Store, error) {
 		return bolt.Open(c.path)
 	case "sqlite":
 		return sqlite.Open(c.path)
+	case "postgres":
+		if c.dsn == "" {
+			return nil, errors.New("-store postgres needs -dsn or $REVOKE_POSTGRES_DSN")
+		}
+		return postgres.Open(context.Background(), c.dsn, postgres.WithTablePrefix(c.prefix))
 	}
-	return nil, fmt.Errorf("unknown store %q (want bolt, memory or sqlite)", c.store)
+	return nil, fmt.Errorf("unknown store %q (want bolt, memory, sqlite or postgres)", c.store)
 }
 
 // run runs the server with the command line args until ctx is done, then
@@ -162,7 +176,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func storePath(c config) string {
-	if c.store == "memory" {
+	if c.store == "memory" || c.store == "postgres" { // a DSN may hold a password
 		return ""
 	}
 	return c.path
