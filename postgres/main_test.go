@@ -26,8 +26,8 @@ var dsn string
 func TestMain(m *testing.M) {
 	dsn = os.Getenv(dsnEnv)
 	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			fmt.Fprintf(os.Stderr, "postgres: %s is not set, and CI=true: the PostgreSQL tests must run in CI\n", dsnEnv)
+		if os.Getenv("CI") == "true" || os.Getenv("REVOKE_POSTGRES_REQUIRED") != "" {
+			fmt.Fprintf(os.Stderr, "postgres: %s is not set, and CI=true or REVOKE_POSTGRES_REQUIRED is: the PostgreSQL tests must run\n", dsnEnv)
 			os.Exit(1)
 		}
 		fmt.Printf("postgres: skipping the PostgreSQL tests: set %s (e.g. postgres://root@127.0.0.1:5432/test?sslmode=disable)\n", dsnEnv)
