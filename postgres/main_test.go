@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -83,18 +81,6 @@ func dropTables(prefix string) error {
 		}
 	}
 	return nil
-}
-
-// open opens a Store over fresh tables, closed at the end of the test if
-// nothing else closed it.
-func open(t testing.TB, opts ...postgres.Option) *postgres.Store {
-	t.Helper()
-	s, err := postgres.Open(context.Background(), dsn, append([]postgres.Option{postgres.WithTablePrefix(freshPrefix(t))}, opts...)...)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
 }
 
 // pathPrefix maps a path of storetest's file-based helpers to a table

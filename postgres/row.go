@@ -89,8 +89,6 @@ func (c *columns) args() []any {
 	return []any{c.id, c.check, c.kind, c.client, c.subject, c.parent, c.grant, c.exp, c.seq}
 }
 
-func (c *columns) reset() { *c = columns{} }
-
 func (c *columns) len() int { return len(c.id) }
 
 func idOf(b []byte, what string) (revoke.ID, error) {
