@@ -134,8 +134,11 @@ func TestServerCutMidRun(t *testing.T) {
 	}
 	a := newRevoker(t, sA, revoke.WithSyncInterval(100*time.Millisecond), revoke.WithMaxLag(time.Second))
 	app := "replica_" + prefix
+	// B's feed waits 300ms before it reconnects, so that A's revocation
+	// below is committed while B's feed is down: only the catch-up after
+	// the reconnection can bring it.
 	sB, err := postgres.Open(ctx, dsn+"&application_name="+app, postgres.WithTablePrefix(prefix),
-		postgres.WithReconnectBackoff(10*time.Millisecond, 200*time.Millisecond))
+		postgres.WithReconnectBackoff(300*time.Millisecond, 300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
