@@ -242,3 +242,65 @@ func TestTimeouts(t *testing.T) {
 		t.Errorf("NextSeq past the statement timeout: err = %v, want ErrUnavailable", err)
 	}
 }
+
+// Notify's channels receive a commit's signal, close with their context or
+// with the Store, and Notify after Close fails.
+func TestNotify(t *testing.T) {
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	short, err := s.Notify(cctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := s.Notify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first signal says the feed is listening.
+	for _, ch := range []<-chan struct{}{short, long} {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no signal when the feed started listening")
+		}
+	}
+	w, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issueAndRevoke(t, newRevoker(t, w, revoke.WithSyncInterval(0)), "tok-notify")
+	select {
+	case <-long:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal after another Store's revocation")
+	}
+	cancel()
+	waitClosed(t, short)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, long)
+	if _, err := s.Notify(ctx); !errors.Is(err, revoke.ErrClosed) {
+		t.Errorf("Notify after Close: %v, want ErrClosed", err)
+	}
+}
+
+func waitClosed(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("channel not closed within 5s")
+		}
+	}
+}
