@@ -78,11 +78,11 @@ func WithObserver(fn func(Event)) Option {
 func (l lifecycleOptions) check() error {
 	switch {
 	case l.reuseGrace < 0 || l.reuseGrace > MaxReuseGrace:
-		return fmt.Errorf("revoke: New: reuse grace %v is outside [0, %v]", l.reuseGrace, MaxReuseGrace)
+		return fmt.Errorf("reuse grace %v is outside [0, %v]", l.reuseGrace, MaxReuseGrace)
 	case l.graceRetries < 1 || l.graceRetries > MaxGraceRetries:
-		return fmt.Errorf("revoke: New: grace retries %d is outside [1, %d]", l.graceRetries, MaxGraceRetries)
+		return fmt.Errorf("grace retries %d is outside [1, %d]", l.graceRetries, MaxGraceRetries)
 	case l.ownerBatch < 1 || l.ownerBatch > MaxOwnerBatch:
-		return fmt.Errorf("revoke: New: owner batch %d is outside [1, %d]", l.ownerBatch, MaxOwnerBatch)
+		return fmt.Errorf("owner batch %d is outside [1, %d]", l.ownerBatch, MaxOwnerBatch)
 	}
 	return nil
 }

@@ -34,11 +34,11 @@ func (r *recorder) take() []revoke.Event {
 	return evs
 }
 
-// sharedStore is a memory store that says other processes write to it, so
+// followedStore is a memory store that says other processes write to it, so
 // that a Revoker over it runs the follower.
-type sharedStore struct{ *memory.Store }
+type followedStore struct{ *memory.Store }
 
-func (sharedStore) Shared() bool { return true }
+func (followedStore) Shared() bool { return true }
 
 // failingStore fails every Update once fail is set.
 type failingStore struct {
@@ -167,7 +167,7 @@ func TestObserverEvents(t *testing.T) {
 func TestObserverFollower(t *testing.T) {
 	ctx := context.Background()
 	rec := &recorder{}
-	s := sharedStore{memory.New()}
+	s := followedStore{memory.New()}
 	now := time.Now()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

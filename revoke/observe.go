@@ -131,9 +131,10 @@ type Stats struct {
 	// SyncedAt is when the index last loaded the store's revocations: at
 	// New, then at each run of the follower.
 	SyncedAt time.Time
-	// Lag is how long ago SyncedAt was, for a Revoker whose follower runs
-	// (a Shared store); zero otherwise, since every revocation then goes
-	// through this Revoker and reaches its index at once.
+	// Lag is Revoker.Lag: how far behind the store the index may be, for a
+	// Revoker whose follower runs (a Shared store); zero otherwise, since
+	// every revocation then goes through this Revoker and reaches its index
+	// at once.
 	Lag time.Duration
 	// Commits is how many write transactions the group committer ran, and
 	// AvgBatch the average number of operations each carried.
@@ -147,7 +148,6 @@ type lifecycle struct {
 	revoked  [numReasons]atomic.Uint64
 	reuse    atomic.Uint64
 	syncedAt atomic.Int64 // Unix nanoseconds, by the Revoker's clock
-	follows  bool         // the follower runs
 	checks   checkCounters
 }
 
@@ -201,10 +201,8 @@ func (r *Revoker) Stats() Stats {
 	}
 	if ns := r.life.syncedAt.Load(); ns != 0 {
 		s.SyncedAt = time.Unix(0, ns).UTC()
-		if r.life.follows {
-			s.Lag = max(0, r.opts.now().Sub(s.SyncedAt))
-		}
 	}
+	s.Lag = r.Lag()
 	if s.Commits > 0 {
 		s.AvgBatch = float64(r.commit.ops.Load()) / float64(s.Commits)
 	}

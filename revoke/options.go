@@ -16,6 +16,7 @@ type options struct {
 	batch        int
 	janitor      time.Duration
 	syncInterval time.Duration
+	maxLag       time.Duration // see WithMaxLag in feed.go
 	log          *slog.Logger
 	tokenKey     func(token string) (key string, ok bool) // see tokenkey.go
 	life         lifecycleOptions                         // rotation, owner revocation, observer
@@ -63,7 +64,10 @@ func (o *options) validate() error {
 	case o.syncInterval != 0 && o.syncInterval < MinSyncInterval:
 		return fmt.Errorf("sync interval %v is neither 0 nor at least %v (WithSyncInterval)", o.syncInterval, MinSyncInterval)
 	}
-	return nil
+	if err := o.life.check(); err != nil {
+		return err
+	}
+	return checkFeedOptions(o)
 }
 
 func defaultOptions() options {

@@ -25,6 +25,8 @@ type Revoker struct {
 	seq atomic.Uint64
 	// life holds the counters of Stats and observation.
 	life lifecycle
+	// follow is the follower's state over a Shared store (see feed.go).
+	follow follower
 
 	closed atomic.Bool
 	bg     context.Context // background work's context, cancelled by Close
@@ -65,9 +67,6 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	if err := claim(s); err != nil {
 		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
-	if err := o.life.check(); err != nil {
-		return nil, err
-	}
 	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
 	r.life.counting = o.life.observer != nil
 	if err := r.sync(context.Background()); err != nil {
@@ -77,8 +76,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	r.bg, r.cancel = context.WithCancel(context.Background())
 	if sh, ok := s.(Shared); ok && sh.Shared() {
 		if o.syncInterval > 0 {
-			r.life.follows = true
-			r.every(o.syncInterval, "follow", r.sync)
+			r.startFollower()
 		} else {
 			r.readThrough = true
 		}
@@ -418,7 +416,9 @@ type revocation struct {
 // without touching the store and without allocating, except over a Shared
 // store whose follower was turned off (WithSyncInterval(0)), or a key
 // function (WithTokenKey) that allocates. A token the key function refuses is
-// reported revoked, with an error wrapping ErrInvalidToken.
+// reported revoked, with an error wrapping ErrInvalidToken. With WithMaxLag,
+// a token the index does not hold as revoked gets an error wrapping ErrStale
+// while the index lags the store by more than the bound.
 func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 	if r.closed.Load() {
 		return false, ErrClosed
@@ -444,6 +444,9 @@ func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 			r.counted(check, revoked)
 		}
 		return revoked, err
+	}
+	if r.follow.stale.Load() {
+		return false, errStale
 	}
 	r.counted(check, false)
 	return false, nil

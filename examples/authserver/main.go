@@ -16,6 +16,10 @@
 //
 //	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE] [-reuse-grace 0s]
 //		[-clients id=secret,...] [-public id,...] [-cors-origins https://app.example,...]
+//	go run ./examples/authserver -store postgres [-dsn postgres://...] [-table-prefix revoke_] [flags as above]
+//
+// With -store postgres, any number of replicas may run over one database;
+// -dsn defaults to $REVOKE_POSTGRES_DSN.
 //
 // -clients turns on HTTP Basic client authentication (RFC 6749, section
 // 2.3.1) with the given secrets, and -public names the clients that may
@@ -43,6 +47,7 @@ import (
 
 	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/memory"
+	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/sdkauth/revocation/sqlite"
 )
@@ -67,6 +72,8 @@ type config struct {
 	auth  authFlags // see clientauth.go
 	// reuseGrace is the refresh rotation grace window (revoke.WithReuseGrace).
 	reuseGrace time.Duration
+
+	dsn, prefix string // -store postgres
 }
 
 // Default file names of the durable stores, in the working directory.
@@ -83,7 +90,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
-	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory or sqlite")
+	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory, sqlite or postgres")
+	fs.StringVar(&c.dsn, "dsn", os.Getenv("REVOKE_POSTGRES_DSN"), "PostgreSQL connection string for -store postgres (default $REVOKE_POSTGRES_DSN)")
+	fs.StringVar(&c.prefix, "table-prefix", postgres.DefaultTablePrefix, "table prefix for -store postgres")
 	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
 	c.auth.register(fs)
 	fs.DurationVar(&c.reuseGrace, "reuse-grace", 0, "grace window in which the previous refresh token may be presented again after a lost response (0: none)")
@@ -113,8 +122,13 @@ func openStore(c config) (revoke.Store, error) {
 		return bolt.Open(c.path)
 	case "sqlite":
 		return sqlite.Open(c.path)
+	case "postgres":
+		if c.dsn == "" {
+			return nil, errors.New("-store postgres needs -dsn or $REVOKE_POSTGRES_DSN")
+		}
+		return postgres.Open(context.Background(), c.dsn, postgres.WithTablePrefix(c.prefix))
 	}
-	return nil, fmt.Errorf("unknown store %q (want bolt, memory or sqlite)", c.store)
+	return nil, fmt.Errorf("unknown store %q (want bolt, memory, sqlite or postgres)", c.store)
 }
 
 // run runs the server with the command line args until ctx is done, then
@@ -204,7 +218,7 @@ func audit(log *slog.Logger) func(revoke.Event) {
 }
 
 func storePath(c config) string {
-	if c.store == "memory" {
+	if c.store == "memory" || c.store == "postgres" { // a DSN may hold a password
 		return ""
 	}
 	return c.path

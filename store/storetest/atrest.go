@@ -29,9 +29,38 @@ func RunAtRest(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatalf("revoke.New: %v", err)
 	}
+	raws, revoked := atRestWorkload(t, r)
+	searchFiles(t, dir, raws, "while open")
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	searchFiles(t, dir, raws, "after Close")
+	s, err = open(path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	r, err = revoke.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, raw := range revoked {
+		if ok, err := r.IsRevoked(context.Background(), raw); err != nil || !ok {
+			t.Fatalf("revoked token %d not revoked after reopening (err %v)", i, err)
+		}
+	}
+	searchFiles(t, dir, raws, "after reopening")
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// atRestWorkload issues 20 grants of a refresh and an access token through
+// r and revokes each grant or its access token alone. It returns every raw
+// value, and those revoked.
+func atRestWorkload(t *testing.T, r *revoke.Revoker) (raws, revoked []string) {
+	t.Helper()
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	var raws, revoked []string
 	for i := range 20 {
 		rt := "RAW-REFRESH-" + token()
 		at := "RAW-ACCESS-" + token()
@@ -54,28 +83,7 @@ func RunAtRest(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	searchFiles(t, dir, raws, "while open")
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	searchFiles(t, dir, raws, "after Close")
-	s, err = open(path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	r, err = revoke.New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, raw := range revoked {
-		if ok, err := r.IsRevoked(ctx, raw); err != nil || !ok {
-			t.Fatalf("revoked token %d not revoked after reopening (err %v)", i, err)
-		}
-	}
-	searchFiles(t, dir, raws, "after reopening")
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return raws, revoked
 }
 
 func searchFiles(t *testing.T, dir string, raws []string, when string) {

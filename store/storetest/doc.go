@@ -41,5 +41,7 @@
 // Backends that keep their data in files also run RunCrash, which kills a
 // child process in the middle of a stream of revocations and checks that
 // every acknowledged one survived, and RunAtRest, which searches the files
-// for raw token values.
+// for raw token values. Backends on a database server run RunAtRestDump,
+// which searches a dump of every column of their tables instead, and
+// RunCrash with an Opener that maps the path to tables of their own.
 package storetest

@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// This file is the one place that maps a revoke.Record to the columns of the
+// tokens table and back: a new field of Record is a column here, in
+// tokenColumns, in the batch of Put (columns) and in a migration.
+
+// tokenColumns are the columns of the tokens table in the order row scans
+// them and columns binds them.
+const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq`
+
+// tokenTypes are the array types of the columns, in tokenColumns' order,
+// for the unnest of a batch upsert.
+const tokenTypes = `$1::bytea[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[]`
+
+// row is a row of the tokens table, for sqlx to scan.
+type row struct {
+	ID        []byte `db:"id"`
+	Check     int64  `db:"check_sum"`
+	Kind      int16  `db:"kind"`
+	ClientID  string `db:"client_id"`
+	Subject   string `db:"subject"`
+	Parent    []byte `db:"parent"` // NULL for a record without a parent
+	Grant     []byte `db:"grant_id"`
+	ExpiresAt int64  `db:"expires_at"` // nanoseconds since 1970, UTC
+	Seq       int64  `db:"seq"`
+}
+
+// revRow is the part of a row RevokedSince reads (from the index alone).
+type revRow struct {
+	ID        []byte `db:"id"`
+	Check     int64  `db:"check_sum"`
+	ExpiresAt int64  `db:"expires_at"`
+	Seq       int64  `db:"seq"`
+}
+
+// columns holds a batch of records column by column: the arguments of the
+// batch upsert, one array per column.
+type columns struct {
+	id, parent, grant [][]byte
+	check, exp, seq   []int64
+	kind              []int16
+	client, subject   []string
+}
+
+// The range of times kept exactly as int64 nanoseconds since 1970.
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64)
+)
+
+// checkRecord reports why rec cannot be stored, or nil.
+func checkRecord(rec revoke.Record) error {
+	switch {
+	case rec.ExpiresAt.Before(minNano) || rec.ExpiresAt.After(maxNano):
+		return fmt.Errorf("postgres: Put: ExpiresAt %v is outside the years 1678 to 2262", rec.ExpiresAt)
+	case rec.Seq > math.MaxInt64:
+		return fmt.Errorf("postgres: Put: Seq %d does not fit in a bigint", rec.Seq)
+	}
+	return nil
+}
+
+// add appends rec, which checkRecord accepted.
+func (c *columns) add(rec *revoke.Record) {
+	var parent []byte
+	if !rec.Parent.IsZero() {
+		parent = rec.Parent[:]
+	}
+	c.id = append(c.id, rec.ID[:])
+	c.check = append(c.check, int64(rec.Check))
+	c.kind = append(c.kind, int16(rec.Kind))
+	c.client = append(c.client, rec.ClientID)
+	c.subject = append(c.subject, rec.Subject)
+	c.parent = append(c.parent, parent)
+	c.grant = append(c.grant, rec.Grant[:])
+	c.exp = append(c.exp, rec.ExpiresAt.UnixNano())
+	c.seq = append(c.seq, int64(rec.Seq))
+}
+
+// args returns the arguments of the batch upsert, in tokenTypes' order.
+func (c *columns) args() []any {
+	return []any{c.id, c.check, c.kind, c.client, c.subject, c.parent, c.grant, c.exp, c.seq}
+}
+
+func (c *columns) len() int { return len(c.id) }
+
+func idOf(b []byte, what string) (revoke.ID, error) {
+	var id revoke.ID
+	if len(b) != len(id) {
+		return id, fmt.Errorf("%w: a %s holds %d bytes, want %d", ErrCorrupt, what, len(b), len(id))
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+func (r *row) record() (revoke.Record, error) {
+	id, err := idOf(r.ID, "token ID")
+	if err != nil {
+		return revoke.Record{}, err
+	}
+	grant, err := idOf(r.Grant, "grant ID")
+	if err != nil {
+		return revoke.Record{}, err
+	}
+	var parent revoke.ID
+	if r.Parent != nil {
+		if parent, err = idOf(r.Parent, "parent ID"); err != nil {
+			return revoke.Record{}, err
+		}
+	}
+	switch {
+	case r.Check < 0 || r.Check > math.MaxUint32:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has check_sum %d", ErrCorrupt, r.ID, r.Check)
+	case r.Kind < 0 || r.Kind > math.MaxUint8:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", ErrCorrupt, r.ID, r.Kind)
+	case r.Seq < 0:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", ErrCorrupt, r.ID, r.Seq)
+	}
+	return revoke.Record{
+		ID:        id,
+		Check:     uint32(r.Check),
+		Kind:      revoke.Kind(r.Kind),
+		ClientID:  r.ClientID,
+		Subject:   r.Subject,
+		Parent:    parent,
+		Grant:     grant,
+		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
+		Seq:       uint64(r.Seq),
+	}, nil
+}
+
+func (r *revRow) revocation() (revoke.Revocation, error) {
+	id, err := idOf(r.ID, "token ID")
+	if err != nil {
+		return revoke.Revocation{}, err
+	}
+	if r.Check < 0 || r.Check > math.MaxUint32 || r.Seq <= 0 {
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d", ErrCorrupt, r.ID, r.Check, r.Seq)
+	}
+	return revoke.Revocation{
+		ID:        id,
+		Check:     uint32(r.Check),
+		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
+		Seq:       uint64(r.Seq),
+	}, nil
+}
+
+// clampNano is t in nanoseconds since 1970, clamped to the int64 range.
+func clampNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNano):
+		return math.MinInt64
+	case t.After(maxNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}

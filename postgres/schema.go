@@ -1,0 +1,217 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// schemaVersion is the version of the tables this package writes: the
+// number of migrations.
+var schemaVersion = len(migrations)
+
+// migrations[i] takes the tables of a prefix from version i to i+1. "{t}"
+// and "{m}" stand for the qualified names of the tokens and meta tables,
+// "{p}" for the prefix (in index names, which live in the tables' schema).
+// Each runs in the transaction that records the new version, under the
+// Store's advisory lock, so a migration is applied entirely or not at all,
+// and once however many processes start at the same time.
+var migrations = [][]string{
+	// 1: the tokens table and its indexes, and the sequence counter.
+	{
+		// Keyed by (grant_id, id): the members of a grant are one range of
+		// the primary key, which Grant reads; PostgreSQL keeps rows in a
+		// heap, so the rows themselves are clustered only as far as they
+		// are written together (a grant's members mostly are: a cascade
+		// rewrites them in one statement). IDs are SHA-256 digests of the
+		// raw tokens; times are nanoseconds since 1970, kept exactly.
+		`CREATE TABLE {t} (
+			grant_id   bytea    NOT NULL CHECK (octet_length(grant_id) = 32),
+			id         bytea    NOT NULL CHECK (octet_length(id) = 32),
+			check_sum  bigint   NOT NULL,
+			kind       smallint NOT NULL,
+			client_id  text     NOT NULL,
+			subject    text     NOT NULL DEFAULT '',
+			parent     bytea    CHECK (octet_length(parent) = 32),
+			expires_at bigint   NOT NULL,
+			seq        bigint   NOT NULL DEFAULT 0,
+			PRIMARY KEY (grant_id, id)
+		)`,
+		// Get, Put and Delete find a record by ID here, and no two records
+		// share an ID.
+		`CREATE UNIQUE INDEX "{p}tokens_id" ON {t} (id)`,
+		`CREATE INDEX "{p}tokens_expires" ON {t} (expires_at)`,
+		// Covering for RevokedSince: the start-up load can read the index
+		// alone.
+		`CREATE INDEX "{p}tokens_seq" ON {t} (seq) INCLUDE (id, check_sum, expires_at) WHERE seq > 0`,
+		`INSERT INTO {m} (name, value) VALUES ('seq', 0)`,
+	},
+}
+
+// The meta table holds the schema version of the prefix's tables and the
+// revocation sequence counter, one row each.
+const (
+	createMeta = `CREATE TABLE IF NOT EXISTS {m} (
+		name  text   NOT NULL PRIMARY KEY,
+		value bigint NOT NULL
+	)`
+	getVersion = `SELECT value FROM {m} WHERE name = 'schema_version'`
+	setVersion = `INSERT INTO {m} (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
+)
+
+// queries are the statements of a Store, with its table names filled in.
+type queries struct {
+	schema, prefix string
+	tokens, meta   string // qualified, quoted names
+
+	get, grant, revokedSince, expired string
+	upsert, del, nextSeq              string
+	metaExists                        string
+}
+
+func quote(name string) string { return `"` + name + `"` }
+
+func newQueries(schema, prefix string) queries {
+	q := queries{
+		schema: schema,
+		prefix: prefix,
+		tokens: quote(schema) + "." + quote(prefix+"tokens"),
+		meta:   quote(schema) + "." + quote(prefix+"meta"),
+	}
+	q.get = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id = $1`)
+	q.grant = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE grant_id = $1`)
+	// "seq > 0" matches the partial index's condition whatever the bound
+	// value.
+	q.revokedSince = q.fill(`SELECT id, check_sum, expires_at, seq FROM {t} WHERE seq > 0 AND seq > $1 ORDER BY seq`)
+	q.expired = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE expires_at < $1 LIMIT $2`)
+	// Every Put of a transaction, in one statement: a cascade over a grant
+	// of any size, or the Issues of a group commit.
+	set := make([]string, 0, 9)
+	for _, c := range strings.Split(tokenColumns, ", ") {
+		if c != "id" {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	q.upsert = q.fill(`INSERT INTO {t} (` + tokenColumns + `) SELECT * FROM unnest(` + tokenTypes + `)
+		ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", "))
+	q.del = q.fill(`DELETE FROM {t} WHERE id = ANY($1::bytea[])`)
+	// The counter row's lock is held to the commit, and every write
+	// transaction holds the Store's advisory lock besides, so sequence
+	// numbers commit in the order they are handed out.
+	q.nextSeq = q.fill(`UPDATE {m} SET value = value + 1 WHERE name = 'seq' RETURNING value`)
+	q.metaExists = `SELECT to_regclass($1) IS NOT NULL`
+	return q
+}
+
+// fill puts the table names into a statement.
+func (q *queries) fill(stmt string) string {
+	return strings.NewReplacer("{t}", q.tokens, "{m}", q.meta, "{p}", q.prefix).Replace(stmt)
+}
+
+// lockKey is the key of the advisory lock that the Store's write
+// transactions and migrations hold, one per schema and prefix.
+func lockKey(schema, prefix string) int64 {
+	h := sha256.Sum256([]byte("github.com/sdkauth/revocation/postgres\x00" + schema + "\x00" + prefix))
+	return int64(binary.BigEndian.Uint64(h[:8]))
+}
+
+// channelName is the NOTIFY channel of the Store's tables: a digest, since
+// a channel name, like any identifier, is limited to 63 bytes.
+func channelName(schema, prefix string) string {
+	h := sha256.Sum256([]byte("github.com/sdkauth/revocation/postgres/feed\x00" + schema + "\x00" + prefix))
+	return "revoke_" + hex.EncodeToString(h[:12])
+}
+
+// migrate brings the prefix's tables to schemaVersion, creating the schema
+// if needed. It first reads the version without any lock; if a migration is
+// due it migrates in one transaction under the Store's advisory lock, after
+// reading the version again: two processes opening at the same time take
+// turns, and the second finds the tables made.
+func (s *Store) migrate(ctx context.Context) error {
+	c, err := s.db.Connx(ctx)
+	if err != nil {
+		return wrapf(err, "connecting")
+	}
+	defer c.Close()
+	// Tables already up to date need no lock, nor any privilege but
+	// reading: a replica starts while others write.
+	if v, err := s.version(ctx, c); err != nil || v == schemaVersion {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, s.beginWrite); err != nil {
+		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+		return wrapf(err, "migrating tables of prefix %q: taking the lock", s.q.prefix)
+	}
+	err = s.migrateLocked(ctx, c)
+	if err == nil {
+		if _, err = c.ExecContext(ctx, "COMMIT"); err != nil {
+			err = wrapf(err, "migrating tables of prefix %q: commit", s.q.prefix)
+		}
+	}
+	if err != nil {
+		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+	}
+	return err
+}
+
+func (s *Store) migrateLocked(ctx context.Context, c *sqlx.Conn) error {
+	var exists bool
+	if err := c.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.q.schema); err != nil {
+		return wrapf(err, "reading the schemas")
+	}
+	if !exists {
+		if _, err := c.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+quote(s.q.schema)); err != nil {
+			return wrapf(err, "creating schema %q", s.q.schema)
+		}
+	}
+	v, err := s.version(ctx, c)
+	if err != nil || v == schemaVersion {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, s.q.fill(createMeta)); err != nil {
+		return wrapf(err, "creating table %s", s.q.meta)
+	}
+	for ; v < schemaVersion; v++ {
+		for _, stmt := range migrations[v] {
+			if _, err := c.ExecContext(ctx, s.q.fill(stmt)); err != nil {
+				return wrapf(err, "migrating tables of prefix %q to version %d", s.q.prefix, v+1)
+			}
+		}
+	}
+	if _, err := c.ExecContext(ctx, s.q.fill(setVersion), schemaVersion); err != nil {
+		return wrapf(err, "recording schema version of prefix %q", s.q.prefix)
+	}
+	return nil
+}
+
+// version reads the schema version of the prefix's tables: 0 when they do
+// not exist yet.
+func (s *Store) version(ctx context.Context, c *sqlx.Conn) (int, error) {
+	var exists bool
+	if err := c.GetContext(ctx, &exists, s.q.metaExists, s.q.meta); err != nil {
+		return 0, wrapf(err, "reading the schema")
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int64
+	err := c.GetContext(ctx, &v, s.q.fill(getVersion))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, wrapf(err, "reading schema version from table %s", s.q.meta)
+	case v < 0:
+		return 0, fmt.Errorf("%w: table %s holds schema version %d", ErrCorrupt, s.q.meta, v)
+	case v > int64(schemaVersion):
+		return 0, fmt.Errorf("%w: tables of prefix %q are at version %d, this package knows versions up to %d", ErrVersion, s.q.prefix, v, schemaVersion)
+	}
+	return int(v), nil
+}

@@ -1,0 +1,306 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/postgres"
+	"github.com/sdkauth/revocation/revoke"
+)
+
+func TestOpenRefusesInvalidOptions(t *testing.T) {
+	ctx := context.Background()
+	for name, opt := range map[string]postgres.Option{
+		"nil":                  nil,
+		"prefix with dash":     postgres.WithTablePrefix("a-b"),
+		"prefix with quote":    postgres.WithTablePrefix(`a"b`),
+		"prefix digit first":   postgres.WithTablePrefix("1a"),
+		"prefix too long":      postgres.WithTablePrefix(strings.Repeat("a", postgres.MaxTablePrefixLength+1)),
+		"empty schema":         postgres.WithSchema(""),
+		"schema with space":    postgres.WithSchema("a b"),
+		"zero lock timeout":    postgres.WithLockTimeout(0),
+		"huge lock timeout":    postgres.WithLockTimeout(25 * time.Hour),
+		"negative stmt":        postgres.WithStatementTimeout(-time.Second),
+		"one conn":             postgres.WithMaxConns(1),
+		"backoff min > max":    postgres.WithReconnectBackoff(time.Second, time.Millisecond),
+		"nil feed config":      postgres.WithFeedConfig(nil),
+		"malformed listen dsn": postgres.WithListenDSN("postgres://%zz"),
+	} {
+		s, err := postgres.Open(ctx, dsn, opt)
+		if err == nil {
+			_ = s.Close()
+			t.Errorf("%s: Open succeeded", name)
+			continue
+		}
+		if !errors.Is(err, postgres.ErrOption) {
+			t.Errorf("%s: err = %v, want ErrOption", name, err)
+		}
+	}
+	if _, err := postgres.New(ctx, nil); !errors.Is(err, postgres.ErrOption) {
+		t.Errorf("New(nil): err = %v, want ErrOption", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := postgres.Open(ctx, "postgres://%zz"); !errors.Is(err, postgres.ErrOption) {
+		t.Errorf("bad DSN: err = %v, want ErrOption", err)
+	}
+	start := time.Now()
+	_, err := postgres.Open(ctx, "postgres://root@127.0.0.1:1/test?sslmode=disable&connect_timeout=5")
+	if !errors.Is(err, revoke.ErrUnavailable) {
+		t.Errorf("unreachable server: err = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("unreachable server: Open took %v", d)
+	}
+	_, err = postgres.Open(ctx, dsn+"&synchronous_commit=off", postgres.WithTablePrefix(freshPrefix(t)))
+	if !errors.Is(err, postgres.ErrDurability) {
+		t.Errorf("synchronous_commit off: err = %v, want ErrDurability", err)
+	}
+	s, err := postgres.Open(ctx, dsn+"&synchronous_commit=off", postgres.WithTablePrefix(freshPrefix(t)), postgres.WithSynchronousCommitOff())
+	if err != nil {
+		t.Errorf("synchronous_commit off, accepted: %v", err)
+	} else {
+		_ = s.Close()
+	}
+}
+
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	admin(t).MustExec(fmt.Sprintf(`UPDATE %q SET value = value + 1 WHERE name = 'schema_version'`, prefix+"meta"))
+	if _, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix)); !errors.Is(err, postgres.ErrVersion) {
+		t.Errorf("err = %v, want ErrVersion", err)
+	}
+}
+
+func TestOpenWithoutPermission(t *testing.T) {
+	ctx := context.Background()
+	db := admin(t)
+	role := strings.TrimSuffix(freshPrefix(t), "_") + "_role"
+	db.MustExec(`CREATE ROLE ` + role + ` LOGIN`)
+	t.Cleanup(func() { db.MustExec(`DROP ROLE ` + role) })
+	roleDSN := strings.Replace(dsn, "root@", role+"@", 1)
+	if roleDSN == dsn {
+		t.Fatalf("cannot put a user into %s", dsnEnv)
+	}
+	_, err := postgres.Open(ctx, roleDSN, postgres.WithTablePrefix(freshPrefix(t)))
+	if !errors.Is(err, postgres.ErrPermission) {
+		t.Errorf("err = %v, want ErrPermission", err)
+	}
+}
+
+// Replicas starting at once over tables not made yet: one migrates, the
+// others wait for it and find the tables.
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+			if err != nil {
+				t.Errorf("Open: %v", err)
+				return
+			}
+			_ = s.Close()
+		})
+	}
+	wg.Wait()
+}
+
+func TestNewOverTheApplicationsPool(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	prefix := freshPrefix(t)
+	schema := strings.TrimSuffix(prefix, "_") + "_schema"
+	t.Cleanup(func() { admin(t).MustExec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`) })
+	s, err := postgres.New(ctx, db, postgres.WithTablePrefix(prefix), postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer := newRevoker(t, s)
+	// A replica over the same tables, through a pool of its own.
+	other, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix), postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	follower := newRevoker(t, other, revoke.WithSyncInterval(time.Hour))
+	issueAndRevoke(t, writer, "tok-new")
+	waitRevoked(t, follower, "tok-new")
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(); err != nil {
+		t.Errorf("the application's pool after Close: %v", err)
+	}
+	var n int
+	if err := db.Get(&n, `SELECT count(*) FROM `+schema+`.`+prefix+`tokens`); err != nil || n != 1 {
+		t.Errorf("tokens in schema %s: %d, %v", schema, n, err)
+	}
+}
+
+func issueAndRevoke(t testing.TB, r *revoke.Revoker, tok string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := r.Issue(ctx, revoke.Token{Value: tok, Kind: revoke.Refresh, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Revoke(ctx, tok, "c"); err != nil || n != 1 {
+		t.Fatalf("Revoke = %d, %v", n, err)
+	}
+}
+
+// waitRevoked waits up to 5s for r to report tok revoked.
+func waitRevoked(t testing.TB, r *revoke.Revoker, tok string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := r.IsRevoked(context.Background(), tok)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not revoked within 5s (last error %v)", tok, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A write waiting for another process's write lock, or a statement
+// blocked past its timeout, fails with ErrUnavailable rather than hang.
+func TestTimeouts(t *testing.T) {
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	holder, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	holding, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = holder.Update(ctx, func(revoke.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix), postgres.WithLockTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	err = s.Update(ctx, func(revoke.Tx) error { return nil })
+	if !errors.Is(err, revoke.ErrUnavailable) {
+		t.Errorf("Update while another holds the write lock: err = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the lock timeout of 100ms took %v", d)
+	}
+	close(release)
+	released = true
+
+	// A row lock on the sequence counter, held from outside, past the
+	// statement timeout.
+	s2, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix), postgres.WithStatementTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	tx := admin(t).MustBegin()
+	defer tx.Rollback()
+	tx.MustExec(fmt.Sprintf(`SELECT * FROM %q FOR UPDATE`, prefix+"meta"))
+	err = s2.Update(ctx, func(tx revoke.Tx) error {
+		_, err := tx.NextSeq(ctx)
+		return err
+	})
+	if !errors.Is(err, revoke.ErrUnavailable) {
+		t.Errorf("NextSeq past the statement timeout: err = %v, want ErrUnavailable", err)
+	}
+}
+
+// Notify's channels receive a commit's signal, close with their context or
+// with the Store, and Notify after Close fails.
+func TestNotify(t *testing.T) {
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	short, err := s.Notify(cctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := s.Notify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first signal says the feed is listening.
+	for _, ch := range []<-chan struct{}{short, long} {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no signal when the feed started listening")
+		}
+	}
+	w, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issueAndRevoke(t, newRevoker(t, w, revoke.WithSyncInterval(0)), "tok-notify")
+	select {
+	case <-long:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal after another Store's revocation")
+	}
+	cancel()
+	waitClosed(t, short)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, long)
+	if _, err := s.Notify(ctx); !errors.Is(err, revoke.ErrClosed) {
+		t.Errorf("Notify after Close: %v, want ErrClosed", err)
+	}
+}
+
+func waitClosed(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("channel not closed within 5s")
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// tx is a transaction of a Store, bound to the connection that began it.
+//
+// A write transaction keeps what Put and Delete write in pending and writes
+// it all at once: before a statement that reads more than one record
+// (Grant, RevokedSince, Expired) and before the commit. So a cascade over a
+// grant of any size, the Issues of a group commit, or a purge batch cost one
+// statement each, not one per record. Get answers from pending for the IDs
+// it holds: no other row is changed by what pending holds.
+type tx struct {
+	s     *Store
+	conn  *sqlx.Conn
+	ctx   context.Context // View's or Update's
+	write bool
+	done  bool
+
+	pending map[revoke.ID]pendingWrite
+	seq     uint64 // the last number NextSeq returned, 0 if none
+}
+
+// pendingWrite is the last write of an ID in the transaction.
+type pendingWrite struct {
+	rec     revoke.Record
+	deleted bool
+}
+
+var _ revoke.Tx = (*tx)(nil)
+
+var (
+	errTxDone   = errors.New("the transaction has ended")
+	errReadOnly = errors.New("write in a read-only transaction")
+)
+
+// check returns why the transaction cannot run op: it has ended, or a
+// context is done.
+func (t *tx) check(ctx context.Context, op string, write bool) error {
+	switch {
+	case t.done:
+		return fmt.Errorf("postgres: %s: %w", op, errTxDone)
+	case write && !t.write:
+		return fmt.Errorf("postgres: %s: %w", op, errReadOnly)
+	}
+	if err := t.ctx.Err(); err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return nil
+}
+
+// fail wraps a statement's error, with ctx's if ctx is done.
+func (t *tx) fail(ctx context.Context, op string, err error) error {
+	return t.s.ctxErr(ctx, wrapf(err, "%s", op))
+}
+
+// Get returns the record whose ID is id; found is false if there is none.
+func (t *tx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error) {
+	if err := t.check(ctx, "Get", false); err != nil {
+		return revoke.Record{}, false, err
+	}
+	if p, ok := t.pending[id]; ok {
+		return p.rec, !p.deleted, nil
+	}
+	var r row
+	err := t.conn.GetContext(ctx, &r, t.s.q.get, id[:])
+	if errors.Is(err, sql.ErrNoRows) {
+		return revoke.Record{}, false, nil
+	}
+	if err != nil {
+		return revoke.Record{}, false, t.fail(ctx, "Get", err)
+	}
+	rec, err := r.record()
+	if err != nil {
+		return revoke.Record{}, false, err
+	}
+	return rec, true, nil
+}
+
+// Put inserts rec or replaces the record with its ID, at the next flush.
+func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
+	if err := t.check(ctx, "Put", true); err != nil {
+		return err
+	}
+	if err := checkRecord(rec); err != nil {
+		return err
+	}
+	t.note(rec.ID, pendingWrite{rec: rec})
+	return nil
+}
+
+// Delete removes the record whose ID is id, if there is one, at the next
+// flush.
+func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
+	if err := t.check(ctx, "Delete", true); err != nil {
+		return err
+	}
+	t.note(id, pendingWrite{deleted: true})
+	return nil
+}
+
+func (t *tx) note(id revoke.ID, w pendingWrite) {
+	if t.pending == nil {
+		t.pending = make(map[revoke.ID]pendingWrite)
+	}
+	t.pending[id] = w
+}
+
+// flush writes the pending writes: one DELETE for the deleted IDs, one
+// INSERT ... ON CONFLICT for the records put.
+func (t *tx) flush(ctx context.Context) error {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	var (
+		cols    columns
+		deleted [][]byte
+	)
+	for id, w := range t.pending {
+		if w.deleted {
+			deleted = append(deleted, id[:])
+			continue
+		}
+		cols.add(&w.rec)
+	}
+	if len(deleted) > 0 {
+		if _, err := t.conn.ExecContext(ctx, t.s.q.del, deleted); err != nil {
+			return t.fail(ctx, "Delete", err)
+		}
+	}
+	if cols.len() > 0 {
+		if _, err := t.conn.ExecContext(ctx, t.s.q.upsert, cols.args()...); err != nil {
+			return t.fail(ctx, "Put", err)
+		}
+	}
+	clear(t.pending)
+	return nil
+}
+
+// Grant calls fn for every record of the grant: a range of the primary
+// key. A grant is small; its records are read before fn is called.
+func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
+	if err := t.check(ctx, "Grant", false); err != nil {
+		return err
+	}
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	var rows []row
+	if err := t.conn.SelectContext(ctx, &rows, t.s.q.grant, grant[:]); err != nil {
+		return t.fail(ctx, "Grant", err)
+	}
+	return each(rows, fn)
+}
+
+// Expired calls fn for at most limit records that expire before before,
+// found through the expiry index.
+func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
+	if err := t.check(ctx, "Expired", false); err != nil {
+		return err
+	}
+	if limit <= 0 {
+		return nil
+	}
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	var rows []row
+	if err := t.conn.SelectContext(ctx, &rows, t.s.q.expired, clampNano(before), limit); err != nil {
+		return t.fail(ctx, "Expired", err)
+	}
+	return each(rows, fn)
+}
+
+func each(rows []row, fn func(revoke.Record) error) error {
+	for i := range rows {
+		rec, err := rows[i].record()
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RevokedSince streams the revocations whose Seq is above seq, in Seq
+// order, from the partial index on seq, one row at a time: a start-up load
+// of millions of revocations never holds them all.
+func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revocation) error) error {
+	if err := t.check(ctx, "RevokedSince", false); err != nil {
+		return err
+	}
+	if seq >= math.MaxInt64 {
+		return nil // no stored Seq is above it
+	}
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	// On a pgx connection (always, with Open), read the rows' binary
+	// values in place: a start-up load of millions of revocations then
+	// costs no allocation and no reflection per row.
+	native := false
+	err := t.conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return nil
+		}
+		native = true
+		return t.revokedSinceNative(ctx, pc.Conn(), seq, fn)
+	})
+	if native || err != nil {
+		return err
+	}
+	rows, err := t.conn.QueryxContext(ctx, t.s.q.revokedSince, int64(seq))
+	if err != nil {
+		return t.fail(ctx, "RevokedSince", err)
+	}
+	defer rows.Close()
+	var r revRow
+	for rows.Next() {
+		if err := rows.StructScan(&r); err != nil {
+			return t.fail(ctx, "RevokedSince", err)
+		}
+		rev, err := r.revocation()
+		if err != nil {
+			return err
+		}
+		if err := fn(rev); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t.fail(ctx, "RevokedSince", err)
+	}
+	return nil
+}
+
+// revokedSinceNative is RevokedSince through pgx's own interface.
+func (t *tx) revokedSinceNative(ctx context.Context, c *pgx.Conn, seq uint64, fn func(revoke.Revocation) error) error {
+	rows, err := c.Query(ctx, t.s.q.revokedSince, int64(seq))
+	if err != nil {
+		return t.fail(ctx, "RevokedSince", err)
+	}
+	defer rows.Close()
+	binary := true
+	for _, fd := range rows.FieldDescriptions() {
+		binary = binary && fd.Format == pgx.BinaryFormatCode
+	}
+	var r revRow
+	for rows.Next() {
+		if v := rows.RawValues(); binary && len(v) == 4 && len(v[1]) == 8 && len(v[2]) == 8 && len(v[3]) == 8 {
+			r = revRow{
+				ID:        v[0], // copied by revocation
+				Check:     int64(binary64(v[1])),
+				ExpiresAt: int64(binary64(v[2])),
+				Seq:       int64(binary64(v[3])),
+			}
+		} else if err := rows.Scan(&r.ID, &r.Check, &r.ExpiresAt, &r.Seq); err != nil {
+			return t.fail(ctx, "RevokedSince", err)
+		}
+		rev, err := r.revocation()
+		if err != nil {
+			return err
+		}
+		if err := fn(rev); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t.fail(ctx, "RevokedSince", err)
+	}
+	return nil
+}
+
+// binary64 decodes a bigint in PostgreSQL's binary format.
+func binary64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// NextSeq returns the next revocation sequence number from the counter row
+// of the meta table. The row stays locked to the end of the transaction,
+// which holds the Store's advisory lock besides: no other transaction gets
+// a number until this one has committed or rolled back.
+func (t *tx) NextSeq(ctx context.Context) (uint64, error) {
+	if err := t.check(ctx, "NextSeq", true); err != nil {
+		return 0, err
+	}
+	var v int64
+	if err := t.conn.GetContext(ctx, &v, t.s.q.nextSeq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("%w: table %s has no sequence row", ErrCorrupt, t.s.q.meta)
+		}
+		return 0, t.fail(ctx, "NextSeq", err)
+	}
+	if v <= 0 {
+		return 0, fmt.Errorf("%w: sequence %d in table %s", ErrCorrupt, v, t.s.q.meta)
+	}
+	t.seq = uint64(v)
+	return t.seq, nil
+}
