@@ -240,6 +240,9 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 		return wrapf(err, "Put")
 	}
 	t.known[rec.ID] = stored{present: true, grant: rec.Grant, expires: r.ExpiresAt}
+	if rec.Seq != 0 {
+		return t.raiseSeq(ctx, rec.Seq)
+	}
 	return nil
 }
 
