@@ -86,6 +86,9 @@ func testScan(t *testing.T, open func(*testing.T) revoke.Store) {
 		for {
 			p := scan(after, page)
 			got = append(got, p...)
+			if len(got) > len(want) {
+				t.Fatalf("paged Scan (page %d) returned %d records, more than the %d stored: a cursor repeats records", page, len(got), len(want))
+			}
 			if len(p) < page {
 				break
 			}
