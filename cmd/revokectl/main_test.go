@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -43,7 +42,7 @@ func TestScripts(t *testing.T) {
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"rc":         cmdRC,
 	"genrecords": cmdGenRecords,
-	"lockbolt":   cmdLockBolt,
+	"serve":      cmdServe,
 	"interrupt":  cmdInterrupt,
 }
 
@@ -138,15 +137,19 @@ func cmdGenRecords(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(f.Close())
 }
 
-// lockbolt PATH: open the bolt store at PATH in this process, as a running
-// server would, until the script ends.
-func cmdLockBolt(ts *testscript.TestScript, neg bool, args []string) {
+// serve URL: open the store at URL in this process with a Revoker, as a
+// running server does, until the script ends.
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: lockbolt PATH")
+		ts.Fatalf("usage: serve URL")
 	}
-	s, err := bolt.Open(ts.MkAbs(args[0]))
+	url := args[0]
+	if name, path, ok := strings.Cut(url, ":"); ok {
+		url = name + ":" + ts.MkAbs(path)
+	}
+	s, err := openStore(context.Background(), url, openOptions{lockTimeout: time.Second})
 	ts.Check(err)
-	r, err := revoke.New(s)
+	r, err := revoke.New(s.Store)
 	ts.Check(err)
 	ts.Defer(func() { _ = r.Close() })
 }
