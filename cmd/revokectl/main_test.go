@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -42,6 +43,7 @@ func TestScripts(t *testing.T) {
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"rc":         cmdRC,
 	"genrecords": cmdGenRecords,
+	"readbolt":   cmdReadBolt,
 	"serve":      cmdServe,
 	"interrupt":  cmdInterrupt,
 }
@@ -154,6 +156,17 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { _ = r.Close() })
 }
 
+// readbolt PATH: hold the bolt file at PATH open read-only (a shared lock,
+// as a concurrent export does) until the script ends.
+func cmdReadBolt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: readbolt PATH")
+	}
+	s, err := bolt.Open(ts.MkAbs(args[0]), bolt.WithReadOnly())
+	ts.Check(err)
+	ts.Defer(func() { _ = s.Close() })
+}
+
 // interrupt LINES CODE command args...: start the command, send it SIGINT
 // once it has written LINES lines to stderr (its progress), and want exit
 // code CODE.
@@ -197,5 +210,27 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprint(ts.Stderr(), got.String())
 	if code != want {
 		ts.Fatalf("%s exited with %d after SIGINT, want %d\nstderr:\n%s", args[2], code, want, got.String())
+	}
+}
+
+// TestCodeOf: the exit code of an error, whatever wraps it: ErrUnavailable
+// of any backend is "store unavailable".
+func TestCodeOf(t *testing.T) {
+	cases := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{fmt.Errorf("postgres: connect: %w", revoke.ErrUnavailable), exitUnavailable},
+		{fmt.Errorf("open: %w", bolt.ErrLocked), exitUnavailable},
+		{fmt.Errorf("x: %w", context.Canceled), exitInterrupted},
+		{withCode(exitNotFound, errors.New("gone")), exitNotFound},
+		{fmt.Errorf("--from: %w", withCode(exitUsage, errors.New("bad"))), exitUsage},
+		{errors.New("disk on fire"), exitFailure},
+	}
+	for _, c := range cases {
+		if got := codeOf(c.err); got != c.want {
+			t.Errorf("codeOf(%v) = %d, want %d", c.err, got, c.want)
+		}
 	}
 }

@@ -297,6 +297,8 @@ func (a *app) migrateCmd() *cobra.Command {
 		from, to string
 		batch    int
 		noVerify bool
+		// verifyOnly compares without copying.
+		verifyOnly bool
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --from URL --to URL",
@@ -313,6 +315,7 @@ the copy. At the end it reads both stores again and compares their record
 counts and a SHA-256 digest over every record in ID order; a difference
 fails with exit code 6 (a target that held other records, or a source
 written during the migration: stop the server first, then re-run).
+--verify-only compares the two stores without copying anything.
 
 migrate takes no --store. The source is only read (bolt: a shared lock, which
 a running server's lock excludes; stop the server).`,
@@ -346,6 +349,10 @@ a running server's lock excludes; stop the server).`,
 
 			start := time.Now()
 			res := migrateResult{From: from, To: to}
+			if verifyOnly {
+				human := fmt.Sprintf("compared %s and %s\n", from, to)
+				return a.verify(ctx, src, dst, batch, &res, human)
+			}
 			prog := newProgress(a.stderr, "migrated")
 			res.importResult, err = copyRecords(ctx, dst, batch, prog.add, newScanner(ctx, src, batch).next)
 			prog.done()
@@ -363,27 +370,35 @@ a running server's lock excludes; stop the server).`,
 			if noVerify {
 				return a.print(res, human)
 			}
-			if res.Source, err = digestOf(ctx, src, batch); err != nil {
-				return fmt.Errorf("verifying --from: %w", err)
-			}
-			if res.Target, err = digestOf(ctx, dst, batch); err != nil {
-				return fmt.Errorf("verifying --to: %w", err)
-			}
-			res.Verified = res.Source == res.Target
-			if !res.Verified {
-				_ = a.print(res, human)
-				return withCode(exitMismatch, fmt.Errorf("verification failed: %s holds %d records (sha256 %s), %s holds %d (sha256 %s)",
-					from, res.Source.Records, res.Source.SHA256, to, res.Target.Records, res.Target.SHA256))
-			}
-			human += fmt.Sprintf("verified: %d records, sha256 %s on both sides\n", res.Source.Records, res.Source.SHA256)
-			return a.print(res, human)
+			return a.verify(ctx, src, dst, batch, &res, human)
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "store URL to copy from")
 	cmd.Flags().StringVar(&to, "to", "", "store URL to copy to")
 	cmd.Flags().IntVar(&batch, "batch", defaultBatch, "records per transaction")
 	cmd.Flags().BoolVar(&noVerify, "no-verify", false, "skip the final comparison of both stores")
+	cmd.Flags().BoolVar(&verifyOnly, "verify-only", false, "copy nothing: only compare both stores (exit 6 if they differ)")
 	return cmd
+}
+
+// verify compares src and dst by count and digest, records the outcome in
+// res and prints it after human; a difference is exitMismatch.
+func (a *app) verify(ctx context.Context, src, dst *store, page int, res *migrateResult, human string) error {
+	var err error
+	if res.Source, err = digestOf(ctx, src, page); err != nil {
+		return fmt.Errorf("verifying --from: %w", err)
+	}
+	if res.Target, err = digestOf(ctx, dst, page); err != nil {
+		return fmt.Errorf("verifying --to: %w", err)
+	}
+	res.Verified = res.Source == res.Target
+	if !res.Verified {
+		_ = a.print(res, human)
+		return withCode(exitMismatch, fmt.Errorf("verification failed: %s holds %d records (sha256 %s), %s holds %d (sha256 %s)",
+			res.From, res.Source.Records, res.Source.SHA256, res.To, res.Target.Records, res.Target.SHA256))
+	}
+	human += fmt.Sprintf("verified: %d records, sha256 %s on both sides\n", res.Source.Records, res.Source.SHA256)
+	return a.print(res, human)
 }
 
 // digestOf reads every record of s and returns their count and digest.
