@@ -23,7 +23,15 @@ func (r revokeResult) human(what string) string {
 	if r.DryRun {
 		verb = "would revoke"
 	}
-	return fmt.Sprintf("%s %d tokens (%s)\n", verb, r.Revoked, what)
+	return fmt.Sprintf("%s %s (%s)\n", verb, plural(r.Revoked, "token"), what)
+}
+
+// plural returns "1 token", "2 tokens".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func (a *app) revokeCmd() *cobra.Command {
