@@ -80,8 +80,10 @@ that migrate verifies with.`,
 				return err
 			}
 			if f != nil {
-				if err := f.Sync(); err != nil {
-					return err
+				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+					if err := f.Sync(); err != nil { // a file: durable before we say done
+						return err
+					}
 				}
 				if err := f.Close(); err != nil {
 					return err
