@@ -135,6 +135,7 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 	t.undo = append(t.undo, undo{id: rec.ID, old: old, existed: existed})
 	t.remove(rec.ID)
 	t.set(rec)
+	t.seq = max(t.seq, rec.Seq) // an imported Seq: NextSeq stays above it
 	return nil
 }
 

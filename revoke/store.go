@@ -113,8 +113,18 @@ type Tx interface {
 	// of a committed record, including those committed by other processes,
 	// and greater than the numbers it returned before in this transaction.
 	// Numbers of a transaction that rolled back may be handed out again. It
-	// is only called in Update transactions.
+	// is only called in Update transactions. "Every Seq" includes Seqs that
+	// Put wrote as given rather than from NextSeq, which is how records are
+	// imported from another store (see Scan).
 	NextSeq(ctx context.Context) (uint64, error)
+
+	// Scan calls fn for at most limit records whose ID is greater than
+	// after, in ascending ID order (bytewise), so that a caller reads a
+	// whole store in bounded transactions: the zero ID first, then the ID
+	// of the last record seen. limit <= 0 calls fn for none. fn must not
+	// write to the transaction; an error from fn stops the scan and is
+	// returned. See ScanAll.
+	Scan(ctx context.Context, after ID, limit int, fn func(Record) error) error
 }
 
 // Owner says which field of a record Tx.Grants matches.

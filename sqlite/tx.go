@@ -243,6 +243,9 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 		return wrapf(err, "Put")
 	}
 	t.known[rec.ID] = stored{present: true, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
+	if rec.Seq != 0 {
+		return t.raiseSeq(ctx, rec.Seq)
+	}
 	return nil
 }
 

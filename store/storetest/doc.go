@@ -17,8 +17,10 @@
 // under a revoked, unknown, foreign or expired parent, rollback, sequence,
 // purge, closing, cancelled contexts, and concurrent Issue against Revoke on
 // one grant over many rounds), one Revoker per Store, a write the store
-// refuses failing alone in its shared transaction, and the Store contract
-// directly. WithReopen adds a subtest over a second Store of the same data,
+// refuses failing alone in its shared transaction, Tx.Scan (every record
+// once, in ID order, a page at a time; a copy made with it and Put keeps
+// NextSeq above the copied Seqs and loads the same revoked set), and the
+// Store contract directly. WithReopen adds a subtest over a second Store of the same data,
 // which must be refused or, for a Shared store, converge:
 //
 //	storetest.Run(t, open, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {

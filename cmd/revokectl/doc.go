@@ -1,0 +1,72 @@
+// Command revokectl operates a revocation store of
+// github.com/sdkauth/revocation from the shell: check whether a token is
+// revoked, revoke a token, a subject's or a client's grants, see how big the
+// store is, purge expired records, export and import them as JSON Lines, and
+// migrate between backends.
+//
+//	go install github.com/sdkauth/revocation/cmd/revokectl@latest
+//
+// The store is named by a URL, with --store or the environment variable
+// REVOKE_STORE:
+//
+//	bolt:PATH     a bbolt file (one process at a time)
+//	sqlite:PATH   an SQLite database (works beside a running server)
+//
+// Commands (scripts may rely on these names):
+//
+//	stats            records; live, revoked, expired counts; access and refresh;
+//	                 distinct grants, subjects, clients; top clients; oldest
+//	                 expiry; highest sequence; schema version; size on disk
+//	check            is the token on stdin revoked? (exit 0 yes, 1 no)
+//	revoke           revoke the token on stdin (a refresh token: its grant)
+//	revoke-subject   revoke every grant of a subject
+//	revoke-client    revoke every grant of a client
+//	purge            delete records expired more than --grace ago
+//	export           every record as JSON Lines, in ID order
+//	import           JSON Lines records into the store
+//	migrate          copy every record --from one store --to another, verified
+//
+// Every command has --help with an example. Human output by default; --json
+// prints one JSON object for scripts. Errors go to standard error.
+//
+// # Exit codes
+//
+//	0    success (check: the token is revoked)
+//	1    check: the token is not revoked (live, expired or unknown)
+//	2    usage: bad command line, store URL or token input
+//	3    store unavailable: locked by a running server (bolt), busy or
+//	     unreachable; nothing was written, retry later
+//	4    not found: the store file does not exist (only import and migrate
+//	     --to create one), or the token given to revoke was never issued
+//	5    not supported by this build (revoke-subject, revoke-client)
+//	6    migrate: verification failed, the two stores differ
+//	7    any other failure (I/O, corrupt store, bad import data)
+//	130  interrupted between batches; what was committed stays, re-run to finish
+//
+// # Caveats
+//
+//   - Tokens are read from standard input or --token-file, never from the
+//     command line, where shell history and ps would show them.
+//   - A bolt file is locked by the process that has it open. While a server
+//     runs on it, revokectl waits --lock-timeout (1s by default) and fails
+//     with exit code 3 and the lock error: stop the server, or run the server
+//     on sqlite, which revokectl opens beside it.
+//   - revokectl keeps no Revoker running: a revocation it writes to an sqlite
+//     store reaches a running server within the server's sync interval; one
+//     it writes to a bolt file (server stopped) is loaded when the server
+//     starts.
+//   - purge, import and migrate stop between batches on Ctrl-C or SIGTERM:
+//     the batch under way commits, nothing is half-written, and running the
+//     same command again finishes the work (import and migrate are
+//     idempotent: equal records are not rewritten).
+//   - import and migrate keep records' revocation sequence numbers and move
+//     the target's sequence past them. Import into a store no server runs on:
+//     a server following an sqlite store reads revocations by increasing
+//     sequence number and would not see imported ones below what it has read
+//     until it restarts.
+//   - migrate verifies by counting and digesting both stores after the copy;
+//     records written to the source meanwhile, or other records in the
+//     target, make it fail with exit code 6.
+//   - stats counts distinct grants, subjects and clients exactly up to
+//     1048576 each (memory stays bounded), and reports "at least" beyond.
+package main

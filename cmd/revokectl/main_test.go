@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// TestMain makes the test binary double as revokectl: the scripts exec the
+// real command, main and all, as a user's shell would.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"revokectl": main,
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script. Their own
+// commands (see scriptCmds) generate records, hold a bolt lock and send
+// signals.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:  "testdata/script",
+		Cmds: scriptCmds,
+		// bulk_revoke: the build's revoke package has RevokeSubject and
+		// RevokeClient (see bulk_revoke.txtar).
+		Condition: func(cond string) (bool, error) {
+			if cond == "bulk_revoke" {
+				return bySubject.supported() && byClient.supported(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REVOKE_STORE", "") // never the developer's store
+			return nil
+		},
+	})
+}
+
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"rc":         cmdRC,
+	"genrecords": cmdGenRecords,
+	"readbolt":   cmdReadBolt,
+	"serve":      cmdServe,
+	"interrupt":  cmdInterrupt,
+}
+
+// rc CODE command args...: exec the command (with the stdin the stdin
+// command set) and want exit code CODE.
+func cmdRC(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: rc CODE command args...")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("rc: %v", err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("rc: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// genRecord returns the i-th record of genrecords and its raw token. Every
+// five records make a grant g = i/5: a refresh token (tok-5g), a refresh
+// token rotated from it, an access token minted from that, and two access
+// tokens of their own grants. Grants with g%4 == 0 are revoked (Seq g+1),
+// as is the fourth token when g%4 == 1 (Seq g+1); the fifth token expired
+// an hour ago when g is even. Clients client-(g%3), subjects user-(g%10).
+func genRecord(i int, now time.Time) (revoke.Record, string) {
+	g, pos := i/5, i%5
+	tok := "tok-" + strconv.Itoa(i)
+	rec := revoke.Record{
+		ID:        revoke.TokenID(tok),
+		Check:     revoke.Checksum(tok),
+		Kind:      revoke.Access,
+		ClientID:  fmt.Sprintf("client-%d", g%3),
+		Subject:   fmt.Sprintf("user-%d", g%10),
+		ExpiresAt: now.Add(24 * time.Hour),
+	}
+	rec.Grant = rec.ID
+	root := revoke.TokenID("tok-" + strconv.Itoa(5*g))
+	switch pos {
+	case 0:
+		rec.Kind = revoke.Refresh
+	case 1:
+		rec.Kind, rec.Parent, rec.Grant = revoke.Refresh, root, root
+	case 2:
+		rec.Parent, rec.Grant = revoke.TokenID("tok-"+strconv.Itoa(5*g+1)), root
+	case 3:
+		if g%4 == 1 {
+			rec.Seq = uint64(g + 1)
+		}
+	case 4:
+		if g%2 == 0 {
+			rec.ExpiresAt = now.Add(-time.Hour)
+		}
+	}
+	if pos <= 2 && g%4 == 0 {
+		rec.Seq = uint64(g + 1)
+	}
+	return rec, tok
+}
+
+// genrecords N FILE: write N records (see genRecord) to FILE as JSON Lines.
+func cmdGenRecords(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: genrecords N FILE")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("genrecords: %v", err)
+	}
+	f, err := os.Create(ts.MkAbs(args[1]))
+	ts.Check(err)
+	w := bufio.NewWriter(f)
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := range n {
+		rec, _ := genRecord(i, now)
+		j := toJSON(rec)
+		fmt.Fprintf(w, `{"id":%q,"check":%d,"kind":%q,"client_id":%q,"subject":%q,`, j.ID, j.Check, j.Kind, j.ClientID, j.Subject)
+		if j.Parent != "" {
+			fmt.Fprintf(w, `"parent":%q,`, j.Parent)
+		}
+		fmt.Fprintf(w, `"grant":%q,"expires_at":%q,"seq":%d}`+"\n", j.Grant, j.ExpiresAt.Format(time.RFC3339Nano), j.Seq)
+	}
+	ts.Check(w.Flush())
+	ts.Check(f.Close())
+}
+
+// serve URL: open the store at URL in this process with a Revoker, as a
+// running server does, until the script ends.
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: serve URL")
+	}
+	url := args[0]
+	if name, path, ok := strings.Cut(url, ":"); ok {
+		url = name + ":" + ts.MkAbs(path)
+	}
+	s, err := openStore(context.Background(), url, openOptions{lockTimeout: time.Second})
+	ts.Check(err)
+	r, err := revoke.New(s.Store)
+	ts.Check(err)
+	ts.Defer(func() { _ = r.Close() })
+}
+
+// readbolt PATH: hold the bolt file at PATH open read-only (a shared lock,
+// as a concurrent export does) until the script ends.
+func cmdReadBolt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: readbolt PATH")
+	}
+	s, err := bolt.Open(ts.MkAbs(args[0]), bolt.WithReadOnly())
+	ts.Check(err)
+	ts.Defer(func() { _ = s.Close() })
+}
+
+// interrupt LINES CODE command args...: start the command, send it SIGINT
+// once it has written LINES lines to stderr (its progress), and want exit
+// code CODE.
+func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: interrupt LINES CODE command args...")
+	}
+	lines, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[2], args[3:]...)
+	cmd.Dir = ts.Getenv("PWD")
+	if cmd.Dir == "" {
+		cmd.Dir = ts.MkAbs(".")
+	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	ts.Check(err)
+	ts.Check(cmd.Start())
+	var got strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for n := 0; sc.Scan(); {
+		got.WriteString(sc.Text() + "\n")
+		if n++; n == lines {
+			ts.Check(cmd.Process.Signal(syscall.SIGINT))
+		}
+	}
+	err = cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("interrupt: %v", err)
+	}
+	fmt.Fprint(ts.Stdout(), stdout.String())
+	fmt.Fprint(ts.Stderr(), got.String())
+	if code != want {
+		ts.Fatalf("%s exited with %d after SIGINT, want %d\nstderr:\n%s", args[2], code, want, got.String())
+	}
+}
+
+// TestCodeOf: the exit code of an error, whatever wraps it: ErrUnavailable
+// of any backend is "store unavailable".
+func TestCodeOf(t *testing.T) {
+	cases := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{fmt.Errorf("postgres: connect: %w", revoke.ErrUnavailable), exitUnavailable},
+		{fmt.Errorf("open: %w", bolt.ErrLocked), exitUnavailable},
+		{fmt.Errorf("x: %w", context.Canceled), exitInterrupted},
+		{withCode(exitNotFound, errors.New("gone")), exitNotFound},
+		{fmt.Errorf("--from: %w", withCode(exitUsage, errors.New("bad"))), exitUsage},
+		{errors.New("disk on fire"), exitFailure},
+	}
+	for _, c := range cases {
+		if got := codeOf(c.err); got != c.want {
+			t.Errorf("codeOf(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}

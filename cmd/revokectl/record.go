@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// jsonRecord is a record as export writes it and import reads it: one JSON
+// object per line. IDs are the SHA-256 of the raw tokens, in hex: the raw
+// tokens never exist in a store.
+type jsonRecord struct {
+	ID        string    `json:"id"`
+	Check     uint32    `json:"check"`
+	Kind      string    `json:"kind"`
+	ClientID  string    `json:"client_id"`
+	Subject   string    `json:"subject"`
+	Parent    string    `json:"parent,omitempty"`
+	Grant     string    `json:"grant"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Seq       uint64    `json:"seq"`
+}
+
+func toJSON(rec revoke.Record) jsonRecord {
+	j := jsonRecord{
+		ID:        rec.ID.String(),
+		Check:     rec.Check,
+		Kind:      rec.Kind.String(),
+		ClientID:  rec.ClientID,
+		Subject:   rec.Subject,
+		Grant:     rec.Grant.String(),
+		ExpiresAt: rec.ExpiresAt.UTC(),
+		Seq:       rec.Seq,
+	}
+	if !rec.Parent.IsZero() {
+		j.Parent = rec.Parent.String()
+	}
+	return j
+}
+
+func parseID(field, s string) (revoke.ID, error) {
+	var id revoke.ID
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(id) {
+		return id, fmt.Errorf("%s %q is not %d hex digits", field, s, 2*len(id))
+	}
+	copy(id[:], b)
+	if id.IsZero() {
+		return id, fmt.Errorf("%s is the zero ID", field)
+	}
+	return id, nil
+}
+
+func (j jsonRecord) record() (revoke.Record, error) {
+	var rec revoke.Record
+	var err error
+	if rec.ID, err = parseID("id", j.ID); err != nil {
+		return rec, err
+	}
+	if rec.Grant, err = parseID("grant", j.Grant); err != nil {
+		return rec, err
+	}
+	if j.Parent != "" {
+		if rec.Parent, err = parseID("parent", j.Parent); err != nil {
+			return rec, err
+		}
+	}
+	switch j.Kind {
+	case "access":
+		rec.Kind = revoke.Access
+	case "refresh":
+		rec.Kind = revoke.Refresh
+	default:
+		return rec, fmt.Errorf("kind %q is neither access nor refresh", j.Kind)
+	}
+	switch {
+	case j.ClientID == "":
+		return rec, errors.New("client_id is empty")
+	case len(j.ClientID) > revoke.MaxClientIDLength:
+		return rec, fmt.Errorf("client_id is longer than %d bytes", revoke.MaxClientIDLength)
+	case len(j.Subject) > revoke.MaxSubjectLength:
+		return rec, fmt.Errorf("subject is longer than %d bytes", revoke.MaxSubjectLength)
+	case j.ExpiresAt.IsZero():
+		return rec, errors.New("expires_at is missing")
+	case rec.Parent.IsZero() && rec.Grant != rec.ID:
+		return rec, errors.New("a record without a parent must start its own grant (grant = id)")
+	}
+	rec.Check, rec.ClientID, rec.Subject = j.Check, j.ClientID, j.Subject
+	rec.ExpiresAt, rec.Seq = j.ExpiresAt.UTC(), j.Seq
+	return rec, nil
+}
+
+// maxLine bounds an import line: a record's JSON is well under 4 KiB.
+const maxLine = 64 << 10
+
+// recordReader reads JSON Lines records one at a time.
+type recordReader struct {
+	sc   *bufio.Scanner
+	line int
+}
+
+func newRecordReader(r io.Reader) *recordReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxLine)
+	return &recordReader{sc: sc}
+}
+
+// next returns the next record, or io.EOF after the last. Blank lines are
+// skipped.
+func (r *recordReader) next() (revoke.Record, error) {
+	for r.sc.Scan() {
+		r.line++
+		b := r.sc.Bytes()
+		if len(b) == 0 {
+			continue
+		}
+		var j jsonRecord
+		if err := json.Unmarshal(b, &j); err != nil {
+			return revoke.Record{}, fmt.Errorf("line %d: %w", r.line, err)
+		}
+		rec, err := j.record()
+		if err != nil {
+			return revoke.Record{}, fmt.Errorf("line %d: %w", r.line, err)
+		}
+		return rec, nil
+	}
+	if err := r.sc.Err(); err != nil {
+		return revoke.Record{}, fmt.Errorf("line %d: %w", r.line+1, err)
+	}
+	return revoke.Record{}, io.EOF
+}
+
+// digest is a running count and SHA-256 over records in ID order: two stores
+// with the same digest hold the same records, field for field.
+type digest struct {
+	n   int64
+	h   hash.Hash
+	buf []byte
+}
+
+// add feeds rec into the digest in a fixed binary form.
+func (d *digest) add(rec revoke.Record) {
+	b := d.buf[:0]
+	b = append(b, rec.ID[:]...)
+	b = binary.BigEndian.AppendUint32(b, rec.Check)
+	b = append(b, byte(rec.Kind))
+	b = binary.AppendUvarint(b, uint64(len(rec.ClientID)))
+	b = append(b, rec.ClientID...)
+	b = binary.AppendUvarint(b, uint64(len(rec.Subject)))
+	b = append(b, rec.Subject...)
+	b = append(b, rec.Parent[:]...)
+	b = append(b, rec.Grant[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(rec.ExpiresAt.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, rec.Seq)
+	d.h.Write(b)
+	d.buf = b
+	d.n++
+}
+
+func (d *digest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// sameRecord compares records field by field, times by instant.
+func sameRecord(a, b revoke.Record) bool {
+	return a.ID == b.ID && a.Check == b.Check && a.Kind == b.Kind && a.ClientID == b.ClientID &&
+		a.Subject == b.Subject && a.Parent == b.Parent && a.Grant == b.Grant &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.Seq == b.Seq
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/revoke"
+	"github.com/sdkauth/revocation/sqlite"
+)
+
+// schemes are the store URLs revokectl opens, by scheme: "bolt:PATH" opens
+// the bbolt file at PATH. Another backend is one more entry.
+var schemes = map[string]scheme{
+	"bolt": {
+		help: "bolt:PATH     a bbolt file (one process at a time: a running server holds its lock)",
+		open: openBolt,
+	},
+	"sqlite": {
+		help: "sqlite:PATH   an SQLite database (works beside a running server)",
+		open: openSQLite,
+	},
+}
+
+// scheme opens the stores of one URL scheme.
+type scheme struct {
+	help string // one line for --help: "name:ARG   what it is"
+	open func(ctx context.Context, arg string, o openOptions) (*store, error)
+}
+
+// openOptions say how a command uses the store.
+type openOptions struct {
+	// create allows creating a store that does not exist (import, the
+	// target of migrate); other commands fail with exitNotFound.
+	create bool
+	// readOnly opens the store for reading where the backend can (bolt:
+	// a shared lock).
+	readOnly bool
+	// lockTimeout bounds the wait for a file lock (bolt).
+	lockTimeout time.Duration
+}
+
+// store is an open store and what stats reports about it.
+type store struct {
+	revoke.Store
+	url    string
+	schema string                // schema or format version
+	size   func() (int64, error) // bytes on disk, nil if unknown
+}
+
+// Close closes the store, unless a Revoker took it over (Store set to nil).
+func (s *store) Close() error {
+	if s.Store == nil {
+		return nil
+	}
+	return s.Store.Close()
+}
+
+// schemeHelp lists the schemes for --help.
+func schemeHelp() string {
+	names := make([]string, 0, len(schemes))
+	for name := range schemes {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, name := range names {
+		b.WriteString("  " + schemes[name].help + "\n")
+	}
+	return b.String()
+}
+
+// openStore opens the store that url names.
+func openStore(ctx context.Context, url string, o openOptions) (*store, error) {
+	name, arg, ok := strings.Cut(url, ":")
+	sc, known := schemes[name]
+	switch {
+	case url == "":
+		return nil, usagef("no store: give --store URL or set REVOKE_STORE (schemes:\n%s)", schemeHelp())
+	case !ok || !known:
+		return nil, usagef("store %q: unknown scheme %q; want one of:\n%s", url, name, schemeHelp())
+	case arg == "":
+		return nil, usagef("store %q: nothing after %q", url, name+":")
+	}
+	s, err := sc.open(ctx, arg, o)
+	if err != nil {
+		return nil, err
+	}
+	s.url = url
+	return s, nil
+}
+
+// mustExist fails with exitNotFound when path does not exist and the command
+// may not create it.
+func mustExist(path string, o openOptions) error {
+	if o.create {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return withCode(exitNotFound, fmt.Errorf("store %s does not exist", path))
+	}
+	return nil
+}
+
+func fileSize(paths ...string) func() (int64, error) {
+	return func() (int64, error) {
+		var n int64
+		for i, p := range paths {
+			fi, err := os.Stat(p)
+			if err != nil {
+				if i > 0 && errors.Is(err, fs.ErrNotExist) {
+					continue // SQLite's -wal and -shm come and go
+				}
+				return 0, err
+			}
+			n += fi.Size()
+		}
+		return n, nil
+	}
+}
+
+func openBolt(_ context.Context, path string, o openOptions) (*store, error) {
+	if err := mustExist(path, o); err != nil {
+		return nil, err
+	}
+	opts := []bolt.Option{bolt.WithTimeout(o.lockTimeout)}
+	if o.readOnly {
+		opts = append(opts, bolt.WithReadOnly())
+	}
+	s, err := bolt.Open(path, opts...)
+	if errors.Is(err, bolt.ErrLocked) {
+		return nil, withCode(exitUnavailable, fmt.Errorf("%w (waited %v: is a server running on it? bolt serves one process at a time; stop it, or use --lock-timeout)", err, o.lockTimeout))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &store{Store: s, schema: "bolt format " + strconv.Itoa(bolt.FormatVersion), size: fileSize(path)}, nil
+}
+
+func openSQLite(_ context.Context, path string, o openOptions) (*store, error) {
+	if err := mustExist(path, o); err != nil {
+		return nil, err
+	}
+	s, err := sqlite.Open(path, sqlite.WithBusyTimeout(max(o.lockTimeout, sqlite.DefaultBusyTimeout)))
+	if err != nil {
+		return nil, err
+	}
+	return &store{Store: s, schema: "sqlite schema " + strconv.Itoa(sqlite.SchemaVersion()), size: fileSize(path, path+"-wal")}, nil
+}
