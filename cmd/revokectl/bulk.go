@@ -2,57 +2,31 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/spf13/cobra"
 )
 
-// subjectRevoker and clientRevoker are the methods of *revoke.Revoker that
-// revoke-subject and revoke-client call. They are asserted at run time so
-// that revokectl builds against a revoke package without them; the commands
-// then fail with exitUnsupported.
-type subjectRevoker interface {
-	RevokeSubject(ctx context.Context, subject string) (int, error)
-}
-
-type clientRevoker interface {
-	RevokeClient(ctx context.Context, clientID string) (int, error)
-}
-
-// errUnsupported is returned by a command this build cannot run.
-var errUnsupported = errors.New("not supported by this build")
-
 // bulk describes revoke-subject or revoke-client.
 type bulk struct {
 	name, field string // "revoke-subject", "subject"
-	method      string // the *revoke.Revoker method it calls
 	max         int    // length limit of the argument
-	// supported reports whether *revoke.Revoker has the method.
-	supported func() bool
 	// revoke calls it.
-	revoke func(ctx context.Context, r *revoke.Revoker, arg string) (int, error)
+	revoke func(r *revoke.Revoker, ctx context.Context, arg string) (int, error)
 	// matches reports whether a record belongs to the argument.
 	matches func(rec revoke.Record, arg string) bool
 }
 
 var (
 	bySubject = bulk{
-		name: "revoke-subject", field: "subject", method: "RevokeSubject", max: revoke.MaxSubjectLength,
-		supported: func() bool { _, ok := any((*revoke.Revoker)(nil)).(subjectRevoker); return ok },
-		revoke: func(ctx context.Context, r *revoke.Revoker, arg string) (int, error) {
-			return any(r).(subjectRevoker).RevokeSubject(ctx, arg)
-		},
+		name: "revoke-subject", field: "subject", max: revoke.MaxSubjectLength,
+		revoke:  (*revoke.Revoker).RevokeSubject,
 		matches: func(rec revoke.Record, arg string) bool { return rec.Subject == arg },
 	}
 	byClient = bulk{
-		name: "revoke-client", field: "client_id", method: "RevokeClient", max: revoke.MaxClientIDLength,
-		supported: func() bool { _, ok := any((*revoke.Revoker)(nil)).(clientRevoker); return ok },
-		revoke: func(ctx context.Context, r *revoke.Revoker, arg string) (int, error) {
-			return any(r).(clientRevoker).RevokeClient(ctx, arg)
-		},
+		name: "revoke-client", field: "client_id", max: revoke.MaxClientIDLength,
+		revoke:  (*revoke.Revoker).RevokeClient,
 		matches: func(rec revoke.Record, arg string) bool { return rec.ClientID == arg },
 	}
 )
@@ -91,8 +65,6 @@ exit code 5; --dry-run works in every build.`,
 				return usagef("%s: empty %s", b.name, argName)
 			case len(arg) > b.max:
 				return usagef("%s: %s is longer than %d bytes", b.name, argName, b.max)
-			case !dryRun && !b.supported():
-				return withCode(exitUnsupported, fmt.Errorf("%s: %w (the revoke package has no %s method); --dry-run works", b.name, errUnsupported, b.method))
 			}
 			s, err := a.open(ctx, openOptions{readOnly: dryRun})
 			if err != nil {
@@ -118,7 +90,7 @@ exit code 5; --dry-run works in every build.`,
 			}
 			s.Store = nil // r owns it now
 			defer closeStore(r, &err)
-			if res.Revoked, err = b.revoke(ctx, r, arg); err != nil {
+			if res.Revoked, err = b.revoke(r, ctx, arg); err != nil {
 				return err
 			}
 			return a.print(res, human())

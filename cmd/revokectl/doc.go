@@ -38,7 +38,6 @@
 //	     unreachable; nothing was written, retry later
 //	4    not found: the store file does not exist (only import and migrate
 //	     --to create one), or the token given to revoke was never issued
-//	5    not supported by this build (revoke-subject, revoke-client)
 //	6    migrate: verification failed, the two stores differ
 //	7    any other failure (I/O, corrupt store, bad import data)
 //	130  interrupted between batches; what was committed stays, re-run to finish

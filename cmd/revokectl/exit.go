@@ -17,7 +17,6 @@ const (
 	exitUsage       = 2   // bad command line, bad store URL, bad token input
 	exitUnavailable = 3   // the store is locked, busy or unreachable: retry later
 	exitNotFound    = 4   // the store file, or the token to revoke, does not exist
-	exitUnsupported = 5   // the command needs a feature this build lacks
 	exitMismatch    = 6   // migrate: the verification found the two sides differ
 	exitFailure     = 7   // any other failure (I/O, corrupt store, bad import data)
 	exitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM) between batches
@@ -32,7 +31,6 @@ const exitTable = `Exit codes:
        unreachable; nothing was written, retry later
   4    not found: the store file does not exist (only import and migrate
        --to create one), or the token given to revoke was never issued
-  5    not supported by this build (revoke-subject, revoke-client)
   6    migrate: verification failed, the two stores differ
   7    any other failure (I/O, corrupt store, bad import data)
   130  interrupted between batches; what was committed stays, re-run to finish`

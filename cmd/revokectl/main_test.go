@@ -33,14 +33,6 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:  "testdata/script",
 		Cmds: scriptCmds,
-		// bulk_revoke: the build's revoke package has RevokeSubject and
-		// RevokeClient (see bulk_revoke.txtar).
-		Condition: func(cond string) (bool, error) {
-			if cond == "bulk_revoke" {
-				return bySubject.supported() && byClient.supported(), nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REVOKE_STORE", "") // never the developer's store
 			return nil
@@ -82,7 +74,7 @@ func cmdRC(ts *testscript.TestScript, neg bool, args []string) {
 
 // genRecord returns the i-th record of genrecords and its raw token. Every
 // five records make a grant g = i/5: a refresh token (tok-5g), a refresh
-// token rotated from it, an access token minted from that, and two access
+// token rotated from it (so tok-5g is spent), an access token minted from that, and two access
 // tokens of their own grants. Grants with g%4 == 0 are revoked (Seq g+1),
 // as is the fourth token when g%4 == 1 (Seq g+1); the fifth token expired
 // an hour ago when g is even. Clients client-(g%3), subjects user-(g%10).
@@ -102,6 +94,7 @@ func genRecord(i int, now time.Time) (revoke.Record, string) {
 	switch pos {
 	case 0:
 		rec.Kind = revoke.Refresh
+		rec.Successor, rec.RotatedAt = revoke.TokenID("tok-"+strconv.Itoa(5*g+1)), now.Add(-time.Minute)
 	case 1:
 		rec.Kind, rec.Parent, rec.Grant = revoke.Refresh, root, root
 	case 2:
@@ -140,6 +133,9 @@ func cmdGenRecords(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(w, `{"id":%q,"check":%d,"kind":%q,"client_id":%q,"subject":%q,`, j.ID, j.Check, j.Kind, j.ClientID, j.Subject)
 		if j.Parent != "" {
 			fmt.Fprintf(w, `"parent":%q,`, j.Parent)
+		}
+		if j.Successor != "" {
+			fmt.Fprintf(w, `"successor":%q,"rotated_at":%q,`, j.Successor, j.RotatedAt.Format(time.RFC3339Nano))
 		}
 		fmt.Fprintf(w, `"grant":%q,"expires_at":%q,"seq":%d}`+"\n", j.Grant, j.ExpiresAt.Format(time.RFC3339Nano), j.Seq)
 	}

@@ -27,6 +27,11 @@ type jsonRecord struct {
 	Grant     string    `json:"grant"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Seq       uint64    `json:"seq"`
+	// The rotation state of a refresh token (see revoke.Record).
+	Successor  string     `json:"successor,omitempty"`
+	RotatedAt  *time.Time `json:"rotated_at,omitempty"`
+	Retries    uint32     `json:"retries,omitempty"`
+	Superseded bool       `json:"superseded,omitempty"`
 }
 
 func toJSON(rec revoke.Record) jsonRecord {
@@ -43,6 +48,14 @@ func toJSON(rec revoke.Record) jsonRecord {
 	if !rec.Parent.IsZero() {
 		j.Parent = rec.Parent.String()
 	}
+	if !rec.Successor.IsZero() {
+		j.Successor = rec.Successor.String()
+	}
+	if !rec.RotatedAt.IsZero() {
+		t := rec.RotatedAt.UTC()
+		j.RotatedAt = &t
+	}
+	j.Retries, j.Superseded = rec.Retries, rec.Superseded
 	return j
 }
 
@@ -73,6 +86,18 @@ func (j jsonRecord) record() (revoke.Record, error) {
 			return rec, err
 		}
 	}
+	if j.Successor != "" {
+		if rec.Successor, err = parseID("successor", j.Successor); err != nil {
+			return rec, err
+		}
+	}
+	if j.RotatedAt != nil {
+		rec.RotatedAt = j.RotatedAt.UTC()
+	}
+	if rec.Successor.IsZero() != rec.RotatedAt.IsZero() {
+		return rec, errors.New("successor and rotated_at go together")
+	}
+	rec.Retries, rec.Superseded = j.Retries, j.Superseded
 	switch j.Kind {
 	case "access":
 		rec.Kind = revoke.Access
@@ -160,6 +185,18 @@ func (d *digest) add(rec revoke.Record) {
 	b = append(b, rec.Grant[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(rec.ExpiresAt.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, rec.Seq)
+	b = append(b, rec.Successor[:]...)
+	var rotated int64
+	if !rec.RotatedAt.IsZero() {
+		rotated = rec.RotatedAt.UnixNano()
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(rotated))
+	b = binary.BigEndian.AppendUint32(b, rec.Retries)
+	if rec.Superseded {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
 	d.h.Write(b)
 	d.buf = b
 	d.n++
@@ -171,5 +208,7 @@ func (d *digest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
 func sameRecord(a, b revoke.Record) bool {
 	return a.ID == b.ID && a.Check == b.Check && a.Kind == b.Kind && a.ClientID == b.ClientID &&
 		a.Subject == b.Subject && a.Parent == b.Parent && a.Grant == b.Grant &&
-		a.ExpiresAt.Equal(b.ExpiresAt) && a.Seq == b.Seq
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.Seq == b.Seq &&
+		a.Successor == b.Successor && a.RotatedAt.Equal(b.RotatedAt) && a.Retries == b.Retries &&
+		a.Superseded == b.Superseded
 }

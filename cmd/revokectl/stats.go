@@ -67,6 +67,7 @@ type statsResult struct {
 	Live         int           `json:"live"`
 	Revoked      int           `json:"revoked"`
 	Expired      int           `json:"expired"`
+	Spent        int           `json:"spent"`
 	Access       int           `json:"access"`
 	Refresh      int           `json:"refresh"`
 	Grants       count         `json:"grants"`
@@ -83,8 +84,9 @@ func (a *app) statsCmd() *cobra.Command {
 		Use:   "stats",
 		Short: "Count the store's records: live, revoked, expired, grants, subjects, clients",
 		Long: `stats reads every record, streaming, and prints: records; live (neither
-revoked nor expired), revoked, and expired (awaiting purge, revoked or not)
-counts; access and
+revoked nor expired), revoked, expired (awaiting purge, revoked or not) and
+spent (refresh tokens rotated by Rotate, kept to detect their reuse) counts;
+access and
 refresh tokens; distinct grants, subjects and clients (counted exactly up to
 1048576 each, reported as "at least" beyond); the clients with most tokens
 (--top); the oldest expiry; the highest revocation sequence; the schema
@@ -118,6 +120,9 @@ version; and the size on disk. The store is only read.`,
 				}
 				if !revoked && !expired {
 					res.Live++
+				}
+				if rec.Spent() {
+					res.Spent++
 				}
 				if rec.Kind == revoke.Refresh {
 					res.Refresh++
@@ -172,6 +177,7 @@ func (r statsResult) human() string {
 	p("live", r.Live)
 	p("revoked", r.Revoked)
 	p("expired", fmt.Sprintf("%d (awaiting purge)", r.Expired))
+	p("spent", fmt.Sprintf("%d (rotated refresh tokens)", r.Spent))
 	p("access", r.Access)
 	p("refresh", r.Refresh)
 	p("grants", r.Grants)
