@@ -53,7 +53,10 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 	}
 	cutoff := now.Add(-r.opts.grace)
 	id, check := TokenID(key), Checksum(key)
-	var revoked []Revocation
+	var (
+		revoked []Revocation
+		target  Record // what the revocation is reported as: the record, or the new entry
+	)
 	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
 		revoked = revoked[:0]
 		rec, found, err := tx.Get(ctx, id)
@@ -69,7 +72,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 			if err != nil {
 				return err
 			}
-			members = plan.members
+			members, target = plan.members, rec
 		default:
 			members = []Record{{
 				ID:        id,
@@ -79,6 +82,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 				Grant:     id,
 				ExpiresAt: expiresAt.Round(0).UTC(),
 			}}
+			target = members[0]
 		}
 		if len(members) == 0 {
 			return nil
@@ -97,10 +101,16 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		return nil
 	})
 	if err != nil {
+		r.storeError("RevokeUntracked", err)
 		return 0, fmt.Errorf("revoke: RevokeUntracked: %w", err)
 	}
-	for _, rev := range revoked {
-		r.index.add(rev)
+	r.index.addAll(revoked)
+	if len(revoked) > 0 {
+		reason := ReasonCascade
+		if target.Kind == Access {
+			reason = ReasonDirect
+		}
+		r.revokedEvent(EventRevoked, "RevokeUntracked", reason, target, len(revoked))
 	}
 	return len(revoked), nil
 }

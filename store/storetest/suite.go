@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"Closed", testClosed},
 		{"OneRevokerPerStore", testOneRevokerPerStore},
 		{"OneBadWriteFailsAlone", testOneBadWriteFailsAlone},
+		{"RevokeUntracked", testRevokeUntracked},
 		{"Scan", testScan},
 	}
 	if cfg.reopen != nil {

@@ -1,0 +1,63 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// testRevokeUntracked: a key never issued is deny-listed durably (a new
+// Revoker over the same store reports it), blocks a later Issue of that
+// token, and is purged after its expiry like any record; a key that was
+// issued is revoked as Revoke would (a refresh token with its grant).
+func testRevokeUntracked(t *testing.T, open func(*testing.T) revoke.Store) {
+	s := open(t)
+	c := newClock()
+	r1, err := revoke.New(keepOpen{s}, revoke.WithClock(c.Now), revoke.WithSyncInterval(0), revoke.WithPurgeGrace(0))
+	if err != nil {
+		t.Fatalf("revoke.New: %v", err)
+	}
+	e := &env{t: t, ctx: context.Background(), store: s, clock: c, r: r1}
+
+	jwt := token()
+	n, err := r1.RevokeUntracked(e.ctx, jwt, "c1", c.Now().Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeUntracked of a key never issued = (%d, %v), want (1, nil)", n, err)
+	}
+	e.wantRevoked("untracked key", jwt)
+	if n, err := r1.RevokeUntracked(e.ctx, jwt, "c1", c.Now().Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("RevokeUntracked again = (%d, %v), want (0, nil)", n, err)
+	}
+	if err := r1.Issue(e.ctx, revoke.Token{Value: jwt, Kind: revoke.Access, ClientID: "c1", ExpiresAt: c.Now().Add(time.Hour)}); err == nil {
+		t.Fatal("Issue of a deny-listed token succeeded")
+	}
+	g := e.newGrant("c1", 2)
+	if n, err := r1.RevokeUntracked(e.ctx, g.R[1], "c1", c.Now().Add(time.Hour)); err != nil || n != 4 {
+		t.Fatalf("RevokeUntracked of an issued refresh token = (%d, %v), want its grant (4, nil)", n, err)
+	}
+	e.wantRevoked("grant revoked through RevokeUntracked", g.all()...)
+
+	// Durable: a new Revoker over the store loads it.
+	if err := r1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := revoke.New(s, revoke.WithClock(c.Now), revoke.WithPurgeGrace(0))
+	if err != nil {
+		t.Fatalf("revoke.New: %v", err)
+	}
+	t.Cleanup(func() { _ = r2.Close() })
+	e.r = r2
+	e.wantRevoked("untracked key after reopening", jwt)
+
+	// Purged after expiry, like any record.
+	c.Advance(25 * time.Hour)
+	if _, err := r2.Purge(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, found := e.record(jwt); found {
+		t.Error("the untracked entry was not purged after its expiry")
+	}
+	e.wantLive("untracked key after its purge", jwt)
+}
