@@ -49,8 +49,8 @@ func run(ctx context.Context) error {
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
 	mux := http.NewServeMux()
-	mux.Handle(httpadapter.Path, httpadapter.NewHandler(rv)) // POST /v1/auth/token/revoke; answers every method itself
-	mux.Handle("/api/", httpadapter.Middleware(rv)(api))     // 401 for revoked bearer tokens
+	httpadapter.Mount(mux, httpadapter.NewHandler(rv))   // POST /v1/auth/token/revoke (JSON and RFC 7009 forms)
+	mux.Handle("/api/", httpadapter.Middleware(rv)(api)) // 401 for revoked bearer tokens
 	log.Printf("listening on localhost:8080; try: curl -H 'Authorization: Bearer %s' localhost:8080/api/", access)
 	return http.ListenAndServe("localhost:8080", mux)
 }
