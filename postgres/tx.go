@@ -19,9 +19,9 @@ import (
 //
 // A write transaction keeps what Put and Delete write in pending and writes
 // it all at once: before a statement that reads more than one record
-// (Grant, Grants, RevokedSince, Expired, Scan) and before the commit. So a cascade over a
-// grant of any size, the Issues of a group commit, or a purge batch cost one
-// statement each, not one per record. Get answers from pending for the IDs
+// (Grant, Grants, RevokedSince, Expired, Scan) and before the commit. So a
+// cascade over a grant of any size, the Issues of a group commit, or a purge
+// batch cost one statement each, not one per record. Get answers from pending for the IDs
 // it holds: no other row is changed by what pending holds.
 type tx struct {
 	s     *Store
