@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sdkauth/revocation/postgres"
@@ -13,13 +14,24 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	var prefixes sync.Map // *postgres.Store -> its table prefix
 	storetest.Run(t, func(t *testing.T) revoke.Store {
-		s, err := postgres.Open(context.Background(), dsn, postgres.WithTablePrefix(freshPrefix(t)))
+		prefix := freshPrefix(t)
+		s, err := postgres.Open(context.Background(), dsn, postgres.WithTablePrefix(prefix))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
+		prefixes.Store(s, prefix)
 		return s
-	})
+	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+		// Another replica: a Store of its own, with its own pool and
+		// feed, over the same tables.
+		prefix, ok := prefixes.Load(s)
+		if !ok {
+			t.Fatalf("reopen of a Store the suite did not open")
+		}
+		return postgres.Open(context.Background(), dsn, postgres.WithTablePrefix(prefix.(string)))
+	}))
 }
 
 // crashBaseEnv passes the crash test's table prefix to the re-executed

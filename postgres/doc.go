@@ -58,7 +58,9 @@
 // transaction that got a later number commits later: commit order is
 // sequence order, so a follower that reads "every revocation above the
 // last number I saw" skips none. Numbers of a transaction that rolled back
-// are handed out again.
+// are handed out again. A record Put with a Seq of its own (an import, see
+// revoke.Tx.Scan) raises the counter to it, under the same locks, and the
+// transaction is announced on the change feed like a revocation.
 //
 // Writes are buffered in the transaction and sent in one statement each
 // (an INSERT ... ON CONFLICT of all the records put, a DELETE of all those
@@ -88,14 +90,19 @@
 //
 // Two tables per prefix (WithTablePrefix, "revoke_" by default), in the
 // connection's current schema or the one WithSchema names: {prefix}tokens,
-// keyed by (grant_id, id) with a unique index on id, an index on expiry and
-// a partial covering index on the revocation sequence; and {prefix}meta,
-// which holds the schema version and the sequence counter. IDs are the
-// SHA-256 digests of the raw tokens, as bytea; raw tokens are never stored.
-// Times are nanoseconds since 1970 (bigint). Open and New create the tables
-// or migrate them, in one transaction under the advisory lock, so replicas
-// starting at once do not race; tables a newer release migrated are
-// refused with ErrVersion. Every statement runs on an index.
+// one row per record, rotation state included (successor, rotated_at,
+// retries, superseded), keyed by (grant_id, id) with a unique index on id
+// (Get, Put, Delete, and Scan's ID order), an index on expiry, a partial
+// covering index on the revocation sequence, and indexes on (subject,
+// grant_id), partial to rows with a subject, and (client_id, grant_id),
+// from which Grants reads a subject's or a client's distinct grants in
+// order (RevokeSubject, RevokeClient); and {prefix}meta, which holds the
+// schema version and the sequence counter. IDs are the SHA-256 digests of
+// the raw tokens, as bytea; raw tokens are never stored. Times are
+// nanoseconds since 1970 (bigint), NULL for a zero RotatedAt. Open and New
+// create the tables or migrate them, in one transaction under the advisory
+// lock, so replicas starting at once do not race; tables a newer release
+// migrated are refused with ErrVersion. Every statement runs on an index.
 //
 // # Caveats
 //
@@ -113,4 +120,7 @@
 //     or WithListenDSN, or Notify fails and Revokers poll only.
 //   - Purging (revoke.Revoker.Purge) deletes in batches under the write
 //     lock; run it from one replica (revoke.WithJanitor) rather than all.
+//   - Import into tables no Revoker follows yet: a record imported with a
+//     Seq below numbers already handed out is not read by followers that
+//     are past it, until they restart.
 package postgres

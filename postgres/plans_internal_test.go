@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -12,9 +13,11 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// TestQueriesUseIndexes checks the plan of every statement a transaction
-// runs: with sequential scans priced out, each must still find its rows
-// through the index meant for it, so none reads a whole table.
+// TestQueriesUseIndexes checks the plans, custom and generic, of every
+// statement a transaction runs: with sequential and bitmap scans priced out,
+// each must still find its rows through the index meant for it, so none
+// reads a whole table, and those that stop at a limit (Grants, Scan,
+// RevokedSince's order) read it in order, without a sort.
 func TestQueriesUseIndexes(t *testing.T) {
 	dsn := os.Getenv("REVOKE_POSTGRES_DSN")
 	ctx := context.Background()
@@ -36,11 +39,17 @@ func TestQueriesUseIndexes(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	for i := range 200 {
 		tok := rand.Text()
-		if err := r.Issue(ctx, revoke.Token{Value: tok, Kind: revoke.Refresh, ClientID: "c", ExpiresAt: exp}); err != nil {
+		// Some tokens without a subject, which the subject index leaves
+		// out.
+		client, subject := fmt.Sprintf("c%d", i%10), ""
+		if i%4 != 0 {
+			subject = fmt.Sprintf("user-%d", i%25)
+		}
+		if err := r.Issue(ctx, revoke.Token{Value: tok, Kind: revoke.Refresh, ClientID: client, Subject: subject, ExpiresAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
-			if _, err := r.Revoke(ctx, tok, "c"); err != nil {
+			if _, err := r.Revoke(ctx, tok, client); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -54,32 +63,70 @@ func TestQueriesUseIndexes(t *testing.T) {
 	for _, c := range []struct {
 		name, query, index string
 		args               []any
+		// ordered: the rows come in the index's order, with no Sort
+		// before the LIMIT, which would read every match first.
+		ordered bool
 	}{
-		{"Get", s.q.get, prefix + "tokens_id", []any{id[:]}},
-		{"Grant", s.q.grant, prefix + "tokens_pkey", []any{id[:]}},
-		{"RevokedSince", s.q.revokedSince, prefix + "tokens_seq", []any{int64(3)}},
-		{"Expired", s.q.expired, prefix + "tokens_expires", []any{exp.UnixNano(), 1000}},
-		{"Delete", s.q.del, prefix + "tokens_id", []any{[][]byte{id[:]}}},
-		{"Put", s.q.upsert, prefix + "tokens_id", cols.args()},
-		{"NextSeq", s.q.nextSeq, prefix + "meta_pkey", nil},
+		{"Get", s.q.get, prefix + "tokens_id", []any{id[:]}, false},
+		{"Grant", s.q.grant, prefix + "tokens_pkey", []any{id[:]}, false},
+		{"RevokedSince", s.q.revokedSince, prefix + "tokens_seq", []any{int64(3)}, true},
+		{"Expired", s.q.expired, prefix + "tokens_expires", []any{exp.UnixNano(), 1000}, false},
+		{"Delete", s.q.del, prefix + "tokens_id", []any{[][]byte{id[:]}}, false},
+		{"Put", s.q.upsert, prefix + "tokens_id", cols.args(), false},
+		{"NextSeq", s.q.nextSeq, prefix + "meta_pkey", []any{int64(0)}, false},
+		{"RaiseSeq", s.q.raiseSeq, prefix + "meta_pkey", []any{int64(7)}, false},
+		{"GrantsBySubject", s.q.subjectGrants, prefix + "tokens_subject", []any{"user-3", id[:], 100}, true},
+		{"GrantsByClient", s.q.clientGrants, prefix + "tokens_client", []any{"c3", id[:], 100}, true},
+		{"Scan", s.q.scan, prefix + "tokens_id", []any{id[:], 100}, true},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			tx, err := s.db.BeginTxx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
+		probe := "probe_" + strings.ToLower(c.name)
+		// The custom plan, for the arguments, and the generic plan, which
+		// PostgreSQL may choose for a statement pgx has prepared: it must
+		// use the partial indexes without knowing the arguments.
+		for _, generic := range []bool{false, true} {
+			name := c.name + "/custom"
+			if generic {
+				name = c.name + "/generic"
 			}
-			defer tx.Rollback()
-			if _, err := tx.Exec(`SET LOCAL enable_seqscan = off`); err != nil {
-				t.Fatal(err)
-			}
-			var lines []string
-			if err := tx.Select(&lines, `EXPLAIN `+c.query, c.args...); err != nil {
-				t.Fatal(err)
-			}
-			plan := strings.Join(lines, "\n")
-			if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, c.index) {
-				t.Errorf("%s does not run on index %s:\n%s", c.name, c.index, plan)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				tx, err := s.db.BeginTxx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				// Bitmap scans read every match before the first row, as
+				// a sequential scan reads every row: price both out, so
+				// the plan shows what the indexes offer a large table.
+				if _, err := tx.Exec(`SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+					t.Fatal(err)
+				}
+				explain, args := `EXPLAIN `+c.query, c.args
+				if generic {
+					if _, err := tx.Exec(`SET LOCAL plan_cache_mode = force_generic_plan; PREPARE ` + probe + ` AS ` + c.query); err != nil {
+						t.Fatal(err)
+					}
+					// Prepared statements outlive the transaction.
+					defer tx.Exec(`DEALLOCATE ` + probe)
+					// A generic plan is the same for any arguments.
+					// VERBOSE shows the parameters where they are used.
+					explain = `EXPLAIN (VERBOSE) EXECUTE ` + probe + `(` + strings.TrimSuffix(strings.Repeat("NULL, ", len(c.args)), ", ") + `)`
+					args = nil
+				}
+				var lines []string
+				if err := tx.Select(&lines, explain, args...); err != nil {
+					t.Fatal(err)
+				}
+				plan := strings.Join(lines, "\n")
+				if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, c.index) {
+					t.Errorf("%s does not run on index %s:\n%s", c.name, c.index, plan)
+				}
+				if c.ordered && strings.Contains(plan, "Sort") {
+					t.Errorf("%s sorts rather than read index %s in order:\n%s", c.name, c.index, plan)
+				}
+				if generic && !strings.Contains(plan, "$1") {
+					t.Errorf("%s: not a generic plan:\n%s", c.name, plan)
+				}
+			})
+		}
 	}
 }

@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"database/sql"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -14,11 +16,12 @@ import (
 
 // tokenColumns are the columns of the tokens table in the order row scans
 // them and columns binds them.
-const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq`
+const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
 
 // tokenTypes are the array types of the columns, in tokenColumns' order,
 // for the unnest of a batch upsert.
-const tokenTypes = `$1::bytea[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[]`
+const tokenTypes = `$1::bytea[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[],
+	$10::bytea[], $11::bigint[], $12::bigint[], $13::boolean[]`
 
 // row is a row of the tokens table, for sqlx to scan.
 type row struct {
@@ -31,6 +34,11 @@ type row struct {
 	Grant     []byte `db:"grant_id"`
 	ExpiresAt int64  `db:"expires_at"` // nanoseconds since 1970, UTC
 	Seq       int64  `db:"seq"`
+	// Rotation state.
+	Successor  []byte        `db:"successor"`  // NULL while never rotated
+	RotatedAt  sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
+	Retries    int64         `db:"retries"`
+	Superseded bool          `db:"superseded"`
 }
 
 // revRow is the part of a row RevokedSince reads (from the index alone).
@@ -44,10 +52,12 @@ type revRow struct {
 // columns holds a batch of records column by column: the arguments of the
 // batch upsert, one array per column.
 type columns struct {
-	id, parent, grant [][]byte
-	check, exp, seq   []int64
-	kind              []int16
-	client, subject   []string
+	id, parent, grant, successor [][]byte
+	check, exp, seq, retries     []int64
+	rotated                      []pgtype.Int8 // NULL for the zero time
+	kind                         []int16
+	client, subject              []string
+	superseded                   []bool
 }
 
 // The range of times kept exactly as int64 nanoseconds since 1970.
@@ -63,15 +73,24 @@ func checkRecord(rec revoke.Record) error {
 		return fmt.Errorf("postgres: Put: ExpiresAt %v is outside the years 1678 to 2262", rec.ExpiresAt)
 	case rec.Seq > math.MaxInt64:
 		return fmt.Errorf("postgres: Put: Seq %d does not fit in a bigint", rec.Seq)
+	case !rec.RotatedAt.IsZero() && (rec.RotatedAt.Before(minNano) || rec.RotatedAt.After(maxNano)):
+		return fmt.Errorf("postgres: Put: RotatedAt %v is outside the years 1678 to 2262", rec.RotatedAt)
 	}
 	return nil
 }
 
 // add appends rec, which checkRecord accepted.
 func (c *columns) add(rec *revoke.Record) {
-	var parent []byte
+	var parent, successor []byte
 	if !rec.Parent.IsZero() {
 		parent = rec.Parent[:]
+	}
+	if !rec.Successor.IsZero() {
+		successor = rec.Successor[:]
+	}
+	var rotated pgtype.Int8
+	if !rec.RotatedAt.IsZero() {
+		rotated = pgtype.Int8{Int64: rec.RotatedAt.UnixNano(), Valid: true}
 	}
 	c.id = append(c.id, rec.ID[:])
 	c.check = append(c.check, int64(rec.Check))
@@ -82,11 +101,16 @@ func (c *columns) add(rec *revoke.Record) {
 	c.grant = append(c.grant, rec.Grant[:])
 	c.exp = append(c.exp, rec.ExpiresAt.UnixNano())
 	c.seq = append(c.seq, int64(rec.Seq))
+	c.successor = append(c.successor, successor)
+	c.rotated = append(c.rotated, rotated)
+	c.retries = append(c.retries, int64(rec.Retries))
+	c.superseded = append(c.superseded, rec.Superseded)
 }
 
 // args returns the arguments of the batch upsert, in tokenTypes' order.
 func (c *columns) args() []any {
-	return []any{c.id, c.check, c.kind, c.client, c.subject, c.parent, c.grant, c.exp, c.seq}
+	return []any{c.id, c.check, c.kind, c.client, c.subject, c.parent, c.grant, c.exp, c.seq,
+		c.successor, c.rotated, c.retries, c.superseded}
 }
 
 func (c *columns) len() int { return len(c.id) }
@@ -109,9 +133,14 @@ func (r *row) record() (revoke.Record, error) {
 	if err != nil {
 		return revoke.Record{}, err
 	}
-	var parent revoke.ID
+	var parent, successor revoke.ID
 	if r.Parent != nil {
 		if parent, err = idOf(r.Parent, "parent ID"); err != nil {
+			return revoke.Record{}, err
+		}
+	}
+	if r.Successor != nil {
+		if successor, err = idOf(r.Successor, "successor ID"); err != nil {
 			return revoke.Record{}, err
 		}
 	}
@@ -122,6 +151,12 @@ func (r *row) record() (revoke.Record, error) {
 		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", ErrCorrupt, r.ID, r.Kind)
 	case r.Seq < 0:
 		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", ErrCorrupt, r.ID, r.Seq)
+	case r.Retries < 0 || r.Retries > math.MaxUint32:
+		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", ErrCorrupt, r.ID, r.Retries)
+	}
+	var rotated time.Time
+	if r.RotatedAt.Valid {
+		rotated = time.Unix(0, r.RotatedAt.Int64).UTC()
 	}
 	return revoke.Record{
 		ID:        id,
@@ -133,6 +168,11 @@ func (r *row) record() (revoke.Record, error) {
 		Grant:     grant,
 		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
 		Seq:       uint64(r.Seq),
+
+		Successor:  successor,
+		RotatedAt:  rotated,
+		Retries:    uint32(r.Retries),
+		Superseded: r.Superseded,
 	}, nil
 }
 

@@ -32,6 +32,9 @@ var migrations = [][]string{
 		// are written together (a grant's members mostly are: a cascade
 		// rewrites them in one statement). IDs are SHA-256 digests of the
 		// raw tokens; times are nanoseconds since 1970, kept exactly.
+		// successor, rotated_at, retries and superseded are the rotation
+		// state of a refresh token (successor and rotated_at NULL while
+		// it was never rotated); retries is a uint32, hence bigint.
 		`CREATE TABLE {t} (
 			grant_id   bytea    NOT NULL CHECK (octet_length(grant_id) = 32),
 			id         bytea    NOT NULL CHECK (octet_length(id) = 32),
@@ -42,6 +45,10 @@ var migrations = [][]string{
 			parent     bytea    CHECK (octet_length(parent) = 32),
 			expires_at bigint   NOT NULL,
 			seq        bigint   NOT NULL DEFAULT 0,
+			successor  bytea    CHECK (octet_length(successor) = 32),
+			rotated_at bigint,
+			retries    bigint   NOT NULL DEFAULT 0,
+			superseded boolean  NOT NULL DEFAULT false,
 			PRIMARY KEY (grant_id, id)
 		)`,
 		// Get, Put and Delete find a record by ID here, and no two records
@@ -51,6 +58,12 @@ var migrations = [][]string{
 		// Covering for RevokedSince: the start-up load can read the index
 		// alone.
 		`CREATE INDEX "{p}tokens_seq" ON {t} (seq) INCLUDE (id, check_sum, expires_at) WHERE seq > 0`,
+		// The grants of a subject or a client, in grant order, for
+		// RevokeSubject and RevokeClient: Grants reads a range of one of
+		// these, in the order of its DISTINCT, and stops at the limit.
+		// Records without a subject are not indexed by subject.
+		`CREATE INDEX "{p}tokens_subject" ON {t} (subject, grant_id) WHERE subject <> ''`,
+		`CREATE INDEX "{p}tokens_client" ON {t} (client_id, grant_id)`,
 		`INSERT INTO {m} (name, value) VALUES ('seq', 0)`,
 	},
 }
@@ -72,7 +85,8 @@ type queries struct {
 	tokens, meta   string // qualified, quoted names
 
 	get, grant, revokedSince, expired string
-	upsert, del, nextSeq              string
+	upsert, del, nextSeq, raiseSeq    string
+	subjectGrants, clientGrants, scan string
 	metaExists                        string
 }
 
@@ -93,7 +107,7 @@ func newQueries(schema, prefix string) queries {
 	q.expired = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE expires_at < $1 LIMIT $2`)
 	// Every Put of a transaction, in one statement: a cascade over a grant
 	// of any size, or the Issues of a group commit.
-	set := make([]string, 0, 9)
+	set := make([]string, 0, 12)
 	for _, c := range strings.Split(tokenColumns, ", ") {
 		if c != "id" {
 			set = append(set, c+" = excluded."+c)
@@ -105,7 +119,20 @@ func newQueries(schema, prefix string) queries {
 	// The counter row's lock is held to the commit, and every write
 	// transaction holds the Store's advisory lock besides, so sequence
 	// numbers commit in the order they are handed out.
-	q.nextSeq = q.fill(`UPDATE {m} SET value = value + 1 WHERE name = 'seq' RETURNING value`)
+	// $1 is the highest Seq the transaction Put as given (an import), or
+	// 0: the number handed out is above it too.
+	q.nextSeq = q.fill(`UPDATE {m} SET value = greatest(value, $1) + 1 WHERE name = 'seq' RETURNING value`)
+	// Keeps the counter at or above the Seqs Put wrote as given, under the
+	// same locks as nextSeq.
+	q.raiseSeq = q.fill(`UPDATE {m} SET value = greatest(value, $1) WHERE name = 'seq' RETURNING value`)
+	// A range of the subject or client index, in grant_id order, so that
+	// DISTINCT is a Unique over the index scan and the LIMIT stops it.
+	// "subject <> ''" matches the partial index's condition whatever the
+	// bound value.
+	q.subjectGrants = q.fill(`SELECT DISTINCT grant_id FROM {t} WHERE subject = $1 AND subject <> '' AND grant_id > $2 ORDER BY grant_id LIMIT $3`)
+	q.clientGrants = q.fill(`SELECT DISTINCT grant_id FROM {t} WHERE client_id = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3`)
+	// A range of the unique index on id.
+	q.scan = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id > $1 ORDER BY id LIMIT $2`)
 	q.metaExists = `SELECT to_regclass($1) IS NOT NULL`
 	return q
 }

@@ -19,9 +19,9 @@ import (
 //
 // A write transaction keeps what Put and Delete write in pending and writes
 // it all at once: before a statement that reads more than one record
-// (Grant, RevokedSince, Expired) and before the commit. So a cascade over a
-// grant of any size, the Issues of a group commit, or a purge batch cost one
-// statement each, not one per record. Get answers from pending for the IDs
+// (Grant, Grants, RevokedSince, Expired, Scan) and before the commit. So a
+// cascade over a grant of any size, the Issues of a group commit, or a purge
+// batch cost one statement each, not one per record. Get answers from pending for the IDs
 // it holds: no other row is changed by what pending holds.
 type tx struct {
 	s     *Store
@@ -31,7 +31,13 @@ type tx struct {
 	done  bool
 
 	pending map[revoke.ID]pendingWrite
-	seq     uint64 // the last number NextSeq returned, 0 if none
+	// seq is the sequence counter as the transaction last set it (by
+	// NextSeq or raiseSeq), 0 if it has not: the commit sends a NOTIFY
+	// when it is set.
+	seq uint64
+	// raise is the highest Seq Put wrote as given, above seq, that the
+	// counter has not been raised to yet (see raiseSeq), or 0.
+	raise uint64
 }
 
 // pendingWrite is the last write of an ID in the transaction.
@@ -102,6 +108,11 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 		return err
 	}
 	t.note(rec.ID, pendingWrite{rec: rec})
+	// A revocation carries the number NextSeq just returned: nothing to
+	// raise. A record imported with its Seq may be above the counter.
+	if rec.Seq > t.seq {
+		t.raise = max(t.raise, rec.Seq)
+	}
 	return nil
 }
 
@@ -123,8 +134,12 @@ func (t *tx) note(id revoke.ID, w pendingWrite) {
 }
 
 // flush writes the pending writes: one DELETE for the deleted IDs, one
-// INSERT ... ON CONFLICT for the records put.
+// INSERT ... ON CONFLICT for the records put, and the sequence counter if a
+// record was put with a Seq above it.
 func (t *tx) flush(ctx context.Context) error {
+	if err := t.raiseSeq(ctx); err != nil {
+		return err
+	}
 	if len(t.pending) == 0 {
 		return nil
 	}
@@ -301,8 +316,12 @@ func (t *tx) NextSeq(ctx context.Context) (uint64, error) {
 	if err := t.check(ctx, "NextSeq", true); err != nil {
 		return 0, err
 	}
+	if t.seq >= math.MaxInt64 || t.raise >= math.MaxInt64 {
+		return 0, errors.New("postgres: NextSeq: the revocation sequence is exhausted")
+	}
+	// The number is above the Seqs put as given, too (see raiseSeq).
 	var v int64
-	if err := t.conn.GetContext(ctx, &v, t.s.q.nextSeq); err != nil {
+	if err := t.conn.GetContext(ctx, &v, t.s.q.nextSeq, int64(t.raise)); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("%w: table %s has no sequence row", ErrCorrupt, t.s.q.meta)
 		}
@@ -311,6 +330,44 @@ func (t *tx) NextSeq(ctx context.Context) (uint64, error) {
 	if v <= 0 {
 		return 0, fmt.Errorf("%w: sequence %d in table %s", ErrCorrupt, v, t.s.q.meta)
 	}
-	t.seq = uint64(v)
+	t.seq, t.raise = uint64(v), 0
 	return t.seq, nil
+}
+
+// Grants calls fn for at most limit grants of the subject or client key
+// above after, in ascending order: a range of the subject or client index,
+// read after the transaction's pending writes are flushed.
+func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+	if err := t.check(ctx, "Grants", false); err != nil {
+		return err
+	}
+	var query string
+	switch by {
+	case revoke.BySubject:
+		query = t.s.q.subjectGrants
+	case revoke.ByClient:
+		query = t.s.q.clientGrants
+	default:
+		return fmt.Errorf("postgres: Grants: unknown owner %v", by)
+	}
+	if limit <= 0 || (by == revoke.BySubject && key == "") {
+		return nil
+	}
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	var grants [][]byte
+	if err := t.conn.SelectContext(ctx, &grants, query, key, after[:], limit); err != nil {
+		return t.fail(ctx, "Grants", err)
+	}
+	for _, b := range grants {
+		g, err := idOf(b, "grant ID")
+		if err != nil {
+			return err
+		}
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
