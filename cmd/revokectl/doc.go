@@ -11,10 +11,15 @@
 //
 //	bolt:PATH     a bbolt file (one process at a time)
 //	sqlite:PATH   an SQLite database (works beside a running server)
+//	postgres:DSN  a PostgreSQL database (works beside running servers)
+//
+// --table-prefix names the tables of sqlite and postgres stores whose
+// servers were configured with another prefix than revoke_. A password in a
+// postgres DSN is printed as xxxxx.
 //
 // Commands (scripts may rely on these names):
 //
-//	stats            records; live, revoked, expired counts; access and refresh;
+//	stats            records; live, revoked, expired, spent counts; access and refresh;
 //	                 distinct grants, subjects, clients; top clients; oldest
 //	                 expiry; highest sequence; schema version; size on disk
 //	check            is the token on stdin revoked? (exit 0 yes, 1 no)

@@ -58,6 +58,7 @@ type app struct {
 	storeURL    string
 	json        bool
 	lockTimeout time.Duration
+	tablePrefix string
 
 	// code is the exit code of a command that succeeded but has something
 	// to say with it (check: not revoked).
@@ -92,6 +93,7 @@ prints one JSON object per command for scripts. Errors go to stderr.
 	root.PersistentFlags().StringVar(&a.storeURL, "store", os.Getenv("REVOKE_STORE"), "store URL (default $REVOKE_STORE)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON for scripts")
 	root.PersistentFlags().DurationVar(&a.lockTimeout, "lock-timeout", bolt.DefaultTimeout, "how long to wait for a store's lock held by another process")
+	root.PersistentFlags().StringVar(&a.tablePrefix, "table-prefix", "revoke_", "prefix of the store's tables (sqlite, postgres), as the servers were configured")
 	root.AddCommand(a.statsCmd(), a.checkCmd(), a.revokeCmd(), a.revokeSubjectCmd(), a.revokeClientCmd(),
 		a.purgeCmd(), a.exportCmd(), a.importCmd(), a.migrateCmd())
 	return root
@@ -106,7 +108,7 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 
 // open opens the --store store.
 func (a *app) open(ctx context.Context, o openOptions) (*store, error) {
-	o.lockTimeout = a.lockTimeout
+	o.lockTimeout, o.tablePrefix = a.lockTimeout, a.tablePrefix
 	if a.lockTimeout < 0 {
 		return nil, usagef("--lock-timeout %v is negative", a.lockTimeout)
 	}

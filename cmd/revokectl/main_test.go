@@ -3,16 +3,19 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to drop the scripts' tables
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
@@ -33,8 +36,23 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:  "testdata/script",
 		Cmds: scriptCmds,
+		// postgres: the scripts' postgres parts run against the server in
+		// REVOKE_POSTGRES_DSN, each script on tables of its own prefix
+		// (PGPREFIX), dropped when it ends.
+		Condition: func(cond string) (bool, error) {
+			if cond == "postgres" {
+				return postgresDSN(t) != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REVOKE_STORE", "") // never the developer's store
+			if dsn := postgresDSN(t); dsn != "" {
+				prefix := fmt.Sprintf("revokectl_%d_%d_", os.Getpid(), scriptSeq.Add(1))
+				env.Setenv("REVOKE_POSTGRES_DSN", dsn)
+				env.Setenv("PGPREFIX", prefix)
+				env.Defer(func() { dropTables(t, dsn, prefix) })
+			}
 			return nil
 		},
 	})
@@ -235,6 +253,46 @@ func TestCodeOf(t *testing.T) {
 	for _, c := range cases {
 		if got := codeOf(c.err); got != c.want {
 			t.Errorf("codeOf(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// scriptSeq numbers the scripts' postgres table prefixes.
+var scriptSeq atomic.Int64
+
+// postgresDSN returns the DSN of the PostgreSQL server the postgres parts of
+// the scripts run against, or "" to skip them. With REVOKE_POSTGRES_REQUIRED
+// set (CI), a missing DSN fails the test instead.
+func postgresDSN(t *testing.T) string {
+	dsn := os.Getenv("REVOKE_POSTGRES_DSN")
+	if dsn == "" && os.Getenv("REVOKE_POSTGRES_REQUIRED") != "" {
+		t.Fatal("REVOKE_POSTGRES_REQUIRED is set but REVOKE_POSTGRES_DSN is not")
+	}
+	return dsn
+}
+
+// dropTables drops the tables of a script's prefix.
+func dropTables(t *testing.T, dsn, prefix string) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+		return
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DROP TABLE IF EXISTS "` + prefix + `tokens", "` + prefix + `meta"`); err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+	}
+}
+
+// TestRedacted checks that a password in a store URL never reaches output.
+func TestRedacted(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres:postgres://app:s3cret@db:5432/auth?sslmode=require": "postgres:postgres://app:xxxxx@db:5432/auth?sslmode=require",
+		"postgres:postgres://app@db/auth":                             "postgres:postgres://app@db/auth",
+		"bolt:/var/lib/rev.db":                                        "bolt:/var/lib/rev.db",
+	} {
+		if got := redacted(in); got != want {
+			t.Errorf("redacted(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

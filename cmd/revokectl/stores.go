@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/sdkauth/revocation/sqlite"
 )
@@ -26,6 +28,10 @@ var schemes = map[string]scheme{
 	"sqlite": {
 		help: "sqlite:PATH   an SQLite database (works beside a running server)",
 		open: openSQLite,
+	},
+	"postgres": {
+		help: "postgres:DSN  a PostgreSQL database, tables prefixed revoke_ (works beside running servers;\n                the tables are created if missing), e.g. postgres:postgres://user@host/db",
+		open: openPostgres,
 	},
 }
 
@@ -45,6 +51,9 @@ type openOptions struct {
 	readOnly bool
 	// lockTimeout bounds the wait for a file lock (bolt).
 	lockTimeout time.Duration
+	// tablePrefix is the prefix of the tables (sqlite, postgres); empty
+	// means the backend's default.
+	tablePrefix string
 }
 
 // store is an open store and what stats reports about it.
@@ -93,8 +102,20 @@ func openStore(ctx context.Context, url string, o openOptions) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.url = url
+	s.url = redacted(url)
 	return s, nil
+}
+
+// redacted returns a store URL fit to print: a password in a postgres
+// DSN (postgres:postgres://user:secret@host/db) is replaced by xxxxx.
+func redacted(storeURL string) string {
+	name, arg, _ := strings.Cut(storeURL, ":")
+	if u, err := neturl.Parse(arg); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			return name + ":" + u.Redacted()
+		}
+	}
+	return storeURL
 }
 
 // mustExist fails with exitNotFound when path does not exist and the command
@@ -148,9 +169,25 @@ func openSQLite(_ context.Context, path string, o openOptions) (*store, error) {
 	if err := mustExist(path, o); err != nil {
 		return nil, err
 	}
-	s, err := sqlite.Open(path, sqlite.WithBusyTimeout(max(o.lockTimeout, sqlite.DefaultBusyTimeout)))
+	opts := []sqlite.Option{sqlite.WithBusyTimeout(max(o.lockTimeout, sqlite.DefaultBusyTimeout))}
+	if o.tablePrefix != "" {
+		opts = append(opts, sqlite.WithTablePrefix(o.tablePrefix))
+	}
+	s, err := sqlite.Open(path, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return &store{Store: s, schema: "sqlite schema " + strconv.Itoa(sqlite.SchemaVersion()), size: fileSize(path, path+"-wal")}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string, o openOptions) (*store, error) {
+	opts := []postgres.Option{postgres.WithLockTimeout(max(o.lockTimeout, time.Second))}
+	if o.tablePrefix != "" {
+		opts = append(opts, postgres.WithTablePrefix(o.tablePrefix))
+	}
+	s, err := postgres.Open(ctx, dsn, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &store{Store: s, schema: "postgres schema " + strconv.Itoa(postgres.SchemaVersion())}, nil
 }

@@ -338,21 +338,21 @@ a running server's lock excludes; stop the server).`,
 				return usagef("--lock-timeout %v is negative", a.lockTimeout)
 			}
 			ctx := cmd.Context()
-			src, err := openStore(ctx, from, openOptions{readOnly: true, lockTimeout: a.lockTimeout})
+			src, err := openStore(ctx, from, openOptions{readOnly: true, lockTimeout: a.lockTimeout, tablePrefix: a.tablePrefix})
 			if err != nil {
 				return fmt.Errorf("--from: %w", err)
 			}
 			defer closeStore(src, &err)
-			dst, err := openStore(ctx, to, openOptions{create: true, lockTimeout: a.lockTimeout})
+			dst, err := openStore(ctx, to, openOptions{create: true, lockTimeout: a.lockTimeout, tablePrefix: a.tablePrefix})
 			if err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
 			defer closeStore(dst, &err)
 
 			start := time.Now()
-			res := migrateResult{From: from, To: to}
+			res := migrateResult{From: src.url, To: dst.url}
 			if verifyOnly {
-				human := fmt.Sprintf("compared %s and %s\n", from, to)
+				human := fmt.Sprintf("compared %s and %s\n", src.url, dst.url)
 				return a.verify(ctx, src, dst, batch, &res, human)
 			}
 			prog := newProgress(a.stderr, "migrated")
@@ -368,7 +368,7 @@ a running server's lock excludes; stop the server).`,
 				return fmt.Errorf("migrate: %w (%d records copied before)", err, res.Records)
 			}
 			human := fmt.Sprintf("migrated %d records from %s to %s (%d written, %d already there) in %.1fs\n",
-				res.Records, from, to, res.Written, res.Unchanged, res.Seconds)
+				res.Records, src.url, dst.url, res.Written, res.Unchanged, res.Seconds)
 			if noVerify {
 				return a.print(res, human)
 			}

@@ -71,7 +71,7 @@ func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store)
 	t.Cleanup(func() { _ = r.Close() })
 	e := &env{t: t, ctx: context.Background(), store: w.Store, clock: c, r: r}
 
-	for round := 0; round < 5 && !w.mixed.Load(); round++ {
+	for round := 0; round < 8 && !w.mixed.Load(); round++ {
 		grants := make([]grant, 6)
 		for i := range grants {
 			grants[i] = e.newGrant("c1", 1)
@@ -102,7 +102,7 @@ func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store)
 			wg.Go(func() { issueErrs[i] = r.Issue(e.ctx, issued[i]) })
 		}
 		wg.Go(func() { poisonErr = r.Issue(e.ctx, poison) })
-		time.Sleep(100 * time.Millisecond) // let them queue behind the leader
+		time.Sleep(250 * time.Millisecond) // let them queue behind the leader (Revoke reads first)
 		close(w.gate)
 		wg.Wait()
 
@@ -138,7 +138,7 @@ func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store)
 		}
 	}
 	if !w.mixed.Load() {
-		t.Fatal("in 5 rounds no transaction held the refused write together with others; the test did not exercise group commit")
+		t.Fatal("in 8 rounds no transaction held the refused write together with others; the test did not exercise group commit")
 	}
 }
 
