@@ -132,26 +132,15 @@ func (r *Revoker) startFollower() {
 		}
 	}()
 	if r.opts.maxLag > 0 {
-		tick := max(r.opts.maxLag/8, time.Millisecond)
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			t := time.NewTicker(tick)
-			defer t.Stop()
-			for {
-				select {
-				case <-r.bg.Done():
-					return
-				case <-t.C:
-					stale := r.Lag() > r.opts.maxLag
-					if stale != r.follow.stale.Load() {
-						r.follow.stale.Store(stale)
-						if stale {
-							r.opts.log.Warn("revoke: index is stale; IsRevoked fails closed", "lag", r.Lag())
-						}
-					}
+		r.every(max(r.opts.maxLag/8, time.Millisecond), "lag watchdog", func(context.Context) error {
+			stale := r.Lag() > r.opts.maxLag
+			if stale != r.follow.stale.Load() {
+				r.follow.stale.Store(stale)
+				if stale {
+					r.opts.log.Warn("revoke: index is stale; IsRevoked fails closed", "lag", r.Lag())
 				}
 			}
-		}()
+			return nil
+		})
 	}
 }

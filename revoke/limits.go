@@ -18,3 +18,19 @@ const (
 )
 
 func tooLong(max int) string { return "is longer than " + strconv.Itoa(max) + " bytes" }
+
+// checkTokenClient validates the token (named field) and client ID of a
+// revocation.
+func checkTokenClient(field, token, clientID string) error {
+	switch {
+	case token == "":
+		return &FieldError{Field: field, Reason: "is empty"}
+	case len(token) > MaxTokenLength:
+		return &FieldError{Field: field, Reason: tooLong(MaxTokenLength)}
+	case clientID == "":
+		return &FieldError{Field: "clientID", Reason: "is empty"}
+	case len(clientID) > MaxClientIDLength:
+		return &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
+	}
+	return nil
+}

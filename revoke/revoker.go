@@ -294,15 +294,8 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	if r.closed.Load() {
 		return 0, ErrClosed
 	}
-	switch {
-	case token == "":
-		return 0, &FieldError{Field: "token", Reason: "is empty"}
-	case len(token) > MaxTokenLength:
-		return 0, &FieldError{Field: "token", Reason: tooLong(MaxTokenLength)}
-	case clientID == "":
-		return 0, &FieldError{Field: "clientID", Reason: "is empty"}
-	case len(clientID) > MaxClientIDLength:
-		return 0, &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
+	if err := checkTokenClient("token", token, clientID); err != nil {
+		return 0, err
 	}
 	id, _, ok := r.tokenID(token)
 	if !ok {

@@ -33,15 +33,10 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 	if r.closed.Load() {
 		return 0, ErrClosed
 	}
+	if err := checkTokenClient("key", key, clientID); err != nil {
+		return 0, err
+	}
 	switch {
-	case key == "":
-		return 0, &FieldError{Field: "key", Reason: "is empty"}
-	case len(key) > MaxTokenLength:
-		return 0, &FieldError{Field: "key", Reason: tooLong(MaxTokenLength)}
-	case clientID == "":
-		return 0, &FieldError{Field: "clientID", Reason: "is empty"}
-	case len(clientID) > MaxClientIDLength:
-		return 0, &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
 	case expiresAt.IsZero():
 		return 0, &FieldError{Field: "expiresAt", Reason: "is not set"}
 	case expiresAt.After(maxExpiry):
