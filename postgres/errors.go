@@ -104,3 +104,7 @@ func isClosedConn(err error) bool {
 	}
 	return false
 }
+
+// errZeroStore is returned by every method of a Store that was not made by
+// Open or New.
+var errZeroStore = errors.New("postgres: the zero Store is not usable; create it with Open or New")

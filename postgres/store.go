@@ -18,7 +18,7 @@ import (
 
 // Store is a revoke.Store in PostgreSQL tables, which any number of
 // processes share. It is safe for concurrent use. Create one with Open or
-// New.
+// New; the zero Store is not usable, and its methods return an error.
 type Store struct {
 	db    *sqlx.DB
 	owned bool // Open made db; Close closes it
@@ -186,6 +186,9 @@ func (s *Store) Close() error {
 	if s.closed {
 		return fmt.Errorf("postgres: %w", revoke.ErrClosed)
 	}
+	if s.db == nil {
+		return errZeroStore
+	}
 	s.closed = true
 	if s.feed != nil {
 		s.feed.stop()
@@ -229,6 +232,9 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	defer s.mu.RUnlock()
 	if s.closed {
 		return fmt.Errorf("postgres: %w", revoke.ErrClosed)
+	}
+	if s.db == nil {
+		return errZeroStore
 	}
 	if !write || s.beginSerializable == "" {
 		return s.runOnce(ctx, write, fn)

@@ -304,3 +304,21 @@ func waitClosed(t *testing.T, ch <-chan struct{}) {
 		}
 	}
 }
+
+// TestZeroStore checks that a Store not made by Open or New fails with an
+// error instead of panicking.
+func TestZeroStore(t *testing.T) {
+	if _, err := revoke.New(new(postgres.Store)); err == nil {
+		t.Error("revoke.New over a zero Store succeeded")
+	}
+	var s postgres.Store
+	if err := s.Update(context.Background(), func(revoke.Tx) error { return nil }); err == nil {
+		t.Error("Update on a zero Store succeeded")
+	}
+	if _, err := s.Notify(context.Background()); err == nil {
+		t.Error("Notify on a zero Store succeeded")
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close of a zero Store succeeded")
+	}
+}
