@@ -35,15 +35,17 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		"Get":           {s.q.get, []string{byKey, byID}},
 		"locate":        {s.q.locate, []string{byKey, byID}},
-		"Delete":        {s.q.del, []string{"MULTI-INDEX OR", byKey, byID}},
 		"DeleteKey":     {s.q.delKey, []string{byKey}},
 		"Grant":         {s.q.grant, []string{byGrant}},
 		"Expired":       {s.q.expired, []string{"INDEX revoke_tokens_expires (expires_at<?)"}},
 		"RevokedSince":  {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
 		"NextSeq":       {s.q.getSeq, []string{"USING PRIMARY KEY (name=?)"}},
 		"flush":         {s.q.setSeq, []string{"USING PRIMARY KEY (name=?)"}},
-		"SubjectGrants": {s.q.subjectGrants, []string{"COVERING INDEX revoke_tokens_subject (subject=? AND grant_id>?)"}},
-		"ClientGrants":  {s.q.clientGrants, []string{"COVERING INDEX revoke_tokens_client (client_id=? AND grant_id>?)"}},
+		"SubjectGrants": {s.q.subjectGrants, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id>?)"}},
+		"ClientGrants":  {s.q.clientGrants, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id>?)"}},
+		"ownerAdd":      {s.q.ownerAdd, nil},
+		"dropSubject":   {s.q.dropSubject, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id=?)", byGrant}},
+		"dropClient":    {s.q.dropClient, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id=?)", byGrant}},
 	}
 	for name, w := range want {
 		var plan []struct {
@@ -214,7 +216,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 2 {
-		t.Errorf("schema version after Open = %d (%v), want %d = 2", v, err, schemaVersion)
+	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 3 {
+		t.Errorf("schema version after Open = %d (%v), want %d = 3", v, err, schemaVersion)
 	}
 }

@@ -62,6 +62,25 @@ var migrations = [][]string{
 		`CREATE INDEX "{p}tokens_subject" ON "{p}tokens" (subject, grant_id) WHERE subject != ''`,
 		`CREATE INDEX "{p}tokens_client" ON "{p}tokens" (client_id, grant_id)`,
 	},
+	// 3: the grants of a subject or client in a table of one row per
+	// grant and owner, in place of the indexes of migration 2, which held
+	// an entry per token. The tokens issued under a grant share its
+	// subject and client, so only the first token of a grant adds rows;
+	// the indexes took two random B-tree inserts per token.
+	{
+		`CREATE TABLE "{p}owners" (
+			owner    INTEGER NOT NULL, -- 1 subject, 2 client (revoke.Owner)
+			key      TEXT    NOT NULL,
+			grant_id BLOB    NOT NULL,
+			PRIMARY KEY (owner, key, grant_id)
+		) WITHOUT ROWID`,
+		`INSERT INTO "{p}owners" (owner, key, grant_id)
+			SELECT DISTINCT 1, subject, grant_id FROM "{p}tokens" WHERE subject != ''`,
+		`INSERT INTO "{p}owners" (owner, key, grant_id)
+			SELECT DISTINCT 2, client_id, grant_id FROM "{p}tokens"`,
+		`DROP INDEX "{p}tokens_subject"`,
+		`DROP INDEX "{p}tokens_client"`,
+	},
 }
 
 // The meta table holds the schema version of the prefix's tables and the
@@ -84,7 +103,6 @@ type queries struct {
 	locate        string
 	put           string
 	putAll        string
-	del           string
 	delKey        string
 	grant         string
 	revokedSince  string
@@ -93,6 +111,9 @@ type queries struct {
 	setSeq        string
 	subjectGrants string
 	clientGrants  string
+	ownerAdd      string
+	dropSubject   string
+	dropClient    string
 
 	// put and putAll compiled by sqlx for positional binding, at init:
 	// the query and the names of its parameters, in order.
@@ -137,11 +158,7 @@ func newQueries(prefix string) queries {
 		put: p(upsert("check_sum", "kind", "parent", "seq", "successor", "rotated_at", "retries", "superseded")),
 		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq",
 			"successor", "rotated_at", "retries", "superseded")),
-		// del removes the row of an ID whose grant is unknown, the first
-		// token of a grant by primary key or another member through the
-		// index on id (its parameters are the same ID); delKey, the row
-		// with the key (grant_id, id).
-		del:    p(`DELETE FROM "{p}tokens" WHERE grant_id = ? AND id = ? OR id = ? AND grant_id != id`),
+		// delKey removes the row with the key (grant_id, id).
 		delKey: p(`DELETE FROM "{p}tokens" WHERE grant_id = ? AND id = ?`),
 		// A range of the primary key.
 		grant: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ?`),
@@ -151,11 +168,18 @@ func newQueries(prefix string) queries {
 		expired:      p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
 		getSeq:       p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`),
 		setSeq:       p(`UPDATE "{p}meta" SET value = ? WHERE name = 'seq'`),
-		// A range of the subject or client index, read alone, in
-		// grant_id order, so that DISTINCT needs no temporary B-tree.
-		// "subject != ''" matches the partial index's condition.
-		subjectGrants: p(`SELECT DISTINCT grant_id FROM "{p}tokens" WHERE subject = ? AND subject != '' AND grant_id > ? ORDER BY grant_id LIMIT ?`),
-		clientGrants:  p(`SELECT DISTINCT grant_id FROM "{p}tokens" WHERE client_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
+		// A range of the owners table's primary key.
+		subjectGrants: p(`SELECT grant_id FROM "{p}owners" WHERE owner = 1 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
+		clientGrants:  p(`SELECT grant_id FROM "{p}owners" WHERE owner = 2 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
+		// ownerAdd adds the row of an owner of a grant, if missing.
+		ownerAdd: p(`INSERT INTO "{p}owners" (owner, key, grant_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+		// dropSubject and dropClient remove the row of a subject or client
+		// of a grant (?1, ?2) unless a token of the grant still has it: a
+		// range of the primary key of tokens.
+		dropSubject: p(`DELETE FROM "{p}owners" WHERE owner = 1 AND key = ?1 AND grant_id = ?2
+			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE grant_id = ?2 AND subject = ?1)`),
+		dropClient: p(`DELETE FROM "{p}owners" WHERE owner = 2 AND key = ?1 AND grant_id = ?2
+			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE grant_id = ?2 AND client_id = ?1)`),
 	}
 }
 

@@ -291,6 +291,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	t := &tx{s: s, conn: c.conn, ctx: ctx, write: write}
 	if write {
 		t.known = make(map[revoke.ID]stored)
+		t.owned = make(map[ownerRow]bool)
 	}
 	defer t.end()
 	err = fn(t)

@@ -689,7 +689,7 @@ func TestNewInApplicationDatabase(t *testing.T) {
 	if err := db.Select(&tables, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(tables, " "); got != "a_meta a_tokens b_meta b_tokens meta tokens" {
+	if got := strings.Join(tables, " "); got != "a_meta a_owners a_tokens b_meta b_owners b_tokens meta tokens" {
 		t.Errorf("tables: %s", got)
 	}
 

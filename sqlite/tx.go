@@ -33,8 +33,12 @@ type tx struct {
 	locStmt    *sqlx.Stmt
 	putStmt    *sqlx.NamedStmt
 	putAllStmt *sqlx.NamedStmt
-	delStmt    *sqlx.Stmt
 	delKeyStmt *sqlx.Stmt
+	addStmt    *sqlx.Stmt // owners
+	dropStmt   [3]*sqlx.Stmt
+
+	// owned holds the owners rows the transaction knows to be there.
+	owned map[ownerRow]bool
 
 	// known holds, in a write transaction, what the transaction has seen
 	// of the rows of IDs: from Get, Grant and Expired, and from its own
@@ -43,6 +47,13 @@ type tx struct {
 	// it to find the row it replaces without a query of its own: the
 	// Revoker reads every record it writes in the same transaction.
 	known map[revoke.ID]stored
+}
+
+// ownerRow is a row of the owners table.
+type ownerRow struct {
+	by    revoke.Owner
+	key   string
+	grant revoke.ID
 }
 
 // stored is what a write transaction knows of the row of an ID: whether
@@ -95,7 +106,7 @@ func (t *tx) end() {
 		return
 	}
 	t.done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delStmt, t.delKeyStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2]} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -105,9 +116,10 @@ func (t *tx) end() {
 			_ = st.Close()
 		}
 	}
-	t.getStmt, t.locStmt, t.delStmt, t.delKeyStmt = nil, nil, nil, nil
+	t.getStmt, t.locStmt, t.delKeyStmt = nil, nil, nil
+	t.addStmt, t.dropStmt = nil, [3]*sqlx.Stmt{}
 	t.putStmt, t.putAllStmt = nil, nil
-	t.known = nil
+	t.known, t.owned = nil, nil
 }
 
 // prepare returns *st, preparing query on the transaction's connection at
@@ -242,7 +254,11 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	if _, err := st.ExecContext(ctx, &r); err != nil {
 		return wrapf(err, "Put")
 	}
-	t.known[rec.ID] = stored{present: true, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
+	next := stored{present: true, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
+	if err := t.keepOwners(ctx, old, next, rec.Parent); err != nil {
+		return wrapf(err, "Put")
+	}
+	t.known[rec.ID] = next
 	if rec.Seq != 0 {
 		return t.raiseSeq(ctx, rec.Seq)
 	}
@@ -257,27 +273,107 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 		return err
 	}
 	old, ok := t.known[id]
-	if ok && !old.present {
+	if !ok {
+		var err error
+		if old, err = t.locate(ctx, id); err != nil {
+			return wrapf(err, "Delete")
+		}
+	}
+	if !old.present {
+		t.known[id] = stored{}
 		return nil
 	}
 	delete(t.known, id)
-	var err error
-	if ok {
-		var st *sqlx.Stmt
-		if st, err = t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey); err == nil {
-			_, err = st.ExecContext(ctx, old.grant[:], id[:])
-		}
-	} else {
-		var st *sqlx.Stmt
-		if st, err = t.prepare(ctx, &t.delStmt, t.s.q.del); err == nil {
-			_, err = st.ExecContext(ctx, id[:], id[:], id[:])
-		}
+	st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
+	if err == nil {
+		_, err = st.ExecContext(ctx, old.grant[:], id[:])
+	}
+	if err == nil {
+		err = t.keepOwners(ctx, old, stored{}, revoke.ID{})
 	}
 	if err != nil {
 		return wrapf(err, "Delete")
 	}
 	t.known[id] = stored{}
 	return nil
+}
+
+// keepOwners keeps the owners table in step with a row of tokens that was
+// old and is now next (either may be absent), after the change: it adds
+// the rows of next's subject and client in its grant, and removes those of
+// old's that no token of old's grant has any more. A row known to be there
+// is not added again: one the transaction added or saw, or one that
+// parent, next's parent, known to the transaction in next's grant with
+// next's subject and client, holds.
+func (t *tx) keepOwners(ctx context.Context, old, next stored, parent revoke.ID) error {
+	same := func(a, b stored) bool {
+		return a.present && b.present && a.grant == b.grant && a.client == b.client && a.subject == b.subject
+	}
+	if same(old, next) {
+		return nil
+	}
+	if next.present {
+		if p, ok := t.known[parent]; !parent.IsZero() && ok && same(p, next) {
+			t.owned[ownerRow{revoke.ByClient, next.client, next.grant}] = true
+			if next.subject != "" {
+				t.owned[ownerRow{revoke.BySubject, next.subject, next.grant}] = true
+			}
+		}
+		if err := t.addOwner(ctx, ownerRow{revoke.ByClient, next.client, next.grant}); err != nil {
+			return err
+		}
+		if next.subject != "" {
+			if err := t.addOwner(ctx, ownerRow{revoke.BySubject, next.subject, next.grant}); err != nil {
+				return err
+			}
+		}
+	}
+	if old.present {
+		if !next.present || old.grant != next.grant || old.client != next.client {
+			if err := t.dropOwner(ctx, ownerRow{revoke.ByClient, old.client, old.grant}); err != nil {
+				return err
+			}
+		}
+		if old.subject != "" && (!next.present || old.grant != next.grant || old.subject != next.subject) {
+			if err := t.dropOwner(ctx, ownerRow{revoke.BySubject, old.subject, old.grant}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addOwner adds the owners row o unless the transaction knows it is there.
+func (t *tx) addOwner(ctx context.Context, o ownerRow) error {
+	if t.owned[o] {
+		return nil
+	}
+	st, err := t.prepare(ctx, &t.addStmt, t.s.q.ownerAdd)
+	if err != nil {
+		return err
+	}
+	// Until the statement succeeds the row is unknown.
+	if _, err := st.ExecContext(ctx, int64(o.by), o.key, o.grant[:]); err != nil {
+		return err
+	}
+	t.owned[o] = true
+	return nil
+}
+
+// dropOwner removes the owners row o unless a token of its grant still has
+// its subject or client.
+func (t *tx) dropOwner(ctx context.Context, o ownerRow) error {
+	query := t.s.q.dropClient
+	if o.by == revoke.BySubject {
+		query = t.s.q.dropSubject
+	}
+	delete(t.owned, o)
+	st, err := t.prepare(ctx, &t.dropStmt[o.by], query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, o.key, o.grant[:])
+	return err
 }
 
 // Grant calls fn for every record of the grant: a range of the primary
@@ -399,8 +495,7 @@ func (t *tx) flush(ctx context.Context) error {
 }
 
 // Grants calls fn for at most limit grants of the subject or client key
-// above after, in ascending order, read from a range of the subject or
-// client index.
+// above after, in ascending order, read from a range of the owners table.
 func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
 	if err := t.check(ctx, "Grants", false); err != nil {
 		return err
