@@ -114,22 +114,17 @@ type queries struct {
 	ownerAdd      string
 	dropSubject   string
 	dropClient    string
-
-	// put and putAll compiled by sqlx for positional binding, at init:
-	// the query and the names of its parameters, in order.
-	putBound, putAllBound string
-	putParams             []string
 }
 
 // upsert is the INSERT of a row that replaces the row with its key
-// (grant_id, id), setting the columns listed.
+// (grant_id, id), setting the columns listed. Its parameters are the
+// columns of tokenColumns, in order (see row.args).
 func upsert(set ...string) string {
 	for i, c := range set {
 		set[i] = c + " = excluded." + c
 	}
 	return `INSERT INTO "{p}tokens" (` + tokenColumns + `)
-		VALUES (:id, :check_sum, :kind, :client_id, :subject, :parent, :grant_id, :expires_at, :seq,
-			:successor, :rotated_at, :retries, :superseded)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (grant_id, id) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 

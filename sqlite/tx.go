@@ -31,8 +31,8 @@ type tx struct {
 	// a batch).
 	getStmt    *sqlx.Stmt
 	locStmt    *sqlx.Stmt
-	putStmt    *sqlx.NamedStmt
-	putAllStmt *sqlx.NamedStmt
+	putStmt    *sqlx.Stmt
+	putAllStmt *sqlx.Stmt
 	delKeyStmt *sqlx.Stmt
 	addStmt    *sqlx.Stmt // owners
 	dropStmt   [3]*sqlx.Stmt
@@ -106,12 +106,7 @@ func (t *tx) end() {
 		return
 	}
 	t.done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2]} {
-		if st != nil {
-			_ = st.Close()
-		}
-	}
-	for _, st := range []*sqlx.NamedStmt{t.putStmt, t.putAllStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -131,20 +126,6 @@ func (t *tx) prepare(ctx context.Context, st **sqlx.Stmt, query string) (*sqlx.S
 			return nil, err
 		}
 		*st = p
-	}
-	return *st, nil
-}
-
-// prepareNamed is prepare for the named statement whose compiled query is
-// bound: sqlx.Conn cannot prepare a named statement, so the compiled one is
-// bound to a statement prepared on the transaction's connection.
-func (t *tx) prepareNamed(ctx context.Context, st **sqlx.NamedStmt, bound string) (*sqlx.NamedStmt, error) {
-	if *st == nil {
-		p, err := t.conn.PreparexContext(ctx, bound)
-		if err != nil {
-			return nil, err
-		}
-		*st = &sqlx.NamedStmt{QueryString: bound, Params: t.s.q.putParams, Stmt: p}
 	}
 	return *st, nil
 }
@@ -173,7 +154,7 @@ func (t *tx) get(ctx context.Context, id revoke.ID) (row, bool, error) {
 		return row{}, false, wrapf(err, "Get")
 	}
 	var r row
-	err = st.GetContext(ctx, &r, id[:], id[:], id[:])
+	err = st.QueryRowContext(ctx, id[:], id[:], id[:]).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		if t.write {
 			t.known[id] = stored{}
@@ -234,7 +215,7 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	// Until Put succeeds the row is unknown: a failed statement may or
 	// may not have changed it.
 	delete(t.known, rec.ID)
-	bound, stmt := t.s.q.putBound, &t.putStmt
+	query, stmt := t.s.q.put, &t.putStmt
 	switch {
 	case old.present && old.grant != rec.Grant:
 		st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
@@ -245,13 +226,13 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 			return wrapf(err, "Put")
 		}
 	case old.present && (old.expires != r.ExpiresAt || old.client != rec.ClientID || old.subject != rec.Subject):
-		bound, stmt = t.s.q.putAllBound, &t.putAllStmt
+		query, stmt = t.s.q.putAll, &t.putAllStmt
 	}
-	st, err := t.prepareNamed(ctx, stmt, bound)
+	st, err := t.prepare(ctx, stmt, query)
 	if err != nil {
 		return wrapf(err, "Put")
 	}
-	if _, err := st.ExecContext(ctx, &r); err != nil {
+	if _, err := st.ExecContext(ctx, r.args()...); err != nil {
 		return wrapf(err, "Put")
 	}
 	next := stored{present: true, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
