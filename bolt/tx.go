@@ -27,6 +27,13 @@ var empty = []byte{}
 type tx struct {
 	btx                                                 *bbolt.Tx
 	records, ids, grants, expiry, revoked, meta, owners *bbolt.Bucket
+
+	// The grant whose key was last looked up or given, and its key: a
+	// cascade puts every record of one grant, an Issue reads the parent
+	// and puts a token of its grant.
+	lastGrant revoke.ID
+	lastKey   grantKey
+	lastValid bool
 }
 
 var _ revoke.Tx = (*tx)(nil)
@@ -82,8 +89,11 @@ func (t *tx) get(id revoke.ID) (revoke.Record, grantKey, bool, error) {
 	if err != nil {
 		return revoke.Record{}, grantKey{}, false, err
 	}
-	if g := t.grants.Get(rec.Grant[:]); !bytes.Equal(g, gk[:]) {
-		return revoke.Record{}, grantKey{}, false, fmt.Errorf("%w: record %s of grant %s is stored under grant key %x, not its grant's (%x)", ErrCorrupt, id, rec.Grant, gk, g)
+	if own, found, err := t.grantKeyOf(rec.Grant); err != nil || !found || own != gk {
+		if err == nil {
+			err = fmt.Errorf("%w: record %s of grant %s is stored under grant key %x, not its grant's (%x)", ErrCorrupt, id, rec.Grant, gk, own)
+		}
+		return revoke.Record{}, grantKey{}, false, err
 	}
 	return rec, gk, true, nil
 }
@@ -97,6 +107,9 @@ func (t *tx) Get(_ context.Context, id revoke.ID) (revoke.Record, bool, error) {
 // grantKeyOf returns the key of grant, and false when no record of it is
 // stored.
 func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
+	if t.lastValid && t.lastGrant == grant {
+		return t.lastKey, true, nil
+	}
 	v := t.grants.Get(grant[:])
 	if v == nil {
 		return grantKey{}, false, nil
@@ -104,6 +117,7 @@ func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
 	if len(v) != grantKeyLen {
 		return grantKey{}, false, fmt.Errorf("%w: grants entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
 	}
+	t.lastGrant, t.lastKey, t.lastValid = grant, grantKey(v), true
 	return grantKey(v), true, nil
 }
 
@@ -130,8 +144,10 @@ func (t *tx) newGrantKey(grant revoke.ID) (grantKey, error) {
 		return grantKey{}, err
 	}
 	if err := t.grants.Put(append([]byte(nil), grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
+		t.lastValid = false
 		return grantKey{}, err
 	}
+	t.lastGrant, t.lastKey, t.lastValid = grant, gk, true
 	return gk, nil
 }
 
@@ -217,6 +233,9 @@ func (t *tx) remove(op string, old revoke.Record, gk grantKey, oldExp int64, nex
 		}
 		// The grant's key goes with its last record.
 		if k, _ := t.records.Cursor().Seek(gk[:]); !hasPrefix(k, gk[:]) {
+			if t.lastGrant == old.Grant {
+				t.lastValid = false
+			}
 			if err := t.grants.Delete(old.Grant[:]); err != nil {
 				return fmt.Errorf("bolt: %s: grants: %w", op, err)
 			}

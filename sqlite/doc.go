@@ -59,12 +59,14 @@
 //
 // # Schema and versions
 //
-// With the default prefix (see WithTablePrefix) the Store keeps two tables:
+// With the default prefix (see WithTablePrefix) the Store keeps three tables:
 //
 //	revoke_tokens(grant_id BLOB, id BLOB, check_sum, kind, client_id,
 //	              subject, parent, expires_at, seq, successor,
 //	              rotated_at, retries, superseded,
 //	              PRIMARY KEY (grant_id, id)) WITHOUT ROWID
+//	revoke_owners(owner INTEGER, key TEXT, grant_id BLOB,
+//	              PRIMARY KEY (owner, key, grant_id)) WITHOUT ROWID
 //	revoke_meta(name TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID
 //
 // grant_id, id and parent are SHA-256 digests of raw tokens (32 bytes); the
@@ -88,11 +90,17 @@
 // the index alone (BENCHMARKS.md has revoke.New over a million).
 //
 // successor, rotated_at, retries and superseded are the rotation state of a
-// refresh token (revoke.Record). Indexes on (subject, grant_id), partial
-// over the rows that have a subject, and on (client_id, grant_id) list the grants of a
-// user or a client for RevokeSubject and RevokeClient, read from the index
-// alone: logging out a user costs that user's grants, not a scan. Schema
-// version 2 added them; Open migrates version 1 tables in place.
+// refresh token (revoke.Record). revoke_owners lists the grants of a user
+// (owner 1, key the subject) or a client (owner 2, key the client ID) for
+// RevokeSubject and RevokeClient, one row per grant: logging out a user
+// costs that user's grants, not a scan. The first token of a grant adds its
+// rows; the tokens issued under it share its subject and client and add
+// none, so issuing them costs no insert there. A row goes when the last
+// token of its grant with that subject or client is deleted or changes
+// owner. Schema version 2 added the rotation state and indexes on
+// (subject, grant_id) and (client_id, grant_id), which held an entry per
+// token; version 3 replaced them with revoke_owners. Open migrates older
+// tables in place.
 //
 // revoke_meta holds the schema version of the prefix's tables and the
 // sequence counter. Open and New migrate older tables in one BEGIN
