@@ -595,6 +595,31 @@ func TestLayout(t *testing.T) {
 	}
 }
 
+// TestGrantRecreated: a grant whose last record is deleted and which gets a
+// record again in the same transaction is a grant like any other: its key
+// is in the grantkeys bucket, and Get and Grant find the new record.
+func TestGrantRecreated(t *testing.T) {
+	s := mustOpen(t, tempPath(t), bolt.WithNoSync())
+	defer s.Close()
+	exp := time.Now().Add(time.Hour)
+	g := newRecord("g", exp)
+	a := newRecord("a", exp)
+	a.Parent, a.Grant, a.Kind = g.ID, g.ID, revoke.Access
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, g) })
+	update(t, s, func(tx revoke.Tx) error {
+		if err := tx.Delete(ctx, g.ID); err != nil {
+			return err
+		}
+		return tx.Put(ctx, a) // g's grant, now without a record
+	})
+	if got, found := get(t, s, a.ID); !found || got != a {
+		t.Errorf("Get after the grant was recreated = %+v (found %v), want %+v", got, found, a)
+	}
+	if ids := grantMembers(t, s, g.ID); len(ids) != 1 || ids[0] != a.ID {
+		t.Errorf("Grant after the grant was recreated = %x, want a's ID", ids)
+	}
+}
+
 // TestExpiredOrderAndLimit: Expired honours its bound exactly and its limit.
 func TestExpiredOrderAndLimit(t *testing.T) {
 	s := mustOpen(t, tempPath(t), bolt.WithNoSync())
