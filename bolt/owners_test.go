@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sdkauth/revocation/revoke"
 	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // TestOwnersFollowRecords: the store keeps one owners entry per grant and
