@@ -25,18 +25,18 @@ func TestQueryPlans(t *testing.T) {
 	}
 	defer s.Close()
 	const (
-		byKey   = "USING PRIMARY KEY (grant_id=? AND id=?)"
 		byID    = "INDEX revoke_tokens_id (id=?)"
-		byGrant = "USING PRIMARY KEY (grant_id=?)"
+		byGrant = "USING PRIMARY KEY (gkey=?)"
+		owner   = "USING PRIMARY KEY (owner=? AND key=? AND grant_id=?)"
 	)
 	want := map[string]struct {
 		query   string
 		indexes []string
 	}{
-		"Get":           {s.q.get, []string{byKey, byID}},
-		"locate":        {s.q.locate, []string{byKey, byID}},
-		"DeleteKey":     {s.q.delKey, []string{byKey}},
-		"Grant":         {s.q.grant, []string{byGrant}},
+		"Get":           {s.q.get, []string{byID}},
+		"locate":        {s.q.locate, []string{byID}},
+		"DeleteKey":     {s.q.delKey, []string{"INDEX revoke_tokens_id (id=?)"}},
+		"Grant":         {s.q.grant, []string{byGrant, "INDEX revoke_grants_id (grant_id=?)"}},
 		"Expired":       {s.q.expired, []string{"INDEX revoke_tokens_expires (expires_at<?)"}},
 		"RevokedSince":  {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
 		"NextSeq":       {s.q.getSeq, []string{"USING PRIMARY KEY (name=?)"}},
@@ -44,8 +44,11 @@ func TestQueryPlans(t *testing.T) {
 		"SubjectGrants": {s.q.subjectGrants, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id>?)"}},
 		"ClientGrants":  {s.q.clientGrants, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id>?)"}},
 		"ownerAdd":      {s.q.ownerAdd, nil},
-		"dropSubject":   {s.q.dropSubject, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id=?)", byGrant}},
-		"dropClient":    {s.q.dropClient, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id=?)", byGrant}},
+		"dropSubject":   {s.q.dropSubject, []string{owner, byGrant}},
+		"dropClient":    {s.q.dropClient, []string{owner, byGrant}},
+		"grantKey":      {s.q.grantKey, []string{"INDEX revoke_grants_id (grant_id=?)"}},
+		"newGrant":      {s.q.newGrant, nil},
+		"dropGrant":     {s.q.dropGrant, []string{"USING INTEGER PRIMARY KEY (rowid=?)", byGrant}},
 	}
 	for name, w := range want {
 		var plan []struct {
@@ -216,7 +219,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 3 {
-		t.Errorf("schema version after Open = %d (%v), want %d = 3", v, err, schemaVersion)
+	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 4 {
+		t.Errorf("schema version after Open = %d (%v), want %d = 4", v, err, schemaVersion)
 	}
 }

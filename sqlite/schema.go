@@ -81,6 +81,53 @@ var migrations = [][]string{
 		`DROP INDEX "{p}tokens_subject"`,
 		`DROP INDEX "{p}tokens_client"`,
 	},
+	// 4: tokens keyed by (gkey, id), gkey being the grant's key in the
+	// grants table, handed out in ascending order as grants are created,
+	// instead of (grant_id, id): the tokens of the grants issued at the
+	// same time are adjacent at the right edge of the table, rather than
+	// on a random leaf per grant. Every token is in the index on id.
+	{
+		`CREATE TABLE "{p}grants" (
+			gkey     INTEGER PRIMARY KEY,
+			grant_id BLOB    NOT NULL
+		)`,
+		`INSERT INTO "{p}grants" (grant_id) SELECT DISTINCT grant_id FROM "{p}tokens" ORDER BY grant_id`,
+		`CREATE UNIQUE INDEX "{p}grants_id" ON "{p}grants" (grant_id)`,
+		`CREATE TABLE "{p}tokens_4" (
+			gkey       INTEGER NOT NULL,
+			id         BLOB    NOT NULL,
+			grant_id   BLOB    NOT NULL,
+			check_sum  INTEGER NOT NULL,
+			kind       INTEGER NOT NULL,
+			client_id  TEXT    NOT NULL,
+			subject    TEXT    NOT NULL DEFAULT '',
+			parent     BLOB,
+			expires_at INTEGER NOT NULL,
+			seq        INTEGER NOT NULL DEFAULT 0,
+			successor  BLOB,
+			rotated_at INTEGER,
+			retries    INTEGER NOT NULL DEFAULT 0,
+			superseded INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (gkey, id)
+		) WITHOUT ROWID`,
+		`INSERT INTO "{p}tokens_4" (gkey, ` + tokenColumns + `)
+			SELECT g.gkey, ` + prefixed("t.", tokenColumns) + `
+			FROM "{p}tokens" AS t JOIN "{p}grants" AS g ON g.grant_id = t.grant_id`,
+		`DROP TABLE "{p}tokens"`,
+		`ALTER TABLE "{p}tokens_4" RENAME TO "{p}tokens"`,
+		`CREATE UNIQUE INDEX "{p}tokens_id" ON "{p}tokens" (id)`,
+		`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
+		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at) WHERE seq > 0`,
+	},
+}
+
+// prefixed returns the comma-separated columns with p before each.
+func prefixed(p, columns string) string {
+	cs := strings.Split(columns, ", ")
+	for i, c := range cs {
+		cs[i] = p + c
+	}
+	return strings.Join(cs, ", ")
 }
 
 // The meta table holds the schema version of the prefix's tables and the
@@ -94,6 +141,9 @@ const (
 	getVersion   = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
 	setVersion   = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
 	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
+	// rowColumns are the columns of a row: its key's gkey, then the
+	// columns of the record.
+	rowColumns = `gkey, ` + tokenColumns
 )
 
 // queries are the statements of a Store, with its table prefix filled in.
@@ -114,36 +164,31 @@ type queries struct {
 	ownerAdd      string
 	dropSubject   string
 	dropClient    string
+	grantKey      string
+	newGrant      string
+	dropGrant     string
 }
 
 // upsert is the INSERT of a row that replaces the row with its key
-// (grant_id, id), setting the columns listed. Its parameters are the
-// columns of tokenColumns, in order (see row.args).
+// (gkey, id), setting the columns listed. Its parameters are the columns
+// of rowColumns, in order (see row.args).
 func upsert(set ...string) string {
 	for i, c := range set {
 		set[i] = c + " = excluded." + c
 	}
-	return `INSERT INTO "{p}tokens" (` + tokenColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (grant_id, id) DO UPDATE SET ` + strings.Join(set, ", ")
+	return `INSERT INTO "{p}tokens" (` + rowColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (gkey, id) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
 func newQueries(prefix string) queries {
 	p := func(q string) string { return strings.ReplaceAll(q, "{p}", prefix) }
 	return queries{
 		prefix: prefix,
-		// The first token of a grant by primary key, else another member
-		// through the partial index on id: the arms exclude each other.
-		// The three parameters are the same ID.
-		get: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ? AND id = ?
-			UNION ALL
-			SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ? AND grant_id != id
-			LIMIT 1`),
-		// get for the key and expiry only, which Put needs.
-		locate: p(`SELECT grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE grant_id = ? AND id = ?
-			UNION ALL
-			SELECT grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE id = ? AND grant_id != id
-			LIMIT 1`),
+		// The row of an ID, through the unique index on id.
+		get: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE id = ?`),
+		// get for the key, expiry and owners only, which Put needs.
+		locate: p(`SELECT gkey, grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE id = ?`),
 		// put leaves expires_at, client_id and subject alone when it
 		// replaces a row, and with them the expiry, client and subject
 		// indexes: SQLite rewrites the entries of the indexes over the
@@ -153,14 +198,14 @@ func newQueries(prefix string) queries {
 		put: p(upsert("check_sum", "kind", "parent", "seq", "successor", "rotated_at", "retries", "superseded")),
 		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq",
 			"successor", "rotated_at", "retries", "superseded")),
-		// delKey removes the row with the key (grant_id, id).
-		delKey: p(`DELETE FROM "{p}tokens" WHERE grant_id = ? AND id = ?`),
-		// A range of the primary key.
-		grant: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ?`),
+		// delKey removes the row with the key (gkey, id).
+		delKey: p(`DELETE FROM "{p}tokens" WHERE gkey = ? AND id = ?`),
+		// A range of the primary key, that of the grant's key.
+		grant: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE gkey = (SELECT gkey FROM "{p}grants" WHERE grant_id = ?)`),
 		// "seq > 0" matches the partial index's condition, so SQLite can
 		// use the index whatever the bound value.
 		revokedSince: p(`SELECT id, check_sum, expires_at, seq FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),
-		expired:      p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
+		expired:      p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
 		getSeq:       p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`),
 		setSeq:       p(`UPDATE "{p}meta" SET value = ? WHERE name = 'seq'`),
 		// A range of the owners table's primary key.
@@ -169,12 +214,18 @@ func newQueries(prefix string) queries {
 		// ownerAdd adds the row of an owner of a grant, if missing.
 		ownerAdd: p(`INSERT INTO "{p}owners" (owner, key, grant_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
 		// dropSubject and dropClient remove the row of a subject or client
-		// of a grant (?1, ?2) unless a token of the grant still has it: a
-		// range of the primary key of tokens.
+		// of a grant (?1, ?2) unless a token of the grant (key ?3) still
+		// has it: a range of the primary key of tokens.
 		dropSubject: p(`DELETE FROM "{p}owners" WHERE owner = 1 AND key = ?1 AND grant_id = ?2
-			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE grant_id = ?2 AND subject = ?1)`),
+			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND subject = ?1)`),
 		dropClient: p(`DELETE FROM "{p}owners" WHERE owner = 2 AND key = ?1 AND grant_id = ?2
-			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE grant_id = ?2 AND client_id = ?1)`),
+			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND client_id = ?1)`),
+		// grantKey reads the key of a grant; newGrant gives a grant the
+		// next key, one above the greatest (the rowid); dropGrant removes
+		// a grant's key once it has no token.
+		grantKey:  p(`SELECT gkey FROM "{p}grants" WHERE grant_id = ?`),
+		newGrant:  p(`INSERT INTO "{p}grants" (grant_id) VALUES (?)`),
+		dropGrant: p(`DELETE FROM "{p}grants" WHERE gkey = ?1 AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1)`),
 	}
 }
 

@@ -279,6 +279,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	if write {
 		t.known = make(map[revoke.ID]stored)
 		t.owned = make(map[ownerRow]bool)
+		t.grantKeys = make(map[revoke.ID]int64)
 	}
 	defer t.end()
 	err = fn(t)

@@ -36,6 +36,13 @@ type tx struct {
 	delKeyStmt *sqlx.Stmt
 	addStmt    *sqlx.Stmt // owners
 	dropStmt   [3]*sqlx.Stmt
+	keyStmt    *sqlx.Stmt // grants
+	newStmt    *sqlx.Stmt
+	dropGStmt  *sqlx.Stmt
+
+	// grantKeys holds, in a write transaction, the keys of grants the
+	// transaction has looked up or created.
+	grantKeys map[revoke.ID]int64
 
 	// owned holds the owners rows the transaction knows to be there.
 	owned map[ownerRow]bool
@@ -61,6 +68,7 @@ type ownerRow struct {
 // key and its expiry index entry.
 type stored struct {
 	present bool
+	gkey    int64 // the grant's key, the first half of the row's key
 	grant   revoke.ID
 	expires int64 // expires_at
 	// client and subject are indexed too: a change of either needs
@@ -71,7 +79,8 @@ type stored struct {
 // saw records the row r, read in a write transaction.
 func (t *tx) saw(r *row) {
 	if t.write {
-		t.known[revoke.ID(r.ID)] = stored{present: true, grant: revoke.ID(r.Grant), expires: r.ExpiresAt, client: r.ClientID, subject: r.Subject}
+		t.grantKeys[revoke.ID(r.Grant)] = r.GKey
+		t.known[revoke.ID(r.ID)] = stored{present: true, gkey: r.GKey, grant: revoke.ID(r.Grant), expires: r.ExpiresAt, client: r.ClientID, subject: r.Subject}
 	}
 }
 
@@ -106,13 +115,15 @@ func (t *tx) end() {
 		return
 	}
 	t.done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.newStmt, t.dropGStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
 	}
 	t.getStmt, t.locStmt, t.delKeyStmt = nil, nil, nil
 	t.addStmt, t.dropStmt = nil, [3]*sqlx.Stmt{}
+	t.keyStmt, t.newStmt, t.dropGStmt = nil, nil, nil
+	t.grantKeys = nil
 	t.putStmt, t.putAllStmt = nil, nil
 	t.known, t.owned = nil, nil
 }
@@ -154,7 +165,7 @@ func (t *tx) get(ctx context.Context, id revoke.ID) (row, bool, error) {
 		return row{}, false, wrapf(err, "Get")
 	}
 	var r row
-	err = st.QueryRowContext(ctx, id[:], id[:], id[:]).Scan(r.dest()...)
+	err = st.QueryRowContext(ctx, id[:]).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		if t.write {
 			t.known[id] = stored{}
@@ -179,7 +190,7 @@ func (t *tx) locate(ctx context.Context, id revoke.ID) (stored, error) {
 		grant idValue
 		old   = stored{present: true}
 	)
-	err = st.QueryRowContext(ctx, id[:], id[:], id[:]).Scan(&grant, &old.expires, &old.client, &old.subject)
+	err = st.QueryRowContext(ctx, id[:]).Scan(&old.gkey, &grant, &old.expires, &old.client, &old.subject)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return stored{}, nil
@@ -215,18 +226,25 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	// Until Put succeeds the row is unknown: a failed statement may or
 	// may not have changed it.
 	delete(t.known, rec.ID)
+	moved := old.present && old.grant != rec.Grant
 	query, stmt := t.s.q.put, &t.putStmt
 	switch {
-	case old.present && old.grant != rec.Grant:
+	case moved:
 		st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
 		if err != nil {
 			return wrapf(err, "Put")
 		}
-		if _, err := st.ExecContext(ctx, old.grant[:], rec.ID[:]); err != nil {
+		if _, err := st.ExecContext(ctx, old.gkey, rec.ID[:]); err != nil {
 			return wrapf(err, "Put")
 		}
 	case old.present && (old.expires != r.ExpiresAt || old.client != rec.ClientID || old.subject != rec.Subject):
 		query, stmt = t.s.q.putAll, &t.putAllStmt
+	}
+	r.GKey = old.gkey
+	if !old.present || moved {
+		if r.GKey, err = t.keyOf(ctx, rec.Grant); err != nil {
+			return wrapf(err, "Put")
+		}
 	}
 	st, err := t.prepare(ctx, stmt, query)
 	if err != nil {
@@ -235,15 +253,60 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	if _, err := st.ExecContext(ctx, r.args()...); err != nil {
 		return wrapf(err, "Put")
 	}
-	next := stored{present: true, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
+	next := stored{present: true, gkey: r.GKey, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
 	if err := t.keepOwners(ctx, old, next, rec.Parent); err != nil {
 		return wrapf(err, "Put")
+	}
+	if moved {
+		if err := t.dropGrant(ctx, old); err != nil {
+			return wrapf(err, "Put")
+		}
 	}
 	t.known[rec.ID] = next
 	if rec.Seq != 0 {
 		return t.raiseSeq(ctx, rec.Seq)
 	}
 	return nil
+}
+
+// keyOf returns the key of grant (see migration 4), giving it the next
+// one if it has none.
+func (t *tx) keyOf(ctx context.Context, grant revoke.ID) (int64, error) {
+	if k, ok := t.grantKeys[grant]; ok {
+		return k, nil
+	}
+	st, err := t.prepare(ctx, &t.keyStmt, t.s.q.grantKey)
+	if err != nil {
+		return 0, err
+	}
+	var k int64
+	err = st.QueryRowContext(ctx, grant[:]).Scan(&k)
+	if errors.Is(err, sql.ErrNoRows) {
+		if st, err = t.prepare(ctx, &t.newStmt, t.s.q.newGrant); err != nil {
+			return 0, err
+		}
+		var res sql.Result
+		if res, err = st.ExecContext(ctx, grant[:]); err == nil {
+			k, err = res.LastInsertId()
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	t.grantKeys[grant] = k
+	return k, nil
+}
+
+// dropGrant removes the key of old's grant if no token of the grant is
+// left.
+func (t *tx) dropGrant(ctx context.Context, old stored) error {
+	delete(t.grantKeys, old.grant)
+	st, err := t.prepare(ctx, &t.dropGStmt, t.s.q.dropGrant)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, old.gkey)
+	return err
 }
 
 // Delete removes the record whose ID is id, if there is one: by its key if
@@ -267,10 +330,13 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 	delete(t.known, id)
 	st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
 	if err == nil {
-		_, err = st.ExecContext(ctx, old.grant[:], id[:])
+		_, err = st.ExecContext(ctx, old.gkey, id[:])
 	}
 	if err == nil {
 		err = t.keepOwners(ctx, old, stored{}, revoke.ID{})
+	}
+	if err == nil {
+		err = t.dropGrant(ctx, old)
 	}
 	if err != nil {
 		return wrapf(err, "Delete")
@@ -311,12 +377,12 @@ func (t *tx) keepOwners(ctx context.Context, old, next stored, parent revoke.ID)
 	}
 	if old.present {
 		if !next.present || old.grant != next.grant || old.client != next.client {
-			if err := t.dropOwner(ctx, ownerRow{revoke.ByClient, old.client, old.grant}); err != nil {
+			if err := t.dropOwner(ctx, ownerRow{revoke.ByClient, old.client, old.grant}, old.gkey); err != nil {
 				return err
 			}
 		}
 		if old.subject != "" && (!next.present || old.grant != next.grant || old.subject != next.subject) {
-			if err := t.dropOwner(ctx, ownerRow{revoke.BySubject, old.subject, old.grant}); err != nil {
+			if err := t.dropOwner(ctx, ownerRow{revoke.BySubject, old.subject, old.grant}, old.gkey); err != nil {
 				return err
 			}
 		}
@@ -341,9 +407,9 @@ func (t *tx) addOwner(ctx context.Context, o ownerRow) error {
 	return nil
 }
 
-// dropOwner removes the owners row o unless a token of its grant still has
-// its subject or client.
-func (t *tx) dropOwner(ctx context.Context, o ownerRow) error {
+// dropOwner removes the owners row o unless a token of its grant, whose
+// key is gkey, still has its subject or client.
+func (t *tx) dropOwner(ctx context.Context, o ownerRow, gkey int64) error {
 	query := t.s.q.dropClient
 	if o.by == revoke.BySubject {
 		query = t.s.q.dropSubject
@@ -353,7 +419,7 @@ func (t *tx) dropOwner(ctx context.Context, o ownerRow) error {
 	if err != nil {
 		return err
 	}
-	_, err = st.ExecContext(ctx, o.key, o.grant[:])
+	_, err = st.ExecContext(ctx, o.key, o.grant[:], gkey)
 	return err
 }
 
