@@ -52,7 +52,8 @@
 //
 //	records    grant key ‖ token ID → record (see below)
 //	ids        token ID → grant key, for every token
-//	grantkeys  grant ID → grant key, for every grant with a record
+//	grantkeys  grant ID → grant key, for a grant with records but not
+//	           its first token (deleted, or moved to another grant)
 //	expiry     expiry ‖ token ID → empty
 //	revoked    Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
 //	meta       "version"  → format version, uint32
@@ -83,10 +84,11 @@
 // instead of a page per member. A commit of concurrent Issues, each in a
 // grant of its own, thus rewrites a few contiguous pages of records rather
 // than a random page per grant. Get looks the token's ID up in ids, then
-// reads grant key ‖ ID. Issuing a token costs one random B+tree insert, into
-// ids, plus, for the first token of a grant, one into grantkeys and one per
-// owner into owners; its record and expiry entry land near the end of
-// their buckets. Scan reads ids in ID order.
+// reads grant key ‖ ID. The key of a grant is its first token's ids entry
+// while that token is in the grant (grantkeys holds the others). Issuing a
+// token costs one random B+tree insert, into ids, plus, for the first token
+// of a grant, one per owner into owners; its record and expiry entry land
+// near the end of their buckets. Scan reads ids in ID order.
 //
 // Each index entry, and a record's ids entry, is written and removed in
 // the same transaction as its record, so RevokedSince streams the revoked

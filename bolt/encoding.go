@@ -214,8 +214,9 @@ const (
 )
 
 // grantKey is the store's own key of a grant: a big-endian counter handed
-// out in ascending order as grants are created (see tx.newGrantKey), which
-// the grants bucket maps the grant's ID to. Records are stored under their
+// out in ascending order as grants are created (see tx.newGrantKey), found
+// from the grant's ID through its first token's ids entry or the grantkeys
+// bucket (see tx.grantKeyOf). Records are stored under their
 // grant's key, so that the records of the grants being issued now are
 // adjacent at the right edge of the records bucket rather than scattered at
 // random by their SHA-256 IDs.

@@ -416,10 +416,10 @@ func TestIndexMaintenance(t *testing.T) {
 	}
 }
 
-// TestLayout: a record lies under its grant's key ‖ its own ID, the
-// grantkeys bucket maps every grant that has records (and no other) to its
-// key, handed out in ascending order, the ids bucket maps every record's ID
-// to its grant's key, the owners bucket holds one entry per grant and
+// TestLayout: a record lies under its grant's key ‖ its own ID, keys are
+// handed out in ascending order, the ids bucket maps every record's ID to
+// its grant's key, the grantkeys bucket maps to its key every grant that has
+// records but not its first token (and no other), the owners bucket holds one entry per grant and
 // client, and Put and Delete keep them in step as records move between
 // grants, all checked in the buckets themselves.
 func TestLayout(t *testing.T) {
@@ -446,13 +446,19 @@ func TestLayout(t *testing.T) {
 	// record as it was put.
 	check := func(step string, recs ...revoke.Record) {
 		t.Helper()
-		wantRecords, wantIDs, wantGrants := map[string]string{}, map[string]string{}, map[string]string{}
+		wantRecords, wantIDs, wantGrants, wantGrantKeys := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 		grants := map[revoke.ID][]string{}
 		for _, r := range recs {
 			wantRecords[name[r.Grant]+"‖"+name[r.ID]] = ""
 			wantIDs[name[r.ID]] = name[r.Grant]
 			wantGrants[name[r.Grant]] = ""
+			wantGrantKeys[name[r.Grant]] = ""
 			grants[r.Grant] = append(grants[r.Grant], name[r.ID])
+		}
+		for _, r := range recs {
+			if r.Grant == r.ID {
+				delete(wantGrantKeys, name[r.ID])
+			}
 		}
 		gotRecords, gotIDs, gotGrants := map[string]string{}, map[string]string{}, map[string]string{}
 		var expiries, owners int
@@ -462,21 +468,37 @@ func TestLayout(t *testing.T) {
 				t.Errorf("%s: the store has a members bucket", step)
 			}
 			byKey := map[string]string{} // grant key -> grant name
-			err := top.Bucket([]byte("grantkeys")).ForEach(func(k, v []byte) error {
-				if len(k) != 32 || len(v) != 8 {
-					return fmt.Errorf("grantkeys entry of %d+%d bytes", len(k), len(v))
-				}
-				g := revoke.ID(k)
+			note := func(g revoke.ID, v []byte) {
 				if prev, ok := keys[g]; ok && prev != string(v) {
 					t.Errorf("%s: grant %s changed key from %x to %x", step, name[g], prev, v)
 				}
 				keys[g] = string(v)
 				byKey[string(v)] = name[g]
 				gotGrants[name[g]] = ""
+			}
+			// The grants without their first token are in grantkeys, the
+			// others' keys are their first token's ids entries.
+			gotGrantKeys := map[string]string{}
+			err := top.Bucket([]byte("grantkeys")).ForEach(func(k, v []byte) error {
+				if len(k) != 32 || len(v) != 8 {
+					return fmt.Errorf("grantkeys entry of %d+%d bytes", len(k), len(v))
+				}
+				note(revoke.ID(k), v)
+				gotGrantKeys[name[revoke.ID(k)]] = ""
 				return nil
 			})
 			if err != nil {
 				return err
+			}
+			for _, r := range recs {
+				if r.Grant == r.ID {
+					if v := top.Bucket([]byte("ids")).Get(r.ID[:]); v != nil {
+						note(r.ID, v)
+					}
+				}
+			}
+			if fmt.Sprint(gotGrantKeys) != fmt.Sprint(wantGrantKeys) {
+				t.Errorf("%s: grantkeys entries of %v, want %v", step, gotGrantKeys, wantGrantKeys)
 			}
 			err = top.Bucket([]byte("records")).ForEach(func(k, v []byte) error {
 				if len(k) != 40 {
@@ -776,7 +798,9 @@ func TestCorruptRecords(t *testing.T) {
 	withBolt(t, path, func(tx *bbolt.Tx) error {
 		top := tx.Bucket([]byte("revocation"))
 		records, ids, grants := top.Bucket([]byte("records")), top.Bucket([]byte("ids")), top.Bucket([]byte("grantkeys"))
-		gk := func(g revoke.ID) []byte { return bytes.Clone(grants.Get(g[:])) }
+		// Each grant here has its first token: its key is that token's
+		// ids entry.
+		gk := func(g revoke.ID) []byte { return bytes.Clone(ids.Get(g[:])) }
 		good := bytes.Clone(records.Get(key(gk(g0), g0)))
 		if good == nil {
 			return errors.New("refresh-0 is not stored under its grant's key")
@@ -794,16 +818,22 @@ func TestCorruptRecords(t *testing.T) {
 		return errors.Join(
 			// 0: an ids entry naming a missing record.
 			ids.Put(id0[:], gk(g0)),
-			// 6: a record of its own grant (as its value says) stored
-			// under refresh-1's grant key, which the ids bucket names.
-			records.Put(key(gk(g1), id6), good),
+			// 6: a record of a grant not its own (the value names
+			// refresh-0's) under refresh-1's key, which ids names.
+			records.Put(key(gk(g1), id6), bytes.Clone(records.Get(key(gk(g0), revoke.TokenID("access-0"))))),
 			ids.Put(id6[:], gk(g1)),
+			// A record of its own grant (as its value says) stored
+			// under refresh-1's grant key, which Grant finds.
+			records.Put(key(gk(g1), garbage(8)), good),
 			// 7: an ids entry that is not a grant key.
 			ids.Put(id7[:], []byte{1, 2, 3}),
 			// A key of refresh-2's grant too short to hold an ID.
 			records.Put(append(gk(g2), 'x'), good),
 			// refresh-3 stored under its grant's key with a value
-			// naming another grant, refresh-1's.
+			// naming another grant, refresh-1's. Get finds the
+			// contradiction; Grant of refresh-3 cannot: that record is
+			// taken for a member of another grant, and refresh-3's
+			// grant for one without records.
 			records.Put(key(gk(g3), g3), bytes.Clone(records.Get(key(gk(g1), revoke.TokenID("access-1"))))),
 			top.Bucket([]byte("revoked")).Put([]byte("short"), []byte{1}),
 		)
@@ -823,7 +853,7 @@ func TestCorruptRecords(t *testing.T) {
 			t.Errorf("Delete of %x: %v, want ErrCorrupt", id[:4], err)
 		}
 	}
-	for name, g := range map[string]revoke.ID{"a record of another grant": g1, "a short key": g2, "a root naming another grant": g3} {
+	for name, g := range map[string]revoke.ID{"a record of another grant": g1, "a short key": g2} {
 		err := s.View(ctx, func(tx revoke.Tx) error {
 			return tx.Grant(ctx, g, func(revoke.Record) error { return nil })
 		})

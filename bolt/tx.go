@@ -105,17 +105,33 @@ func (t *tx) Get(_ context.Context, id revoke.ID) (revoke.Record, bool, error) {
 }
 
 // grantKeyOf returns the key of grant, and false when no record of it is
-// stored.
+// stored. The key of a grant whose first token is stored in it (Grant ==
+// ID, most grants) is that token's ids entry; the grantkeys bucket holds
+// the keys of the other grants: those whose first token was deleted or
+// moved, or never stored.
 func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
 	if t.lastValid && t.lastGrant == grant {
 		return t.lastKey, true, nil
 	}
 	v := t.grants.Get(grant[:])
 	if v == nil {
-		return grantKey{}, false, nil
-	}
-	if len(v) != grantKeyLen {
-		return grantKey{}, false, fmt.Errorf("%w: grants entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
+		// The first token's ids entry, if it is stored in its grant.
+		if v = t.ids.Get(grant[:]); v == nil {
+			return grantKey{}, false, nil
+		}
+		if len(v) != grantKeyLen {
+			return grantKey{}, false, fmt.Errorf("%w: ids entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
+		}
+		k := recordKey(grantKey(v), grant)
+		rec := t.records.Get(k[:])
+		switch {
+		case len(rec) < 2:
+			return grantKey{}, false, fmt.Errorf("%w: ids entry names a missing or short record %x under grant key %x", ErrCorrupt, grant, v)
+		case rec[1]&flagGrantSelf == 0:
+			return grantKey{}, false, nil // a member of another grant
+		}
+	} else if len(v) != grantKeyLen {
+		return grantKey{}, false, fmt.Errorf("%w: grantkeys entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
 	}
 	t.lastGrant, t.lastKey, t.lastValid = grant, grantKey(v), true
 	return grantKey(v), true, nil
@@ -123,8 +139,10 @@ func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
 
 // newGrantKey gives grant, which has no key, the next one from the counter
 // in meta: keys are handed out in ascending order, so that the records of
-// new grants are appended at the right edge of the records bucket.
-func (t *tx) newGrantKey(grant revoke.ID) (grantKey, error) {
+// new grants are appended at the right edge of the records bucket. The key
+// goes into the grantkeys bucket unless root, the record about to be put,
+// is the grant's first token, whose ids entry holds it.
+func (t *tx) newGrantKey(grant revoke.ID, root bool) (grantKey, error) {
 	var n uint64
 	switch v := t.meta.Get(keyGrantSeq); len(v) {
 	case 0:
@@ -143,9 +161,11 @@ func (t *tx) newGrantKey(grant revoke.ID) (grantKey, error) {
 	if err := t.meta.Put(keyGrantSeq, binary.BigEndian.AppendUint64(nil, n)); err != nil {
 		return grantKey{}, err
 	}
-	if err := t.grants.Put(append([]byte(nil), grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
-		t.lastValid = false
-		return grantKey{}, err
+	if !root {
+		if err := t.grants.Put(append([]byte(nil), grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
+			t.lastValid = false
+			return grantKey{}, err
+		}
 	}
 	t.lastGrant, t.lastKey, t.lastValid = grant, gk, true
 	return gk, nil
@@ -169,13 +189,8 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 	if err != nil {
 		return fmt.Errorf("bolt: Put: replacing %w", err)
 	}
-	var oldExp int64
-	if existed {
-		oldExp, _ = nanos(old.ExpiresAt) // decoded from nanoseconds
-		if err := t.remove("Put", old, oldGK, oldExp, &rec); err != nil {
-			return err
-		}
-	}
+	// The key of rec's grant, found before the record it replaces, in
+	// another grant, goes: its ids entry may name that grant's first token.
 	gk := oldGK
 	if !existed || old.Grant != rec.Grant {
 		var found bool
@@ -183,9 +198,16 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 			return fmt.Errorf("bolt: Put: %w", err)
 		}
 		if !found {
-			if gk, err = t.newGrantKey(rec.Grant); err != nil {
+			if gk, err = t.newGrantKey(rec.Grant, rec.Grant == rec.ID); err != nil {
 				return fmt.Errorf("bolt: Put: %w", err)
 			}
+		}
+	}
+	var oldExp int64
+	if existed {
+		oldExp, _ = nanos(old.ExpiresAt) // decoded from nanoseconds
+		if err := t.remove("Put", old, oldGK, oldExp, &rec); err != nil {
+			return err
 		}
 	}
 	k := recordKey(gk, rec.ID)
@@ -231,12 +253,18 @@ func (t *tx) remove(op string, old revoke.Record, gk grantKey, oldExp int64, nex
 				return fmt.Errorf("bolt: %s: ids: %w", op, err)
 			}
 		}
-		// The grant's key goes with its last record.
+		// The grant's key goes with its last record. A grant that keeps
+		// records without its first token gets a grantkeys entry: the
+		// token's ids entry no longer holds the key.
 		if k, _ := t.records.Cursor().Seek(gk[:]); !hasPrefix(k, gk[:]) {
 			if t.lastGrant == old.Grant {
 				t.lastValid = false
 			}
 			if err := t.grants.Delete(old.Grant[:]); err != nil {
+				return fmt.Errorf("bolt: %s: grants: %w", op, err)
+			}
+		} else if old.Grant == old.ID {
+			if err := t.grants.Put(append([]byte(nil), old.Grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
 				return fmt.Errorf("bolt: %s: grants: %w", op, err)
 			}
 		}
