@@ -74,9 +74,11 @@
 // raw tokens are never stored. expires_at is in nanoseconds since 1970 UTC.
 // seq is zero for a live token and the revocation sequence number of a
 // revoked one. gkey is the store's own key of a grant, internal to it
-// (Record.Grant is grant_id): revoke_grants hands keys out in ascending
-// order as grants are created (one above the greatest), and drops a grant's
-// key with its last token.
+// (Record.Grant is grant_id), handed out in ascending order as grants are
+// created (one above the greatest in use). A grant's key is found through
+// its first token's row while that token is in the grant; revoke_grants
+// holds the keys of the other grants (whose first token was deleted or
+// moved while others stayed), and drops a grant's row with its last token.
 //
 // The primary key keeps the tokens of a grant side by side, and the grants
 // created at the same time side by side too, at the right edge of the
@@ -88,9 +90,8 @@
 // rows spread over the table by id would take about one page per token.
 // Every token is found by id through a unique index on id (Get, Scan):
 // issuing a token costs one random B-tree insert there, plus, for the first
-// token of a grant, one into the index on grant_id of revoke_grants and one
-// per owner into revoke_owners, besides the nearly sequential inserts into
-// the table and the index on expires_at (purges). A partial index on seq
+// token of a grant, one per owner into revoke_owners, besides the nearly
+// sequential inserts into the table and the index on expires_at (purges). A partial index on seq
 // WHERE seq > 0 (the start-up load and the follower) completes the set:
 // every query searches an index, and costs in proportion to the rows it
 // touches. The seq index also holds check_sum and expires_at, so that

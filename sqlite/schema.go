@@ -92,6 +92,8 @@ var migrations = [][]string{
 			grant_id BLOB    NOT NULL
 		)`,
 		`INSERT INTO "{p}grants" (grant_id) SELECT DISTINCT grant_id FROM "{p}tokens" ORDER BY grant_id`,
+		// (Only the grants without their first token need a row: the
+		// others' rows stay until the grant has no token, harmlessly.)
 		`CREATE UNIQUE INDEX "{p}grants_id" ON "{p}grants" (grant_id)`,
 		`CREATE TABLE "{p}tokens_4" (
 			gkey       INTEGER NOT NULL,
@@ -165,9 +167,16 @@ type queries struct {
 	dropSubject   string
 	dropClient    string
 	grantKey      string
+	nextKey       string
 	newGrant      string
+	keepGrant     string
 	dropGrant     string
 }
+
+// grantKeyOf is the key of the grant ?1 (see queries.grantKey).
+const grantKeyOf = `SELECT gkey FROM "{p}grants" WHERE grant_id = ?1
+	UNION ALL SELECT gkey FROM "{p}tokens" WHERE id = ?1 AND grant_id = ?1
+	LIMIT 1`
 
 // upsert is the INSERT of a row that replaces the row with its key
 // (gkey, id), setting the columns listed. Its parameters are the columns
@@ -201,7 +210,7 @@ func newQueries(prefix string) queries {
 		// delKey removes the row with the key (gkey, id).
 		delKey: p(`DELETE FROM "{p}tokens" WHERE gkey = ? AND id = ?`),
 		// A range of the primary key, that of the grant's key.
-		grant: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE gkey = (SELECT gkey FROM "{p}grants" WHERE grant_id = ?)`),
+		grant: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE gkey = (` + grantKeyOf + `)`),
 		// "seq > 0" matches the partial index's condition, so SQLite can
 		// use the index whatever the bound value.
 		revokedSince: p(`SELECT id, check_sum, expires_at, seq FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),
@@ -220,11 +229,15 @@ func newQueries(prefix string) queries {
 			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND subject = ?1)`),
 		dropClient: p(`DELETE FROM "{p}owners" WHERE owner = 2 AND key = ?1 AND grant_id = ?2
 			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND client_id = ?1)`),
-		// grantKey reads the key of a grant; newGrant gives a grant the
-		// next key, one above the greatest (the rowid); dropGrant removes
-		// a grant's key once it has no token.
-		grantKey:  p(`SELECT gkey FROM "{p}grants" WHERE grant_id = ?`),
-		newGrant:  p(`INSERT INTO "{p}grants" (grant_id) VALUES (?)`),
+		// grantKey reads the key of a grant: its grants row, or the key of
+		// its first token, if that token is in the grant. nextKey is one
+		// above the greatest key in use; newGrant records the key of a
+		// grant whose first token is not among its tokens, and keepGrant
+		// that of a grant whose first token goes (?2) while others stay.
+		grantKey:  p(grantKeyOf),
+		nextKey:   p(`SELECT max((SELECT coalesce(max(gkey), 0) FROM "{p}tokens"), (SELECT coalesce(max(gkey), 0) FROM "{p}grants")) + 1`),
+		newGrant:  p(`INSERT INTO "{p}grants" (gkey, grant_id) VALUES (?, ?)`),
+		keepGrant: p(`INSERT INTO "{p}grants" (gkey, grant_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1) ON CONFLICT DO NOTHING`),
 		dropGrant: p(`DELETE FROM "{p}grants" WHERE gkey = ?1 AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1)`),
 	}
 }

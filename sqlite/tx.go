@@ -37,7 +37,9 @@ type tx struct {
 	addStmt    *sqlx.Stmt // owners
 	dropStmt   [3]*sqlx.Stmt
 	keyStmt    *sqlx.Stmt // grants
+	nextStmt   *sqlx.Stmt
 	newStmt    *sqlx.Stmt
+	keepStmt   *sqlx.Stmt
 	dropGStmt  *sqlx.Stmt
 
 	// grantKeys holds, in a write transaction, the keys of grants the
@@ -115,14 +117,14 @@ func (t *tx) end() {
 		return
 	}
 	t.done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.newStmt, t.dropGStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.nextStmt, t.newStmt, t.keepStmt, t.dropGStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
 	}
 	t.getStmt, t.locStmt, t.delKeyStmt = nil, nil, nil
 	t.addStmt, t.dropStmt = nil, [3]*sqlx.Stmt{}
-	t.keyStmt, t.newStmt, t.dropGStmt = nil, nil, nil
+	t.keyStmt, t.nextStmt, t.newStmt, t.keepStmt, t.dropGStmt = nil, nil, nil, nil, nil
 	t.grantKeys = nil
 	t.putStmt, t.putAllStmt = nil, nil
 	t.known, t.owned = nil, nil
@@ -242,7 +244,7 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	}
 	r.GKey = old.gkey
 	if !old.present || moved {
-		if r.GKey, err = t.keyOf(ctx, rec.Grant); err != nil {
+		if r.GKey, err = t.keyOf(ctx, rec.Grant, rec.Grant == rec.ID); err != nil {
 			return wrapf(err, "Put")
 		}
 	}
@@ -258,7 +260,7 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 		return wrapf(err, "Put")
 	}
 	if moved {
-		if err := t.dropGrant(ctx, old); err != nil {
+		if err := t.dropGrant(ctx, old, rec.ID); err != nil {
 			return wrapf(err, "Put")
 		}
 	}
@@ -270,8 +272,9 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 }
 
 // keyOf returns the key of grant (see migration 4), giving it the next
-// one if it has none.
-func (t *tx) keyOf(ctx context.Context, grant revoke.ID) (int64, error) {
+// one if it has none. root says the token about to be put is the grant's
+// first: its row holds the key, and the grant needs no grants row.
+func (t *tx) keyOf(ctx context.Context, grant revoke.ID, root bool) (int64, error) {
 	if k, ok := t.grantKeys[grant]; ok {
 		return k, nil
 	}
@@ -282,12 +285,13 @@ func (t *tx) keyOf(ctx context.Context, grant revoke.ID) (int64, error) {
 	var k int64
 	err = st.QueryRowContext(ctx, grant[:]).Scan(&k)
 	if errors.Is(err, sql.ErrNoRows) {
-		if st, err = t.prepare(ctx, &t.newStmt, t.s.q.newGrant); err != nil {
+		if st, err = t.prepare(ctx, &t.nextStmt, t.s.q.nextKey); err != nil {
 			return 0, err
 		}
-		var res sql.Result
-		if res, err = st.ExecContext(ctx, grant[:]); err == nil {
-			k, err = res.LastInsertId()
+		if err = st.QueryRowContext(ctx).Scan(&k); err == nil && !root {
+			if st, err = t.prepare(ctx, &t.newStmt, t.s.q.newGrant); err == nil {
+				_, err = st.ExecContext(ctx, k, grant[:])
+			}
 		}
 	}
 	if err != nil {
@@ -297,10 +301,20 @@ func (t *tx) keyOf(ctx context.Context, grant revoke.ID) (int64, error) {
 	return k, nil
 }
 
-// dropGrant removes the key of old's grant if no token of the grant is
-// left.
-func (t *tx) dropGrant(ctx context.Context, old stored) error {
+// dropGrant keeps the grants row of old's grant in step once old's row,
+// with the key, id, is gone: it adds one if old was the grant's first
+// token and others stay, and removes it if no token of the grant is left.
+func (t *tx) dropGrant(ctx context.Context, old stored, id revoke.ID) error {
 	delete(t.grantKeys, old.grant)
+	if old.grant == id {
+		st, err := t.prepare(ctx, &t.keepStmt, t.s.q.keepGrant)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, old.gkey, old.grant[:]); err != nil {
+			return err
+		}
+	}
 	st, err := t.prepare(ctx, &t.dropGStmt, t.s.q.dropGrant)
 	if err != nil {
 		return err
@@ -336,7 +350,7 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 		err = t.keepOwners(ctx, old, stored{}, revoke.ID{})
 	}
 	if err == nil {
-		err = t.dropGrant(ctx, old)
+		err = t.dropGrant(ctx, old, id)
 	}
 	if err != nil {
 		return wrapf(err, "Delete")
