@@ -253,6 +253,8 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 		return wrapf(err, "Put")
 	}
 	if _, err := st.ExecContext(ctx, r.args()...); err != nil {
+		// A new key, taken from the greatest in use, is not in use yet.
+		delete(t.grantKeys, rec.Grant)
 		return wrapf(err, "Put")
 	}
 	next := stored{present: true, gkey: r.GKey, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
