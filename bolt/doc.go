@@ -48,18 +48,20 @@
 // # Layout
 //
 // Everything lives under one top-level bucket, "revocation" by default
-// (WithBucket), in six sub-buckets:
+// (WithBucket), in seven sub-buckets:
 //
-//	records  grant ID ‖ token ID → record (see below)
-//	members  token ID → grant ID, for tokens that did not start their
-//	         grant (Grant ≠ ID)
-//	expiry   expiry ‖ token ID → empty
-//	revoked  Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
-//	meta     "version" → format version, uint32
-//	         "seq"     → revocation sequence counter, uint64
-//	owners   owner ‖ SHA-256(subject or client) ‖ grant ID ‖ token ID →
-//	         empty: the subject and client index of RevokeSubject and
-//	         RevokeClient (owner 1 is a subject, 2 a client)
+//	records    grant key ‖ token ID → record (see below)
+//	ids        token ID → grant key, for every token
+//	grantkeys  grant ID → grant key, for a grant with records but not
+//	           its first token (deleted, or moved to another grant)
+//	expiry     expiry ‖ token ID → empty
+//	revoked    Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
+//	meta       "version"  → format version, uint32
+//	           "seq"      → revocation sequence counter, uint64
+//	           "grantseq" → the last grant key handed out, uint64
+//	owners     owner ‖ SHA-256(subject or client) ‖ grant ID → empty: the
+//	           subject and client index of RevokeSubject and RevokeClient
+//	           (owner 1 is a subject, 2 a client), one entry per grant
 //
 // IDs are the SHA-256 of the raw token (revoke.ID); no raw token value is
 // ever written. Integers are big-endian, so that keys sort by number; an
@@ -72,33 +74,39 @@
 // token that starts its own grant takes 25 bytes plus its client and
 // subject.
 //
-// Records are keyed by their grant first, so that the records of a grant
-// are adjacent in the B+tree. Listing a grant is one cursor run over the
-// records bucket, and revoking it, which rewrites every member, rewrites the
-// few pages they share instead of a page per member. A token that starts its grant, as most tokens do, is
-// stored under ID ‖ ID: Get finds it with one lookup, and issuing it costs
-// one random B+tree insert, into records, plus its expiry entry, which
-// lands near the end of the expiry index when tokens share a lifetime. Any
-// other token is found through its members entry, which names its grant;
-// issuing it costs a second insert, into members.
+// A grant key is 8 bytes, handed out from a counter in ascending order as
+// grants are created; it is internal to the store (Record.Grant stays the
+// grant's SHA-256 ID). Records are keyed by their grant's key first, so
+// that the records of a grant are adjacent in the B+tree, and the grants
+// issued at the same time are adjacent too, at the right edge of the
+// bucket. Listing a grant is one lookup and one cursor run, and revoking
+// it, which rewrites every member, rewrites the few pages they share
+// instead of a page per member. A commit of concurrent Issues, each in a
+// grant of its own, thus rewrites a few contiguous pages of records rather
+// than a random page per grant. Get looks the token's ID up in ids, then
+// reads grant key ‖ ID. The key of a grant is its first token's ids entry
+// while that token is in the grant (grantkeys holds the others). Issuing a
+// token costs one random B+tree insert, into ids, plus, for the first token
+// of a grant, one per owner into owners; its record and expiry entry land
+// near the end of their buckets. Scan reads ids in ID order.
 //
-// Each index entry, and a record's members entry, is written and removed in
+// Each index entry, and a record's ids entry, is written and removed in
 // the same transaction as its record, so RevokedSince streams the revoked
 // index alone, in Seq order, without touching a record (see BENCHMARKS.md
-// for revoke.New over a million revocations).
+// for revoke.New over a million revocations). An owners entry is there
+// while at least one record of its grant has that subject or client.
 //
 // The format version, FormatVersion, is written when the store is created.
 // Open and New refuse a store of another version with ErrVersion and leave
 // it untouched: a newer version of this package may change the layout, and
-// this one will not misread it. Stores written by development versions
-// before this layout was settled carry version 1 too; they are recognised by
-// their "grants" bucket and refused with ErrVersion as well. Version 2 added
-// the rotation state and the owners bucket; version 1 files (never
-// released) are refused with ErrVersion, without migration.
+// this one will not misread it. Version 2 added the rotation state and the
+// owners bucket, version 3 the grant keys and one owners entry per grant;
+// files of versions 1 and 2 (never released) are refused with ErrVersion,
+// without migration.
 //
 // Logging out a user or a client (revoke.Revoker.RevokeSubject,
-// RevokeClient) reads the owners bucket: one cursor seek per grant of that
-// user, whatever the size of the store.
+// RevokeClient) reads the owners bucket: one cursor seek, then one step per
+// grant of that user, whatever the size of the store.
 //
 // # Caveats
 //

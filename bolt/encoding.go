@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,8 +10,8 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// A record is stored in the records bucket under its grant's ID ‖ its own ID
-// (see recordKey), as:
+// A record is stored in the records bucket under its grant's key ‖ its own
+// ID (see recordKey), as:
 //
 //	version   1 byte   recordEncoding (1)
 //	flags     1 byte   flagParent | flagGrantSelf
@@ -33,8 +32,7 @@ import (
 // flagSuperseded stands for Record.Superseded.
 //
 // A record of a token that starts its own grant thus takes 25 bytes plus its
-// client and subject. The grant is also the first half of the record's key;
-// decodeStored checks that the two agree.
+// client and subject.
 const (
 	recordEncoding = 1
 
@@ -209,33 +207,37 @@ func decodeString(b []byte) (string, []byte, error) {
 // ID can be read back from the key alone.
 const (
 	idLen        = len(revoke.ID{})
-	recordKeyLen = 2 * idLen
+	grantKeyLen  = 8
+	recordKeyLen = grantKeyLen + idLen
 	orderKeyLen  = 8 + idLen // expiry and revocation keys
 	revValueLen  = 4 + 8     // Check, ExpiresAt
 )
 
-// recordKey is the key of a record in the records bucket: grant ‖ id, so
-// that the records of a grant are adjacent in the B+tree.
-func recordKey(grant, id revoke.ID) []byte {
-	k := make([]byte, 0, recordKeyLen)
-	return append(append(k, grant[:]...), id[:]...)
+// grantKey is the store's own key of a grant: a big-endian counter handed
+// out in ascending order as grants are created (see tx.newGrantKey), found
+// from the grant's ID through its first token's ids entry or the grantkeys
+// bucket (see tx.grantKeyOf). Records are stored under their
+// grant's key, so that the records of the grants being issued now are
+// adjacent at the right edge of the records bucket rather than scattered at
+// random by their SHA-256 IDs.
+type grantKey [grantKeyLen]byte
+
+// recordKey is the key of a record in the records bucket: its grant's key
+// ‖ its ID, so that the records of a grant are adjacent in the B+tree.
+func recordKey(gk grantKey, id revoke.ID) [recordKeyLen]byte {
+	var k [recordKeyLen]byte
+	copy(k[:], gk[:])
+	copy(k[grantKeyLen:], id[:])
+	return k
 }
 
-// decodeStored decodes a records bucket entry, copying out of k and v. The
-// key must be grant ‖ ID of the record it holds: a key of another length,
-// or whose grant half is not the record's Grant, is ErrCorrupt.
+// decodeStored decodes a records bucket entry, copying out of k and v. A
+// key of another length is ErrCorrupt.
 func decodeStored(k, v []byte) (revoke.Record, error) {
 	if len(k) != recordKeyLen {
 		return revoke.Record{}, fmt.Errorf("%w: record key of %d bytes, want %d", ErrCorrupt, len(k), recordKeyLen)
 	}
-	rec, err := decodeRecord(k[idLen:], v)
-	if err != nil {
-		return revoke.Record{}, err
-	}
-	if !bytes.Equal(rec.Grant[:], k[:idLen]) {
-		return revoke.Record{}, fmt.Errorf("%w: record %s of grant %s is stored under grant %x", ErrCorrupt, rec.ID, rec.Grant, k[:idLen])
-	}
-	return rec, nil
+	return decodeRecord(k[grantKeyLen:], v)
 }
 
 // orderKey is a big-endian uint64 ‖ id.

@@ -47,36 +47,27 @@ func TestEncodingRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDecodeStored: a records entry decodes only under the key its record
-// belongs at, grant ‖ ID.
+// TestDecodeStored: a records entry decodes under its key, grant key ‖ ID,
+// and a key of another length is ErrCorrupt.
 func TestDecodeStored(t *testing.T) {
-	other := revoke.TokenID("other")
+	gk := grantKey{0, 0, 0, 0, 0, 0, 1, 2}
 	for i, rec := range sampleRecords() {
 		enc, err := encodeRecord(nil, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := recordKey(rec.Grant, rec.ID)
-		if len(k) != recordKeyLen || !bytes.Equal(k[:idLen], rec.Grant[:]) || !bytes.Equal(k[idLen:], rec.ID[:]) {
-			t.Fatalf("record %d: key %x, want grant ‖ ID", i, k)
+		k := recordKey(gk, rec.ID)
+		if len(k) != recordKeyLen || !bytes.Equal(k[:grantKeyLen], gk[:]) || !bytes.Equal(k[grantKeyLen:], rec.ID[:]) {
+			t.Fatalf("record %d: key %x, want grant key ‖ ID", i, k)
 		}
-		if got, err := decodeStored(k, enc); err != nil || got != rec {
+		if got, err := decodeStored(k[:], enc); err != nil || got != rec {
 			t.Errorf("record %d: decoded %+v, %v\nwant %+v", i, got, err, rec)
 		}
 		for name, bad := range map[string][]byte{
-			"another grant": recordKey(other, rec.ID),
-			"another ID":    recordKey(rec.Grant, other),
-			"a short key":   k[:recordKeyLen-1],
-			"a long key":    append(bytes.Clone(k), 0),
-			"the ID alone":  rec.ID[:],
+			"a short key":  k[:recordKeyLen-1],
+			"a long key":   append(bytes.Clone(k[:]), 0),
+			"the ID alone": rec.ID[:],
 		} {
-			// The value does not hold the ID, so a record that names
-			// its grant explicitly decodes under any ID in that grant
-			// (as that token's). One that starts its own grant does
-			// not: its grant is its key's ID.
-			if name == "another ID" && rec.Grant != rec.ID {
-				continue
-			}
 			if _, err := decodeStored(bad, enc); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("record %d under %s: %v, want ErrCorrupt", i, name, err)
 			}

@@ -272,7 +272,8 @@ func TestOpenFormatVersion(t *testing.T) {
 	}{
 		{"Newer", binary.BigEndian.AppendUint32(nil, bolt.FormatVersion+1), bolt.ErrVersion},
 		{"Zero", binary.BigEndian.AppendUint32(nil, 0), bolt.ErrVersion},
-		{"Previous", binary.BigEndian.AppendUint32(nil, 1), bolt.ErrVersion},
+		{"Version1", binary.BigEndian.AppendUint32(nil, 1), bolt.ErrVersion},
+		{"Version2", binary.BigEndian.AppendUint32(nil, 2), bolt.ErrVersion},
 		{"Malformed", []byte{1}, bolt.ErrCorrupt},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -283,20 +284,6 @@ func TestOpenFormatVersion(t *testing.T) {
 			t.Log(wantOpenError(t, path, c.want))
 		})
 	}
-	t.Run("EarlierLayout", func(t *testing.T) {
-		// A store of the unreleased layout before records were keyed by
-		// grant: version 1 too, with a grants index instead of members.
-		path := populated(t, 1)
-		withBolt(t, path, func(tx *bbolt.Tx) error {
-			top := tx.Bucket([]byte("revocation"))
-			if err := top.DeleteBucket([]byte("members")); err != nil {
-				return err
-			}
-			_, err := top.CreateBucket([]byte("grants"))
-			return err
-		})
-		t.Log(wantOpenError(t, path, bolt.ErrVersion))
-	})
 	t.Run("NoVersion", func(t *testing.T) {
 		path := populated(t, 1)
 		withBolt(t, path, func(tx *bbolt.Tx) error {
@@ -322,7 +309,7 @@ func TestOpenForeignLayout(t *testing.T) {
 		t.Log(wantOpenError(t, path, bolt.ErrCorrupt))
 	})
 	t.Run("MissingSubBucket", func(t *testing.T) {
-		for _, sub := range []string{"records", "members", "expiry", "revoked"} {
+		for _, sub := range []string{"records", "ids", "grantkeys", "expiry", "revoked", "owners"} {
 			t.Run(sub, func(t *testing.T) {
 				path := populated(t, 1)
 				withBolt(t, path, func(tx *bbolt.Tx) error {

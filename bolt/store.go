@@ -34,31 +34,30 @@ var _ revoke.Store = (*Store)(nil)
 
 // The layout inside the top-level bucket (see the package documentation).
 var (
-	bucketRecords = []byte("records")
-	bucketMembers = []byte("members")
-	bucketExpiry  = []byte("expiry")
-	bucketRevoked = []byte("revoked")
-	bucketMeta    = []byte("meta")
-	bucketOwners  = []byte("owners")
+	bucketRecords   = []byte("records")
+	bucketIDs       = []byte("ids")
+	bucketGrantKeys = []byte("grantkeys")
+	bucketExpiry    = []byte("expiry")
+	bucketRevoked   = []byte("revoked")
+	bucketMeta      = []byte("meta")
+	bucketOwners    = []byte("owners")
 
-	keyVersion = []byte("version")
-	keySeq     = []byte("seq")
+	keyVersion  = []byte("version")
+	keySeq      = []byte("seq")
+	keyGrantSeq = []byte("grantseq")
 
-	subBuckets = [][]byte{bucketRecords, bucketMembers, bucketExpiry, bucketRevoked, bucketMeta, bucketOwners}
-
-	// bucketGrants marks a store of the layout before version 1 was
-	// settled, which kept records under their ID and a separate grant
-	// index in this bucket (see checkLayout).
-	bucketGrants = []byte("grants")
+	subBuckets = [][]byte{bucketRecords, bucketIDs, bucketGrantKeys, bucketExpiry, bucketRevoked, bucketMeta, bucketOwners}
 )
 
 // FormatVersion is the version of the on-disk layout this package writes and
 // reads. It is stored in the meta bucket; a store of another version is
-// refused with ErrVersion, as is a store of an earlier, unreleased layout
-// that carries version 1 too (recognised by its grants bucket). Version 2
-// added the rotation state of records and the owners bucket; no release
-// wrote version 1, so there is no migration: a version 1 store is refused.
-const FormatVersion = 2
+// refused with ErrVersion. Version 2
+// added the rotation state of records and the owners bucket. Version 3 keys
+// records by a time-ordered grant key instead of the grant's ID, indexes
+// every token by ID, and keeps one owners entry per grant rather than per
+// token. No release wrote version 1 or 2, so there is no migration: such a
+// store is refused.
+const FormatVersion = 3
 
 // Open opens the store in the bbolt database file at path, creating the
 // file (mode 0600 unless WithFileMode) and the store's buckets if they do
@@ -226,14 +225,10 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
 	case ver == 1:
 		return fmt.Errorf("%w: the store has format version 1, from before refresh rotation and the owner index (this package reads %d); no release wrote it, so there is no migration: start a new store", ErrVersion, FormatVersion)
+	case ver == 2:
+		return fmt.Errorf("%w: the store has format version 2, whose records are keyed by grant ID (this package reads %d, keyed by grant key); no release wrote it, so there is no migration: start a new store", ErrVersion, FormatVersion)
 	case ver != FormatVersion:
 		return fmt.Errorf("%w: the store has unknown format version %d (this package reads %d)", ErrVersion, ver, FormatVersion)
-	}
-	// Stores written before version 1 was settled (no release ever wrote
-	// one) carry version 1 too, in another layout: refuse them rather than
-	// misread them.
-	if top.Bucket(bucketGrants) != nil {
-		return fmt.Errorf("%w: bucket %q holds a store of an earlier, unreleased layout (records keyed by ID, a grants index): this package cannot read it", ErrVersion, name)
 	}
 	for _, sub := range subBuckets {
 		if top.Bucket(sub) == nil {

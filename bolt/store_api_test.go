@@ -416,9 +416,11 @@ func TestIndexMaintenance(t *testing.T) {
 	}
 }
 
-// TestLayout: a record lies under its grant's ID ‖ its own ID, the members
-// bucket names the grant of every record that did not start its own and of
-// no other, and Put and Delete keep the two in step as records move between
+// TestLayout: a record lies under its grant's key ‖ its own ID, keys are
+// handed out in ascending order, the ids bucket maps every record's ID to
+// its grant's key, the grantkeys bucket maps to its key every grant that has
+// records but not its first token (and no other), the owners bucket holds one entry per grant and
+// client, and Put and Delete keep them in step as records move between
 // grants, all checked in the buckets themselves.
 func TestLayout(t *testing.T) {
 	db, err := bbolt.Open(filepath.Join(t.TempDir(), "app.db"), 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
@@ -437,49 +439,89 @@ func TestLayout(t *testing.T) {
 	a.Parent, a.Grant, a.Kind = g.ID, g.ID, revoke.Access
 	b.Parent, b.Grant, b.Kind = g.ID, g.ID, revoke.Access
 	name := map[revoke.ID]string{g.ID: "g", o.ID: "o", a.ID: "a", b.ID: "b"}
+	keys := map[revoke.ID]string{} // the key each grant was first given
 
-	// check wants the records and members buckets to hold exactly recs and
-	// their members entries, the expiry index an entry per record, and
-	// Get and Grant to find each record as it was put.
+	// check wants the buckets to hold exactly recs and their entries, the
+	// expiry index an entry per record, and Get and Grant to find each
+	// record as it was put.
 	check := func(step string, recs ...revoke.Record) {
 		t.Helper()
-		wantRecords, wantMembers := map[string]string{}, map[string]string{}
+		wantRecords, wantIDs, wantGrants, wantGrantKeys := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 		grants := map[revoke.ID][]string{}
 		for _, r := range recs {
 			wantRecords[name[r.Grant]+"‖"+name[r.ID]] = ""
-			if r.Grant != r.ID {
-				wantMembers[name[r.ID]] = name[r.Grant]
-			}
+			wantIDs[name[r.ID]] = name[r.Grant]
+			wantGrants[name[r.Grant]] = ""
+			wantGrantKeys[name[r.Grant]] = ""
 			grants[r.Grant] = append(grants[r.Grant], name[r.ID])
 		}
-		gotRecords, gotMembers := map[string]string{}, map[string]string{}
-		var expiries int
+		for _, r := range recs {
+			if r.Grant == r.ID {
+				delete(wantGrantKeys, name[r.ID])
+			}
+		}
+		gotRecords, gotIDs, gotGrants := map[string]string{}, map[string]string{}, map[string]string{}
+		var expiries, owners int
 		err := db.View(func(tx *bbolt.Tx) error {
 			top := tx.Bucket([]byte("revocation"))
-			if top.Bucket([]byte("grants")) != nil {
-				t.Errorf("%s: the store has a grants bucket", step)
+			if top.Bucket([]byte("members")) != nil {
+				t.Errorf("%s: the store has a members bucket", step)
 			}
-			err := top.Bucket([]byte("records")).ForEach(func(k, v []byte) error {
-				if len(k) != 64 {
-					return fmt.Errorf("records key of %d bytes", len(k))
+			byKey := map[string]string{} // grant key -> grant name
+			note := func(g revoke.ID, v []byte) {
+				if prev, ok := keys[g]; ok && prev != string(v) {
+					t.Errorf("%s: grant %s changed key from %x to %x", step, name[g], prev, v)
 				}
-				gotRecords[name[revoke.ID(k[:32])]+"‖"+name[revoke.ID(k[32:])]] = ""
+				keys[g] = string(v)
+				byKey[string(v)] = name[g]
+				gotGrants[name[g]] = ""
+			}
+			// The grants without their first token are in grantkeys, the
+			// others' keys are their first token's ids entries.
+			gotGrantKeys := map[string]string{}
+			err := top.Bucket([]byte("grantkeys")).ForEach(func(k, v []byte) error {
+				if len(k) != 32 || len(v) != 8 {
+					return fmt.Errorf("grantkeys entry of %d+%d bytes", len(k), len(v))
+				}
+				note(revoke.ID(k), v)
+				gotGrantKeys[name[revoke.ID(k)]] = ""
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			err = top.Bucket([]byte("members")).ForEach(func(k, v []byte) error {
-				if len(k) != 32 || len(v) != 32 {
-					return fmt.Errorf("members entry of %d+%d bytes", len(k), len(v))
+			for _, r := range recs {
+				if r.Grant == r.ID {
+					if v := top.Bucket([]byte("ids")).Get(r.ID[:]); v != nil {
+						note(r.ID, v)
+					}
 				}
-				gotMembers[name[revoke.ID(k)]] = name[revoke.ID(v)]
+			}
+			if fmt.Sprint(gotGrantKeys) != fmt.Sprint(wantGrantKeys) {
+				t.Errorf("%s: grantkeys entries of %v, want %v", step, gotGrantKeys, wantGrantKeys)
+			}
+			err = top.Bucket([]byte("records")).ForEach(func(k, v []byte) error {
+				if len(k) != 40 {
+					return fmt.Errorf("records key of %d bytes", len(k))
+				}
+				gotRecords[byKey[string(k[:8])]+"‖"+name[revoke.ID(k[8:])]] = ""
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			err = top.Bucket([]byte("ids")).ForEach(func(k, v []byte) error {
+				if len(k) != 32 || len(v) != 8 {
+					return fmt.Errorf("ids entry of %d+%d bytes", len(k), len(v))
+				}
+				gotIDs[name[revoke.ID(k)]] = byKey[string(v)]
 				return nil
 			})
 			if err != nil {
 				return err
 			}
 			expiries = top.Bucket([]byte("expiry")).Stats().KeyN
+			owners = top.Bucket([]byte("owners")).Stats().KeyN
 			return nil
 		})
 		if err != nil {
@@ -488,11 +530,18 @@ func TestLayout(t *testing.T) {
 		if fmt.Sprint(gotRecords) != fmt.Sprint(wantRecords) {
 			t.Errorf("%s: records keys %v, want %v", step, gotRecords, wantRecords)
 		}
-		if fmt.Sprint(gotMembers) != fmt.Sprint(wantMembers) {
-			t.Errorf("%s: members %v, want %v", step, gotMembers, wantMembers)
+		if fmt.Sprint(gotIDs) != fmt.Sprint(wantIDs) {
+			t.Errorf("%s: ids %v, want %v", step, gotIDs, wantIDs)
+		}
+		if fmt.Sprint(gotGrants) != fmt.Sprint(wantGrants) {
+			t.Errorf("%s: grant keys of %v, want %v", step, gotGrants, wantGrants)
 		}
 		if expiries != len(recs) {
 			t.Errorf("%s: %d expiry index entries, want %d", step, expiries, len(recs))
+		}
+		// Every record has client "c" and no subject: one entry per grant.
+		if owners != len(wantGrants) {
+			t.Errorf("%s: %d owners entries, want %d (one per grant)", step, owners, len(wantGrants))
 		}
 		for _, r := range recs {
 			if got, found := get(t, s, r.ID); !found || got != r {
@@ -526,6 +575,10 @@ func TestLayout(t *testing.T) {
 
 	put(g, o, a, b)
 	check("Put", g, o, a, b)
+	// Grant keys ascend in the order the grants were created.
+	if keys[g.ID] >= keys[o.ID] {
+		t.Errorf("grant g, created first, has key %x, not below o's %x", keys[g.ID], keys[o.ID])
+	}
 
 	// Revoking rewrites the records in place.
 	g.Seq, a.Seq, b.Seq = 3, 3, 3
@@ -537,7 +590,7 @@ func TestLayout(t *testing.T) {
 	put(a)
 	check("moving a member to another grant", g, o, a, b)
 
-	// a starts a grant of its own: its members entry goes.
+	// a starts a grant of its own.
 	a.Grant, a.Parent = a.ID, revoke.ID{}
 	put(a)
 	check("making a member a root", g, o, a, b)
@@ -547,7 +600,7 @@ func TestLayout(t *testing.T) {
 	put(g)
 	check("making a root a member", g, o, a, b)
 
-	// Delete removes a record with its members entry, from any grant.
+	// Delete removes a record with its ids entry, from any grant.
 	update(t, s, func(tx revoke.Tx) error { return tx.Delete(ctx, b.ID) })
 	check("deleting a member", g, o, a)
 	update(t, s, func(tx revoke.Tx) error {
@@ -561,6 +614,31 @@ func TestLayout(t *testing.T) {
 	check("deleting everything")
 	if _, _, revs := indexes(t, s, g.ID, exp.Add(time.Hour)); len(revs) != 0 {
 		t.Errorf("after deleting everything: %d revocations", len(revs))
+	}
+}
+
+// TestGrantRecreated: a grant whose last record is deleted and which gets a
+// record again in the same transaction is a grant like any other: its key
+// is in the grantkeys bucket, and Get and Grant find the new record.
+func TestGrantRecreated(t *testing.T) {
+	s := mustOpen(t, tempPath(t), bolt.WithNoSync())
+	defer s.Close()
+	exp := time.Now().Add(time.Hour)
+	g := newRecord("g", exp)
+	a := newRecord("a", exp)
+	a.Parent, a.Grant, a.Kind = g.ID, g.ID, revoke.Access
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, g) })
+	update(t, s, func(tx revoke.Tx) error {
+		if err := tx.Delete(ctx, g.ID); err != nil {
+			return err
+		}
+		return tx.Put(ctx, a) // g's grant, now without a record
+	})
+	if got, found := get(t, s, a.ID); !found || got != a {
+		t.Errorf("Get after the grant was recreated = %+v (found %v), want %+v", got, found, a)
+	}
+	if ids := grantMembers(t, s, g.ID); len(ids) != 1 || ids[0] != a.ID {
+		t.Errorf("Grant after the grant was recreated = %x, want a's ID", ids)
 	}
 }
 
@@ -716,36 +794,47 @@ func TestCorruptRecords(t *testing.T) {
 	path := populated(t, 4)
 	g0, g1, g2, g3 := revoke.TokenID("refresh-0"), revoke.TokenID("refresh-1"), revoke.TokenID("refresh-2"), revoke.TokenID("refresh-3")
 	garbage := func(i int) revoke.ID { return revoke.TokenID(fmt.Sprint("garbage-", i)) }
-	key := func(grant, id revoke.ID) []byte { return append(bytes.Clone(grant[:]), id[:]...) }
+	key := func(gk []byte, id revoke.ID) []byte { return append(bytes.Clone(gk), id[:]...) }
 	withBolt(t, path, func(tx *bbolt.Tx) error {
 		top := tx.Bucket([]byte("revocation"))
-		records, members := top.Bucket([]byte("records")), top.Bucket([]byte("members"))
-		good := bytes.Clone(records.Get(key(g0, g0)))
+		records, ids, grants := top.Bucket([]byte("records")), top.Bucket([]byte("ids")), top.Bucket([]byte("grantkeys"))
+		// Each grant here has its first token: its key is that token's
+		// ids entry.
+		gk := func(g revoke.ID) []byte { return bytes.Clone(ids.Get(g[:])) }
+		good := bytes.Clone(records.Get(key(gk(g0), g0)))
 		if good == nil {
-			return errors.New("refresh-0 is not stored under its own ID twice over")
+			return errors.New("refresh-0 is not stored under its grant's key")
 		}
-		// 1 to 5: values that do not decode, under ID ‖ ID.
+		// 1 to 5: values that do not decode, under grant keys of their
+		// own.
 		for i, v := range [][]byte{{}, {1}, {2, 0, 1}, {1, 0xff}, append(bytes.Clone(good), 0)} {
 			id := garbage(i + 1)
-			if err := records.Put(key(id, id), v); err != nil {
+			k := []byte{0xff, 0, 0, 0, 0, 0, 0, byte(i)}
+			if err := errors.Join(grants.Put(id[:], k), ids.Put(id[:], k), records.Put(key(k, id), v)); err != nil {
 				return err
 			}
 		}
 		id0, id6, id7 := garbage(0), garbage(6), garbage(7)
 		return errors.Join(
-			// 0: a members entry naming a missing record.
-			members.Put(id0[:], g0[:]),
-			// 6: a record of its own grant (as its value says) stored
-			// in refresh-1's grant, which the members bucket names.
-			records.Put(key(g1, id6), good),
-			members.Put(id6[:], g1[:]),
-			// 7: a members entry that is not a grant ID.
-			members.Put(id7[:], []byte{1, 2, 3}),
+			// 0: an ids entry naming a missing record.
+			ids.Put(id0[:], gk(g0)),
+			// 6: a record of a grant not its own (the value names
+			// refresh-0's) under refresh-1's key, which ids names.
+			records.Put(key(gk(g1), id6), bytes.Clone(records.Get(key(gk(g0), revoke.TokenID("access-0"))))),
+			ids.Put(id6[:], gk(g1)),
+			// A record of its own grant (as its value says) stored
+			// under refresh-1's grant key, which Grant finds.
+			records.Put(key(gk(g1), garbage(8)), good),
+			// 7: an ids entry that is not a grant key.
+			ids.Put(id7[:], []byte{1, 2, 3}),
 			// A key of refresh-2's grant too short to hold an ID.
-			records.Put(append(bytes.Clone(g2[:]), 'x'), good),
-			// refresh-3 stored under ID ‖ ID with a value naming
-			// another grant, refresh-1's.
-			records.Put(key(g3, g3), bytes.Clone(records.Get(key(g1, revoke.TokenID("access-1"))))),
+			records.Put(append(gk(g2), 'x'), good),
+			// refresh-3 stored under its grant's key with a value
+			// naming another grant, refresh-1's. Get finds the
+			// contradiction; Grant of refresh-3 cannot: that record is
+			// taken for a member of another grant, and refresh-3's
+			// grant for one without records.
+			records.Put(key(gk(g3), g3), bytes.Clone(records.Get(key(gk(g1), revoke.TokenID("access-1"))))),
 			top.Bucket([]byte("revoked")).Put([]byte("short"), []byte{1}),
 		)
 	})
@@ -764,7 +853,7 @@ func TestCorruptRecords(t *testing.T) {
 			t.Errorf("Delete of %x: %v, want ErrCorrupt", id[:4], err)
 		}
 	}
-	for name, g := range map[string]revoke.ID{"a record of another grant": g1, "a short key": g2, "a root naming another grant": g3} {
+	for name, g := range map[string]revoke.ID{"a record of another grant": g1, "a short key": g2} {
 		err := s.View(ctx, func(tx revoke.Tx) error {
 			return tx.Grant(ctx, g, func(revoke.Record) error { return nil })
 		})

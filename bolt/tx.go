@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -24,8 +25,15 @@ var empty = []byte{}
 // decoded into fresh memory: bbolt's slices are valid only inside the
 // transaction.
 type tx struct {
-	btx                                             *bbolt.Tx
-	records, members, expiry, revoked, meta, owners *bbolt.Bucket
+	btx                                                 *bbolt.Tx
+	records, ids, grants, expiry, revoked, meta, owners *bbolt.Bucket
+
+	// The grant whose key was last looked up or given, and its key: a
+	// cascade puts every record of one grant, an Issue reads the parent
+	// and puts a token of its grant.
+	lastGrant revoke.ID
+	lastKey   grantKey
+	lastValid bool
 }
 
 var _ revoke.Tx = (*tx)(nil)
@@ -40,13 +48,14 @@ func (s *Store) begin(btx *bbolt.Tx) (*tx, error) {
 	t := &tx{
 		btx:     btx,
 		records: top.Bucket(bucketRecords),
-		members: top.Bucket(bucketMembers),
+		ids:     top.Bucket(bucketIDs),
+		grants:  top.Bucket(bucketGrantKeys),
 		expiry:  top.Bucket(bucketExpiry),
 		revoked: top.Bucket(bucketRevoked),
 		meta:    top.Bucket(bucketMeta),
 		owners:  top.Bucket(bucketOwners),
 	}
-	if t.records == nil || t.members == nil || t.expiry == nil || t.revoked == nil || t.meta == nil || t.owners == nil {
+	if t.records == nil || t.ids == nil || t.grants == nil || t.expiry == nil || t.revoked == nil || t.meta == nil || t.owners == nil {
 		return nil, fmt.Errorf("%w: a sub-bucket of %q is gone", ErrCorrupt, s.bucket)
 	}
 	return t, nil
@@ -59,60 +68,112 @@ func (t *tx) writable(op string) error {
 	return nil
 }
 
-// stored returns the decoded record under grant ‖ id, or found == false
-// when there is none.
-func (t *tx) stored(grant, id revoke.ID) (revoke.Record, bool, error) {
-	var k [recordKeyLen]byte
-	copy(k[:], grant[:])
-	copy(k[idLen:], id[:])
-	v := t.records.Get(k[:])
+// get returns the record whose ID is id and the key of its grant: the ids
+// bucket names the grant key, under which the records bucket holds the
+// record.
+func (t *tx) get(id revoke.ID) (revoke.Record, grantKey, bool, error) {
+	v := t.ids.Get(id[:])
 	if v == nil {
-		return revoke.Record{}, false, nil
+		return revoke.Record{}, grantKey{}, false, nil
 	}
-	rec, err := decodeStored(k[:], v)
+	if len(v) != grantKeyLen {
+		return revoke.Record{}, grantKey{}, false, fmt.Errorf("%w: ids entry of %x holds %d bytes, want %d", ErrCorrupt, id, len(v), grantKeyLen)
+	}
+	gk := grantKey(v)
+	k := recordKey(gk, id)
+	val := t.records.Get(k[:])
+	if val == nil {
+		return revoke.Record{}, grantKey{}, false, fmt.Errorf("%w: ids entry names a missing record %x under grant key %x", ErrCorrupt, id, gk)
+	}
+	rec, err := decodeStored(k[:], val)
 	if err != nil {
-		return revoke.Record{}, false, err
+		return revoke.Record{}, grantKey{}, false, err
 	}
-	return rec, true, nil
-}
-
-// get returns the record whose ID is id. It looks under hint ‖ id first,
-// hint being the grant the caller expects the record in (id itself when it
-// knows none), then under id ‖ id (a token that starts its grant), then
-// under the grant the members bucket names.
-func (t *tx) get(id, hint revoke.ID) (revoke.Record, bool, error) {
-	if rec, found, err := t.stored(hint, id); found || err != nil {
-		return rec, found, err
-	}
-	if hint != id {
-		if rec, found, err := t.stored(id, id); found || err != nil {
-			return rec, found, err
+	if own, found, err := t.grantKeyOf(rec.Grant); err != nil || !found || own != gk {
+		if err == nil {
+			err = fmt.Errorf("%w: record %s of grant %s is stored under grant key %x, not its grant's (%x)", ErrCorrupt, id, rec.Grant, gk, own)
 		}
+		return revoke.Record{}, grantKey{}, false, err
 	}
-	g := t.members.Get(id[:])
-	if g == nil {
-		return revoke.Record{}, false, nil
-	}
-	if len(g) != idLen {
-		return revoke.Record{}, false, fmt.Errorf("%w: members entry of %x holds %d bytes, want %d", ErrCorrupt, id, len(g), idLen)
-	}
-	grant := revoke.ID(g)
-	if grant != hint && grant != id { // else looked up above, in vain
-		if rec, found, err := t.stored(grant, id); found || err != nil {
-			return rec, found, err
-		}
-	}
-	return revoke.Record{}, false, fmt.Errorf("%w: members entry names a missing record %x of grant %x", ErrCorrupt, id, grant)
+	return rec, gk, true, nil
 }
 
 // Get returns the record whose ID is id.
 func (t *tx) Get(_ context.Context, id revoke.ID) (revoke.Record, bool, error) {
-	return t.get(id, id)
+	rec, _, found, err := t.get(id)
+	return rec, found, err
 }
 
-// Put stores rec under rec.Grant ‖ rec.ID with its index entries, first
-// removing the record it replaces (from another grant, if it moves) and
-// the index entries that no longer hold.
+// grantKeyOf returns the key of grant, and false when no record of it is
+// stored. The key of a grant whose first token is stored in it (Grant ==
+// ID, most grants) is that token's ids entry; the grantkeys bucket holds
+// the keys of the other grants: those whose first token was deleted or
+// moved, or never stored.
+func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
+	if t.lastValid && t.lastGrant == grant {
+		return t.lastKey, true, nil
+	}
+	v := t.grants.Get(grant[:])
+	if v == nil {
+		// The first token's ids entry, if it is stored in its grant.
+		if v = t.ids.Get(grant[:]); v == nil {
+			return grantKey{}, false, nil
+		}
+		if len(v) != grantKeyLen {
+			return grantKey{}, false, fmt.Errorf("%w: ids entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
+		}
+		k := recordKey(grantKey(v), grant)
+		rec := t.records.Get(k[:])
+		switch {
+		case len(rec) < 2:
+			return grantKey{}, false, fmt.Errorf("%w: ids entry names a missing or short record %x under grant key %x", ErrCorrupt, grant, v)
+		case rec[1]&flagGrantSelf == 0:
+			return grantKey{}, false, nil // a member of another grant
+		}
+	} else if len(v) != grantKeyLen {
+		return grantKey{}, false, fmt.Errorf("%w: grantkeys entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
+	}
+	t.lastGrant, t.lastKey, t.lastValid = grant, grantKey(v), true
+	return grantKey(v), true, nil
+}
+
+// newGrantKey gives grant, which has no key, the next one from the counter
+// in meta: keys are handed out in ascending order, so that the records of
+// new grants are appended at the right edge of the records bucket. The key
+// goes into the grantkeys bucket unless root, the record about to be put,
+// is the grant's first token, whose ids entry holds it.
+func (t *tx) newGrantKey(grant revoke.ID, root bool) (grantKey, error) {
+	var n uint64
+	switch v := t.meta.Get(keyGrantSeq); len(v) {
+	case 0:
+	case grantKeyLen:
+		n = binary.BigEndian.Uint64(v)
+	default:
+		return grantKey{}, fmt.Errorf("%w: grant key counter of %d bytes, want %d", ErrCorrupt, len(v), grantKeyLen)
+	}
+	if n == math.MaxUint64 {
+		return grantKey{}, errors.New("grant keys are exhausted")
+	}
+	n++
+	var gk grantKey
+	binary.BigEndian.PutUint64(gk[:], n)
+	// bbolt keeps the slices given to Put until the transaction ends.
+	if err := t.meta.Put(keyGrantSeq, binary.BigEndian.AppendUint64(nil, n)); err != nil {
+		return grantKey{}, err
+	}
+	if !root {
+		if err := t.grants.Put(append([]byte(nil), grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
+			t.lastValid = false
+			return grantKey{}, err
+		}
+	}
+	t.lastGrant, t.lastKey, t.lastValid = grant, gk, true
+	return gk, nil
+}
+
+// Put stores rec under its grant's key ‖ rec.ID with its index entries,
+// first removing the record it replaces (from another grant, if it moves)
+// and the index entries that no longer hold.
 func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 	if err := t.writable("Put"); err != nil {
 		return err
@@ -124,24 +185,38 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 		return err
 	}
 	exp, _ := nanos(rec.ExpiresAt) // checked by encodeRecord
-	old, existed, err := t.get(rec.ID, rec.Grant)
+	old, oldGK, existed, err := t.get(rec.ID)
 	if err != nil {
 		return fmt.Errorf("bolt: Put: replacing %w", err)
+	}
+	// The key of rec's grant, found before the record it replaces, in
+	// another grant, goes: its ids entry may name that grant's first token.
+	gk := oldGK
+	if !existed || old.Grant != rec.Grant {
+		var found bool
+		if gk, found, err = t.grantKeyOf(rec.Grant); err != nil {
+			return fmt.Errorf("bolt: Put: %w", err)
+		}
+		if !found {
+			if gk, err = t.newGrantKey(rec.Grant, rec.Grant == rec.ID); err != nil {
+				return fmt.Errorf("bolt: Put: %w", err)
+			}
+		}
 	}
 	var oldExp int64
 	if existed {
 		oldExp, _ = nanos(old.ExpiresAt) // decoded from nanoseconds
-		if err := t.remove("Put", old, oldExp, &rec); err != nil {
+		if err := t.remove("Put", old, oldGK, oldExp, &rec); err != nil {
 			return err
 		}
 	}
-	if err := t.records.Put(recordKey(rec.Grant, rec.ID), val); err != nil {
+	k := recordKey(gk, rec.ID)
+	if err := t.records.Put(append([]byte(nil), k[:]...), val); err != nil {
 		return fmt.Errorf("bolt: Put: %w", err)
 	}
-	if rec.Grant != rec.ID && (!existed || old.Grant != rec.Grant) {
-		id, grant := rec.ID, rec.Grant
-		if err := t.members.Put(id[:], grant[:]); err != nil {
-			return fmt.Errorf("bolt: Put: members: %w", err)
+	if !existed || gk != oldGK {
+		if err := t.ids.Put(append([]byte(nil), rec.ID[:]...), append([]byte(nil), gk[:]...)); err != nil {
+			return fmt.Errorf("bolt: Put: ids: %w", err)
 		}
 	}
 	if !existed || oldExp != exp {
@@ -162,19 +237,35 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 	return nil
 }
 
-// remove removes old, the stored record, with its members and index
-// entries, keeping those that next, the record replacing it (or nil for
-// Delete), has too. old is left in place when next stays in its grant:
-// Put overwrites it.
-func (t *tx) remove(op string, old revoke.Record, oldExp int64, next *revoke.Record) error {
+// remove removes old, the stored record under grant key gk, with its ids,
+// grants and index entries, keeping those that next, the record replacing
+// it (or nil for Delete), has too. old is left in place when next stays in
+// its grant: Put overwrites it.
+func (t *tx) remove(op string, old revoke.Record, gk grantKey, oldExp int64, next *revoke.Record) error {
 	if next == nil || next.Grant != old.Grant {
-		if err := t.records.Delete(recordKey(old.Grant, old.ID)); err != nil {
+		k := recordKey(gk, old.ID)
+		if err := t.records.Delete(k[:]); err != nil {
 			return fmt.Errorf("bolt: %s: %w", op, err)
 		}
-		// A members entry that next needs is overwritten by Put.
-		if old.Grant != old.ID && (next == nil || next.Grant == next.ID) {
-			if err := t.members.Delete(old.ID[:]); err != nil {
-				return fmt.Errorf("bolt: %s: members: %w", op, err)
+		// An ids entry that next needs is overwritten by Put.
+		if next == nil {
+			if err := t.ids.Delete(old.ID[:]); err != nil {
+				return fmt.Errorf("bolt: %s: ids: %w", op, err)
+			}
+		}
+		// The grant's key goes with its last record. A grant that keeps
+		// records without its first token gets a grantkeys entry: the
+		// token's ids entry no longer holds the key.
+		if k, _ := t.records.Cursor().Seek(gk[:]); !hasPrefix(k, gk[:]) {
+			if t.lastGrant == old.Grant {
+				t.lastValid = false
+			}
+			if err := t.grants.Delete(old.Grant[:]); err != nil {
+				return fmt.Errorf("bolt: %s: grants: %w", op, err)
+			}
+		} else if old.Grant == old.ID {
+			if err := t.grants.Put(append([]byte(nil), old.Grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
+				return fmt.Errorf("bolt: %s: grants: %w", op, err)
 			}
 		}
 	}
@@ -184,7 +275,7 @@ func (t *tx) remove(op string, old revoke.Record, oldExp int64, next *revoke.Rec
 		}
 	}
 	if next == nil || !sameOwners(old, *next) {
-		if err := t.deleteOwners(old); err != nil {
+		if err := t.dropOwners(old, gk, next); err != nil {
 			return fmt.Errorf("bolt: %s: %w", op, err)
 		}
 	}
@@ -196,13 +287,19 @@ func (t *tx) remove(op string, old revoke.Record, oldExp int64, next *revoke.Rec
 	return nil
 }
 
-// Delete removes the record whose ID is id, its members entry and its
-// index entries.
+// hasPrefix reports whether k, a key from a cursor (nil past the end),
+// starts with prefix.
+func hasPrefix(k, prefix []byte) bool {
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
+
+// Delete removes the record whose ID is id, its ids entry and its index
+// entries.
 func (t *tx) Delete(_ context.Context, id revoke.ID) error {
 	if err := t.writable("Delete"); err != nil {
 		return err
 	}
-	old, existed, err := t.get(id, id)
+	old, gk, existed, err := t.get(id)
 	if err != nil {
 		return fmt.Errorf("bolt: Delete: %w", err)
 	}
@@ -210,16 +307,20 @@ func (t *tx) Delete(_ context.Context, id revoke.ID) error {
 		return nil
 	}
 	exp, _ := nanos(old.ExpiresAt)
-	return t.remove("Delete", old, exp, nil)
+	return t.remove("Delete", old, gk, exp, nil)
 }
 
 // Grant calls fn for every record of grant, in ID order. They are the
-// records whose keys start with the grant's ID: one run of adjacent keys,
+// records whose keys start with the grant's key: one run of adjacent keys,
 // read with one cursor, without a lookup per member.
 func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
+	gk, found, err := t.grantKeyOf(grant)
+	if err != nil || !found {
+		return err
+	}
 	c := t.records.Cursor()
 	n := 0
-	for k, v := c.Seek(grant[:]); k != nil && bytes.HasPrefix(k, grant[:]); k, v = c.Next() {
+	for k, v := c.Seek(gk[:]); hasPrefix(k, gk[:]); k, v = c.Next() {
 		if n++; n%ctxEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("bolt: Grant: %w", err)
@@ -228,6 +329,9 @@ func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) 
 		rec, err := decodeStored(k, v)
 		if err != nil {
 			return err
+		}
+		if rec.Grant != grant {
+			return fmt.Errorf("%w: record %s of grant %s is stored under the key of grant %s", ErrCorrupt, rec.ID, rec.Grant, grant)
 		}
 		if err := fn(rec); err != nil {
 			return err
@@ -292,7 +396,7 @@ func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(r
 			}
 		}
 		id := revoke.ID(k[8:])
-		rec, found, err := t.get(id, id)
+		rec, _, found, err := t.get(id)
 		if err != nil {
 			return err
 		}
@@ -345,63 +449,124 @@ func storedSeq(meta *bbolt.Bucket) (uint64, error) {
 	return 0, fmt.Errorf("%w: sequence counter of %d bytes, want 8", ErrCorrupt, len(v))
 }
 
-// The owners bucket indexes records by subject and by client for Grants:
+// The owners bucket indexes grants by subject and by client for Grants:
 //
-//	owner ‖ SHA-256(subject or client) ‖ grant ID ‖ token ID → empty
+//	owner ‖ SHA-256(subject or client) ‖ grant ID → empty
 //
 // owner being 1 (subject) or 2 (client), as revoke.Owner. The digest gives
 // keys a fixed length, within bbolt's key size limit whatever the length of
-// a subject or client, and the grant first makes an owner's grants one
-// ascending run.
+// a subject or client, and the grant last makes an owner's grants one
+// ascending run. There is one entry per grant, not per record: it is there
+// while at least one record of the grant has that subject or client. The
+// tokens issued under a grant share its owners, so only the grant's first
+// record writes entries; the others find them in place.
 
 // ownerPrefix is the part of the owners keys of by and key before the grant.
 func ownerPrefix(by revoke.Owner, key string) []byte {
-	p := make([]byte, 0, ownerPrefixLen+recordKeyLen)
+	p := make([]byte, 0, ownerPrefixLen+idLen)
 	sum := sha256.Sum256([]byte(key))
 	return append(append(p, byte(by)), sum[:]...)
 }
 
 const ownerPrefixLen = 1 + sha256.Size
 
-// ownerKey is the owners key of rec for by and key.
-func ownerKey(by revoke.Owner, key string, rec revoke.Record) []byte {
-	k := ownerPrefix(by, key)
-	k = append(k, rec.Grant[:]...)
-	return append(k, rec.ID[:]...)
+// ownerKey is the owners key of grant for by and key.
+func ownerKey(by revoke.Owner, key string, grant revoke.ID) []byte {
+	return append(ownerPrefix(by, key), grant[:]...)
 }
 
-// sameOwners reports whether a and b have the same owners keys.
+// owned is an owner of a record: a subject or a client.
+type owned struct {
+	by  revoke.Owner
+	key string
+}
+
+// ownersOf returns the owners of rec that the owners bucket indexes: its
+// client, and its subject when it has one.
+func ownersOf(rec revoke.Record) []owned {
+	o := []owned{{revoke.ByClient, rec.ClientID}}
+	if rec.Subject != "" {
+		o = append(o, owned{revoke.BySubject, rec.Subject})
+	}
+	return o
+}
+
+// owns reports whether rec has owner o.
+func owns(rec revoke.Record, o owned) bool {
+	switch o.by {
+	case revoke.ByClient:
+		return rec.ClientID == o.key
+	case revoke.BySubject:
+		return o.key != "" && rec.Subject == o.key
+	}
+	return false
+}
+
+// sameOwners reports whether a and b have the same owners entries.
 func sameOwners(a, b revoke.Record) bool {
 	return a.Grant == b.Grant && a.ClientID == b.ClientID && a.Subject == b.Subject
 }
 
+// putOwners adds the owners entries of rec's grant that are not there yet.
 func (t *tx) putOwners(rec revoke.Record) error {
-	if err := t.owners.Put(ownerKey(revoke.ByClient, rec.ClientID, rec), empty); err != nil {
-		return fmt.Errorf("owners index: %w", err)
-	}
-	if rec.Subject != "" {
-		if err := t.owners.Put(ownerKey(revoke.BySubject, rec.Subject, rec), empty); err != nil {
+	for _, o := range ownersOf(rec) {
+		k := ownerKey(o.by, o.key, rec.Grant)
+		if t.owners.Get(k) != nil {
+			continue
+		}
+		if err := t.owners.Put(k, empty); err != nil {
 			return fmt.Errorf("owners index: %w", err)
 		}
 	}
 	return nil
 }
 
-func (t *tx) deleteOwners(rec revoke.Record) error {
-	if err := t.owners.Delete(ownerKey(revoke.ByClient, rec.ClientID, rec)); err != nil {
-		return fmt.Errorf("owners index: %w", err)
-	}
-	if rec.Subject != "" {
-		if err := t.owners.Delete(ownerKey(revoke.BySubject, rec.Subject, rec)); err != nil {
+// dropOwners removes the owners entries of old's grant (key gk) that no
+// record holds any longer once old is replaced by next (nil for a Delete):
+// an entry stays while next, in the same grant, or another record of the
+// grant has its owner. old itself may still be in the records bucket.
+func (t *tx) dropOwners(old revoke.Record, gk grantKey, next *revoke.Record) error {
+	for _, o := range ownersOf(old) {
+		if next != nil && next.Grant == old.Grant && owns(*next, o) {
+			continue
+		}
+		used, err := t.ownerUsed(gk, o, old.ID)
+		if err != nil {
+			return err
+		}
+		if used {
+			continue
+		}
+		if err := t.owners.Delete(ownerKey(o.by, o.key, old.Grant)); err != nil {
 			return fmt.Errorf("owners index: %w", err)
 		}
 	}
 	return nil
+}
+
+// ownerUsed reports whether a record of the grant of key gk other than
+// except has owner o. The tokens of a grant mostly share its owners, so
+// the first record read usually answers.
+func (t *tx) ownerUsed(gk grantKey, o owned, except revoke.ID) (bool, error) {
+	c := t.records.Cursor()
+	for k, v := c.Seek(gk[:]); hasPrefix(k, gk[:]); k, v = c.Next() {
+		if bytes.Equal(k[grantKeyLen:], except[:]) {
+			continue
+		}
+		rec, err := decodeStored(k, v)
+		if err != nil {
+			return false, err
+		}
+		if owns(rec, o) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Grants calls fn for at most limit grants of the subject or client key
-// above after, in ascending order: one cursor seek per grant reported, never
-// a scan of the store.
+// above after, in ascending order: one cursor seek, then one step per grant
+// reported (each grant has one entry per owner), never a scan of the store.
 func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
 	if by != revoke.BySubject && by != revoke.ByClient {
 		return fmt.Errorf("bolt: Grants: unknown owner %v", by)
@@ -416,28 +581,30 @@ func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revo
 		return nil
 	}
 	c := t.owners.Cursor()
-	for n := 0; n < limit; n++ {
+	k, _ := c.Seek(seek(from))
+	for n := 0; n < limit; n, k = n+1, nextKey(c) {
 		if n%ctxEvery == ctxEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("bolt: Grants: %w", err)
 			}
 		}
-		k, _ := c.Seek(seek(from))
-		if k == nil || !bytes.HasPrefix(k, prefix) {
+		if !hasPrefix(k, prefix) {
 			return nil
 		}
-		if len(k) != len(prefix)+recordKeyLen {
-			return fmt.Errorf("%w: owners key of %d bytes, want %d", ErrCorrupt, len(k), len(prefix)+recordKeyLen)
+		if len(k) != len(prefix)+idLen {
+			return fmt.Errorf("%w: owners key of %d bytes, want %d", ErrCorrupt, len(k), len(prefix)+idLen)
 		}
-		g := revoke.ID(k[len(prefix):])
-		if err := fn(g); err != nil {
+		if err := fn(revoke.ID(k[len(prefix):])); err != nil {
 			return err
-		}
-		if from, ok = nextID(g); !ok {
-			return nil
 		}
 	}
 	return nil
+}
+
+// nextKey moves c to the next key and returns it.
+func nextKey(c *bbolt.Cursor) []byte {
+	k, _ := c.Next()
+	return k
 }
 
 // nextID returns id + 1 as a 256-bit big-endian number, and false when id

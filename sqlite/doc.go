@@ -59,40 +59,58 @@
 //
 // # Schema and versions
 //
-// With the default prefix (see WithTablePrefix) the Store keeps two tables:
+// With the default prefix (see WithTablePrefix) the Store keeps four tables:
 //
-//	revoke_tokens(grant_id BLOB, id BLOB, check_sum, kind, client_id,
-//	              subject, parent, expires_at, seq, successor,
+//	revoke_tokens(gkey INTEGER, id BLOB, grant_id BLOB, check_sum, kind,
+//	              client_id, subject, parent, expires_at, seq, successor,
 //	              rotated_at, retries, superseded,
-//	              PRIMARY KEY (grant_id, id)) WITHOUT ROWID
+//	              PRIMARY KEY (gkey, id)) WITHOUT ROWID
+//	revoke_grants(gkey INTEGER PRIMARY KEY, grant_id BLOB UNIQUE)
+//	revoke_owners(owner INTEGER, key TEXT, grant_id BLOB,
+//	              PRIMARY KEY (owner, key, grant_id)) WITHOUT ROWID
 //	revoke_meta(name TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID
 //
 // grant_id, id and parent are SHA-256 digests of raw tokens (32 bytes); the
 // raw tokens are never stored. expires_at is in nanoseconds since 1970 UTC.
 // seq is zero for a live token and the revocation sequence number of a
-// revoked one.
+// revoked one. gkey is the store's own key of a grant, internal to it
+// (Record.Grant is grant_id), handed out in ascending order as grants are
+// created (one above the greatest in use). A grant's key is found through
+// its first token's row while that token is in the grant; revoke_grants
+// holds the keys of the other grants (whose first token was deleted or
+// moved while others stayed), and drops a grant's row with its last token.
 //
-// The primary key keeps the tokens of a grant side by side. A cascade reads
-// the grant as one range of the key, rewrites each row in place and adds
-// its entry to the seq index, leaving the other indexes alone: revoking a
-// grant of 1,001 tokens writes some 60 pages of 4 KiB, where rows spread
-// over the table by id would take about one page per token.
-// The token that starts a grant is stored at (id, id) and found by its key;
-// the others are found through a unique index on id that holds them alone
-// (WHERE grant_id != id), so that issuing a token that starts its own grant
-// costs one random B-tree insert, besides the nearly sequential one of the
-// index on expires_at (purges). A partial index on seq WHERE seq > 0 (the
-// start-up load and the follower) completes the set: every query searches
-// an index, and costs in proportion to the rows it touches. The seq index
-// also holds check_sum and expires_at, so that loading the revocations reads
-// the index alone (BENCHMARKS.md has revoke.New over a million).
+// The primary key keeps the tokens of a grant side by side, and the grants
+// created at the same time side by side too, at the right edge of the
+// table: a commit of concurrent Issues, each in a grant of its own, writes
+// a few contiguous leaves rather than a random leaf per grant. A cascade
+// reads the grant as one range of the key, rewrites each row in place and
+// adds its entry to the seq index, leaving the other indexes alone:
+// revoking a grant of 1,001 tokens writes some 60 pages of 4 KiB, where
+// rows spread over the table by id would take about one page per token.
+// Every token is found by id through a unique index on id (Get, Scan):
+// issuing a token costs one random B-tree insert there, plus, for the first
+// token of a grant, one per owner into revoke_owners, besides the nearly
+// sequential inserts into the table and the index on expires_at (purges). A partial index on seq
+// WHERE seq > 0 (the start-up load and the follower) completes the set:
+// every query searches an index, and costs in proportion to the rows it
+// touches. The seq index also holds check_sum and expires_at, so that
+// loading the revocations reads the index alone (BENCHMARKS.md has
+// revoke.New over a million).
 //
 // successor, rotated_at, retries and superseded are the rotation state of a
-// refresh token (revoke.Record). Indexes on (subject, grant_id), partial
-// over the rows that have a subject, and on (client_id, grant_id) list the grants of a
-// user or a client for RevokeSubject and RevokeClient, read from the index
-// alone: logging out a user costs that user's grants, not a scan. Schema
-// version 2 added them; Open migrates version 1 tables in place.
+// refresh token (revoke.Record). revoke_owners lists the grants of a user
+// (owner 1, key the subject) or a client (owner 2, key the client ID) for
+// RevokeSubject and RevokeClient, one row per grant: logging out a user
+// costs that user's grants, not a scan. The first token of a grant adds its
+// rows; the tokens issued under it share its subject and client and add
+// none, so issuing them costs no insert there. A row goes when the last
+// token of its grant with that subject or client is deleted or changes
+// owner. Schema version 2 added the rotation state and indexes on
+// (subject, grant_id) and (client_id, grant_id), which held an entry per
+// token; version 3 replaced them with revoke_owners; version 4 keyed the
+// tokens by gkey rather than grant_id. Open migrates older tables in place,
+// in one transaction (version 4 rebuilds the tokens table).
 //
 // revoke_meta holds the schema version of the prefix's tables and the
 // sequence counter. Open and New migrate older tables in one BEGIN

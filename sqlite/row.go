@@ -10,8 +10,10 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// row is a row of the tokens table, for sqlx to scan and bind by name.
+// row is a row of the tokens table. The hot statements scan and bind it by
+// position (dest, args); the others let sqlx scan it by name.
 type row struct {
+	GKey      int64   `db:"gkey"` // the key of the grant (see migration 4)
 	ID        idValue `db:"id"`
 	Check     int64   `db:"check_sum"`
 	Kind      int64   `db:"kind"`
@@ -26,6 +28,31 @@ type row struct {
 	RotatedAt  sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
 	Retries    int64         `db:"retries"`
 	Superseded bool          `db:"superseded"`
+}
+
+// dest returns pointers to the fields of r in the order of rowColumns, for
+// a plain Scan of a row without reflection.
+func (r *row) dest() []any {
+	return []any{&r.GKey, &r.ID, &r.Check, &r.Kind, &r.ClientID, &r.Subject, &r.Parent, &r.Grant,
+		&r.ExpiresAt, &r.Seq, &r.Successor, &r.RotatedAt, &r.Retries, &r.Superseded}
+}
+
+// args returns the values of r in the order of rowColumns, for the
+// positional parameters of put and putAll: the driver's own types, so
+// that binding needs no Valuer.
+func (r *row) args() []any {
+	var parent, successor, rotated any
+	if r.Parent != (nullID{}) {
+		parent = r.Parent[:]
+	}
+	if r.Successor != (nullID{}) {
+		successor = r.Successor[:]
+	}
+	if r.RotatedAt.Valid {
+		rotated = r.RotatedAt.Int64
+	}
+	return []any{r.GKey, r.ID[:], r.Check, r.Kind, r.ClientID, r.Subject, parent, r.Grant[:],
+		r.ExpiresAt, r.Seq, successor, rotated, r.Retries, r.Superseded}
 }
 
 // revRow is the part of a row RevokedSince reads (from the index alone).

@@ -11,25 +11,10 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// scanQuery returns the statement of Scan for the table prefix. The rows are
-// keyed by (grant_id, id), so no index lists every ID: the first tokens of
-// grants (grant_id = id) are read in primary-key order, which is their ID
-// order, the other tokens through the partial index on id, and SQLite
-// merges the two ordered arms (a compound SELECT ordered by its first
-// column, which is grant_id in the first arm and id in the second) and
-// stops at the limit. Neither arm sorts.
+// scanQuery returns the statement of Scan for the table prefix: a range of
+// the unique index on id, which holds every token, in ID order.
 func scanQuery(prefix string) string {
-	return strings.ReplaceAll(`SELECT * FROM (
-		SELECT grant_id AS k, `+tokenColumns+` FROM "{p}tokens" WHERE grant_id > ? AND grant_id = id
-		UNION ALL
-		SELECT id AS k, `+tokenColumns+` FROM "{p}tokens" WHERE id > ? AND grant_id != id
-	) ORDER BY k LIMIT ?`, "{p}", prefix)
-}
-
-// scanRow is a row of Scan: the sort key, then the row.
-type scanRow struct {
-	K idValue `db:"k"`
-	row
+	return strings.ReplaceAll(`SELECT `+rowColumns+` FROM "{p}tokens" WHERE id > ? ORDER BY id LIMIT ?`, "{p}", prefix)
 }
 
 // Scan calls fn for at most limit records whose ID is above after, in
@@ -41,14 +26,14 @@ func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revok
 	if limit <= 0 {
 		return nil
 	}
-	rows, err := t.conn.QueryxContext(ctx, scanQuery(t.s.q.prefix), after[:], after[:], limit)
+	rows, err := t.conn.QueryxContext(ctx, scanQuery(t.s.q.prefix), after[:], limit)
 	if err != nil {
 		return wrapf(err, "Scan")
 	}
 	defer rows.Close()
-	var r scanRow
+	var r row
 	for rows.Next() {
-		if err := rows.StructScan(&r); err != nil {
+		if err := rows.Scan(r.dest()...); err != nil {
 			return wrapf(err, "Scan")
 		}
 		rec, err := r.record()

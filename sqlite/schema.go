@@ -62,6 +62,74 @@ var migrations = [][]string{
 		`CREATE INDEX "{p}tokens_subject" ON "{p}tokens" (subject, grant_id) WHERE subject != ''`,
 		`CREATE INDEX "{p}tokens_client" ON "{p}tokens" (client_id, grant_id)`,
 	},
+	// 3: the grants of a subject or client in a table of one row per
+	// grant and owner, in place of the indexes of migration 2, which held
+	// an entry per token. The tokens issued under a grant share its
+	// subject and client, so only the first token of a grant adds rows;
+	// the indexes took two random B-tree inserts per token.
+	{
+		`CREATE TABLE "{p}owners" (
+			owner    INTEGER NOT NULL, -- 1 subject, 2 client (revoke.Owner)
+			key      TEXT    NOT NULL,
+			grant_id BLOB    NOT NULL,
+			PRIMARY KEY (owner, key, grant_id)
+		) WITHOUT ROWID`,
+		`INSERT INTO "{p}owners" (owner, key, grant_id)
+			SELECT DISTINCT 1, subject, grant_id FROM "{p}tokens" WHERE subject != ''`,
+		`INSERT INTO "{p}owners" (owner, key, grant_id)
+			SELECT DISTINCT 2, client_id, grant_id FROM "{p}tokens"`,
+		`DROP INDEX "{p}tokens_subject"`,
+		`DROP INDEX "{p}tokens_client"`,
+	},
+	// 4: tokens keyed by (gkey, id), gkey being the grant's key in the
+	// grants table, handed out in ascending order as grants are created,
+	// instead of (grant_id, id): the tokens of the grants issued at the
+	// same time are adjacent at the right edge of the table, rather than
+	// on a random leaf per grant. Every token is in the index on id.
+	{
+		`CREATE TABLE "{p}grants" (
+			gkey     INTEGER PRIMARY KEY,
+			grant_id BLOB    NOT NULL
+		)`,
+		`INSERT INTO "{p}grants" (grant_id) SELECT DISTINCT grant_id FROM "{p}tokens" ORDER BY grant_id`,
+		// (Only the grants without their first token need a row: the
+		// others' rows stay until the grant has no token, harmlessly.)
+		`CREATE UNIQUE INDEX "{p}grants_id" ON "{p}grants" (grant_id)`,
+		`CREATE TABLE "{p}tokens_4" (
+			gkey       INTEGER NOT NULL,
+			id         BLOB    NOT NULL,
+			grant_id   BLOB    NOT NULL,
+			check_sum  INTEGER NOT NULL,
+			kind       INTEGER NOT NULL,
+			client_id  TEXT    NOT NULL,
+			subject    TEXT    NOT NULL DEFAULT '',
+			parent     BLOB,
+			expires_at INTEGER NOT NULL,
+			seq        INTEGER NOT NULL DEFAULT 0,
+			successor  BLOB,
+			rotated_at INTEGER,
+			retries    INTEGER NOT NULL DEFAULT 0,
+			superseded INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (gkey, id)
+		) WITHOUT ROWID`,
+		`INSERT INTO "{p}tokens_4" (gkey, ` + tokenColumns + `)
+			SELECT g.gkey, ` + prefixed("t.", tokenColumns) + `
+			FROM "{p}tokens" AS t JOIN "{p}grants" AS g ON g.grant_id = t.grant_id`,
+		`DROP TABLE "{p}tokens"`,
+		`ALTER TABLE "{p}tokens_4" RENAME TO "{p}tokens"`,
+		`CREATE UNIQUE INDEX "{p}tokens_id" ON "{p}tokens" (id)`,
+		`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
+		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at) WHERE seq > 0`,
+	},
+}
+
+// prefixed returns the comma-separated columns with p before each.
+func prefixed(p, columns string) string {
+	cs := strings.Split(columns, ", ")
+	for i, c := range cs {
+		cs[i] = p + c
+	}
+	return strings.Join(cs, ", ")
 }
 
 // The meta table holds the schema version of the prefix's tables and the
@@ -75,6 +143,9 @@ const (
 	getVersion   = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
 	setVersion   = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
 	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
+	// rowColumns are the columns of a row: its key's gkey, then the
+	// columns of the record.
+	rowColumns = `gkey, ` + tokenColumns
 )
 
 // queries are the statements of a Store, with its table prefix filled in.
@@ -84,7 +155,6 @@ type queries struct {
 	locate        string
 	put           string
 	putAll        string
-	del           string
 	delKey        string
 	grant         string
 	revokedSince  string
@@ -93,41 +163,41 @@ type queries struct {
 	setSeq        string
 	subjectGrants string
 	clientGrants  string
-
-	// put and putAll compiled by sqlx for positional binding, at init:
-	// the query and the names of its parameters, in order.
-	putBound, putAllBound string
-	putParams             []string
+	ownerAdd      string
+	dropSubject   string
+	dropClient    string
+	grantKey      string
+	nextKey       string
+	newGrant      string
+	keepGrant     string
+	dropGrant     string
 }
 
+// grantKeyOf is the key of the grant ?1 (see queries.grantKey).
+const grantKeyOf = `SELECT gkey FROM "{p}grants" WHERE grant_id = ?1
+	UNION ALL SELECT gkey FROM "{p}tokens" WHERE id = ?1 AND grant_id = ?1
+	LIMIT 1`
+
 // upsert is the INSERT of a row that replaces the row with its key
-// (grant_id, id), setting the columns listed.
+// (gkey, id), setting the columns listed. Its parameters are the columns
+// of rowColumns, in order (see row.args).
 func upsert(set ...string) string {
 	for i, c := range set {
 		set[i] = c + " = excluded." + c
 	}
-	return `INSERT INTO "{p}tokens" (` + tokenColumns + `)
-		VALUES (:id, :check_sum, :kind, :client_id, :subject, :parent, :grant_id, :expires_at, :seq,
-			:successor, :rotated_at, :retries, :superseded)
-		ON CONFLICT (grant_id, id) DO UPDATE SET ` + strings.Join(set, ", ")
+	return `INSERT INTO "{p}tokens" (` + rowColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (gkey, id) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
 func newQueries(prefix string) queries {
 	p := func(q string) string { return strings.ReplaceAll(q, "{p}", prefix) }
 	return queries{
 		prefix: prefix,
-		// The first token of a grant by primary key, else another member
-		// through the partial index on id: the arms exclude each other.
-		// The three parameters are the same ID.
-		get: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ? AND id = ?
-			UNION ALL
-			SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id = ? AND grant_id != id
-			LIMIT 1`),
-		// get for the key and expiry only, which Put needs.
-		locate: p(`SELECT grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE grant_id = ? AND id = ?
-			UNION ALL
-			SELECT grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE id = ? AND grant_id != id
-			LIMIT 1`),
+		// The row of an ID, through the unique index on id.
+		get: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE id = ?`),
+		// get for the key, expiry and owners only, which Put needs.
+		locate: p(`SELECT gkey, grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE id = ?`),
 		// put leaves expires_at, client_id and subject alone when it
 		// replaces a row, and with them the expiry, client and subject
 		// indexes: SQLite rewrites the entries of the indexes over the
@@ -137,25 +207,38 @@ func newQueries(prefix string) queries {
 		put: p(upsert("check_sum", "kind", "parent", "seq", "successor", "rotated_at", "retries", "superseded")),
 		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq",
 			"successor", "rotated_at", "retries", "superseded")),
-		// del removes the row of an ID whose grant is unknown, the first
-		// token of a grant by primary key or another member through the
-		// index on id (its parameters are the same ID); delKey, the row
-		// with the key (grant_id, id).
-		del:    p(`DELETE FROM "{p}tokens" WHERE grant_id = ? AND id = ? OR id = ? AND grant_id != id`),
-		delKey: p(`DELETE FROM "{p}tokens" WHERE grant_id = ? AND id = ?`),
-		// A range of the primary key.
-		grant: p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE grant_id = ?`),
+		// delKey removes the row with the key (gkey, id).
+		delKey: p(`DELETE FROM "{p}tokens" WHERE gkey = ? AND id = ?`),
+		// A range of the primary key, that of the grant's key.
+		grant: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE gkey = (` + grantKeyOf + `)`),
 		// "seq > 0" matches the partial index's condition, so SQLite can
 		// use the index whatever the bound value.
 		revokedSince: p(`SELECT id, check_sum, expires_at, seq FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),
-		expired:      p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
+		expired:      p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
 		getSeq:       p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`),
 		setSeq:       p(`UPDATE "{p}meta" SET value = ? WHERE name = 'seq'`),
-		// A range of the subject or client index, read alone, in
-		// grant_id order, so that DISTINCT needs no temporary B-tree.
-		// "subject != ''" matches the partial index's condition.
-		subjectGrants: p(`SELECT DISTINCT grant_id FROM "{p}tokens" WHERE subject = ? AND subject != '' AND grant_id > ? ORDER BY grant_id LIMIT ?`),
-		clientGrants:  p(`SELECT DISTINCT grant_id FROM "{p}tokens" WHERE client_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
+		// A range of the owners table's primary key.
+		subjectGrants: p(`SELECT grant_id FROM "{p}owners" WHERE owner = 1 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
+		clientGrants:  p(`SELECT grant_id FROM "{p}owners" WHERE owner = 2 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
+		// ownerAdd adds the row of an owner of a grant, if missing.
+		ownerAdd: p(`INSERT INTO "{p}owners" (owner, key, grant_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+		// dropSubject and dropClient remove the row of a subject or client
+		// of a grant (?1, ?2) unless a token of the grant (key ?3) still
+		// has it: a range of the primary key of tokens.
+		dropSubject: p(`DELETE FROM "{p}owners" WHERE owner = 1 AND key = ?1 AND grant_id = ?2
+			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND subject = ?1)`),
+		dropClient: p(`DELETE FROM "{p}owners" WHERE owner = 2 AND key = ?1 AND grant_id = ?2
+			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND client_id = ?1)`),
+		// grantKey reads the key of a grant: its grants row, or the key of
+		// its first token, if that token is in the grant. nextKey is one
+		// above the greatest key in use; newGrant records the key of a
+		// grant whose first token is not among its tokens, and keepGrant
+		// that of a grant whose first token goes (?2) while others stay.
+		grantKey:  p(grantKeyOf),
+		nextKey:   p(`SELECT max((SELECT coalesce(max(gkey), 0) FROM "{p}tokens"), (SELECT coalesce(max(gkey), 0) FROM "{p}grants")) + 1`),
+		newGrant:  p(`INSERT INTO "{p}grants" (gkey, grant_id) VALUES (?, ?)`),
+		keepGrant: p(`INSERT INTO "{p}grants" (gkey, grant_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1) ON CONFLICT DO NOTHING`),
+		dropGrant: p(`DELETE FROM "{p}grants" WHERE gkey = ?1 AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1)`),
 	}
 }
 

@@ -168,24 +168,11 @@ func newStore(db *sqlx.DB, owned bool, name string, o options) *Store {
 	}
 }
 
-// init migrates the tables, compiles the named statements and checks the
-// journal mode of a database Open made.
+// init migrates the tables and checks the journal mode of a database Open
+// made.
 func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
-	}
-	// put and putAll take the same parameters, in the same order: those
-	// of their common VALUES clause.
-	for _, q := range []struct {
-		named string
-		bound *string
-	}{{s.q.put, &s.q.putBound}, {s.q.putAll, &s.q.putAllBound}} {
-		ns, err := s.db.PrepareNamedContext(ctx, q.named)
-		if err != nil {
-			return wrapf(err, "%s: preparing statements", s.name)
-		}
-		*q.bound, s.q.putParams = ns.QueryString, ns.Params
-		_ = ns.Close()
 	}
 	if !s.owned {
 		return nil
@@ -291,6 +278,8 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	t := &tx{s: s, conn: c.conn, ctx: ctx, write: write}
 	if write {
 		t.known = make(map[revoke.ID]stored)
+		t.owned = make(map[ownerRow]bool)
+		t.grantKeys = make(map[revoke.ID]int64)
 	}
 	defer t.end()
 	err = fn(t)

@@ -600,8 +600,8 @@ func TestCorruptRow(t *testing.T) {
 	db := sqlx.MustOpen("sqlite3", path)
 	defer db.Close()
 	id := revoke.TokenID("x")
-	db.MustExec(`INSERT INTO revoke_tokens (id, check_sum, kind, client_id, subject, grant_id, expires_at)
-		VALUES (?, 1, 1, 'c', '', X'0102', 1)`, id[:])
+	db.MustExec(`INSERT INTO revoke_tokens (gkey, id, check_sum, kind, client_id, subject, grant_id, expires_at)
+		VALUES (1, ?, 1, 1, 'c', '', X'0102', 1)`, id[:])
 	ctx := context.Background()
 	err = s.View(ctx, func(tx revoke.Tx) error {
 		_, _, err := tx.Get(ctx, id)
@@ -689,7 +689,7 @@ func TestNewInApplicationDatabase(t *testing.T) {
 	if err := db.Select(&tables, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(tables, " "); got != "a_meta a_tokens b_meta b_tokens meta tokens" {
+	if got := strings.Join(tables, " "); got != "a_grants a_meta a_owners a_tokens b_grants b_meta b_owners b_tokens meta tokens" {
 		t.Errorf("tables: %s", got)
 	}
 

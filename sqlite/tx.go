@@ -31,10 +31,23 @@ type tx struct {
 	// a batch).
 	getStmt    *sqlx.Stmt
 	locStmt    *sqlx.Stmt
-	putStmt    *sqlx.NamedStmt
-	putAllStmt *sqlx.NamedStmt
-	delStmt    *sqlx.Stmt
+	putStmt    *sqlx.Stmt
+	putAllStmt *sqlx.Stmt
 	delKeyStmt *sqlx.Stmt
+	addStmt    *sqlx.Stmt // owners
+	dropStmt   [3]*sqlx.Stmt
+	keyStmt    *sqlx.Stmt // grants
+	nextStmt   *sqlx.Stmt
+	newStmt    *sqlx.Stmt
+	keepStmt   *sqlx.Stmt
+	dropGStmt  *sqlx.Stmt
+
+	// grantKeys holds, in a write transaction, the keys of grants the
+	// transaction has looked up or created.
+	grantKeys map[revoke.ID]int64
+
+	// owned holds the owners rows the transaction knows to be there.
+	owned map[ownerRow]bool
 
 	// known holds, in a write transaction, what the transaction has seen
 	// of the rows of IDs: from Get, Grant and Expired, and from its own
@@ -45,11 +58,19 @@ type tx struct {
 	known map[revoke.ID]stored
 }
 
+// ownerRow is a row of the owners table.
+type ownerRow struct {
+	by    revoke.Owner
+	key   string
+	grant revoke.ID
+}
+
 // stored is what a write transaction knows of the row of an ID: whether
 // there is one and, if so, its grant and expiry, which make up the row's
 // key and its expiry index entry.
 type stored struct {
 	present bool
+	gkey    int64 // the grant's key, the first half of the row's key
 	grant   revoke.ID
 	expires int64 // expires_at
 	// client and subject are indexed too: a change of either needs
@@ -60,7 +81,8 @@ type stored struct {
 // saw records the row r, read in a write transaction.
 func (t *tx) saw(r *row) {
 	if t.write {
-		t.known[revoke.ID(r.ID)] = stored{present: true, grant: revoke.ID(r.Grant), expires: r.ExpiresAt, client: r.ClientID, subject: r.Subject}
+		t.grantKeys[revoke.ID(r.Grant)] = r.GKey
+		t.known[revoke.ID(r.ID)] = stored{present: true, gkey: r.GKey, grant: revoke.ID(r.Grant), expires: r.ExpiresAt, client: r.ClientID, subject: r.Subject}
 	}
 }
 
@@ -95,19 +117,17 @@ func (t *tx) end() {
 		return
 	}
 	t.done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delStmt, t.delKeyStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.nextStmt, t.newStmt, t.keepStmt, t.dropGStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
 	}
-	for _, st := range []*sqlx.NamedStmt{t.putStmt, t.putAllStmt} {
-		if st != nil {
-			_ = st.Close()
-		}
-	}
-	t.getStmt, t.locStmt, t.delStmt, t.delKeyStmt = nil, nil, nil, nil
+	t.getStmt, t.locStmt, t.delKeyStmt = nil, nil, nil
+	t.addStmt, t.dropStmt = nil, [3]*sqlx.Stmt{}
+	t.keyStmt, t.nextStmt, t.newStmt, t.keepStmt, t.dropGStmt = nil, nil, nil, nil, nil
+	t.grantKeys = nil
 	t.putStmt, t.putAllStmt = nil, nil
-	t.known = nil
+	t.known, t.owned = nil, nil
 }
 
 // prepare returns *st, preparing query on the transaction's connection at
@@ -119,20 +139,6 @@ func (t *tx) prepare(ctx context.Context, st **sqlx.Stmt, query string) (*sqlx.S
 			return nil, err
 		}
 		*st = p
-	}
-	return *st, nil
-}
-
-// prepareNamed is prepare for the named statement whose compiled query is
-// bound: sqlx.Conn cannot prepare a named statement, so the compiled one is
-// bound to a statement prepared on the transaction's connection.
-func (t *tx) prepareNamed(ctx context.Context, st **sqlx.NamedStmt, bound string) (*sqlx.NamedStmt, error) {
-	if *st == nil {
-		p, err := t.conn.PreparexContext(ctx, bound)
-		if err != nil {
-			return nil, err
-		}
-		*st = &sqlx.NamedStmt{QueryString: bound, Params: t.s.q.putParams, Stmt: p}
 	}
 	return *st, nil
 }
@@ -161,7 +167,7 @@ func (t *tx) get(ctx context.Context, id revoke.ID) (row, bool, error) {
 		return row{}, false, wrapf(err, "Get")
 	}
 	var r row
-	err = st.GetContext(ctx, &r, id[:], id[:], id[:])
+	err = st.QueryRowContext(ctx, id[:]).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		if t.write {
 			t.known[id] = stored{}
@@ -186,7 +192,7 @@ func (t *tx) locate(ctx context.Context, id revoke.ID) (stored, error) {
 		grant idValue
 		old   = stored{present: true}
 	)
-	err = st.QueryRowContext(ctx, id[:], id[:], id[:]).Scan(&grant, &old.expires, &old.client, &old.subject)
+	err = st.QueryRowContext(ctx, id[:]).Scan(&old.gkey, &grant, &old.expires, &old.client, &old.subject)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return stored{}, nil
@@ -222,31 +228,101 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	// Until Put succeeds the row is unknown: a failed statement may or
 	// may not have changed it.
 	delete(t.known, rec.ID)
-	bound, stmt := t.s.q.putBound, &t.putStmt
+	moved := old.present && old.grant != rec.Grant
+	query, stmt := t.s.q.put, &t.putStmt
 	switch {
-	case old.present && old.grant != rec.Grant:
+	case moved:
 		st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
 		if err != nil {
 			return wrapf(err, "Put")
 		}
-		if _, err := st.ExecContext(ctx, old.grant[:], rec.ID[:]); err != nil {
+		if _, err := st.ExecContext(ctx, old.gkey, rec.ID[:]); err != nil {
 			return wrapf(err, "Put")
 		}
 	case old.present && (old.expires != r.ExpiresAt || old.client != rec.ClientID || old.subject != rec.Subject):
-		bound, stmt = t.s.q.putAllBound, &t.putAllStmt
+		query, stmt = t.s.q.putAll, &t.putAllStmt
 	}
-	st, err := t.prepareNamed(ctx, stmt, bound)
+	r.GKey = old.gkey
+	if !old.present || moved {
+		if r.GKey, err = t.keyOf(ctx, rec.Grant, rec.Grant == rec.ID); err != nil {
+			return wrapf(err, "Put")
+		}
+	}
+	st, err := t.prepare(ctx, stmt, query)
 	if err != nil {
 		return wrapf(err, "Put")
 	}
-	if _, err := st.ExecContext(ctx, &r); err != nil {
+	if _, err := st.ExecContext(ctx, r.args()...); err != nil {
+		// A new key, taken from the greatest in use, is not in use yet.
+		delete(t.grantKeys, rec.Grant)
 		return wrapf(err, "Put")
 	}
-	t.known[rec.ID] = stored{present: true, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
+	next := stored{present: true, gkey: r.GKey, grant: rec.Grant, expires: r.ExpiresAt, client: rec.ClientID, subject: rec.Subject}
+	if err := t.keepOwners(ctx, old, next, rec.Parent); err != nil {
+		return wrapf(err, "Put")
+	}
+	if moved {
+		if err := t.dropGrant(ctx, old, rec.ID); err != nil {
+			return wrapf(err, "Put")
+		}
+	}
+	t.known[rec.ID] = next
 	if rec.Seq != 0 {
 		return t.raiseSeq(ctx, rec.Seq)
 	}
 	return nil
+}
+
+// keyOf returns the key of grant (see migration 4), giving it the next
+// one if it has none. root says the token about to be put is the grant's
+// first: its row holds the key, and the grant needs no grants row.
+func (t *tx) keyOf(ctx context.Context, grant revoke.ID, root bool) (int64, error) {
+	if k, ok := t.grantKeys[grant]; ok {
+		return k, nil
+	}
+	st, err := t.prepare(ctx, &t.keyStmt, t.s.q.grantKey)
+	if err != nil {
+		return 0, err
+	}
+	var k int64
+	err = st.QueryRowContext(ctx, grant[:]).Scan(&k)
+	if errors.Is(err, sql.ErrNoRows) {
+		if st, err = t.prepare(ctx, &t.nextStmt, t.s.q.nextKey); err != nil {
+			return 0, err
+		}
+		if err = st.QueryRowContext(ctx).Scan(&k); err == nil && !root {
+			if st, err = t.prepare(ctx, &t.newStmt, t.s.q.newGrant); err == nil {
+				_, err = st.ExecContext(ctx, k, grant[:])
+			}
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	t.grantKeys[grant] = k
+	return k, nil
+}
+
+// dropGrant keeps the grants row of old's grant in step once old's row,
+// with the key, id, is gone: it adds one if old was the grant's first
+// token and others stay, and removes it if no token of the grant is left.
+func (t *tx) dropGrant(ctx context.Context, old stored, id revoke.ID) error {
+	delete(t.grantKeys, old.grant)
+	if old.grant == id {
+		st, err := t.prepare(ctx, &t.keepStmt, t.s.q.keepGrant)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, old.gkey, old.grant[:]); err != nil {
+			return err
+		}
+	}
+	st, err := t.prepare(ctx, &t.dropGStmt, t.s.q.dropGrant)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, old.gkey)
+	return err
 }
 
 // Delete removes the record whose ID is id, if there is one: by its key if
@@ -257,27 +333,110 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 		return err
 	}
 	old, ok := t.known[id]
-	if ok && !old.present {
+	if !ok {
+		var err error
+		if old, err = t.locate(ctx, id); err != nil {
+			return wrapf(err, "Delete")
+		}
+	}
+	if !old.present {
+		t.known[id] = stored{}
 		return nil
 	}
 	delete(t.known, id)
-	var err error
-	if ok {
-		var st *sqlx.Stmt
-		if st, err = t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey); err == nil {
-			_, err = st.ExecContext(ctx, old.grant[:], id[:])
-		}
-	} else {
-		var st *sqlx.Stmt
-		if st, err = t.prepare(ctx, &t.delStmt, t.s.q.del); err == nil {
-			_, err = st.ExecContext(ctx, id[:], id[:], id[:])
-		}
+	st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
+	if err == nil {
+		_, err = st.ExecContext(ctx, old.gkey, id[:])
+	}
+	if err == nil {
+		err = t.keepOwners(ctx, old, stored{}, revoke.ID{})
+	}
+	if err == nil {
+		err = t.dropGrant(ctx, old, id)
 	}
 	if err != nil {
 		return wrapf(err, "Delete")
 	}
 	t.known[id] = stored{}
 	return nil
+}
+
+// keepOwners keeps the owners table in step with a row of tokens that was
+// old and is now next (either may be absent), after the change: it adds
+// the rows of next's subject and client in its grant, and removes those of
+// old's that no token of old's grant has any more. A row known to be there
+// is not added again: one the transaction added or saw, or one that
+// parent, next's parent, known to the transaction in next's grant with
+// next's subject and client, holds.
+func (t *tx) keepOwners(ctx context.Context, old, next stored, parent revoke.ID) error {
+	same := func(a, b stored) bool {
+		return a.present && b.present && a.grant == b.grant && a.client == b.client && a.subject == b.subject
+	}
+	if same(old, next) {
+		return nil
+	}
+	if next.present {
+		if p, ok := t.known[parent]; !parent.IsZero() && ok && same(p, next) {
+			t.owned[ownerRow{revoke.ByClient, next.client, next.grant}] = true
+			if next.subject != "" {
+				t.owned[ownerRow{revoke.BySubject, next.subject, next.grant}] = true
+			}
+		}
+		if err := t.addOwner(ctx, ownerRow{revoke.ByClient, next.client, next.grant}); err != nil {
+			return err
+		}
+		if next.subject != "" {
+			if err := t.addOwner(ctx, ownerRow{revoke.BySubject, next.subject, next.grant}); err != nil {
+				return err
+			}
+		}
+	}
+	if old.present {
+		if !next.present || old.grant != next.grant || old.client != next.client {
+			if err := t.dropOwner(ctx, ownerRow{revoke.ByClient, old.client, old.grant}, old.gkey); err != nil {
+				return err
+			}
+		}
+		if old.subject != "" && (!next.present || old.grant != next.grant || old.subject != next.subject) {
+			if err := t.dropOwner(ctx, ownerRow{revoke.BySubject, old.subject, old.grant}, old.gkey); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addOwner adds the owners row o unless the transaction knows it is there.
+func (t *tx) addOwner(ctx context.Context, o ownerRow) error {
+	if t.owned[o] {
+		return nil
+	}
+	st, err := t.prepare(ctx, &t.addStmt, t.s.q.ownerAdd)
+	if err != nil {
+		return err
+	}
+	// Until the statement succeeds the row is unknown.
+	if _, err := st.ExecContext(ctx, int64(o.by), o.key, o.grant[:]); err != nil {
+		return err
+	}
+	t.owned[o] = true
+	return nil
+}
+
+// dropOwner removes the owners row o unless a token of its grant, whose
+// key is gkey, still has its subject or client.
+func (t *tx) dropOwner(ctx context.Context, o ownerRow, gkey int64) error {
+	query := t.s.q.dropClient
+	if o.by == revoke.BySubject {
+		query = t.s.q.dropSubject
+	}
+	delete(t.owned, o)
+	st, err := t.prepare(ctx, &t.dropStmt[o.by], query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, o.key, o.grant[:], gkey)
+	return err
 }
 
 // Grant calls fn for every record of the grant: a range of the primary
@@ -399,8 +558,7 @@ func (t *tx) flush(ctx context.Context) error {
 }
 
 // Grants calls fn for at most limit grants of the subject or client key
-// above after, in ascending order, read from a range of the subject or
-// client index.
+// above after, in ascending order, read from a range of the owners table.
 func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
 	if err := t.check(ctx, "Grants", false); err != nil {
 		return err

@@ -1,0 +1,116 @@
+package bolt_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// TestOwnersFollowRecords: the store keeps one owners entry per grant and
+// subject or client. A grant stays listed under a subject or client while
+// any of its records has it, whichever records go (the first token of the
+// grant included), and is no longer listed once none has.
+func TestOwnersFollowRecords(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "owners.db"), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour).UTC()
+	root := revoke.TokenID("root")
+	rec := func(name string, client, subject string) revoke.Record {
+		id := revoke.TokenID(name)
+		r := revoke.Record{ID: id, Kind: revoke.Access, ClientID: client, Subject: subject, Parent: root, Grant: root, ExpiresAt: exp}
+		if id == root {
+			r.Kind, r.Parent = revoke.Refresh, revoke.ID{}
+		}
+		return r
+	}
+	write := func(fn func(revoke.Tx) error) {
+		t.Helper()
+		if err := s.Update(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(recs ...revoke.Record) {
+		t.Helper()
+		write(func(tx revoke.Tx) error {
+			for _, r := range recs {
+				if err := tx.Put(ctx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	del := func(names ...string) {
+		t.Helper()
+		write(func(tx revoke.Tx) error {
+			for _, n := range names {
+				if err := tx.Delete(ctx, revoke.TokenID(n)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	// listed wants Grants to list root's grant (or not) under each owner.
+	listed := func(step string, want bool, owners ...any) {
+		t.Helper()
+		for i := 0; i < len(owners); i += 2 {
+			by, key := owners[i].(revoke.Owner), owners[i+1].(string)
+			var got []revoke.ID
+			err := s.View(ctx, func(tx revoke.Tx) error {
+				return tx.Grants(ctx, by, key, revoke.ID{}, 10, func(g revoke.ID) error {
+					got = append(got, g)
+					return nil
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if is := len(got) == 1 && got[0] == root; is != want || len(got) > 1 {
+				t.Errorf("%s: Grants(%v %q) = %x, want the grant listed: %v", step, by, key, got, want)
+			}
+		}
+	}
+	const sub, cli = revoke.BySubject, revoke.ByClient
+
+	put(rec("root", "c1", "alice"), rec("a1", "c1", "alice"), rec("a2", "c1", "alice"))
+	listed("issued", true, sub, "alice", cli, "c1")
+
+	del("root")
+	listed("the first token deleted, two others left", true, sub, "alice", cli, "c1")
+
+	// a1 changes client and subject: a2 keeps the old ones listed.
+	put(rec("a1", "c2", "bob"))
+	listed("a1 moved to c2 and bob", true, sub, "alice", cli, "c1", sub, "bob", cli, "c2")
+
+	del("a2")
+	listed("the last token of c1 and alice deleted", false, sub, "alice", cli, "c1")
+	listed("the last token of c1 and alice deleted", true, sub, "bob", cli, "c2")
+
+	// a1 loses its subject: only its client lists the grant.
+	put(rec("a1", "c2", ""))
+	listed("a1 without a subject", false, sub, "bob")
+	listed("a1 without a subject", true, cli, "c2")
+
+	del("a1")
+	listed("every token deleted", false, sub, "alice", cli, "c1", sub, "bob", cli, "c2")
+
+	// A token put in the transaction that read its parent, with owners of
+	// its own: the parent's entries do not stand for them.
+	put(rec("root", "c1", "alice"))
+	write(func(tx revoke.Tx) error {
+		if _, _, err := tx.Get(ctx, root); err != nil {
+			return err
+		}
+		return tx.Put(ctx, rec("a3", "c3", "carol"))
+	})
+	listed("a token with owners of its own", true, sub, "alice", cli, "c1", sub, "carol", cli, "c3")
+}
