@@ -76,10 +76,18 @@ func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 		s.owners = make(map[owner]map[revoke.ID]int)
 	}
 	t := &tx{s: s, writable: true, seq: s.seq}
+	committed := false
+	defer func() {
+		if !committed {
+			t.rollback() // fn panicked: undo its writes before the panic goes on
+		}
+	}()
 	if err := fn(t); err != nil {
 		t.rollback()
+		committed = true // rolled back already
 		return err
 	}
+	committed = true
 	s.seq = t.seq
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,8 @@ type op struct {
 
 // do runs fn in a transaction shared with other concurrent callers and
 // returns the transaction's error. If ctx is done before the transaction
-// starts, fn is not run and ctx's error is returned.
+// starts, fn is not run and ctx's error is returned: a caller still queued
+// returns at once, without waiting for the transaction under way.
 func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) error {
 	o := &op{ctx: ctx, fn: fn, wake: make(chan struct{}, 1)}
 	c.mu.Lock()
@@ -74,7 +76,19 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 	c.mu.Unlock()
 
 	if !leader {
-		<-o.wake
+		select {
+		case <-o.wake:
+		case <-ctx.Done():
+			c.mu.Lock()
+			queued := !o.lead && c.dequeue(o)
+			c.mu.Unlock()
+			if queued {
+				return ctx.Err() // never ran, and never will
+			}
+			// A leader has taken o into its transaction, or chosen it
+			// to lead the next: finish as usual.
+			<-o.wake
+		}
 		if !o.lead {
 			return o.err
 		}
@@ -109,6 +123,17 @@ func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) 
 		}
 	}
 	return o.err
+}
+
+// dequeue removes o from the queue and reports whether it was there. c.mu
+// must be held.
+func (c *committer) dequeue(o *op) bool {
+	i := slices.Index(c.queue, o)
+	if i < 0 {
+		return false
+	}
+	c.queue = slices.Delete(c.queue, i, i+1)
+	return true
 }
 
 // fill makes a leader wait, briefly, for the callers that the last
@@ -187,13 +212,16 @@ func (c *committer) run(ctx context.Context, batch []*op) {
 		}
 		failed := -1
 		err := c.update(txCtx, func(tx Tx) error {
-			failed = -1
 			for i, o := range pending {
+				// Set before the call, so that a panic in this
+				// operation (or in the store, on its records) is
+				// charged to it alone.
+				failed = i
 				if err := o.fn(txCtx, tx); err != nil {
-					failed = i
 					return err
 				}
 			}
+			failed = -1
 			return nil
 		})
 		if err == nil {

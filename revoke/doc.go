@@ -134,5 +134,7 @@
 //     it.
 //   - Issue and Revoke wait for their commit even if their context is
 //     cancelled once their transaction has begun: a cancelled context stops
-//     only a write that has not started.
+//     only a write that has not started, and one still queued behind
+//     another transaction returns at once. A write that the store refuses
+//     with a panic fails alone too, with an error naming the panic.
 package revoke

@@ -140,6 +140,11 @@ func (r *Revoker) startFollower() {
 					r.opts.log.Warn("revoke: index is stale; IsRevoked fails closed", "lag", r.Lag())
 				}
 			}
+			// A catch-up that ended between the reading of the lag and
+			// the Store above found the flag clear and left it: look again.
+			if stale && r.Lag() <= r.opts.maxLag {
+				r.follow.stale.Store(false)
+			}
 			return nil
 		})
 	}

@@ -230,6 +230,12 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	delete(t.known, rec.ID)
 	moved := old.present && old.grant != rec.Grant
 	query, stmt := t.s.q.put, &t.putStmt
+	r.GKey = old.gkey
+	if !old.present || moved {
+		if r.GKey, err = t.keyOf(ctx, rec.Grant, rec.Grant == rec.ID); err != nil {
+			return wrapf(err, "Put")
+		}
+	}
 	switch {
 	case moved:
 		st, err := t.prepare(ctx, &t.delKeyStmt, t.s.q.delKey)
@@ -241,12 +247,6 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 		}
 	case old.present && (old.expires != r.ExpiresAt || old.client != rec.ClientID || old.subject != rec.Subject):
 		query, stmt = t.s.q.putAll, &t.putAllStmt
-	}
-	r.GKey = old.gkey
-	if !old.present || moved {
-		if r.GKey, err = t.keyOf(ctx, rec.Grant, rec.Grant == rec.ID); err != nil {
-			return wrapf(err, "Put")
-		}
 	}
 	st, err := t.prepare(ctx, stmt, query)
 	if err != nil {

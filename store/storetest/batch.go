@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,8 +13,13 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// refusedClient is the client whose records refusingStore will not hold.
-const refusedClient = "refused-client"
+// refusedClient is the client whose records refusingStore will not hold,
+// and panickingClient the one whose records make it panic.
+const (
+	refusedClient    = "refused-client"
+	panickingClient  = "panicking-client"
+	panickingMessage = "storetest: the store panics on this record"
+)
 
 var errRefused = errors.New("storetest: the store refuses this record")
 
@@ -36,11 +42,12 @@ func (s *refusingStore) Update(ctx context.Context, fn func(revoke.Tx) error) er
 	}
 	return s.Store.Update(ctx, func(tx revoke.Tx) error {
 		rt := &refusingTx{Tx: tx}
-		err := fn(rt)
-		if rt.refused && rt.puts > 0 {
-			s.mixed.Store(true)
-		}
-		return err
+		defer func() { // also when a Put panics
+			if rt.refused && rt.puts > 0 {
+				s.mixed.Store(true)
+			}
+		}()
+		return fn(rt)
 	})
 }
 
@@ -51,6 +58,10 @@ type refusingTx struct {
 }
 
 func (t *refusingTx) Put(ctx context.Context, rec revoke.Record) error {
+	if rec.ClientID == panickingClient {
+		t.refused = true
+		panic(panickingMessage)
+	}
 	if rec.ClientID == refusedClient {
 		t.refused = true
 		return errRefused
@@ -59,9 +70,15 @@ func (t *refusingTx) Put(ctx context.Context, rec revoke.Record) error {
 	return t.Tx.Put(ctx, rec)
 }
 
-// testOneBadWriteFailsAlone: a write the store refuses fails that write
-// alone; the other writes sharing its transaction commit.
+// testOneBadWriteFailsAlone: a write the store refuses, with an error or
+// with a panic, fails that write alone; the other writes sharing its
+// transaction commit.
 func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store) {
+	t.Run("Error", func(t *testing.T) { oneBadWrite(t, open, refusedClient) })
+	t.Run("Panic", func(t *testing.T) { oneBadWrite(t, open, panickingClient) })
+}
+
+func oneBadWrite(t *testing.T, open func(*testing.T) revoke.Store, badClient string) {
 	w := &refusingStore{Store: open(t)}
 	c := newClock()
 	r, err := revoke.New(w, revoke.WithClock(c.Now))
@@ -86,7 +103,7 @@ func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store)
 		revokeErrs := make([]error, len(grants))
 		issued := make([]revoke.Token, 6)
 		issueErrs := make([]error, len(issued))
-		poison := e.tokenFor(revoke.Access, refusedClient)
+		poison := e.tokenFor(revoke.Access, badClient)
 		var poisonErr error
 		for i, g := range grants {
 			wg.Go(func() {
@@ -119,8 +136,11 @@ func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store)
 				t.Errorf("round %d: Issue %d, sharing a transaction with a refused write: %v", round, i, err)
 			}
 		}
-		if !errors.Is(poisonErr, errRefused) {
+		switch {
+		case badClient == refusedClient && !errors.Is(poisonErr, errRefused):
 			t.Errorf("round %d: the refused Issue: err = %v, want the store's refusal", round, poisonErr)
+		case badClient == panickingClient && (poisonErr == nil || !strings.Contains(poisonErr.Error(), panickingMessage)):
+			t.Errorf("round %d: the Issue whose record made the store panic: err = %v, want an error naming the panic", round, poisonErr)
 		}
 		if _, found := e.record(poison.Value); found {
 			t.Errorf("round %d: the refused record was stored", round)

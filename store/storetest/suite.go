@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"OneRevokerPerStore", testOneRevokerPerStore},
 		{"OneBadWriteFailsAlone", testOneBadWriteFailsAlone},
 		{"RevokeUntracked", testRevokeUntracked},
+		{"GrantsFollowMovedRecord", testGrantsFollowMovedRecord},
 		{"Scan", testScan},
 	}
 	if cfg.reopen != nil {
