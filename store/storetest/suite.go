@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"OneBadWriteFailsAlone", testOneBadWriteFailsAlone},
 		{"RevokeUntracked", testRevokeUntracked},
 		{"GrantsFollowMovedRecord", testGrantsFollowMovedRecord},
+		{"OwnersFollowRecords", testOwnersFollowRecords},
 		{"Scan", testScan},
 	}
 	if cfg.reopen != nil {

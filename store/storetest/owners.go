@@ -1,25 +1,20 @@
-package bolt_test
+package storetest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// TestOwnersFollowRecords: the store keeps one owners entry per grant and
+// testOwnersFollowRecords: the store keeps one owners entry per grant and
 // subject or client. A grant stays listed under a subject or client while
 // any of its records has it, whichever records go (the first token of the
 // grant included), and is no longer listed once none has.
-func TestOwnersFollowRecords(t *testing.T) {
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "owners.db"), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func testOwnersFollowRecords(t *testing.T, open func(*testing.T) revoke.Store) {
+	s := open(t)
+	t.Cleanup(func() { _ = s.Close() })
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour).UTC()
 	root := revoke.TokenID("root")
