@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -60,21 +61,10 @@ type columns struct {
 	superseded                   []bool
 }
 
-// The range of times kept exactly as int64 nanoseconds since 1970.
-var (
-	minNano = time.Unix(0, math.MinInt64)
-	maxNano = time.Unix(0, math.MaxInt64)
-)
-
 // checkRecord reports why rec cannot be stored, or nil.
 func checkRecord(rec revoke.Record) error {
-	switch {
-	case rec.ExpiresAt.Before(minNano) || rec.ExpiresAt.After(maxNano):
-		return fmt.Errorf("postgres: Put: ExpiresAt %v is outside the years 1678 to 2262", rec.ExpiresAt)
-	case rec.Seq > math.MaxInt64:
-		return fmt.Errorf("postgres: Put: Seq %d does not fit in a bigint", rec.Seq)
-	case !rec.RotatedAt.IsZero() && (rec.RotatedAt.Before(minNano) || rec.RotatedAt.After(maxNano)):
-		return fmt.Errorf("postgres: Put: RotatedAt %v is outside the years 1678 to 2262", rec.RotatedAt)
+	if err := sqlrecord.CheckRange(rec); err != nil {
+		return fmt.Errorf("postgres: Put: %w", err)
 	}
 	return nil
 }
@@ -181,24 +171,9 @@ func (r *revRow) revocation() (revoke.Revocation, error) {
 	if err != nil {
 		return revoke.Revocation{}, err
 	}
-	if r.Check < 0 || r.Check > math.MaxUint32 || r.Seq <= 0 {
+	rev, ok := sqlrecord.Revocation(id, r.Check, r.ExpiresAt, r.Seq)
+	if !ok {
 		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d", ErrCorrupt, r.ID, r.Check, r.Seq)
 	}
-	return revoke.Revocation{
-		ID:        id,
-		Check:     uint32(r.Check),
-		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
-		Seq:       uint64(r.Seq),
-	}, nil
-}
-
-// clampNano is t in nanoseconds since 1970, clamped to the int64 range.
-func clampNano(t time.Time) int64 {
-	switch {
-	case t.Before(minNano):
-		return math.MinInt64
-	case t.After(maxNano):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
+	return rev, nil
 }

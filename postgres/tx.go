@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -197,7 +198,7 @@ func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(r
 		return err
 	}
 	var rows []row
-	if err := t.conn.SelectContext(ctx, &rows, t.s.q.expired, clampNano(before), limit); err != nil {
+	if err := t.conn.SelectContext(ctx, &rows, t.s.q.expired, sqlrecord.ClampNano(before), limit); err != nil {
 		return t.fail(ctx, "Expired", err)
 	}
 	return each(rows, fn)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -63,20 +64,9 @@ type revRow struct {
 	Seq       int64   `db:"seq"`
 }
 
-// The range of times kept exactly as int64 nanoseconds since 1970.
-var (
-	minNano = time.Unix(0, math.MinInt64)
-	maxNano = time.Unix(0, math.MaxInt64)
-)
-
 func rowOf(rec revoke.Record) (row, error) {
-	switch {
-	case rec.ExpiresAt.Before(minNano) || rec.ExpiresAt.After(maxNano):
-		return row{}, fmt.Errorf("sqlite: Put: ExpiresAt %v is outside the years 1678 to 2262", rec.ExpiresAt)
-	case rec.Seq > math.MaxInt64:
-		return row{}, fmt.Errorf("sqlite: Put: Seq %d does not fit in an SQLite integer", rec.Seq)
-	case !rec.RotatedAt.IsZero() && (rec.RotatedAt.Before(minNano) || rec.RotatedAt.After(maxNano)):
-		return row{}, fmt.Errorf("sqlite: Put: RotatedAt %v is outside the years 1678 to 2262", rec.RotatedAt)
+	if err := sqlrecord.CheckRange(rec); err != nil {
+		return row{}, fmt.Errorf("sqlite: Put: %w", err)
 	}
 	var rotated sql.NullInt64
 	if !rec.RotatedAt.IsZero() {
@@ -132,26 +122,11 @@ func (r *row) record() (revoke.Record, error) {
 }
 
 func (r *revRow) revocation() (revoke.Revocation, error) {
-	if r.Check < 0 || r.Check > math.MaxUint32 || r.Seq <= 0 {
+	rev, ok := sqlrecord.Revocation(revoke.ID(r.ID), r.Check, r.ExpiresAt, r.Seq)
+	if !ok {
 		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d", ErrCorrupt, r.ID[:], r.Check, r.Seq)
 	}
-	return revoke.Revocation{
-		ID:        revoke.ID(r.ID),
-		Check:     uint32(r.Check),
-		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
-		Seq:       uint64(r.Seq),
-	}, nil
-}
-
-// clampNano is t in nanoseconds since 1970, clamped to the int64 range.
-func clampNano(t time.Time) int64 {
-	switch {
-	case t.Before(minNano):
-		return math.MinInt64
-	case t.After(maxNano):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
+	return rev, nil
 }
 
 // idValue is a revoke.ID kept as a 32-byte BLOB. Scanning copies the

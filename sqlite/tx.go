@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -462,7 +463,7 @@ func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(r
 		return nil
 	}
 	var rows []row
-	if err := t.conn.SelectContext(ctx, &rows, t.s.q.expired, clampNano(before), limit); err != nil {
+	if err := t.conn.SelectContext(ctx, &rows, t.s.q.expired, sqlrecord.ClampNano(before), limit); err != nil {
 		return wrapf(err, "Expired")
 	}
 	return t.each(rows, fn)
