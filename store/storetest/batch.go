@@ -118,8 +118,11 @@ func oneBadWrite(t *testing.T, open func(*testing.T) revoke.Store, badClient str
 			issued[i] = e.tokenFor(revoke.Access, "c1")
 			wg.Go(func() { issueErrs[i] = r.Issue(e.ctx, issued[i]) })
 		}
+		// The bad write queues last, so that the others' writes come
+		// before it in the shared transaction.
+		time.Sleep(150 * time.Millisecond) // let them queue behind the leader (Revoke reads first)
 		wg.Go(func() { poisonErr = r.Issue(e.ctx, poison) })
-		time.Sleep(250 * time.Millisecond) // let them queue behind the leader (Revoke reads first)
+		time.Sleep(100 * time.Millisecond)
 		close(w.gate)
 		wg.Wait()
 
