@@ -333,21 +333,11 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 		revoked = revoked[:0]
 		var err error
 		plan, err = revocable(ctx, tx, id, clientID, now, cutoff)
-		if err != nil || plan.outcome != nil || len(plan.members) == 0 {
+		if err != nil || plan.outcome != nil {
 			return err
 		}
-		seq, err := tx.NextSeq(ctx)
-		if err != nil {
-			return err
-		}
-		for _, m := range plan.members {
-			m.Seq = seq
-			if err := tx.Put(ctx, m); err != nil {
-				return err
-			}
-			revoked = append(revoked, m.Revocation())
-		}
-		return nil
+		revoked, err = revokeRecords(ctx, tx, plan.members, revoked)
+		return err
 	})
 	if err != nil {
 		r.storeError("Revoke", err)

@@ -176,8 +176,18 @@ func revokeGrant(ctx context.Context, tx Tx, grant ID, cutoff time.Time, revs []
 		}
 		return nil
 	})
-	if err != nil || len(members) == 0 {
+	if err != nil {
 		return revs, err
+	}
+	return revokeRecords(ctx, tx, members, revs)
+}
+
+// revokeRecords writes members revoked under one new sequence number,
+// appending their index entries to revs. With no members it writes nothing
+// and takes no number.
+func revokeRecords(ctx context.Context, tx Tx, members []Record, revs []Revocation) ([]Revocation, error) {
+	if len(members) == 0 {
+		return revs, nil
 	}
 	seq, err := tx.NextSeq(ctx)
 	if err != nil {

@@ -79,21 +79,8 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 			}}
 			target = members[0]
 		}
-		if len(members) == 0 {
-			return nil
-		}
-		seq, err := tx.NextSeq(ctx)
-		if err != nil {
-			return err
-		}
-		for _, m := range members {
-			m.Seq = seq
-			if err := tx.Put(ctx, m); err != nil {
-				return err
-			}
-			revoked = append(revoked, m.Revocation())
-		}
-		return nil
+		revoked, err = revokeRecords(ctx, tx, members, revoked)
+		return err
 	})
 	if err != nil {
 		r.storeError("RevokeUntracked", err)
