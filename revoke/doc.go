@@ -117,7 +117,9 @@
 //     IsRevoked in this one. Revocations made through this Revoker are seen
 //     at once.
 //   - Records are deleted only by Purge (or the janitor, WithJanitor). A
-//     revoked token stays in the index until it has expired and been purged.
+//     revoked token stays in the index until it has expired and been purged;
+//     New and the follower do not load a revocation that expired more than
+//     the purge grace ago, which Purge would sweep anyway.
 //   - Revoking an expired refresh token does nothing, as RFC 7009 says of
 //     invalid tokens, even if access tokens minted from it are still live:
 //     revoke a grant through its newest refresh token.

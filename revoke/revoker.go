@@ -117,8 +117,15 @@ func (r *Revoker) sync(ctx context.Context) error {
 	n := 0
 	err := r.store.View(ctx, func(tx Tx) error {
 		return tx.RevokedSince(ctx, last, func(rev Revocation) error {
-			r.index.add(rev)
 			n++
+			// A revocation past the purge cutoff is Purge's to delete:
+			// adding it could undo the sweep of a Purge that ran while
+			// this read was under way.
+			if !rev.ExpiresAt.After(r.opts.now().Add(-r.opts.grace)) {
+				high = max(high, rev.Seq)
+				return nil
+			}
+			r.index.add(rev)
 			high = max(high, rev.Seq)
 			return nil
 		})
