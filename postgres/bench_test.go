@@ -18,15 +18,24 @@ import (
 	"github.com/sdkauth/revocation/store/storetest"
 )
 
-// BenchmarkStore runs the common benchmarks of package storetest.
+// BenchmarkStore runs the common benchmarks of package storetest. The bytes
+// written per token are the server's: the WAL it wrote (pg_stat_wal), which
+// holds every row and index change, and the full page images after a
+// checkpoint.
 func BenchmarkStore(b *testing.B) {
+	db := admin(b)
+	walBytes := func() (int64, error) {
+		var n int64
+		err := db.Get(&n, `SELECT wal_bytes::bigint FROM pg_stat_wal`)
+		return n, err
+	}
 	storetest.RunBenchmarks(b, func(b *testing.B) revoke.Store {
 		s, err := postgres.Open(context.Background(), dsn, postgres.WithTablePrefix(freshPrefix(b)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		return s
-	})
+	}, storetest.WithWriteMeter(walBytes))
 }
 
 // The environment of a follower process of BenchmarkPropagation.

@@ -18,19 +18,25 @@ import (
 // serial and parallel) beside a floor of one SHA-256 of the token plus one
 // Go map lookup, Issue serial and from 32 goroutines, the issuance load of a
 // login burst beside the disk's floor (IssueLoad, see benchIssueLoad), Revoke of a grant of
-// one refresh and 1,000 access tokens, the HTTP endpoint and middleware end
+// one refresh and 1,000 access tokens alone (RevokeGrant1001) and while that
+// issuance load runs (RevokeGrant1001Loaded), the HTTP endpoint and middleware end
 // to end, and New over a store holding 1M
 // revoked records (with the index's memory per revoked token). open is
 // called for each benchmark and must return a fresh, empty Store; the
-// benchmark closes it.
-func RunBenchmarks(b *testing.B, open func(b *testing.B) revoke.Store) {
+// benchmark closes it. opts adjust what is measured (see WithWriteMeter).
+func RunBenchmarks(b *testing.B, open func(b *testing.B) revoke.Store, opts ...BenchOption) {
+	var o benchOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	b.Run("IsRevoked", func(b *testing.B) { benchIsRevoked(b, open) })
 	b.Run("IsRevokedObserved", func(b *testing.B) {
 		benchIsRevoked(b, open, revoke.WithObserver(func(revoke.Event) {}))
 	})
 	b.Run("Issue", func(b *testing.B) { benchIssue(b, open) })
-	b.Run("IssueLoad", func(b *testing.B) { benchIssueLoad(b, open) })
+	b.Run("IssueLoad", func(b *testing.B) { benchIssueLoad(b, open, o) })
 	b.Run("RevokeGrant1001", func(b *testing.B) { benchRevokeGrant(b, open) })
+	b.Run("RevokeGrant1001Loaded", func(b *testing.B) { benchRevokeGrantLoaded(b, open) })
 	b.Run("HTTP", func(b *testing.B) { benchHTTP(b, open) })
 	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000) })
 	runLifecycleBenchmarks(b, open)
@@ -194,30 +200,40 @@ func benchRevokeGrant(b *testing.B, open func(*testing.B) revoke.Store) {
 	exp := time.Now().Add(time.Hour).UTC()
 	for b.Loop() {
 		b.StopTimer()
-		refresh := benchToken()
-		root := revoke.TokenID(refresh)
-		err := s.Update(ctx, func(tx revoke.Tx) error {
-			if err := tx.Put(ctx, revoke.Record{ID: root, Check: revoke.Checksum(refresh), Kind: revoke.Refresh, ClientID: "bench", Grant: root, ExpiresAt: exp}); err != nil {
-				return err
-			}
-			for range 1000 {
-				at := benchToken()
-				rec := revoke.Record{ID: revoke.TokenID(at), Check: revoke.Checksum(at), Kind: revoke.Access, ClientID: "bench", Parent: root, Grant: root, ExpiresAt: exp}
-				if err := tx.Put(ctx, rec); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		refresh := putGrant1001(b, s, exp)
 		b.StartTimer()
 		n, err := r.Revoke(ctx, refresh, "bench")
 		if err != nil || n != 1001 {
 			b.Fatalf("Revoke = (%d, %v), want 1001", n, err)
 		}
 	}
+}
+
+// putGrant1001 stores a grant of one refresh token and 1,000 access tokens
+// of client "bench" straight through the Store, in one transaction, and
+// returns the refresh token.
+func putGrant1001(b *testing.B, s revoke.Store, exp time.Time) string {
+	b.Helper()
+	ctx := context.Background()
+	refresh := benchToken()
+	root := revoke.TokenID(refresh)
+	err := s.Update(ctx, func(tx revoke.Tx) error {
+		if err := tx.Put(ctx, revoke.Record{ID: root, Check: revoke.Checksum(refresh), Kind: revoke.Refresh, ClientID: "bench", Grant: root, ExpiresAt: exp}); err != nil {
+			return err
+		}
+		for range 1000 {
+			at := benchToken()
+			rec := revoke.Record{ID: revoke.TokenID(at), Check: revoke.Checksum(at), Kind: revoke.Access, ClientID: "bench", Parent: root, Grant: root, ExpiresAt: exp}
+			if err := tx.Put(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return refresh
 }
 
 func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {

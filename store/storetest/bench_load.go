@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,54 @@ const (
 	floorRecord = 300
 )
 
+// BenchOption adjusts what RunBenchmarks measures.
+type BenchOption func(*benchOptions)
+
+type benchOptions struct {
+	written func() (int64, error)
+}
+
+// WithWriteMeter gives RunBenchmarks the bytes the store has caused to be
+// written to storage so far, for the disk-B/token metric of IssueLoad. A
+// backend whose writes happen in this process needs none: the default is
+// the process's own write_bytes (Linux's /proc/self/io). A backend whose
+// server writes (postgres) passes the server's count, such as PostgreSQL's
+// pg_stat_wal.wal_bytes.
+func WithWriteMeter(written func() (int64, error)) BenchOption {
+	return func(o *benchOptions) { o.written = written }
+}
+
+// meter returns the write meter o names, or the process's write_bytes; ok
+// is false where neither is known.
+func (o benchOptions) meter() func() (int64, bool) {
+	if o.written != nil {
+		return func() (int64, bool) {
+			n, err := o.written()
+			return n, err == nil
+		}
+	}
+	return func() (int64, bool) {
+		n := writeBytes()
+		return n, n >= 0
+	}
+}
+
+// issueFamily issues, as one login or refresh does, a refresh token and
+// loadAccess access tokens under it.
+func issueFamily(ctx context.Context, r *revoke.Revoker) error {
+	exp := time.Now().Add(time.Hour)
+	refresh := benchToken()
+	if err := r.Issue(ctx, revoke.Token{Value: refresh, Kind: revoke.Refresh, ClientID: "bench", Subject: "user", ExpiresAt: exp.Add(24 * time.Hour)}); err != nil {
+		return err
+	}
+	for range loadAccess {
+		if err := r.Issue(ctx, revoke.Token{Value: benchToken(), Kind: revoke.Access, ClientID: "bench", Parent: refresh, ExpiresAt: exp}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // benchIssueLoad measures durable issuance under load: loadIssuers
 // goroutines each issue a refresh token and loadAccess access tokens under
 // it, on a store pre-filled with loadPrefill tokens. It reports tokens/s;
@@ -35,34 +84,23 @@ const (
 // ideal group-committed append log of floorRecord-byte records (one write
 // and one fsync per group, loadIssuers waiting writers), and the share of
 // that floor the store reaches; and the bytes the process wrote to storage
-// per token (Linux: /proc/self/io write_bytes; omitted elsewhere).
-func benchIssueLoad(b *testing.B, open func(*testing.B) revoke.Store) {
+// per token (Linux: /proc/self/io write_bytes, or WithWriteMeter's count;
+// omitted where neither is known).
+func benchIssueLoad(b *testing.B, open func(*testing.B) revoke.Store, o benchOptions) {
 	s := open(b)
 	seed(b, s, loadPrefill, false)
 	counted := &countingStore{Store: s}
 	r := newBenchRevoker(b, counted)
 	ctx := context.Background()
-	family := func() error {
-		exp := time.Now().Add(time.Hour)
-		refresh := benchToken()
-		if err := r.Issue(ctx, revoke.Token{Value: refresh, Kind: revoke.Refresh, ClientID: "bench", Subject: "user", ExpiresAt: exp.Add(24 * time.Hour)}); err != nil {
-			return err
-		}
-		for range loadAccess {
-			if err := r.Issue(ctx, revoke.Token{Value: benchToken(), Kind: revoke.Access, ClientID: "bench", Parent: refresh, ExpiresAt: exp}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	meter := o.meter()
 	b.SetParallelism(max(1, loadIssuers/runtime.GOMAXPROCS(0)))
-	written := writeBytes()
+	written, wok := meter()
 	b.ResetTimer()
 	counted.updates.Store(0)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := family(); err != nil {
+			if err := issueFamily(ctx, r); err != nil {
 				b.Error(err)
 				return
 			}
@@ -76,12 +114,62 @@ func benchIssueLoad(b *testing.B, open func(*testing.B) revoke.Store) {
 	if n := counted.updates.Load(); n > 0 {
 		b.ReportMetric(tokens/float64(n), "tokens/commit")
 	}
-	if w := writeBytes(); written >= 0 && w >= 0 {
+	if w, ok := meter(); wok && ok {
 		b.ReportMetric(float64(w-written)/tokens, "disk-B/token")
 	}
 	floor := diskFloor(b, b.TempDir(), min(max(elapsed, 500*time.Millisecond), 2*time.Second))
 	b.ReportMetric(floor, "floor-tokens/s")
 	b.ReportMetric(rate/floor, "floor-share")
+}
+
+// benchRevokeGrantLoaded measures Revoke of a grant of one refresh and
+// 1,000 access tokens while loadIssuers goroutines keep issuing as in
+// IssueLoad: the cascade shares the group committer, and the store, with a
+// login burst. Besides the mean (ns/op) it reports the median and the
+// slowest revocation (p50-ms, max-ms).
+func benchRevokeGrantLoaded(b *testing.B, open func(*testing.B) revoke.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := open(b)
+	seed(b, s, loadPrefill, false)
+	r := newBenchRevoker(b, s)
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Value
+	)
+	for range loadIssuers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if err := issueFamily(ctx, r); err != nil && ctx.Err() == nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	defer func() {
+		cancel()
+		wg.Wait()
+		if err, ok := failed.Load().(error); ok {
+			b.Errorf("issuer: %v", err)
+		}
+	}()
+	exp := time.Now().Add(time.Hour).UTC()
+	var took []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		refresh := putGrant1001(b, s, exp)
+		b.StartTimer()
+		start := time.Now()
+		n, err := r.Revoke(context.Background(), refresh, "bench")
+		took = append(took, time.Since(start))
+		if err != nil || n != 1001 {
+			b.Fatalf("Revoke = (%d, %v), want 1001", n, err)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2])/float64(time.Millisecond), "p50-ms")
+	b.ReportMetric(float64(took[len(took)-1])/float64(time.Millisecond), "max-ms")
 }
 
 // countingStore counts a Store's Update transactions.
