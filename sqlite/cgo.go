@@ -3,6 +3,7 @@
 package sqlite
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -31,8 +32,31 @@ func classify(err error) error {
 	return nil
 }
 
-// tuneConn sets the pragmas the DSN cannot on each connection Open makes.
+// tuneConn sets the pragmas the DSN cannot on each connection Open makes:
+// the page size of a new database, which only counts before its first
+// write (journal_mode=WAL is one, so it comes after), WAL mode, and the
+// WAL's checkpoint threshold in pages of the database's page size.
 func tuneConn(c *sqlite3.SQLiteConn) error {
-	_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walCheckpointPages), nil)
+	if _, err := c.Exec(fmt.Sprintf("PRAGMA page_size = %d", pageSize), nil); err != nil {
+		return err
+	}
+	if _, err := c.Exec("PRAGMA journal_mode = WAL", nil); err != nil {
+		return err
+	}
+	size := int64(pageSize)
+	rows, err := c.Query("PRAGMA page_size", nil)
+	if err != nil {
+		return err
+	}
+	dest := make([]driver.Value, 1)
+	if err := rows.Next(dest); err == nil {
+		if n, ok := dest[0].(int64); ok && n > 0 {
+			size = n
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	_, err = c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walCheckpointBytes/size), nil)
 	return err
 }

@@ -27,6 +27,16 @@
 // applies the same synchronous level to the connection of each of its write
 // transactions, and restores the application's setting afterwards.
 //
+// A database Open creates has pages of 1 KiB rather than SQLite's 4 KiB.
+// Tokens are found by their SHA-256 ID, so each token of a commit lands on
+// its own leaf of the index by ID, and a commit writes about a page per
+// token to the WAL (and again when the WAL is checkpointed into the file):
+// smaller pages halve the bytes written per token at the same throughput
+// (BENCHMARKS.md, "Durable issuance under load"). A database created with
+// another page size keeps it; a VACUUM after PRAGMA page_size = 1024, with
+// the journal mode set to DELETE for the VACUUM, converts it. The WAL is
+// checkpointed into the file once it holds 32 MiB.
+//
 // # Concurrency across processes
 //
 // Every write transaction begins with BEGIN IMMEDIATE, which takes the

@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,6 +120,12 @@ func TestOpenPragmas(t *testing.T) {
 			if got := pragma(t, conn, "journal_mode"); got != "wal" {
 				t.Errorf("journal_mode = %s, want wal", got)
 			}
+			if got, want := pragma(t, conn, "page_size"), strconv.Itoa(pageSize); got != want {
+				t.Errorf("page_size = %s, want %s", got, want)
+			}
+			if got, want := pragma(t, conn, "wal_autocheckpoint"), strconv.Itoa(walCheckpointBytes/pageSize); got != want {
+				t.Errorf("wal_autocheckpoint = %s, want %s", got, want)
+			}
 			return nil
 		})
 		if err != nil {
@@ -224,5 +231,41 @@ func TestMigrateFromVersion1(t *testing.T) {
 	var v int
 	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 4 {
 		t.Errorf("schema version after Open = %d (%v), want %d = 4", v, err, schemaVersion)
+	}
+}
+
+// TestOpenKeepsPageSize opens a database that already has pages of 4 KiB,
+// in WAL mode and not: Open keeps its page size (changing it would take a
+// VACUUM of the whole file) and sizes the checkpoint threshold by it.
+func TestOpenKeepsPageSize(t *testing.T) {
+	for _, mode := range []string{"WAL", "DELETE"} {
+		path := filepath.Join(t.TempDir(), "old.db")
+		db := sqlx.MustOpen("sqlite3", path+"?_journal_mode="+mode)
+		db.MustExec(`PRAGMA page_size = 4096`)
+		db.MustExec(`CREATE TABLE app (x)`)
+		db.Close()
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Update(context.Background(), func(rtx revoke.Tx) error {
+			conn := rtx.(*tx).conn
+			if got := pragma(t, conn, "page_size"); got != "4096" {
+				t.Errorf("%s: page_size = %s, want 4096", mode, got)
+			}
+			if got, want := pragma(t, conn, "wal_autocheckpoint"), strconv.Itoa(walCheckpointBytes/4096); got != want {
+				t.Errorf("%s: wal_autocheckpoint = %s, want %s", mode, got, want)
+			}
+			if got := pragma(t, conn, "journal_mode"); got != "wal" {
+				t.Errorf("%s: journal_mode = %s, want wal", mode, got)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -95,12 +95,20 @@ const driverName = "sqlite3-revocation"
 
 var registerDriver sync.Once
 
-// walCheckpointPages is the WAL size, in pages, past which a commit copies
-// the WAL back into the database (SQLite's default is 1,000: 4 MiB). A purge
-// batch, whose rows are spread over the table, or a cascade over a very
-// large grant dirties hundreds of pages; with the default nearly every such
-// commit would also run a checkpoint, with its own fsyncs.
-const walCheckpointPages = 8192
+// walCheckpointBytes is the WAL size past which a commit copies the WAL back
+// into the database (SQLite's default is 1,000 pages: 4 MiB of 4 KiB pages).
+// A purge batch, whose rows are spread over the table, or a cascade over a
+// very large grant dirties hundreds of pages; with the default nearly every
+// such commit would also run a checkpoint, with its own fsyncs.
+const walCheckpointBytes = 32 << 20
+
+// pageSize is the page size of the databases Open creates (SQLite's
+// default is 4,096 bytes). Every token's record lands on a random leaf of
+// the index by token ID, so a commit of a group of tokens writes about one
+// page per token to the WAL (and again at the checkpoint): smaller pages
+// write fewer bytes per token for the same work. BENCHMARKS.md has the
+// figures. A database created with another page size keeps it.
+const pageSize = 1024
 
 // dsnOf returns the go-sqlite3 data source name for the file at path: a
 // file: URI whose parameters set up every connection the pool opens.
@@ -118,7 +126,6 @@ func dsnOf(path string, o options) (string, error) {
 	// SQLite decodes %XX in a URI's path; '?' and '#' would end it.
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(abs)
 	params := url.Values{
-		"_journal_mode":    {"WAL"},
 		"_synchronous":     {o.sync.String()},
 		"_busy_timeout":    {strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)},
 		"_stmt_cache_size": {strconv.Itoa(stmtCacheSize)},
