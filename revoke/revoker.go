@@ -182,7 +182,7 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 		revoked []Revocation
 		wrote   bool
 	)
-	reads := []ID{rec.ID}
+	reads := append(make([]ID, 0, 2), rec.ID)
 	if !rec.Parent.IsZero() {
 		reads = append(reads, rec.Parent)
 	}
