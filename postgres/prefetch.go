@@ -45,7 +45,20 @@ func (t *tx) Prefetch(ctx context.Context, ids []revoke.ID) error {
 		t.cache[*id] = cached{} // absent, unless a row says otherwise
 		want = append(want, id[:])
 	}
-	if len(want) == 0 {
+	switch len(want) {
+	case 0:
+		return nil
+	case 1:
+		// Get's statement: PostgreSQL plans it once for the connection,
+		// whereas it plans the ANY of one ID anew at each run, which
+		// costs a lone writer more than the statement saves.
+		id := revoke.ID(want[0])
+		rec, found, err := t.read(ctx, "Prefetch", id)
+		if err != nil {
+			delete(t.cache, id)
+			return err
+		}
+		t.cache[id] = cached{rec: rec, found: found}
 		return nil
 	}
 	var rows []row

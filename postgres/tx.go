@@ -93,13 +93,18 @@ func (t *tx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error)
 	if c, ok := t.cache[id]; ok {
 		return c.rec, c.found, nil
 	}
+	return t.read(ctx, "Get", id)
+}
+
+// read reads the record of id from the table, for op.
+func (t *tx) read(ctx context.Context, op string, id revoke.ID) (revoke.Record, bool, error) {
 	var r row
 	err := t.conn.GetContext(ctx, &r, t.s.q.get, id[:])
 	if errors.Is(err, sql.ErrNoRows) {
 		return revoke.Record{}, false, nil
 	}
 	if err != nil {
-		return revoke.Record{}, false, t.fail(ctx, "Get", err)
+		return revoke.Record{}, false, t.fail(ctx, op, err)
 	}
 	rec, err := r.record()
 	if err != nil {

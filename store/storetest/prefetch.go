@@ -140,7 +140,11 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 				return err
 			}
 		}
-		// Prefetch again, of IDs this transaction wrote (and sent).
+		// Prefetch again, of IDs this transaction wrote (and sent): one
+		// alone, then the others.
+		if err := prefetch(tx, changed.ID); err != nil {
+			return err
+		}
 		if err := prefetch(tx, changed.ID, deleted.ID, added.ID, early.ID); err != nil {
 			return err
 		}
@@ -164,6 +168,13 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 
 	// What committed, read with and without Prefetch alike.
 	err = s.View(ctx, func(tx revoke.Tx) error {
+		// One present and one absent alone, then all of them.
+		if err := prefetch(tx, kept.ID); err != nil {
+			return err
+		}
+		if err := prefetch(tx, absent.ID); err != nil {
+			return err
+		}
 		if err := prefetch(tx, kept.ID, changed.ID, deleted.ID, absent.ID, added.ID, early.ID); err != nil {
 			return err
 		}
