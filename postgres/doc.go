@@ -65,7 +65,13 @@
 // Writes are buffered in the transaction and sent in one statement each
 // (an INSERT ... ON CONFLICT of all the records put, a DELETE of all those
 // deleted) before a read that needs them and at the commit: revoking a
-// grant of a thousand tokens costs one statement, not a thousand.
+// grant of a thousand tokens costs one statement, not a thousand. Reads
+// are gathered the same way: the Tx implements revoke.Prefetcher, and the
+// group committer of package revoke reads the records its Issues, Revokes
+// and Rotates check (a token and its parent) in one SELECT ... WHERE id =
+// ANY($1) per transaction, rather than a round trip per record. Get then
+// answers from the transaction's own writes first, then from what was read
+// ahead, then from the table.
 //
 // # Durability
 //

@@ -57,7 +57,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	if _, err := s.db.Exec(`ANALYZE ` + s.q.tokens); err != nil {
 		t.Fatal(err)
 	}
-	id := revoke.TokenID("x")
+	id, id2 := revoke.TokenID("x"), revoke.TokenID("y")
 	var cols columns
 	cols.add(&revoke.Record{ID: id, Grant: id, ExpiresAt: exp})
 	for _, c := range []struct {
@@ -68,6 +68,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		ordered bool
 	}{
 		{"Get", s.q.get, prefix + "tokens_id", []any{id[:]}, false},
+		{"Prefetch", s.q.getMany, prefix + "tokens_id", []any{[][]byte{id[:], id2[:]}}, false},
 		{"Grant", s.q.grant, prefix + "tokens_pkey", []any{id[:]}, false},
 		{"RevokedSince", s.q.revokedSince, prefix + "tokens_seq", []any{int64(3)}, true},
 		{"Expired", s.q.expired, prefix + "tokens_expires", []any{exp.UnixNano(), 1000}, false},

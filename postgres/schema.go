@@ -84,10 +84,10 @@ type queries struct {
 	schema, prefix string
 	tokens, meta   string // qualified, quoted names
 
-	get, grant, revokedSince, expired string
-	upsert, del, nextSeq, raiseSeq    string
-	subjectGrants, clientGrants, scan string
-	metaExists                        string
+	get, getMany, grant, revokedSince, expired string
+	upsert, del, nextSeq, raiseSeq             string
+	subjectGrants, clientGrants, scan          string
+	metaExists                                 string
 }
 
 func quote(name string) string { return `"` + name + `"` }
@@ -100,6 +100,9 @@ func newQueries(schema, prefix string) queries {
 		meta:   quote(schema) + "." + quote(prefix+"meta"),
 	}
 	q.get = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id = $1`)
+	// Prefetch: the records of many IDs in one statement, from the unique
+	// index on id.
+	q.getMany = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id = ANY($1::bytea[])`)
 	q.grant = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE grant_id = $1`)
 	// "seq > 0" matches the partial index's condition whatever the bound
 	// value.

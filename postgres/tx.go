@@ -23,7 +23,9 @@ import (
 // (Grant, Grants, RevokedSince, Expired, Scan) and before the commit. So a
 // cascade over a grant of any size, the Issues of a group commit, or a purge
 // batch cost one statement each, not one per record. Get answers from pending for the IDs
-// it holds: no other row is changed by what pending holds.
+// it holds: no other row is changed by what pending holds. Reads go the
+// same way: Prefetch reads the records a group commit checks in one
+// statement, and Get answers from them (see prefetch.go).
 type tx struct {
 	s     *Store
 	conn  *sqlx.Conn
@@ -32,6 +34,9 @@ type tx struct {
 	done  bool
 
 	pending map[revoke.ID]pendingWrite
+	// cache holds what Prefetch read, for the IDs the transaction has
+	// not written since: note drops an ID from it.
+	cache map[revoke.ID]cached
 	// seq is the sequence counter as the transaction last set it (by
 	// NextSeq or raiseSeq), 0 if it has not: the commit sends a NOTIFY
 	// when it is set.
@@ -85,13 +90,21 @@ func (t *tx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error)
 	if p, ok := t.pending[id]; ok {
 		return p.rec, !p.deleted, nil
 	}
+	if c, ok := t.cache[id]; ok {
+		return c.rec, c.found, nil
+	}
+	return t.read(ctx, "Get", id)
+}
+
+// read reads the record of id from the table, for op.
+func (t *tx) read(ctx context.Context, op string, id revoke.ID) (revoke.Record, bool, error) {
 	var r row
 	err := t.conn.GetContext(ctx, &r, t.s.q.get, id[:])
 	if errors.Is(err, sql.ErrNoRows) {
 		return revoke.Record{}, false, nil
 	}
 	if err != nil {
-		return revoke.Record{}, false, t.fail(ctx, "Get", err)
+		return revoke.Record{}, false, t.fail(ctx, op, err)
 	}
 	rec, err := r.record()
 	if err != nil {
@@ -127,7 +140,10 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 	return nil
 }
 
+// note records w as the last write of id, to be sent at the next flush,
+// and forgets what Prefetch read of id, which the write makes stale.
 func (t *tx) note(id revoke.ID, w pendingWrite) {
+	delete(t.cache, id)
 	if t.pending == nil {
 		t.pending = make(map[revoke.ID]pendingWrite)
 	}

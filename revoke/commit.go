@@ -1,6 +1,7 @@
 package revoke
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,19 +51,23 @@ type committer struct {
 const maxFillWait = 500 * time.Microsecond
 
 type op struct {
-	ctx  context.Context
-	fn   func(context.Context, Tx) error
-	err  error
-	lead bool          // set when woken to lead the next transaction
-	wake chan struct{} // receives once: done, or lead
+	ctx context.Context
+	// reads are the IDs fn will Get first, prefetched for the whole
+	// transaction when the store's Tx is a Prefetcher. fn may read others.
+	reads []ID
+	fn    func(context.Context, Tx) error
+	err   error
+	lead  bool          // set when woken to lead the next transaction
+	wake  chan struct{} // receives once: done, or lead
 }
 
 // do runs fn in a transaction shared with other concurrent callers and
-// returns the transaction's error. If ctx is done before the transaction
+// returns the transaction's error. reads are the IDs fn will Get (see
+// prefetch); nil declares none. If ctx is done before the transaction
 // starts, fn is not run and ctx's error is returned: a caller still queued
 // returns at once, without waiting for the transaction under way.
-func (c *committer) do(ctx context.Context, fn func(context.Context, Tx) error) error {
-	o := &op{ctx: ctx, fn: fn, wake: make(chan struct{}, 1)}
+func (c *committer) do(ctx context.Context, reads []ID, fn func(context.Context, Tx) error) error {
+	o := &op{ctx: ctx, reads: reads, fn: fn, wake: make(chan struct{}, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, o)
 	leader := !c.running
@@ -190,6 +195,9 @@ func (c *committer) fill() {
 // error wrapping ErrUnavailable or ErrClosed) fails every operation of the
 // batch. Each retry drops one operation, so a batch of n runs at most n
 // times, and only when operations fail.
+//
+// Each attempt first prefetches the reads its operations declared (see
+// prefetch); a prefetch that fails fails the batch, as a commit does.
 func (c *committer) run(ctx context.Context, batch []*op) {
 	txCtx := context.WithoutCancel(ctx)
 	pending := make([]*op, 0, len(batch))
@@ -212,6 +220,9 @@ func (c *committer) run(ctx context.Context, batch []*op) {
 		}
 		failed := -1
 		err := c.update(txCtx, func(tx Tx) error {
+			if err := prefetch(txCtx, tx, pending); err != nil {
+				return err
+			}
 			for i, o := range pending {
 				// Set before the call, so that a panic in this
 				// operation (or in the store, on its records) is
@@ -236,6 +247,25 @@ func (c *committer) run(ctx context.Context, batch []*op) {
 		pending[failed].err = err
 		pending = append(pending[:failed], pending[failed+1:]...)
 	}
+}
+
+// prefetch hands a Tx that is a Prefetcher the IDs that the operations of
+// batch declared they read, each once, so that a store paying a round trip
+// per Get reads them all in one.
+func prefetch(ctx context.Context, tx Tx, batch []*op) error {
+	p, ok := tx.(Prefetcher)
+	if !ok {
+		return nil
+	}
+	var ids []ID
+	for _, o := range batch {
+		ids = append(ids, o.reads...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	return p.Prefetch(ctx, slices.Compact(ids))
 }
 
 // storeWide reports whether err is a failure of the store as a whole rather

@@ -95,7 +95,9 @@
 //
 // Concurrent Issue and Revoke calls are committed together in shared
 // transactions (group commit): each call returns once its transaction is
-// committed, and concurrent callers share the cost of the commit.
+// committed, and concurrent callers share the cost of the commit. A store
+// whose reads cost a round trip each (postgres) implements Prefetcher, and
+// a shared transaction then reads the records its calls check in one.
 //
 // # Token keys
 //

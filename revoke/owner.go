@@ -81,7 +81,7 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 		ev.Subject = key
 	}
 	for {
-		err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+		err := r.commit.do(ctx, nil, func(ctx context.Context, tx Tx) error {
 			grants, revoked = grants[:0], revoked[:0]
 			prev := after
 			err := tx.Grants(ctx, by, key, after, limit, func(g ID) error {

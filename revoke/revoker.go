@@ -182,7 +182,11 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 		revoked []Revocation
 		wrote   bool
 	)
-	err = r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+	reads := append(make([]ID, 0, 2), rec.ID)
+	if !rec.Parent.IsZero() {
+		reads = append(reads, rec.Parent)
+	}
+	err = r.commit.do(ctx, reads, func(ctx context.Context, tx Tx) error {
 		outcome, revoked, wrote = nil, revoked[:0], false
 		rec.Grant = rec.ID
 		old, found, err := tx.Get(ctx, rec.ID)
@@ -336,7 +340,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	}
 	var plan revocation
 	var revoked []Revocation
-	err = r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+	err = r.commit.do(ctx, []ID{id}, func(ctx context.Context, tx Tx) error {
 		revoked = revoked[:0]
 		var err error
 		plan, err = revocable(ctx, tx, id, clientID, now, cutoff)

@@ -72,7 +72,7 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 		retried bool
 		wrote   bool
 	)
-	err = r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+	err = r.commit.do(ctx, []ID{rec.Parent, rec.ID}, func(ctx context.Context, tx Tx) error {
 		outcome, revoked, retried, wrote = nil, revoked[:0], false, false
 		p, found, err := tx.Get(ctx, rec.Parent)
 		if err != nil {

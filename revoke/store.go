@@ -157,3 +157,29 @@ func (o Owner) String() string {
 type Shared interface {
 	Shared() bool
 }
+
+// Prefetcher is implemented by the Tx of stores for which a read costs a
+// round trip (the postgres backend), so that a transaction holding many
+// writes (the group commit of concurrent Issues, Revokes and Rotates) reads
+// the records they check in one round trip rather than one per Get. The
+// Revoker calls Prefetch at the start of each write transaction it shares
+// among callers, with the IDs its operations will Get; stores that read in
+// process (memory, bolt, sqlite) gain nothing from it and need not
+// implement it.
+//
+// The contract:
+//
+//   - Prefetch is a hint that the transaction will Get these IDs. It must
+//     not change what any later call of the transaction returns: a Get
+//     after Prefetch returns exactly what it would without it, found or
+//     not, including the effect of the transaction's own Puts and Deletes,
+//     made before the Prefetch or after it. Records other processes change
+//     meanwhile need no care beyond what the store's transaction isolation
+//     already gives every Get.
+//   - ids may hold duplicates, IDs the store does not hold, and IDs the
+//     transaction wrote; an empty ids does nothing.
+//   - An error from Prefetch is a storage error of the transaction, as one
+//     from Get would be: the caller fails the transaction with it.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, ids []ID) error
+}

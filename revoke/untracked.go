@@ -52,7 +52,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		revoked []Revocation
 		target  Record // what the revocation is reported as: the record, or the new entry
 	)
-	err := r.commit.do(ctx, func(ctx context.Context, tx Tx) error {
+	err := r.commit.do(ctx, []ID{id}, func(ctx context.Context, tx Tx) error {
 		revoked = revoked[:0]
 		rec, found, err := tx.Get(ctx, id)
 		if err != nil {

@@ -19,8 +19,10 @@
 // one grant over many rounds), one Revoker per Store, a write the store
 // refuses failing alone in its shared transaction, Tx.Scan (every record
 // once, in ID order, a page at a time; a copy made with it and Put keeps
-// NextSeq above the copied Seqs and loads the same revoked set), and the
-// Store contract directly. WithReopen adds a subtest over a second Store of the same data,
+// NextSeq above the copied Seqs and loads the same revoked set), the
+// revoke.Prefetcher contract for a Tx that implements it (Prefetch: a Get
+// answers the same with or without it, the transaction's own writes before
+// and after it included), and the Store contract directly. WithReopen adds a subtest over a second Store of the same data,
 // which must be refused or, for a Shared store, converge:
 //
 //	storetest.Run(t, open, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {

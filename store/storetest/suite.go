@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"GrantsFollowMovedRecord", testGrantsFollowMovedRecord},
 		{"OwnersFollowRecords", testOwnersFollowRecords},
 		{"Scan", testScan},
+		{"Prefetch", testPrefetch},
 	}
 	if cfg.reopen != nil {
 		tests = append(tests, struct {
