@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -277,12 +278,12 @@ func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) erro
 		s.rollback(c)
 		return s.ctxErr(ctx, wrapf(err, "begin"))
 	}
-	t := &tx{s: s, conn: c, ctx: ctx, write: write}
+	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
 	err = fn(t)
 	if err == nil && write {
 		err = t.flush(ctx)
 	}
-	t.done = true
+	t.Done = true
 	ended = true
 	if err == nil {
 		if cerr := ctx.Err(); cerr != nil {

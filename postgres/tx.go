@@ -27,11 +27,9 @@ import (
 // same way: Prefetch reads the records a group commit checks in one
 // statement, and Get answers from them (see prefetch.go).
 type tx struct {
-	s     *Store
-	conn  *sqlx.Conn
-	ctx   context.Context // View's or Update's
-	write bool
-	done  bool
+	s    *Store
+	conn *sqlx.Conn
+	sqlrecord.TxState
 
 	pending map[revoke.ID]pendingWrite
 	// cache holds what Prefetch read, for the IDs the transaction has
@@ -54,27 +52,10 @@ type pendingWrite struct {
 
 var _ revoke.Tx = (*tx)(nil)
 
-var (
-	errTxDone   = errors.New("the transaction has ended")
-	errReadOnly = errors.New("write in a read-only transaction")
-)
-
 // check returns why the transaction cannot run op: it has ended, or a
 // context is done.
 func (t *tx) check(ctx context.Context, op string, write bool) error {
-	switch {
-	case t.done:
-		return fmt.Errorf("postgres: %s: %w", op, errTxDone)
-	case write && !t.write:
-		return fmt.Errorf("postgres: %s: %w", op, errReadOnly)
-	}
-	if err := t.ctx.Err(); err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	return nil
+	return t.Check(ctx, "postgres", op, write)
 }
 
 // fail wraps a statement's error, with ctx's if ctx is done.

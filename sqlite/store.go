@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -282,7 +283,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		ended = true
 		return wrapf(err, "%s: %s", s.name, begin)
 	}
-	t := &tx{s: s, conn: c.conn, ctx: ctx, write: write}
+	t := &tx{s: s, conn: c.conn, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
 	if write {
 		t.known = make(map[revoke.ID]stored)
 		t.owned = make(map[ownerRow]bool)

@@ -15,11 +15,9 @@ import (
 
 // tx is a transaction of a Store, bound to the connection that began it.
 type tx struct {
-	s     *Store
-	conn  *sqlx.Conn
-	ctx   context.Context // View's or Update's
-	write bool
-	done  bool
+	s    *Store
+	conn *sqlx.Conn
+	sqlrecord.TxState
 
 	// The sequence counter, read from the meta table at the first NextSeq
 	// and written back once, by flush, before the commit.
@@ -81,7 +79,7 @@ type stored struct {
 
 // saw records the row r, read in a write transaction.
 func (t *tx) saw(r *row) {
-	if t.write {
+	if t.Write {
 		t.grantKeys[revoke.ID(r.Grant)] = r.GKey
 		t.known[revoke.ID(r.ID)] = stored{present: true, gkey: r.GKey, grant: revoke.ID(r.Grant), expires: r.ExpiresAt, client: r.ClientID, subject: r.Subject}
 	}
@@ -89,35 +87,18 @@ func (t *tx) saw(r *row) {
 
 var _ revoke.Tx = (*tx)(nil)
 
-var (
-	errTxDone   = errors.New("the transaction has ended")
-	errReadOnly = errors.New("write in a read-only transaction")
-)
-
 // check returns why the transaction cannot run op: it has ended, or a
 // context is done.
 func (t *tx) check(ctx context.Context, op string, write bool) error {
-	switch {
-	case t.done:
-		return fmt.Errorf("sqlite: %s: %w", op, errTxDone)
-	case write && !t.write:
-		return fmt.Errorf("sqlite: %s: %w", op, errReadOnly)
-	}
-	if err := t.ctx.Err(); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	return nil
+	return t.Check(ctx, "sqlite", op, write)
 }
 
 // end closes the prepared statements and invalidates the Tx.
 func (t *tx) end() {
-	if t.done {
+	if t.Done {
 		return
 	}
-	t.done = true
+	t.Done = true
 	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.nextStmt, t.newStmt, t.keepStmt, t.dropGStmt} {
 		if st != nil {
 			_ = st.Close()
@@ -170,7 +151,7 @@ func (t *tx) get(ctx context.Context, id revoke.ID) (row, bool, error) {
 	var r row
 	err = st.QueryRowContext(ctx, id[:]).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		if t.write {
+		if t.Write {
 			t.known[id] = stored{}
 		}
 		return row{}, false, nil
