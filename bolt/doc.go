@@ -14,15 +14,53 @@
 //
 // # Durability
 //
-// Every Update is one bbolt read-write transaction, committed with an fsync
-// of the data and then of the meta page (bbolt's default), so when Update
-// returns nil the change is on stable storage, and a process crash, an
-// operating-system crash or a power loss loses nothing acknowledged. The
-// fsync is most of what a commit costs, so the Revoker amortises it by group
-// commit: writes that arrive while a commit runs share the next one.
-// BENCHMARKS.md, at the root of the repository, has the figures and the
-// commands that measure them. WithNoSync drops the fsync for tests and
-// caches, at the price documented there.
+// A Store from Open commits to a journal and writes its B+tree later, in
+// batches. An Update's writes are kept in memory while fn runs; when fn
+// returns nil they are appended to the journal as one frame (length,
+// CRC-32C, the records as the tree stores them, deletions, the sequence
+// counter) with one write and made durable with one fdatasync, then made
+// visible and acknowledged. So when Update returns nil the change is on
+// stable storage, and a process crash, an operating-system crash or a power
+// loss loses nothing acknowledged: one fsync per commit, and the Revoker's
+// group commit shares it among the writes that arrive while the previous
+// commit runs. BENCHMARKS.md, at the root of the repository, has the
+// figures and the commands that measure them. WithNoSync drops the fsyncs
+// for tests and caches, at the price documented there.
+//
+// Transactions read the journal's commits that the tree does not hold yet
+// (kept in memory, newest first) over a bbolt read transaction of the
+// tree. A background applier writes them to the tree, with the code and
+// in the layout below, when 8192 records have changed or 200 ms have
+// passed: commits switch to a new journal segment, the applier writes the
+// old segment's commits in bbolt transactions of at most 4096 records
+// (bbolt syncs each), then deletes the segment. The random pages of the
+// ids and owners indexes are thus rewritten once per batch of thousands of
+// tokens rather than once per commit. Updates wait for the applier if it
+// falls four batches behind, which bounds the memory the journal takes.
+//
+// The files: the database file, and beside it, while a Store from Open is
+// open or after a crash, its journal segments, named after the file:
+// "<path>-journal.<n>" for the default bucket, "<path>-journal-<hex of the
+// bucket name>.<n>" for others. They are covered by the file's lock: only
+// the handle that holds it touches them. Open replays the segments into
+// the tree, in order, and deletes them; a torn or damaged frame at the end
+// of the last segment, a commit that was never acknowledged, is dropped; a
+// damaged frame anywhere else is ErrCorrupt. Replaying a segment whose
+// commits are in the tree already (a crash between the applier's commit and
+// the segment's deletion) leaves the same tree. Close writes everything to
+// the tree and deletes the journal: a cleanly closed store is one file.
+//
+// Backups: call Store.Checkpoint, after which the database file alone holds
+// every write acknowledged before the call, then copy the file (bbolt's
+// own bbolt.Tx.WriteTo, through an application's *bbolt.DB, or a copy of
+// the closed file); or copy the database file and every journal segment
+// together while nothing writes. A copy of the database file alone, taken
+// without Checkpoint, lacks the commits still in the journal.
+//
+// A Store from New has no journal: each Update is one bbolt read-write
+// transaction, committed with bbolt's fsync of the data and then of the
+// meta page (unless the application's db has NoSync). It replays a journal
+// that a Store from Open of the same file and bucket left behind.
 //
 // bbolt's free-page list is written with each commit (the default:
 // bbolt.Options.NoFreelistSync is not set) and kept in memory as a hash map
@@ -97,12 +135,14 @@
 // while at least one record of its grant has that subject or client.
 //
 // The format version, FormatVersion, is written when the store is created.
-// Open and New refuse a store of another version with ErrVersion and leave
-// it untouched: a newer version of this package may change the layout, and
-// this one will not misread it. Version 2 added the rotation state and the
-// owners bucket, version 3 the grant keys and one owners entry per grant;
-// files of versions 1 and 2 (never released) are refused with ErrVersion,
-// without migration.
+// Open and New refuse a store of a newer or unknown version with ErrVersion
+// and leave it untouched: a newer version of this package may change the
+// layout, and this one will not misread it. Version 2 added the rotation
+// state and the owners bucket, version 3 the grant keys and one owners
+// entry per grant, version 4 the journal (the tree is version 3's; a
+// writable Open or New upgrades a version 3 store by writing the version,
+// so that a package that knows no journal refuses it); files of versions 1
+// and 2 (never released) are refused with ErrVersion, without migration.
 //
 // Logging out a user or a client (revoke.Revoker.RevokeSubject,
 // RevokeClient) reads the owners bucket: one cursor seek, then one step per
@@ -110,6 +150,17 @@
 //
 // # Caveats
 //
+//   - A failed commit stops the store. When the journal's write or sync
+//     fails, or writing a batch to the tree does, Update returns the error
+//     and the Store refuses every later Update: close it and open the file
+//     again (which replays the journal). Nothing acknowledged is lost; the
+//     commit whose write failed was not acknowledged.
+//   - Backups need Checkpoint, or the journal segments with the file (see
+//     Durability). A tool that opens the file with bbolt directly (bbolt's
+//     commands, an older version of this package) sees the tree without
+//     the journal's commits; this package's Open and New replay them.
+//   - Memory. The journal's commits that the tree does not hold yet are
+//     kept in memory, up to four batches of 8192 records.
 //   - One process. The file lock keeps a second process out (it fails with
 //     ErrLocked after the timeout); several servers need a store they can
 //     share, such as the sqlite backend.
@@ -133,7 +184,7 @@
 //   - Expiry range. Expiries are kept as int64 nanoseconds: years 1678 to
 //     2262 (revoke refuses later ones; Put of an expiry outside the range
 //     fails).
-//   - Memory. bbolt maps the file into memory; the resident set grows with
+//   - Mapped memory. bbolt maps the file into memory; the resident set grows with
 //     the part of the file in use, and a Revoker keeps the revoked IDs in
 //     memory too.
 package bolt

@@ -9,12 +9,15 @@ var (
 	// ErrVersion is returned by Open and New for a store whose format
 	// version this package does not know: written by a newer version of
 	// this package, or damaged. The file is left as it is. Open also
-	// returns it for a bbolt file of another bbolt file-format version.
+	// returns it for a bbolt file of another bbolt file-format version, and
+	// for a journal segment of another journal version.
 	ErrVersion = errors.New("bolt: unsupported store format version")
 
 	// ErrCorrupt is returned for a file that is not a bbolt database (random
 	// bytes, a truncated file), for a database whose revocation bucket is
-	// damaged, and for a stored record that does not decode.
+	// damaged, for a stored record that does not decode, and by Open for a
+	// journal damaged anywhere but at the end of its last segment, where
+	// acknowledged commits may be lost.
 	ErrCorrupt = errors.New("bolt: corrupt or foreign data")
 
 	// ErrLocked is returned by Open when another handle (this process or

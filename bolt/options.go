@@ -28,12 +28,19 @@ type options struct {
 	readOnly bool
 	mode     fs.FileMode
 	bucket   string
+	// The applier's batch, and test hooks (see journal).
+	applyBatch          int
+	applyInterval       time.Duration
+	syncHook, applyHook func() error
 	// fileOnly names the options given that only Open can honour.
 	fileOnly []string
 }
 
 func defaultOptions() options {
-	return options{timeout: DefaultTimeout, mode: DefaultFileMode, bucket: DefaultBucket}
+	return options{
+		timeout: DefaultTimeout, mode: DefaultFileMode, bucket: DefaultBucket,
+		applyBatch: defaultApplyBatch, applyInterval: defaultApplyInterval,
+	}
 }
 
 func buildOptions(opts []Option) (options, error) {
@@ -47,6 +54,8 @@ func buildOptions(opts []Option) (options, error) {
 	switch {
 	case o.bucket == "":
 		return o, fmt.Errorf("bolt: WithBucket: empty bucket name")
+	case o.applyBatch <= 0 || o.applyInterval <= 0:
+		return o, fmt.Errorf("bolt: the journal's batch of %d changes or %v is not positive", o.applyBatch, o.applyInterval)
 	case o.mode&^fs.ModePerm != 0:
 		return o, fmt.Errorf("bolt: WithFileMode: %v is not a permission mode", o.mode)
 	}
@@ -65,10 +74,11 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithNoSync turns off the fsync at the end of every commit. Commits get much
-// cheaper, and a process crash still loses nothing (the writes are in the
-// operating system's page cache), but an operating-system crash or power
-// loss can lose acknowledged revocations or leave the file corrupt. Use it
+// WithNoSync turns off the fsyncs: the journal's at the end of every commit,
+// and bbolt's when the journal is written to the tree. Commits get cheaper,
+// and a process crash still loses nothing (the writes are in the operating
+// system's page cache), but an operating-system crash or power loss can
+// lose acknowledged revocations or leave the file corrupt. Use it
 // for tests and caches, never where a lost revocation matters. Only Open
 // takes it; New returns an error, since durability belongs to whoever opened
 // the *bbolt.DB (its NoSync field).
@@ -81,7 +91,9 @@ func WithNoSync() Option {
 
 // WithReadOnly opens the file read-only, under a shared lock that other
 // read-only handles may hold at the same time but a writer may not. The file
-// must already hold a store. View works; Update returns an error wrapping
+// must already hold a store. A journal a crash left beside it is read into
+// memory, not replayed: the handle sees every acknowledged write and writes
+// nothing. View works; Update returns an error wrapping
 // ErrReadOnly, so a Revoker over it answers IsRevoked but fails Issue,
 // Revoke and Purge. Only Open takes it: for New, open the *bbolt.DB with
 // bbolt.Options.ReadOnly and New sees that.

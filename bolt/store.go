@@ -25,6 +25,13 @@ type Store struct {
 	bucket   []byte
 	readOnly bool
 
+	// ov holds the journal's commits that the tree does not hold yet, nil
+	// when there are none to read (New, or a read-only store without a
+	// journal); jr is the journal that Updates commit to, nil when they
+	// commit to the tree directly (New) or not at all (read-only).
+	ov *overlay
+	jr *journal
+
 	mu     sync.Mutex
 	closed bool
 	active sync.WaitGroup // View and Update calls under way
@@ -55,9 +62,13 @@ var (
 // added the rotation state of records and the owners bucket. Version 3 keys
 // records by a time-ordered grant key instead of the grant's ID, indexes
 // every token by ID, and keeps one owners entry per grant rather than per
-// token. No release wrote version 1 or 2, so there is no migration: such a
-// store is refused.
-const FormatVersion = 3
+// token. Version 4 has the tree of version 3 and a journal beside the file
+// (see the package documentation, Durability): a package that knows only
+// version 3 would ignore the journal and lose the writes it holds, so it
+// must refuse the store. A writable Open or New upgrades a version 3 store
+// by writing the version; a read-only one reads it as it is. No release
+// wrote version 1 or 2, so there is no migration: such a store is refused.
+const FormatVersion = 4
 
 // Open opens the store in the bbolt database file at path, creating the
 // file (mode 0600 unless WithFileMode) and the store's buckets if they do
@@ -65,10 +76,18 @@ const FormatVersion = 3
 // for the Store's lifetime; while another handle holds it, Open waits up to
 // the lock timeout (see WithTimeout) and then fails with ErrLocked.
 //
+// Open replays the store's journal (see the package documentation,
+// Durability), if a crash left one, into the file before it returns: the
+// commits acknowledged before the crash are in the tree, and a torn or
+// damaged last frame, a commit that was never acknowledged, is dropped. A
+// read-only Open (WithReadOnly) reads the journal without writing.
+//
 // Open refuses a file that is not a bbolt database or is truncated
-// (ErrCorrupt), a store of an unknown format version (ErrVersion), and a
-// file, or a directory to create it in, without write permission
-// (ErrReadOnly; see WithReadOnly to read such a file).
+// (ErrCorrupt), a journal damaged anywhere but at the end of its last
+// segment (ErrCorrupt, leaving every file as it is), a store of an unknown
+// format version (ErrVersion), and a file, or a directory to create it in,
+// without write permission (ErrReadOnly; see WithReadOnly to read such a
+// file).
 func Open(path string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -120,12 +139,21 @@ func Open(path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return fail(err)
 	}
+	if err := s.openJournal(path, o, true); err != nil {
+		release(db, o.bucket)
+		_ = db.Close()
+		return fail(err)
+	}
 	return s, nil
 }
 
 // New returns a Store in db, an application's open bbolt database, creating
 // the store's top-level bucket (see WithBucket) if it does not exist. The
-// application's other buckets are left alone. Close closes the Store, not
+// application's other buckets are left alone. A Store from New has no
+// journal: every Update is one bbolt read-write transaction, committed as
+// db commits (with bbolt's two fsyncs unless db.NoSync). A journal of the
+// bucket that a Store from Open left beside db.Path() when its process
+// crashed is replayed into db first (or, for a read-only db, read). Close closes the Store, not
 // db: the application closes db after the Store. db's NoSync and read-only
 // settings apply as the application chose them; the options that concern
 // opening a file (WithTimeout, WithNoSync, WithReadOnly, WithFileMode) are
@@ -146,6 +174,13 @@ func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 	}
 	s, err := newStore(db, o, false)
 	if err != nil {
+		return nil, fmt.Errorf("bolt: New: %w", err)
+	}
+	// A journal left by a Store from Open that did not close: replayed
+	// into the tree (or read, if db is read-only), since New commits to the
+	// tree directly.
+	if err := s.openJournal(db.Path(), o, false); err != nil {
+		release(db, o.bucket)
 		return nil, fmt.Errorf("bolt: New: %w", err)
 	}
 	return s, nil
@@ -170,6 +205,18 @@ var errNoStore = errors.New("no store")
 // An existing store is only read, so that opening never commits.
 func (s *Store) init() error {
 	err := s.db.View(func(btx *bbolt.Tx) error { return checkLayout(btx, s.bucket) })
+	if errors.Is(err, errUpgrade) {
+		if s.readOnly {
+			return nil // the layout of version 3 is read as it is
+		}
+		return s.db.Update(func(btx *bbolt.Tx) error {
+			v := binary.BigEndian.AppendUint32(nil, FormatVersion)
+			if err := btx.Bucket(s.bucket).Bucket(bucketMeta).Put(keyVersion, v); err != nil {
+				return fmt.Errorf("upgrading the format version: %w", err)
+			}
+			return checkLayout(btx, s.bucket)
+		})
+	}
 	if !errors.Is(err, errNoStore) {
 		return err
 	}
@@ -220,7 +267,10 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 	case len(v) != 4:
 		return fmt.Errorf("%w: format version of %d bytes, want 4", ErrCorrupt, len(v))
 	}
+	upgrade := false
 	switch ver := binary.BigEndian.Uint32(v); {
+	case ver == 3:
+		upgrade = true
 	case ver > FormatVersion:
 		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
 	case ver == 1:
@@ -238,19 +288,42 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 	if _, err := storedSeq(meta); err != nil {
 		return err
 	}
+	if upgrade {
+		return errUpgrade
+	}
 	return nil
 }
 
-// View runs fn in a read-only bbolt transaction, which sees a consistent
-// snapshot and runs concurrently with other Views and with an Update.
+// errUpgrade reports a store of format version 3, which a writable Open or
+// New upgrades to FormatVersion by writing the version: the tree's layout
+// is the same, and version 4 tells older packages, which know nothing of
+// the journal, to keep off.
+var errUpgrade = errors.New("format version 3")
+
+// View runs fn in a read-only transaction, which sees a consistent
+// snapshot (of the journal's commits not yet in the tree, taken before a
+// bbolt read transaction of the tree) and runs concurrently with other
+// Views, with an Update and with the journal's applier.
 func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, false, fn)
 }
 
-// Update runs fn in a read-write bbolt transaction and commits it, with an
-// fsync (unless WithNoSync), if fn returns nil and ctx is not done. Updates
-// run one at a time. If fn returns an error, Update returns it as is and
-// nothing fn wrote is kept.
+// Update runs fn in a read-write transaction and commits it if fn returns
+// nil and ctx is not done. Updates run one at a time. If fn returns an
+// error, Update returns it as is and nothing fn wrote is kept.
+//
+// On a Store from Open, fn's writes are kept in memory until it returns,
+// then appended to the journal as one frame, with one write and one
+// fdatasync (none under WithNoSync), and only then made visible and
+// acknowledged; the tree is written later, in batches (see the package
+// documentation, Durability). If that write or sync fails, Update returns
+// the error, and the Store refuses every later Update, since what reached
+// the disk is unknown: close it and open the file again, which replays the
+// journal up to the last intact frame. The same holds when writing a batch
+// to the tree fails. An Update waits, before it reads anything, while the
+// journal holds more commits than the applier has caught up with (four
+// batches); ctx bounds the wait. On a Store from New, Update is one bbolt
+// read-write transaction.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
 }
@@ -269,6 +342,19 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	defer s.active.Done()
 	if write && s.readOnly {
 		return fmt.Errorf("bolt: Update: %w: the database was opened read-only", ErrReadOnly)
+	}
+	if write && s.jr != nil {
+		return s.updateJournaled(ctx, fn)
+	}
+	if !write && s.ov != nil {
+		_, fnErr, err := s.runLayered(fn, false)
+		switch {
+		case fnErr != nil:
+			return fnErr
+		case err != nil:
+			return fmt.Errorf("bolt: View: %w", err)
+		}
+		return nil
 	}
 	var fnErr error
 	body := func(btx *bbolt.Tx) error {
@@ -317,9 +403,12 @@ func (s *Store) enter() error {
 	return nil
 }
 
-// Close waits for the View and Update calls under way, then closes the
-// database file if Open opened it; a Store from New leaves the *bbolt.DB
-// open. Later calls of View, Update and Close return an error wrapping
+// Close waits for the View and Update calls under way, then, for a Store
+// from Open, writes every journaled commit to the tree and deletes the
+// journal, so that a cleanly closed store is its database file alone, and
+// closes the file; a Store from New leaves the *bbolt.DB open. If writing
+// the journal to the tree fails, Close still closes the file, returns the
+// error and leaves the journal, which the next Open replays. Later calls of View, Update and Close return an error wrapping
 // revoke.ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -334,11 +423,16 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.active.Wait()
+	var err error
+	if s.jr != nil {
+		err = s.closeJournal()
+	}
 	release(s.db, string(s.bucket))
 	if s.own {
-		if err := s.db.Close(); err != nil {
-			return fmt.Errorf("bolt: Close: %w", err)
-		}
+		err = errors.Join(err, s.db.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("bolt: Close: %w", err)
 	}
 	return nil
 }

@@ -416,6 +416,23 @@ func (t *tx) NextSeq(context.Context) (uint64, error) {
 	if err := t.writable("NextSeq"); err != nil {
 		return 0, err
 	}
+	cur, err := t.seqFloor()
+	if err != nil {
+		return 0, err
+	}
+	if cur == math.MaxUint64 {
+		return 0, fmt.Errorf("bolt: NextSeq: the revocation sequence is exhausted")
+	}
+	cur++
+	if err := t.raiseSeq(cur); err != nil {
+		return 0, fmt.Errorf("bolt: NextSeq: %w", err)
+	}
+	return cur, nil
+}
+
+// seqFloor returns the greatest of the stored counter and the highest Seq
+// in the revocation index: NextSeq hands out numbers above it.
+func (t *tx) seqFloor() (uint64, error) {
 	cur, err := storedSeq(t.meta)
 	if err != nil {
 		return 0, err
@@ -426,15 +443,16 @@ func (t *tx) NextSeq(context.Context) (uint64, error) {
 		}
 		cur = max(cur, binary.BigEndian.Uint64(k))
 	}
-	if cur == math.MaxUint64 {
-		return 0, fmt.Errorf("bolt: NextSeq: the revocation sequence is exhausted")
-	}
-	cur++
-	v := binary.BigEndian.AppendUint64(nil, cur)
-	if err := t.meta.Put(keySeq, v); err != nil {
-		return 0, fmt.Errorf("bolt: NextSeq: %w", err)
-	}
 	return cur, nil
+}
+
+// raiseSeq stores n as the sequence counter unless it holds more.
+func (t *tx) raiseSeq(n uint64) error {
+	cur, err := storedSeq(t.meta)
+	if err != nil || cur >= n {
+		return err
+	}
+	return t.meta.Put(keySeq, binary.BigEndian.AppendUint64(nil, n))
 }
 
 // storedSeq returns the sequence counter kept in meta, 0 if none.

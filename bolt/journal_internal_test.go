@@ -1,0 +1,538 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+	"github.com/sdkauth/revocation/store/storetest"
+)
+
+// withApply sets the applier's batch: n changes or d.
+func withApply(n int, d time.Duration) Option {
+	return func(o *options) { o.applyBatch, o.applyInterval = n, d }
+}
+
+// withHooks sets the test hooks of the journal.
+func withHooks(sync, apply func() error) Option {
+	return func(o *options) { o.syncHook, o.applyHook = sync, apply }
+}
+
+// never keeps the applier from running (but Checkpoint and Close apply).
+var never = withApply(1<<30, time.Hour)
+
+// TestConformanceTinyBatches runs the suite with the applier running after
+// every other change, so that transactions read the tree, a frozen layer
+// and the active one together.
+func TestConformanceTinyBatches(t *testing.T) {
+	var paths sync.Map
+	open := func(path string) (revoke.Store, error) { return Open(path, withApply(2, time.Millisecond)) }
+	storetest.Run(t, func(t *testing.T) revoke.Store {
+		path := filepath.Join(t.TempDir(), "revocation.db")
+		s, err := open(path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		paths.Store(s, path)
+		return s
+	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+		path, _ := paths.Load(s)
+		return open(path.(string))
+	}))
+}
+
+// TestConformanceJournalOnly runs the suite with nothing applied to the
+// tree until Close: every transaction reads the journal's layer over an
+// empty or reopened tree.
+func TestConformanceJournalOnly(t *testing.T) {
+	var paths sync.Map
+	open := func(path string) (revoke.Store, error) { return Open(path, never) }
+	storetest.Run(t, func(t *testing.T) revoke.Store {
+		path := filepath.Join(t.TempDir(), "revocation.db")
+		s, err := open(path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		paths.Store(s, path)
+		return s
+	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+		path, _ := paths.Load(s)
+		return open(path.(string))
+	}))
+}
+
+func TestCrashTinyBatches(t *testing.T) {
+	storetest.RunCrash(t, func(path string) (revoke.Store, error) {
+		return Open(path, withApply(16, time.Millisecond))
+	}, 10)
+}
+
+var bg = context.Background()
+
+func rec(name string, grant string) revoke.Record {
+	r := revoke.Record{
+		ID: revoke.TokenID(name), Kind: revoke.Refresh, ClientID: "client", Subject: "subject-" + grant,
+		ExpiresAt: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	r.Grant = revoke.TokenID(grant)
+	if r.Grant != r.ID {
+		r.Kind, r.Parent = revoke.Access, r.Grant
+	}
+	return r
+}
+
+func put(t *testing.T, s *Store, recs ...revoke.Record) {
+	t.Helper()
+	err := s.Update(bg, func(tx revoke.Tx) error {
+		for _, r := range recs {
+			if err := tx.Put(bg, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+// want checks that s holds exactly the records recs, by Get, Scan, Grant
+// and Grants.
+func want(t *testing.T, s *Store, recs ...revoke.Record) {
+	t.Helper()
+	err := s.View(bg, func(tx revoke.Tx) error {
+		var scanned []revoke.Record
+		if err := tx.Scan(bg, revoke.ID{}, 1<<20, func(r revoke.Record) error { scanned = append(scanned, r); return nil }); err != nil {
+			return err
+		}
+		if len(scanned) != len(recs) {
+			return fmt.Errorf("Scan: %d records, want %d", len(scanned), len(recs))
+		}
+		for _, r := range recs {
+			got, found, err := tx.Get(bg, r.ID)
+			if err != nil || !found || !same(got, r) {
+				return fmt.Errorf("Get %s: %+v %v %v, want %+v", r.ID, got, found, err, r)
+			}
+			members := 0
+			if err := tx.Grant(bg, r.Grant, func(m revoke.Record) error {
+				if m.ID == r.ID {
+					members++
+				}
+				return nil
+			}); err != nil || members != 1 {
+				return fmt.Errorf("Grant of %s: found it %d times, %v", r.ID, members, err)
+			}
+			var grants []revoke.ID
+			if err := tx.Grants(bg, revoke.BySubject, r.Subject, revoke.ID{}, 10, func(g revoke.ID) error { grants = append(grants, g); return nil }); err != nil || !slices.Equal(grants, []revoke.ID{r.Grant}) {
+				return fmt.Errorf("Grants of %s: %v, %v", r.Subject, grants, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+// same reports whether a and b hold the same values.
+func same(a, b revoke.Record) bool {
+	if !a.ExpiresAt.Equal(b.ExpiresAt) || !a.RotatedAt.Equal(b.RotatedAt) {
+		return false
+	}
+	a.ExpiresAt, a.RotatedAt = b.ExpiresAt, b.RotatedAt
+	return a == b
+}
+
+// crashImage returns the path of a copy of the database and its journal
+// segments taken while s, opened with never, was running after its
+// Updates: what a crash at that point leaves.
+func crashImage(t *testing.T, path string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "revocation.db")
+	for _, p := range append([]string{path}, segmentFiles(t, path)...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+p[len(path):], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func segmentFiles(t *testing.T, path string) []string {
+	t.Helper()
+	prefix := journalPrefix(path, DefaultBucket)
+	ns, err := segments(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []string
+	for _, n := range ns {
+		ps = append(ps, segmentPath(prefix, n))
+	}
+	return ps
+}
+
+// journaled opens a store that applies nothing before Close, writes a, b
+// and c in three commits and returns it with its path and the records.
+func journaled(t *testing.T) (*Store, string, []revoke.Record) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "revocation.db")
+	s, err := Open(path, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	recs := []revoke.Record{rec("a", "a"), rec("b", "a"), rec("c", "c")}
+	for _, r := range recs {
+		put(t, s, r)
+	}
+	return s, path, recs
+}
+
+// frames returns the offsets of the frames of the segment at path.
+func frames(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int
+	for off := journalHeader; off < len(b); off += frameHeader + int(binary.BigEndian.Uint32(b[off:])) {
+		offs = append(offs, off)
+	}
+	return offs
+}
+
+func TestJournalTornLastFrame(t *testing.T) {
+	_, path, recs := journaled(t)
+	img := crashImage(t, path)
+	seg := segmentFiles(t, img)
+	if len(seg) != 1 {
+		t.Fatalf("%d segments, want 1", len(seg))
+	}
+	offs := frames(t, seg[0])
+	if len(offs) != 3 {
+		t.Fatalf("%d frames, want 3", len(offs))
+	}
+	if err := os.Truncate(seg[0], int64(offs[2]+frameHeader+3)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(img)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	want(t, s, recs[:2]...)
+	if left := segmentFiles(t, img); len(left) != 0 {
+		t.Errorf("after Open: %v, want the journal replayed and removed", left)
+	}
+}
+
+func TestJournalBadChecksumLastFrame(t *testing.T) {
+	_, path, recs := journaled(t)
+	img := crashImage(t, path)
+	seg := segmentFiles(t, img)[0]
+	b, _ := os.ReadFile(seg)
+	b[frames(t, seg)[2]+frameHeader+1] ^= 0x40
+	if err := os.WriteFile(seg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(img)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	want(t, s, recs[:2]...)
+}
+
+// TestJournalBadFrameNotLast: a bad frame followed by more of the journal
+// may hide acknowledged commits: Open refuses the store, and leaves it.
+func TestJournalBadFrameNotLast(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		damage func(t *testing.T, segs []string)
+	}{
+		{"ChecksumInEarlierSegment", func(t *testing.T, segs []string) {
+			b, _ := os.ReadFile(segs[0])
+			b[len(b)-1] ^= 1
+			_ = os.WriteFile(segs[0], b, 0o600)
+		}},
+		{"TornEarlierSegment", func(t *testing.T, segs []string) {
+			fi, _ := os.Stat(segs[0])
+			_ = os.Truncate(segs[0], fi.Size()-2)
+		}},
+		{"ChecksumMidSegment", func(t *testing.T, segs []string) {
+			b, _ := os.ReadFile(segs[1])
+			b[frames(t, segs[1])[0]+frameHeader] ^= 1
+			_ = os.WriteFile(segs[1], b, 0o600)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img := twoSegments(t)
+			segs := segmentFiles(t, img)
+			c.damage(t, segs)
+			before := fileSums(t, img)
+			s, err := Open(img)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("Open: %v, want ErrCorrupt", err)
+			}
+			if after := fileSums(t, img); !slices.Equal(before, after) {
+				t.Errorf("Open changed the files: %v, then %v", before, after)
+			}
+		})
+	}
+	t.Run("Intact", func(t *testing.T) {
+		img := twoSegments(t)
+		s, err := Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		b := rec("b", "a")
+		b.Seq = 7
+		want(t, s, rec("a", "a"), b, rec("c", "c"), rec("d", "c"))
+	})
+}
+
+// twoSegments returns a crash image with two segments: a, b, c in the
+// first, then b revoked, c deleted and re-put, d in the second, two
+// commits each.
+func twoSegments(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "revocation.db")
+	s, err := Open(path, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put(t, s, rec("a", "a"), rec("b", "a"))
+	put(t, s, rec("c", "c"))
+	// Switch to segment 2 without applying: an application that failed.
+	s.jr.wmu.Lock()
+	old := s.jr.f
+	s.jr.f, s.jr.n = nil, s.jr.n+1
+	s.jr.wmu.Unlock()
+	_ = old.Close()
+	b := rec("b", "a")
+	b.Seq = 7
+	put(t, s, b)
+	if err := s.Update(bg, func(tx revoke.Tx) error {
+		return errors.Join(tx.Delete(bg, revoke.TokenID("c")), tx.Put(bg, rec("c", "c")), tx.Put(bg, rec("d", "c")))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	img := crashImage(t, path)
+	if n := len(segmentFiles(t, img)); n != 2 {
+		t.Fatalf("%d segments, want 2", n)
+	}
+	return img
+}
+
+func fileSums(t *testing.T, path string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range append([]string{path}, segmentFiles(t, path)...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s:%d:%x", filepath.Base(p), len(b), revoke.TokenID(string(b))))
+	}
+	return out
+}
+
+// TestJournalReplayedTwice: a crash after the tree's commit and before the
+// segment's deletion replays the segment over a tree that holds it.
+func TestJournalReplayedTwice(t *testing.T) {
+	s, path, _ := journaled(t)
+	// Move b to grant c, delete a, revoke c: the tree must end as the
+	// journal says, however many times it is applied.
+	b, c := rec("b", "c"), rec("c", "c")
+	b.Subject = c.Subject
+	c.Seq = 3
+	if err := s.Update(bg, func(tx revoke.Tx) error {
+		return errors.Join(tx.Put(bg, b), tx.Delete(bg, revoke.TokenID("a")), tx.Put(bg, c))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seg := segmentFiles(t, path)[0]
+	saved, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint(bg); err != nil {
+		t.Fatalf("Checkpoint: %v", err)
+	}
+	img := crashImage(t, path)
+	if err := os.WriteFile(img+seg[len(path):], saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s2, err := Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, s2, b, c)
+		var revs []revoke.Revocation
+		if err := s2.View(bg, func(tx revoke.Tx) error {
+			return tx.RevokedSince(bg, 0, func(r revoke.Revocation) error { revs = append(revs, r); return nil })
+		}); err != nil || len(revs) != 1 || revs[0] != c.Revocation() {
+			t.Errorf("RevokedSince: %v, %v; want c's", revs, err)
+		}
+		if err := s2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.WriteFile(img+seg[len(path):], saved, 0o600) // and again
+	}
+}
+
+func TestJournalReadOnly(t *testing.T) {
+	_, path, recs := journaled(t)
+	img := crashImage(t, path)
+	before := fileSums(t, img)
+	s, err := Open(img, WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, s, recs...)
+	if err := s.Checkpoint(bg); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Checkpoint: %v, want ErrReadOnly", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := fileSums(t, img); !slices.Equal(before, after) {
+		t.Errorf("a read-only Open changed the files: %v, then %v", before, after)
+	}
+}
+
+// TestJournalSyncFailure: a commit whose write or sync fails is not
+// acknowledged, and the store refuses Updates until reopened; what was
+// acknowledged before survives.
+func TestJournalSyncFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revocation.db")
+	var fail sync.Mutex
+	failing := false
+	hook := func() error {
+		fail.Lock()
+		defer fail.Unlock()
+		if failing {
+			return errors.New("injected sync failure")
+		}
+		return nil
+	}
+	s, err := Open(path, withHooks(hook, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := rec("a", "a"), rec("b", "b"), rec("c", "c")
+	put(t, s, a)
+	fail.Lock()
+	failing = true
+	fail.Unlock()
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, b) }); err == nil {
+		t.Fatal("Update with a failing sync succeeded")
+	}
+	fail.Lock()
+	failing = false
+	fail.Unlock()
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, c) }); err == nil {
+		t.Error("Update after a failed sync succeeded")
+	}
+	want(t, s, a)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want(t, s, a)
+	put(t, s, c)
+}
+
+// TestJournalApplyFailure: an application that fails makes the following
+// Updates fail, and loses nothing acknowledged.
+func TestJournalApplyFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revocation.db")
+	var mu sync.Mutex
+	failing := true
+	hook := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			return errors.New("injected apply failure")
+		}
+		return nil
+	}
+	s, err := Open(path, never, withHooks(nil, hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rec("a", "a"), rec("b", "b")
+	put(t, s, a)
+	if err := s.Checkpoint(bg); err == nil {
+		t.Fatal("Checkpoint with a failing application succeeded")
+	}
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, b) }); err == nil {
+		t.Error("Update after a failed application succeeded")
+	}
+	want(t, s, a)
+	// Close tries again: it fails too, and leaves the journal.
+	if err := s.Close(); err == nil {
+		t.Error("Close with a failing application succeeded")
+	}
+	if len(segmentFiles(t, path)) == 0 {
+		t.Error("the journal is gone though it was never applied")
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want(t, s, a)
+}
+
+// TestJournalBoundsMemory: while the applier is stuck, Updates wait once
+// the journal holds four batches, and go on when it catches up.
+func TestJournalBoundsMemory(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	hook := func() error {
+		once.Do(func() { <-release })
+		return nil
+	}
+	path := filepath.Join(t.TempDir(), "revocation.db")
+	s, err := Open(path, withApply(1, time.Hour), withHooks(nil, hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range applyLimitFactor {
+		put(t, s, rec(fmt.Sprint("r", i), fmt.Sprint("r", i)))
+	}
+	c, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	defer cancel()
+	err = s.Update(c, func(tx revoke.Tx) error { return tx.Put(bg, rec("late", "late")) })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Update with the applier stuck four batches behind: %v, want it to wait until its context expires", err)
+	}
+	close(release)
+	put(t, s, rec("late", "late"))
+}

@@ -1,0 +1,417 @@
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// The applier's batch: it applies the journal to the tree when the active
+// layer holds defaultApplyBatch changes or defaultApplyInterval has passed,
+// and Updates wait for it while the overlay holds applyLimitFactor times
+// the batch.
+const (
+	defaultApplyBatch    = 8192
+	defaultApplyInterval = 200 * time.Millisecond
+	applyLimitFactor     = 4
+)
+
+// journal is the commit path of a Store from Open: commits append a frame
+// to the current segment, and a background applier writes them to the
+// tree in batches (see the package documentation, Durability).
+type journal struct {
+	prefix   string
+	mode     os.FileMode
+	noSync   bool
+	batch    int           // changes that start an application
+	interval time.Duration // time that starts one
+	limit    int           // changes held that make Updates wait
+
+	wmu     sync.Mutex // one commit, or the switch to a new segment, at a time
+	f       *os.File   // the current segment; nil until the first commit into it
+	n       uint64     // the current segment's number
+	buf     []byte
+	frozenN uint64 // the last segment whose commits the frozen layer holds
+
+	amu sync.Mutex // one application at a time
+
+	fmu    sync.Mutex
+	failed error // set when a commit's write or an application fails
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	// Test hooks: a non-nil error fails the commit's sync, or the
+	// application before its bbolt commit.
+	syncHook  func() error
+	applyHook func() error
+}
+
+func (j *journal) err() error {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	return j.failed
+}
+
+func (j *journal) fail(err error) {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	if j.failed == nil {
+		j.failed = err
+	}
+}
+
+func (j *journal) wake() {
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+// updateJournaled is Update on the journal: fn runs over the layers, its
+// writes become one frame, written and synced, then published.
+func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) error {
+	j := s.jr
+	for {
+		if err := j.err(); err != nil {
+			return fmt.Errorf("bolt: Update: the store failed and must be reopened: %w", err)
+		}
+		if _, total, room := s.ov.size(); total >= j.limit {
+			// Wait for the applier, before opening a bbolt transaction,
+			// which would hold up its commit if bbolt must grow the map.
+			j.wake()
+			select {
+			case <-room:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("bolt: Update: %w", ctx.Err())
+			}
+		}
+		j.wmu.Lock()
+		if _, total, _ := s.ov.size(); total < j.limit && j.err() == nil {
+			break
+		}
+		j.wmu.Unlock()
+	}
+	defer j.wmu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt: Update: %w", err)
+	}
+	ws, fnErr, err := s.runLayered(fn, true)
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("bolt: Update: %w", err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("bolt: Update: %w", ctx.Err())
+	case ws.empty():
+		return nil
+	}
+	frame, err := encodeFrame(j.buf[:0], ws)
+	if err != nil {
+		return fmt.Errorf("bolt: Update: %w", err)
+	}
+	if cap(frame) <= 1<<20 {
+		j.buf = frame
+	}
+	if j.f == nil {
+		f, err := createSegment(segmentPath(j.prefix, j.n), j.mode, j.noSync)
+		if err != nil {
+			return fmt.Errorf("bolt: Update: creating a journal segment: %w", err)
+		}
+		j.f = f
+	}
+	if err := j.append(frame); err != nil {
+		err = fmt.Errorf("writing the journal: %w", err)
+		j.fail(err)
+		s.ov.wake()
+		return fmt.Errorf("bolt: Update: %w", err)
+	}
+	s.ov.publish(ws)
+	if active, _, _ := s.ov.size(); active >= j.batch {
+		j.wake()
+	}
+	return nil
+}
+
+// append writes frame to the current segment with one write and makes it
+// durable.
+func (j *journal) append(frame []byte) error {
+	if _, err := j.f.Write(frame); err != nil {
+		return err
+	}
+	if j.syncHook != nil {
+		if err := j.syncHook(); err != nil {
+			return err
+		}
+	}
+	if j.noSync {
+		return nil
+	}
+	return datasync(j.f)
+}
+
+// runLayered runs fn over the layers: a snapshot of the overlay, then a
+// bbolt read transaction, closed before runLayered returns. It returns the
+// transaction's writes (write only), fn's error, or another error.
+func (s *Store) runLayered(fn func(revoke.Tx) error, write bool) (ws *writeSet, fnErr, err error) {
+	snap := s.ov.snapshot()
+	btx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { _ = btx.Rollback() }()
+	t, err := s.begin(btx)
+	if err != nil {
+		return nil, nil, err
+	}
+	lt := &ltx{tree: t, snap: snap}
+	if write {
+		lt.ws = newWriteSet()
+	}
+	if err := fn(lt); err != nil {
+		return nil, err, nil
+	}
+	return lt.ws, nil, nil
+}
+
+// applier applies the journal to the tree when kicked or every
+// applyInterval, until stopped.
+func (s *Store) applier() {
+	j := s.jr
+	defer close(j.done)
+	tick := time.NewTicker(j.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-j.stop:
+			return
+		case <-j.kick:
+		case <-tick.C:
+		}
+		if j.err() != nil {
+			continue
+		}
+		_ = s.applyOnce()
+	}
+}
+
+// applyOnce applies the frozen layer if there is one (an earlier
+// application failed), or else freezes the active layer, switching
+// commits to a new segment, and applies it: one bbolt transaction, which
+// bbolt syncs. Then it drops the layer and deletes its segments.
+func (s *Store) applyOnce() error {
+	j := s.jr
+	j.amu.Lock()
+	defer j.amu.Unlock()
+	l := s.ov.frozenLayer()
+	if l == nil {
+		var old *os.File
+		j.wmu.Lock()
+		if l = s.ov.freeze(); l != nil {
+			old, j.f = j.f, nil
+			j.frozenN = j.n
+			j.n++
+		}
+		j.wmu.Unlock()
+		if old != nil {
+			_ = old.Close() // written and synced by every commit
+		}
+		if l == nil {
+			return nil
+		}
+	}
+	if err := s.applyLayer(l, j.applyHook); err != nil {
+		err = fmt.Errorf("bolt: applying the journal to the tree: %w", err)
+		j.fail(err)
+		s.ov.wake()
+		return err
+	}
+	s.ov.dropFrozen()
+	return removeSegments(j.prefix, j.frozenN)
+}
+
+// removeSegments deletes the segments numbered up to last.
+func removeSegments(prefix string, last uint64) error {
+	ns, err := segments(prefix)
+	if err != nil {
+		return fmt.Errorf("bolt: listing the journal: %w", err)
+	}
+	for _, n := range ns {
+		if n > last {
+			break
+		}
+		if err := os.Remove(segmentPath(prefix, n)); err != nil {
+			return fmt.Errorf("bolt: removing an applied journal segment: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyChunk is the most changes applyLayer writes in one bbolt
+// transaction. bbolt splits the nodes a transaction grows only when it
+// commits, so n inserts landing in one node (a young tree, a batch of keys
+// that sort together) cost n² moves within one transaction; chunks keep
+// that bounded, at the price of one bbolt commit per chunk.
+const applyChunk = 4096
+
+// applyLayer writes the last change of every record of l to the tree, in
+// the order the records were first touched, and raises the tree's sequence
+// counter to l's, in bbolt transactions of applyChunk changes. Writing a
+// change the tree already holds changes nothing, so a segment applied
+// twice (a crash after a transaction and before the segment's deletion)
+// leaves the same tree. Readers read l over the tree until it is dropped,
+// so the tree between two chunks is never seen alone.
+func (s *Store) applyLayer(l *layer, hook func() error) error {
+	for start := 0; start == 0 || start < len(l.order); start += applyChunk {
+		chunk := l.order[start:min(start+applyChunk, len(l.order))]
+		err := guard(func() error {
+			return s.db.Update(func(btx *bbolt.Tx) error {
+				if hook != nil {
+					if err := hook(); err != nil {
+						return err
+					}
+				}
+				t, err := s.begin(btx)
+				if err != nil {
+					return err
+				}
+				ctx := context.Background()
+				for _, id := range chunk {
+					vs := l.m[id]
+					c := vs[len(vs)-1].c
+					if c.deleted {
+						err = t.Delete(ctx, id)
+					} else {
+						err = t.Put(ctx, c.rec)
+					}
+					if err != nil {
+						return err
+					}
+				}
+				return t.raiseSeq(l.seq)
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openJournal replays the journal segments of the store into the tree and
+// deletes them, or, for a read-only database, loads them into the overlay.
+// A writable store then gets a journal and its applier.
+func (s *Store) openJournal(path string, o options, start bool) error {
+	prefix := journalPrefix(path, string(s.bucket))
+	ns, err := segments(prefix)
+	if err != nil {
+		return fmt.Errorf("listing the journal: %w", err)
+	}
+	// Every segment is read, and checked, before any is replayed: a bad
+	// one refuses the store as it is.
+	var commits [][]*writeSet
+	for i, n := range ns {
+		ws, err := readSegment(segmentPath(prefix, n), i == len(ns)-1)
+		if err != nil {
+			return err
+		}
+		commits = append(commits, ws)
+	}
+	s.ov = newOverlay()
+	for i, n := range ns {
+		if s.readOnly {
+			for _, w := range commits[i] {
+				s.ov.publish(w)
+			}
+			continue
+		}
+		l := newOverlay()
+		for _, w := range commits[i] {
+			l.publish(w)
+		}
+		if err := s.applyLayer(l.active, nil); err != nil {
+			return fmt.Errorf("replaying journal segment %d: %w", n, err)
+		}
+		if err := os.Remove(segmentPath(prefix, n)); err != nil {
+			return fmt.Errorf("removing replayed journal segment %d: %w", n, err)
+		}
+	}
+	if s.readOnly || !start {
+		if s.ov.active.n == 0 {
+			s.ov = nil // nothing to read over the tree
+		}
+		return nil
+	}
+	s.jr = &journal{
+		prefix: prefix, mode: o.mode, noSync: o.noSync, n: 1,
+		batch: o.applyBatch, interval: o.applyInterval, limit: applyLimitFactor * o.applyBatch,
+		syncHook: o.syncHook, applyHook: o.applyHook,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	go s.applier()
+	return nil
+}
+
+// closeJournal stops the applier and applies everything, so that a
+// cleanly closed store is its database file alone.
+func (s *Store) closeJournal() error {
+	j := s.jr
+	close(j.stop)
+	<-j.done
+	var err error
+	for range 2 { // a frozen layer left by a failure, then the active one
+		if err = s.applyOnce(); err != nil {
+			break
+		}
+	}
+	j.wmu.Lock()
+	if j.f != nil {
+		err = errors.Join(err, j.f.Close())
+		j.f = nil
+	}
+	j.wmu.Unlock()
+	if err == nil {
+		err = removeSegments(j.prefix, j.n)
+	}
+	return err
+}
+
+// Checkpoint applies to the database file every write acknowledged before
+// it was called, and deletes the journal segments that held them, so that
+// the database file alone (a copy of it, a backup) holds them. A store
+// from New, which commits to the tree directly, has nothing to do. On a
+// read-only store it returns an error wrapping ErrReadOnly when there is a
+// journal it cannot apply.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt: Checkpoint: %w", err)
+	}
+	if err := s.enter(); err != nil {
+		return fmt.Errorf("bolt: Checkpoint: %w", err)
+	}
+	defer s.active.Done()
+	if s.jr == nil {
+		if s.ov != nil {
+			return fmt.Errorf("bolt: Checkpoint: %w: the journal cannot be applied to a read-only database", ErrReadOnly)
+		}
+		return nil
+	}
+	if err := s.jr.err(); err != nil {
+		return fmt.Errorf("bolt: Checkpoint: the store failed and must be reopened: %w", err)
+	}
+	for range 2 { // a frozen layer being applied, then the active one
+		if err := s.applyOnce(); err != nil {
+			return fmt.Errorf("bolt: Checkpoint: %w", err)
+		}
+	}
+	return nil
+}
