@@ -513,7 +513,7 @@ func TestJournalApplyFailure(t *testing.T) {
 // the journal holds four batches, and go on when it catches up.
 func TestJournalBoundsMemory(t *testing.T) {
 	release := make(chan struct{})
-	var once sync.Once
+	var once, unblock sync.Once
 	hook := func() error {
 		once.Do(func() { <-release })
 		return nil
@@ -524,6 +524,7 @@ func TestJournalBoundsMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	defer unblock.Do(func() { close(release) }) // before Close, if a check fails
 	for i := range applyLimitFactor {
 		put(t, s, rec(fmt.Sprint("r", i), fmt.Sprint("r", i)))
 	}
@@ -533,6 +534,60 @@ func TestJournalBoundsMemory(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Update with the applier stuck four batches behind: %v, want it to wait until its context expires", err)
 	}
-	close(release)
+	unblock.Do(func() { close(release) })
 	put(t, s, rec("late", "late"))
+}
+
+// TestJournalShadowsTree: records the tree holds and the journal's layer
+// changed (moved to another grant, revoked, deleted) are reported as the
+// layer has them, once, by every iteration.
+func TestJournalShadowsTree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revocation.db")
+	s, err := Open(path, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, b, c, d := rec("a", "a"), rec("b", "a"), rec("c", "c"), rec("d", "d")
+	put(t, s, a, b, c, d)
+	if err := s.Checkpoint(bg); err != nil {
+		t.Fatal(err)
+	}
+	b2, c2, e := rec("b", "c"), rec("c", "c"), rec("e", "e")
+	b2.Seq, c2.Seq = 5, 6
+	if err := s.Update(bg, func(tx revoke.Tx) error {
+		return errors.Join(tx.Put(bg, b2), tx.Put(bg, c2), tx.Delete(bg, d.ID), tx.Put(bg, e))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, view := range []string{"journal over the tree", "tree alone"} {
+		want(t, s, a, b2, c2, e)
+		err := s.View(bg, func(tx revoke.Tx) error {
+			var revs []revoke.Revocation
+			if err := tx.RevokedSince(bg, 0, func(r revoke.Revocation) error { revs = append(revs, r); return nil }); err != nil {
+				return err
+			}
+			if !slices.Equal(revs, []revoke.Revocation{b2.Revocation(), c2.Revocation()}) {
+				return fmt.Errorf("RevokedSince: %v", revs)
+			}
+			var expired []revoke.ID
+			if err := tx.Expired(bg, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 10, func(r revoke.Record) error { expired = append(expired, r.ID); return nil }); err != nil {
+				return err
+			}
+			if len(expired) != 4 || slices.Contains(expired, d.ID) {
+				return fmt.Errorf("Expired: %d records %v", len(expired), expired)
+			}
+			var grants []revoke.ID
+			if err := tx.Grants(bg, revoke.BySubject, d.Subject, revoke.ID{}, 10, func(g revoke.ID) error { grants = append(grants, g); return nil }); err != nil || len(grants) != 0 {
+				return fmt.Errorf("Grants of a deleted record's subject: %v, %v", grants, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("%s: %v", view, err)
+		}
+		if err := s.Checkpoint(bg); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
