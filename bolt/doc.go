@@ -1,5 +1,6 @@
 // Package bolt is a revoke.Store in a bbolt database (go.etcd.io/bbolt): one
-// data file, pure Go, no cgo, no server. It suits an authorization server
+// data file (and a journal beside it while the store is open), pure Go, no
+// cgo, no server. It suits an authorization server
 // that runs as a single process and wants its revocations to survive
 // restarts and crashes.
 //
