@@ -153,8 +153,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 // journal: every Update is one bbolt read-write transaction, committed as
 // db commits (with bbolt's two fsyncs unless db.NoSync). A journal of the
 // bucket that a Store from Open left beside db.Path() when its process
-// crashed is replayed into db first (or, for a read-only db, read). Close closes the Store, not
-// db: the application closes db after the Store. db's NoSync and read-only
+// crashed is replayed into db first (or, for a read-only db, read).
+//
+// Close closes the Store, not db: the application closes db after the
+// Store. db's NoSync and read-only
 // settings apply as the application chose them; the options that concern
 // opening a file (WithTimeout, WithNoSync, WithReadOnly, WithFileMode) are
 // refused. While a Store over a bucket of db is open, New refuses a second
@@ -202,7 +204,8 @@ func newStore(db *bbolt.DB, o options, own bool) (*Store, error) {
 var errNoStore = errors.New("no store")
 
 // init checks the store's layout and creates it if the database has none.
-// An existing store is only read, so that opening never commits.
+// An existing store is only read, so that opening never commits, but for
+// the one upgrade of a version 3 store to FormatVersion.
 func (s *Store) init() error {
 	err := s.db.View(func(btx *bbolt.Tx) error { return checkLayout(btx, s.bucket) })
 	if errors.Is(err, errUpgrade) {
