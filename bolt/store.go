@@ -156,10 +156,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 // crashed is replayed into db first (or, for a read-only db, read).
 //
 // Close closes the Store, not db: the application closes db after the
-// Store. db's NoSync and read-only
-// settings apply as the application chose them; the options that concern
-// opening a file (WithTimeout, WithNoSync, WithReadOnly, WithFileMode) are
-// refused. While a Store over a bucket of db is open, New refuses a second
+// Store. db's NoSync and read-only settings apply as the application chose
+// them; the options that concern opening a file (WithTimeout, WithNoSync,
+// WithReadOnly, WithFileMode) are refused. While a Store over a bucket of db is open, New refuses a second
 // one over the same bucket with an error wrapping revoke.ErrStoreInUse:
 // bbolt serves one process, so two Revokers over the same data would never
 // learn each other's revocations; share the first Store's Revoker instead.
