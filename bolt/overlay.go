@@ -118,11 +118,12 @@ func (o *overlay) size() (active, total int, room <-chan struct{}) {
 }
 
 // freeze makes the active layer the frozen one and starts a new active
-// layer. It returns the frozen layer, nil if the active one was empty.
+// layer. It returns the frozen layer, nil if the active one was empty (no
+// change, and no sequence number taken).
 func (o *overlay) freeze() *layer {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.active.n == 0 {
+	if o.active.n == 0 && o.active.seq == 0 {
 		return nil
 	}
 	o.frozen, o.active = o.active, newLayer()
@@ -155,13 +156,16 @@ func (o *overlay) frozenLayer() *layer {
 	return o.frozen
 }
 
-// seq returns the highest sequence number the overlay holds.
-func (o *overlay) seq() uint64 {
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	n := o.active.seq
-	if o.frozen != nil {
-		n = max(n, o.frozen.seq)
+// seq returns the highest sequence number the snapshot's layers hold.
+func (s snapshot) seq() uint64 {
+	if s.o == nil {
+		return 0
+	}
+	s.o.mu.RLock()
+	defer s.o.mu.RUnlock()
+	var n uint64
+	for _, l := range s.layers {
+		n = max(n, l.seq)
 	}
 	return n
 }
