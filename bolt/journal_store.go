@@ -49,9 +49,12 @@ type journal struct {
 	done chan struct{}
 
 	// Test hooks: a non-nil error fails the commit's sync, or the
-	// application before its bbolt commit.
+	// application before its bbolt commit; beginHook runs between a
+	// transaction's snapshot of the overlay and its bbolt read
+	// transaction.
 	syncHook  func() error
 	applyHook func() error
+	beginHook func()
 }
 
 func (j *journal) err() error {
@@ -163,10 +166,22 @@ func (j *journal) append(frame []byte) error {
 // bbolt read transaction, closed before runLayered returns. It returns the
 // transaction's writes (write only), fn's error, or another error.
 func (s *Store) runLayered(fn func(revoke.Tx) error, write bool) (ws *writeSet, fnErr, err error) {
-	snap := s.ov.snapshot()
-	btx, err := s.db.Begin(false)
-	if err != nil {
-		return nil, nil, err
+	var snap snapshot
+	var btx *bbolt.Tx
+	for {
+		snap = s.ov.snapshot()
+		if s.jr != nil && s.jr.beginHook != nil {
+			s.jr.beginHook()
+		}
+		if btx, err = s.db.Begin(false); err != nil {
+			return nil, nil, err
+		}
+		if !snap.stale() {
+			break
+		}
+		// Rare: the applier froze a layer between the two. An Update,
+		// which holds wmu, never sees this.
+		_ = btx.Rollback()
 	}
 	defer func() { _ = btx.Rollback() }()
 	t, err := s.begin(btx)
@@ -354,7 +369,7 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 	s.jr = &journal{
 		prefix: prefix, mode: o.mode, noSync: o.noSync, n: 1,
 		batch: o.applyBatch, interval: o.applyInterval, limit: applyLimitFactor * o.applyBatch,
-		syncHook: o.syncHook, applyHook: o.applyHook,
+		syncHook: o.syncHook, applyHook: o.applyHook, beginHook: o.beginHook,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go s.applier()
