@@ -83,10 +83,13 @@ func (j *journal) wake() {
 func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) error {
 	j := s.jr
 	for {
+		// room first: a failure after this check closes it (fail, then
+		// wake), one before is seen by the check.
+		_, total, room := s.ov.size()
 		if err := j.err(); err != nil {
 			return fmt.Errorf("bolt: Update: the store failed and must be reopened: %w", err)
 		}
-		if _, total, room := s.ov.size(); total >= j.limit {
+		if total >= j.limit {
 			// Wait for the applier, before opening a bbolt transaction,
 			// which would hold up its commit if bbolt must grow the map.
 			j.wake()
