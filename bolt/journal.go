@@ -232,8 +232,9 @@ func createSegment(path string, mode os.FileMode, noSync bool) (*os.File, error)
 	return f, nil
 }
 
-// syncDir makes the directory entries of dir durable.
-func syncDir(dir string) error {
+// syncDir makes the directory entries of dir durable. It is a variable
+// so that tests can see when it runs.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -254,21 +255,32 @@ func (s *Store) applyOnce() error {
 		return err
 	}
 	s.ov.dropFrozen()
-	return removeSegments(j.prefix, j.frozenN)
+	return removeSegments(j.prefix, j.frozenN, j.noSync)
 }
 
-// removeSegments deletes the segments numbered up to last.
-func removeSegments(prefix string, last uint64) error {
+// removeSegments deletes the segments numbered up to last and, unless
+// noSync, makes the deletions durable: a deleted segment that came back
+// after a crash would be replayed over the later commits to the tree
+// (those of a Store from New, which writes the tree directly), undoing
+// them.
+func removeSegments(prefix string, last uint64, noSync bool) error {
 	ns, err := segments(prefix)
 	if err != nil {
 		return fmt.Errorf("bolt: listing the journal: %w", err)
 	}
+	removed := false
 	for _, n := range ns {
 		if n > last {
 			break
 		}
 		if err := os.Remove(segmentPath(prefix, n)); err != nil {
 			return fmt.Errorf("bolt: removing an applied journal segment: %w", err)
+		}
+		removed = true
+	}
+	if removed && !noSync {
+		if err := syncDir(filepath.Dir(prefix)); err != nil {
+			return fmt.Errorf("bolt: syncing the journal's directory: %w", err)
 		}
 	}
 	return nil
@@ -363,6 +375,13 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 			return fmt.Errorf("removing replayed journal segment %d: %w", n, err)
 		}
 	}
+	if len(ns) > 0 && !s.readOnly && !s.db.NoSync {
+		// Durably gone before anything newer is committed: a Store from
+		// New commits to the tree without touching the directory.
+		if err := syncDir(filepath.Dir(prefix)); err != nil {
+			return fmt.Errorf("syncing the journal's directory: %w", err)
+		}
+	}
 	if s.readOnly || !start {
 		if s.ov.active.n == 0 {
 			s.ov = nil // nothing to read over the tree
@@ -398,7 +417,7 @@ func (s *Store) closeJournal() error {
 	}
 	j.wmu.Unlock()
 	if err == nil {
-		err = removeSegments(j.prefix, j.n)
+		err = removeSegments(j.prefix, j.n, j.noSync)
 	}
 	return err
 }
