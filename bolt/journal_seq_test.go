@@ -102,12 +102,24 @@ func TestNextSeqOnlyCommitSurvives(t *testing.T) {
 		}
 		return n
 	}
-	for _, apply := range []string{"Close", "Checkpoint"} {
+	for _, apply := range []string{"Close", "Checkpoint", "Crash"} {
 		s, err := Open(path, never)
 		if err != nil {
 			t.Fatal(err)
 		}
 		first := next(s)
+		if apply == "Crash" {
+			// Replayed from the journal by the next Open.
+			img := crashImage(t, path)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path = img
+			s, err = Open(path, never)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 		if apply == "Checkpoint" {
 			if err := s.Checkpoint(bg); err != nil {
 				t.Fatal(err)
