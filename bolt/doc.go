@@ -34,9 +34,10 @@
 // in the layout below, when 8192 records have changed or 200 ms have
 // passed: commits switch to a new journal segment, the applier writes the
 // old segment's commits in bbolt transactions of at most 4096 records
-// (bbolt syncs each), then deletes the segment. The random pages of the
-// ids and owners indexes are thus rewritten once per batch of thousands of
-// tokens rather than once per commit. Updates wait for the applier if it
+// (bbolt syncs each), then deletes the segment and syncs the directory,
+// so that a crash cannot bring it back to be replayed over later commits.
+// The random pages of the ids and owners indexes are thus rewritten once
+// per batch of thousands of tokens rather than once per commit. Updates wait for the applier if it
 // falls four batches behind, which bounds the memory the journal takes.
 //
 // The files: the database file, and beside it, while a Store from Open is

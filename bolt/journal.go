@@ -155,8 +155,9 @@ func decodeFrame(p []byte) (*writeSet, error) {
 
 // readSegment returns the commits of the segment at path, in order. In the
 // last segment, a torn frame, or a frame whose checksum fails with nothing
-// after it, is a commit that was never acknowledged: readSegment stops
-// there (the segment goes once replayed). Anywhere else a bad frame, or a
+// but zeros after it, is a commit that was never acknowledged, and so are
+// zeros that end it: readSegment stops there (the segment goes once
+// replayed). Anywhere else a bad frame, or a
 // bad header, is ErrCorrupt: it may hide acknowledged commits.
 func readSegment(path string, last bool) ([]*writeSet, error) {
 	b, err := os.ReadFile(path)
@@ -182,6 +183,9 @@ func readSegment(path string, last bool) ([]*writeSet, error) {
 	off := journalHeader
 	for off < len(b) {
 		rest := b[off:]
+		if last && zeros(rest) {
+			break // torn: the file grew before the data reached it
+		}
 		if len(rest) < frameHeader {
 			if last {
 				break // torn
@@ -197,7 +201,7 @@ func readSegment(path string, last bool) ([]*writeSet, error) {
 		}
 		p := rest[frameHeader : frameHeader+n]
 		if crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(rest[4:]) {
-			if last && int64(len(rest)) == frameHeader+n {
+			if last && zeros(rest[frameHeader+n:]) {
 				break // the last frame, never acknowledged
 			}
 			return bad(off, "a frame whose checksum fails")
@@ -210,6 +214,17 @@ func readSegment(path string, last bool) ([]*writeSet, error) {
 		off += frameHeader + int(n)
 	}
 	return ws, nil
+}
+
+// zeros reports whether b holds only zero bytes. A frame is never all
+// zeros: its payload holds at least two uvarints, so its length is not 0.
+func zeros(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // createSegment creates segment file path with its header, durably (the
@@ -232,8 +247,9 @@ func createSegment(path string, mode os.FileMode, noSync bool) (*os.File, error)
 	return f, nil
 }
 
-// syncDir makes the directory entries of dir durable.
-func syncDir(dir string) error {
+// syncDir makes the directory entries of dir durable. It is a variable
+// so that tests can see when it runs.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -49,9 +50,12 @@ type journal struct {
 	done chan struct{}
 
 	// Test hooks: a non-nil error fails the commit's sync, or the
-	// application before its bbolt commit.
+	// application before its bbolt commit; beginHook runs between a
+	// transaction's snapshot of the overlay and its bbolt read
+	// transaction.
 	syncHook  func() error
 	applyHook func() error
+	beginHook func()
 }
 
 func (j *journal) err() error {
@@ -80,10 +84,13 @@ func (j *journal) wake() {
 func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) error {
 	j := s.jr
 	for {
+		// room first: a failure after this check closes it (fail, then
+		// wake), one before is seen by the check.
+		_, total, room := s.ov.size()
 		if err := j.err(); err != nil {
 			return fmt.Errorf("bolt: Update: the store failed and must be reopened: %w", err)
 		}
-		if _, total, room := s.ov.size(); total >= j.limit {
+		if total >= j.limit {
 			// Wait for the applier, before opening a bbolt transaction,
 			// which would hold up its commit if bbolt must grow the map.
 			j.wake()
@@ -163,10 +170,22 @@ func (j *journal) append(frame []byte) error {
 // bbolt read transaction, closed before runLayered returns. It returns the
 // transaction's writes (write only), fn's error, or another error.
 func (s *Store) runLayered(fn func(revoke.Tx) error, write bool) (ws *writeSet, fnErr, err error) {
-	snap := s.ov.snapshot()
-	btx, err := s.db.Begin(false)
-	if err != nil {
-		return nil, nil, err
+	var snap snapshot
+	var btx *bbolt.Tx
+	for {
+		snap = s.ov.snapshot()
+		if s.jr != nil && s.jr.beginHook != nil {
+			s.jr.beginHook()
+		}
+		if btx, err = s.db.Begin(false); err != nil {
+			return nil, nil, err
+		}
+		if !snap.stale() {
+			break
+		}
+		// Rare: the applier froze a layer between the two. An Update,
+		// which holds wmu, never sees this.
+		_ = btx.Rollback()
 	}
 	defer func() { _ = btx.Rollback() }()
 	t, err := s.begin(btx)
@@ -236,21 +255,32 @@ func (s *Store) applyOnce() error {
 		return err
 	}
 	s.ov.dropFrozen()
-	return removeSegments(j.prefix, j.frozenN)
+	return removeSegments(j.prefix, j.frozenN, j.noSync)
 }
 
-// removeSegments deletes the segments numbered up to last.
-func removeSegments(prefix string, last uint64) error {
+// removeSegments deletes the segments numbered up to last and, unless
+// noSync, makes the deletions durable: a deleted segment that came back
+// after a crash would be replayed over the later commits to the tree
+// (those of a Store from New, which writes the tree directly), undoing
+// them.
+func removeSegments(prefix string, last uint64, noSync bool) error {
 	ns, err := segments(prefix)
 	if err != nil {
 		return fmt.Errorf("bolt: listing the journal: %w", err)
 	}
+	removed := false
 	for _, n := range ns {
 		if n > last {
 			break
 		}
 		if err := os.Remove(segmentPath(prefix, n)); err != nil {
 			return fmt.Errorf("bolt: removing an applied journal segment: %w", err)
+		}
+		removed = true
+	}
+	if removed && !noSync {
+		if err := syncDir(filepath.Dir(prefix)); err != nil {
+			return fmt.Errorf("bolt: syncing the journal's directory: %w", err)
 		}
 	}
 	return nil
@@ -345,6 +375,13 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 			return fmt.Errorf("removing replayed journal segment %d: %w", n, err)
 		}
 	}
+	if len(ns) > 0 && !s.readOnly && !s.db.NoSync {
+		// Durably gone before anything newer is committed: a Store from
+		// New commits to the tree without touching the directory.
+		if err := syncDir(filepath.Dir(prefix)); err != nil {
+			return fmt.Errorf("syncing the journal's directory: %w", err)
+		}
+	}
 	if s.readOnly || !start {
 		if s.ov.active.n == 0 {
 			s.ov = nil // nothing to read over the tree
@@ -354,7 +391,7 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 	s.jr = &journal{
 		prefix: prefix, mode: o.mode, noSync: o.noSync, n: 1,
 		batch: o.applyBatch, interval: o.applyInterval, limit: applyLimitFactor * o.applyBatch,
-		syncHook: o.syncHook, applyHook: o.applyHook,
+		syncHook: o.syncHook, applyHook: o.applyHook, beginHook: o.beginHook,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go s.applier()
@@ -380,7 +417,7 @@ func (s *Store) closeJournal() error {
 	}
 	j.wmu.Unlock()
 	if err == nil {
-		err = removeSegments(j.prefix, j.n)
+		err = removeSegments(j.prefix, j.n, j.noSync)
 	}
 	return err
 }

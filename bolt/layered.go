@@ -117,7 +117,10 @@ func (t *ltx) NextSeq(context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cur = max(cur, t.snap.o.seq(), t.ws.seq)
+	// The snapshot's layers, not the overlay's: a frozen layer dropped
+	// since the snapshot is in the tree, but not in this transaction's
+	// read of it.
+	cur = max(cur, t.snap.seq(), t.ws.seq)
 	if cur == math.MaxUint64 {
 		return 0, fmt.Errorf("bolt: NextSeq: the revocation sequence is exhausted")
 	}

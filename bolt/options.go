@@ -32,6 +32,7 @@ type options struct {
 	applyBatch          int
 	applyInterval       time.Duration
 	syncHook, applyHook func() error
+	beginHook           func()
 	// fileOnly names the options given that only Open can honour.
 	fileOnly []string
 }

@@ -75,11 +75,12 @@ func (l *layer) latest(id revoke.ID, at uint64) (change, bool) {
 // applier is writing to the tree (nil when none). Its lock is held only
 // for the duration of a lookup, a publish or a copy, never across I/O.
 type overlay struct {
-	mu     sync.RWMutex
-	active *layer
-	frozen *layer
-	at     uint64        // commits published
-	room   chan struct{} // closed when the applier drops a frozen layer
+	mu      sync.RWMutex
+	active  *layer
+	frozen  *layer
+	at      uint64        // commits published
+	freezes uint64        // layers frozen
+	room    chan struct{} // closed when the applier drops a frozen layer
 }
 
 func newOverlay() *overlay { return &overlay{active: newLayer(), room: make(chan struct{})} }
@@ -118,14 +119,16 @@ func (o *overlay) size() (active, total int, room <-chan struct{}) {
 }
 
 // freeze makes the active layer the frozen one and starts a new active
-// layer. It returns the frozen layer, nil if the active one was empty.
+// layer. It returns the frozen layer, nil if the active one was empty (no
+// change, and no sequence number taken).
 func (o *overlay) freeze() *layer {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.active.n == 0 {
+	if o.active.n == 0 && o.active.seq == 0 {
 		return nil
 	}
 	o.frozen, o.active = o.active, newLayer()
+	o.freezes++
 	return o.frozen
 }
 
@@ -155,13 +158,16 @@ func (o *overlay) frozenLayer() *layer {
 	return o.frozen
 }
 
-// seq returns the highest sequence number the overlay holds.
-func (o *overlay) seq() uint64 {
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	n := o.active.seq
-	if o.frozen != nil {
-		n = max(n, o.frozen.seq)
+// seq returns the highest sequence number the snapshot's layers hold.
+func (s snapshot) seq() uint64 {
+	if s.o == nil {
+		return 0
+	}
+	s.o.mu.RLock()
+	defer s.o.mu.RUnlock()
+	var n uint64
+	for _, l := range s.layers {
+		n = max(n, l.seq)
 	}
 	return n
 }
@@ -169,21 +175,34 @@ func (o *overlay) seq() uint64 {
 // snapshot is a reader's view of the overlay: the layers and the commits
 // published when it was taken. Take it before opening the bbolt read
 // transaction it is read with: a frozen layer dropped after that is in the
-// tree the transaction sees, and one still held is read over it.
+// tree the transaction sees, and one still held is read over it. Once the
+// transaction is open, check that the snapshot is not stale.
 type snapshot struct {
-	o      *overlay
-	layers []*layer // newest first
-	at     uint64
+	o       *overlay
+	layers  []*layer // newest first
+	at      uint64
+	freezes uint64
 }
 
 func (o *overlay) snapshot() snapshot {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	s := snapshot{o: o, at: o.at, layers: []*layer{o.active}}
+	s := snapshot{o: o, at: o.at, freezes: o.freezes, layers: []*layer{o.active}}
 	if o.frozen != nil {
 		s.layers = append(s.layers, o.frozen)
 	}
 	return s
+}
+
+// stale reports whether the snapshot's active layer has been frozen since
+// it was taken. The applier may then have written it to the tree, with
+// the commits published after the snapshot, which the snapshot does not
+// see in the layer but would see in the tree: a bbolt read transaction
+// begun after that is not the snapshot's, and the reader takes a new one.
+func (s snapshot) stale() bool {
+	s.o.mu.RLock()
+	defer s.o.mu.RUnlock()
+	return s.o.freezes != s.freezes
 }
 
 // lookup returns the change of id the snapshot sees, if any.
