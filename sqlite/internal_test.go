@@ -49,6 +49,7 @@ func TestQueryPlans(t *testing.T) {
 		"dropClient":    {s.q.dropClient, []string{owner, byGrant}},
 		"grantKey":      {s.q.grantKey, []string{"INDEX revoke_grants_id (grant_id=?)", byID}},
 		"nextKey":       {s.q.nextKey, []string{"SEARCH revoke_tokens", "SEARCH revoke_grants"}},
+		"rootKey":       {s.q.rootKey, []string{"INDEX revoke_grants_id (grant_id=?)", "SEARCH revoke_tokens", "SEARCH revoke_grants"}},
 		"newGrant":      {s.q.newGrant, nil},
 		"keepGrant":     {s.q.keepGrant, []string{byGrant}},
 		"dropGrant":     {s.q.dropGrant, []string{"USING INTEGER PRIMARY KEY (rowid=?)", byGrant}},

@@ -168,10 +168,14 @@ type queries struct {
 	dropClient    string
 	grantKey      string
 	nextKey       string
+	rootKey       string
 	newGrant      string
 	keepGrant     string
 	dropGrant     string
 }
+
+// nextKeyOf is one above every key in use.
+const nextKeyOf = `SELECT max((SELECT coalesce(max(gkey), 0) FROM "{p}tokens"), (SELECT coalesce(max(gkey), 0) FROM "{p}grants")) + 1`
 
 // grantKeyOf is the key of the grant ?1 (see queries.grantKey).
 const grantKeyOf = `SELECT gkey FROM "{p}grants" WHERE grant_id = ?1
@@ -234,8 +238,14 @@ func newQueries(prefix string) queries {
 		// above the greatest key in use; newGrant records the key of a
 		// grant whose first token is not among its tokens, and keepGrant
 		// that of a grant whose first token goes (?2) while others stay.
-		grantKey:  p(grantKeyOf),
-		nextKey:   p(`SELECT max((SELECT coalesce(max(gkey), 0) FROM "{p}tokens"), (SELECT coalesce(max(gkey), 0) FROM "{p}grants")) + 1`),
+		grantKey: p(grantKeyOf),
+		nextKey:  p(nextKeyOf),
+		// rootKey is the key of the grant a new first token starts: the
+		// grant's row, if the grant lost its first token earlier, else the
+		// next key. (grantKey's second part, the token itself, is known
+		// absent.) One statement where grantKey and nextKey are two, for
+		// the Issue of every refresh token.
+		rootKey:   p(`SELECT coalesce((SELECT gkey FROM "{p}grants" WHERE grant_id = ?1), (` + nextKeyOf + `))`),
 		newGrant:  p(`INSERT INTO "{p}grants" (gkey, grant_id) VALUES (?, ?)`),
 		keepGrant: p(`INSERT INTO "{p}grants" (gkey, grant_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1) ON CONFLICT DO NOTHING`),
 		dropGrant: p(`DELETE FROM "{p}grants" WHERE gkey = ?1 AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1)`),

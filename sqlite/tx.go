@@ -37,6 +37,7 @@ type tx struct {
 	dropStmt   [3]*sqlx.Stmt
 	keyStmt    *sqlx.Stmt // grants
 	nextStmt   *sqlx.Stmt
+	rootStmt   *sqlx.Stmt
 	newStmt    *sqlx.Stmt
 	keepStmt   *sqlx.Stmt
 	dropGStmt  *sqlx.Stmt
@@ -99,14 +100,14 @@ func (t *tx) end() {
 		return
 	}
 	t.Done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.nextStmt, t.newStmt, t.keepStmt, t.dropGStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.nextStmt, t.rootStmt, t.newStmt, t.keepStmt, t.dropGStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
 	}
 	t.getStmt, t.locStmt, t.delKeyStmt = nil, nil, nil
 	t.addStmt, t.dropStmt = nil, [3]*sqlx.Stmt{}
-	t.keyStmt, t.nextStmt, t.newStmt, t.keepStmt, t.dropGStmt = nil, nil, nil, nil, nil
+	t.keyStmt, t.nextStmt, t.rootStmt, t.newStmt, t.keepStmt, t.dropGStmt = nil, nil, nil, nil, nil, nil
 	t.grantKeys = nil
 	t.putStmt, t.putAllStmt = nil, nil
 	t.known, t.owned = nil, nil
@@ -262,6 +263,20 @@ func (t *tx) keyOf(ctx context.Context, grant revoke.ID, root bool) (int64, erro
 	if k, ok := t.grantKeys[grant]; ok {
 		return k, nil
 	}
+	if root {
+		// Put gives a root only for a token it found absent, or in another
+		// grant: grantKey's second part cannot match.
+		st, err := t.prepare(ctx, &t.rootStmt, t.s.q.rootKey)
+		if err != nil {
+			return 0, err
+		}
+		var k int64
+		if err := st.QueryRowContext(ctx, grant[:]).Scan(&k); err != nil {
+			return 0, err
+		}
+		t.grantKeys[grant] = k
+		return k, nil
+	}
 	st, err := t.prepare(ctx, &t.keyStmt, t.s.q.grantKey)
 	if err != nil {
 		return 0, err
@@ -272,7 +287,7 @@ func (t *tx) keyOf(ctx context.Context, grant revoke.ID, root bool) (int64, erro
 		if st, err = t.prepare(ctx, &t.nextStmt, t.s.q.nextKey); err != nil {
 			return 0, err
 		}
-		if err = st.QueryRowContext(ctx).Scan(&k); err == nil && !root {
+		if err = st.QueryRowContext(ctx).Scan(&k); err == nil {
 			if st, err = t.prepare(ctx, &t.newStmt, t.s.q.newGrant); err == nil {
 				_, err = st.ExecContext(ctx, k, grant[:])
 			}

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"OneBadWriteFailsAlone", testOneBadWriteFailsAlone},
 		{"RevokeUntracked", testRevokeUntracked},
 		{"GrantsFollowMovedRecord", testGrantsFollowMovedRecord},
+		{"RootPutBack", testRootPutBack},
 		{"OwnersFollowRecords", testOwnersFollowRecords},
 		{"Scan", testScan},
 		{"Prefetch", testPrefetch},
