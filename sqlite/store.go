@@ -109,7 +109,7 @@ const walCheckpointBytes = 32 << 20
 // page per token to the WAL (and again at the checkpoint): smaller pages
 // write fewer bytes per token for the same work. BENCHMARKS.md has the
 // figures. A database created with another page size keeps it.
-const pageSize = 1024
+const pageSize = 2048
 
 // dsnOf returns the go-sqlite3 data source name for the file at path: a
 // file: URI whose parameters set up every connection the pool opens.
