@@ -24,36 +24,20 @@ func (t *ltx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revoc
 	for _, rec := range t.records(func(r revoke.Record) bool { return r.Seq != 0 && r.Seq > seq }) {
 		pending = append(pending, rec.Revocation())
 	}
-	slices.SortFunc(pending, func(a, b revoke.Revocation) int {
+	c := counter{ctx: ctx, op: "RevokedSince"}
+	return merge(t, pending, func(r revoke.Revocation) revoke.ID { return r.ID }, func(a, b revoke.Revocation) int {
 		if a.Seq != b.Seq {
 			return cmp.Compare(a.Seq, b.Seq)
 		}
 		return bytes.Compare(a.ID[:], b.ID[:])
-	})
-	c := counter{ctx: ctx, op: "RevokedSince"}
-	emit := func(rev revoke.Revocation) error {
+	}, func(fn func(revoke.Revocation) error) error {
+		return t.tree.RevokedSince(ctx, seq, fn)
+	}, func(rev revoke.Revocation) error {
 		if err := c.tick(); err != nil {
 			return err
 		}
 		return fn(rev)
-	}
-	err := t.tree.RevokedSince(ctx, seq, func(rev revoke.Revocation) error {
-		if t.shadowed(rev.ID) {
-			return nil
-		}
-		for len(pending) > 0 && (pending[0].Seq < rev.Seq || pending[0].Seq == rev.Seq && bytes.Compare(pending[0].ID[:], rev.ID[:]) < 0) {
-			if err := emit(pending[0]); err != nil {
-				return err
-			}
-			pending = pending[1:]
-		}
-		return emit(rev)
 	})
-	for err == nil && len(pending) > 0 {
-		err = emit(pending[0])
-		pending = pending[1:]
-	}
-	return err
 }
 
 // Expired calls fn for at most limit records whose ExpiresAt is before
@@ -63,33 +47,48 @@ func (t *ltx) Expired(ctx context.Context, before time.Time, limit int, fn func(
 		return nil
 	}
 	pending := t.records(func(r revoke.Record) bool { return r.ExpiresAt.Before(before) })
-	slices.SortFunc(pending, func(a, b revoke.Record) int {
-		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
-			return c
+	c := counter{ctx: ctx, op: "Expired"}
+	return merge(t, pending, recordID, func(a, b revoke.Record) int {
+		if d := a.ExpiresAt.Compare(b.ExpiresAt); d != 0 {
+			return d
 		}
 		return bytes.Compare(a.ID[:], b.ID[:])
-	})
-	c := counter{ctx: ctx, op: "Expired"}
-	emit := func(rec revoke.Record) error {
-		if c.n == limit {
-			return errStop
-		}
-		if err := c.tick(); err != nil {
-			return err
-		}
-		return fn(rec)
+	}, func(fn func(revoke.Record) error) error {
+		return t.tree.Expired(ctx, before, math.MaxInt, fn)
+	}, c.limited(limit, fn))
+}
+
+// Scan calls fn for at most limit records whose ID is above after, in
+// ascending ID order.
+func (t *ltx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revoke.Record) error) error {
+	if limit <= 0 {
+		return nil
 	}
-	err := t.tree.Expired(ctx, before, math.MaxInt, func(rec revoke.Record) error {
-		if t.shadowed(rec.ID) {
+	pending := t.records(func(r revoke.Record) bool { return bytes.Compare(r.ID[:], after[:]) > 0 })
+	c := counter{ctx: ctx, op: "Scan"}
+	return merge(t, pending, recordID, func(a, b revoke.Record) int {
+		return bytes.Compare(a.ID[:], b.ID[:])
+	}, func(fn func(revoke.Record) error) error {
+		return t.tree.Scan(ctx, after, math.MaxInt, fn)
+	}, c.limited(limit, fn))
+}
+
+// merge calls emit, in the order cmp sorts them, for the tree's entries,
+// which tree reads in that order, that no layer shadows, and for pending,
+// the layers' entries. An errStop from emit ends the merge with nil.
+func merge[T any](t *ltx, pending []T, id func(T) revoke.ID, cmp func(a, b T) int, tree func(func(T) error) error, emit func(T) error) error {
+	slices.SortFunc(pending, cmp)
+	err := tree(func(v T) error {
+		if t.shadowed(id(v)) {
 			return nil
 		}
-		for len(pending) > 0 && (pending[0].ExpiresAt.Before(rec.ExpiresAt) || pending[0].ExpiresAt.Equal(rec.ExpiresAt) && bytes.Compare(pending[0].ID[:], rec.ID[:]) < 0) {
+		for len(pending) > 0 && cmp(pending[0], v) < 0 {
 			if err := emit(pending[0]); err != nil {
 				return err
 			}
 			pending = pending[1:]
 		}
-		return emit(rec)
+		return emit(v)
 	})
 	for err == nil && len(pending) > 0 {
 		err = emit(pending[0])
@@ -101,45 +100,7 @@ func (t *ltx) Expired(ctx context.Context, before time.Time, limit int, fn func(
 	return err
 }
 
-// Scan calls fn for at most limit records whose ID is above after, in
-// ascending ID order.
-func (t *ltx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revoke.Record) error) error {
-	if limit <= 0 {
-		return nil
-	}
-	pending := t.records(func(r revoke.Record) bool { return bytes.Compare(r.ID[:], after[:]) > 0 })
-	slices.SortFunc(pending, func(a, b revoke.Record) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	c := counter{ctx: ctx, op: "Scan"}
-	emit := func(rec revoke.Record) error {
-		if c.n == limit {
-			return errStop
-		}
-		if err := c.tick(); err != nil {
-			return err
-		}
-		return fn(rec)
-	}
-	err := t.tree.Scan(ctx, after, math.MaxInt, func(rec revoke.Record) error {
-		if t.shadowed(rec.ID) {
-			return nil
-		}
-		for len(pending) > 0 && bytes.Compare(pending[0].ID[:], rec.ID[:]) < 0 {
-			if err := emit(pending[0]); err != nil {
-				return err
-			}
-			pending = pending[1:]
-		}
-		return emit(rec)
-	})
-	for err == nil && len(pending) > 0 {
-		err = emit(pending[0])
-		pending = pending[1:]
-	}
-	if err == errStop {
-		return nil
-	}
-	return err
-}
+func recordID(rec revoke.Record) revoke.ID { return rec.ID }
 
 // Grants calls fn for at most limit grants of the subject or client key
 // above after, in ascending order. A grant of the tree's owners index is
@@ -222,6 +183,20 @@ type counter struct {
 	ctx context.Context
 	op  string
 	n   int
+}
+
+// limited returns fn, counted by c, that ends the iteration (errStop)
+// once it was called limit times.
+func (c *counter) limited(limit int, fn func(revoke.Record) error) func(revoke.Record) error {
+	return func(rec revoke.Record) error {
+		if c.n == limit {
+			return errStop
+		}
+		if err := c.tick(); err != nil {
+			return err
+		}
+		return fn(rec)
+	}
 }
 
 func (c *counter) tick() error {
