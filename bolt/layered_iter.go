@@ -14,7 +14,7 @@ import (
 
 // The iterations of ltx merge the tree's index, skipping the records a
 // layer shadows, with the layers' records sorted the same way. The layers
-// are bounded (see WithJournalBatch), so sorting them per call is cheap
+// are bounded (see applyLimitFactor), so sorting them per call is cheap
 // beside the calls' own cost.
 
 // RevokedSince calls fn for every revoked record whose Seq is above seq,
