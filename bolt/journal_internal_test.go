@@ -33,31 +33,23 @@ var never = withApply(1<<30, time.Hour)
 // every other change, so that transactions read the tree, a frozen layer
 // and the active one together.
 func TestConformanceTinyBatches(t *testing.T) {
-	var paths sync.Map
-	open := func(path string) (revoke.Store, error) { return Open(path, withApply(2, time.Millisecond)) }
-	storetest.Run(t, func(t *testing.T) revoke.Store {
-		path := filepath.Join(t.TempDir(), "revocation.db")
-		s, err := open(path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		paths.Store(s, path)
-		return s
-	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
-		path, _ := paths.Load(s)
-		return open(path.(string))
-	}))
+	runConformance(t, withApply(2, time.Millisecond))
 }
 
 // TestConformanceJournalOnly runs the suite with nothing applied to the
 // tree until Close: every transaction reads the journal's layer over an
 // empty or reopened tree.
 func TestConformanceJournalOnly(t *testing.T) {
-	var paths sync.Map
-	open := func(path string) (revoke.Store, error) { return Open(path, never) }
+	runConformance(t, never)
+}
+
+// runConformance runs the suite over stores from Open with opts, each
+// reopened from its file for the suite's second store.
+func runConformance(t *testing.T, opts ...Option) {
+	var paths sync.Map // *Store -> its file
 	storetest.Run(t, func(t *testing.T) revoke.Store {
 		path := filepath.Join(t.TempDir(), "revocation.db")
-		s, err := open(path)
+		s, err := Open(path, opts...)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -65,7 +57,7 @@ func TestConformanceJournalOnly(t *testing.T) {
 		return s
 	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
 		path, _ := paths.Load(s)
-		return open(path.(string))
+		return Open(path.(string), opts...)
 	}))
 }
 
