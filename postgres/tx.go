@@ -339,17 +339,9 @@ func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revo
 	if err := t.check(ctx, "Grants", false); err != nil {
 		return err
 	}
-	var query string
-	switch by {
-	case revoke.BySubject:
-		query = t.s.q.subjectGrants
-	case revoke.ByClient:
-		query = t.s.q.clientGrants
-	default:
-		return fmt.Errorf("postgres: Grants: unknown owner %v", by)
-	}
-	if limit <= 0 || (by == revoke.BySubject && key == "") {
-		return nil
+	query, none, err := sqlrecord.GrantsQuery("postgres", by, key, limit, t.s.q.subjectGrants, t.s.q.clientGrants)
+	if none || err != nil {
+		return err
 	}
 	if err := t.flush(ctx); err != nil {
 		return err
