@@ -74,6 +74,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"Expired", s.q.expired, prefix + "tokens_expires", []any{exp.UnixNano(), 1000}, false},
 		{"Delete", s.q.del, prefix + "tokens_id", []any{[][]byte{id[:]}}, false},
 		{"Put", s.q.upsert, prefix + "tokens_id", cols.args(), false},
+		{"SetSeq", s.q.setSeqs, prefix + "tokens_id", []any{[][]byte{id[:], id2[:]}, []int64{5, 5}}, false},
 		{"NextSeq", s.q.nextSeq, prefix + "meta_pkey", []any{int64(0)}, false},
 		{"RaiseSeq", s.q.raiseSeq, prefix + "meta_pkey", []any{int64(7)}, false},
 		{"GrantsBySubject", s.q.subjectGrants, prefix + "tokens_subject", []any{"user-3", id[:], 100}, true},

@@ -85,7 +85,7 @@ type queries struct {
 	tokens, meta   string // qualified, quoted names
 
 	get, getMany, grant, revokedSince, expired string
-	upsert, del, nextSeq, raiseSeq             string
+	upsert, del, setSeqs, nextSeq, raiseSeq    string
 	subjectGrants, clientGrants, scan          string
 	metaExists                                 string
 }
@@ -119,6 +119,8 @@ func newQueries(schema, prefix string) queries {
 	q.upsert = q.fill(`INSERT INTO {t} (` + tokenColumns + `) SELECT * FROM unnest(` + tokenTypes + `)
 		ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", "))
 	q.del = q.fill(`DELETE FROM {t} WHERE id = ANY($1::bytea[])`)
+	// The Seqs SetSeq set, by ID through the unique index on id.
+	q.setSeqs = q.fill(`UPDATE {t} SET seq = v.seq FROM unnest($1::bytea[], $2::bigint[]) AS v(id, seq) WHERE {t}.id = v.id`)
 	// The counter row's lock is held to the commit, and every write
 	// transaction holds the Store's advisory lock besides, so sequence
 	// numbers commit in the order they are handed out.

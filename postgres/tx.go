@@ -32,6 +32,10 @@ type tx struct {
 	sqlrecord.TxState
 
 	pending map[revoke.ID]pendingWrite
+	// seqs holds the Seqs SetSeq set on IDs the transaction has not
+	// written, to be sent at the next flush: pending and seqs never share
+	// an ID.
+	seqs map[revoke.ID]uint64
 	// cache holds what Prefetch read, for the IDs the transaction has
 	// not written since: note drops an ID from it.
 	cache map[revoke.ID]cached
@@ -71,6 +75,15 @@ func (t *tx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error)
 	if p, ok := t.pending[id]; ok {
 		return p.rec, !p.deleted, nil
 	}
+	rec, found, err := t.cached(ctx, id)
+	if seq, ok := t.seqs[id]; ok && found {
+		rec.Seq = seq
+	}
+	return rec, found, err
+}
+
+// cached returns the record of id as Prefetch read it, or from the table.
+func (t *tx) cached(ctx context.Context, id revoke.ID) (revoke.Record, bool, error) {
 	if c, ok := t.cache[id]; ok {
 		return c.rec, c.found, nil
 	}
@@ -125,6 +138,7 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 // and forgets what Prefetch read of id, which the write makes stale.
 func (t *tx) note(id revoke.ID, w pendingWrite) {
 	delete(t.cache, id)
+	delete(t.seqs, id)
 	if t.pending == nil {
 		t.pending = make(map[revoke.ID]pendingWrite)
 	}
@@ -132,10 +146,14 @@ func (t *tx) note(id revoke.ID, w pendingWrite) {
 }
 
 // flush writes the pending writes: one DELETE for the deleted IDs, one
-// INSERT ... ON CONFLICT for the records put, and the sequence counter if a
-// record was put with a Seq above it.
+// INSERT ... ON CONFLICT for the records put, one UPDATE for the Seqs
+// SetSeq set, and the sequence counter if a record was put with a Seq above
+// it.
 func (t *tx) flush(ctx context.Context) error {
 	if err := t.raiseSeq(ctx); err != nil {
+		return err
+	}
+	if err := t.sendSeqs(ctx); err != nil {
 		return err
 	}
 	if len(t.pending) == 0 {

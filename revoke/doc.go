@@ -97,7 +97,10 @@
 // transactions (group commit): each call returns once its transaction is
 // committed, and concurrent callers share the cost of the commit. A store
 // whose reads cost a round trip each (postgres) implements Prefetcher, and
-// a shared transaction then reads the records its calls check in one.
+// a shared transaction then reads the records its calls check in one. A
+// store whose writes cost a statement each (sqlite, postgres) implements
+// SeqSetter, and the cascade of a grant then writes its revocation in a few
+// statements rather than one per token.
 //
 // # Token keys
 //

@@ -347,7 +347,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 		if err != nil || plan.outcome != nil {
 			return err
 		}
-		revoked, err = revokeRecords(ctx, tx, plan.members, revoked)
+		revoked, err = revokeRecords(ctx, tx, plan.members, true, revoked)
 		return err
 	})
 	if err != nil {

@@ -179,19 +179,35 @@ func revokeGrant(ctx context.Context, tx Tx, grant ID, cutoff time.Time, revs []
 	if err != nil {
 		return revs, err
 	}
-	return revokeRecords(ctx, tx, members, revs)
+	return revokeRecords(ctx, tx, members, true, revs)
 }
 
 // revokeRecords writes members revoked under one new sequence number,
 // appending their index entries to revs. With no members it writes nothing
-// and takes no number.
-func revokeRecords(ctx context.Context, tx Tx, members []Record, revs []Revocation) ([]Revocation, error) {
+// and takes no number. stored says the members were read in this
+// transaction, as they are stored: a Tx that is a SeqSetter then writes
+// their Seq alone, in one call.
+func revokeRecords(ctx context.Context, tx Tx, members []Record, stored bool, revs []Revocation) ([]Revocation, error) {
 	if len(members) == 0 {
 		return revs, nil
 	}
 	seq, err := tx.NextSeq(ctx)
 	if err != nil {
 		return revs, err
+	}
+	if s, ok := tx.(SeqSetter); ok && stored {
+		ids := make([]ID, len(members))
+		for i, m := range members {
+			ids[i] = m.ID
+		}
+		if err := s.SetSeq(ctx, seq, ids); err != nil {
+			return revs, err
+		}
+		for _, m := range members {
+			m.Seq = seq
+			revs = append(revs, m.Revocation())
+		}
+		return revs, nil
 	}
 	for _, m := range members {
 		m.Seq = seq

@@ -183,3 +183,27 @@ type Shared interface {
 type Prefetcher interface {
 	Prefetch(ctx context.Context, ids []ID) error
 }
+
+// SeqSetter is implemented by the Tx of stores that can revoke many records
+// in fewer statements than a Put each (the sqlite and postgres backends), so
+// that the cascade of a grant of a thousand tokens costs a few statements
+// rather than a thousand. A Revoker calls SetSeq, when the Tx has it, in
+// place of a Put of each record for records it read in the same transaction
+// and changes in nothing but Seq; stores whose Put is cheap (memory, bolt)
+// gain nothing from it and need not implement it.
+//
+// The contract:
+//
+//   - SetSeq(ctx, seq, ids) has the effect of a Put, for each ID of ids
+//     whose record the transaction holds, of that record with its Seq set to
+//     seq and every other field as it is: every index follows, RevokedSince
+//     reports the records at seq once seq > 0, and NextSeq stays above seq
+//     as it does after such a Put. The transaction's own writes count: a
+//     record Put earlier in it is changed, one it deleted is not there.
+//   - IDs of ids the transaction does not hold are left absent. ids may
+//     hold duplicates; an empty ids does nothing.
+//   - An error from SetSeq is a storage error of the transaction, as one
+//     from Put would be: the caller fails the transaction with it.
+type SeqSetter interface {
+	SetSeq(ctx context.Context, seq uint64, ids []ID) error
+}

@@ -58,7 +58,10 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		if err != nil {
 			return err
 		}
-		var members []Record
+		var (
+			members []Record
+			stored  = found
+		)
 		switch {
 		case found:
 			// Issued (or deny-listed) before: revoke it as its own client
@@ -79,7 +82,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 			}}
 			target = members[0]
 		}
-		revoked, err = revokeRecords(ctx, tx, members, revoked)
+		revoked, err = revokeRecords(ctx, tx, members, stored, revoked)
 		return err
 	})
 	if err != nil {

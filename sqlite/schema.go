@@ -172,6 +172,8 @@ type queries struct {
 	newGrant      string
 	keepGrant     string
 	dropGrant     string
+	setSeqKey     string // SetSeq's (see setSeqQueries)
+	setSeqID      string
 }
 
 // nextKeyOf is one above every key in use.
@@ -196,8 +198,11 @@ func upsert(set ...string) string {
 
 func newQueries(prefix string) queries {
 	p := func(q string) string { return strings.ReplaceAll(q, "{p}", prefix) }
+	setSeqKey, setSeqID := setSeqQueries(p)
 	return queries{
-		prefix: prefix,
+		setSeqKey: setSeqKey,
+		setSeqID:  setSeqID,
+		prefix:    prefix,
 		// The row of an ID, through the unique index on id.
 		get: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE id = ?`),
 		// get for the key, expiry and owners only, which Put needs.

@@ -41,6 +41,8 @@ type tx struct {
 	newStmt    *sqlx.Stmt
 	keepStmt   *sqlx.Stmt
 	dropGStmt  *sqlx.Stmt
+	seqKeyStmt *sqlx.Stmt // SetSeq's
+	seqIDStmt  *sqlx.Stmt
 
 	// grantKeys holds, in a write transaction, the keys of grants the
 	// transaction has looked up or created.
@@ -100,7 +102,7 @@ func (t *tx) end() {
 		return
 	}
 	t.Done = true
-	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.nextStmt, t.rootStmt, t.newStmt, t.keepStmt, t.dropGStmt} {
+	for _, st := range []*sqlx.Stmt{t.getStmt, t.locStmt, t.delKeyStmt, t.addStmt, t.dropStmt[1], t.dropStmt[2], t.putStmt, t.putAllStmt, t.keyStmt, t.nextStmt, t.rootStmt, t.newStmt, t.keepStmt, t.dropGStmt, t.seqKeyStmt, t.seqIDStmt} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -110,6 +112,7 @@ func (t *tx) end() {
 	t.keyStmt, t.nextStmt, t.rootStmt, t.newStmt, t.keepStmt, t.dropGStmt = nil, nil, nil, nil, nil, nil
 	t.grantKeys = nil
 	t.putStmt, t.putAllStmt = nil, nil
+	t.seqKeyStmt, t.seqIDStmt = nil, nil
 	t.known, t.owned = nil, nil
 }
 

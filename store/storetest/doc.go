@@ -22,7 +22,10 @@
 // NextSeq above the copied Seqs and loads the same revoked set), the
 // revoke.Prefetcher contract for a Tx that implements it (Prefetch: a Get
 // answers the same with or without it, the transaction's own writes before
-// and after it included), and the Store contract directly. WithReopen adds a subtest over a second Store of the same data,
+// and after it included), the revoke.SeqSetter contract likewise (SetSeq:
+// the Seq of the records named and nothing else, the transaction's own
+// writes before and after it included, the indexes following), and the
+// Store contract directly. WithReopen adds a subtest over a second Store of the same data,
 // which must be refused or, for a Shared store, converge:
 //
 //	storetest.Run(t, open, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {

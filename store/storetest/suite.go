@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"OwnersFollowRecords", testOwnersFollowRecords},
 		{"Scan", testScan},
 		{"Prefetch", testPrefetch},
+		{"SetSeq", testSetSeq},
 	}
 	if cfg.reopen != nil {
 		tests = append(tests, struct {

@@ -1,0 +1,283 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// testSetSeq checks the contract of revoke.SeqSetter, for a store whose Tx
+// implements it: SetSeq changes the Seq of the records it names and nothing
+// else, whether the transaction read them, wrote them or neither; it leaves
+// absent and deleted records absent; the transaction's later writes win;
+// the indexes follow (RevokedSince, Grants, Grant); NextSeq stays above a
+// Seq it set; a rollback undoes it; Seq 0 takes a record out of
+// RevokedSince. For a Tx that does not implement it, the same checks run
+// with a Get and a Put of each record, which is what SetSeq must equal.
+func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
+	s := open(t)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour).UTC().Round(time.Microsecond)
+	rec := func(name string, grant, parent revoke.ID, kind revoke.Kind) revoke.Record {
+		id := revoke.TokenID("setseq-" + name)
+		if grant.IsZero() {
+			grant = id
+		}
+		return revoke.Record{ID: id, Check: revoke.Checksum("setseq-" + name), Kind: kind, ClientID: "c1",
+			Subject: "alice", Parent: parent, Grant: grant, ExpiresAt: exp}
+	}
+	// A grant of three: a rotated refresh token, its successor and an
+	// access token; a lone access token; and records for the transaction
+	// to write first.
+	root := rec("root", revoke.ID{}, revoke.ID{}, revoke.Refresh)
+	next := rec("next", root.ID, root.ID, revoke.Refresh)
+	access := rec("access", root.ID, next.ID, revoke.Access)
+	sibling := rec("sibling", root.ID, next.ID, revoke.Access) // not named
+	root.Successor, root.RotatedAt, root.Retries = next.ID, exp.Add(-time.Minute), 2
+	lone := rec("lone", revoke.ID{}, revoke.ID{}, revoke.Access)
+	lone.Subject = ""
+	doomed := rec("doomed", revoke.ID{}, revoke.ID{}, revoke.Access)
+	rewritten := rec("rewritten", revoke.ID{}, revoke.ID{}, revoke.Access)
+	early := rec("early", revoke.ID{}, revoke.ID{}, revoke.Refresh)
+	absent := rec("absent", revoke.ID{}, revoke.ID{}, revoke.Access)
+	if err := s.Update(ctx, func(tx revoke.Tx) error {
+		for _, r := range []revoke.Record{root, next, access, sibling, lone, doomed, rewritten} {
+			if err := tx.Put(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("Update putting the records: %v", err)
+	}
+
+	implemented := false
+	// setSeq calls SetSeq, or does what it must equal.
+	setSeq := func(tx revoke.Tx, seq uint64, ids ...revoke.ID) error {
+		if ss, ok := tx.(revoke.SeqSetter); ok {
+			implemented = true
+			if err := ss.SetSeq(ctx, seq, ids); err != nil {
+				return fmt.Errorf("SetSeq(%d, %d IDs): %w", seq, len(ids), err)
+			}
+			return nil
+		}
+		for _, id := range ids {
+			r, found, err := tx.Get(ctx, id)
+			if err != nil || !found {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			r.Seq = seq
+			if err := tx.Put(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	with := func(r revoke.Record, seq uint64) *revoke.Record { r.Seq = seq; return &r }
+	// want checks that Get returns want, or absence for a nil want.
+	want := func(tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {
+		got, found, err := tx.Get(ctx, id)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s: Get: %w", step, err)
+		case want == nil && found:
+			return fmt.Errorf("%s: Get found a record (Seq %d), want none", step, got.Seq)
+		case want != nil && !found:
+			return fmt.Errorf("%s: Get found no record, want one of Seq %d", step, want.Seq)
+		case want != nil && !recordsEqual(got, *want):
+			return fmt.Errorf("%s: Get = %+v, want %+v", step, got, *want)
+		}
+		return nil
+	}
+
+	// A Seq above the counter, as an import writes: NextSeq must stay
+	// above it.
+	var seq uint64
+	if err := s.Update(ctx, func(tx revoke.Tx) error {
+		n, err := tx.NextSeq(ctx)
+		seq = n + 1000
+		return err
+	}); err != nil {
+		t.Fatalf("Update taking a sequence number: %v", err)
+	}
+	replaced := rewritten
+	replaced.Subject, replaced.Seq = "bob", 0
+	err := s.Update(ctx, func(tx revoke.Tx) error {
+		// next is read before, the others not; early is Put in this
+		// transaction, doomed deleted; absent was never written.
+		if err := want(tx, "read before SetSeq", next.ID, &next); err != nil {
+			return err
+		}
+		if err := tx.Put(ctx, early); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, doomed.ID); err != nil {
+			return err
+		}
+		if err := setSeq(tx, seq); err != nil { // no IDs: nothing changes
+			return err
+		}
+		ids := []revoke.ID{root.ID, next.ID, access.ID, lone.ID, early.ID, doomed.ID, absent.ID, rewritten.ID, next.ID}
+		if err := setSeq(tx, seq, ids...); err != nil {
+			return err
+		}
+		// A later write wins over SetSeq.
+		if err := tx.Put(ctx, replaced); err != nil {
+			return err
+		}
+		checks := []struct {
+			step string
+			id   revoke.ID
+			want *revoke.Record
+		}{
+			{"grant's first token", root.ID, with(root, seq)},
+			{"record read before", next.ID, with(next, seq)},
+			{"record not read", access.ID, with(access, seq)},
+			{"record of the grant not named", sibling.ID, &sibling},
+			{"record without a subject", lone.ID, with(lone, seq)},
+			{"record Put in the transaction", early.ID, with(early, seq)},
+			{"record deleted in the transaction", doomed.ID, nil},
+			{"record never written", absent.ID, nil},
+			{"record Put after SetSeq", rewritten.ID, &replaced},
+		}
+		for _, c := range checks {
+			if err := want(tx, c.step+", in the transaction", c.id, c.want); err != nil {
+				return err
+			}
+		}
+		// A read of a grant sends what a store buffers.
+		members := 0
+		if err := tx.Grant(ctx, root.ID, func(r revoke.Record) error {
+			want := seq
+			if r.ID == sibling.ID {
+				want = 0
+			}
+			if r.Seq != want {
+				return fmt.Errorf("Grant reports %x with Seq %d, want %d", r.ID[:4], r.Seq, want)
+			}
+			members++
+			return nil
+		}); err != nil {
+			return fmt.Errorf("Grant after SetSeq: %w", err)
+		}
+		if members != 4 {
+			return fmt.Errorf("Grant after SetSeq reports %d records, want 4", members)
+		}
+		for _, c := range checks {
+			if err := want(tx, c.step+", after a read of a grant", c.id, c.want); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+
+	committed := func(step string, seq uint64, revoked ...revoke.ID) {
+		t.Helper()
+		err := s.View(ctx, func(tx revoke.Tx) error {
+			for _, c := range []struct {
+				id   revoke.ID
+				want *revoke.Record
+			}{
+				{root.ID, with(root, seq)}, {next.ID, with(next, seq)}, {access.ID, with(access, seq)},
+				{sibling.ID, &sibling}, {lone.ID, with(lone, seq)}, {early.ID, with(early, seq)},
+				{doomed.ID, nil}, {absent.ID, nil},
+				{rewritten.ID, &replaced},
+			} {
+				if err := want(tx, step, c.id, c.want); err != nil {
+					return err
+				}
+			}
+			var got []revoke.ID
+			if err := tx.RevokedSince(ctx, 0, func(r revoke.Revocation) error {
+				if r.Seq != seq {
+					return fmt.Errorf("RevokedSince reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
+				}
+				got = append(got, r.ID)
+				return nil
+			}); err != nil {
+				return err
+			}
+			slices.SortFunc(got, compareIDs)
+			slices.SortFunc(revoked, compareIDs)
+			if !slices.Equal(got, revoked) {
+				return fmt.Errorf("RevokedSince reports %d records, want %d", len(got), len(revoked))
+			}
+			for _, o := range []struct {
+				by   revoke.Owner
+				key  string
+				want []revoke.ID
+			}{
+				{revoke.BySubject, "alice", sortedIDs(root.ID, early.ID)},
+				{revoke.BySubject, "bob", []revoke.ID{rewritten.ID}},
+				{revoke.ByClient, "c1", sortedIDs(root.ID, lone.ID, early.ID, rewritten.ID)},
+			} {
+				var grants []revoke.ID
+				if err := tx.Grants(ctx, o.by, o.key, revoke.ID{}, 10, func(g revoke.ID) error {
+					grants = append(grants, g)
+					return nil
+				}); err != nil {
+					return err
+				}
+				if !slices.Equal(grants, o.want) {
+					return fmt.Errorf("Grants(%v, %q) reports %d grants, want %d", o.by, o.key, len(grants), len(o.want))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	revoked := []revoke.ID{root.ID, next.ID, access.ID, lone.ID, early.ID}
+	committed("committed", seq, revoked...)
+	if err := s.Update(ctx, func(tx revoke.Tx) error {
+		n, err := tx.NextSeq(ctx)
+		if err == nil && n <= seq {
+			err = fmt.Errorf("NextSeq = %d after SetSeq wrote Seq %d, want more", n, seq)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A rollback undoes SetSeq.
+	errRollback := errors.New("rolled back on purpose")
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		if err := setSeq(tx, seq+1, revoked...); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("Update that fails = %v, want %v", err, errRollback)
+	}
+	committed("after a rollback", seq, revoked...)
+
+	// Seq 0 takes the records out of RevokedSince.
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return setSeq(tx, 0, revoked...) }); err != nil {
+		t.Fatalf("Update setting Seq 0: %v", err)
+	}
+	committed("after SetSeq 0", 0)
+	if !implemented {
+		t.Log("the store's Tx does not implement revoke.SeqSetter: checked Get and Put alone")
+	}
+}
+
+func compareIDs(a, b revoke.ID) int { return slices.Compare(a[:], b[:]) }
+
+func sortedIDs(ids ...revoke.ID) []revoke.ID {
+	slices.SortFunc(ids, compareIDs)
+	return ids
+}
