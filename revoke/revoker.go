@@ -347,7 +347,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 		if err != nil || plan.outcome != nil {
 			return err
 		}
-		revoked, err = revokeRecords(ctx, tx, plan.members, true, revoked)
+		revoked, err = revokeRecords(ctx, tx, &plan.members, revoked)
 		return err
 	})
 	if err != nil {
@@ -382,25 +382,20 @@ func revocable(ctx context.Context, tx Tx, id ID, client string, now, cutoff tim
 		return revocation{outcome: ErrClientMismatch}, nil
 	}
 	if rec.Kind != Refresh {
-		if rec.Revoked() {
-			return revocation{}, nil
+		members := membersOf(tx)
+		if !rec.Revoked() {
+			members.add(rec)
 		}
-		return revocation{members: []Record{rec}}, nil
+		return revocation{members: members}, nil
 	}
-	var members []Record
-	err = tx.Grant(ctx, rec.Grant, func(m Record) error {
-		if !m.Revoked() && m.ExpiresAt.After(cutoff) {
-			members = append(members, m)
-		}
-		return nil
-	})
+	members, err := liveMembers(ctx, tx, rec.Grant, cutoff)
 	return revocation{members: members}, err
 }
 
 // revocation is what a Revoke would do: revoke members, or refuse with
 // outcome.
 type revocation struct {
-	members []Record
+	members members
 	outcome error
 }
 

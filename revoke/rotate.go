@@ -169,54 +169,11 @@ func inherit(rec *Record, subject string, p Record) error {
 // revokeGrant revokes every live member of grant that expired after cutoff,
 // with one new sequence number, appending their index entries to revs.
 func revokeGrant(ctx context.Context, tx Tx, grant ID, cutoff time.Time, revs []Revocation) ([]Revocation, error) {
-	var members []Record
-	err := tx.Grant(ctx, grant, func(m Record) error {
-		if !m.Revoked() && m.ExpiresAt.After(cutoff) {
-			members = append(members, m)
-		}
-		return nil
-	})
+	members, err := liveMembers(ctx, tx, grant, cutoff)
 	if err != nil {
 		return revs, err
 	}
-	return revokeRecords(ctx, tx, members, true, revs)
-}
-
-// revokeRecords writes members revoked under one new sequence number,
-// appending their index entries to revs. With no members it writes nothing
-// and takes no number. stored says the members were read in this
-// transaction, as they are stored: a Tx that is a SeqSetter then writes
-// their Seq alone, in one call.
-func revokeRecords(ctx context.Context, tx Tx, members []Record, stored bool, revs []Revocation) ([]Revocation, error) {
-	if len(members) == 0 {
-		return revs, nil
-	}
-	seq, err := tx.NextSeq(ctx)
-	if err != nil {
-		return revs, err
-	}
-	if s, ok := tx.(SeqSetter); ok && stored {
-		ids := make([]ID, len(members))
-		for i, m := range members {
-			ids[i] = m.ID
-		}
-		if err := s.SetSeq(ctx, seq, ids); err != nil {
-			return revs, err
-		}
-		for _, m := range members {
-			m.Seq = seq
-			revs = append(revs, m.Revocation())
-		}
-		return revs, nil
-	}
-	for _, m := range members {
-		m.Seq = seq
-		if err := tx.Put(ctx, m); err != nil {
-			return revs, err
-		}
-		revs = append(revs, m.Revocation())
-	}
-	return revs, nil
+	return revokeRecords(ctx, tx, &members, revs)
 }
 
 // recordOf returns the record of t, without its grant, its ID and its

@@ -58,10 +58,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		if err != nil {
 			return err
 		}
-		var (
-			members []Record
-			stored  = found
-		)
+		var members members
 		switch {
 		case found:
 			// Issued (or deny-listed) before: revoke it as its own client
@@ -72,17 +69,18 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 			}
 			members, target = plan.members, rec
 		default:
-			members = []Record{{
+			// A new record: a Put, whatever the Tx.
+			target = Record{
 				ID:        id,
 				Check:     check,
 				Kind:      Access,
 				ClientID:  clientID,
 				Grant:     id,
 				ExpiresAt: expiresAt.Round(0).UTC(),
-			}}
-			target = members[0]
+			}
+			members.add(target)
 		}
-		revoked, err = revokeRecords(ctx, tx, members, stored, revoked)
+		revoked, err = revokeRecords(ctx, tx, &members, revoked)
 		return err
 	})
 	if err != nil {

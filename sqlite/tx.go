@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,12 +54,31 @@ type tx struct {
 	owned map[ownerRow]bool
 
 	// known holds, in a write transaction, what the transaction has seen
-	// of the rows of IDs: from Get, Grant and Expired, and from its own
-	// Put and Delete. No one else writes while the transaction holds the
-	// write lock, so it stays true until the transaction ends. Put uses
-	// it to find the row it replaces without a query of its own: the
-	// Revoker reads every record it writes in the same transaction.
+	// of the rows of IDs: from Get and Expired, and from its own Put and
+	// Delete. No one else writes while the transaction holds the write
+	// lock, so it stays true until the transaction ends. Put uses it to
+	// find the row it replaces without a query of its own: the Revoker
+	// reads every record it Puts in the same transaction.
 	known map[revoke.ID]stored
+
+	// read holds, in a write transaction, the rows of the last grant
+	// Grant read, until the next Put or Delete.
+	read grantRead
+}
+
+// grantRead is where the rows of a grant are: its key and the IDs of its
+// rows, in ascending order. SetSeq finds the rows of a cascade by their
+// key through it, where an entry per row in tx.known would cost a cascade
+// of a thousand tokens more than the statements it saves.
+type grantRead struct {
+	gkey int64
+	ids  []revoke.ID
+}
+
+// holds reports whether id is among r's rows.
+func (r *grantRead) holds(id revoke.ID) bool {
+	_, found := slices.BinarySearchFunc(r.ids, id, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
+	return found
 }
 
 // ownerRow is a row of the owners table.
@@ -114,6 +135,7 @@ func (t *tx) end() {
 	t.putStmt, t.putAllStmt = nil, nil
 	t.seqKeyStmt, t.seqIDStmt = nil, nil
 	t.known, t.owned = nil, nil
+	t.read = grantRead{}
 }
 
 // prepare returns *st, preparing query on the transaction's connection at
@@ -205,6 +227,7 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	if err != nil {
 		return err
 	}
+	t.read.ids = t.read.ids[:0]
 	old, ok := t.known[rec.ID]
 	if !ok {
 		if old, err = t.locate(ctx, rec.ID); err != nil {
@@ -332,6 +355,7 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 	if err := t.check(ctx, "Delete", true); err != nil {
 		return err
 	}
+	t.read.ids = t.read.ids[:0]
 	old, ok := t.known[id]
 	if !ok {
 		var err error
@@ -439,21 +463,34 @@ func (t *tx) dropOwner(ctx context.Context, o ownerRow, gkey int64) error {
 	return err
 }
 
-// Grant calls fn for every record of the grant: a range of the primary
-// key. A grant is small; its records are read before fn is called.
+// Grant calls fn for every record of the grant, a range of the primary
+// key, as it reads them.
 func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
 	if err := t.check(ctx, "Grant", false); err != nil {
 		return err
 	}
-	rows, err := t.rows(ctx, t.s.q.grant, grant[:])
-	if err != nil {
-		return wrapf(err, "Grant")
+	if !t.Write {
+		return t.each(ctx, "Grant", fn, func(*row) {}, t.s.q.grant, grant[:])
 	}
-	return t.each(rows, fn)
+	// The rows go to t.read rather than t.known. They come in the order
+	// of the primary key, one key's range: if not, none is noted.
+	t.read.ids = t.read.ids[:0]
+	inOrder := true
+	return t.each(ctx, "Grant", fn, func(r *row) {
+		t.grantKeys[revoke.ID(r.Grant)] = r.GKey
+		if n := len(t.read.ids); n > 0 && (t.read.gkey != r.GKey || bytes.Compare(r.ID[:], t.read.ids[n-1][:]) <= 0) {
+			inOrder = false
+			t.read.ids = t.read.ids[:0]
+		}
+		if inOrder {
+			t.read.gkey = r.GKey
+			t.read.ids = append(t.read.ids, revoke.ID(r.ID))
+		}
+	}, t.s.q.grant, grant[:])
 }
 
 // Expired calls fn for at most limit records that expire before before,
-// found through the expiry index.
+// found through the expiry index, as it reads them.
 func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
 	if err := t.check(ctx, "Expired", false); err != nil {
 		return err
@@ -461,44 +498,38 @@ func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(r
 	if limit <= 0 {
 		return nil
 	}
-	rows, err := t.rows(ctx, t.s.q.expired, sqlrecord.ClampNano(before), limit)
-	if err != nil {
-		return wrapf(err, "Expired")
-	}
-	return t.each(rows, fn)
+	return t.each(ctx, "Expired", fn, t.saw, t.s.q.expired, sqlrecord.ClampNano(before), limit)
 }
 
-// rows runs query, whose columns are rowColumns, and returns its rows,
-// scanned by position: a grant's cascade reads a thousand rows, where
-// reflection costs as much as the query.
-func (t *tx) rows(ctx context.Context, query string, args ...any) ([]row, error) {
+// each runs query, whose columns are rowColumns, and calls fn for the
+// record of each row as it is read, after note. Rows are
+// scanned by position into one row value: a grant's cascade reads a
+// thousand rows, and reflection or a value per row would cost more than
+// the query.
+func (t *tx) each(ctx context.Context, op string, fn func(revoke.Record) error, note func(*row), query string, args ...any) error {
 	rs, err := t.conn.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return wrapf(err, "%s", op)
 	}
 	defer rs.Close()
-	var out []row
+	var r row
+	dest := r.dest()
 	for rs.Next() {
-		out = append(out, row{})
-		if err := rs.Scan(out[len(out)-1].dest()...); err != nil {
-			return nil, err
+		r = row{}
+		if err := rs.Scan(dest...); err != nil {
+			return wrapf(err, "%s", op)
 		}
-	}
-	return out, rs.Err()
-}
-
-// each calls fn for the record of each row, and notes the rows it read
-// (see tx.known).
-func (t *tx) each(rows []row, fn func(revoke.Record) error) error {
-	for i := range rows {
-		rec, err := rows[i].record()
+		rec, err := r.record()
 		if err != nil {
 			return err
 		}
-		t.saw(&rows[i])
+		note(&r)
 		if err := fn(rec); err != nil {
 			return err
 		}
+	}
+	if err := rs.Err(); err != nil {
+		return wrapf(err, "%s", op)
 	}
 	return nil
 }

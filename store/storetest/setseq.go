@@ -112,8 +112,9 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 	replaced := rewritten
 	replaced.Subject, replaced.Seq = "bob", 0
 	err := s.Update(ctx, func(tx revoke.Tx) error {
-		// next is read before, the others not; early is Put in this
-		// transaction, doomed deleted; absent was never written.
+		// next is read before, the others not, but for the grant of
+		// root; early is Put in this transaction, doomed deleted; absent
+		// was never written.
 		if err := want(tx, "read before SetSeq", next.ID, &next); err != nil {
 			return err
 		}
@@ -122,6 +123,14 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 		}
 		if err := tx.Delete(ctx, doomed.ID); err != nil {
 			return err
+		}
+		// The grant read before, as a cascade reads it.
+		before := 0
+		if err := tx.Grant(ctx, root.ID, func(revoke.Record) error { before++; return nil }); err != nil {
+			return fmt.Errorf("Grant before SetSeq: %w", err)
+		}
+		if before != 4 {
+			return fmt.Errorf("Grant before SetSeq reports %d records, want 4", before)
 		}
 		if err := setSeq(tx, seq); err != nil { // no IDs: nothing changes
 			return err
