@@ -14,9 +14,10 @@ var _ revoke.SeqSetter = (*tx)(nil)
 // next flush, in one UPDATE of the seq column alone for every ID the
 // transaction has not written: a cascade over a grant of any size sends its
 // IDs and one number, not every column of every record. A record the
-// transaction Put and has not sent yet gets the Seq in the Put. A later Put
-// or Delete of an ID replaces what SetSeq noted, and Get answers with the
-// Seq noted until the flush sends it.
+// transaction Put and has not sent yet gets the Seq in the Put, and one
+// Prefetch read gets it in what was read. A later Put or Delete of an ID
+// replaces what SetSeq noted, and Get answers with the Seq noted until the
+// flush sends it.
 func (t *tx) SetSeq(ctx context.Context, seq uint64, ids []revoke.ID) error {
 	if err := t.check(ctx, "SetSeq", true); err != nil {
 		return err
@@ -31,6 +32,12 @@ func (t *tx) SetSeq(ctx context.Context, seq uint64, ids []revoke.ID) error {
 				t.pending[id] = w
 			}
 			continue
+		}
+		// What Prefetch read stays what the table holds once the flush
+		// has sent the Seq.
+		if c, ok := t.cache[id]; ok && c.found {
+			c.rec.Seq = seq
+			t.cache[id] = c
 		}
 		if t.seqs == nil {
 			t.seqs = make(map[revoke.ID]uint64, len(ids))

@@ -18,12 +18,14 @@ import (
 
 // tx is a transaction of a Store, bound to the connection that began it.
 //
-// A write transaction keeps what Put and Delete write in pending and writes
-// it all at once: before a statement that reads more than one record
-// (Grant, Grants, RevokedSince, Expired, Scan) and before the commit. So a
-// cascade over a grant of any size, the Issues of a group commit, or a purge
-// batch cost one statement each, not one per record. Get answers from pending for the IDs
-// it holds: no other row is changed by what pending holds. Reads go the
+// A write transaction keeps what Put and Delete write in pending, and the
+// Seqs SetSeq sets in seqs, and writes them all at once: before a statement
+// that reads more than one record (Grant, Grants, RevokedSince, Expired,
+// Scan) and before the commit. So a cascade over a grant of any size, the
+// Issues of a group commit, or a purge batch cost one statement each, not
+// one per record. Get answers from pending for the IDs it holds, with the
+// Seq in seqs for those it holds: no other row is changed by what they
+// hold. Reads go the
 // same way: Prefetch reads the records a group commit checks in one
 // statement, and Get answers from them (see prefetch.go).
 type tx struct {
@@ -43,8 +45,8 @@ type tx struct {
 	// NextSeq or raiseSeq), 0 if it has not: the commit sends a NOTIFY
 	// when it is set.
 	seq uint64
-	// raise is the highest Seq Put wrote as given, above seq, that the
-	// counter has not been raised to yet (see raiseSeq), or 0.
+	// raise is the highest Seq Put or SetSeq wrote as given, above seq,
+	// that the counter has not been raised to yet (see raiseSeq), or 0.
 	raise uint64
 }
 

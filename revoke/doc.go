@@ -98,9 +98,10 @@
 // committed, and concurrent callers share the cost of the commit. A store
 // whose reads cost a round trip each (postgres) implements Prefetcher, and
 // a shared transaction then reads the records its calls check in one. A
-// store whose writes cost a statement each (sqlite, postgres) implements
-// SeqSetter, and the cascade of a grant then writes its revocation in a few
-// statements rather than one per token.
+// store that can write one column of many records at once (sqlite,
+// postgres) implements SeqSetter, and the cascade of a grant then writes
+// its revocation as the new sequence number of its tokens, in a few
+// statements, rather than as a Put of every token.
 //
 // # Token keys
 //

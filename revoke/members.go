@@ -7,8 +7,8 @@ import (
 
 // members are the records a revocation writes. Read from the transaction
 // that writes them, with a Tx that is a SeqSetter (set), only their index
-// entries are kept, which is all SetSeq and the index need: a grant of a
-// thousand tokens then costs a third of the memory whole records would. A
+// entries are kept, which is all SetSeq and the index need: 72 bytes a
+// record rather than 232, for each token of a grant of thousands. A
 // record the revocation creates (RevokeUntracked) is kept whole, for a Put.
 type members struct {
 	set     SeqSetter    // the transaction's, or nil

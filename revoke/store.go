@@ -199,11 +199,17 @@ type Prefetcher interface {
 //     seq and every other field as it is: every index follows, RevokedSince
 //     reports the records at seq once seq > 0, and NextSeq stays above seq
 //     as it does after such a Put. The transaction's own writes count: a
-//     record Put earlier in it is changed, one it deleted is not there.
+//     record Put earlier in it is changed, one it deleted is not there; a
+//     later Put or Delete of a record replaces what SetSeq wrote.
+//   - Every later read of the transaction sees the new Seq, as after a Put:
+//     Get (of a record Prefetch read ahead, too), and the reads that make a
+//     store send the writes it buffers (Grant, Expired, Scan and the
+//     others), before and after they do.
 //   - IDs of ids the transaction does not hold are left absent. ids may
 //     hold duplicates; an empty ids does nothing.
 //   - An error from SetSeq is a storage error of the transaction, as one
-//     from Put would be: the caller fails the transaction with it.
+//     from Put would be: the caller fails the transaction with it. SetSeq
+//     is only called in Update transactions.
 type SeqSetter interface {
 	SetSeq(ctx context.Context, seq uint64, ids []ID) error
 }

@@ -53,6 +53,8 @@ func TestQueryPlans(t *testing.T) {
 		"newGrant":      {s.q.newGrant, nil},
 		"keepGrant":     {s.q.keepGrant, []string{byGrant}},
 		"dropGrant":     {s.q.dropGrant, []string{"USING INTEGER PRIMARY KEY (rowid=?)", byGrant}},
+		"SetSeqByKey":   {s.q.setSeqKey, []string{"USING PRIMARY KEY (gkey=? AND id=?)"}},
+		"SetSeqByID":    {s.q.setSeqID, []string{byID}},
 	}
 	for name, w := range want {
 		var plan []struct {

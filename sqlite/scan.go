@@ -50,10 +50,10 @@ func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revok
 	return nil
 }
 
-// raiseSeq keeps the sequence counter at or above seq, the Seq of a record
-// Put wrote: a record imported with its Seq (see revoke.Tx.NextSeq) must
-// not be followed by a revocation of a lower number. A revocation's Put
-// carries the number NextSeq just returned, so it costs nothing.
+// raiseSeq keeps the sequence counter at or above seq, the Seq Put or
+// SetSeq wrote: a record imported with its Seq (see revoke.Tx.NextSeq) must
+// not be followed by a revocation of a lower number. A revocation carries
+// the number NextSeq just returned, so it costs nothing.
 func (t *tx) raiseSeq(ctx context.Context, seq uint64) error {
 	if !t.seqLoaded {
 		var v int64
@@ -61,7 +61,7 @@ func (t *tx) raiseSeq(ctx context.Context, seq uint64) error {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: table %smeta has no sequence row", ErrCorrupt, t.s.q.prefix)
 			}
-			return wrapf(err, "Put: reading the sequence")
+			return wrapf(err, "reading the sequence")
 		}
 		if v < 0 {
 			return fmt.Errorf("%w: negative sequence %d in table %smeta", ErrCorrupt, v, t.s.q.prefix)

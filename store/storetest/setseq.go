@@ -290,3 +290,182 @@ func sortedIDs(ids ...revoke.ID) []revoke.ID {
 	slices.SortFunc(ids, compareIDs)
 	return ids
 }
+
+// testSetSeqAmongWrites checks SetSeq beside the transaction's other calls,
+// as a shared transaction mixes them: records read ahead by Prefetch (for a
+// Tx that implements it) read back with the new Seq before and after a read
+// that sends buffered writes; a grant of 300 records, more than a statement
+// may name at once; a record moved to another grant earlier in the
+// transaction; NextSeq in the same transaction after a Seq above the
+// counter; a Delete after SetSeq; and Scan and Expired after it.
+func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
+	s := open(t)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	now := time.Now().UTC()
+	exp := now.Add(time.Hour)
+	rec := func(name string, grant revoke.ID, expires time.Time) revoke.Record {
+		id := revoke.TokenID("among-" + name)
+		if grant.IsZero() {
+			grant = id
+		}
+		return revoke.Record{ID: id, Check: revoke.Checksum("among-" + name), Kind: revoke.Access, ClientID: "c1",
+			Subject: "alice", Grant: grant, ExpiresAt: expires}
+	}
+	big := rec("big", revoke.ID{}, exp)
+	big.Kind = revoke.Refresh
+	members := []revoke.Record{big}
+	for i := range 299 {
+		members = append(members, rec(fmt.Sprint("big-", i), big.ID, exp))
+	}
+	other := rec("other", revoke.ID{}, exp)
+	other.Kind = revoke.Refresh
+	mover := rec("mover", big.ID, exp)    // moves to other's grant
+	gone := rec("gone", revoke.ID{}, exp) // deleted after SetSeq
+	stale := rec("stale", revoke.ID{}, now.Add(-time.Hour))
+	if err := s.Update(ctx, func(tx revoke.Tx) error {
+		for _, r := range append(members, other, mover, gone, stale) {
+			if err := tx.Put(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("Update putting the records: %v", err)
+	}
+	named := []revoke.ID{other.ID, mover.ID, gone.ID, stale.ID}
+	for _, m := range members {
+		named = append(named, m.ID)
+	}
+	var seq uint64
+	err := s.Update(ctx, func(tx revoke.Tx) error {
+		if p, ok := tx.(revoke.Prefetcher); ok {
+			if err := p.Prefetch(ctx, named); err != nil {
+				return err
+			}
+		}
+		moved := mover
+		moved.Grant = other.ID
+		if err := tx.Put(ctx, moved); err != nil {
+			return err
+		}
+		// Read, as a cascade does, then SetSeq above the counter.
+		n := 0
+		if err := tx.Grant(ctx, big.ID, func(revoke.Record) error { n++; return nil }); err != nil {
+			return err
+		}
+		if n != len(members) {
+			return fmt.Errorf("Grant reports %d records, want %d", n, len(members))
+		}
+		next, err := tx.NextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		seq = next + 500
+		if ss, ok := tx.(revoke.SeqSetter); ok {
+			if err := ss.SetSeq(ctx, seq, named); err != nil {
+				return err
+			}
+		} else {
+			for _, id := range named {
+				r, found, err := tx.Get(ctx, id)
+				if err != nil || !found {
+					return fmt.Errorf("Get %x = found %v, err %v", id[:4], found, err)
+				}
+				r.Seq = seq
+				if err := tx.Put(ctx, r); err != nil {
+					return err
+				}
+			}
+		}
+		check := func(step string) error {
+			for _, id := range named {
+				r, found, err := tx.Get(ctx, id)
+				switch {
+				case err != nil:
+					return fmt.Errorf("%s: Get: %w", step, err)
+				case !found:
+					return fmt.Errorf("%s: Get %x found nothing", step, id[:4])
+				case r.Seq != seq:
+					return fmt.Errorf("%s: Get %x = Seq %d, want %d", step, id[:4], r.Seq, seq)
+				case id == mover.ID && r.Grant != other.ID:
+					return fmt.Errorf("%s: the moved record is in grant %x, want %x", step, r.Grant[:4], other.ID[:4])
+				}
+			}
+			return nil
+		}
+		if err := check("after SetSeq"); err != nil {
+			return err
+		}
+		// A read of a grant sends what a store buffers.
+		inOther := 0
+		if err := tx.Grant(ctx, other.ID, func(r revoke.Record) error {
+			if r.Seq != seq {
+				return fmt.Errorf("Grant of the other grant reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
+			}
+			inOther++
+			return nil
+		}); err != nil {
+			return err
+		}
+		if inOther != 2 {
+			return fmt.Errorf("the other grant holds %d records, want 2 (it and the moved one)", inOther)
+		}
+		if err := check("after a read of a grant"); err != nil {
+			return err
+		}
+		if n, err := tx.NextSeq(ctx); err != nil || n <= seq {
+			return fmt.Errorf("NextSeq in the same transaction = (%d, %v), want above %d", n, err, seq)
+		}
+		expired := 0
+		if err := tx.Expired(ctx, now, 10, func(r revoke.Record) error {
+			if r.ID != stale.ID || r.Seq != seq {
+				return fmt.Errorf("Expired reports %x at Seq %d, want the stale record at %d", r.ID[:4], r.Seq, seq)
+			}
+			expired++
+			return nil
+		}); err != nil {
+			return err
+		}
+		if expired != 1 {
+			return fmt.Errorf("Expired reports %d records, want 1", expired)
+		}
+		return tx.Delete(ctx, gone.ID)
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+
+	revoked := 0
+	if err := s.View(ctx, func(tx revoke.Tx) error {
+		if _, found, err := tx.Get(ctx, gone.ID); err != nil || found {
+			return fmt.Errorf("Get of the record deleted after SetSeq = found %v, err %v", found, err)
+		}
+		if err := tx.RevokedSince(ctx, 0, func(r revoke.Revocation) error {
+			if r.Seq != seq {
+				return fmt.Errorf("RevokedSince reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
+			}
+			revoked++
+			return nil
+		}); err != nil {
+			return err
+		}
+		scanned := 0
+		err := tx.Scan(ctx, revoke.ID{}, 1000, func(r revoke.Record) error {
+			if r.Seq != seq {
+				return fmt.Errorf("Scan reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
+			}
+			scanned++
+			return nil
+		})
+		if err == nil && scanned != revoked {
+			err = fmt.Errorf("Scan reports %d records, RevokedSince %d", scanned, revoked)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	if want := len(named) - 1; revoked != want {
+		t.Fatalf("RevokedSince reports %d records, want %d", revoked, want)
+	}
+}

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"Scan", testScan},
 		{"Prefetch", testPrefetch},
 		{"SetSeq", testSetSeq},
+		{"SetSeqAmongWrites", testSetSeqAmongWrites},
 	}
 	if cfg.reopen != nil {
 		tests = append(tests, struct {
