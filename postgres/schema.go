@@ -85,7 +85,8 @@ type queries struct {
 	tokens, meta   string // qualified, quoted names
 
 	get, getMany, grant, revokedSince, expired string
-	upsert, del, setSeqs, nextSeq, raiseSeq    string
+	upsert, del, setSeqs, setSeqInGrant        string
+	nextSeq, raiseSeq                          string
 	subjectGrants, clientGrants, scan          string
 	metaExists                                 string
 }
@@ -119,8 +120,12 @@ func newQueries(schema, prefix string) queries {
 	q.upsert = q.fill(`INSERT INTO {t} (` + tokenColumns + `) SELECT * FROM unnest(` + tokenTypes + `)
 		ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", "))
 	q.del = q.fill(`DELETE FROM {t} WHERE id = ANY($1::bytea[])`)
-	// The Seqs SetSeq set, by ID through the unique index on id.
+	// The Seqs SetSeq set: those of some IDs, each looked up in the
+	// unique index on id, and one for the IDs of a grant, whose range of
+	// the primary key is read once. (Looked up one by one, a thousand IDs
+	// would make PostgreSQL read the whole table instead.)
 	q.setSeqs = q.fill(`UPDATE {t} SET seq = v.seq FROM unnest($1::bytea[], $2::bigint[]) AS v(id, seq) WHERE {t}.id = v.id`)
+	q.setSeqInGrant = q.fill(`UPDATE {t} SET seq = $1 FROM unnest($3::bytea[]) AS v(id) WHERE {t}.grant_id = $2 AND {t}.id = v.id`)
 	// The counter row's lock is held to the commit, and every write
 	// transaction holds the Store's advisory lock besides, so sequence
 	// numbers commit in the order they are handed out.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,7 +38,10 @@ type tx struct {
 	// seqs holds the Seqs SetSeq set on IDs the transaction has not
 	// written, to be sent at the next flush: pending and seqs never share
 	// an ID.
-	seqs map[revoke.ID]uint64
+	seqs map[revoke.ID]seqNote
+	// lastGrant is the grant Grant read last, until the next Put or
+	// Delete.
+	lastGrant grantRead
 	// cache holds what Prefetch read, for the IDs the transaction has
 	// not written since: note drops an ID from it.
 	cache map[revoke.ID]cached
@@ -78,8 +82,8 @@ func (t *tx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error)
 		return p.rec, !p.deleted, nil
 	}
 	rec, found, err := t.cached(ctx, id)
-	if seq, ok := t.seqs[id]; ok && found {
-		rec.Seq = seq
+	if n, ok := t.seqs[id]; ok && found {
+		rec.Seq = n.seq
 	}
 	return rec, found, err
 }
@@ -141,6 +145,7 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 func (t *tx) note(id revoke.ID, w pendingWrite) {
 	delete(t.cache, id)
 	delete(t.seqs, id)
+	t.lastGrant.ids = t.lastGrant.ids[:0]
 	if t.pending == nil {
 		t.pending = make(map[revoke.ID]pendingWrite)
 	}
@@ -199,7 +204,23 @@ func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) 
 	if err := t.conn.SelectContext(ctx, &rows, t.s.q.grant, grant[:]); err != nil {
 		return t.fail(ctx, "Grant", err)
 	}
+	if t.Write {
+		t.noteGrant(grant, rows)
+	}
 	return each(rows, fn)
+}
+
+// noteGrant keeps the IDs of the rows of grant as t.lastGrant, for SetSeq.
+func (t *tx) noteGrant(grant revoke.ID, rows []row) {
+	t.lastGrant.grant, t.lastGrant.ids = grant, t.lastGrant.ids[:0]
+	for i := range rows {
+		if len(rows[i].ID) != len(revoke.ID{}) {
+			t.lastGrant.ids = t.lastGrant.ids[:0] // not an ID: each reports it
+			return
+		}
+		t.lastGrant.ids = append(t.lastGrant.ids, revoke.ID(rows[i].ID))
+	}
+	slices.SortFunc(t.lastGrant.ids, compareIDs)
 }
 
 // Expired calls fn for at most limit records that expire before before,

@@ -295,8 +295,8 @@ func sortedIDs(ids ...revoke.ID) []revoke.ID {
 // as a shared transaction mixes them: records read ahead by Prefetch (for a
 // Tx that implements it) read back with the new Seq before and after a read
 // that sends buffered writes; a grant of 300 records, more than a statement
-// may name at once; a record moved to another grant earlier in the
-// transaction; NextSeq in the same transaction after a Seq above the
+// may name at once; a record moved to another grant after its grant was
+// read, and the move sent; NextSeq in the same transaction after a Seq above the
 // counter; a Delete after SetSeq; and Scan and Expired after it.
 func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 	s := open(t)
@@ -344,18 +344,27 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 				return err
 			}
 		}
+		// Read a grant, as a cascade does, then move one of its records
+		// to another grant, and read the client's grants (which sends the
+		// move), then SetSeq above the counter.
+		n := 0
+		if err := tx.Grant(ctx, big.ID, func(revoke.Record) error { n++; return nil }); err != nil {
+			return err
+		}
+		if n != len(members)+1 {
+			return fmt.Errorf("Grant reports %d records, want %d", n, len(members)+1)
+		}
 		moved := mover
 		moved.Grant = other.ID
 		if err := tx.Put(ctx, moved); err != nil {
 			return err
 		}
-		// Read, as a cascade does, then SetSeq above the counter.
-		n := 0
-		if err := tx.Grant(ctx, big.ID, func(revoke.Record) error { n++; return nil }); err != nil {
+		n = 0
+		if err := tx.Grants(ctx, revoke.ByClient, "c1", revoke.ID{}, 10, func(revoke.ID) error { n++; return nil }); err != nil {
 			return err
 		}
-		if n != len(members) {
-			return fmt.Errorf("Grant reports %d records, want %d", n, len(members))
+		if n != 4 {
+			return fmt.Errorf("Grants of the client reports %d grants, want 4", n)
 		}
 		next, err := tx.NextSeq(ctx)
 		if err != nil {
