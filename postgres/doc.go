@@ -64,8 +64,11 @@
 //
 // Writes are buffered in the transaction and sent in one statement each
 // (an INSERT ... ON CONFLICT of all the records put, a DELETE of all those
-// deleted) before a read that needs them and at the commit: revoking a
-// grant of a thousand tokens costs one statement, not a thousand. Reads
+// deleted) before a read that needs them and at the commit. A revocation
+// is a new sequence number and nothing else: the Tx implements
+// revoke.SeqSetter, and revoking a grant of a thousand tokens sends one
+// UPDATE of their seq column over the grant's range of the primary key,
+// not a thousand statements nor every column of every record. Reads
 // are gathered the same way: the Tx implements revoke.Prefetcher, and the
 // group committer of package revoke reads the records its Issues, Revokes
 // and Rotates check (a token and its parent) in one SELECT ... WHERE id =

@@ -13,25 +13,32 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
+// planStore opens a Store over tables of a new prefix, which it returns,
+// and drops them at the end of the test.
+func planStore(t *testing.T) (*Store, string) {
+	dsn := os.Getenv("REVOKE_POSTGRES_DSN")
+	prefix := "t" + strings.ToLower(rand.Text()[:10]) + "_"
+	s, err := Open(context.Background(), dsn, WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.Close()
+		db := sqlx.MustOpen("pgx", dsn)
+		defer db.Close()
+		db.MustExec(`DROP TABLE ` + s.q.tokens + `, ` + s.q.meta)
+	})
+	return s, prefix
+}
+
 // TestQueriesUseIndexes checks the plans, custom and generic, of every
 // statement a transaction runs: with sequential and bitmap scans priced out,
 // each must still find its rows through the index meant for it, so none
 // reads a whole table, and those that stop at a limit (Grants, Scan,
 // RevokedSince's order) read it in order, without a sort.
 func TestQueriesUseIndexes(t *testing.T) {
-	dsn := os.Getenv("REVOKE_POSTGRES_DSN")
 	ctx := context.Background()
-	prefix := "t" + strings.ToLower(rand.Text()[:10]) + "_"
-	s, err := Open(ctx, dsn, WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = s.Close()
-		db := sqlx.MustOpen("pgx", dsn)
-		defer db.Close()
-		db.MustExec(`DROP TABLE ` + s.q.tokens + `, ` + s.q.meta)
-	}()
+	s, prefix := planStore(t)
 	r, err := revoke.New(s)
 	if err != nil {
 		t.Fatal(err)
@@ -139,19 +146,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 // in a table of 30,000 rows, are found in the grant's range of the primary
 // key. (By ID alone, it reads the whole table.)
 func TestSetSeqOfAGrantReadsItsRange(t *testing.T) {
-	dsn := os.Getenv("REVOKE_POSTGRES_DSN")
-	ctx := context.Background()
-	prefix := "t" + strings.ToLower(rand.Text()[:10]) + "_"
-	s, err := Open(ctx, dsn, WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = s.Close()
-		db := sqlx.MustOpen("pgx", dsn)
-		defer db.Close()
-		db.MustExec(`DROP TABLE ` + s.q.tokens + `, ` + s.q.meta)
-	}()
+	s, prefix := planStore(t)
 	// 30 grants of 1,000 tokens; grant g's tokens are sha256(g*1000+i).
 	if _, err := s.db.Exec(`INSERT INTO ` + s.q.tokens + ` (grant_id, id, check_sum, kind, client_id, expires_at)
 		SELECT sha256(int4send(n / 1000 * 1000)), sha256(int4send(n)), 0, 1, 'c', 1

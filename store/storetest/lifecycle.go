@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -123,6 +124,23 @@ func testRotationStateRoundTrip(t *testing.T, open func(*testing.T) revoke.Store
 	if err != nil {
 		t.Fatalf("View: %v", err)
 	}
+}
+
+// wantGet checks that tx.Get of id returns want, or no record for a nil
+// want; step says where, in the error.
+func wantGet(ctx context.Context, tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {
+	got, found, err := tx.Get(ctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: Get: %w", step, err)
+	case want == nil && found:
+		return fmt.Errorf("%s: Get found a record (client %q, Seq %d), want none", step, got.ClientID, got.Seq)
+	case want != nil && !found:
+		return fmt.Errorf("%s: Get found no record, want one of client %q, Seq %d", step, want.ClientID, want.Seq)
+	case want != nil && !recordsEqual(got, *want):
+		return fmt.Errorf("%s: Get = %+v, want %+v", step, got, *want)
+	}
+	return nil
 }
 
 func recordsEqual(a, b revoke.Record) bool {

@@ -57,21 +57,8 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 		}
 		return nil
 	}
-	// want checks that Get returns want, or absence for a nil want.
 	want := func(tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {
-		got, found, err := tx.Get(ctx, id)
-		switch {
-		case err != nil:
-			return fmt.Errorf("%s: Get: %w", step, err)
-		case want == nil && found:
-			return fmt.Errorf("%s: Get found a record (client %q), want none", step, got.ClientID)
-		case want != nil && !found:
-			return fmt.Errorf("%s: Get found no record, want one of client %q", step, want.ClientID)
-		case want != nil && !recordsEqual(got, *want):
-			return fmt.Errorf("%s: Get = client %q subject %q grant %x, want client %q subject %q grant %x",
-				step, got.ClientID, got.Subject, got.Grant[:4], want.ClientID, want.Subject, want.Grant[:4])
-		}
-		return nil
+		return wantGet(ctx, tx, step, id, want)
 	}
 	// members reads changed's grant, which makes a store that buffers
 	// writes send them, and returns how many records it holds.

@@ -83,20 +83,8 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 		return nil
 	}
 	with := func(r revoke.Record, seq uint64) *revoke.Record { r.Seq = seq; return &r }
-	// want checks that Get returns want, or absence for a nil want.
 	want := func(tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {
-		got, found, err := tx.Get(ctx, id)
-		switch {
-		case err != nil:
-			return fmt.Errorf("%s: Get: %w", step, err)
-		case want == nil && found:
-			return fmt.Errorf("%s: Get found a record (Seq %d), want none", step, got.Seq)
-		case want != nil && !found:
-			return fmt.Errorf("%s: Get found no record, want one of Seq %d", step, want.Seq)
-		case want != nil && !recordsEqual(got, *want):
-			return fmt.Errorf("%s: Get = %+v, want %+v", step, got, *want)
-		}
-		return nil
+		return wantGet(ctx, tx, step, id, want)
 	}
 
 	// A Seq above the counter, as an import writes: NextSeq must stay
