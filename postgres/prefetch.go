@@ -16,9 +16,10 @@ type cached struct {
 }
 
 // Prefetch reads the records of ids, those the transaction has not written
-// nor read ahead already, in one statement, and keeps them, or their
-// absence, for Get: the group commit of concurrent writes reads what its
-// operations check in one round trip instead of one per Get.
+// (by Put, Delete or SetSeq) nor read ahead already, in one statement, and
+// keeps them, or their absence, for Get: the group commit of concurrent
+// writes reads what its operations check in one round trip instead of one
+// per Get.
 //
 // Get answers from the transaction's own writes first, then from what
 // Prefetch read. A Put or Delete drops the ID from what was read ahead, so
@@ -34,6 +35,11 @@ func (t *tx) Prefetch(ctx context.Context, ids []revoke.ID) error {
 	for i := range ids {
 		id := &ids[i]
 		if _, ok := t.pending[*id]; ok {
+			continue
+		}
+		if _, ok := t.seqs[*id]; ok {
+			// Get reads it, and lays the Seq over what it reads,
+			// until the flush writes the Seq.
 			continue
 		}
 		if _, ok := t.cache[*id]; ok {

@@ -24,11 +24,11 @@ import (
 // that reads more than one record (Grant, Grants, RevokedSince, Expired,
 // Scan) and before the commit. So a cascade over a grant of any size, the
 // Issues of a group commit, or a purge batch cost one statement each, not
-// one per record. Get answers from pending for the IDs it holds, with the
-// Seq in seqs for those it holds: no other row is changed by what they
-// hold. Reads go the
-// same way: Prefetch reads the records a group commit checks in one
-// statement, and Get answers from them (see prefetch.go).
+// one per record. Get answers from pending for the IDs it holds, and lays
+// the Seq in seqs over what it reads for those seqs holds: no other row is
+// changed by what they hold. Reads go the same way: Prefetch reads the
+// records a group commit checks in one statement, and Get answers from
+// them (see prefetch.go).
 type tx struct {
 	s    *Store
 	conn *sqlx.Conn

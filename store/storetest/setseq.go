@@ -115,10 +115,10 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 		// The grant read before, as a cascade reads it.
 		before := 0
 		if err := tx.Grant(ctx, root.ID, func(revoke.Record) error { before++; return nil }); err != nil {
-			return fmt.Errorf("Grant before SetSeq: %w", err)
+			return fmt.Errorf("tx.Grant before SetSeq: %w", err)
 		}
 		if before != 4 {
-			return fmt.Errorf("Grant before SetSeq reports %d records, want 4", before)
+			return fmt.Errorf("tx.Grant before SetSeq reports %d records, want 4", before)
 		}
 		if err := setSeq(tx, seq); err != nil { // no IDs: nothing changes
 			return err
@@ -159,15 +159,15 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 				want = 0
 			}
 			if r.Seq != want {
-				return fmt.Errorf("Grant reports %x with Seq %d, want %d", r.ID[:4], r.Seq, want)
+				return fmt.Errorf("tx.Grant reports %x with Seq %d, want %d", r.ID[:4], r.Seq, want)
 			}
 			members++
 			return nil
 		}); err != nil {
-			return fmt.Errorf("Grant after SetSeq: %w", err)
+			return fmt.Errorf("tx.Grant after SetSeq: %w", err)
 		}
 		if members != 4 {
-			return fmt.Errorf("Grant after SetSeq reports %d records, want 4", members)
+			return fmt.Errorf("tx.Grant after SetSeq reports %d records, want 4", members)
 		}
 		for _, c := range checks {
 			if err := want(tx, c.step+", after a read of a grant", c.id, c.want); err != nil {
@@ -281,8 +281,8 @@ func sortedIDs(ids ...revoke.ID) []revoke.ID {
 
 // testSetSeqAmongWrites checks SetSeq beside the transaction's other calls,
 // as a shared transaction mixes them: records read ahead by Prefetch (for a
-// Tx that implements it) read back with the new Seq before and after a read
-// that sends buffered writes; a grant of 300 records, more than a statement
+// Tx that implements it), before SetSeq or after it, read back with the new
+// Seq before and after a read that sends buffered writes; a grant of 300 records, more than a statement
 // may name at once; a record moved to another grant after its grant was
 // read, and the move sent; NextSeq in the same transaction after a Seq above the
 // counter; a Delete after SetSeq; and Scan and Expired after it.
@@ -327,8 +327,10 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 	}
 	var seq uint64
 	err := s.Update(ctx, func(tx revoke.Tx) error {
+		// The grant's records are read ahead now, the others (named[:4])
+		// after SetSeq.
 		if p, ok := tx.(revoke.Prefetcher); ok {
-			if err := p.Prefetch(ctx, named); err != nil {
+			if err := p.Prefetch(ctx, named[4:]); err != nil {
 				return err
 			}
 		}
@@ -340,7 +342,7 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 			return err
 		}
 		if n != len(members)+1 {
-			return fmt.Errorf("Grant reports %d records, want %d", n, len(members)+1)
+			return fmt.Errorf("tx.Grant reports %d records, want %d", n, len(members)+1)
 		}
 		moved := mover
 		moved.Grant = other.ID
@@ -352,7 +354,7 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 			return err
 		}
 		if n != 4 {
-			return fmt.Errorf("Grants of the client reports %d grants, want 4", n)
+			return fmt.Errorf("tx.Grants of the client reports %d grants, want 4", n)
 		}
 		next, err := tx.NextSeq(ctx)
 		if err != nil {
@@ -367,7 +369,7 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 			for _, id := range named {
 				r, found, err := tx.Get(ctx, id)
 				if err != nil || !found {
-					return fmt.Errorf("Get %x = found %v, err %v", id[:4], found, err)
+					return fmt.Errorf("tx.Get %x = found %v, err %v", id[:4], found, err)
 				}
 				r.Seq = seq
 				if err := tx.Put(ctx, r); err != nil {
@@ -394,11 +396,20 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 		if err := check("after SetSeq"); err != nil {
 			return err
 		}
+		// Read ahead after SetSeq, one then several.
+		if p, ok := tx.(revoke.Prefetcher); ok {
+			if err := p.Prefetch(ctx, named[:1]); err != nil {
+				return err
+			}
+			if err := p.Prefetch(ctx, named[:4]); err != nil {
+				return err
+			}
+		}
 		// A read of a grant sends what a store buffers.
 		inOther := 0
 		if err := tx.Grant(ctx, other.ID, func(r revoke.Record) error {
 			if r.Seq != seq {
-				return fmt.Errorf("Grant of the other grant reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
+				return fmt.Errorf("tx.Grant of the other grant reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
 			}
 			inOther++
 			return nil
@@ -417,7 +428,7 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 		expired := 0
 		if err := tx.Expired(ctx, now, 10, func(r revoke.Record) error {
 			if r.ID != stale.ID || r.Seq != seq {
-				return fmt.Errorf("Expired reports %x at Seq %d, want the stale record at %d", r.ID[:4], r.Seq, seq)
+				return fmt.Errorf("tx.Expired reports %x at Seq %d, want the stale record at %d", r.ID[:4], r.Seq, seq)
 			}
 			expired++
 			return nil
@@ -425,7 +436,7 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 			return err
 		}
 		if expired != 1 {
-			return fmt.Errorf("Expired reports %d records, want 1", expired)
+			return fmt.Errorf("tx.Expired reports %d records, want 1", expired)
 		}
 		return tx.Delete(ctx, gone.ID)
 	})
@@ -436,7 +447,7 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 	revoked := 0
 	if err := s.View(ctx, func(tx revoke.Tx) error {
 		if _, found, err := tx.Get(ctx, gone.ID); err != nil || found {
-			return fmt.Errorf("Get of the record deleted after SetSeq = found %v, err %v", found, err)
+			return fmt.Errorf("tx.Get of the record deleted after SetSeq = found %v, err %v", found, err)
 		}
 		if err := tx.RevokedSince(ctx, 0, func(r revoke.Revocation) error {
 			if r.Seq != seq {
@@ -450,13 +461,13 @@ func testSetSeqAmongWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 		scanned := 0
 		err := tx.Scan(ctx, revoke.ID{}, 1000, func(r revoke.Record) error {
 			if r.Seq != seq {
-				return fmt.Errorf("Scan reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
+				return fmt.Errorf("tx.Scan reports %x at Seq %d, want %d", r.ID[:4], r.Seq, seq)
 			}
 			scanned++
 			return nil
 		})
 		if err == nil && scanned != revoked {
-			err = fmt.Errorf("Scan reports %d records, RevokedSince %d", scanned, revoked)
+			err = fmt.Errorf("tx.Scan reports %d records, RevokedSince %d", scanned, revoked)
 		}
 		return err
 	}); err != nil {
