@@ -76,8 +76,15 @@ func testScan(t *testing.T, open func(*testing.T) revoke.Store) {
 	equal("Scan(limit 0)", scan(revoke.ID{}, 0), nil)
 	// A cursor between stored IDs: the next record above it.
 	between := want[6].ID
-	between[len(between)-1]++ // above want[6], below want[7] unless adjacent
-	if bytes.Compare(between[:], want[7].ID[:]) < 0 {
+	for i := len(between) - 1; i >= 0; i-- { // one above want[6], carried
+		between[i]++
+		if between[i] != 0 {
+			break
+		}
+	}
+	// Below want[7] unless adjacent (and above want[6] unless it was the
+	// greatest ID of all).
+	if bytes.Compare(between[:], want[6].ID[:]) > 0 && bytes.Compare(between[:], want[7].ID[:]) < 0 {
 		equal("Scan(between)", scan(between, 1), want[7:8])
 	}
 	for _, page := range []int{1, 2, 7} {
