@@ -25,19 +25,14 @@ func (t *ltx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revoc
 		pending = append(pending, rec.Revocation())
 	}
 	c := counter{ctx: ctx, op: "RevokedSince"}
-	return merge(t, pending, func(r revoke.Revocation) revoke.ID { return r.ID }, func(a, b revoke.Revocation) int {
+	return merge(pending, func(a, b revoke.Revocation) int {
 		if a.Seq != b.Seq {
 			return cmp.Compare(a.Seq, b.Seq)
 		}
 		return bytes.Compare(a.ID[:], b.ID[:])
 	}, func(fn func(revoke.Revocation) error) error {
 		return t.tree.RevokedSince(ctx, seq, fn)
-	}, func(rev revoke.Revocation) error {
-		if err := c.tick(); err != nil {
-			return err
-		}
-		return fn(rev)
-	})
+	}, unshadowed(t, func(r revoke.Revocation) revoke.ID { return r.ID }), limited(&c, math.MaxInt, fn))
 }
 
 // Expired calls fn for at most limit records whose ExpiresAt is before
@@ -48,14 +43,14 @@ func (t *ltx) Expired(ctx context.Context, before time.Time, limit int, fn func(
 	}
 	pending := t.records(func(r revoke.Record) bool { return r.ExpiresAt.Before(before) })
 	c := counter{ctx: ctx, op: "Expired"}
-	return merge(t, pending, recordID, func(a, b revoke.Record) int {
+	return merge(pending, func(a, b revoke.Record) int {
 		if d := a.ExpiresAt.Compare(b.ExpiresAt); d != 0 {
 			return d
 		}
 		return bytes.Compare(a.ID[:], b.ID[:])
 	}, func(fn func(revoke.Record) error) error {
 		return t.tree.Expired(ctx, before, math.MaxInt, fn)
-	}, c.limited(limit, fn))
+	}, unshadowed(t, recordID), limited(&c, limit, fn))
 }
 
 // Scan calls fn for at most limit records whose ID is above after, in
@@ -66,27 +61,33 @@ func (t *ltx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revo
 	}
 	pending := t.records(func(r revoke.Record) bool { return bytes.Compare(r.ID[:], after[:]) > 0 })
 	c := counter{ctx: ctx, op: "Scan"}
-	return merge(t, pending, recordID, func(a, b revoke.Record) int {
+	return merge(pending, func(a, b revoke.Record) int {
 		return bytes.Compare(a.ID[:], b.ID[:])
 	}, func(fn func(revoke.Record) error) error {
 		return t.tree.Scan(ctx, after, math.MaxInt, fn)
-	}, c.limited(limit, fn))
+	}, unshadowed(t, recordID), limited(&c, limit, fn))
 }
 
-// merge calls emit, in the order cmp sorts them, for the tree's entries,
-// which tree reads in that order, that no layer shadows, and for pending,
-// the layers' entries. An errStop from emit ends the merge with nil.
-func merge[T any](t *ltx, pending []T, id func(T) revoke.ID, cmp func(a, b T) int, tree func(func(T) error) error, emit func(T) error) error {
+// merge calls emit, in the order cmp sorts them, for pending, the layers'
+// entries, and for the tree's entries, which tree reads in that order,
+// that keep accepts. Of a tree entry and a pending one equal by cmp, the
+// pending one alone is emitted. An errStop from emit ends the merge with nil.
+func merge[T any](pending []T, cmp func(a, b T) int, tree func(func(T) error) error, keep func(T) (bool, error), emit func(T) error) error {
 	slices.SortFunc(pending, cmp)
 	err := tree(func(v T) error {
-		if t.shadowed(id(v)) {
-			return nil
-		}
 		for len(pending) > 0 && cmp(pending[0], v) < 0 {
 			if err := emit(pending[0]); err != nil {
 				return err
 			}
 			pending = pending[1:]
+		}
+		if len(pending) > 0 && cmp(pending[0], v) == 0 {
+			p := pending[0] // the layers' entry, which shadows the tree's
+			pending = pending[1:]
+			return emit(p)
+		}
+		if ok, err := keep(v); err != nil || !ok {
+			return err
 		}
 		return emit(v)
 	})
@@ -98,6 +99,12 @@ func merge[T any](t *ltx, pending []T, id func(T) revoke.ID, cmp func(a, b T) in
 		return nil
 	}
 	return err
+}
+
+// unshadowed returns the keep of merge for the tree's entries of the
+// layered iterations: those whose record no layer shadows.
+func unshadowed[T any](t *ltx, id func(T) revoke.ID) func(T) (bool, error) {
+	return func(v T) (bool, error) { return !t.shadowed(id(v)), nil }
 }
 
 func recordID(rec revoke.Record) revoke.ID { return rec.ID }
@@ -122,42 +129,10 @@ func (t *ltx) Grants(ctx context.Context, by revoke.Owner, key string, after rev
 			pending = append(pending, rec.Grant)
 		}
 	}
-	slices.SortFunc(pending, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
 	c := counter{ctx: ctx, op: "Grants"}
-	emit := func(g revoke.ID) error {
-		if c.n == limit {
-			return errStop
-		}
-		if err := c.tick(); err != nil {
-			return err
-		}
-		return fn(g)
-	}
-	err := t.tree.Grants(ctx, by, key, after, math.MaxInt, func(g revoke.ID) error {
-		for len(pending) > 0 && bytes.Compare(pending[0][:], g[:]) < 0 {
-			if err := emit(pending[0]); err != nil {
-				return err
-			}
-			pending = pending[1:]
-		}
-		if len(pending) > 0 && pending[0] == g {
-			pending = pending[1:]
-			return emit(g)
-		}
-		used, err := t.treeOwns(ctx, g, o)
-		if err != nil || !used {
-			return err
-		}
-		return emit(g)
-	})
-	for err == nil && len(pending) > 0 {
-		err = emit(pending[0])
-		pending = pending[1:]
-	}
-	if err == errStop {
-		return nil
-	}
-	return err
+	return merge(pending, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) }, func(fn func(revoke.ID) error) error {
+		return t.tree.Grants(ctx, by, key, after, math.MaxInt, fn)
+	}, func(g revoke.ID) (bool, error) { return t.treeOwns(ctx, g, o) }, limited(&c, limit, fn))
 }
 
 // treeOwns reports whether a record of grant in the tree that no layer
@@ -187,15 +162,15 @@ type counter struct {
 
 // limited returns fn, counted by c, that ends the iteration (errStop)
 // once it was called limit times.
-func (c *counter) limited(limit int, fn func(revoke.Record) error) func(revoke.Record) error {
-	return func(rec revoke.Record) error {
+func limited[T any](c *counter, limit int, fn func(T) error) func(T) error {
+	return func(v T) error {
 		if c.n == limit {
 			return errStop
 		}
 		if err := c.tick(); err != nil {
 			return err
 		}
-		return fn(rec)
+		return fn(v)
 	}
 }
 
