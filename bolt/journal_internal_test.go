@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,6 +95,17 @@ func put(t *testing.T, s *Store, recs ...revoke.Record) {
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
+}
+
+// reopen opens the Store at path, to be closed at the end of the test.
+func reopen(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // want checks that s holds exactly the records recs, by Get, Scan, Grant
@@ -220,11 +232,7 @@ func TestJournalTornLastFrame(t *testing.T) {
 	if err := os.Truncate(seg[0], int64(offs[2]+frameHeader+3)); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(img)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer s.Close()
+	s := reopen(t, img)
 	want(t, s, recs[:2]...)
 	if left := segmentFiles(t, img); len(left) != 0 {
 		t.Errorf("after Open: %v, want the journal replayed and removed", left)
@@ -240,11 +248,7 @@ func TestJournalBadChecksumLastFrame(t *testing.T) {
 	if err := os.WriteFile(seg, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(img)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer s.Close()
+	s := reopen(t, img)
 	want(t, s, recs[:2]...)
 }
 
@@ -413,36 +417,36 @@ func TestJournalReadOnly(t *testing.T) {
 	}
 }
 
+// failure is a hook of the journal (see withHooks) that fails while on.
+type failure struct {
+	what string
+	on   atomic.Bool
+}
+
+func (f *failure) hook() error {
+	if f.on.Load() {
+		return fmt.Errorf("injected %s failure", f.what)
+	}
+	return nil
+}
+
 // TestJournalSyncFailure: a commit whose write or sync fails is not
 // acknowledged, and the store refuses Updates until reopened; what was
 // acknowledged before survives.
 func TestJournalSyncFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revocation.db")
-	var fail sync.Mutex
-	failing := false
-	hook := func() error {
-		fail.Lock()
-		defer fail.Unlock()
-		if failing {
-			return errors.New("injected sync failure")
-		}
-		return nil
-	}
-	s, err := Open(path, withHooks(hook, nil))
+	fsync := failure{what: "sync"}
+	s, err := Open(path, withHooks(fsync.hook, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b, c := rec("a", "a"), rec("b", "b"), rec("c", "c")
 	put(t, s, a)
-	fail.Lock()
-	failing = true
-	fail.Unlock()
+	fsync.on.Store(true)
 	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, b) }); err == nil {
 		t.Fatal("Update with a failing sync succeeded")
 	}
-	fail.Lock()
-	failing = false
-	fail.Unlock()
+	fsync.on.Store(false)
 	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, c) }); err == nil {
 		t.Error("Update after a failed sync succeeded")
 	}
@@ -463,17 +467,9 @@ func TestJournalSyncFailure(t *testing.T) {
 // Updates fail, and loses nothing acknowledged.
 func TestJournalApplyFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revocation.db")
-	var mu sync.Mutex
-	failing := true
-	hook := func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if failing {
-			return errors.New("injected apply failure")
-		}
-		return nil
-	}
-	s, err := Open(path, never, withHooks(nil, hook))
+	apply := failure{what: "apply"}
+	apply.on.Store(true)
+	s, err := Open(path, never, withHooks(nil, apply.hook))
 	if err != nil {
 		t.Fatal(err)
 	}
