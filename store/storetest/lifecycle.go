@@ -126,6 +126,24 @@ func testRotationStateRoundTrip(t *testing.T, open func(*testing.T) revoke.Store
 	}
 }
 
+// getCase is a Get that wantGets checks: of id, returning want, or no
+// record for a nil want.
+type getCase struct {
+	step string
+	id   revoke.ID
+	want *revoke.Record
+}
+
+// wantGets checks each case with wantGet, suffix added to its step.
+func wantGets(ctx context.Context, tx revoke.Tx, suffix string, cases []getCase) error {
+	for _, c := range cases {
+		if err := wantGet(ctx, tx, c.step+suffix, c.id, c.want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // wantGet checks that tx.Get of id returns want, or no record for a nil
 // want; step says where, in the error.
 func wantGet(ctx context.Context, tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {

@@ -57,9 +57,6 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 		}
 		return nil
 	}
-	want := func(tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {
-		return wantGet(ctx, tx, step, id, want)
-	}
 	// members reads changed's grant, which makes a store that buffers
 	// writes send them, and returns how many records it holds.
 	members := func(tx revoke.Tx) (int, error) {
@@ -81,19 +78,13 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 		if err := prefetch(tx); err != nil {
 			return err
 		}
-		for _, c := range []struct {
-			step string
-			id   revoke.ID
-			want *revoke.Record
-		}{
+		if err := wantGets(ctx, tx, "", []getCase{
 			{"present record after Prefetch", kept.ID, &kept},
 			{"absent record after Prefetch", absent.ID, nil},
 			{"record Put before Prefetch", early.ID, &early},
 			{"record about to change, after Prefetch", changed.ID, &changed},
-		} {
-			if err := want(tx, c.step, c.id, c.want); err != nil {
-				return err
-			}
+		}); err != nil {
+			return err
 		}
 		if err := tx.Put(ctx, changedNew); err != nil {
 			return err
@@ -104,28 +95,20 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 		if err := tx.Put(ctx, added); err != nil {
 			return err
 		}
-		after := []struct {
-			step string
-			id   revoke.ID
-			want *revoke.Record
-		}{
+		after := []getCase{
 			{"record Put after Prefetch", changed.ID, &changedNew},
 			{"record deleted after Prefetch", deleted.ID, nil},
 			{"absent record Put after Prefetch", added.ID, &added},
 			{"untouched record", kept.ID, &kept},
 		}
-		for _, c := range after {
-			if err := want(tx, c.step, c.id, c.want); err != nil {
-				return err
-			}
+		if err := wantGets(ctx, tx, "", after); err != nil {
+			return err
 		}
 		if n, err := members(tx); err != nil || n != 2 {
 			return fmt.Errorf("reading the changed record's grant: %d records, err %v; want 2 (it and the added one)", n, err)
 		}
-		for _, c := range after {
-			if err := want(tx, c.step+", then a read of a grant", c.id, c.want); err != nil {
-				return err
-			}
+		if err := wantGets(ctx, tx, ", then a read of a grant", after); err != nil {
+			return err
 		}
 		// Prefetch again, of IDs this transaction wrote (and sent): one
 		// alone, then the others.
@@ -135,10 +118,8 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 		if err := prefetch(tx, changed.ID, deleted.ID, added.ID, early.ID); err != nil {
 			return err
 		}
-		for _, c := range after {
-			if err := want(tx, c.step+", then Prefetch again", c.id, c.want); err != nil {
-				return err
-			}
+		if err := wantGets(ctx, tx, ", then Prefetch again", after); err != nil {
+			return err
 		}
 		// A write after the second Prefetch, sent by another read.
 		if err := tx.Delete(ctx, added.ID); err != nil {
@@ -147,7 +128,7 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 		if n, err := members(tx); err != nil || n != 1 {
 			return fmt.Errorf("reading the grant after a Delete: %d records, err %v; want 1", n, err)
 		}
-		return want(tx, "record deleted after the second Prefetch, then a read of a grant", added.ID, nil)
+		return wantGet(ctx, tx, "record deleted after the second Prefetch, then a read of a grant", added.ID, nil)
 	})
 	if err != nil {
 		t.Fatalf("Update: %v", err)
@@ -165,23 +146,14 @@ func testPrefetch(t *testing.T, open func(*testing.T) revoke.Store) {
 		if err := prefetch(tx, kept.ID, changed.ID, deleted.ID, absent.ID, added.ID, early.ID); err != nil {
 			return err
 		}
-		for _, c := range []struct {
-			step string
-			id   revoke.ID
-			want *revoke.Record
-		}{
+		return wantGets(ctx, tx, "", []getCase{
 			{"committed untouched record", kept.ID, &kept},
 			{"committed replaced record", changed.ID, &changedNew},
 			{"committed deletion", deleted.ID, nil},
 			{"record never written", absent.ID, nil},
 			{"record Put then deleted", added.ID, nil},
 			{"record Put before Prefetch", early.ID, &early},
-		} {
-			if err := want(tx, c.step, c.id, c.want); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		t.Fatalf("View: %v", err)

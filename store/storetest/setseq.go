@@ -83,9 +83,6 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 		return nil
 	}
 	with := func(r revoke.Record, seq uint64) *revoke.Record { r.Seq = seq; return &r }
-	want := func(tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {
-		return wantGet(ctx, tx, step, id, want)
-	}
 
 	// A Seq above the counter, as an import writes: NextSeq must stay
 	// above it.
@@ -103,7 +100,7 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 		// next is read before, the others not, but for the grant of
 		// root; early is Put in this transaction, doomed deleted; absent
 		// was never written.
-		if err := want(tx, "read before SetSeq", next.ID, &next); err != nil {
+		if err := wantGet(ctx, tx, "read before SetSeq", next.ID, &next); err != nil {
 			return err
 		}
 		if err := tx.Put(ctx, early); err != nil {
@@ -131,11 +128,7 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 		if err := tx.Put(ctx, replaced); err != nil {
 			return err
 		}
-		checks := []struct {
-			step string
-			id   revoke.ID
-			want *revoke.Record
-		}{
+		checks := []getCase{
 			{"grant's first token", root.ID, with(root, seq)},
 			{"record read before", next.ID, with(next, seq)},
 			{"record not read", access.ID, with(access, seq)},
@@ -146,10 +139,8 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 			{"record never written", absent.ID, nil},
 			{"record Put after SetSeq", rewritten.ID, &replaced},
 		}
-		for _, c := range checks {
-			if err := want(tx, c.step+", in the transaction", c.id, c.want); err != nil {
-				return err
-			}
+		if err := wantGets(ctx, tx, ", in the transaction", checks); err != nil {
+			return err
 		}
 		// A read of a grant sends what a store buffers.
 		members := 0
@@ -169,12 +160,7 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 		if members != 4 {
 			return fmt.Errorf("tx.Grant after SetSeq reports %d records, want 4", members)
 		}
-		for _, c := range checks {
-			if err := want(tx, c.step+", after a read of a grant", c.id, c.want); err != nil {
-				return err
-			}
-		}
-		return nil
+		return wantGets(ctx, tx, ", after a read of a grant", checks)
 	})
 	if err != nil {
 		t.Fatalf("Update: %v", err)
@@ -183,18 +169,18 @@ func testSetSeq(t *testing.T, open func(*testing.T) revoke.Store) {
 	committed := func(step string, seq uint64, revoked ...revoke.ID) {
 		t.Helper()
 		err := s.View(ctx, func(tx revoke.Tx) error {
-			for _, c := range []struct {
-				id   revoke.ID
-				want *revoke.Record
-			}{
-				{root.ID, with(root, seq)}, {next.ID, with(next, seq)}, {access.ID, with(access, seq)},
-				{sibling.ID, &sibling}, {lone.ID, with(lone, seq)}, {early.ID, with(early, seq)},
-				{doomed.ID, nil}, {absent.ID, nil},
-				{rewritten.ID, &replaced},
-			} {
-				if err := want(tx, step, c.id, c.want); err != nil {
-					return err
-				}
+			if err := wantGets(ctx, tx, "", []getCase{
+				{step + ": grant's first token", root.ID, with(root, seq)},
+				{step + ": record read", next.ID, with(next, seq)},
+				{step + ": record not read", access.ID, with(access, seq)},
+				{step + ": record not named", sibling.ID, &sibling},
+				{step + ": record without a subject", lone.ID, with(lone, seq)},
+				{step + ": record Put in the transaction", early.ID, with(early, seq)},
+				{step + ": record deleted", doomed.ID, nil},
+				{step + ": record never written", absent.ID, nil},
+				{step + ": record Put after SetSeq", rewritten.ID, &replaced},
+			}); err != nil {
+				return err
 			}
 			var got []revoke.ID
 			if err := tx.RevokedSince(ctx, 0, func(r revoke.Revocation) error {
