@@ -1,12 +1,11 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -21,20 +20,12 @@ type seqNote struct {
 	inGrant bool
 }
 
-// grantRead is the grant Grant read last, and the IDs of its rows in
-// ascending order, until the next Put or Delete.
+// grantRead is the grant Grant read last, and its rows, until the next
+// Put or Delete.
 type grantRead struct {
 	grant revoke.ID
-	ids   []revoke.ID
+	rows  sqlrecord.GrantRows
 }
-
-// holds reports whether id is among r's rows.
-func (r *grantRead) holds(id revoke.ID) bool {
-	_, found := slices.BinarySearchFunc(r.ids, id, compareIDs)
-	return found
-}
-
-func compareIDs(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) }
 
 // looseChunk bounds the IDs of one UPDATE by the index on id: few enough
 // that PostgreSQL looks each up rather than reading the whole table.
@@ -75,7 +66,7 @@ func (t *tx) SetSeq(ctx context.Context, seq uint64, ids []revoke.ID) error {
 		if t.seqs == nil {
 			t.seqs = make(map[revoke.ID]seqNote, len(ids))
 		}
-		t.seqs[id] = seqNote{seq: seq, grant: t.lastGrant.grant, inGrant: t.lastGrant.holds(id)}
+		t.seqs[id] = seqNote{seq: seq, grant: t.lastGrant.grant, inGrant: t.lastGrant.rows.Holds(id)}
 	}
 	if len(ids) > 0 && seq > t.seq {
 		t.raise = max(t.raise, seq)

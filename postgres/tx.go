@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -145,7 +144,7 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 func (t *tx) note(id revoke.ID, w pendingWrite) {
 	delete(t.cache, id)
 	delete(t.seqs, id)
-	t.lastGrant.ids = t.lastGrant.ids[:0]
+	t.lastGrant.rows.Reset()
 	if t.pending == nil {
 		t.pending = make(map[revoke.ID]pendingWrite)
 	}
@@ -212,15 +211,15 @@ func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) 
 
 // noteGrant keeps the IDs of the rows of grant as t.lastGrant, for SetSeq.
 func (t *tx) noteGrant(grant revoke.ID, rows []row) {
-	t.lastGrant.grant, t.lastGrant.ids = grant, t.lastGrant.ids[:0]
+	t.lastGrant.grant = grant
+	t.lastGrant.rows.Reset()
 	for i := range rows {
 		if len(rows[i].ID) != len(revoke.ID{}) {
-			t.lastGrant.ids = t.lastGrant.ids[:0] // not an ID: each reports it
+			t.lastGrant.rows.Reset() // not an ID: each reports it
 			return
 		}
-		t.lastGrant.ids = append(t.lastGrant.ids, revoke.ID(rows[i].ID))
+		t.lastGrant.rows.Add(revoke.ID(rows[i].ID))
 	}
-	slices.SortFunc(t.lastGrant.ids, compareIDs)
 }
 
 // Expired calls fn for at most limit records that expire before before,

@@ -28,8 +28,8 @@ func setSeqQueries(p func(string) string) (byKey, byID string) {
 // SetSeq sets the Seq of the records of ids, in a statement per
 // setSeqChunk IDs (see revoke.SeqSetter). The rows the transaction knows
 // (see tx.known and tx.read) are updated by their key, a grant's at a
-// time; the others through the index on id. Neither changes a column of another index than
-// seq's.
+// time; the others through the index on id. Neither statement changes a
+// column of an index other than seq's.
 func (t *tx) SetSeq(ctx context.Context, seq uint64, ids []revoke.ID) error {
 	if err := t.check(ctx, "SetSeq", true); err != nil {
 		return err
@@ -47,8 +47,8 @@ func (t *tx) SetSeq(ctx context.Context, seq uint64, ids []revoke.ID) error {
 	)
 	for _, id := range ids {
 		old, ok := t.known[id]
-		if !ok && t.read.holds(id) {
-			old, ok = stored{present: true, gkey: t.read.gkey}, true
+		if !ok && t.read.Holds(id) {
+			old, ok = stored{present: true, gkey: t.readKey}, true
 		}
 		switch {
 		case !ok:

@@ -1,13 +1,11 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -61,24 +59,13 @@ type tx struct {
 	// reads every record it Puts in the same transaction.
 	known map[revoke.ID]stored
 
-	// read holds, in a write transaction, the rows of the last grant
-	// Grant read, until the next Put or Delete.
-	read grantRead
-}
-
-// grantRead is where the rows of a grant are: its key and the IDs of its
-// rows, in ascending order. SetSeq finds the rows of a cascade by their
-// key through it, where an entry per row in tx.known would cost a cascade
-// of a thousand tokens more than the statements it saves.
-type grantRead struct {
-	gkey int64
-	ids  []revoke.ID
-}
-
-// holds reports whether id is among r's rows.
-func (r *grantRead) holds(id revoke.ID) bool {
-	_, found := slices.BinarySearchFunc(r.ids, id, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
-	return found
+	// read holds, in a write transaction, the rows of the grant Grant
+	// read last, until the next Put or Delete, and readKey the grant's
+	// key: SetSeq finds a cascade's rows by key through them, where an
+	// entry per row in known would cost a cascade of a thousand tokens
+	// more than the statements it saves.
+	read    sqlrecord.GrantRows
+	readKey int64
 }
 
 // ownerRow is a row of the owners table.
@@ -135,7 +122,7 @@ func (t *tx) end() {
 	t.putStmt, t.putAllStmt = nil, nil
 	t.seqKeyStmt, t.seqIDStmt = nil, nil
 	t.known, t.owned = nil, nil
-	t.read = grantRead{}
+	t.read.Reset()
 }
 
 // prepare returns *st, preparing query on the transaction's connection at
@@ -227,7 +214,7 @@ func (t *tx) Put(ctx context.Context, rec revoke.Record) error {
 	if err != nil {
 		return err
 	}
-	t.read.ids = t.read.ids[:0]
+	t.read.Reset()
 	old, ok := t.known[rec.ID]
 	if !ok {
 		if old, err = t.locate(ctx, rec.ID); err != nil {
@@ -355,7 +342,7 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 	if err := t.check(ctx, "Delete", true); err != nil {
 		return err
 	}
-	t.read.ids = t.read.ids[:0]
+	t.read.Reset()
 	old, ok := t.known[id]
 	if !ok {
 		var err error
@@ -472,20 +459,13 @@ func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) 
 	if !t.Write {
 		return t.each(ctx, "Grant", fn, func(*row) {}, t.s.q.grant, grant[:])
 	}
-	// The rows go to t.read rather than t.known. They come in the order
-	// of the primary key, one key's range: if not, none is noted.
-	t.read.ids = t.read.ids[:0]
-	inOrder := true
+	// The rows go to t.read rather than t.known. They share one key: the
+	// query reads one key's range.
+	t.read.Reset()
 	return t.each(ctx, "Grant", fn, func(r *row) {
 		t.grantKeys[revoke.ID(r.Grant)] = r.GKey
-		if n := len(t.read.ids); n > 0 && (t.read.gkey != r.GKey || bytes.Compare(r.ID[:], t.read.ids[n-1][:]) <= 0) {
-			inOrder = false
-			t.read.ids = t.read.ids[:0]
-		}
-		if inOrder {
-			t.read.gkey = r.GKey
-			t.read.ids = append(t.read.ids, revoke.ID(r.ID))
-		}
+		t.readKey = r.GKey
+		t.read.Add(revoke.ID(r.ID))
 	}, t.s.q.grant, grant[:])
 }
 
