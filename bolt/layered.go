@@ -121,7 +121,7 @@ func (t *ltx) NextSeq(context.Context) (uint64, error) {
 	// since the snapshot is in the tree, but not in this transaction's
 	// read of it.
 	cur = max(cur, t.snap.seq(), t.ws.seq)
-	if cur == math.MaxUint64 {
+	if cur >= math.MaxInt64 {
 		return 0, fmt.Errorf("bolt: NextSeq: the revocation sequence is exhausted")
 	}
 	cur++

@@ -420,7 +420,7 @@ func (t *tx) NextSeq(context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if cur == math.MaxUint64 {
+	if cur >= math.MaxInt64 {
 		return 0, fmt.Errorf("bolt: NextSeq: the revocation sequence is exhausted")
 	}
 	cur++

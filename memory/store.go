@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -291,6 +293,9 @@ func (t *tx) Expired(_ context.Context, before time.Time, limit int, fn func(rev
 func (t *tx) NextSeq(context.Context) (uint64, error) {
 	if !t.writable {
 		return 0, fmt.Errorf("memory: NextSeq in a read-only transaction")
+	}
+	if t.seq >= math.MaxInt64 {
+		return 0, errors.New("memory: NextSeq: the revocation sequence is exhausted")
 	}
 	t.seq++
 	return t.seq, nil

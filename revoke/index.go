@@ -28,6 +28,12 @@ import (
 type index struct {
 	shards [indexShards]indexShard
 	count  atomic.Int64 // entries, for Stats
+	// unchecked holds the revocations whose Check is 0: records whose
+	// checksum the Revoker did not compute (imported from outside), which
+	// it therefore cannot trust to find the token by. It is keyed by the
+	// ID's first four bytes instead, and consulted by ID, computing
+	// SHA-256, only while it holds an entry (see uncheckedKey).
+	unchecked atomic.Pointer[index]
 }
 
 const (
@@ -112,8 +118,34 @@ func (t *indexTable) entry(pos uint32) *indexEntry {
 }
 
 // contains reports whether the token whose checksum is check is in the
-// index. It hashes token only when a slot's checksum matches.
+// index. It hashes token only when a slot's checksum matches, or while the
+// index holds revocations without a trusted checksum.
 func (ix *index) contains(check uint32, token string) bool {
+	if ix.containsChecked(check, token) {
+		return true
+	}
+	u := ix.unchecked.Load()
+	if u == nil || u.count.Load() == 0 {
+		return false
+	}
+	id := TokenID(token)
+	return u.containsID(uncheckedKey(id), id)
+}
+
+// uncheckedKey is what the unchecked index files an ID under in place of a
+// checksum.
+func uncheckedKey(id ID) uint32 {
+	return uint32(id[0])<<24 | uint32(id[1])<<16 | uint32(id[2])<<8 | uint32(id[3])
+}
+
+// containsID reports whether id, filed under key, is in the index.
+func (ix *index) containsID(key uint32, id ID) bool {
+	t := ix.shard(key).tab.Load()
+	return t != nil && t.slotOf(key, id) >= 0
+}
+
+// containsChecked is contains without the unchecked index.
+func (ix *index) containsChecked(check uint32, token string) bool {
 	t := ix.shard(check).tab.Load()
 	if t == nil {
 		return false
@@ -154,8 +186,28 @@ func (t *indexTable) slotOf(check uint32, id ID) int {
 }
 
 // add puts rev in the index; adding an ID already there keeps the later
-// expiry.
+// expiry. A revocation whose Check is 0 goes to the unchecked index.
 func (ix *index) add(rev Revocation) {
+	if rev.Check == 0 {
+		u := ix.unchecked.Load()
+		if u == nil {
+			ix.unchecked.CompareAndSwap(nil, new(index))
+			u = ix.unchecked.Load()
+		}
+		if u.put(uncheckedKey(rev.ID), rev) {
+			u.count.Add(1)
+			ix.count.Add(1)
+		}
+		return
+	}
+	if ix.put(rev.Check, rev) {
+		ix.count.Add(1)
+	}
+}
+
+// put files rev under key and reports whether it was new.
+func (ix *index) put(key uint32, rev Revocation) bool {
+	rev.Check = key
 	s := ix.shard(rev.Check)
 	exp := expSeconds(rev.ExpiresAt)
 	s.mu.Lock()
@@ -168,14 +220,14 @@ func (ix *index) add(rev Revocation) {
 	if i := t.slotOf(rev.Check, rev.ID); i >= 0 {
 		e := t.entry(uint32(t.slots[i].Load()) - 1)
 		e.exp = max(e.exp, exp)
-		return
+		return false
 	}
 	if t.live+t.dead+1 > maxFill(len(t.slots)) {
 		t = t.rebuild(t.live + 1)
 		s.tab.Store(t)
 	}
 	t.put(rev.Check, indexEntry{id: rev.ID, exp: exp})
-	ix.count.Add(1)
+	return true
 }
 
 // addAll adds every revocation of revs.
@@ -223,6 +275,19 @@ func (t *indexTable) rebuild(want int) *indexTable {
 
 // sweep removes the entries that expired before t and returns how many.
 func (ix *index) sweep(t time.Time) int {
+	removed := ix.sweepShards(t)
+	if u := ix.unchecked.Load(); u != nil {
+		n := u.sweepShards(t)
+		u.count.Add(-int64(n))
+		removed += n
+	}
+	ix.count.Add(-int64(removed))
+	return removed
+}
+
+// sweepShards removes the entries of the shards that expired before t and
+// returns how many, leaving count to the caller.
+func (ix *index) sweepShards(t time.Time) int {
 	cut := expSeconds(t)
 	removed := 0
 	for k := range ix.shards {
@@ -245,6 +310,37 @@ func (ix *index) sweep(t time.Time) int {
 		}
 		s.mu.Unlock()
 	}
-	ix.count.Add(-int64(removed))
 	return removed
+}
+
+// each calls fn for every entry of the index, unchecked ones with Check 0,
+// with ExpiresAt at the second the index keeps. It holds one shard's lock at
+// a time: an entry added or removed meanwhile may or may not be seen.
+func (ix *index) each(fn func(Revocation)) {
+	ix.eachShard(false, fn)
+	if u := ix.unchecked.Load(); u != nil {
+		u.eachShard(true, fn)
+	}
+}
+
+func (ix *index) eachShard(unchecked bool, fn func(Revocation)) {
+	for k := range ix.shards {
+		s := &ix.shards[k]
+		s.mu.Lock()
+		if tab := s.tab.Load(); tab != nil {
+			for i := range tab.slots {
+				v := tab.slots[i].Load()
+				if v == 0 || v == tombstone {
+					continue
+				}
+				e := tab.entry(uint32(v) - 1)
+				rev := Revocation{ID: e.id, Check: uint32(v >> 32), ExpiresAt: time.Unix(int64(e.exp), 0).UTC()}
+				if unchecked {
+					rev.Check = 0
+				}
+				fn(rev)
+			}
+		}
+		s.mu.Unlock()
+	}
 }

@@ -1,6 +1,11 @@
 package revoke
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Length limits on what Issue and Revoke accept, in bytes. They are the same
 // on every backend, so a token one store takes is never refused by another,
@@ -17,6 +22,122 @@ const (
 	MaxSubjectLength = 1024
 )
 
+// What Issue, Revoke and the other calls accept, the same on every backend,
+// so that input one store takes is never refused by another, and one
+// caller's input can never make a store fail a write it shares with others:
+//
+//   - A client ID or subject is valid UTF-8 without a NUL byte (U+0000):
+//     the text every SQL backend stores as it is. Other bytes are a
+//     *FieldError wrapping ErrInvalidToken, and nothing is stored.
+//   - A token may hold any bytes: it is hashed, never stored.
+//
+// The lengths above bound all three.
+
+// badText returns why s may not be a client ID or subject, or "".
+func badText(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.IndexByte(s, 0) >= 0:
+		return "holds a NUL byte"
+	}
+	return ""
+}
+
+// checkClientID validates a client ID given as field.
+func checkClientID(field, clientID string) error {
+	switch {
+	case clientID == "":
+		return &FieldError{Field: field, Reason: "is empty"}
+	case len(clientID) > MaxClientIDLength:
+		return &FieldError{Field: field, Reason: tooLong(MaxClientIDLength)}
+	}
+	if why := badText(clientID); why != "" {
+		return &FieldError{Field: field, Reason: why}
+	}
+	return nil
+}
+
+// checkSubject validates a subject given as field; empty is allowed.
+func checkSubject(field, subject string) error {
+	if len(subject) > MaxSubjectLength {
+		return &FieldError{Field: field, Reason: tooLong(MaxSubjectLength)}
+	}
+	if why := badText(subject); why != "" {
+		return &FieldError{Field: field, Reason: why}
+	}
+	return nil
+}
+
+// MaxSeq is the largest revocation sequence number a Record may carry in
+// from outside a Revoker (an import, see ValidRecord). A store's sequence
+// runs far beyond it (to the int64 range every backend keeps), so an
+// imported record can never exhaust it; a Revoker reaches MaxSeq only after
+// 2^53 revocations. It is also the largest integer a JSON number carries
+// exactly.
+const MaxSeq = 1<<53 - 1
+
+// ValidRecord reports whether rec is a record a Revoker could have written,
+// as far as can be told without the token: the rules of Issue for its
+// client, subject, kind and expiry, a Seq of at most MaxSeq, a non-zero ID,
+// the grant rule (a record without a parent is its own grant, one with a
+// parent is not), and rotation state only on refresh tokens. It returns a
+// *FieldError wrapping ErrInvalidToken for the first rule rec breaks. Code
+// that writes records into a Store from outside a Revoker (an import) calls
+// it for each.
+//
+// Check cannot be verified without the token: a checksum that does not
+// match the token would hide the revocation from IsRevoked. An importer
+// that cannot vouch for a record's Check sets it to 0, which a Revoker
+// treats as unknown (it then finds the record by its ID alone, at the cost
+// of a SHA-256 per IsRevoked while it holds such records).
+func ValidRecord(rec Record) error {
+	if err := checkIdentity(rec); err != nil {
+		return err
+	}
+	if err := checkClientID("ClientID", rec.ClientID); err != nil {
+		return err
+	}
+	if err := checkSubject("Subject", rec.Subject); err != nil {
+		return err
+	}
+	return checkRotation(rec)
+}
+
+// checkIdentity validates what identifies rec: its ID, kind, grant, expiry
+// and sequence number.
+func checkIdentity(rec Record) error {
+	switch {
+	case rec.ID.IsZero():
+		return &FieldError{Field: "ID", Reason: "is zero"}
+	case !rec.Kind.Valid():
+		return &FieldError{Field: "Kind", Reason: "is " + rec.Kind.String() + ", want access or refresh"}
+	case rec.Parent.IsZero() != (rec.Grant == rec.ID):
+		return &FieldError{Field: "Grant", Reason: "is not the record's own ID exactly when it has no parent"}
+	case rec.Grant.IsZero():
+		return &FieldError{Field: "Grant", Reason: "is zero"}
+	case rec.ExpiresAt.IsZero():
+		return &FieldError{Field: "ExpiresAt", Reason: "is not set"}
+	case rec.ExpiresAt.After(maxExpiry):
+		return &FieldError{Field: "ExpiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
+	case rec.Seq > MaxSeq:
+		return &FieldError{Field: "Seq", Reason: "is above MaxSeq (" + strconv.FormatUint(MaxSeq, 10) + ")"}
+	}
+	return nil
+}
+
+// checkRotation validates rec's rotation state.
+func checkRotation(rec Record) error {
+	rotated := !rec.Successor.IsZero() || rec.Superseded || rec.Retries > 0 || !rec.RotatedAt.IsZero()
+	switch {
+	case rotated && rec.Kind != Refresh:
+		return &FieldError{Field: "Successor", Reason: "is set on an access token"}
+	case rec.Successor.IsZero() != rec.RotatedAt.IsZero():
+		return &FieldError{Field: "RotatedAt", Reason: "is set exactly when Successor is not"}
+	}
+	return nil
+}
+
 func tooLong(max int) string { return "is longer than " + strconv.Itoa(max) + " bytes" }
 
 // checkTokenClient validates the token (named field) and client ID of a
@@ -27,10 +148,6 @@ func checkTokenClient(field, token, clientID string) error {
 		return &FieldError{Field: field, Reason: "is empty"}
 	case len(token) > MaxTokenLength:
 		return &FieldError{Field: field, Reason: tooLong(MaxTokenLength)}
-	case clientID == "":
-		return &FieldError{Field: "clientID", Reason: "is empty"}
-	case len(clientID) > MaxClientIDLength:
-		return &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
 	}
-	return nil
+	return checkClientID("clientID", clientID)
 }

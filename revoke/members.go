@@ -2,6 +2,8 @@ package revoke
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"time"
 )
 
@@ -58,6 +60,10 @@ func revokeRecords(ctx context.Context, tx Tx, m *members, revs []Revocation) ([
 	seq, err := tx.NextSeq(ctx)
 	if err != nil {
 		return revs, err
+	}
+	if seq == 0 || seq > math.MaxInt64 {
+		// A number that wrapped would write the records as live.
+		return revs, fmt.Errorf("%w: NextSeq returned %d, outside [1, %d]", errStoreContract, seq, int64(math.MaxInt64))
 	}
 	if len(m.revs) > 0 {
 		ids := make([]ID, len(m.revs))

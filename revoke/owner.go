@@ -27,11 +27,11 @@ var errStoreContract = errors.New("revoke: store broke the Tx contract")
 // batches already committed stay revoked; call again to finish. An empty
 // subject is a *FieldError: it would name every token issued without one.
 func (r *Revoker) RevokeSubject(ctx context.Context, subject string) (int, error) {
-	switch {
-	case subject == "":
+	if subject == "" {
 		return 0, &FieldError{Field: "subject", Reason: "is empty"}
-	case len(subject) > MaxSubjectLength:
-		return 0, &FieldError{Field: "subject", Reason: tooLong(MaxSubjectLength)}
+	}
+	if err := checkSubject("subject", subject); err != nil {
+		return 0, err
 	}
 	return r.revokeOwner(ctx, "RevokeSubject", BySubject, subject)
 }
@@ -40,11 +40,8 @@ func (r *Revoker) RevokeSubject(ctx context.Context, subject string) (int, error
 // client taken down), with the grant cascade, and returns how many tokens it
 // newly revoked. Its guarantees, batches and errors are RevokeSubject's.
 func (r *Revoker) RevokeClient(ctx context.Context, clientID string) (int, error) {
-	switch {
-	case clientID == "":
-		return 0, &FieldError{Field: "clientID", Reason: "is empty"}
-	case len(clientID) > MaxClientIDLength:
-		return 0, &FieldError{Field: "clientID", Reason: tooLong(MaxClientIDLength)}
+	if err := checkClientID("clientID", clientID); err != nil {
+		return 0, err
 	}
 	return r.revokeOwner(ctx, "RevokeClient", ByClient, clientID)
 }

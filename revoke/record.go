@@ -114,7 +114,8 @@ type Record struct {
 	// Successor is the ID of the refresh token that replaced this one,
 	// set by Rotate (and replaced by a grace retry), or the zero ID.
 	Successor ID
-	// RotatedAt is when Successor was last set, by the Revoker's clock, to
+	// RotatedAt is when Successor was first set (a grace retry that
+	// replaces Successor leaves it), by the Revoker's clock, to
 	// the nanosecond, in UTC; the zero time while Successor is zero.
 	RotatedAt time.Time
 	// Retries is how many grace retries rotated this token again after

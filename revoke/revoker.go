@@ -249,12 +249,6 @@ func validate(t Token, now time.Time) error {
 		return &FieldError{Field: "Parent", Reason: tooLong(MaxTokenLength)}
 	case !t.Kind.Valid():
 		return &FieldError{Field: "Kind", Reason: "is " + t.Kind.String() + ", want access or refresh"}
-	case t.ClientID == "":
-		return &FieldError{Field: "ClientID", Reason: "is empty"}
-	case len(t.ClientID) > MaxClientIDLength:
-		return &FieldError{Field: "ClientID", Reason: tooLong(MaxClientIDLength)}
-	case len(t.Subject) > MaxSubjectLength:
-		return &FieldError{Field: "Subject", Reason: tooLong(MaxSubjectLength)}
 	case t.ExpiresAt.IsZero():
 		return &FieldError{Field: "ExpiresAt", Reason: "is not set"}
 	case !t.ExpiresAt.After(now):
@@ -264,7 +258,10 @@ func validate(t Token, now time.Time) error {
 	case t.Parent == t.Value:
 		return &FieldError{Field: "Parent", Reason: "is the token itself"}
 	}
-	return nil
+	if err := checkClientID("ClientID", t.ClientID); err != nil {
+		return err
+	}
+	return checkSubject("Subject", t.Subject)
 }
 
 // checkParent returns why a token of client may not be minted from parent p,

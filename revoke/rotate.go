@@ -112,7 +112,13 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 			retried = true
 			p.Retries++
 		}
-		p.Successor, p.RotatedAt = rec.ID, now.Round(0).UTC()
+		// The grace window runs from the first rotation: a grace retry
+		// replaces the successor but not RotatedAt, so retries cannot
+		// slide the window forward.
+		p.Successor = rec.ID
+		if !retried {
+			p.RotatedAt = now.Round(0).UTC()
+		}
 		if err := tx.Put(ctx, p); err != nil {
 			return err
 		}

@@ -29,6 +29,7 @@ var lifecycleTests = []struct {
 	{"GraceImmediateParentOnly", testGraceImmediateParentOnly},
 	{"GraceWindow", testGraceWindow},
 	{"GraceRetries", testGraceRetries},
+	{"GraceWindowFromFirstRotation", testGraceWindowFixed},
 	{"ConcurrentRotations", testConcurrentRotations},
 	{"RotateRevokeRace", testRotateRevokeRace},
 	{"SubjectInheritance", testSubjectInheritance},
@@ -595,6 +596,24 @@ func testGraceRetries(t *testing.T, open func(*testing.T) revoke.Store) {
 	}
 	next, err := e.tryRotate(r0, "c1")
 	e.wantReused("a third grace retry", next, err)
+	e.wantRevoked("grant", toks...)
+}
+
+// testGraceWindowFixed checks that the grace window is measured from the
+// first rotation: grace retries do not slide it.
+func testGraceWindowFixed(t *testing.T, open func(*testing.T) revoke.Store) {
+	e := setup(t, open, revoke.WithReuseGrace(10*time.Second), revoke.WithGraceRetries(3))
+	r0 := e.issue(revoke.Refresh, "c1", "", 24*time.Hour)
+	toks := []string{r0, e.rotate(r0, "c1")}
+	e.clock.Advance(9 * time.Second)
+	next, err := e.tryRotate(r0, "c1")
+	if err != nil {
+		t.Fatalf("grace retry 9 s after the rotation: %v", err)
+	}
+	toks = append(toks, next)
+	e.clock.Advance(9 * time.Second)
+	next, err = e.tryRotate(r0, "c1")
+	e.wantReused("a replay 18 s after the first rotation, past the 10 s window", next, err)
 	e.wantRevoked("grant", toks...)
 }
 

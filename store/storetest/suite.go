@@ -64,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"Prefetch", testPrefetch},
 		{"SetSeq", testSetSeq},
 		{"SetSeqAmongWrites", testSetSeqAmongWrites},
+		{"NextSeqNeverWraps", testNextSeqNeverWraps},
+		{"BadInputAmongGoodWrites", testBadInputAmongGoodWrites},
 	}
 	if cfg.reopen != nil {
 		tests = append(tests, struct {
@@ -106,6 +108,11 @@ func testIssueValidatesInput(t *testing.T, open func(*testing.T) revoke.Store) {
 		{"Subject", func(t *revoke.Token) { t.Subject = strings.Repeat("s", revoke.MaxSubjectLength+1) }},
 		// 64 KiB: more than a bbolt key or value holds.
 		{"ClientID", func(t *revoke.Token) { t.ClientID = strings.Repeat("c", 64<<10+1) }},
+		// Text every backend stores as it is: valid UTF-8 without NUL.
+		{"ClientID", func(t *revoke.Token) { t.ClientID = "nul\x00byte" }},
+		{"ClientID", func(t *revoke.Token) { t.ClientID = "latin1-\xe9" }},
+		{"Subject", func(t *revoke.Token) { t.Subject = "nul\x00byte" }},
+		{"Subject", func(t *revoke.Token) { t.Subject = "latin1-\xe9" }},
 	}
 	for _, c := range cases {
 		tok := valid
