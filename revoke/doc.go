@@ -20,8 +20,8 @@
 //   - Revoking an access token revokes that token alone.
 //   - Revoking a refresh token revokes every token of its grant, atomically,
 //     whichever refresh token of the rotation chain is presented.
-//   - A token never issued, already expired or already revoked is not an
-//     error: Revoke returns (0, nil) and changes nothing.
+//   - A token never issued or already revoked is not an error: Revoke
+//     returns (0, nil) and changes nothing.
 //   - Issue under a revoked parent fails with ErrRevoked; an Issue racing a
 //     Revoke of its grant either fails with ErrRevoked or its token is
 //     revoked by that Revoke. No token of a revoked grant is ever live.
@@ -111,6 +111,24 @@
 // is the same token; RevokeUntracked deny-lists such a key for a token that
 // was never passed to Issue.
 //
+// # Clocks
+//
+// Servers' clocks disagree, and a revocation must never be lost to a clock
+// that runs fast. So expiry plays no part in revoking: Revoke, the cascade,
+// reuse, RevokeSubject, RevokeClient and RevokeUntracked revoke every
+// record still kept, whatever this Revoker's clock says of its expiry.
+// Expiry is judged in three places only, each with the purge grace
+// (WithPurgeGrace, DefaultPurgeGrace) as the allowance for skew: Purge
+// deletes records that expired more than the grace ago; the index sheds
+// such entries; and Issue and Rotate refuse a parent that has expired (a
+// refusal, which fails safe). Over a store with a clock of its own
+// (StoreClock: the postgres backend), a Revoker on the default clock
+// purges by the earlier of its clock and the store's, so a replica whose
+// clock runs fast cannot purge what the database still holds valid. Keep
+// the servers' clocks within the purge grace of each other (NTP); a
+// replica whose clock runs slow keeps revoked entries longer, which is
+// safe.
+//
 // # Caveats
 //
 //   - The index of revoked tokens is held in memory: about 54 bytes per
@@ -122,13 +140,11 @@
 //     does, a revocation committed by another process is not yet seen by
 //     IsRevoked in this one. Revocations made through this Revoker are seen
 //     at once.
-//   - Records are deleted only by Purge (or the janitor, WithJanitor). A
-//     revoked token stays in the index until it has expired and been purged;
-//     New and the follower do not load a revocation that expired more than
-//     the purge grace ago, which Purge would sweep anyway.
-//   - Revoking an expired refresh token does nothing, as RFC 7009 says of
-//     invalid tokens, even if access tokens minted from it are still live:
-//     revoke a grant through its newest refresh token.
+//   - Records are deleted only by Purge (or the janitor, WithJanitor). Each
+//     Revoker also sheds from its own index, at most once a minute, the
+//     entries that expired more than the purge grace ago, janitor or not, so
+//     its memory stays bounded by what is revoked and unexpired; New and the
+//     follower do not load such revocations.
 //   - Close closes the Store too. A Store runs one Revoker: New refuses a
 //     second one over the same Store with ErrStoreInUse, since its index
 //     would never learn the first one's revocations. Share the Revoker (it
@@ -137,7 +153,11 @@
 //     by the Shared ones (sqlite), within the sync interval.
 //   - Issue and Revoke take input up to MaxTokenLength, MaxClientIDLength
 //     and MaxSubjectLength bytes, the same on every backend; longer input is
-//     a *FieldError. A write that the store refuses fails alone: the other
+//     a *FieldError. A client ID or subject must be valid UTF-8 without a
+//     NUL byte, the text every SQL backend stores as it is; a token may hold
+//     any bytes, since it is hashed and never stored. Other input is a
+//     *FieldError before any store sees it, so one caller's bad input
+//     cannot fail the writes it would share a transaction with. A write that the store refuses fails alone: the other
 //     writes sharing its transaction (group commit) are committed without
 //     it.
 //   - Issue and Revoke wait for their commit even if their context is

@@ -87,6 +87,7 @@ func (r *Revoker) catchUp(ctx context.Context) error {
 	if err := r.sync(ctx); err != nil {
 		return err
 	}
+	r.shed()
 	r.follow.synced.Store(int64(start))
 	if r.opts.maxLag > 0 && r.follow.stale.Load() && time.Since(r.follow.base)-start <= r.opts.maxLag {
 		r.follow.stale.Store(false)

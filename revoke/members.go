@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 )
 
 // members are the records a revocation writes. Read from the transaction
@@ -35,11 +34,12 @@ func (m *members) add(rec Record) {
 }
 
 // liveMembers returns the members of grant a revocation of it writes: those
-// not revoked yet that expired after cutoff.
-func liveMembers(ctx context.Context, tx Tx, grant ID, cutoff time.Time) (members, error) {
+// not revoked yet, whatever their expiry, since a token this Revoker's
+// clock holds expired may still be valid by another server's (see Revoke).
+func liveMembers(ctx context.Context, tx Tx, grant ID) (members, error) {
 	m := membersOf(tx)
 	err := tx.Grant(ctx, grant, func(rec Record) error {
-		if !rec.Revoked() && rec.ExpiresAt.After(cutoff) {
+		if !rec.Revoked() {
 			m.add(rec)
 		}
 		return nil

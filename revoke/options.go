@@ -18,6 +18,7 @@ type options struct {
 	syncInterval time.Duration
 	maxLag       time.Duration // see WithMaxLag in feed.go
 	log          *slog.Logger
+	clockSet     bool                                     // WithClock was given
 	tokenKey     func(token string) (key string, ok bool) // see tokenkey.go
 	life         lifecycleOptions                         // rotation, owner revocation, observer
 }
@@ -84,7 +85,7 @@ func defaultOptions() options {
 // WithClock sets the clock the Revoker judges expiry by. Tests use it to
 // move time; the default is time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.now = now }
+	return func(o *options) { o.now, o.clockSet = now, true }
 }
 
 // WithPurgeGrace sets how long after a token's expiry its record may be

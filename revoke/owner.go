@@ -16,8 +16,8 @@ var errStoreContract = errors.New("revoke: store broke the Tx contract")
 // revoked.
 //
 // When RevokeSubject returns nil, every token of subject issued before the
-// call started is revoked (members that expired longer ago than the purge
-// grace are left as they are), and an Issue or Rotate racing it under a
+// call started and still on record is revoked, whatever its expiry, and an
+// Issue or Rotate racing it under a
 // parent of subject's fails with ErrRevoked or is revoked by it. Grants
 // started after it returns are live: the user may log in again, so refuse
 // logins first if that is not wanted.
@@ -63,7 +63,6 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 	if r.closed.Load() {
 		return 0, ErrClosed
 	}
-	cutoff := r.opts.now().Add(-r.opts.grace)
 	limit := r.opts.life.ownerBatch
 	var (
 		after   ID
@@ -95,7 +94,7 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 				return err
 			}
 			for _, g := range grants {
-				if revoked, err = revokeGrant(ctx, tx, g, cutoff, revoked); err != nil {
+				if revoked, err = revokeGrant(ctx, tx, g, revoked); err != nil {
 					return err
 				}
 			}
@@ -109,7 +108,7 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 			}
 			return total, fmt.Errorf("revoke: %s: %w", op, err)
 		}
-		r.index.addAll(revoked)
+		r.indexed(revoked)
 		total += len(revoked)
 		if len(grants) < limit {
 			break

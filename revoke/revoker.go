@@ -23,6 +23,9 @@ type Revoker struct {
 	readThrough bool
 	// seq is the highest revocation sequence the index has loaded.
 	seq atomic.Uint64
+	// shedAt is when the index last shed expired entries, in Unix
+	// nanoseconds of the Revoker's clock (see shed).
+	shedAt atomic.Int64
 	// life holds the counters of Stats and observation.
 	life lifecycle
 	// follow is the follower's state over a Shared store (see feed.go).
@@ -68,6 +71,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
 	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
+	r.shedAt.Store(o.now().UnixNano())
 	r.life.counting = o.life.observer != nil
 	if err := r.sync(context.Background()); err != nil {
 		release(s)
@@ -175,7 +179,6 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 	if err != nil {
 		return err
 	}
-	cutoff := now.Add(-r.opts.grace)
 	var (
 		outcome error
 		parent  Record
@@ -212,7 +215,7 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 			if !found && p.Spent() {
 				parent = p
 				outcome = fmt.Errorf("%w: the parent was already rotated; its grant is revoked", ErrReused)
-				revoked, err = revokeGrant(ctx, tx, p.Grant, cutoff, revoked)
+				revoked, err = revokeGrant(ctx, tx, p.Grant, revoked)
 				return err
 			}
 		}
@@ -229,7 +232,7 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 		r.storeError("Issue", err)
 		return fmt.Errorf("revoke: Issue: %w", err)
 	}
-	r.index.addAll(revoked)
+	r.indexed(revoked)
 	switch {
 	case errors.Is(outcome, ErrReused):
 		r.reused("Issue", parent, len(revoked))
@@ -290,11 +293,13 @@ func sameIssue(a, b Record) bool {
 // Revoke revokes token on behalf of clientID and returns how many tokens it
 // newly revoked. Revoking an access token revokes it alone. Revoking a
 // refresh token revokes its whole grant, atomically: every refresh token of
-// its rotation chain and every access token minted from any of them (members
-// that expired longer ago than the purge grace are left as they are).
+// its rotation chain and every access token minted from any of them.
 //
-// A token never issued, already expired or already revoked returns (0, nil)
-// and changes nothing, as RFC 7009 asks. A token issued to another client
+// A token never issued or already revoked returns (0, nil) and changes
+// nothing, as RFC 7009 asks. A token this Revoker's clock holds expired is
+// revoked all the same while its record is kept: another server's clock may
+// still hold it valid (see "Clocks" in the package documentation). A token
+// issued to another client
 // returns ErrClientMismatch and changes nothing. Empty arguments return a
 // *FieldError wrapping ErrInvalidToken. When Revoke returns, the revocation is
 // committed and IsRevoked reports it.
@@ -309,12 +314,10 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	if !ok {
 		return 0, nil // never issued: Issue refuses such tokens
 	}
-	now := r.opts.now()
-	cutoff := now.Add(-r.opts.grace)
 	// A read first: a token whose revocation would change nothing (never
-	// issued, expired, another client's, or already revoked, which for a
-	// refresh token means its whole grant is) costs no write transaction,
-	// so requests with junk tokens cannot force commits.
+	// issued, another client's, or already revoked, which for a refresh
+	// token means its whole grant is) costs no write transaction, so
+	// requests with junk tokens cannot force commits.
 	var (
 		rec   Record
 		found bool
@@ -328,7 +331,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	case err != nil:
 		r.storeError("Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
-	case !found || !rec.ExpiresAt.After(now):
+	case !found:
 		return 0, nil
 	case rec.ClientID != clientID:
 		return 0, ErrClientMismatch
@@ -340,7 +343,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	err = r.commit.do(ctx, []ID{id}, func(ctx context.Context, tx Tx) error {
 		revoked = revoked[:0]
 		var err error
-		plan, err = revocable(ctx, tx, id, clientID, now, cutoff)
+		plan, err = revocable(ctx, tx, id, clientID)
 		if err != nil || plan.outcome != nil {
 			return err
 		}
@@ -354,7 +357,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	if plan.outcome != nil {
 		return 0, plan.outcome
 	}
-	r.index.addAll(revoked)
+	r.indexed(revoked)
 	if len(revoked) > 0 {
 		reason := ReasonCascade
 		if rec.Kind == Access {
@@ -366,13 +369,13 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 }
 
 // revocable returns the records that revoking the token id on behalf of
-// client would revoke: the token alone for an access token, every live
-// member of its grant for a refresh token (members that expired before
-// cutoff are left alone). A token never issued, expired at now, or already
-// revoked yields none; another client's yields ErrClientMismatch.
-func revocable(ctx context.Context, tx Tx, id ID, client string, now, cutoff time.Time) (revocation, error) {
+// client would revoke: the token alone for an access token, every member of
+// its grant not revoked yet for a refresh token. Expiry plays no part (see
+// Revoke). A token never issued, or already revoked, yields none; another
+// client's yields ErrClientMismatch.
+func revocable(ctx context.Context, tx Tx, id ID, client string) (revocation, error) {
 	rec, found, err := tx.Get(ctx, id)
-	if err != nil || !found || !rec.ExpiresAt.After(now) {
+	if err != nil || !found {
 		return revocation{}, err
 	}
 	if rec.ClientID != client {
@@ -385,7 +388,7 @@ func revocable(ctx context.Context, tx Tx, id ID, client string, now, cutoff tim
 		}
 		return revocation{members: members}, nil
 	}
-	members, err := liveMembers(ctx, tx, rec.Grant, cutoff)
+	members, err := liveMembers(ctx, tx, rec.Grant)
 	return revocation{members: members}, err
 }
 
@@ -463,7 +466,12 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 	if r.closed.Load() {
 		return 0, ErrClosed
 	}
-	cutoff := r.opts.now().Add(-r.opts.grace)
+	now, err := r.purgeNow(ctx)
+	if err != nil {
+		r.storeError("Purge", err)
+		return 0, fmt.Errorf("revoke: Purge: reading the store's clock: %w", err)
+	}
+	cutoff := now.Add(-r.opts.grace)
 	total := 0
 	var ids []ID // grows with what a batch finds, never to the batch limit up front
 	for {

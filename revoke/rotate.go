@@ -60,7 +60,6 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 	if err := validate(next, now); err != nil {
 		return err
 	}
-	cutoff := now.Add(-r.opts.grace)
 	rec, err := r.recordOf(next)
 	if err != nil {
 		return err
@@ -106,7 +105,7 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 			}
 			if !ok {
 				outcome = fmt.Errorf("%w: the token was already rotated; its grant is revoked", ErrReused)
-				revoked, err = revokeGrant(ctx, tx, p.Grant, cutoff, revoked)
+				revoked, err = revokeGrant(ctx, tx, p.Grant, revoked)
 				return err
 			}
 			retried = true
@@ -129,7 +128,7 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 		r.storeError("Rotate", err)
 		return fmt.Errorf("revoke: Rotate: %w", err)
 	}
-	r.index.addAll(revoked)
+	r.indexed(revoked)
 	switch {
 	case errors.Is(outcome, ErrReused):
 		r.reused("Rotate", parent, len(revoked))
@@ -172,10 +171,10 @@ func inherit(rec *Record, subject string, p Record) error {
 	return nil
 }
 
-// revokeGrant revokes every live member of grant that expired after cutoff,
-// with one new sequence number, appending their index entries to revs.
-func revokeGrant(ctx context.Context, tx Tx, grant ID, cutoff time.Time, revs []Revocation) ([]Revocation, error) {
-	members, err := liveMembers(ctx, tx, grant, cutoff)
+// revokeGrant revokes every member of grant not revoked yet, with one new
+// sequence number, appending their index entries to revs.
+func revokeGrant(ctx context.Context, tx Tx, grant ID, revs []Revocation) ([]Revocation, error) {
+	members, err := liveMembers(ctx, tx, grant)
 	if err != nil {
 		return revs, err
 	}

@@ -19,12 +19,13 @@ import (
 // A key that Issue recorded, and that is live, is revoked as Revoke would
 // revoke it (a refresh token with its grant), whatever clientID says: this
 // is the server's own decision, not a client's request. A key already
-// revoked, or whose record has expired, returns (0, nil). A key never seen
-// is recorded as a revoked access token of clientID, expiring at expiresAt:
-// IsRevoked reports it from then on, and a later Issue of a token with that
-// key fails with ErrRevoked. An expiresAt not in the future returns (0, nil)
-// and records nothing, since an expired token is refused anyway. An empty or
-// overlong key or clientID, or a zero expiresAt, returns a *FieldError.
+// revoked returns (0, nil). A key never seen is recorded as a revoked access
+// token of clientID, expiring at expiresAt: IsRevoked reports it from then
+// on, and a later Issue of a token with that key fails with ErrRevoked. An
+// expiresAt this Revoker's clock holds past is recorded all the same, since
+// another server's clock may disagree; Purge deletes it as any record. An
+// empty or overlong key or clientID, or a zero expiresAt, returns a
+// *FieldError.
 //
 // The entry goes through the same group commit as Revoke: when
 // RevokeUntracked returns nil the revocation is durable, and IsRevoked
@@ -42,11 +43,6 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 	case expiresAt.After(maxExpiry):
 		return 0, &FieldError{Field: "expiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
 	}
-	now := r.opts.now()
-	if !expiresAt.After(now) {
-		return 0, nil
-	}
-	cutoff := now.Add(-r.opts.grace)
 	id, check := TokenID(key), Checksum(key)
 	var (
 		revoked []Revocation
@@ -62,8 +58,8 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		switch {
 		case found:
 			// Issued (or deny-listed) before: revoke it as its own client
-			// would, which leaves a revoked or expired record alone.
-			plan, err := revocable(ctx, tx, id, rec.ClientID, now, cutoff)
+			// would, which leaves a revoked record alone.
+			plan, err := revocable(ctx, tx, id, rec.ClientID)
 			if err != nil {
 				return err
 			}
@@ -87,7 +83,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		r.storeError("RevokeUntracked", err)
 		return 0, fmt.Errorf("revoke: RevokeUntracked: %w", err)
 	}
-	r.index.addAll(revoked)
+	r.indexed(revoked)
 	if len(revoked) > 0 {
 		reason := ReasonCascade
 		if target.Kind == Access {
