@@ -256,7 +256,7 @@ func TestJournalDamageBeforeValidFrame(t *testing.T) {
 }
 
 // TestJournalForgedFrameInTornTail: a commit's payload can hold the bytes
-// of a frame (a subject is the caller's string). When that commit is torn,
+// of a frame (a client or subject is the caller's string). When that commit is torn,
 // the frame in its bytes does not pass for a valid frame that would make
 // the torn tail damage: a frame header's checksum covers its segment's
 // random salt, which a frame written for another segment lacks.
@@ -272,7 +272,7 @@ func TestJournalForgedFrameInTornTail(t *testing.T) {
 
 	s, path, recs := journaled(t)
 	d := rec("d", "d")
-	d.Subject = string(forged)
+	d.ClientID = string(forged) // the subject follows it
 	put(t, s, d)
 	img := crashImage(t, path)
 	seg := segmentFiles(t, img)[0]
