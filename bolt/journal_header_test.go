@@ -4,17 +4,19 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
-// TestJournalTornAtCreation: a crash while a segment was created, before
-// any commit went to it, leaves it cut within its header, or zeros: that
-// last segment is empty, and the commits of the segments before it are
-// replayed.
-func TestJournalTornAtCreation(t *testing.T) {
+// TestJournalHalfCreatedSegment: a crash while a segment was created,
+// before any commit went to it, leaves its file under its temporary name,
+// holding a part of its header or zeros: Open ignores it, replays the
+// segments, and removes it; a read-only Open leaves it.
+func TestJournalHalfCreatedSegment(t *testing.T) {
 	header := func() []byte {
 		_, path, _ := journaled(t)
 		b, err := os.ReadFile(segmentFiles(t, path)[0])
@@ -30,27 +32,64 @@ func TestJournalTornAtCreation(t *testing.T) {
 		{"Empty", nil},
 		{"InMagic", header[:5]},
 		{"InSalt", header[:saltOffset+3]},
-		{"InSlots", header[:journalHeader-1]},
+		{"Whole", header},
 		{"Zeros", make([]byte, journalHeader)},
-		{"ZerosAfterMagic", append(slices.Clone(header[:saltOffset]), make([]byte, journalHeader-saltOffset)...)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, path, recs := journaled(t)
 			img := crashImage(t, path)
-			if err := os.WriteFile(segmentPath(journalPrefix(img, DefaultBucket), 2), c.b, 0o600); err != nil {
+			tmp := newSegmentPath(journalPrefix(img, DefaultBucket))
+			if err := os.WriteFile(tmp, c.b, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			want(t, reopen(t, img), recs...)
-			if left := segmentFiles(t, img); len(left) != 0 {
-				t.Errorf("after Open: %v, want the journal replayed and removed", left)
+			ro, err := Open(img, WithReadOnly())
+			if err != nil {
+				t.Fatalf("read-only Open: %v", err)
+			}
+			want(t, ro, recs...)
+			if err := ro.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(tmp); err != nil {
+				t.Errorf("after a read-only Open: %v", err)
+			}
+			s := reopen(t, img)
+			want(t, s, recs...)
+			if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("after Open: the half-created segment: %v", err)
+			}
+			put(t, s, rec("d", "d"))
+			if left := segmentFiles(t, img); len(left) != 1 {
+				t.Errorf("after Open and a commit: %v, want the new segment alone", left)
 			}
 		})
 	}
 }
 
-// TestJournalHeaderDamage: a segment whose header is damaged, when frames
-// follow it, or in a segment that another follows, is ErrCorrupt, and Open
-// leaves the files as they are.
+// TestJournalMissingSegment: a gap in the numbers of the segments is a
+// segment lost, with the commits it held: ErrCorrupt, naming it.
+func TestJournalMissingSegment(t *testing.T) {
+	img := twoSegments(t)
+	prefix := journalPrefix(img, DefaultBucket)
+	if err := os.Rename(segmentPath(prefix, 2), segmentPath(prefix, 3)); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSums(t, img)
+	s, err := Open(img)
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("Open succeeded")
+	}
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), segmentPath(prefix, 2)) {
+		t.Errorf("Open: %v, want ErrCorrupt naming %s", err, segmentPath(prefix, 2))
+	}
+	if after := fileSums(t, img); !slices.Equal(before, after) {
+		t.Errorf("Open changed the files: %v, then %v", before, after)
+	}
+}
+
+// TestJournalHeaderDamage: a segment whose header is damaged or cut is
+// ErrCorrupt, and Open leaves the files as they are.
 func TestJournalHeaderDamage(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -62,6 +101,11 @@ func TestJournalHeaderDamage(t *testing.T) {
 		{"BothSlots", 1, func(b []byte) []byte { b[slotsOffset+3] ^= 1; b[slotsOffset+slotLen+3] ^= 1; return b }},
 		{"CutInEarlierSegment", 0, func(b []byte) []byte { return b[:journalHeader-1] }},
 		{"ZerosInEarlierSegment", 0, func(b []byte) []byte { return make([]byte, journalHeader) }},
+		// A segment has its whole header from its creation on: the last
+		// one cut within it, or empty, lost its commits.
+		{"CutInLastSegment", 1, func(b []byte) []byte { return b[:saltOffset+3] }},
+		{"CutInLastSegmentMagic", 1, func(b []byte) []byte { return b[:5] }},
+		{"LastSegmentEmpty", 1, func(b []byte) []byte { return nil }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			img := twoSegments(t)

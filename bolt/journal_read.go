@@ -15,6 +15,26 @@ type segment struct {
 	extent int    // the acknowledged extent its header records
 }
 
+// readJournal reads the segments numbered ns, ascending, of the journal
+// at prefix, and returns their commits. Every segment is read, and
+// checked, before any is replayed: a bad one, or a gap in the numbers (a
+// segment lost: those between are deleted in order, after their commits
+// reached the tree), refuses the store as it is.
+func readJournal(prefix string, ns []uint64) ([][]*writeSet, error) {
+	var commits [][]*writeSet
+	for i, n := range ns {
+		if i > 0 && n != ns[i-1]+1 {
+			return nil, fmt.Errorf("%w: journal segment %s is missing, between segments %d and %d", ErrCorrupt, segmentPath(prefix, ns[i-1]+1), ns[i-1], n)
+		}
+		ws, err := readSegment(segmentPath(prefix, n), i == len(ns)-1)
+		if err != nil {
+			return nil, err
+		}
+		commits = append(commits, ws)
+	}
+	return commits, nil
+}
+
 // readSegment returns the commits of the segment at path, in order.
 //
 // Every frame that starts before the acknowledged extent the header
@@ -23,9 +43,8 @@ type segment struct {
 // that is torn or fails a checksum is the commit that was being written
 // when the process stopped, never acknowledged, unless a valid frame
 // follows it somewhere: readSegment stops there, dropping it and whatever
-// follows (zeros, a part of the frame). A last segment cut within its
-// header, holding a part of it or zeros, was torn while it was created,
-// before any commit went to it: it is empty. Anything else is ErrCorrupt,
+// follows (zeros, a part of the frame). A segment has its whole header
+// from its creation (see createSegment). Anything else is ErrCorrupt,
 // with the segment's path and the offset of the damage; readSegment
 // changes no file.
 func readSegment(path string, last bool) ([]*writeSet, error) {
@@ -35,9 +54,6 @@ func readSegment(path string, last bool) ([]*writeSet, error) {
 	}
 	sg := &segment{path: path, b: b}
 	if err := sg.readHeader(); err != nil {
-		if last && tornAtCreation(b) {
-			return nil, nil
-		}
 		return nil, err
 	}
 	return sg.commits(last)
@@ -73,18 +89,6 @@ func (sg *segment) readHeader() error {
 		return sg.corrupt(slotsOffset, "both records of the acknowledged extent are damaged")
 	}
 	return nil
-}
-
-// tornAtCreation reports whether b, a segment that failed its header's
-// checks, is one cut within its header: nothing but zeros, or a part of the
-// header's fixed start.
-func tornAtCreation(b []byte) bool {
-	if len(b) > journalHeader {
-		return false
-	}
-	start := binary.BigEndian.AppendUint32([]byte(journalMagic), journalVersion)
-	n := min(len(b), len(start))
-	return zeros(b) || string(b[:n]) == string(start[:n])
 }
 
 // commits decodes the segment's frames (see readSegment).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -123,7 +124,7 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 		return nil
 	}
 	if j.w == nil {
-		w, err := createSegment(segmentPath(j.prefix, j.n), j.mode, j.noSync)
+		w, err := createSegment(j.prefix, j.n, j.mode, j.noSync)
 		if err != nil {
 			return fmt.Errorf("bolt: Update: creating a journal segment: %w", err)
 		}
@@ -331,15 +332,9 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 	if err != nil {
 		return fmt.Errorf("listing the journal: %w", err)
 	}
-	// Every segment is read, and checked, before any is replayed: a bad
-	// one refuses the store as it is.
-	var commits [][]*writeSet
-	for i, n := range ns {
-		ws, err := readSegment(segmentPath(prefix, n), i == len(ns)-1)
-		if err != nil {
-			return err
-		}
-		commits = append(commits, ws)
+	commits, err := readJournal(prefix, ns)
+	if err != nil {
+		return err
 	}
 	s.ov = newOverlay()
 	for i, n := range ns {
@@ -358,6 +353,12 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 		}
 		if err := os.Remove(segmentPath(prefix, n)); err != nil {
 			return fmt.Errorf("removing replayed journal segment %d: %w", n, err)
+		}
+	}
+	if !s.readOnly {
+		// What a crash left of a segment being created.
+		if err := os.Remove(newSegmentPath(prefix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing a journal segment left half created: %w", err)
 		}
 	}
 	if len(ns) > 0 && !s.readOnly && !s.db.NoSync {

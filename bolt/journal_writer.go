@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -18,10 +20,26 @@ type segmentWriter struct {
 	noSync bool
 }
 
-// createSegment creates segment file path with its header, durably (the
-// file and its directory entry) unless noSync.
-func createSegment(path string, mode os.FileMode, noSync bool) (*segmentWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+// newSegmentPath returns the path a segment of the journal at prefix is
+// created under, before it is renamed to its number.
+func newSegmentPath(prefix string) string {
+	return prefix + "new"
+}
+
+// createSegment creates segment n of the journal at prefix with its
+// header: written under newSegmentPath, made durable (unless noSync), then
+// renamed to its number, and the rename made durable. A crash thus leaves
+// no segment without its whole header, which a cut one could otherwise
+// pass for, and the commits it held would be lost unseen.
+func createSegment(prefix string, n uint64, mode os.FileMode, noSync bool) (*segmentWriter, error) {
+	tmp, path := newSegmentPath(prefix), segmentPath(prefix, n)
+	switch _, err := os.Lstat(path); {
+	case err == nil:
+		return nil, fmt.Errorf("%s exists already", path)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -33,10 +51,18 @@ func createSegment(path string, mode os.FileMode, noSync bool) (*segmentWriter, 
 		h = append(h, encodeSlot(w.salt, i, journalHeader)...)
 	}
 	if _, err := f.Write(h); err != nil {
-		return nil, errors.Join(err, f.Close(), os.Remove(path))
+		return nil, errors.Join(err, f.Close(), os.Remove(tmp))
 	}
 	if !noSync {
-		if err := errors.Join(f.Sync(), syncDir(filepath.Dir(path))); err != nil {
+		if err := f.Sync(); err != nil {
+			return nil, errors.Join(err, f.Close(), os.Remove(tmp))
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, errors.Join(err, f.Close(), os.Remove(tmp))
+	}
+	if !noSync {
+		if err := syncDir(filepath.Dir(path)); err != nil {
 			return nil, errors.Join(err, f.Close(), os.Remove(path))
 		}
 	}
