@@ -206,20 +206,27 @@ func TestJournalTornTailKeepsAcknowledged(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r2.Close()
-			for _, tok := range revoked {
-				if ok, err := r2.IsRevoked(bg, tok); !ok || err != nil {
-					t.Errorf("IsRevoked %s: %v, %v; an acknowledged revocation was lost", tok, ok, err)
-				}
-			}
-			for _, tok := range live {
-				if ok, err := r2.IsRevoked(bg, tok); ok || err != nil {
-					t.Errorf("IsRevoked %s: %v, %v; want live (the torn commit dropped)", tok, ok, err)
-				}
-			}
+			wantRevoked(t, r2, revoked, live)
 			if left := segmentFiles(t, img); len(left) != 0 {
 				t.Errorf("after Open: %v, want the journal replayed and removed", left)
 			}
 		})
+	}
+}
+
+// wantRevoked checks that r reports the tokens revoked as revoked and the
+// tokens live as live.
+func wantRevoked(t *testing.T, r *revoke.Revoker, revoked, live []string) {
+	t.Helper()
+	for _, tok := range revoked {
+		if ok, err := r.IsRevoked(bg, tok); !ok || err != nil {
+			t.Errorf("IsRevoked %s: %v, %v; an acknowledged revocation was lost", tok, ok, err)
+		}
+	}
+	for _, tok := range live {
+		if ok, err := r.IsRevoked(bg, tok); ok || err != nil {
+			t.Errorf("IsRevoked %s: %v, %v; want it live", tok, ok, err)
+		}
 	}
 }
 

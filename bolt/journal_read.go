@@ -159,13 +159,3 @@ func (sg *segment) frameAt(off int) (p []byte, end int, fault string) {
 	}
 	return p, off + frameHeader + int(n), ""
 }
-
-// zeros reports whether b holds only zero bytes.
-func zeros(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}

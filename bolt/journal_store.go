@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -355,12 +354,6 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 			return fmt.Errorf("removing replayed journal segment %d: %w", n, err)
 		}
 	}
-	if !s.readOnly {
-		// What a crash left of a segment being created.
-		if err := os.Remove(newSegmentPath(prefix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("removing a journal segment left half created: %w", err)
-		}
-	}
 	if len(ns) > 0 && !s.readOnly && !s.db.NoSync {
 		// Durably gone before anything newer is committed: a Store from
 		// New commits to the tree without touching the directory.
@@ -373,6 +366,9 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 			s.ov = nil // nothing to read over the tree
 		}
 		return nil
+	}
+	if err := removeHalfCreated(prefix); err != nil {
+		return err
 	}
 	s.jr = &journal{
 		prefix: prefix, mode: o.mode, noSync: o.noSync, n: 1,

@@ -69,6 +69,15 @@ func createSegment(prefix string, n uint64, mode os.FileMode, noSync bool) (*seg
 	return w, nil
 }
 
+// removeHalfCreated removes what a crash left of a segment of the journal
+// at prefix being created: its header, under newSegmentPath, and no commit.
+func removeHalfCreated(prefix string) error {
+	if err := os.Remove(newSegmentPath(prefix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing a journal segment left half created: %w", err)
+	}
+	return nil
+}
+
 // append writes frame after the segment's frames, records in an extent
 // slot that the frames before it are durable (unless noSync: nothing is
 // known durable then), runs hook (a test's, or nil), and makes both
