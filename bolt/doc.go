@@ -76,11 +76,10 @@
 //     a torn tail is the last frame.
 //   - Any bad frame in a segment that another follows.
 //   - A segment whose header is damaged, cut or missing. A segment is
-//     written under a temporary name ("<path>-journal.new" for the default
-//     bucket) and renamed
-//     to its number once its header is durable, so a segment never lacks a
-//     header; what a crash left under the temporary name holds no commit,
-//     and a writable Open removes it.
+//     written under a temporary name ("<path>-journal.new" for the
+//     default bucket) and renamed to its number once its header is
+//     durable, so a segment never lacks a header; what a crash left under
+//     the temporary name holds no commit, and a writable Open removes it.
 //   - A gap in the segments' numbers: a lost segment.
 //
 // The frame headers and the extent records are checked with a random salt
