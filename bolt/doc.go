@@ -17,10 +17,12 @@
 //
 // A Store from Open commits to a journal and writes its B+tree later, in
 // batches. An Update's writes are kept in memory while fn runs; when fn
-// returns nil they are appended to the journal as one frame (length,
-// CRC-32C, the records as the tree stores them, deletions, the sequence
-// counter) with one write and made durable with one fdatasync, then made
-// visible and acknowledged. So when Update returns nil the change is on
+// returns nil they are appended to the journal as one frame (length and
+// CRC-32C, under a checksum of their own, then the records as the tree
+// stores them, deletions, the sequence counter) with one write, the
+// segment's header records that the frames before it are durable, and one
+// fdatasync makes both durable; then the commit is made visible and
+// acknowledged. So when Update returns nil the change is on
 // stable storage, and a process crash, an operating-system crash or a power
 // loss loses nothing acknowledged: one fsync per commit, and the Revoker's
 // group commit shares it among the writes that arrive while the previous
@@ -45,12 +47,45 @@
 // "<path>-journal.<n>" for the default bucket, "<path>-journal-<hex of the
 // bucket name>.<n>" for others. They are covered by the file's lock: only
 // the handle that holds it touches them. Open replays the segments into
-// the tree, in order, and deletes them; a torn or damaged frame at the end
-// of the last segment, a commit that was never acknowledged, is dropped; a
-// damaged frame anywhere else is ErrCorrupt. Replaying a segment whose
-// commits are in the tree already (a crash between the applier's commit and
-// the segment's deletion) leaves the same tree. Close writes everything to
-// the tree and deletes the journal: a cleanly closed store is one file.
+// the tree, in order, and deletes them (see Damage for what it checks
+// first). Replaying a segment whose commits are in the tree already (a
+// crash between the applier's commit and the segment's deletion) leaves
+// the same tree. Close writes everything to the tree and deletes the
+// journal: a cleanly closed store is one file.
+//
+// # Damage
+//
+// Open reads and checks every journal segment before it replays any. A
+// crash while a commit is being written leaves a torn tail: a part of that
+// frame at the end of the last segment, or zeros where the file system
+// extended the file before the data reached it. That commit was never
+// acknowledged; Open drops it and replays the rest. Damage is anything
+// else, and Open refuses it with an error wrapping ErrCorrupt that names
+// the segment file and the offset of the damage, and deletes, replays and
+// changes nothing: the files stay as they are for an operator to examine,
+// or to restore from a backup. What Open takes for damage:
+//
+//   - A frame that is cut, zeroed or fails a checksum (of its payload, or
+//     of its header, which covers its length), or a segment that ends,
+//     before the segment's recorded acknowledged extent. Each commit
+//     records there, in the same fdatasync as its frame, the end of the
+//     frame before it, and the switch to a new segment records the end of
+//     the last frame: so every acknowledged commit of a segment is covered
+//     but the last one of the last segment (see Caveats).
+//   - Past that extent, a bad frame with a valid frame anywhere after it:
+//     a torn tail is the last frame.
+//   - Any bad frame in a segment that another follows.
+//   - A segment whose header is damaged, cut or missing. A segment is
+//     written under a temporary name ("<path>-journal.new" for the
+//     default bucket) and renamed to its number once its header is
+//     durable, so a segment never lacks a header; what a crash left under
+//     the temporary name holds no commit, and a writable Open removes it.
+//   - A gap in the segments' numbers: a lost segment.
+//
+// The frame headers and the extent records are checked with a random salt
+// of their segment, so that bytes of a frame inside a payload (a subject
+// or client is the caller's string), or frames of another segment, do not
+// pass for frames of this one.
 //
 // Backups: call Store.Checkpoint, after which the database file alone holds
 // every write acknowledged before the call, then copy the file (bbolt's
@@ -145,6 +180,10 @@
 // writable Open or New upgrades a version 3 store by writing the version,
 // so that a package that knows no journal refuses it); files of versions 1
 // and 2 (never released) are refused with ErrVersion, without migration.
+// The journal's segments have a format version of their own: version 2
+// added the frame header's checksum, the salt and the acknowledged extent;
+// version 1, which no release wrote, is refused with ErrVersion and left
+// as it is.
 //
 // Logging out a user or a client (revoke.Revoker.RevokeSubject,
 // RevokeClient) reads the owners bucket: one cursor seek, then one step per
@@ -157,6 +196,23 @@
 //     and the Store refuses every later Update: close it and open the file
 //     again (which replays the journal). Nothing acknowledged is lost; the
 //     commit whose write failed was not acknowledged.
+//   - The journal cannot tell every loss. The last acknowledged commit of
+//     the last segment, when the process stopped after it (before the next
+//     commit recorded it in the extent), is checked by its checksums alone:
+//     if the disk loses it, cuts it or zeroes it, with nothing valid after
+//     it, it reads as a torn tail and Open drops it. So does a lost last
+//     segment whole: nothing records that it existed. With WithNoSync
+//     nothing is recorded in the extent (nothing is known durable), so a
+//     damaged frame with no valid frame after it, in the last segment, is
+//     taken for a torn tail wherever it is. The extent's record of a
+//     segment's switch is not synced; when a crash loses it, the segment's
+//     last commit is checked as above.
+//   - A refused journal needs an operator. Open returns ErrCorrupt until
+//     the files change: restore the database file and its segments from a
+//     backup taken together. Moving the damaged segment, and every segment
+//     numbered after it, out of the directory lets Open replay the others,
+//     without their commits: the commits before the offset the error names
+//     are intact, but this package has no tool that keeps them alone.
 //   - Backups need Checkpoint, or the journal segments with the file (see
 //     Durability). A tool that opens the file with bbolt directly (bbolt's
 //     commands, an older version of this package) sees the tree without

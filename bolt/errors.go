@@ -16,8 +16,10 @@ var (
 	// ErrCorrupt is returned for a file that is not a bbolt database (random
 	// bytes, a truncated file), for a database whose revocation bucket is
 	// damaged, for a stored record that does not decode, and by Open for a
-	// journal damaged anywhere but at the end of its last segment, where
-	// acknowledged commits may be lost.
+	// damaged journal, whose acknowledged commits may be lost (its message
+	// names the segment file and the offset; see the package
+	// documentation, Damage). A torn tail, the commit being written when
+	// the process stopped, is not damage: it was never acknowledged.
 	ErrCorrupt = errors.New("bolt: corrupt or foreign data")
 
 	// ErrLocked is returned by Open when another handle (this process or

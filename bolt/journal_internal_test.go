@@ -268,6 +268,10 @@ func TestJournalBadFrameNotLast(t *testing.T) {
 			fi, _ := os.Stat(segs[0])
 			_ = os.Truncate(segs[0], fi.Size()-2)
 		}},
+		{"EarlierSegmentCutAtFrame", func(t *testing.T, segs []string) {
+			offs := frames(t, segs[0])
+			_ = os.Truncate(segs[0], int64(offs[len(offs)-1]))
+		}},
 		{"ChecksumMidSegment", func(t *testing.T, segs []string) {
 			b, _ := os.ReadFile(segs[1])
 			b[frames(t, segs[1])[0]+frameHeader] ^= 1
@@ -320,10 +324,10 @@ func twoSegments(t *testing.T) string {
 	put(t, s, rec("c", "c"))
 	// Switch to segment 2 without applying: an application that failed.
 	s.jr.wmu.Lock()
-	old := s.jr.f
-	s.jr.f, s.jr.n = nil, s.jr.n+1
+	old := s.jr.w
+	s.jr.w, s.jr.n = nil, s.jr.n+1
 	s.jr.wmu.Unlock()
-	_ = old.Close()
+	_ = old.seal()
 	b := rec("b", "a")
 	b.Seq = 7
 	put(t, s, b)

@@ -34,9 +34,9 @@ type journal struct {
 	interval time.Duration // time that starts one
 	limit    int           // changes held that make Updates wait
 
-	wmu     sync.Mutex // one commit, or the switch to a new segment, at a time
-	f       *os.File   // the current segment; nil until the first commit into it
-	n       uint64     // the current segment's number
+	wmu     sync.Mutex     // one commit, or the switch to a new segment, at a time
+	w       *segmentWriter // the current segment; nil until the first commit into it
+	n       uint64         // the current segment's number
 	buf     []byte
 	frozenN uint64 // the last segment whose commits the frozen layer holds
 
@@ -122,21 +122,21 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 	case ws.empty():
 		return nil
 	}
-	frame, err := encodeFrame(j.buf[:0], ws)
+	if j.w == nil {
+		w, err := createSegment(j.prefix, j.n, j.mode, j.noSync)
+		if err != nil {
+			return fmt.Errorf("bolt: Update: creating a journal segment: %w", err)
+		}
+		j.w = w
+	}
+	frame, err := encodeFrame(j.buf[:0], ws, j.w.salt)
 	if err != nil {
 		return fmt.Errorf("bolt: Update: %w", err)
 	}
 	if cap(frame) <= 1<<20 {
 		j.buf = frame
 	}
-	if j.f == nil {
-		f, err := createSegment(segmentPath(j.prefix, j.n), j.mode, j.noSync)
-		if err != nil {
-			return fmt.Errorf("bolt: Update: creating a journal segment: %w", err)
-		}
-		j.f = f
-	}
-	if err := j.append(frame); err != nil {
+	if err := j.w.append(frame, j.syncHook); err != nil {
 		err = fmt.Errorf("writing the journal: %w", err)
 		j.fail(err)
 		s.ov.wake()
@@ -147,23 +147,6 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 		j.wake()
 	}
 	return nil
-}
-
-// append writes frame to the current segment with one write and makes it
-// durable.
-func (j *journal) append(frame []byte) error {
-	if _, err := j.f.Write(frame); err != nil {
-		return err
-	}
-	if j.syncHook != nil {
-		if err := j.syncHook(); err != nil {
-			return err
-		}
-	}
-	if j.noSync {
-		return nil
-	}
-	return datasync(j.f)
 }
 
 // runLayered runs fn over the layers: a snapshot of the overlay, then a
@@ -233,16 +216,18 @@ func (s *Store) applyOnce() error {
 	defer j.amu.Unlock()
 	l := s.ov.frozenLayer()
 	if l == nil {
-		var old *os.File
+		var old *segmentWriter
 		j.wmu.Lock()
 		if l = s.ov.freeze(); l != nil {
-			old, j.f = j.f, nil
+			old, j.w = j.w, nil
 			j.frozenN = j.n
 			j.n++
 		}
 		j.wmu.Unlock()
 		if old != nil {
-			_ = old.Close() // written and synced by every commit
+			// Every commit wrote and synced its frame; the seal, which
+			// lets Open check the last one too, is best effort.
+			_ = old.seal()
 		}
 		if l == nil {
 			return nil
@@ -346,15 +331,9 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 	if err != nil {
 		return fmt.Errorf("listing the journal: %w", err)
 	}
-	// Every segment is read, and checked, before any is replayed: a bad
-	// one refuses the store as it is.
-	var commits [][]*writeSet
-	for i, n := range ns {
-		ws, err := readSegment(segmentPath(prefix, n), i == len(ns)-1)
-		if err != nil {
-			return err
-		}
-		commits = append(commits, ws)
+	commits, err := readJournal(prefix, ns)
+	if err != nil {
+		return err
 	}
 	s.ov = newOverlay()
 	for i, n := range ns {
@@ -388,6 +367,9 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 		}
 		return nil
 	}
+	if err := removeHalfCreated(prefix); err != nil {
+		return err
+	}
 	s.jr = &journal{
 		prefix: prefix, mode: o.mode, noSync: o.noSync, n: 1,
 		batch: o.applyBatch, interval: o.applyInterval, limit: applyLimitFactor * o.applyBatch,
@@ -411,9 +393,9 @@ func (s *Store) closeJournal() error {
 		}
 	}
 	j.wmu.Lock()
-	if j.f != nil {
-		err = errors.Join(err, j.f.Close())
-		j.f = nil
+	if j.w != nil {
+		err = errors.Join(err, j.w.f.Close())
+		j.w = nil
 	}
 	j.wmu.Unlock()
 	if err == nil {
