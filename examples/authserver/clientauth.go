@@ -19,8 +19,8 @@ type authFlags struct {
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.clients, "clients", "", "authenticate clients with HTTP Basic: comma-separated id=secret pairs (DEMO: secrets on the command line)")
-	fs.StringVar(&a.public, "public", "", "with -clients: comma-separated IDs of public clients, which revoke without a secret")
+	fs.StringVar(&a.clients, "clients", "", "authenticate clients with HTTP Basic, and serve them token introspection: comma-separated id=secret pairs (DEMO: secrets on the command line)")
+	fs.StringVar(&a.public, "public", "", "with -clients: comma-separated IDs of public clients, which revoke without a secret (but may not introspect)")
 	fs.StringVar(&a.origins, "cors-origins", "", "comma-separated origins whose pages may call the revocation endpoint (CORS)")
 }
 
