@@ -1,6 +1,7 @@
 // Package httpadapter puts a revoke.Revoker on HTTP: a handler for the
-// token revocation endpoint, and a middleware that turns away requests whose
-// bearer token has been revoked.
+// token revocation endpoint, one for token introspection, and a middleware
+// that turns away requests whose bearer token has been revoked (or, with
+// RequireIssued, was never issued).
 //
 // The package translates HTTP only. Every rule about tokens (who may revoke
 // what, the cascade from a refresh token to its grant, what counts as
@@ -160,6 +161,36 @@
 // (it fails closed).
 // Requests without a bearer token pass through untouched. See Middleware.
 //
+// IsRevoked is false for a token that was never issued, so the middleware
+// alone lets any made-up string through. A server that passes every opaque
+// token it mints to Issue adds RequireIssued: the middleware then looks
+// each token up in the store (revoke.Revoker.Lookup, a store read per
+// request) and lets through only live access tokens; a token never issued,
+// expired, spent or a refresh token gets 401 with error="invalid_token".
+// NewMiddleware is Middleware returning an error rather than panicking, for
+// RequireIssued over a Checker that cannot look tokens up.
+//
+//	mux.Handle("/api/", httpadapter.Middleware(rev, httpadapter.RequireIssued())(api))
+//
+// # Token introspection
+//
+// NewIntrospectionHandler serves RFC 7662 token introspection, documented at
+// IntrospectionPath (/v1/auth/token/introspect): an authenticated client (a
+// resource server) posts a form with a token and learns whether it is
+// active, and if so its client_id, sub, exp, token_type ("Bearer", for
+// access tokens) and token_use ("access_token" or "refresh_token"). Every
+// token that is not live (revoked, spent, expired, never issued) is exactly
+// {"active":false}. It requires client authentication (WithClientAuth) and
+// returns an error without it. By default any authenticated client may
+// introspect any token; WithIntrospectionAccess(OwnTokens) restricts each
+// client to its own.
+//
+//	h, err := httpadapter.NewIntrospectionHandler(rev, httpadapter.WithClientAuth(auth))
+//	if err != nil {
+//		return err
+//	}
+//	mux.Handle(httpadapter.IntrospectionPath, h)
+//
 // # Departures from RFC 7009
 //
 // The form dialect follows RFC 7009. The JSON dialect follows the SDK's
@@ -208,8 +239,10 @@
 // tokens passed to Issue: verify such a token yourself and deny-list it
 // with revoke.Revoker.RevokeUntracked (see package jwtkey).
 //
-// The middleware checks revocation only. It does not verify that a token is
-// genuine, unexpired, or meant for this server; the application must, and
+// The middleware checks revocation only, and with RequireIssued that the
+// store recorded the token as a live access token. It does not verify that
+// a token is genuine (a signature), meant for this server (an audience) or
+// allowed to do what the request does (scopes); the application must, and
 // must also reject requests that carry no token where one is required. Over a
 // store that several processes share (the sqlite backend), a revocation
 // committed by another process reaches IsRevoked within the Revoker's sync

@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,7 +26,37 @@ const (
 	msgUnavailable     = "token revocation status unavailable"
 	challengeUnkeyed   = `Bearer error="invalid_token", error_description="The access token is malformed"`
 	msgUnkeyed         = "malformed token"
+	challengeExpired   = `Bearer error="invalid_token", error_description="The access token has expired"`
+	msgExpired         = "token has expired"
+	challengeNotIssued = `Bearer error="invalid_token", error_description="The access token is not valid"`
+	msgNotIssued       = "token is not a valid access token"
 )
+
+// Looker looks a token up: what the store knows of it (see
+// revoke.Revoker.Lookup). *revoke.Revoker satisfies it; the Middleware
+// needs it for RequireIssued, and the introspection endpoint is built on it.
+type Looker interface {
+	Lookup(ctx context.Context, token string) (revoke.TokenInfo, error)
+}
+
+// RequireIssued makes the Middleware let through only bearer tokens that
+// were issued: after IsRevoked, it looks the token up (its Checker must be
+// a Looker, such as *revoke.Revoker) and answers 401 with
+// WWW-Authenticate: Bearer error="invalid_token" for a token that is not a
+// live access token of the store: never issued (a made-up token), expired,
+// spent, or a refresh token (RFC 6749 sends refresh tokens to the token
+// endpoint only, never to a resource server). It is for servers that pass
+// every opaque token they mint to Issue; a server whose JWTs are not all
+// recorded would have them refused.
+//
+// Its cost is a store read per request with a bearer token (one read
+// transaction and one Get; IsRevoked alone reads none), and the
+// allocations of that read. It does not make the Middleware verify
+// signatures, audiences or scopes: a token that was issued and is live
+// passes, whoever presents it and wherever.
+func RequireIssued() Option {
+	return func(o *options) { o.requireIssued = true }
+}
 
 // Middleware returns a middleware that turns away requests whose bearer
 // token (RFC 6750, "Authorization: Bearer <token>", scheme matched
@@ -47,32 +78,63 @@ const (
 //     WithRetryAfter) and an Error body; the error is logged. The
 //     middleware fails closed: a token whose state is unknown is not let
 //     through.
+//   - With RequireIssued, a token that is not revoked but is not a live
+//     access token either (never issued, expired, spent, a refresh token):
+//     401 with WWW-Authenticate: Bearer error="invalid_token".
 //   - No Authorization header, or another scheme (Basic, DPoP, ...): the
 //     request passes through untouched. Authenticating the request, and
 //     verifying that a token is genuine and unexpired, is the job of the
-//     application; the middleware only checks revocation.
+//     application; without RequireIssued the middleware only checks
+//     revocation, and lets through any string it has never seen.
 //
 // Every response it writes carries Content-Type: application/json and
-// Cache-Control: no-store. Of the options, only WithLogger and
-// WithRetryAfter apply. On the
-// path that lets a request through, the middleware itself allocates nothing;
-// *revoke.Revoker's IsRevoked does not allocate either. Middleware panics if
-// c is nil, and the returned function panics if the handler it wraps is nil.
+// Cache-Control: no-store. Of the options, only WithLogger, WithRetryAfter
+// and RequireIssued apply. On the path that lets a request through, the
+// middleware itself allocates nothing; *revoke.Revoker's IsRevoked does not
+// allocate either (RequireIssued adds a store read). Middleware panics
+// where NewMiddleware returns an error (c is nil, or RequireIssued is given
+// and c is not a Looker), and the returned function panics if the handler
+// it wraps is nil.
 func Middleware(c Checker, opts ...Option) func(http.Handler) http.Handler {
 	if c == nil {
 		panic("httpadapter: Middleware: nil Checker")
 	}
+	mw, err := NewMiddleware(c, opts...)
+	if err != nil {
+		panic(err.Error())
+	}
+	return mw
+}
+
+// NewMiddleware is Middleware, returning an error wrapping ErrInvalidOption
+// where Middleware panics: for a nil Checker, and for RequireIssued with a
+// Checker that is not a Looker (one that can only answer IsRevoked cannot
+// tell an issued token from a made-up one). The returned function panics if
+// the handler it wraps is nil.
+func NewMiddleware(c Checker, opts ...Option) (func(http.Handler) http.Handler, error) {
+	if c == nil {
+		return nil, fmt.Errorf("httpadapter: NewMiddleware: nil Checker: %w", ErrInvalidOption)
+	}
 	o := newOptions(opts)
+	var look Looker
+	if o.requireIssued {
+		l, ok := c.(Looker)
+		if !ok {
+			return nil, fmt.Errorf("httpadapter: NewMiddleware: RequireIssued needs a Checker with a Lookup method (a Looker), not a %T: %w", c, ErrInvalidOption)
+		}
+		look = l
+	}
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("httpadapter: Middleware: nil next handler")
 		}
-		return &middleware{check: c, log: o.log, retryAfter: o.retryAfter, next: next}
-	}
+		return &middleware{check: c, look: look, log: o.log, retryAfter: o.retryAfter, next: next}
+	}, nil
 }
 
 type middleware struct {
 	check      Checker
+	look       Looker // with RequireIssued, else nil
 	log        *slog.Logger
 	retryAfter []string
 	next       http.Handler
@@ -106,15 +168,44 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, revoke.ErrInvalidToken):
 		m.reject(w, http.StatusUnauthorized, challengeUnkeyed, msgUnkeyed)
 	case err != nil:
-		m.log.LogAttrs(r.Context(), slog.LevelError, "httpadapter: checking revocation failed",
-			slog.Any("err", err))
-		w.Header()["Retry-After"] = m.retryAfter
-		m.reject(w, http.StatusServiceUnavailable, "", msgUnavailable)
+		m.unavailable(w, r, err)
 	case revoked:
 		m.reject(w, http.StatusUnauthorized, challengeRevoked, msgRevoked)
+	case m.look != nil:
+		m.requireIssued(w, r, token)
 	default:
 		m.next.ServeHTTP(w, r)
 	}
+}
+
+// requireIssued lets the request through if token, which IsRevoked reported
+// not revoked, is a live access token of the store (RequireIssued).
+func (m *middleware) requireIssued(w http.ResponseWriter, r *http.Request, token string) {
+	info, err := m.look.Lookup(r.Context(), token)
+	switch {
+	case errors.Is(err, revoke.ErrInvalidToken):
+		m.reject(w, http.StatusUnauthorized, challengeUnkeyed, msgUnkeyed)
+	case err != nil:
+		m.unavailable(w, r, err)
+	case info.State == revoke.StateLive && info.Kind == revoke.Access:
+		m.next.ServeHTTP(w, r)
+	case info.State == revoke.StateRevoked:
+		// Revoked by another process, which the index has not seen yet.
+		m.reject(w, http.StatusUnauthorized, challengeRevoked, msgRevoked)
+	case info.State == revoke.StateExpired && info.Kind == revoke.Access:
+		m.reject(w, http.StatusUnauthorized, challengeExpired, msgExpired)
+	default:
+		m.reject(w, http.StatusUnauthorized, challengeNotIssued, msgNotIssued)
+	}
+}
+
+// unavailable answers a failed check: 503 with Retry-After, the error
+// logged. The middleware fails closed.
+func (m *middleware) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	m.log.LogAttrs(r.Context(), slog.LevelError, "httpadapter: checking revocation failed",
+		slog.Any("err", err))
+	w.Header()["Retry-After"] = m.retryAfter
+	m.reject(w, http.StatusServiceUnavailable, "", msgUnavailable)
 }
 
 func (m *middleware) reject(w http.ResponseWriter, status int, challenge, msg string) {

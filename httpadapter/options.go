@@ -24,8 +24,10 @@ const (
 	DefaultMaxClientIDLength = revoke.MaxClientIDLength
 )
 
-// Option configures NewHandler or Middleware. Options that do not apply to
-// one of them are ignored by it: Middleware uses only WithLogger.
+// Option configures NewHandler, NewIntrospectionHandler or Middleware.
+// Options that do not apply to one of them are ignored by it (Middleware uses
+// only WithLogger, WithRetryAfter and RequireIssued), except those that
+// NewIntrospectionHandler refuses (see there).
 type Option func(*options)
 
 type options struct {
@@ -36,6 +38,9 @@ type options struct {
 	auth        ClientAuth
 	cors        *corsConfig
 	retryAfter  []string // the Retry-After header of 503 responses
+
+	requireIssued bool                 // RequireIssued, see middleware.go
+	introspect    introspectionOptions // see introspect.go
 }
 
 func newOptions(opts []Option) options {

@@ -56,6 +56,17 @@
 //     allows, is reuse. The chain as committed decides, not timestamps:
 //     of concurrent Rotates of one token without grace exactly one wins.
 //
+// # Looking a token up
+//
+// IsRevoked answers "was this token revoked?" from memory, and is false for
+// a token that was never issued: it cannot tell a made-up token from a live
+// one. Lookup answers "was this token issued, to whom, and what is it now?"
+// (a TokenInfo: its TokenState, kind, client, subject and expiry) at the
+// cost of a store read. Servers whose opaque tokens are all passed to Issue
+// use it to refuse tokens they never minted (the RequireIssued option of
+// package httpadapter's middleware) and to answer token introspection
+// (RFC 7662, httpadapter.NewIntrospectionHandler).
+//
 // # Log out everywhere
 //
 // RevokeSubject revokes every grant of a user, across clients, and

@@ -19,23 +19,47 @@ type authFlags struct {
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.clients, "clients", "", "authenticate clients with HTTP Basic: comma-separated id=secret pairs (DEMO: secrets on the command line)")
-	fs.StringVar(&a.public, "public", "", "with -clients: comma-separated IDs of public clients, which revoke without a secret")
+	fs.StringVar(&a.clients, "clients", "", "authenticate clients with HTTP Basic, and serve them token introspection: comma-separated id=secret pairs (DEMO: secrets on the command line)")
+	fs.StringVar(&a.public, "public", "", "with -clients: comma-separated IDs of public clients, which revoke without a secret (but may not introspect)")
 	fs.StringVar(&a.origins, "cors-origins", "", "comma-separated origins whose pages may call the revocation endpoint (CORS)")
+}
+
+// secrets returns the client secrets of -clients, none without it.
+func (a authFlags) secrets() (map[string]string, error) {
+	if a.clients == "" {
+		return nil, nil
+	}
+	secrets := map[string]string{}
+	for _, pair := range strings.Split(a.clients, ",") {
+		id, secret, ok := strings.Cut(pair, "=")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("-clients: %q is not id=secret", pair)
+		}
+		secrets[id] = secret
+	}
+	return secrets, nil
+}
+
+// introspection returns the introspection endpoint's options, or nil
+// without -clients: introspection answers authenticated clients only. The
+// public clients of -public are not among them, since a client without a
+// secret proves nothing.
+func (a authFlags) introspection() ([]httpadapter.Option, error) {
+	secrets, err := a.secrets()
+	if err != nil || secrets == nil {
+		return nil, err
+	}
+	return []httpadapter.Option{httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(secrets)))}, nil
 }
 
 // options returns the revocation endpoint's options the flags ask for.
 func (a authFlags) options() ([]httpadapter.Option, error) {
 	var opts []httpadapter.Option
-	if a.clients != "" {
-		secrets := map[string]string{}
-		for _, pair := range strings.Split(a.clients, ",") {
-			id, secret, ok := strings.Cut(pair, "=")
-			if !ok || id == "" || secret == "" {
-				return nil, fmt.Errorf("-clients: %q is not id=secret", pair)
-			}
-			secrets[id] = secret
-		}
+	secrets, err := a.secrets()
+	if err != nil {
+		return nil, err
+	}
+	if secrets != nil {
 		var ao []httpadapter.AuthOption
 		if a.public != "" {
 			public := strings.Split(a.public, ",")

@@ -24,7 +24,7 @@ func newObservedServer(t *testing.T, opts ...revoke.Option) client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rev.Close() })
-	srv := httptest.NewServer(newServer(rev, log))
+	srv := httptest.NewServer(mustServer(t, rev, log, endpoints{}))
 	t.Cleanup(srv.Close)
 	return client{t: t, base: srv.URL}
 }

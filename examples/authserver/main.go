@@ -8,7 +8,8 @@
 //	                               rotates a refresh token (grant_type=refresh_token)
 //	                               with reuse detection (DEMO ONLY)
 //	POST /demo/logout-everywhere   revokes every grant of a subject (DEMO ONLY)
-//	GET  /demo/protected           answers a greeting unless the bearer token is revoked
+//	GET  /demo/protected           answers a greeting for a live access token it issued
+//	POST /v1/auth/token/introspect token introspection (RFC 7662), with -clients only
 //	GET  /metrics                  Prometheus metrics of the Revoker
 //	GET  /openapi.yaml             the OpenAPI document of the revocation endpoint
 //
@@ -22,8 +23,9 @@
 // -dsn defaults to $REVOKE_POSTGRES_DSN.
 //
 // -clients turns on HTTP Basic client authentication (RFC 6749, section
-// 2.3.1) with the given secrets, and -public names the clients that may
-// revoke without a secret; -cors-origins lets pages of those origins call
+// 2.3.1) with the given secrets, and the introspection endpoint for those
+// clients; -public names the clients that may revoke without a secret (but
+// not introspect); -cors-origins lets pages of those origins call
 // the revocation endpoint. -reuse-grace is the refresh rotation grace
 // window.
 //
@@ -146,6 +148,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	iopts, err := cfg.auth.introspection()
+	if err != nil {
+		return err
+	}
 	store, err := openStore(cfg)
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
@@ -162,12 +168,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
+	handler, err := newServer(rev, log, endpoints{revoke: hopts, introspect: iopts})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newServer(rev, log, hopts...),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

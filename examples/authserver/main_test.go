@@ -136,7 +136,7 @@ func newTestServer(t *testing.T) (client, *revoke.Revoker) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rev.Close() })
-	srv := httptest.NewServer(newServer(rev, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(mustServer(t, rev, slog.New(slog.DiscardHandler), endpoints{}))
 	t.Cleanup(srv.Close)
 	return client{t: t, base: srv.URL}, rev
 }

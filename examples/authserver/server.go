@@ -30,17 +30,37 @@ const demoClient = "demo-client"
 // none.
 const demoSubject = "demo-user"
 
+// endpoints configures the server's endpoints (see authFlags).
+type endpoints struct {
+	// revoke are the revocation endpoint's options: client
+	// authentication and CORS.
+	revoke []httpadapter.Option
+	// introspect are the introspection endpoint's options (its client
+	// authentication); nil serves no introspection endpoint.
+	introspect []httpadapter.Option
+}
+
 // newServer returns the server's routes over rev, with its metrics at
-// /metrics; opts configure the revocation endpoint (client authentication,
-// CORS: see handlerOptions).
-func newServer(rev *revoke.Revoker, log *slog.Logger, opts ...httpadapter.Option) http.Handler {
+// /metrics, and the endpoints configured by e.
+func newServer(rev *revoke.Revoker, log *slog.Logger, e endpoints) (http.Handler, error) {
 	mux := http.NewServeMux()
 
 	// The real thing: the revocation endpoint, in both dialects (JSON and
 	// RFC 7009 forms), mounted for every method. Without -clients it takes
 	// the client the request names on trust; a production server
 	// authenticates clients (httpadapter.WithClientAuth).
-	httpadapter.Mount(mux, httpadapter.NewHandler(rev, append([]httpadapter.Option{httpadapter.WithLogger(log)}, opts...)...))
+	httpadapter.Mount(mux, httpadapter.NewHandler(rev, append([]httpadapter.Option{httpadapter.WithLogger(log)}, e.revoke...)...))
+
+	// Token introspection (RFC 7662) for resource servers, with -clients
+	// only: it describes tokens to authenticated clients, never to
+	// anonymous callers.
+	if e.introspect != nil {
+		h, err := httpadapter.NewIntrospectionHandler(rev, append([]httpadapter.Option{httpadapter.WithLogger(log)}, e.introspect...)...)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(httpadapter.IntrospectionPath, h)
+	}
 
 	// DEMO: a stand-in for the token endpoint of an authorization server.
 	mux.Handle("POST /demo/token", demoToken(rev, log))
@@ -52,15 +72,17 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, opts ...httpadapter.Option
 	mux.Handle("GET /metrics", metricsHandler(rev))
 
 	// DEMO: a stand-in for an API that accepts the access tokens. Only the
-	// middleware's revocation check stands between a request and the
-	// greeting.
-	mux.Handle("GET /demo/protected", httpadapter.Middleware(rev, httpadapter.WithLogger(log))(demoProtected()))
+	// middleware stands between a request and the greeting: it turns away
+	// revoked tokens and, since every token this server mints is recorded
+	// (RequireIssued), tokens it never issued, expired ones and refresh
+	// tokens, at the cost of a store read per request.
+	mux.Handle("GET /demo/protected", httpadapter.Middleware(rev, httpadapter.WithLogger(log), httpadapter.RequireIssued())(demoProtected()))
 
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(httpadapter.OpenAPI)
 	})
-	return accessLog(log, mux)
+	return accessLog(log, mux), nil
 }
 
 // tokenResponse is the DEMO token endpoint's answer, shaped like an RFC 6749
@@ -225,10 +247,10 @@ func newToken() string {
 }
 
 // demoProtected is the DEMO API behind the Middleware. The middleware has
-// already turned away revoked tokens; this handler only insists that there is
-// a bearer token at all. A real resource server would also verify the token
-// here (look it up, or check its signature, expiry and audience): the demo
-// checks only revocation, so any non-revoked string passes.
+// already turned away every bearer token that is not a live access token of
+// the store (RequireIssued); this handler only insists that there is a
+// bearer token at all. A real resource server would also check what the
+// token allows (its scopes and audience), which the demo does not record.
 func demoProtected() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")

@@ -1,7 +1,7 @@
 // Command quickstart is the README's quick start: an API server that records
-// the tokens it mints, serves the revocation endpoint, and refuses revoked
-// bearer tokens. It compiles and is tested with the module, so the README's
-// copy cannot drift from working code.
+// the tokens it mints, serves the revocation endpoint, and refuses bearer
+// tokens that are revoked or that it never issued. It compiles and is tested
+// with the module, so the README's copy cannot drift from working code.
 package main
 
 import (
@@ -49,8 +49,9 @@ func run(ctx context.Context) error {
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
 	mux := http.NewServeMux()
-	httpadapter.Mount(mux, httpadapter.NewHandler(rv))   // POST /v1/auth/token/revoke (JSON and RFC 7009 forms)
-	mux.Handle("/api/", httpadapter.Middleware(rv)(api)) // 401 for revoked bearer tokens
+	httpadapter.Mount(mux, httpadapter.NewHandler(rv)) // POST /v1/auth/token/revoke (JSON and RFC 7009 forms)
+	// 401 for bearer tokens that are revoked, expired, or that rv never issued (a store read each)
+	mux.Handle("/api/", httpadapter.Middleware(rv, httpadapter.RequireIssued())(api))
 	log.Printf("listening on localhost:8080; try: curl -H 'Authorization: Bearer %s' localhost:8080/api/", access)
 	return http.ListenAndServe("localhost:8080", mux)
 }
