@@ -38,8 +38,9 @@
 // and the responses are:
 //
 //   - 200 {} when the token is revoked: now, before, or it was never issued
-//     or has already expired (RFC 7009, section 2.2: the client cannot
-//     tell, and need not). Revoking a refresh token revokes its whole grant,
+//     (RFC 7009, section 2.2: the client cannot tell, and need not). A
+//     token this server's clock holds expired is revoked all the same,
+//     since another server's clock may disagree. Revoking a refresh token revokes its whole grant,
 //     every access token minted from it included.
 //   - 400 {"violations":[{"field":...,"description":...}]} listing every
 //     violation, at most one per field: "token" or "clientId" missing, not a

@@ -49,13 +49,18 @@ func TestHandlerRFC7009Answers200ForUnknownAndExpired(t *testing.T) {
 	if rec := post(t, h, "never-issued", "client-z"); rec.Code != http.StatusOK {
 		t.Errorf("unknown token of an unknown client: status = %d, want 200", rec.Code)
 	}
-	f.clock.Advance(90 * time.Minute) // the access tokens have expired
+	f.clock.Advance(90 * time.Minute) // the access tokens have expired by this server's clock
+	// Another client's token is refused whatever this clock says of its
+	// expiry: another server's clock may still hold it valid.
+	if rec := post(t, h, accessB, "client-a"); rec.Code != http.StatusForbidden {
+		t.Errorf("expired token of another client: status = %d, want 403", rec.Code)
+	}
 	if rec := post(t, h, accessB, "client-b"); rec.Code != http.StatusOK {
 		t.Errorf("expired token: status = %d, want 200", rec.Code)
 	}
-	// Expired, even for another client: nothing to refuse.
-	if rec := post(t, h, accessB, "client-a"); rec.Code != http.StatusOK {
-		t.Errorf("expired token of another client: status = %d, want 200", rec.Code)
+	// Its record is revoked, for the servers whose clocks hold it valid.
+	if info, err := f.rev.Lookup(context.Background(), accessB); err != nil || info.State != revoke.StateRevoked {
+		t.Errorf("a token this server's clock holds expired: Lookup = %v, %v; want revoked", info.State, err)
 	}
 }
 

@@ -97,8 +97,6 @@ type TokenInfo struct {
 // revokes (the cascade of a grant marks each member, spent refresh tokens
 // and access tokens included), so the token's own record is enough: an
 // access token minted under a grant that was revoked later is StateRevoked.
-// Members of a grant that had expired by more than the purge grace when it
-// was revoked are left as they were, and are StateExpired.
 func (r *Revoker) Lookup(ctx context.Context, token string) (TokenInfo, error) {
 	if r.closed.Load() {
 		return TokenInfo{}, ErrClosed
