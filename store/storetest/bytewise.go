@@ -48,9 +48,9 @@ func testByteExactStrings(t *testing.T, open func(*testing.T) revoke.Store) {
 					by, key, ownersOf(got, grants), key)
 			}
 		}
-	}
-	if t.Failed() {
-		t.FailNow()
+		if t.Failed() {
+			t.FailNow()
+		}
 	}
 	// Revoke each lookalike's grant in turn, as a subject or as a client:
 	// the others stay live.
