@@ -248,7 +248,9 @@ func (s *readCommitted) View(ctx context.Context, fn func(revoke.Tx) error) erro
 type perReadTx struct{ s *memory.Store }
 
 // read runs fn in a View of its own.
-func (t perReadTx) read(ctx context.Context, fn func(revoke.Tx) error) error { return t.s.View(ctx, fn) }
+func (t perReadTx) read(ctx context.Context, fn func(revoke.Tx) error) error {
+	return t.s.View(ctx, fn)
+}
 
 func (t perReadTx) Get(ctx context.Context, id revoke.ID) (rec revoke.Record, found bool, err error) {
 	err = t.read(ctx, func(tx revoke.Tx) error {
