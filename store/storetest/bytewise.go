@@ -29,51 +29,63 @@ func testByteExactStrings(t *testing.T, open func(*testing.T) revoke.Store) {
 		a0 := e.issueAs(revoke.Access, key, "", r0, time.Hour)
 		grants[i] = grant{client: key, R: []string{r0}, A: []string{a0}}
 	}
+	checkStringsRoundTrip(e, grants)
+	checkGrantsBytewise(e, grants)
+	checkRevokeOwnerBytewise(e, grants)
+}
+
+// checkStringsRoundTrip: Get reads each lookalike back as it was Put.
+func checkStringsRoundTrip(e *env, grants []grant) {
+	e.t.Helper()
 	for i, g := range grants {
 		for _, tok := range g.all() {
 			rec, found := e.record(tok)
 			if !found || rec.ClientID != lookalikes[i] || rec.Subject != lookalikes[i] {
-				t.Fatalf("Tx.Get: a record Put with ClientID and Subject %q read back as %q and %q (found %v); "+
+				e.t.Fatalf("Tx.Get: a record Put with ClientID and Subject %q read back as %q and %q (found %v); "+
 					"the contract says every field reads back as it was Put, byte for byte", lookalikes[i], rec.ClientID, rec.Subject, found)
 			}
 		}
 	}
+}
+
+// checkGrantsBytewise: Grants lists each lookalike's grant alone, as a
+// subject and as a client.
+func checkGrantsBytewise(e *env, grants []grant) {
+	e.t.Helper()
 	for i, key := range lookalikes {
 		for _, by := range []revoke.Owner{revoke.BySubject, revoke.ByClient} {
 			got := grantsOf(e, by, key)
 			if want := revoke.TokenID(grants[i].R[0]); len(got) != 1 || got[0] != want {
-				t.Errorf("Tx.Grants(%v, %q) listed the grants of %q, want only the grant of %q: keys match byte for byte, "+
-					"so a collation that ignores case, trailing spaces, accents or Unicode normalization (MySQL's *_ci, "+
-					"PAD SPACE) must not be used for ClientID and Subject (use a binary one, e.g. utf8mb4_bin or VARBINARY)",
+				e.t.Errorf("Tx.Grants(%v, %q) listed the grants of %q, want only the grant of %q: keys match byte for byte, "+
+					"so ClientID and Subject must not use a collation that ignores case, accents, trailing spaces or Unicode "+
+					"normalization (a _ci or PAD SPACE one): use VARBINARY or a binary NO PAD collation (MariaDB's "+
+					"utf8mb4_nopad_bin; utf8mb4_bin pads trailing spaces)",
 					by, key, ownersOf(got, grants), key)
 			}
 		}
-		if t.Failed() {
-			t.FailNow()
+		if e.t.Failed() {
+			e.t.FailNow()
 		}
 	}
-	// Revoke each lookalike's grant in turn, as a subject or as a client:
-	// the others stay live.
+}
+
+// checkRevokeOwnerBytewise revokes each lookalike's grant in turn, as a
+// subject or as a client: it alone is revoked, and the others stay live.
+func checkRevokeOwnerBytewise(e *env, grants []grant) {
+	e.t.Helper()
 	for i, key := range lookalikes {
-		var (
-			n   int
-			err error
-			how = "RevokeSubject"
-		)
-		if i%2 == 0 {
-			n, err = e.r.RevokeSubject(e.ctx, key)
-		} else {
-			how = "RevokeClient"
-			n, err = e.r.RevokeClient(e.ctx, key)
+		how, revokeOwner := "RevokeSubject", e.r.RevokeSubject
+		if i%2 == 1 {
+			how, revokeOwner = "RevokeClient", e.r.RevokeClient
 		}
-		if err != nil || n != 2 {
-			t.Fatalf("%s(%q) = (%d, %v), want (2, nil): the grant of %q alone", how, key, n, err, key)
+		if n, err := revokeOwner(e.ctx, key); err != nil || n != 2 {
+			e.t.Fatalf("%s(%q) = (%d, %v), want (2, nil): the grant of %q alone", how, key, n, err, key)
 		}
 		e.wantRevoked(how+"("+key+")", grants[i].all()...)
 		for j := i + 1; j < len(grants); j++ {
 			for _, tok := range grants[j].all() {
 				if rec, _ := e.record(tok); rec.Revoked() {
-					t.Fatalf("%s(%q) revoked a token of %q: Tx.Grants must match keys byte for byte", how, key, lookalikes[j])
+					e.t.Fatalf("%s(%q) revoked a token of %q: Tx.Grants must match keys byte for byte", how, key, lookalikes[j])
 				}
 			}
 		}

@@ -41,45 +41,11 @@ func testViewSnapshot(t *testing.T, open func(*testing.T) revoke.Store) {
 		t.Fatalf("Update: %v", err)
 	}
 	done := make(chan error, 1)
-	committed := false
+	var committed bool
 	err := s.View(ctx, func(tx revoke.Tx) error {
-		first, err := readSnapshot(ctx, tx, x.ID, y.ID)
-		if err != nil {
-			return err
-		}
-		go func() {
-			done <- s.Update(ctx, func(tx revoke.Tx) error {
-				seq, err := tx.NextSeq(ctx)
-				if err != nil {
-					return err
-				}
-				revoked := x
-				revoked.Seq = seq
-				if err := tx.Put(ctx, revoked); err != nil {
-					return err
-				}
-				return tx.Put(ctx, y)
-			})
-		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				return fmt.Errorf("the Update between the View's reads: %w", err)
-			}
-			committed = true
-		case <-time.After(snapshotWait):
-			// Held back by the View: the second read has nothing to miss.
-		}
-		second, err := readSnapshot(ctx, tx, x.ID, y.ID)
-		if err != nil {
-			return err
-		}
-		if diff := first.diff(second); diff != "" {
-			t.Errorf("Store.View: the second read of one View saw a commit made after its first read (%s); the contract "+
-				"says a View is one consistent snapshot: run it at REPEATABLE READ or SERIALIZABLE isolation (a snapshot "+
-				"at its first read), not READ COMMITTED", diff)
-		}
-		return nil
+		var err error
+		committed, err = readAroundUpdate(t, tx, s, x, y, done)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("View: %v", err)
@@ -102,6 +68,52 @@ func testViewSnapshot(t *testing.T, open func(*testing.T) revoke.Store) {
 		t.Fatalf("a View after the Update committed does not see it: x revoked %v, y found %v, %d revocations, %d grants",
 			after.x.Revoked(), after.yFound, len(after.seqs), len(after.grants))
 	}
+}
+
+// readAroundUpdate reads through tx, starts an Update that revokes x and
+// puts y, waits up to snapshotWait for it to commit (its result is sent on
+// done), and reads again: both reads must agree. It reports whether the
+// Update's result was received.
+func readAroundUpdate(t *testing.T, tx revoke.Tx, s revoke.Store, x, y revoke.Record, done chan error) (bool, error) {
+	ctx := context.Background()
+	first, err := readSnapshot(ctx, tx, x.ID, y.ID)
+	if err != nil {
+		return false, err
+	}
+	go func() {
+		done <- s.Update(ctx, func(tx revoke.Tx) error {
+			seq, err := tx.NextSeq(ctx)
+			if err != nil {
+				return err
+			}
+			revoked := x
+			revoked.Seq = seq
+			if err := tx.Put(ctx, revoked); err != nil {
+				return err
+			}
+			return tx.Put(ctx, y)
+		})
+	}()
+	committed := false
+	select {
+	case err := <-done:
+		if err != nil {
+			return true, fmt.Errorf("the Update between the View's reads: %w", err)
+		}
+		committed = true
+	case <-time.After(snapshotWait):
+		// Held back by the View: the second read has nothing to miss.
+	}
+	second, err := readSnapshot(ctx, tx, x.ID, y.ID)
+	if err != nil {
+		return committed, err
+	}
+	if diff := first.diff(second); diff != "" {
+		t.Errorf("Store.View: the second read of one View saw a commit made after its first read (%s); the contract "+
+			"says a View is one consistent snapshot: run it at REPEATABLE READ or SERIALIZABLE isolation (a snapshot "+
+			"at its first read), not READ COMMITTED", diff)
+	}
+	return committed, nil
 }
 
 // readSnapshot reads x, y, the revocations and alice's grants through tx.

@@ -114,7 +114,7 @@ func rotateRetrying(e *env, old string) error {
 func testIssueRevokeAcrossStores(t *testing.T, open func(*testing.T) revoke.Store, reopen func(*testing.T, revoke.Store) (revoke.Store, error)) {
 	e1, e2 := openPair(t, open, reopen)
 	envs := []*env{e1, e2}
-	const issuers, perIssuer = 4, 3
+	const issuers = 4
 	for round := range crossRounds {
 		g := e1.newGrant("c1", 2)
 		var (
@@ -124,36 +124,18 @@ func testIssueRevokeAcrossStores(t *testing.T, open func(*testing.T) revoke.Stor
 			start  = make(chan struct{})
 		)
 		for w := range issuers {
-			e := envs[w%2]
 			wg.Go(func() {
 				<-start
-				for range perIssuer {
-					v, err := issueRetrying(e, g.R[w/2%2])
-					switch {
-					case err == nil:
-						mu.Lock()
-						issued = append(issued, v)
-						mu.Unlock()
-					case errors.Is(err, revoke.ErrRevoked):
-						return
-					default:
-						t.Errorf("round %d: Issue: %v", round, err)
-						return
-					}
-				}
+				toks := issueUntilRevoked(t, envs[w%2], g.R[w/2%2], round)
+				mu.Lock()
+				issued = append(issued, toks...)
+				mu.Unlock()
 			})
 		}
 		wg.Go(func() {
 			<-start
-			e := envs[(round+1)%2]
-			for range crossRetries {
-				_, err := e.r.Revoke(e.ctx, g.R[round%2], "c1")
-				if !transient(err) {
-					if err != nil {
-						t.Errorf("round %d: Revoke: %v", round, err)
-					}
-					return
-				}
+			if err := revokeRetrying(envs[(round+1)%2], g.R[round%2]); err != nil {
+				t.Errorf("round %d: Revoke: %v", round, err)
 			}
 		})
 		close(start)
@@ -169,6 +151,37 @@ func testIssueRevokeAcrossStores(t *testing.T, open func(*testing.T) revoke.Stor
 			}
 		}
 	}
+}
+
+// issueUntilRevoked issues up to three access tokens under parent through
+// e, until Issue reports the grant revoked, and returns those it issued.
+func issueUntilRevoked(t *testing.T, e *env, parent string, round int) []string {
+	var issued []string
+	for range 3 {
+		v, err := issueRetrying(e, parent)
+		switch {
+		case err == nil:
+			issued = append(issued, v)
+		case errors.Is(err, revoke.ErrRevoked):
+			return issued
+		default:
+			t.Errorf("round %d: Issue: %v", round, err)
+			return issued
+		}
+	}
+	return issued
+}
+
+// revokeRetrying revokes tok of client c1 through e, retrying while the
+// store reports itself unavailable.
+func revokeRetrying(e *env, tok string) error {
+	var err error
+	for range crossRetries {
+		if _, err = e.r.Revoke(e.ctx, tok, "c1"); !transient(err) {
+			return err
+		}
+	}
+	return err
 }
 
 // issueRetrying issues an access token under parent through e, retrying
@@ -198,25 +211,17 @@ func testSeqOrderAcrossStores(t *testing.T, open func(*testing.T) revoke.Store, 
 	for i := range toks {
 		toks[i] = envs[i%2].issue(revoke.Access, "c1", "", time.Hour)
 	}
-	var (
-		wg   sync.WaitGroup
-		next = make(chan string)
-		done = make(chan struct{})
-	)
 	f := follower{seen: make(map[uint64]bool)}
+	done := make(chan struct{})
 	followed := make(chan error, 1)
 	go func() { followed <- f.follow(envs, done) }()
+	next := make(chan string)
+	var wg sync.WaitGroup
 	for w := range writers {
-		e := envs[w%2]
 		wg.Go(func() {
 			for tok := range next {
-				for range crossRetries {
-					if _, err := e.r.Revoke(e.ctx, tok, "c1"); !transient(err) {
-						if err != nil {
-							t.Errorf("Revoke: %v", err)
-						}
-						break
-					}
+				if err := revokeRetrying(envs[w%2], tok); err != nil {
+					t.Errorf("Revoke: %v", err)
 				}
 			}
 		})
@@ -238,14 +243,12 @@ func testSeqOrderAcrossStores(t *testing.T, open func(*testing.T) revoke.Store, 
 		if len(all) < tokens {
 			t.Fatalf("RevokedSince(0) through Store %d reported %d revocations, want at least %d", si+1, len(all), tokens)
 		}
-		for _, seq := range all {
-			if seq <= f.last && !f.seen[seq] {
-				t.Fatalf("Tx.RevokedSince: Seq %d became visible after the follower had read past it (up to %d), so a "+
-					"Revoker following the store never loads it: a Shared store must make commits visible in sequence "+
-					"order (no reader may see Seq n+1 while n is still to come), e.g. by handing out NextSeq under the "+
-					"lock that serializes writes across processes, held until the commit",
-					seq, f.passedAt(seq))
-			}
+		if seq, ok := f.skipped(all); ok {
+			t.Fatalf("Tx.RevokedSince: Seq %d became visible after the follower had read past it (up to %d), so a "+
+				"Revoker following the store never loads it: a Shared store must make commits visible in sequence "+
+				"order (no reader may see Seq n+1 while n is still to come), e.g. by handing out NextSeq under the "+
+				"lock that serializes writes across processes, held until the commit",
+				seq, f.passedAt(seq))
 		}
 	}
 }
@@ -280,6 +283,17 @@ func (f *follower) follow(envs []*env, done <-chan struct{}) error {
 			return nil
 		}
 	}
+}
+
+// skipped returns a Seq of all at or below the follower's high-water mark
+// that it never saw.
+func (f *follower) skipped(all []uint64) (uint64, bool) {
+	for _, seq := range all {
+		if seq <= f.last && !f.seen[seq] {
+			return seq, true
+		}
+	}
+	return 0, false
 }
 
 // passedAt returns the first high-water mark the follower reached at or
