@@ -45,7 +45,8 @@ func TestConformanceJournalOnly(t *testing.T) {
 }
 
 // runConformance runs the suite over stores from Open with opts, each
-// reopened from its file for the suite's second store.
+// reopened from its file for the suite's second store (refused: the file is
+// locked, which a short timeout says soon).
 func runConformance(t *testing.T, opts ...Option) {
 	var paths sync.Map // *Store -> its file
 	storetest.Run(t, func(t *testing.T) revoke.Store {
@@ -58,7 +59,7 @@ func runConformance(t *testing.T, opts ...Option) {
 		return s
 	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
 		path, _ := paths.Load(s)
-		return Open(path.(string), opts...)
+		return Open(path.(string), append(opts, WithTimeout(50*time.Millisecond))...)
 	}))
 }
 

@@ -23,17 +23,63 @@ import (
 //     transaction is durable to the degree the backend documents (the
 //     durable backends: on stable storage).
 //   - View runs fn in a read-only transaction that sees a consistent snapshot
-//     and never blocks on, nor observes, an uncommitted Update.
+//     and never blocks on, nor observes, an uncommitted Update. Every read
+//     of one View sees the same commits, however many Updates commit while
+//     it runs: on a database server, REPEATABLE READ or SERIALIZABLE, not
+//     READ COMMITTED.
 //   - A Tx is valid only inside the fn it was passed to. Values it returns
 //     are owned by the caller and stay valid after the transaction ends.
+//   - The fn given to Grant, Grants, RevokedSince, Expired and Scan must not
+//     call any method of the same Tx: a store may call it while it reads
+//     the rows of its statement, and on one database connection no other
+//     statement runs until they are read. Such an fn only collects what it
+//     is given; the Revoker calls the Tx again after the iteration returns.
 //   - Absent is not an error: Tx.Get of a missing ID reports found=false with
 //     a nil error, and Tx.Delete of a missing ID does nothing.
 //   - After Close, View and Update return an error wrapping ErrClosed and
 //     write nothing. Close of a closed Store returns an error wrapping ErrClosed.
 //   - A cancelled or expired context makes View and Update return an error
 //     wrapping the context's error, with nothing written.
+//   - An error of a store that cannot serve now but may later wraps
+//     ErrUnavailable: the server is unreachable, the connection was lost, a
+//     lock or statement timed out, the transaction was rolled back by a
+//     serialization failure or a deadlock, the server refuses writes (a
+//     standby). Nothing was written, and a retry may succeed: the Revoker
+//     fails the writes of the transaction with it and the HTTP handler
+//     answers 503. Any other error of fn's reads and writes is taken as a
+//     failure of the records of one operation, which the Revoker fails
+//     alone.
 //   - Every field of a Record, rotation state included, reads back as it
-//     was Put (times to the nanosecond, in UTC).
+//     was Put (times to the nanosecond, in UTC; ClientID and Subject byte
+//     for byte). ClientID and Subject are compared byte for byte too
+//     (Grants): a database column or index over them must use a binary
+//     collation, one that does not ignore case or accents, pad trailing
+//     spaces or normalize Unicode: "alice", "Alice" and "alice " are three
+//     subjects, and so are "jos\u00e9" and "jose\u0301" (é composed and
+//     decomposed).
+//
+// A store whose data other processes can write (a database server, a file
+// several processes open) must also:
+//
+//   - report Shared() == true (see Shared), or refuse to open a second
+//     Store over data another one holds open;
+//   - serialize its Update transactions across processes, not only within
+//     one: every write transaction of every process takes one lock first
+//     (an advisory lock, SELECT ... FOR UPDATE of one row, SQLite's BEGIN
+//     IMMEDIATE) or runs at SERIALIZABLE isolation, failing on a conflict
+//     with an error that wraps ErrUnavailable. READ COMMITTED or REPEATABLE
+//     READ without such a lock lets two processes both rotate one token, or
+//     an Issue under a grant escape a Revoke of it committed meanwhile;
+//   - make revocation sequence numbers visible in order: no reader may see
+//     a record at Seq n+1 while one at Seq n is still to be committed.
+//     A Revoker follows the store by reading RevokedSince from the highest
+//     Seq it has seen, so a revocation that becomes visible below that mark
+//     never reaches its index. Handing out NextSeq under the lock that
+//     serializes writes, held until the commit, gives this order; a
+//     database sequence drawn outside the lock does not.
+//
+// Package store/storetest checks these rules, the last three through two
+// Stores over the same data, which its WithReopen option opens.
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -64,20 +110,23 @@ type Tx interface {
 	Delete(ctx context.Context, id ID) error
 
 	// Grant calls fn for every record whose Grant is grant, in no particular
-	// order. fn must not write to the transaction; an error from fn stops
-	// the iteration and is returned.
+	// order. fn must not call the transaction (see Store); an error from
+	// fn stops the iteration and is returned.
 	Grant(ctx context.Context, grant ID, fn func(Record) error) error
 
 	// RevokedSince calls fn for every revoked record whose Seq is greater
 	// than seq, in ascending Seq order. It is how a Revoker loads its index
 	// at start-up (seq 0) and follows revocations written by other
-	// processes. fn must not write to the transaction; an error from fn
-	// stops the iteration and is returned.
+	// processes; a Shared store must make Seqs visible in order (see
+	// Store). fn must not call the transaction; an error from fn stops the
+	// iteration and is returned.
 	RevokedSince(ctx context.Context, seq uint64, fn func(Revocation) error) error
 
 	// Expired calls fn for at most limit records whose ExpiresAt is before
-	// t, in no particular order. fn must not write to the transaction; an
-	// error from fn stops the iteration and is returned.
+	// t, strictly: a record expiring at t is not reported. It reports them
+	// in no particular order, and none for a limit <= 0. fn must not call
+	// the transaction; an error from fn stops the iteration and is
+	// returned.
 	Expired(ctx context.Context, t time.Time, limit int, fn func(Record) error) error
 
 	// Grants calls fn with the IDs of the grants that by and key name: the
@@ -105,8 +154,8 @@ type Tx interface {
 	//
 	// The cost must be proportional to the grants reported (plus a
 	// logarithmic seek), not to the records of the store. fn must not
-	// write to the transaction; an error from fn stops the iteration and
-	// is returned.
+	// call the transaction; an error from fn stops the iteration and is
+	// returned.
 	Grants(ctx context.Context, by Owner, key string, after ID, limit int, fn func(grant ID) error) error
 
 	// NextSeq returns a revocation sequence number greater than every Seq
@@ -121,9 +170,9 @@ type Tx interface {
 	// Scan calls fn for at most limit records whose ID is greater than
 	// after, in ascending ID order (bytewise), so that a caller reads a
 	// whole store in bounded transactions: the zero ID first, then the ID
-	// of the last record seen. limit <= 0 calls fn for none. fn must not
-	// write to the transaction; an error from fn stops the scan and is
-	// returned. See ScanAll.
+	// of the last record seen (after is exclusive). limit <= 0 calls fn for
+	// none. fn must not call the transaction; an error from fn stops the
+	// scan and is returned. See ScanAll.
 	Scan(ctx context.Context, after ID, limit int, fn func(Record) error) error
 }
 
@@ -150,10 +199,16 @@ func (o Owner) String() string {
 }
 
 // Shared is implemented by Stores that processes other than this one may
-// write to (the sqlite backend: several processes on one database file). A
-// Revoker over a Store whose Shared method returns true follows the store's
-// revocation sequence so that revocations committed elsewhere reach its
-// in-memory index within the sync interval (see WithSyncInterval).
+// write to (the sqlite backend: several processes on one database file; the
+// postgres backend: replicas on any hosts). A Revoker over a Store whose
+// Shared method returns true follows the store's revocation sequence so
+// that revocations committed elsewhere reach its in-memory index within the
+// sync interval (see WithSyncInterval). A Revoker over a Store that is not
+// Shared never reads the store's revocations after New: a store whose data
+// another process can write must report true, and must then serialize
+// writes across processes and make sequence numbers visible in order (see
+// Store). A store that serves one process reports false (or does not
+// implement Shared) and refuses a second Store over the same data.
 type Shared interface {
 	Shared() bool
 }

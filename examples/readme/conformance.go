@@ -1,6 +1,7 @@
 package readme
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/sdkauth/revocation/memory"
@@ -9,23 +10,39 @@ import (
 )
 
 // mystore stands in for the package of the reader's own backend in the
-// README's conformance fragment.
+// README's fragment of a backend's tests.
 var mystore myStoreBackend
 
 // myStoreBackend is the type of mystore.
 type myStoreBackend struct{}
 
-// New returns a fresh Store keeping its files in dir: here a memory Store,
-// which keeps none.
-func (myStoreBackend) New(dir string) revoke.Store { return memory.New() }
+// Open opens the Store keeping its data at path: here a memory Store, which
+// keeps none (the fragment is compiled, never run).
+func (myStoreBackend) Open(path string) (revoke.Store, error) { return memory.New(), nil }
 
-// TestConformance holds the README's fragment that runs the conformance suite
-// against one's own backend. It is not a test of this package (it is in no
-// _test.go file): it is here to be compiled.
+// TestConformance, TestCrash and TestAtRest hold the README's fragment of a
+// backend's tests. They are not tests of this package (they are in no
+// _test.go file): they are here to be compiled.
 //
-// README: conformance
+// README: backend tests
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) revoke.Store { return mystore.New(t.TempDir()) })
+	var dirs sync.Map // each Store the suite opened -> the directory of its data
+	storetest.Run(t, func(t *testing.T) revoke.Store {
+		dir := t.TempDir()
+		s, err := mystore.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs.Store(s, dir)
+		return s
+	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+		dir, _ := dirs.Load(s)
+		return mystore.Open(dir.(string)) // a second Store over the same data, as another process opens it
+	}))
 }
 
-// README end: conformance
+func TestCrash(t *testing.T) { storetest.RunCrash(t, mystore.Open, 20) }
+
+func TestAtRest(t *testing.T) { storetest.RunAtRest(t, mystore.Open) }
+
+// README end: backend tests

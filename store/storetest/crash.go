@@ -57,6 +57,20 @@ type crashOp struct {
 // RunCrash must be called from a top-level test function (the child re-runs
 // that test with -test.run); in the child it does the child's part and
 // returns.
+//
+// How the child finds its database: the child is the test binary itself,
+// run as os.Args[0] with -test.run matching the calling test alone and
+// -test.count=1, in the parent's environment plus
+// REVOCATION_STORETEST_CRASH_DIR, the round's temporary directory. Its
+// Opener is called with the path the parent's was called with for that
+// round, crash.db in that directory. A store kept in a file opens that
+// file. A store on a database server maps the path, the same way in both
+// processes, to data of its own (a table prefix or a database named after
+// a hash of the path). Whatever else both need (a DSN, a base prefix the
+// parent chose) travels in the environment: the test function runs again
+// from its start in the child, so it must read such a value from a
+// variable the parent set with t.Setenv before calling RunCrash, not
+// choose it anew (the postgres backend's TestCrash does this).
 func RunCrash(t *testing.T, open Opener, rounds int) {
 	if dir := os.Getenv(crashEnv); dir != "" {
 		crashChild(t, open, dir)

@@ -25,12 +25,31 @@
 // and after it included), the revoke.SeqSetter contract likewise (SetSeq:
 // the Seq of the records named and nothing else, the transaction's own
 // writes before and after it included, the indexes following), and the
-// Store contract directly. WithReopen adds a subtest over a second Store of the same data,
-// which must be refused or, for a Shared store, converge:
+// Store contract directly: a View is one snapshot (an Update committed
+// between two of its reads is not seen: ViewIsOneSnapshot), the boundaries
+// the contract states (Expired strictly before its cutoff, to the
+// nanosecond; a limit <= 0 reports none; Grants and Scan resume strictly
+// after their after: StoreBoundaries), and client IDs and subjects stored
+// and matched byte for byte ("alice", "Alice", "alice ", composed and
+// decomposed "é", fullwidth letters: ByteExactStrings).
+//
+// A backend whose data other processes can reach (a file several
+// processes may open, a database server) passes WithReopen, a way to open a
+// second Store over the same data, as another process would:
 //
 //	storetest.Run(t, open, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
 //		return mybackend.Open(pathOf(s))
 //	}))
+//
+// The second Store must be refused (a file lock) or Shared, and then
+// SecondStoreOverSameData races the two: both Revokers converge, exactly
+// one of concurrent Rotates of one token through both succeeds, an Issue
+// through one racing a Revoke of its grant through the other is refused or
+// revoked, and revocation sequence numbers become visible in order to a
+// follower reading through either. A Store that reports Shared() == true
+// fails without WithReopen, and a second Store that sees the first one's
+// commits fails unless it is Shared. Each failure names the method and the
+// rule it broke.
 //
 // It also covers the token lifecycle: the rotation state a Store must keep
 // on records (RotationStateRoundTrip), its subject and client index
@@ -50,5 +69,6 @@
 // every acknowledged one survived, and RunAtRest, which searches the files
 // for raw token values. Backends on a database server run RunAtRestDump,
 // which searches a dump of every column of their tables instead, and
-// RunCrash with an Opener that maps the path to tables of their own.
+// RunCrash with an Opener that maps the path to tables of their own (see
+// RunCrash for what the child process is given).
 package storetest

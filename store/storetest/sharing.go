@@ -16,15 +16,24 @@ type config struct {
 }
 
 // WithReopen gives Run a way to open a second Store over the same data as s
-// (the same file, database or tables), as another process or another part
-// of the application would, and adds the subtest SecondStoreOverSameData.
+// (the same file, database or tables), as another process or another
+// replica would, and adds the subtests of SecondStoreOverSameData. Every
+// backend whose data another process can reach (a file other processes may
+// open, a database server) must pass it; Run fails a Store that reports
+// Shared() == true without it.
+//
 // reopen returns an error when the backend refuses a second Store (a file
 // lock, a handle already in use): that is one of the two behaviours the
-// subtest accepts. The other is a Shared store whose Revokers converge: a
-// revocation committed through either Store reaches the other's IsRevoked
-// within the sync interval. A second Store over data that is not Shared
-// fails the subtest, since its Revoker would never learn the first one's
-// revocations. The suite closes what reopen returns.
+// suite accepts, and the races below are then skipped. The other is a
+// Shared store: both Stores' Revokers converge (a revocation committed
+// through either reaches the other's IsRevoked within the sync interval),
+// and their writes are serializable across the two Stores: of concurrent
+// Rotates of one token through both, exactly one wins; an Issue under a
+// grant racing a Revoke of it through the other Store is refused or
+// revoked; and revocation sequence numbers become visible in order, so a
+// follower reading RevokedSince never skips one. A second Store over data
+// that is not Shared fails, since its Revoker would never learn the first
+// one's revocations. The suite closes what reopen returns.
 func WithReopen(reopen func(t *testing.T, s revoke.Store) (revoke.Store, error)) Option {
 	return func(c *config) { c.reopen = reopen }
 }
@@ -46,9 +55,47 @@ func testOneRevokerPerStore(t *testing.T, open func(*testing.T) revoke.Store) {
 	e.wantRevoked("access", at)
 }
 
-// testSecondStore checks a second Store over the same data: refused, or
-// Shared with both Revokers converging.
+// testSecondStore runs the checks of a second Store over the same data, or,
+// without WithReopen, checks that the Store does not need them.
 func testSecondStore(t *testing.T, open func(*testing.T) revoke.Store, reopen func(*testing.T, revoke.Store) (revoke.Store, error)) {
+	if reopen == nil {
+		testSharedNeedsReopen(t, open)
+		return
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, func(*testing.T) revoke.Store, func(*testing.T, revoke.Store) (revoke.Store, error))
+	}{
+		{"Converge", testConverge},
+		{"RotateRace", testRotateAcrossStores},
+		{"IssueRevokeRace", testIssueRevokeAcrossStores},
+		{"SeqVisibleInOrder", testSeqOrderAcrossStores},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open, reopen) })
+	}
+}
+
+// testSharedNeedsReopen: a Store that reports Shared() == true is written by
+// other processes, and Run cannot check that without a second Store.
+func testSharedNeedsReopen(t *testing.T, open func(*testing.T) revoke.Store) {
+	s := open(t)
+	defer s.Close()
+	if isShared(s) {
+		t.Fatal("Shared: the Store reports Shared() == true (other processes write its data), but Run was given no way " +
+			"to open a second Store over the same data: pass storetest.WithReopen so the suite can check that the " +
+			"writes of two Stores are serialized and their revocations reach each other")
+	}
+}
+
+// isShared reports whether s says other processes may write its data.
+func isShared(s revoke.Store) bool {
+	sh, ok := s.(revoke.Shared)
+	return ok && sh.Shared()
+}
+
+// testConverge checks a second Store over the same data: refused, or
+// Shared with both Revokers converging.
+func testConverge(t *testing.T, open func(*testing.T) revoke.Store, reopen func(*testing.T, revoke.Store) (revoke.Store, error)) {
 	const interval = 10 * time.Millisecond
 	e := setup(t, open, revoke.WithSyncInterval(interval))
 	g1 := e.newGrant("c1", 2)
@@ -59,10 +106,7 @@ func testSecondStore(t *testing.T, open func(*testing.T) revoke.Store, reopen fu
 		e.wantRevoked("grant", g1.all()...)
 		return
 	}
-	if sh, ok := s2.(revoke.Shared); !ok || !sh.Shared() {
-		_ = s2.Close()
-		t.Fatal("reopen gave a second Store over data that is not Shared: its Revoker would never see the first one's revocations; refuse it or make the store Shared")
-	}
+	requireShared(t, e, s2)
 	r2, err := revoke.New(s2, revoke.WithClock(e.clock.Now), revoke.WithSyncInterval(interval))
 	if err != nil {
 		_ = s2.Close()
@@ -80,6 +124,36 @@ func testSecondStore(t *testing.T, open func(*testing.T) revoke.Store, reopen fu
 	e2.revoke(g2.R[0], "c1", 4)
 	eventually(t, "revocations through the first Store, seen by the second", r2, append(g1.all(), at)...)
 	eventually(t, "revocations through the second Store, seen by the first", e.r, g2.all()...)
+}
+
+// requireShared fails the test, closing s2, unless s2, a second Store over
+// the data of e's, reports Shared() == true. Its message says whether s2
+// sees e's commits (the store must be Shared) or not (reopen opened other
+// data).
+func requireShared(t *testing.T, e *env, s2 revoke.Store) {
+	t.Helper()
+	if isShared(s2) {
+		return
+	}
+	defer s2.Close()
+	probe := e.issue(revoke.Access, "c1", "", time.Hour)
+	var found bool
+	err := s2.View(e.ctx, func(tx revoke.Tx) error {
+		var err error
+		_, found, err = tx.Get(e.ctx, revoke.TokenID(probe))
+		return err
+	})
+	switch {
+	case err != nil:
+		t.Fatalf("Store.View of the second Store: %v", err)
+	case found:
+		t.Fatal("Shared: a second Store over the same data sees the first one's commits, but the store reports " +
+			"Shared() == false, so its Revoker would never follow the other Store's revocations: other processes " +
+			"write this data, so Shared must report true (or the backend must refuse the second Store)")
+	default:
+		t.Fatal("WithReopen: the second Store does not see a record the first one committed: reopen must open a " +
+			"Store over the same data (the same file, database or tables), or refuse with an error")
+	}
 }
 
 // eventually waits up to 10 s for every token to be reported revoked by r.

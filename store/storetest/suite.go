@@ -17,8 +17,10 @@ import (
 // suite closes it (through revoke.Revoker.Close) when the subtest ends.
 // Each rule of the revoke package is a named subtest, exercised through
 // revoke.New(store) as an application would, and the Store contract (rollback,
-// sequence, closing) is checked on the Store directly. Options add the
-// subtests that need more of the backend than a fresh Store (WithReopen).
+// sequence, closing, snapshots, boundaries, byte-exact strings) is checked on
+// the Store directly. A Store that reports Shared() == true fails unless
+// WithReopen gives the suite a second Store over the same data, which
+// SecondStoreOverSameData races against the first.
 func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 	var cfg config
 	for _, opt := range opts {
@@ -66,14 +68,12 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"SetSeqAmongWrites", testSetSeqAmongWrites},
 		{"NextSeqNeverWraps", testNextSeqNeverWraps},
 		{"BadInputAmongGoodWrites", testBadInputAmongGoodWrites},
-	}
-	if cfg.reopen != nil {
-		tests = append(tests, struct {
-			name string
-			fn   func(*testing.T, func(*testing.T) revoke.Store)
-		}{"SecondStoreOverSameData", func(t *testing.T, open func(*testing.T) revoke.Store) {
+		{"ByteExactStrings", testByteExactStrings},
+		{"StoreBoundaries", testBoundaries},
+		{"ViewIsOneSnapshot", testViewSnapshot},
+		{"SecondStoreOverSameData", func(t *testing.T, open func(*testing.T) revoke.Store) {
 			testSecondStore(t, open, cfg.reopen)
-		}})
+		}},
 	}
 	tests = append(tests, lifecycleTests...)
 	for _, tc := range tests {

@@ -1,0 +1,290 @@
+package storetest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sdkauth/revocation/memory"
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// The Stores of this file are broken on purpose, each in one way a backend
+// written outside the project went wrong, so that TestSuiteCatchesBrokenBackends
+// can show the suite fails them.
+
+// database is the data the processes of a test double share: a memory
+// Store stands for the database server, and a counter for the database
+// sequence revocation numbers are drawn from.
+type database struct {
+	mem *memory.Store
+	seq atomic.Uint64
+	// lock, when set, is taken by every process's Update: the
+	// serialization across processes a correct backend has.
+	lock *sync.Mutex
+}
+
+// process is one process's Store over a database. Its Updates run one at a
+// time, but, unless the database has a lock, not one at a time with other
+// processes': each reads a snapshot, runs fn on it, and writes what fn
+// wrote when it commits, as a backend at READ COMMITTED or REPEATABLE READ
+// without a lock does.
+type process struct {
+	db     *database
+	own    sync.Mutex // this process's writers, one at a time
+	shared bool
+	closed atomic.Bool
+}
+
+var _ revoke.Shared = (*process)(nil)
+
+// newDatabase returns an empty database, whose processes share a lock when
+// serialized is true.
+func newDatabase(serialized bool) *database {
+	db := &database{mem: memory.New()}
+	if serialized {
+		db.lock = new(sync.Mutex)
+	}
+	return db
+}
+
+// open returns a new process over db.
+func (db *database) open(shared bool) *process { return &process{db: db, shared: shared} }
+
+func (p *process) Shared() bool { return p.shared }
+
+func (p *process) View(ctx context.Context, fn func(revoke.Tx) error) error {
+	if p.closed.Load() {
+		return fmt.Errorf("process: %w", revoke.ErrClosed)
+	}
+	return p.db.mem.View(ctx, fn)
+}
+
+func (p *process) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+	if p.closed.Load() {
+		return fmt.Errorf("process: %w", revoke.ErrClosed)
+	}
+	lock := &p.own
+	if p.db.lock != nil {
+		lock = p.db.lock
+	}
+	lock.Lock()
+	defer lock.Unlock()
+	snap, err := p.db.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	var writes []revoke.Record // a zero Kind: a Delete of the ID
+	err = snap.Update(ctx, func(tx revoke.Tx) error {
+		return fn(&loggingTx{Tx: tx, db: p.db, writes: &writes})
+	})
+	if err != nil {
+		return err
+	}
+	// The commit takes a while, as one over a network does.
+	time.Sleep(time.Duration(rand.N(2000)) * time.Microsecond)
+	return p.db.mem.Update(ctx, func(tx revoke.Tx) error {
+		for _, w := range writes {
+			if w.Kind == 0 {
+				if err := tx.Delete(ctx, w.ID); err != nil {
+					return err
+				}
+			} else if err := tx.Put(ctx, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (p *process) Close() error {
+	if p.closed.Swap(true) {
+		return fmt.Errorf("process: %w", revoke.ErrClosed)
+	}
+	return nil
+}
+
+// snapshot copies the committed records into a Store of their own.
+func (db *database) snapshot(ctx context.Context) (*memory.Store, error) {
+	var recs []revoke.Record
+	err := db.mem.View(ctx, func(tx revoke.Tx) error {
+		return tx.Scan(ctx, revoke.ID{}, math.MaxInt, func(rec revoke.Record) error {
+			recs = append(recs, rec)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	snap := memory.New()
+	return snap, snap.Update(ctx, func(tx revoke.Tx) error {
+		for _, rec := range recs {
+			if err := tx.Put(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// loggingTx notes the writes of a process's transaction and draws its
+// sequence numbers from the database's counter.
+type loggingTx struct {
+	revoke.Tx
+	db     *database
+	writes *[]revoke.Record
+}
+
+func (t *loggingTx) Put(ctx context.Context, rec revoke.Record) error {
+	for {
+		cur := t.db.seq.Load()
+		if rec.Seq <= cur || t.db.seq.CompareAndSwap(cur, rec.Seq) {
+			break
+		}
+	}
+	*t.writes = append(*t.writes, rec)
+	return t.Tx.Put(ctx, rec)
+}
+
+func (t *loggingTx) Delete(ctx context.Context, id revoke.ID) error {
+	*t.writes = append(*t.writes, revoke.Record{ID: id})
+	return t.Tx.Delete(ctx, id)
+}
+
+func (t *loggingTx) NextSeq(context.Context) (uint64, error) { return t.db.seq.Add(1), nil }
+
+// wrapped is a memory Store whose transactions go through wrap.
+type wrapped struct {
+	*memory.Store
+	wrap func(revoke.Tx) revoke.Tx
+}
+
+func (w *wrapped) View(ctx context.Context, fn func(revoke.Tx) error) error {
+	return w.Store.View(ctx, func(tx revoke.Tx) error { return fn(w.wrap(tx)) })
+}
+
+func (w *wrapped) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	return w.Store.Update(ctx, func(tx revoke.Tx) error { return fn(w.wrap(tx)) })
+}
+
+// collatingTx matches Grants keys as a case- and accent-insensitive,
+// space-padding collation does (MySQL's utf8mb4_general_ci).
+type collatingTx struct{ revoke.Tx }
+
+// collate folds s as such a collation compares it.
+func collate(s string) string {
+	s = strings.NewReplacer("\u0301", "", "\u00e9", "e", "\u00c9", "e", "\u00df", "ss", "\uff41", "a").Replace(s)
+	return strings.ToLower(strings.TrimRight(s, " "))
+}
+
+func (t collatingTx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+	if limit <= 0 {
+		return nil
+	}
+	var found []revoke.ID
+	err := t.Tx.Scan(ctx, revoke.ID{}, math.MaxInt, func(rec revoke.Record) error {
+		field := rec.ClientID
+		if by == revoke.BySubject {
+			field = rec.Subject
+		}
+		if field != "" && collate(field) == collate(key) && bytes.Compare(rec.Grant[:], after[:]) > 0 {
+			found = append(found, rec.Grant)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(found, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
+	found = slices.Compact(found)
+	for _, g := range found[:min(limit, len(found))] {
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inclusiveExpiredTx reports records expiring at the cutoff too (<=).
+type inclusiveExpiredTx struct{ revoke.Tx }
+
+func (t inclusiveExpiredTx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
+	return t.Tx.Expired(ctx, before.Add(time.Nanosecond), limit, fn)
+}
+
+// unlimitedTx reads a limit <= 0 as no limit, as SQLite's LIMIT -1 does.
+type unlimitedTx struct{ revoke.Tx }
+
+func (t unlimitedTx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	return t.Tx.Expired(ctx, before, limit, fn)
+}
+
+// readCommitted is a memory Store whose View runs each read in a
+// transaction of its own, as a View at READ COMMITTED does: two reads of
+// one View may see different commits.
+type readCommitted struct{ *memory.Store }
+
+func (s *readCommitted) View(ctx context.Context, fn func(revoke.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fn(perReadTx{s.Store})
+}
+
+// perReadTx is a read-only Tx whose every read is a View of its own.
+type perReadTx struct{ s *memory.Store }
+
+// read runs fn in a View of its own.
+func (t perReadTx) read(ctx context.Context, fn func(revoke.Tx) error) error {
+	return t.s.View(ctx, fn)
+}
+
+func (t perReadTx) Get(ctx context.Context, id revoke.ID) (rec revoke.Record, found bool, err error) {
+	err = t.read(ctx, func(tx revoke.Tx) error {
+		var err error
+		rec, found, err = tx.Get(ctx, id)
+		return err
+	})
+	return rec, found, err
+}
+
+func (t perReadTx) Put(context.Context, revoke.Record) error { return errReadOnly }
+
+func (t perReadTx) Delete(context.Context, revoke.ID) error { return errReadOnly }
+
+func (t perReadTx) NextSeq(context.Context) (uint64, error) { return 0, errReadOnly }
+
+func (t perReadTx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
+	return t.read(ctx, func(tx revoke.Tx) error { return tx.Grant(ctx, grant, fn) })
+}
+
+func (t perReadTx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revocation) error) error {
+	return t.read(ctx, func(tx revoke.Tx) error { return tx.RevokedSince(ctx, seq, fn) })
+}
+
+func (t perReadTx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
+	return t.read(ctx, func(tx revoke.Tx) error { return tx.Expired(ctx, before, limit, fn) })
+}
+
+func (t perReadTx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+	return t.read(ctx, func(tx revoke.Tx) error { return tx.Grants(ctx, by, key, after, limit, fn) })
+}
+
+func (t perReadTx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revoke.Record) error) error {
+	return t.read(ctx, func(tx revoke.Tx) error { return tx.Scan(ctx, after, limit, fn) })
+}
+
+var errReadOnly = fmt.Errorf("perReadTx: a write in a read-only transaction")
