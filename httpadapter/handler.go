@@ -54,6 +54,10 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	origin := h.origin(r)
 	h.setCORS(w, origin, "")
+	if !h.originAllowed(r, "") {
+		h.refuseOrigin(w, r)
+		return
+	}
 	if origin != "" && h.preflight(w, r, origin) {
 		return
 	}
@@ -94,13 +98,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req revokeRequest
 	if d == dialectForm {
 		var desc string
-		if req, desc = parseForm(body, h.opts.maxToken, h.opts.maxClientID); desc != "" {
+		req, desc = parseForm(body, h.opts.maxToken, h.opts.maxClientID)
+		if desc == "" {
+			desc = credentialsProblem(r.Header, req.secret)
+		}
+		if desc != "" {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_request", desc)
 			return
 		}
 	} else {
 		var vs []violation
-		if req, vs = parseRequest(body, h.opts.maxToken, h.opts.maxClientID); len(vs) > 0 {
+		req, vs = parseRequest(body, h.opts.maxToken, h.opts.maxClientID)
+		if len(r.Header["Authorization"]) > 1 {
+			vs = append(vs, violation{Field: fieldAuthorization, Description: descDuplicate})
+		}
+		if len(vs) > 0 {
 			writeViolations(w, vs)
 			return
 		}
@@ -110,6 +122,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCORS(w, origin, client)
+	if !h.originAllowed(r, client) {
+		h.refuseOrigin(w, r)
+		return
+	}
 	n, err := h.rev.Revoke(r.Context(), req.token, client)
 	switch {
 	case err == nil:
