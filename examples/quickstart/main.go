@@ -2,13 +2,19 @@
 // the tokens it mints, serves the revocation endpoint, and refuses revoked
 // bearer tokens. It compiles and is tested with the module, so the README's
 // copy cannot drift from working code.
+//
+// Usage:
+//
+//	go run ./examples/quickstart [-addr localhost:8080] [-db revocation.db]
 package main
 
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"time"
 
@@ -18,13 +24,16 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	db := flag.String("db", "revocation.db", "bolt file that keeps the tokens and revocations")
+	flag.Parse()
+	if err := run(context.Background(), *addr, *db); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
-	store, err := bolt.Open("revocation.db")
+func run(ctx context.Context, addr, db string) error {
+	store, err := bolt.Open(db)
 	if err != nil {
 		return err
 	}
@@ -51,6 +60,10 @@ func run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	httpadapter.Mount(mux, httpadapter.NewHandler(rv))   // POST /v1/auth/token/revoke (JSON and RFC 7009 forms)
 	mux.Handle("/api/", httpadapter.Middleware(rv)(api)) // 401 for revoked bearer tokens
-	log.Printf("listening on localhost:8080; try: curl -H 'Authorization: Bearer %s' localhost:8080/api/", access)
-	return http.ListenAndServe("localhost:8080", mux)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Printf("listening on %s; try: curl -H 'Authorization: Bearer %s' %s/api/", ln.Addr(), access, ln.Addr())
+	return http.Serve(ln, mux)
 }
