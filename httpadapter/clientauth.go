@@ -96,8 +96,12 @@ func AllowPublicClients(isPublic func(ctx context.Context, clientID string) (boo
 
 // AllowSecretPost lets BasicAuth accept the client's credentials as the
 // form's client_id and client_secret (client_secret_post, RFC 6749, section
-// 2.3.1), which the RFC allows but does not recommend. A request using both
-// Basic and client_secret is refused.
+// 2.3.1), which the RFC allows but does not recommend; some client libraries
+// use it by default (zitadel/oidc's auto-detection, openid-client's
+// client_secret_post). The secret is compared by verify, as Basic's is. A
+// request using both the Authorization header and client_secret is refused
+// (the handler answers invalid_request: RFC 6749, section 2.3 allows one
+// method per request).
 func AllowSecretPost() AuthOption {
 	return func(o *authOptions) { o.secretPost = true }
 }
@@ -110,8 +114,10 @@ func AllowSecretPost() AuthOption {
 // the client's secret; it must compare in constant time (StaticSecrets
 // does), and its error (the client database is unreachable) is answered 500,
 // or 503 if it wraps revoke.ErrUnavailable, never 401. With the options,
-// public clients and client_secret_post are accepted too. BasicAuth panics if
-// verify is nil.
+// public clients and client_secret_post are accepted too. A request with
+// more than one Authorization header is refused whatever they hold (the
+// handler answers it invalid_request before BasicAuth is called). BasicAuth
+// panics if verify is nil.
 func BasicAuth(verify func(ctx context.Context, clientID, secret string) (bool, error), opts ...AuthOption) ClientAuth {
 	if verify == nil {
 		panic("httpadapter: BasicAuth: nil verify")
@@ -127,6 +133,8 @@ func BasicAuth(verify func(ctx context.Context, clientID, secret string) (bool, 
 		user, pass, basic := r.BasicAuth()
 		_, hasAuth := r.Header["Authorization"]
 		switch {
+		case len(r.Header["Authorization"]) > 1:
+			return "", fmt.Errorf("%w: more than one Authorization header", ErrInvalidClient)
 		case basic && c.Secret != "":
 			return "", fmt.Errorf("%w: more than one authentication method", ErrInvalidClient)
 		case hasAuth && !basic:
@@ -156,6 +164,21 @@ func BasicAuth(verify func(ctx context.Context, clientID, secret string) (bool, 
 		}
 		return "", fmt.Errorf("%w: no client credentials", ErrInvalidClient)
 	}
+}
+
+// credentialsProblem returns the error_description of the invalid_request a
+// form request's client credentials make, or "": more than one Authorization
+// header (which of them authenticates would depend on who reads them), or
+// the header together with client_secret in the body (two authentication
+// methods, which RFC 6749, section 2.3 forbids).
+func credentialsProblem(h http.Header, secret string) string {
+	switch n := len(h["Authorization"]); {
+	case n > 1:
+		return "the Authorization header must appear only once"
+	case n == 1 && secret != "":
+		return "more than one client authentication method: send the Authorization header or client_secret, not both"
+	}
+	return ""
 }
 
 func public(ctx context.Context, isPublic func(context.Context, string) (bool, error), id string) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,7 +143,9 @@ func TestBasicAuthMethods(t *testing.T) {
 		{"client_secret_post", url.Values{"token": {"x"}, "client_id": {"client-a"}, "client_secret": {"secret-a"}}, "", 401, 200},
 		{"client_secret_post, wrong secret", url.Values{"token": {"x"}, "client_id": {"client-a"}, "client_secret": {"nope"}}, "", 401, 401},
 		{"client_secret without client_id", url.Values{"token": {"x"}, "client_secret": {"secret-a"}}, "", 401, 401},
-		{"Basic and client_secret", url.Values{"token": {"x"}, "client_secret": {"secret-a"}}, basic("client-a", "secret-a"), 401, 401},
+		// Two methods in one request (RFC 6749, section 2.3): invalid_request.
+		{"Basic and client_secret", url.Values{"token": {"x"}, "client_secret": {"secret-a"}}, basic("client-a", "secret-a"), 400, 400},
+		{"Basic and client_secret_post, both right", url.Values{"token": {"x"}, "client_id": {"client-a"}, "client_secret": {"secret-a"}}, basic("client-a", "secret-a"), 400, 400},
 		{"Bearer instead of Basic", url.Values{"token": {"x"}, "client_id": {"spa"}}, "Bearer abc", 401, 401},
 		{"malformed Basic", url.Values{"token": {"x"}}, "Basic !!!", 401, 401},
 		{"Basic with a bad escape", url.Values{"token": {"x"}}, basicRaw("client%zz", "secret-a"), 401, 401},
@@ -162,6 +165,87 @@ func TestBasicAuthMethods(t *testing.T) {
 				t.Errorf("%s: status %d, want %d; body %s", tc.name, rec.Code, hc.want, rec.Body)
 			}
 		}
+	}
+}
+
+// TestDuplicateAuthorization: a request with two Authorization headers is
+// invalid_request in both dialects, whichever of them carries the right
+// credentials, and revokes nothing; BasicAuth on its own refuses it too.
+func TestDuplicateAuthorization(t *testing.T) {
+	f := newFixture(t)
+	secrets := map[string]string{"client-a": "s3cr3t", "other": "pw"}
+	auth := httpadapter.BasicAuth(httpadapter.StaticSecrets(secrets), httpadapter.AllowSecretPost())
+	authed := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(auth))
+	open := httpadapter.NewHandler(f.rev)
+	for _, order := range [][]string{
+		{basic("client-a", "s3cr3t"), basic("other", "pw")},
+		{basic("other", "pw"), basic("client-a", "s3cr3t")},
+		{basic("client-a", "s3cr3t"), basic("client-a", "s3cr3t")},
+	} {
+		for _, h := range []http.Handler{authed, open} {
+			req := newRequest(http.MethodPost, formCT, url.Values{"token": {accessA1}, "client_id": {"client-a"}}.Encode())
+			req.Header["Authorization"] = order
+			rec := serve(t, h, req)
+			if rec.Code != http.StatusBadRequest || oauthError(t, rec) != "invalid_request" {
+				t.Errorf("form, %q: %d %s, want 400 invalid_request", order, rec.Code, rec.Body)
+			}
+			req = newRequest(http.MethodPost, "application/json", jsonBody(accessA1, "client-a"))
+			req.Header["Authorization"] = order
+			rec = serve(t, h, req)
+			if got := violations(t, rec); rec.Code != http.StatusBadRequest || !slices.Equal(got, []string{"Authorization: must appear only once"}) {
+				t.Errorf("JSON, %q: %d %q, want 400 Authorization: must appear only once", order, rec.Code, got)
+			}
+		}
+		req := newRequest(http.MethodPost, formCT, "")
+		req.Header["Authorization"] = order
+		if _, err := auth(req, httpadapter.ClaimedClient{}); !errors.Is(err, httpadapter.ErrInvalidClient) {
+			t.Errorf("BasicAuth, %q: err %v, want ErrInvalidClient", order, err)
+		}
+	}
+	// JSON violations of the body and of the header are listed together.
+	req := newRequest(http.MethodPost, "application/json", `{"token":""}`)
+	req.Header["Authorization"] = []string{basic("client-a", "s3cr3t"), "Bearer x"}
+	want := []string{"token: must not be empty", "clientId: required field missing", "Authorization: must appear only once"}
+	if got := violations(t, serve(t, authed, req)); !slices.Equal(got, want) {
+		t.Errorf("violations %q, want %q", got, want)
+	}
+	if f.revoked(t, accessA1) {
+		t.Fatal("a request with two Authorization headers revoked the token")
+	}
+	// One header: served.
+	req = standardClientRequest("client-a", "s3cr3t", url.Values{"token": {accessA1}})
+	if rec := serve(t, authed, req); rec.Code != http.StatusOK || !f.revoked(t, accessA1) {
+		t.Fatalf("one Authorization header: %d, want 200 and revoked", rec.Code)
+	}
+}
+
+// TestSecretPostStandardClient: client_secret_post as golang.org/x/oauth2
+// sends it under AuthStyleInParams (and AuthStyleAutoDetect's second try),
+// zitadel/oidc and openid-client: client_id and client_secret in the form
+// body, form-urlencoded by url.Values.Encode, no Authorization header.
+func TestSecretPostStandardClient(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	exp := f.clock.Now().Add(time.Hour)
+	if err := f.rev.Issue(ctx, revoke.Token{Value: oddToken, Kind: revoke.Refresh, ClientID: oddClient, ExpiresAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+	verify := httpadapter.StaticSecrets(oddSecrets)
+	basicOnly := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify)))
+	h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify, httpadapter.AllowSecretPost())))
+	form := url.Values{"token": {oddToken}, "token_type_hint": {"refresh_token"}, "client_id": {oddClient}, "client_secret": {oddSecret}}
+	if rec := postForm(t, basicOnly, form); rec.Code != http.StatusUnauthorized || oauthError(t, rec) != "invalid_client" {
+		t.Fatalf("without AllowSecretPost: %d %s, want 401 invalid_client", rec.Code, rec.Body)
+	}
+	wrong := url.Values{"token": {oddToken}, "client_id": {oddClient}, "client_secret": {oddSecret + "x"}}
+	if rec := postForm(t, h, wrong); rec.Code != http.StatusUnauthorized || oauthError(t, rec) != "invalid_client" {
+		t.Fatalf("wrong secret: %d %s, want 401 invalid_client", rec.Code, rec.Body)
+	}
+	if f.revoked(t, oddToken) {
+		t.Fatal("revoked by a refused request")
+	}
+	if rec := postForm(t, h, form); rec.Code != http.StatusOK || !f.revoked(t, oddToken) {
+		t.Fatalf("client_secret_post: %d %s, want 200 and revoked", rec.Code, rec.Body)
 	}
 }
 

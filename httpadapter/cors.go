@@ -18,8 +18,10 @@ type CORS struct {
 	// before its client is authenticated; AllowOrigin should then allow every
 	// origin any client may use. Once the client is known (authenticated, or
 	// named in the body when there is no authenticator) it is asked again
-	// with that client, so origins can be allowed per client. Required; see
-	// AllowOrigins for a fixed list. It may be called concurrently.
+	// with that client, so origins can be allowed per client. A request
+	// whose origin it refuses, at either step, is refused with 403 (see
+	// WithCORS). Required; see AllowOrigins for a fixed list. It may be
+	// called concurrently.
 	AllowOrigin func(origin, clientID string) bool
 	// MaxAge is how long a browser may cache a preflight's answer: zero
 	// means DefaultCORSMaxAge; it must be between 0 and 24 hours.
@@ -40,10 +42,22 @@ const DefaultCORSMaxAge = 10 * time.Minute
 // Every response carries Vary: Origin. Credentials mode (cookies) is not
 // enabled: clients authenticate with the Authorization header or the form.
 // Without WithCORS (the default) no response carries a CORS header, and a
-// preflight is a 405 like any other method. CORS decides what a page may
-// read, not what the endpoint does: a refused origin's request is still
-// served, and only the browser withholds the answer. WithCORS panics if
-// c.AllowOrigin is nil or c.MaxAge is out of range.
+// preflight is a 405 like any other method.
+//
+// With WithCORS, the Origin header also gates what the endpoint does, since
+// CORS alone would only decide what a page may read: a browser sends a
+// page's simple form POST without a preflight, and only withholds the
+// answer. So a request that carries an Origin header (or several) which c
+// does not allow is refused with 403 Forbidden and nothing is revoked:
+// before anything else when AllowOrigin refuses the origin for every client
+// (clientID ""), a preflight included, and after client authentication when
+// it refuses the origin for the authenticated client. The 403's body is
+// {"error":"invalid_request",...} for a form POST and {"message":...}
+// otherwise. Requests without an Origin header (servers, mobile apps, curl)
+// are not affected. Browsers send Origin with same-origin POSTs too: if
+// pages of the server's own origin call the endpoint, allow that origin.
+//
+// WithCORS panics if c.AllowOrigin is nil or c.MaxAge is out of range.
 func WithCORS(c CORS) Option {
 	if c.AllowOrigin == nil {
 		panic("httpadapter: WithCORS: nil AllowOrigin")
@@ -98,6 +112,38 @@ func (h *handler) origin(r *http.Request) string {
 		return v[0]
 	}
 	return ""
+}
+
+// msgOrigin is the message of the 403 to a request from an origin that
+// WithCORS does not allow.
+const msgOrigin = "origin not allowed: pages of this origin may not call the endpoint (CORS)"
+
+// originAllowed reports whether the request may be served on behalf of
+// clientID ("" while unknown) as far as CORS is concerned: always without
+// WithCORS or without an Origin header, else only when it has a single
+// Origin that AllowOrigin allows.
+func (h *handler) originAllowed(r *http.Request, clientID string) bool {
+	if h.opts.cors == nil {
+		return true
+	}
+	switch v := r.Header["Origin"]; len(v) {
+	case 0:
+		return true
+	case 1:
+		return h.opts.cors.allow(v[0], clientID)
+	}
+	return false
+}
+
+// refuseOrigin answers 403 to a request from an origin that is not allowed:
+// in the form dialect to a form POST, with an Error body otherwise (a
+// preflight, another method, another media type).
+func (h *handler) refuseOrigin(w http.ResponseWriter, r *http.Request) {
+	if d, ok := dialectOf(r.Header); ok && d == dialectForm && r.Method == http.MethodPost {
+		writeOAuthError(w, http.StatusForbidden, "invalid_request", msgOrigin)
+		return
+	}
+	writeMessage(w, http.StatusForbidden, msgOrigin)
 }
 
 // setCORS sets (or clears) the CORS headers of the response for a request

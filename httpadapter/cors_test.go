@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,12 +69,13 @@ func TestCORS(t *testing.T) {
 			t.Errorf("preflight %s = %q, want %q", k, got, v)
 		}
 	}
-	// A preflight from another origin, or for another method, is a plain
-	// OPTIONS: 405, no CORS grant.
+	// A preflight from another origin is refused, saying why; one for
+	// another method is a plain OPTIONS: 405. Neither is granted.
 	for _, req := range []*http.Request{preflightRequest("https://evil.example"), preflightRequest("https://app.example.evil")} {
 		rec := serve(t, h, req)
-		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Access-Control-Allow-Origin") != "" {
-			t.Errorf("preflight from %s: %d, ACAO %q", req.Header.Get("Origin"), rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
+		if rec.Code != http.StatusForbidden || rec.Header().Get("Access-Control-Allow-Origin") != "" ||
+			!strings.Contains(message(t, rec), "origin not allowed") {
+			t.Errorf("preflight from %s: %d %s, ACAO %q; want 403, origin not allowed", req.Header.Get("Origin"), rec.Code, rec.Body, rec.Header().Get("Access-Control-Allow-Origin"))
 		}
 	}
 	req = preflightRequest("https://app.example")
@@ -90,11 +92,53 @@ func TestCORS(t *testing.T) {
 			t.Errorf("status %d from an allowed origin: headers %v", rec.Code, rec.Header())
 		}
 	}
-	// Another origin's request is served (CORS does not gate it) but not
-	// granted.
-	rec = serve(t, h, formFrom("https://evil.example", url.Values{"token": {accessA2}, "client_id": {"client-a"}}))
-	if rec.Code != http.StatusOK || rec.Header().Get("Access-Control-Allow-Origin") != "" || rec.Header().Get("Vary") != "Origin" {
-		t.Errorf("other origin: %d, headers %v", rec.Code, rec.Header())
+}
+
+// TestCORSRefusesOtherOrigins: with CORS configured, a request whose Origin
+// is not allowed is refused with 403 in the endpoint's error format and
+// revokes nothing, in both dialects and for any method; a request without
+// an Origin (a server, curl) is served.
+func TestCORSRefusesOtherOrigins(t *testing.T) {
+	f := newFixture(t)
+	h := httpadapter.NewHandler(f.rev, httpadapter.WithCORS(httpadapter.CORS{
+		AllowOrigin: httpadapter.AllowOrigins("https://app.example"),
+	}))
+	// The simple form POST a page of another origin can send without a
+	// preflight.
+	for _, origin := range []string{"https://evil.example", "null", "", "https://app.example:8443"} {
+		rec := serve(t, h, formFrom(origin, url.Values{"token": {accessA1}, "client_id": {"client-a"}}))
+		if rec.Code != http.StatusForbidden || oauthError(t, rec) != "invalid_request" ||
+			rec.Header().Get("Access-Control-Allow-Origin") != "" || rec.Header().Get("Vary") != "Origin" {
+			t.Errorf("form from %q: %d %s, headers %v; want 403 invalid_request", origin, rec.Code, rec.Body, rec.Header())
+		}
+	}
+	// Two Origin headers, one of them allowed.
+	req := formFrom("https://evil.example", url.Values{"token": {accessA1}, "client_id": {"client-a"}})
+	req.Header.Add("Origin", "https://app.example")
+	if rec := serve(t, h, req); rec.Code != http.StatusForbidden {
+		t.Errorf("two Origin headers: %d, want 403", rec.Code)
+	}
+	// The JSON dialect, another method, another media type.
+	for _, req := range []*http.Request{
+		newRequest(http.MethodPost, "application/json", jsonBody(accessA1, "client-a")),
+		newRequest(http.MethodGet, "", ""),
+		newRequest(http.MethodPost, "text/plain", "token="+accessA1),
+	} {
+		req.Header.Set("Origin", "https://evil.example")
+		rec := serve(t, h, req)
+		if rec.Code != http.StatusForbidden || !strings.Contains(message(t, rec), "origin not allowed") {
+			t.Errorf("%s %s from another origin: %d %s, want 403 origin not allowed", req.Method, req.Header.Get("Content-Type"), rec.Code, rec.Body)
+		}
+	}
+	if f.revoked(t, accessA1) {
+		t.Fatal("a request from a disallowed origin revoked the token")
+	}
+	// Without an Origin header, and from the allowed origin: served.
+	if rec := postForm(t, h, url.Values{"token": {accessA1}, "client_id": {"client-a"}}); rec.Code != http.StatusOK || !f.revoked(t, accessA1) {
+		t.Fatalf("no Origin: %d, want 200 and revoked", rec.Code)
+	}
+	if rec := serve(t, h, formFrom("https://app.example", url.Values{"token": {accessA2}, "client_id": {"client-a"}})); rec.Code != http.StatusOK || !f.revoked(t, accessA2) {
+		t.Fatalf("allowed origin: %d, want 200 and revoked", rec.Code)
 	}
 }
 
@@ -114,9 +158,15 @@ func TestCORSPerClient(t *testing.T) {
 	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Max-Age") != "600" {
 		t.Fatalf("preflight: %d, Max-Age %q; want 204, 600", rec.Code, rec.Header().Get("Access-Control-Max-Age"))
 	}
+	// client-b's origin, client-a's request: refused once the client is
+	// known, and not granted.
 	rec = serve(t, h, formFrom("https://b.example", url.Values{"token": {accessA1}, "client_id": {"client-a"}}))
-	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
-		t.Error("client-a's answer granted to client-b's origin")
+	if rec.Code != http.StatusForbidden || oauthError(t, rec) != "invalid_request" || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("client-a's request from client-b's origin: %d %s, ACAO %q; want 403, not granted",
+			rec.Code, rec.Body, rec.Header().Get("Access-Control-Allow-Origin"))
+	}
+	if f.revoked(t, accessA1) {
+		t.Error("client-a's token revoked from client-b's origin")
 	}
 	rec = serve(t, h, formFrom("https://a.example", url.Values{"token": {accessA2}, "client_id": {"client-a"}}))
 	if rec.Header().Get("Access-Control-Allow-Origin") != "https://a.example" {

@@ -48,13 +48,15 @@
 //     (WithMaxTokenLength, WithMaxClientIDLength), or given twice; or a single
 //     violation of field "body" when the body is not exactly one JSON object
 //     (empty, malformed, truncated, null, an array, a string, or followed by
-//     more data).
+//     more data). More than one Authorization header is a violation of field
+//     "Authorization", whatever the headers hold.
 //   - 401 {"message":...} with WWW-Authenticate: Basic realm="revocation"
 //     when the client authenticator (WithClientAuth) rejects the request's
 //     credentials, or they are another client's than the body's clientId.
 //     Nothing is revoked.
 //   - 403 {"message":...} when the token was issued to another client
-//     (revoke.ErrClientMismatch). Nothing is revoked.
+//     (revoke.ErrClientMismatch), or, with WithCORS, when the request's
+//     Origin is not allowed (see "Browser clients"). Nothing is revoked.
 //   - 405 {"message":...} with Allow: POST for any other method.
 //   - 413 {"message":...} for a body over the limit (WithMaxBodyBytes,
 //     64 KiB by default).
@@ -81,7 +83,9 @@
 // unknown fields are ignored. A field given more than once is a violation of
 // that field, even when the values agree: JSON parsers disagree on which
 // duplicate wins, and a proxy that checked the first must not see the second
-// revoked. The token is used exactly as sent (no trimming); JSON escapes are
+// revoked. For the same reason a field beside a member whose name differs
+// from it only in case ({"token":...,"Token":...}) is given twice, since
+// encoding/json matches names case-insensitively. The token is used exactly as sent (no trimming); JSON escapes are
 // decoded first.
 //
 // # The form dialect
@@ -101,7 +105,10 @@
 // for a client that does not authenticate otherwise; client_secret, for
 // client_secret_post when BasicAuth allows it. A parameter given twice is
 // invalid_request; one without a value counts as omitted (RFC 6749, section
-// 3.1); the URL's query string is not read. The responses:
+// 3.1); the URL's query string is not read. More than one Authorization
+// header is invalid_request too, and so is the header together with
+// client_secret: a client must not use more than one authentication method
+// (RFC 6749, section 2.3). The responses:
 //
 //   - 200 with an empty body and no Content-Type for revoked, unknown,
 //     expired or already revoked tokens (RFC 7009, section 2.2).
@@ -109,6 +116,8 @@
 //     malformed request; 400 {"error":"unauthorized_client",...} for a
 //     token issued to another client (RFC 7009 leaves the choice open; it
 //     is refused, never 200).
+//   - 403 {"error":"invalid_request",...} when WithCORS is configured and
+//     the request's Origin is not allowed.
 //   - 401 {"error":"invalid_client",...} with WWW-Authenticate when client
 //     authentication fails, or no client is named at all.
 //   - 413 invalid_request, 500 server_error, 503 temporarily_unavailable with
@@ -142,8 +151,14 @@
 //
 // WithCORS lets pages of the origins it allows call the endpoint: it answers
 // the preflight (OPTIONS, 204) and grants each response to an allowed
-// origin, per client if AllowOrigin looks at the client. Without it, no
-// response carries a CORS header. Mount the handler for every method (see
+// origin, per client if AllowOrigin looks at the client. It also refuses
+// (403, nothing revoked) every request whose Origin header it does not
+// allow: CORS alone only keeps a page from reading the answer, while a
+// page's simple form POST would still be executed. Requests without an
+// Origin header (servers, native applications) are not affected; browsers
+// send one with same-origin POSTs too, so allow the server's own origin if
+// its pages call the endpoint. Without WithCORS, no response carries a CORS
+// header and Origin is ignored. Mount the handler for every method (see
 // Mounting), or the preflight never reaches it.
 //
 //	h := httpadapter.NewHandler(rev,

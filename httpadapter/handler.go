@@ -54,6 +54,10 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	origin := h.origin(r)
 	h.setCORS(w, origin, "")
+	if !h.originAllowed(r, "") {
+		h.refuseOrigin(w, r)
+		return
+	}
 	if origin != "" && h.preflight(w, r, origin) {
 		return
 	}
@@ -67,50 +71,86 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusUnsupportedMediaType, msgMediaType)
 		return
 	}
-	var body []byte
-	if r.Body != nil {
-		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.maxBody))
-		if err != nil {
-			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-				desc := "request body exceeds " + strconv.FormatInt(h.opts.maxBody, 10) + " bytes"
-				if d == dialectForm {
-					writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", desc)
-				} else {
-					writeMessage(w, http.StatusRequestEntityTooLarge, desc)
-				}
-				return
-			}
-			h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: reading request body",
-				slog.Any("err", err))
-			if d == dialectForm {
-				writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request body could not be read")
-			} else {
-				writeViolations(w, []violation{{Field: fieldBody, Description: descBodyRead}})
-			}
-			return
-		}
+	body, ok := h.readBody(w, r, d)
+	if !ok {
+		return
 	}
-	var req revokeRequest
-	if d == dialectForm {
-		var desc string
-		if req, desc = parseForm(body, h.opts.maxToken, h.opts.maxClientID); desc != "" {
-			writeOAuthError(w, http.StatusBadRequest, "invalid_request", desc)
-			return
-		}
-	} else {
-		var vs []violation
-		if req, vs = parseRequest(body, h.opts.maxToken, h.opts.maxClientID); len(vs) > 0 {
-			writeViolations(w, vs)
-			return
-		}
+	req, ok := h.parse(w, r, d, body)
+	if !ok {
+		return
 	}
 	client, ok := h.requester(w, r, d, req)
 	if !ok {
 		return
 	}
 	h.setCORS(w, origin, client)
+	if !h.originAllowed(r, client) {
+		h.refuseOrigin(w, r)
+		return
+	}
 	n, err := h.rev.Revoke(r.Context(), req.token, client)
+	h.answer(w, r, d, client, n, err)
+}
+
+// readBody reads the request body, up to the limit. It answers the request
+// itself (413, 400) and returns false when the body is too large or cannot
+// be read.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request, d dialect) ([]byte, bool) {
+	if r.Body == nil {
+		return nil, true
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.maxBody))
+	if err == nil {
+		return body, true
+	}
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		desc := "request body exceeds " + strconv.FormatInt(h.opts.maxBody, 10) + " bytes"
+		if d == dialectForm {
+			writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", desc)
+		} else {
+			writeMessage(w, http.StatusRequestEntityTooLarge, desc)
+		}
+		return nil, false
+	}
+	h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: reading request body",
+		slog.Any("err", err))
+	if d == dialectForm {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request body could not be read")
+	} else {
+		writeViolations(w, []violation{{Field: fieldBody, Description: descBodyRead}})
+	}
+	return nil, false
+}
+
+// parse validates the request: its body in its dialect, and its client
+// credentials' headers (see credentialsProblem). It answers the request
+// itself (400) and returns false when it is invalid.
+func (h *handler) parse(w http.ResponseWriter, r *http.Request, d dialect, body []byte) (revokeRequest, bool) {
+	if d == dialectForm {
+		req, desc := parseForm(body, h.opts.maxToken, h.opts.maxClientID)
+		if desc == "" {
+			desc = credentialsProblem(r.Header, req.secret)
+		}
+		if desc != "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", desc)
+			return revokeRequest{}, false
+		}
+		return req, true
+	}
+	req, vs := parseRequest(body, h.opts.maxToken, h.opts.maxClientID)
+	if len(r.Header["Authorization"]) > 1 {
+		vs = append(vs, violation{Field: fieldAuthorization, Description: descDuplicate})
+	}
+	if len(vs) > 0 {
+		writeViolations(w, vs)
+		return revokeRequest{}, false
+	}
+	return req, true
+}
+
+// answer answers a revocation on behalf of client by the outcome of
+// Revoker.Revoke: n tokens newly revoked, or err.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, d dialect, client string, n int, err error) {
 	switch {
 	case err == nil:
 		h.opts.log.LogAttrs(r.Context(), slog.LevelDebug, "httpadapter: revoked",

@@ -148,6 +148,11 @@ func TestHandlerValidation(t *testing.T) {
 		{"duplicate token", `{"token":"x","token":"y","clientId":"client-a"}`, []string{"token: must appear only once"}},
 		{"duplicate clientId, same value", `{"token":"x","clientId":"a","clientId":"a"}`, []string{"clientId: must appear only once"}},
 		{"duplicate via escape", `{"token":"x","tok\u0065n":"y","clientId":"a"}`, []string{"token: must appear only once"}},
+		// encoding/json matches names case-insensitively: beside the field,
+		// a name that differs only in case is a duplicate.
+		{"duplicate in another case", `{"token":"x","Token":"y","clientId":"a"}`, []string{"token: must appear only once"}},
+		{"duplicate clientId in another case", `{"clientID":"b","token":"x","clientId":"a"}`, []string{"clientId: must appear only once"}},
+		{"duplicate with a Kelvin sign", `{"token":"x","to\u212aen":"y","clientId":"a"}`, []string{"token: must appear only once"}},
 		{"empty body", ``, []string{"body: required request body missing"}},
 		{"blank body", " \n\t ", []string{"body: required request body missing"}},
 		{"null", `null`, []string{"body: must be a JSON object"}},

@@ -269,6 +269,7 @@ func checkHeaders(h http.Header, withBody bool) error {
 var formCodes = map[int][]string{
 	http.StatusBadRequest:            {"invalid_request", "unauthorized_client"},
 	http.StatusUnauthorized:          {"invalid_client"},
+	http.StatusForbidden:             {"invalid_request"},
 	http.StatusRequestEntityTooLarge: {"invalid_request"},
 	http.StatusInternalServerError:   {"server_error"},
 	http.StatusServiceUnavailable:    {"temporarily_unavailable"},

@@ -21,7 +21,7 @@ var contractStatuses = []int{200, 400, 401, 403, 405, 413, 415, 500, 503}
 
 // formStatuses are the statuses the handler answers form requests with in
 // the form dialect's shapes (405 and 415 have the JSON dialect's).
-var formStatuses = []int{200, 400, 401, 413, 500, 503}
+var formStatuses = []int{200, 400, 401, 403, 413, 500, 503}
 
 // contractSchemas are the body schemas of each status: the SDK's shape, or
 // a oneOf of it and the form dialect's OAuthError.
@@ -29,7 +29,7 @@ var contractSchemas = map[int]string{
 	200: "#/components/schemas/sdk_auth_v1_RevokeTokenResponse",
 	400: "#/components/schemas/ValidationErrorOrOAuthError",
 	401: "#/components/schemas/ErrorOrOAuthError",
-	403: "#/components/schemas/Error",
+	403: "#/components/schemas/ErrorOrOAuthInvalidRequest",
 	405: "#/components/schemas/Error",
 	413: "#/components/schemas/ErrorOrOAuthError",
 	415: "#/components/schemas/Error",
@@ -290,6 +290,8 @@ func TestOpenAPIValidatorRejects(t *testing.T) {
 		{401, common("WWW-Authenticate", `Basic realm="x"`), `{"error":"invalid_client"}`},
 		{503, common("Retry-After", "5"), `{"message":"m"}`},
 		{503, common("Retry-After", "5"), `{"error":"temporarily_unavailable","error_description":"d"}`},
+		{403, common(), `{"message":"m"}`},
+		{403, common(), `{"error":"invalid_request","error_description":"d"}`},
 	}
 	for _, g := range good {
 		if err := s.validate(req, g.status, g.header, []byte(g.body), true, false); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Descriptions of the violations the handler reports. They are fixed
@@ -27,6 +28,10 @@ const (
 	fieldToken    = "token"
 	fieldClientID = "clientId"
 	fieldBody     = "body"
+	// fieldAuthorization is the field of a violation of the Authorization
+	// header: the header's name, as the SDK's ValidationError names
+	// headers.
+	fieldAuthorization = "Authorization"
 )
 
 // revokeRequest is a validated request body.
@@ -40,6 +45,9 @@ type revokeRequest struct {
 type field struct {
 	raw   json.RawMessage
 	count int
+	// folded counts the members whose names equal the field's only
+	// case-insensitively ("Token", "clientID").
+	folded int
 }
 
 // parseRequest decodes and validates the body. It returns every violation
@@ -50,14 +58,22 @@ type field struct {
 // ignored. A field that appears more than once is a violation of that field,
 // whatever its values: parsers disagree on which of the duplicates wins (Go
 // keeps the last, others the first), and a revocation must not depend on it.
+// For the same reason a field that appears beside a member whose name
+// differs from it only in case is a duplicate: encoding/json matches names
+// case-insensitively, so a proxy decoding {"token":"a","Token":"b"} with it
+// would see "b" where the handler revokes "a".
 func parseRequest(body []byte, maxToken, maxClientID int) (revokeRequest, []violation) {
 	var tok, cid field
 	if v := scanObject(body, func(key string, raw json.RawMessage) {
-		switch key {
-		case fieldToken:
+		switch {
+		case key == fieldToken:
 			tok.raw, tok.count = raw, tok.count+1
-		case fieldClientID:
+		case key == fieldClientID:
 			cid.raw, cid.count = raw, cid.count+1
+		case strings.EqualFold(key, fieldToken):
+			tok.folded++
+		case strings.EqualFold(key, fieldClientID):
+			cid.folded++
 		}
 	}); v != "" {
 		return revokeRequest{}, []violation{{Field: fieldBody, Description: v}}
@@ -121,7 +137,7 @@ func stringField(f field, max int) (string, string) {
 	switch {
 	case f.count == 0:
 		return "", descRequired
-	case f.count > 1:
+	case f.count > 1 || f.folded > 0:
 		return "", descDuplicate
 	case len(f.raw) == 0 || f.raw[0] != '"':
 		return "", descNotString

@@ -13,15 +13,17 @@ import (
 // authFlags are the command line's client authentication and CORS
 // settings for the revocation endpoint.
 type authFlags struct {
-	clients string // id=secret,... : HTTP Basic client authentication
-	public  string // id,... : clients that may revoke without a secret
-	origins string // origin,... : CORS
+	clients    string // id=secret,... : HTTP Basic client authentication
+	secretPost bool   // client_secret_post as well as Basic
+	public     string // id,... : clients that may revoke without a secret
+	origins    string // origin,... : CORS
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.clients, "clients", "", "authenticate clients with HTTP Basic, and serve them token introspection: comma-separated id=secret pairs (DEMO: secrets on the command line)")
+	fs.BoolVar(&a.secretPost, "secret-post", false, "with -clients: also accept client_secret_post (client_id and client_secret in the form body)")
 	fs.StringVar(&a.public, "public", "", "with -clients: comma-separated IDs of public clients, which revoke without a secret (but may not introspect)")
-	fs.StringVar(&a.origins, "cors-origins", "", "comma-separated origins whose pages may call the revocation endpoint (CORS)")
+	fs.StringVar(&a.origins, "cors-origins", "", "comma-separated origins whose pages may call the revocation endpoint (CORS); requests from other origins are refused")
 }
 
 // secrets returns the client secrets of -clients, none without it.
@@ -61,6 +63,9 @@ func (a authFlags) options() ([]httpadapter.Option, error) {
 	}
 	if secrets != nil {
 		var ao []httpadapter.AuthOption
+		if a.secretPost {
+			ao = append(ao, httpadapter.AllowSecretPost())
+		}
 		if a.public != "" {
 			public := strings.Split(a.public, ",")
 			ao = append(ao, httpadapter.AllowPublicClients(func(_ context.Context, id string) (bool, error) {
@@ -71,6 +76,8 @@ func (a authFlags) options() ([]httpadapter.Option, error) {
 		opts = append(opts, httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(secrets), ao...)))
 	} else if a.public != "" {
 		return nil, fmt.Errorf("-public needs -clients")
+	} else if a.secretPost {
+		return nil, fmt.Errorf("-secret-post needs -clients")
 	}
 	if a.origins != "" {
 		var allow func(string, string) bool

@@ -16,17 +16,20 @@
 // Usage, from the repository's root (the example is a module of its own):
 //
 //	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE] [-reuse-grace 0s]
-//		[-clients id=secret,...] [-public id,...] [-cors-origins https://app.example,...]
+//		[-clients id=secret,...] [-secret-post] [-public id,...] [-cors-origins https://app.example,...]
 //	go run ./examples/authserver -store postgres [-dsn postgres://...] [-table-prefix revoke_] [flags as above]
 //
 // With -store postgres, any number of replicas may run over one database;
 // -dsn defaults to $REVOKE_POSTGRES_DSN.
 //
-// -clients turns on HTTP Basic client authentication (RFC 6749, section
-// 2.3.1) with the given secrets, and the introspection endpoint for those
-// clients; -public names the clients that may revoke without a secret (but
-// not introspect); -cors-origins lets pages of those origins call
-// the revocation endpoint. -reuse-grace is the refresh rotation grace
+// -clients turns on HTTP Basic client authentication (client_secret_basic,
+// RFC 6749, section 2.3.1) with the given secrets, and the introspection
+// endpoint for those clients; -secret-post accepts the same secrets as
+// client_id and client_secret in the form body (client_secret_post) too,
+// and -public names the clients that may revoke without a secret (but not
+// introspect); -cors-origins lets pages of those origins call the
+// revocation endpoint, and refuses requests from other origins.
+// -reuse-grace is the refresh rotation grace
 // window.
 //
 // It logs to standard error, with an audit line for every revocation (never

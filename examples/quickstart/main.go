@@ -2,13 +2,19 @@
 // the tokens it mints, serves the revocation endpoint, and refuses bearer
 // tokens that are revoked or that it never issued. It compiles and is tested
 // with the module, so the README's copy cannot drift from working code.
+//
+// Usage:
+//
+//	go run ./examples/quickstart [-addr localhost:8080] [-db revocation.db]
 package main
 
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"time"
 
@@ -18,13 +24,16 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	db := flag.String("db", "revocation.db", "bolt file that keeps the tokens and revocations")
+	flag.Parse()
+	if err := run(context.Background(), *addr, *db); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
-	store, err := bolt.Open("revocation.db")
+func run(ctx context.Context, addr, db string) error {
+	store, err := bolt.Open(db)
 	if err != nil {
 		return err
 	}
@@ -52,6 +61,10 @@ func run(ctx context.Context) error {
 	httpadapter.Mount(mux, httpadapter.NewHandler(rv)) // POST /v1/auth/token/revoke (JSON and RFC 7009 forms)
 	// 401 for bearer tokens that are revoked, expired, or that rv never issued (a store read each)
 	mux.Handle("/api/", httpadapter.Middleware(rv, httpadapter.RequireIssued())(api))
-	log.Printf("listening on localhost:8080; try: curl -H 'Authorization: Bearer %s' localhost:8080/api/", access)
-	return http.ListenAndServe("localhost:8080", mux)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Printf("listening on %s; try: curl -H 'Authorization: Bearer %s' %s/api/", ln.Addr(), access, ln.Addr())
+	return http.Serve(ln, mux)
 }

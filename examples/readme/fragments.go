@@ -50,11 +50,12 @@ type Clients interface {
 }
 
 // ClientAuthentication holds the fragment of the README's "Standard OAuth
-// clients": the handler mounted on mux with HTTP Basic client
-// authentication against clients.
+// clients": the handler mounted on mux with client authentication against
+// clients, by HTTP Basic or client_secret_post.
 func ClientAuthentication(rv *revoke.Revoker, mux *http.ServeMux, clients Clients) {
 	// README: client authentication
-	auth := httpadapter.BasicAuth(clients.VerifySecret, // func(ctx, id, secret) (bool, error)
+	auth := httpadapter.BasicAuth(clients.VerifySecret, // func(ctx, id, secret) (bool, error); client_secret_basic
+		httpadapter.AllowSecretPost(),                    // optional: client_secret_post too
 		httpadapter.AllowPublicClients(clients.IsPublic)) // optional: clients without a secret
 	httpadapter.Mount(mux, httpadapter.NewHandler(rv, httpadapter.WithClientAuth(auth)))
 	// README end: client authentication

@@ -3,6 +3,7 @@ package readme_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -97,7 +98,7 @@ func goBlocks(t *testing.T, md string) []block {
 }
 
 // quickStart returns the quick start as README.md quotes it: the program of
-// examples/quickstart from its import block on.
+// examples/quickstart from its package clause on.
 func quickStart(t *testing.T) string {
 	t.Helper()
 	src, err := os.ReadFile("../quickstart/main.go")
@@ -105,11 +106,11 @@ func quickStart(t *testing.T) string {
 		t.Fatal(err)
 	}
 	code := string(src)
-	i := strings.Index(code, "import (")
+	i := strings.Index(code, "\npackage main\n")
 	if i < 0 {
-		t.Fatal("examples/quickstart/main.go has no import block")
+		t.Fatal("examples/quickstart/main.go has no package clause on a line of its own")
 	}
-	return code[i:]
+	return code[i+1:]
 }
 
 // fragments returns the fragments held by the Go files of this package, each
@@ -172,4 +173,61 @@ func fragments(t *testing.T) []fragment {
 		}
 	}
 	return frags
+}
+
+// goDirective returns the version of the go directive of a go.mod or
+// go.work file ("1.25.0").
+func goDirective(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("%s has no go directive", path)
+	return ""
+}
+
+// minor returns "1.25" of "1.25.0".
+func minor(v string) string {
+	if i := strings.Index(v, "."); i >= 0 {
+		if j := strings.Index(v[i+1:], "."); j >= 0 {
+			return v[:i+1+j]
+		}
+	}
+	return v
+}
+
+// TestREADMEGoVersions checks that README.md states the Go versions the
+// go directives ask for, once each: the library's (go.mod) and the one a
+// clone needs (examples/go.mod and go.work, which must agree), and names no
+// other Go version.
+func TestREADMEGoVersions(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := goDirective(t, "../../go.mod")
+	examples, work := goDirective(t, "../go.mod"), goDirective(t, "../../go.work")
+	if minor(examples) != minor(work) {
+		t.Fatalf("examples/go.mod says go %s, go.work go %s: make them agree", examples, work)
+	}
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	for _, want := range []string{
+		"The library needs Go " + minor(lib) + " or newer (its `go.mod` says `go " + lib + "`).",
+		"needs Go " + minor(work) + ", which `examples/go.mod` and `go.work` ask for",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("README.md does not say %q", want)
+		}
+	}
+	for _, m := range regexp.MustCompile(`Go (1\.[0-9]+)`).FindAllStringSubmatch(text, -1) {
+		if m[1] != minor(lib) && m[1] != minor(work) {
+			t.Errorf("README.md names Go %s; the go directives ask for %s (library) and %s (examples)", m[1], minor(lib), minor(work))
+		}
+	}
 }
