@@ -109,7 +109,7 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 			}
 			return total, fmt.Errorf("revoke: %s: %w", op, err)
 		}
-		r.index.addAll(revoked)
+		r.admit(revoked)
 		total += len(revoked)
 		if len(grants) < limit {
 			break

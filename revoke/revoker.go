@@ -27,6 +27,8 @@ type Revoker struct {
 	life lifecycle
 	// follow is the follower's state over a Shared store (see feed.go).
 	follow follower
+	// changes logs what enters the index, for feeds (see changes.go).
+	changes changeLog
 
 	closed atomic.Bool
 	bg     context.Context // background work's context, cancelled by Close
@@ -67,7 +69,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	if err := claim(s); err != nil {
 		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
-	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
+	r := &Revoker{store: s, opts: o, commit: committer{store: s}, changes: changeLog{size: o.changeLog}}
 	r.life.counting = o.life.observer != nil
 	if err := r.sync(context.Background()); err != nil {
 		release(s)
@@ -125,7 +127,7 @@ func (r *Revoker) sync(ctx context.Context) error {
 				high = max(high, rev.Seq)
 				return nil
 			}
-			r.index.add(rev)
+			r.syncAdd(rev)
 			high = max(high, rev.Seq)
 			return nil
 		})
@@ -229,7 +231,7 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 		r.storeError("Issue", err)
 		return fmt.Errorf("revoke: Issue: %w", err)
 	}
-	r.index.addAll(revoked)
+	r.admit(revoked)
 	switch {
 	case errors.Is(outcome, ErrReused):
 		r.reused("Issue", parent, len(revoked))
@@ -354,7 +356,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	if plan.outcome != nil {
 		return 0, plan.outcome
 	}
-	r.index.addAll(revoked)
+	r.admit(revoked)
 	if len(revoked) > 0 {
 		reason := ReasonCascade
 		if rec.Kind == Access {
@@ -507,6 +509,7 @@ func (r *Revoker) Close() error {
 		return ErrClosed
 	}
 	r.cancel()
+	r.changes.close()
 	r.wg.Wait()
 	err := r.store.Close()
 	release(r.store)

@@ -129,7 +129,7 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 		r.storeError("Rotate", err)
 		return fmt.Errorf("revoke: Rotate: %w", err)
 	}
-	r.index.addAll(revoked)
+	r.admit(revoked)
 	switch {
 	case errors.Is(outcome, ErrReused):
 		r.reused("Rotate", parent, len(revoked))

@@ -87,7 +87,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		r.storeError("RevokeUntracked", err)
 		return 0, fmt.Errorf("revoke: RevokeUntracked: %w", err)
 	}
-	r.index.addAll(revoked)
+	r.admit(revoked)
 	if len(revoked) > 0 {
 		reason := ReasonCascade
 		if target.Kind == Access {
