@@ -69,7 +69,12 @@ func (c *Checker) stream(ctx context.Context, i int, ready chan<- error) (synced
 	defer watchdog.Stop()
 	defer func() {
 		if idle.Load() {
-			err = fmt.Errorf("follow: %s: no frame within the idle timeout: %w", c.urls[i].Redacted(), err)
+			err = fmt.Errorf("no frame within the idle timeout: %w", err)
+		}
+	}()
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%s: %w", c.urls[i].Redacted(), err)
 		}
 	}()
 	resp, err := c.open(ctx, i)
@@ -80,11 +85,7 @@ func (c *Checker) stream(ctx context.Context, i int, ready chan<- error) (synced
 	c.connected.Store(true)
 	defer c.connected.Store(false)
 	s := &session{c: c, fr: newFrameReader(resp.Body), watchdog: watchdog, idle: c.opts.idle, ready: ready}
-	err = s.apply()
-	if err != nil {
-		err = fmt.Errorf("follow: %s: %w", c.urls[i].Redacted(), err)
-	}
-	return s.synced, err
+	return s.synced, s.apply()
 }
 
 // open sends the request for URL i, resuming from the follower's position
@@ -99,21 +100,21 @@ func (c *Checker) open(ctx context.Context, i int) (*http.Response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("follow: %w", err)
+		return nil, err
 	}
 	req.Header.Set("Accept", FeedContentType)
 	for _, edit := range c.opts.edit {
 		if err := edit(req); err != nil {
-			return nil, fmt.Errorf("follow: request editor: %w", err)
+			return nil, fmt.Errorf("request editor: %w", err)
 		}
 	}
 	resp, err := c.opts.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("follow: %w", err)
+		return nil, err
 	}
 	if err := checkResponse(resp); err != nil {
 		resp.Body.Close()
-		return nil, fmt.Errorf("follow: %s: %w", c.urls[i].Redacted(), err)
+		return nil, err
 	}
 	return resp, nil
 }
@@ -238,6 +239,9 @@ func (s *session) loadSnapshot(epoch uint64) error {
 	x := revoke.NewIndex()
 	for {
 		typ, err := s.frame()
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: the stream ended inside the snapshot: %w", ErrProtocol, err)
+		}
 		if err != nil {
 			return err
 		}
