@@ -138,20 +138,22 @@ func (h *feedHandler) authorize(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // acceptsFeed reports whether the Accept header values admit
-// FeedContentType; no Accept header admits anything.
+// FeedContentType; no Accept header (or an empty one) admits anything.
 func acceptsFeed(vals []string) bool {
-	if len(vals) == 0 {
-		return true
-	}
+	empty := true
 	for _, v := range vals {
-		for _, part := range strings.Split(v, ",") {
-			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		for part := range strings.SplitSeq(v, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			empty = false
+			mt, _, err := mime.ParseMediaType(part)
 			if err == nil && (mt == FeedContentType || mt == "*/*" || mt == "application/*") {
 				return true
 			}
 		}
 	}
-	return false
+	return empty
 }
 
 // resumePoint is where a follower asks to resume: after position after of
