@@ -277,6 +277,10 @@ func TestFeedRequiresAuthentication(t *testing.T) {
 		"a client not admitted": func(r *http.Request) { r.SetBasicAuth("web", "pw-web") },
 	} {
 		resp := getFeed(t, url, edit)
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("%s: 200, the feed streams", name)
+			continue
+		}
 		body, _ := io.ReadAll(resp.Body)
 		id := revoke.TokenID("secret-token")
 		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" ||
@@ -301,6 +305,9 @@ func TestFeedRefusals(t *testing.T) {
 	srv := feedServer(t, rv)
 	url := srv.URL + httpadapter.FeedPath
 	resp := getFeed(t, url, func(r *http.Request) { r.Header.Set("Accept", "application/vnd.sdkauth.revocations.v2") })
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("a follower of another version: 200, the feed streams")
+	}
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusNotAcceptable || !strings.Contains(string(body), httpadapter.FeedContentType) {
 		t.Errorf("a follower of another version: %d %s, want 406 naming the format served", resp.StatusCode, body)
