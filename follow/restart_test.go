@@ -66,6 +66,86 @@ func (s *restartable) stop() {
 	_ = s.rv.Load().Close()
 }
 
+// ledger holds the revocations acknowledged to the writer, with when.
+type ledger struct {
+	mu    sync.Mutex
+	toks  []string
+	at    []time.Time
+	tried atomic.Int64 // tokens tok-0 ... attempted
+}
+
+func (l *ledger) add(tok string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.toks, l.at = append(l.toks, tok), append(l.at, time.Now())
+}
+
+func (l *ledger) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.toks)
+}
+
+// pick returns the j-th acknowledged token, modulo their number.
+func (l *ledger) pick(j int) (string, time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.toks) == 0 {
+		return "", time.Time{}, false
+	}
+	return l.toks[j%len(l.toks)], l.at[j%len(l.toks)], true
+}
+
+// write deny-lists tok-0, tok-1, ... on the server's current Revoker until
+// stop closes, retrying a token through a restart.
+func (l *ledger) write(t *testing.T, s *restartable, stop <-chan struct{}) {
+	for i := 0; ; {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		tok := fmt.Sprint("tok-", i)
+		l.tried.Store(int64(i + 1))
+		_, err := s.rv.Load().RevokeUntracked(context.Background(), tok, "app", time.Now().Add(time.Hour))
+		switch {
+		case errors.Is(err, revoke.ErrClosed):
+			time.Sleep(time.Millisecond) // the same token, on the next Revoker
+		case err != nil:
+			t.Error(err)
+			return
+		default:
+			l.add(tok)
+			i++
+		}
+	}
+}
+
+// watch asks every follower about acknowledged tokens until stop closes,
+// and fails the test when one answers a token live, without an error, more
+// than maxLag after its acknowledgement.
+func (l *ledger) watch(t *testing.T, followers []*follow.Checker, maxLag time.Duration, stop <-chan struct{}) {
+	for j := 0; ; j++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		tok, at, ok := l.pick(j)
+		if !ok {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		for _, c := range followers {
+			asked := time.Now()
+			if ok, err := c.IsRevoked(context.Background(), tok); !ok && err == nil && asked.Sub(at) > maxLag {
+				t.Errorf("%s reported live %v after its revocation", tok, asked.Sub(at))
+			}
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
 // TestFollowersSurviveRestarts restarts the authorization server three
 // times while revocations go on: every follower reconnects, reloads (the
 // restarted server has a new epoch), and ends with exactly the server's
@@ -81,79 +161,14 @@ func TestFollowersSurviveRestarts(t *testing.T) {
 	for range 3 {
 		followers = append(followers, follower(t, url, follow.WithMaxLag(maxLag)))
 	}
-
-	// The writer deny-lists tokens one after another, retrying through
-	// the restarts, and notes when each was acknowledged.
-	type ack struct {
-		tok string
-		at  time.Time
-	}
-	var (
-		mu    sync.Mutex
-		acked []ack
-		tried atomic.Int64
-	)
+	l := &ledger{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			tok := fmt.Sprint("tok-", i)
-			tried.Store(int64(i + 1))
-			_, err := s.rv.Load().RevokeUntracked(context.Background(), tok, "app", time.Now().Add(time.Hour))
-			if err != nil {
-				if !errors.Is(err, revoke.ErrClosed) {
-					t.Error(err)
-					return
-				}
-				time.Sleep(time.Millisecond)
-				continue // the same token, on the next Revoker
-			}
-			mu.Lock()
-			acked = append(acked, ack{tok, time.Now()})
-			mu.Unlock()
-			i++
-		}
-	})
-	// The checker asks every follower about acknowledged tokens.
-	var violations atomic.Int64
-	wg.Go(func() {
-		for j := 0; ; j++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			mu.Lock()
-			n := len(acked)
-			var a ack
-			if n > 0 {
-				a = acked[j%n]
-			}
-			mu.Unlock()
-			if n == 0 {
-				time.Sleep(time.Millisecond)
-				continue
-			}
-			for _, c := range followers {
-				asked := time.Now()
-				ok, err := c.IsRevoked(context.Background(), a.tok)
-				if !ok && err == nil && asked.Sub(a.at) > maxLag {
-					violations.Add(1)
-					t.Errorf("%s reported live %v after its revocation", a.tok, asked.Sub(a.at))
-				}
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
-	})
-	ackedCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	wg.Go(func() { l.write(t, s, stop) })
+	wg.Go(func() { l.watch(t, followers, maxLag, stop) })
 	for round := range 3 {
-		before := ackedCount()
-		eventually(t, "revocations between restarts", func() bool { return ackedCount() >= before+50 })
+		before := l.len()
+		eventually(t, "revocations between restarts", func() bool { return l.len() >= before+50 })
 		s.stop()
 		time.Sleep(20 * time.Millisecond) // revocations fail meanwhile; the followers find no server
 		s.start()
@@ -161,14 +176,24 @@ func TestFollowersSurviveRestarts(t *testing.T) {
 		for i, c := range followers {
 			eventually(t, fmt.Sprint("follower ", i, " on the restarted server"), func() bool { return c.Stats().Epoch == epoch })
 		}
-		t.Logf("restart %d: %d revocations acknowledged", round+1, ackedCount())
+		t.Logf("restart %d: %d revocations acknowledged", round+1, l.len())
 	}
-	before := ackedCount()
-	eventually(t, "revocations after the last restart", func() bool { return ackedCount() >= before+50 })
+	before := l.len()
+	eventually(t, "revocations after the last restart", func() bool { return l.len() >= before+50 })
 	close(stop)
 	wg.Wait()
+	sameAsServer(t, s.rv.Load(), followers, int(l.tried.Load()))
+	if n := l.len(); s.rv.Load().Stats().IndexEntries < n {
+		t.Errorf("the server holds %d revocations, fewer than the %d acknowledged", s.rv.Load().Stats().IndexEntries, n)
+	}
+}
 
-	rv := s.rv.Load()
+// sameAsServer waits for each follower to reach rv's head, and checks that
+// it holds what rv holds: as many entries, and the same answer for every
+// token tok-0 ... tok-(tried-1).
+func sameAsServer(t *testing.T, rv *revoke.Revoker, followers []*follow.Checker, tried int) {
+	t.Helper()
+	ctx := context.Background()
 	_, head := rv.ChangeRange()
 	for i, c := range followers {
 		eventually(t, fmt.Sprint("follower ", i, " caught up"), func() bool {
@@ -179,15 +204,12 @@ func TestFollowersSurviveRestarts(t *testing.T) {
 			t.Errorf("follower %d: %d entries, %d snapshots; the server holds %d, and restarted 3 times",
 				i, st.Entries, st.Snapshots, rv.Stats().IndexEntries)
 		}
-		for k := range tried.Load() {
+		for k := range tried {
 			tok := fmt.Sprint("tok-", k)
-			want, _ := rv.IsRevoked(context.Background(), tok)
-			if got, err := c.IsRevoked(context.Background(), tok); got != want || err != nil {
+			want, _ := rv.IsRevoked(ctx, tok)
+			if got, err := c.IsRevoked(ctx, tok); got != want || err != nil {
 				t.Errorf("follower %d: IsRevoked(%s) = %v, %v; the server says %v", i, tok, got, err, want)
 			}
 		}
-	}
-	if n := ackedCount(); rv.Stats().IndexEntries < n {
-		t.Errorf("the server holds %d revocations, fewer than the %d acknowledged", rv.Stats().IndexEntries, n)
 	}
 }

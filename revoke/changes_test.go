@@ -267,56 +267,58 @@ func TestSnapshotAndChangesMissNothing(t *testing.T) {
 			}
 		})
 	}
-	buf := make([]revoke.Revocation, 7)
-	snapshots := 0
-	check := func() {
-		have := map[revoke.ID]bool{}
-		pos, err := r.Snapshot(ctx, buf, func(b []revoke.Revocation) error {
-			for _, rev := range b {
-				have[rev.ID] = true
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		snapshots++
-		// What the log held at the end of the snapshot, applied after it.
-		_, head := r.ChangeRange()
-		for pos < head {
-			revs, err := r.ChangesSince(pos, buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, rev := range revs {
-				have[rev.ID] = true
-			}
-			pos += uint64(len(revs))
-		}
-		for p := uint64(1); p <= head; p++ {
-			revs, err := r.ChangesSince(p-1, buf[:1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !have[revs[0].ID] {
-				t.Fatalf("position %d is in neither the snapshot nor the changes after it", p)
-			}
-		}
-	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	for running := true; running; {
+	snapshots := 0
+	for running := true; running; snapshots++ {
 		select {
 		case <-done:
 			running = false
 		default:
 		}
-		check()
+		snapshotMissesNothing(t, r)
 	}
 	if n := r.Stats().IndexEntries; n != writers*each {
 		t.Fatalf("IndexEntries = %d, want %d", n, writers*each)
 	}
 	t.Logf("%d snapshots", snapshots)
+}
+
+// snapshotMissesNothing takes a snapshot, applies the changes after its
+// position up to the head as it stands then, and checks that every
+// position up to that head is in the result.
+func snapshotMissesNothing(t *testing.T, r *revoke.Revoker) {
+	t.Helper()
+	buf := make([]revoke.Revocation, 7)
+	have := map[revoke.ID]bool{}
+	note := func(revs []revoke.Revocation) error {
+		for _, rev := range revs {
+			have[rev.ID] = true
+		}
+		return nil
+	}
+	pos, err := r.Snapshot(context.Background(), buf, note)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, head := r.ChangeRange()
+	for pos < head {
+		revs, err := r.ChangesSince(pos, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = note(revs)
+		pos += uint64(len(revs))
+	}
+	for p := uint64(1); p <= head; p++ {
+		revs, err := r.ChangesSince(p-1, buf[:1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !have[revs[0].ID] {
+			t.Fatalf("position %d is in neither the snapshot nor the changes after it", p)
+		}
+	}
 }
 
 // TestSnapshotCarriesUncheckedEntries checks that a revocation without a
