@@ -1,7 +1,8 @@
 // Package httpadapter puts a revoke.Revoker on HTTP: a handler for the
-// token revocation endpoint, one for token introspection, and a middleware
+// token revocation endpoint, one for token introspection, a middleware
 // that turns away requests whose bearer token has been revoked (or, with
-// RequireIssued, was never issued).
+// RequireIssued, was never issued), and the revocation feed that resource
+// servers follow (package follow).
 //
 // The package translates HTTP only. Every rule about tokens (who may revoke
 // what, the cascade from a refresh token to its grant, what counts as
@@ -206,6 +207,66 @@
 //		return err
 //	}
 //	mux.Handle(httpadapter.IntrospectionPath, h)
+//
+// # The revocation feed
+//
+// NewFeedHandler serves GET /v1/auth/revocations (FeedPath): the
+// revocations of a Revoker, streamed to resource servers that follow them
+// without a database (package follow is the follower). A follower sends
+//
+//	GET /v1/auth/revocations HTTP/1.1
+//	Accept: application/vnd.sdkauth.revocations.v1
+//	Authorization: Bearer <secret>
+//
+// optionally with ?epoch=<16 hex digits>&after=<position> to resume, and
+// gets 200 with Content-Type application/vnd.sdkauth.revocations.v1
+// (FeedContentType) and a body that does not end while the follower reads
+// and the Revoker runs. The refusals, each with a JSON {"message"} body
+// and no revocation: 401 with WWW-Authenticate for missing or wrong
+// credentials (WithFeedSecret, WithFeedClientAuth); 405 for a method other
+// than GET; 406 when Accept admits neither FeedContentType nor a wildcard (a
+// follower of another version of the format); 400 for a malformed epoch or
+// after; 503 with Retry-After beyond WithFeedMaxFollowers.
+//
+// The body is a sequence of frames. Every frame is
+//
+//	type (1 byte) | length n (4 bytes) | body (n bytes) | CRC-32C (4 bytes)
+//
+// integers big-endian, the CRC (Castagnoli) over type, length and body.
+// There are three types:
+//
+//   - 'H' hello, first and only once, 22 bytes: version (1 byte, 1), epoch
+//     (8), mode (1: 'S' a snapshot follows, 'R' the stream resumes), after
+//     (8: the position it resumes after; 0 for a snapshot), heartbeat (4:
+//     milliseconds, see WithFeedHeartbeat).
+//   - 'E' entries, 8 + 40×k bytes for 1 <= k <= 1024: the position of the
+//     first entry (8; 0 inside a snapshot, where entries have none), then k
+//     entries of ID (32 bytes: the SHA-256 of the token's key, never the
+//     token), check (4: its CRC-32C, 0 for a revocation whose checksum the
+//     Revoker does not trust, to be found by ID alone) and expiry (4: Unix
+//     seconds, rounded up). Outside a snapshot, entries are at consecutive
+//     positions: the first of a frame follows the last one sent.
+//   - 'S' sync, 12 bytes: position (8) and the Revoker's lag (4:
+//     milliseconds, see revoke.Revoker.Lag). The follower has every
+//     revocation up to that position. A snapshot ends with one, at the
+//     position it is complete up to; afterwards one follows each burst of
+//     entries and comes every heartbeat while there are none.
+//
+// A snapshot is 40 bytes a revocation on the wire, plus 17 bytes a frame of
+// up to 512 entries. Positions are those of the Revoker's change log (see
+// revoke.Revoker.ChangesSince): local to one Revoker, whose epoch names
+// them. A request that names the feed's epoch and a position its change log
+// still holds resumes there ('R'); any other gets a snapshot ('S'), which
+// the follower loads in place of what it had. A stream ends when the
+// follower's position falls out of the change log (it reconnects and gets a
+// snapshot), when a write stalls past WithFeedWriteTimeout (a follower that
+// stopped reading), when the request's context ends, and when the Revoker
+// closes: close the Revoker before shutting the http.Server down, or
+// Shutdown waits for the streams. The handler sets a write deadline per
+// write, which replaces the server's WriteTimeout for its streams.
+//
+// A new version of the format gets a new media type; a server serves the
+// versions it knows, and a follower that asks only for another one gets 406.
 //
 // # Departures from RFC 7009
 //

@@ -140,6 +140,21 @@
 // replica whose clock runs slow keeps revoked entries longer, which is
 // safe.
 //
+// # Change log and feeds
+//
+// Every revocation that enters the index (through Revoke, its cascade,
+// RevokeSubject, RevokeClient, reuse, RevokeUntracked, or the follower's
+// sync of other processes' commits) also enters a bounded, in-memory
+// change log at the next position (WithChangeLog). Positions are local to
+// the Revoker and named by its Epoch: over a shared store revocations reach
+// the index in another order than the store's sequence, which is why a
+// follower resumes by position, never by Seq. Snapshot streams the index
+// with the position it is complete up to; ChangesSince reads the log after
+// a position, or reports ErrChangesGone; ChangeNotify waits for the next
+// entry. The httpadapter package serves them as a feed (NewFeedHandler),
+// which resource servers follow with package follow into an Index, the
+// index a Revoker answers from, on its own.
+//
 // # Caveats
 //
 //   - The index of revoked tokens is held in memory: about 54 bytes per

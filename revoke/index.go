@@ -186,27 +186,32 @@ func (t *indexTable) slotOf(check uint32, id ID) int {
 }
 
 // add puts rev in the index; adding an ID already there keeps the later
-// expiry. A revocation whose Check is 0 goes to the unchecked index.
-func (ix *index) add(rev Revocation) {
+// expiry. A revocation whose Check is 0 goes to the unchecked index. It
+// reports whether the index changed: the ID is new, or its expiry moved.
+func (ix *index) add(rev Revocation) bool {
 	if rev.Check == 0 {
 		u := ix.unchecked.Load()
 		if u == nil {
 			ix.unchecked.CompareAndSwap(nil, new(index))
 			u = ix.unchecked.Load()
 		}
-		if u.put(uncheckedKey(rev.ID), rev) {
+		isNew, changed := u.put(uncheckedKey(rev.ID), rev)
+		if isNew {
 			u.count.Add(1)
 			ix.count.Add(1)
 		}
-		return
+		return changed
 	}
-	if ix.put(rev.Check, rev) {
+	isNew, changed := ix.put(rev.Check, rev)
+	if isNew {
 		ix.count.Add(1)
 	}
+	return changed
 }
 
-// put files rev under key and reports whether it was new.
-func (ix *index) put(key uint32, rev Revocation) bool {
+// put files rev under key and reports whether it was new, and whether it
+// changed the index (new, or a later expiry).
+func (ix *index) put(key uint32, rev Revocation) (isNew, changed bool) {
 	rev.Check = key
 	s := ix.shard(rev.Check)
 	exp := expSeconds(rev.ExpiresAt)
@@ -219,22 +224,18 @@ func (ix *index) put(key uint32, rev Revocation) bool {
 	}
 	if i := t.slotOf(rev.Check, rev.ID); i >= 0 {
 		e := t.entry(uint32(t.slots[i].Load()) - 1)
-		e.exp = max(e.exp, exp)
-		return false
+		if exp <= e.exp {
+			return false, false
+		}
+		e.exp = exp
+		return false, true
 	}
 	if t.live+t.dead+1 > maxFill(len(t.slots)) {
 		t = t.rebuild(t.live + 1)
 		s.tab.Store(t)
 	}
 	t.put(rev.Check, indexEntry{id: rev.ID, exp: exp})
-	return true
-}
-
-// addAll adds every revocation of revs.
-func (ix *index) addAll(revs []Revocation) {
-	for _, rev := range revs {
-		ix.add(rev)
-	}
+	return true, true
 }
 
 // put stores e in a new position and publishes its slot. Writers only; the
@@ -311,36 +312,4 @@ func (ix *index) sweepShards(t time.Time) int {
 		s.mu.Unlock()
 	}
 	return removed
-}
-
-// each calls fn for every entry of the index, unchecked ones with Check 0,
-// with ExpiresAt at the second the index keeps. It holds one shard's lock at
-// a time: an entry added or removed meanwhile may or may not be seen.
-func (ix *index) each(fn func(Revocation)) {
-	ix.eachShard(false, fn)
-	if u := ix.unchecked.Load(); u != nil {
-		u.eachShard(true, fn)
-	}
-}
-
-func (ix *index) eachShard(unchecked bool, fn func(Revocation)) {
-	for k := range ix.shards {
-		s := &ix.shards[k]
-		s.mu.Lock()
-		if tab := s.tab.Load(); tab != nil {
-			for i := range tab.slots {
-				v := tab.slots[i].Load()
-				if v == 0 || v == tombstone {
-					continue
-				}
-				e := tab.entry(uint32(v) - 1)
-				rev := Revocation{ID: e.id, Check: uint32(v >> 32), ExpiresAt: time.Unix(int64(e.exp), 0).UTC()}
-				if unchecked {
-					rev.Check = 0
-				}
-				fn(rev)
-			}
-		}
-		s.mu.Unlock()
-	}
 }

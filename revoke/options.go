@@ -17,6 +17,7 @@ type options struct {
 	janitor      time.Duration
 	syncInterval time.Duration
 	maxLag       time.Duration // see WithMaxLag in feed.go
+	changeLog    int           // see WithChangeLog in changes.go
 	log          *slog.Logger
 	clockSet     bool                                     // WithClock was given
 	tokenKey     func(token string) (key string, ok bool) // see tokenkey.go
@@ -68,6 +69,9 @@ func (o *options) validate() error {
 	if err := o.life.check(); err != nil {
 		return err
 	}
+	if err := checkChangeLog(o.changeLog); err != nil {
+		return err
+	}
 	return checkFeedOptions(o)
 }
 
@@ -77,6 +81,7 @@ func defaultOptions() options {
 		grace:        DefaultPurgeGrace,
 		batch:        DefaultPurgeBatch,
 		syncInterval: DefaultSyncInterval,
+		changeLog:    DefaultChangeLog,
 		log:          slog.New(slog.DiscardHandler),
 		life:         defaultLifecycle(),
 	}

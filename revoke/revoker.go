@@ -30,6 +30,8 @@ type Revoker struct {
 	life lifecycle
 	// follow is the follower's state over a Shared store (see feed.go).
 	follow follower
+	// changes logs what enters the index, for feeds (see changes.go).
+	changes changeLog
 
 	closed atomic.Bool
 	bg     context.Context // background work's context, cancelled by Close
@@ -70,7 +72,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	if err := claim(s); err != nil {
 		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
-	r := &Revoker{store: s, opts: o, commit: committer{store: s}}
+	r := &Revoker{store: s, opts: o, commit: committer{store: s}, changes: changeLog{size: o.changeLog}}
 	r.shedAt.Store(o.now().UnixNano())
 	r.life.counting = o.life.observer != nil
 	if err := r.sync(context.Background()); err != nil {
@@ -129,7 +131,7 @@ func (r *Revoker) sync(ctx context.Context) error {
 				high = max(high, rev.Seq)
 				return nil
 			}
-			r.index.add(rev)
+			r.syncAdd(rev)
 			high = max(high, rev.Seq)
 			return nil
 		})
@@ -515,6 +517,7 @@ func (r *Revoker) Close() error {
 		return ErrClosed
 	}
 	r.cancel()
+	r.changes.close()
 	r.wg.Wait()
 	err := r.store.Close()
 	release(r.store)

@@ -11,7 +11,7 @@ const shedInterval = time.Minute
 // index, and sheds expired entries when one shedInterval has passed since
 // the last sweep.
 func (r *Revoker) indexed(revs []Revocation) {
-	r.index.addAll(revs)
+	r.admit(revs)
 	r.shed()
 }
 

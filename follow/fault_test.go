@@ -1,0 +1,159 @@
+package follow_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/follow"
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// The frames of the feed's format, written here from its specification
+// (package httpadapter's documentation) to script broken servers.
+
+func frame(typ byte, body []byte) []byte {
+	b := append([]byte{typ}, binary.BigEndian.AppendUint32(nil, uint32(len(body)))...)
+	b = append(b, body...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+}
+
+func helloFrame(version byte, epoch uint64, mode byte, after uint64) []byte {
+	b := []byte{version}
+	b = binary.BigEndian.AppendUint64(b, epoch)
+	b = append(b, mode)
+	b = binary.BigEndian.AppendUint64(b, after)
+	b = binary.BigEndian.AppendUint32(b, 50)
+	return frame('H', b)
+}
+
+func entriesFrame(first uint64, toks ...string) []byte {
+	b := binary.BigEndian.AppendUint64(nil, first)
+	for _, tok := range toks {
+		id := revoke.TokenID(tok)
+		b = append(b, id[:]...)
+		b = binary.BigEndian.AppendUint32(b, revoke.Checksum(tok))
+		b = binary.BigEndian.AppendUint32(b, uint32(time.Now().Add(time.Hour).Unix()))
+	}
+	return frame('E', b)
+}
+
+func syncFrame(pos uint64) []byte {
+	return frame('S', binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, pos)[:8], 0)[:12])
+}
+
+func cat(parts ...[]byte) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// scripted returns a server that answers every request with body as a
+// feed stream.
+func scripted(t *testing.T, contentType string, status int, body []byte) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestBrokenStreamsNeverReachTheIndex follows a server whose stream is
+// truncated or corrupt, then a good one: the broken stream is an error and
+// a reconnection (to the next URL), and nothing of it but whole, valid
+// frames of a stream whose snapshot completed reaches the index.
+func TestBrokenStreamsNeverReachTheIndex(t *testing.T) {
+	const epoch = 0x1234
+	snapshot := func(toks ...string) []byte { return cat(helloFrame(1, epoch, 'S', 0), entriesFrame(0, toks...)) }
+	flipped := entriesFrame(0, "bogus-crc")
+	flipped[20] ^= 1
+	cases := map[string]struct {
+		body []byte
+		want error
+	}{
+		"truncated snapshot":          {snapshot("bogus-1")[:40], follow.ErrProtocol},
+		"snapshot without its sync":   {snapshot("bogus-1", "bogus-2"), follow.ErrProtocol},
+		"snapshot cut inside a frame": {cat(snapshot("bogus-1"), syncFrame(0)[:7]), follow.ErrProtocol},
+		"corrupt frame":               {cat(helloFrame(1, epoch, 'S', 0), flipped, syncFrame(0)), follow.ErrProtocol},
+		"positions in a snapshot":     {cat(helloFrame(1, epoch, 'S', 0), entriesFrame(3, "bogus-1"), syncFrame(3)), follow.ErrProtocol},
+		"unknown frame":               {cat(helloFrame(1, epoch, 'S', 0), frame('X', []byte("bogus"))), follow.ErrProtocol},
+		"no hello":                    {cat(entriesFrame(0, "bogus-1"), syncFrame(0)), follow.ErrProtocol},
+		"garbage":                     {[]byte("<html>bogus-1 not a feed</html>\n"), follow.ErrProtocol},
+		"gap in the changes":          {cat(helloFrame(1, epoch, 'S', 0), syncFrame(0), entriesFrame(2, "bogus-gap")), follow.ErrProtocol},
+		"sync ahead of the changes":   {cat(helloFrame(1, epoch, 'S', 0), syncFrame(0), entriesFrame(1, "fake-1"), syncFrame(3), entriesFrame(4, "bogus-3")), follow.ErrProtocol},
+		"corrupt change":              {cat(helloFrame(1, epoch, 'S', 0), syncFrame(0), entriesFrame(1, "fake-1"), flipped), follow.ErrProtocol},
+		"another version":             {cat(helloFrame(2, epoch, 'S', 0), entriesFrame(0, "bogus-1"), syncFrame(1)), follow.ErrFormat},
+		"resume it did not ask for":   {cat(helloFrame(1, epoch, 'R', 7), entriesFrame(8, "bogus-1"), syncFrame(8)), follow.ErrProtocol},
+	}
+	a := newAuthServer(t, nil, nil)
+	revokeNew(t, a.rv, "real-1")
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			bad := scripted(t, follow.FeedContentType, http.StatusOK, tc.body)
+			c := follower(t, bad.URL, follow.WithURLs(a.url))
+			eventually(t, "the follower on the good server", func() bool {
+				st := c.Stats()
+				return st.Epoch == a.rv.Epoch() && st.Connected
+			})
+			st := c.Stats()
+			if tc.want != nil && !errors.Is(st.LastError, tc.want) {
+				t.Errorf("LastError = %v, want %v", st.LastError, tc.want)
+			}
+			for _, tok := range []string{"bogus-1", "bogus-2", "bogus-crc", "bogus-gap", "bogus-3"} {
+				if revoked(t, c, tok) {
+					t.Errorf("%s reached the index", tok)
+				}
+			}
+			if !revoked(t, c, "real-1") || st.Entries != 1 {
+				t.Errorf("real-1 %v, %d entries; want true, 1", revoked(t, c, "real-1"), st.Entries)
+			}
+		})
+	}
+}
+
+// TestNewFailsOnGarbage: with a broken server only, New keeps trying until
+// its context ends, and says what went wrong.
+func TestNewFailsOnGarbage(t *testing.T) {
+	bad := scripted(t, follow.FeedContentType, http.StatusOK, []byte("garbage"))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := follow.New(ctx, bad.URL, follow.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, follow.ErrProtocol) {
+		t.Fatalf("New = %v, want the deadline and ErrProtocol", err)
+	}
+}
+
+// TestRefusalsEndNewAtOnce: a server that refuses the credentials or the
+// format will not change its mind; New says so without waiting for its
+// context.
+func TestRefusalsEndNewAtOnce(t *testing.T) {
+	a := newAuthServer(t, nil, nil)
+	for name, tc := range map[string]struct {
+		url  string
+		opts []follow.Option
+		want error
+	}{
+		"wrong secret":        {a.url, []follow.Option{follow.WithBearer("not-the-secret-at-all")}, follow.ErrUnauthorized},
+		"no credentials":      {a.url, nil, follow.ErrUnauthorized},
+		"406 of a newer one":  {scripted(t, "application/json", http.StatusNotAcceptable, []byte(`{"message":"this server serves application/vnd.sdkauth.revocations.v2 only"}`)).URL, nil, follow.ErrFormat},
+		"another media type":  {scripted(t, "application/vnd.sdkauth.revocations.v2", http.StatusOK, nil).URL, nil, follow.ErrFormat},
+		"a plain HTML answer": {scripted(t, "text/html", http.StatusOK, []byte("<html>")).URL, nil, follow.ErrFormat},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := follow.New(context.Background(), tc.url, tc.opts...)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("New = %v, want %v", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
+}

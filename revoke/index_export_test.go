@@ -1,0 +1,39 @@
+package revoke_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+func TestIndex(t *testing.T) {
+	x := revoke.NewIndex()
+	now := time.Now()
+	for i := range 1000 {
+		tok := fmt.Sprint("tok-", i)
+		x.Add(revoke.Revocation{ID: revoke.TokenID(tok), Check: revoke.Checksum(tok), ExpiresAt: now.Add(time.Duration(i%2) * time.Hour)})
+	}
+	x.Add(revoke.Revocation{ID: revoke.TokenID("tok-1"), Check: revoke.Checksum("tok-1"), ExpiresAt: now}) // again: no new entry
+	x.Add(revoke.Revocation{ID: revoke.TokenID("unchecked"), ExpiresAt: now.Add(time.Hour)})
+	if n := x.Len(); n != 1001 {
+		t.Fatalf("Len = %d, want 1001", n)
+	}
+	for tok, want := range map[string]bool{"tok-0": true, "tok-999": true, "unchecked": true, "tok-1000": false, "": false} {
+		if got := x.Contains(tok); got != want {
+			t.Errorf("Contains(%q) = %v, want %v", tok, got, want)
+		}
+	}
+	if n := x.Sweep(now.Add(time.Minute)); n != 500 {
+		t.Errorf("Sweep removed %d, want the 500 expired", n)
+	}
+	if x.Len() != 501 || x.Contains("tok-0") || !x.Contains("tok-1") {
+		t.Errorf("after Sweep: Len %d, tok-0 %v, tok-1 %v", x.Len(), x.Contains("tok-0"), x.Contains("tok-1"))
+	}
+	for _, tok := range []string{"tok-1", "tok-0", "nope"} {
+		if n := testing.AllocsPerRun(100, func() { x.Contains(tok) }); n != 0 {
+			t.Errorf("Contains(%q): %v allocs", tok, n)
+		}
+	}
+}
