@@ -117,6 +117,11 @@ func (l *ledger) write(t *testing.T, s *restartable, stop <-chan struct{}) {
 		default:
 			l.add(tok)
 			i++
+			// Paced, as revocations are: a writer flat out under the race
+			// detector can run a follower's stream a second behind, and
+			// Lag counts from when a sync frame arrived, not when it left
+			// (see the follow package's Caveats).
+			time.Sleep(200 * time.Microsecond)
 		}
 	}
 }
