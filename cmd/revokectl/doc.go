@@ -4,7 +4,13 @@
 // store is, purge expired records, export and import them as JSON Lines, and
 // migrate between backends.
 //
-//	go install github.com/sdkauth/revocation/cmd/revokectl@latest
+//	go install ./cmd/revokectl    # in a clone of the repository
+//
+// revokectl is a module of its own (github.com/sdkauth/revocation/cmd/revokectl),
+// so that its command-line packages stay out of the library's dependencies.
+// Its go.mod replaces the library with the checkout it sits in (../..), which
+// go install PATH@VERSION refuses: install it from a clone, where the
+// repository's go.work joins it to the library.
 //
 // The store is named by a URL, with --store or the environment variable
 // REVOKE_STORE:
