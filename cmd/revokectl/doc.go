@@ -23,6 +23,14 @@
 // servers were configured with another prefix than revoke_. A password in a
 // postgres DSN is printed as xxxxx.
 //
+// --token-key (or REVOKE_TOKEN_KEY) says how the servers identify a token,
+// which check and revoke must match: raw (the default) is its exact bytes,
+// as servers without revoke.WithTokenKey store it; jwt is
+// jwtkey.KeyOrOpaque, for servers running with
+// revoke.WithTokenKey(jwtkey.KeyOrOpaque): a JWT by its issuer and jti, so
+// that every spelling of it is found, an opaque token by its bytes. check
+// says on standard error when a token it did not find looks like a JWT.
+//
 // Commands (scripts may rely on these names):
 //
 //	stats            records; live, revoked, expired, spent counts; access and refresh;

@@ -47,6 +47,7 @@ func TestScripts(t *testing.T) {
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REVOKE_STORE", "") // never the developer's store
+			env.Setenv("REVOKE_TOKEN_KEY", "")
 			if dsn := postgresDSN(t); dsn != "" {
 				prefix := fmt.Sprintf("revokectl_%d_%d_", os.Getpid(), scriptSeq.Add(1))
 				env.Setenv("REVOKE_POSTGRES_DSN", dsn)
