@@ -55,14 +55,22 @@
 //	2    usage: bad command line, store URL or token input
 //	3    store unavailable: locked by a running server (bolt), busy or
 //	     unreachable; nothing was written, retry later
-//	4    not found: the store file does not exist (only import and migrate
-//	     --to create one), or the token given to revoke was never issued
+//	4    not found: the store file, or its tables (--table-prefix) at this
+//	     schema version, do not exist (only import and migrate --to create or
+//	     migrate them), or the token given to revoke was never issued
 //	6    migrate: verification failed, the two stores differ
 //	7    any other failure (I/O, corrupt store, bad import data)
 //	130  interrupted between batches; what was committed stays, re-run to finish
 //
 // # Caveats
 //
+//   - Only import and migrate --to create a store, or tables of a prefix,
+//     or migrate tables of an older schema version. The other commands open
+//     sqlite and postgres stores WithReadOnly first and fail with exit code
+//     4 when the tables are not there at this version (a mistyped
+//     --table-prefix): they never leave empty tables behind. check, stats,
+//     export, the dry runs, migrate --from and migrate --verify-only write
+//     nothing at all.
 //   - Tokens are read from standard input or --token-file, never from the
 //     command line, where shell history and ps would show them.
 //   - A bolt file is locked by the process that has it open. While a server

@@ -62,7 +62,7 @@ type clientCount struct {
 type statsResult struct {
 	Store        string        `json:"store"`
 	Schema       string        `json:"schema"`
-	SizeBytes    int64         `json:"size_bytes"`
+	SizeBytes    *int64        `json:"size_bytes,omitempty"` // nil: unknown
 	Records      int           `json:"records"`
 	Live         int           `json:"live"`
 	Revoked      int           `json:"revoked"`
@@ -90,7 +90,9 @@ access and
 refresh tokens; distinct grants, subjects and clients (counted exactly up to
 1048576 each, reported as "at least" beyond); the clients with most tokens
 (--top); the oldest expiry; the highest revocation sequence; the schema
-version; and the size on disk. The store is only read.`,
+version; and the size on disk (postgres: of the tables, their indexes and
+TOAST). The store is only read: a store or tables that do not exist (a
+mistyped --table-prefix) are not created, and fail with exit code 4.`,
 		Example: `  revokectl --store bolt:/var/lib/authd/revocation.db stats
   REVOKE_STORE=sqlite:rev.db revokectl stats --top 10 --json`,
 		Args: args(cobra.NoArgs),
@@ -156,9 +158,11 @@ version; and the size on disk. The store is only read.`,
 				res.OldestExpiry = &oldest
 			}
 			if s.size != nil {
-				if res.SizeBytes, err = s.size(); err != nil {
+				size, err := s.size(ctx)
+				if err != nil {
 					return err
 				}
+				res.SizeBytes = &size
 			}
 			return a.print(res, res.human())
 		},
@@ -172,7 +176,9 @@ func (r statsResult) human() string {
 	p := func(k string, v any) { fmt.Fprintf(&b, "%-14s %v\n", k+":", v) }
 	p("store", r.Store)
 	p("schema", r.Schema)
-	p("size", fmt.Sprintf("%d bytes", r.SizeBytes))
+	if r.SizeBytes != nil {
+		p("size", fmt.Sprintf("%d bytes", *r.SizeBytes))
+	}
 	p("records", r.Records)
 	p("live", r.Live)
 	p("revoked", r.Revoked)

@@ -343,7 +343,8 @@ a running server's lock excludes; stop the server).`,
 				return fmt.Errorf("--from: %w", err)
 			}
 			defer closeStore(src, &err)
-			dst, err := openStore(ctx, to, openOptions{create: true, lockTimeout: a.lockTimeout, tablePrefix: a.tablePrefix})
+			// --verify-only only reads the target too: it creates nothing.
+			dst, err := openStore(ctx, to, openOptions{create: !verifyOnly, readOnly: verifyOnly, lockTimeout: a.lockTimeout, tablePrefix: a.tablePrefix})
 			if err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
