@@ -85,6 +85,19 @@
 //     the batch under way commits, nothing is half-written, and running the
 //     same command again finishes the work (import and migrate are
 //     idempotent: equal records are not rewritten).
+//   - import and migrate check every record (revoke.ValidRecord) before
+//     they write anything: a record no server could have written (a bad
+//     field, a seq above 2^53-1, which would exhaust the store's sequence)
+//     fails the whole command with its line or ID and field, exit code 7,
+//     and nothing is written or created.
+//   - Checksums: a record's "check" field, the checksum by which a server's
+//     index finds the token, cannot be verified without the token, and a
+//     wrong one hides the revocation from the servers. migrate trusts it
+//     (both stores were written by this library); import does not: a new
+//     record is stored with check 0 (unknown: servers find it by its ID, at
+//     a SHA-256 per IsRevoked while they hold such revocations), and a
+//     record already stored keeps its checksum. import --trust-checksums
+//     keeps the file's, for re-importing export's output unchanged.
 //   - import and migrate keep records' revocation sequence numbers and move
 //     the target's sequence past them. Import into a store no server runs on:
 //     a server following an sqlite store reads revocations by increasing
