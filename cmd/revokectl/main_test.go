@@ -38,10 +38,14 @@ func TestScripts(t *testing.T) {
 		Cmds: scriptCmds,
 		// postgres: the scripts' postgres parts run against the server in
 		// REVOKE_POSTGRES_DSN, each script on tables of its own prefix
-		// (PGPREFIX), dropped when it ends.
+		// (PGPREFIX), dropped when it ends. long: REVOKE_LONG_TESTS is
+		// set (CI sets it), for the large versions of the scripts.
 		Condition: func(cond string) (bool, error) {
-			if cond == "postgres" {
+			switch cond {
+			case "postgres":
 				return postgresDSN(t) != "", nil
+			case "long":
+				return os.Getenv("REVOKE_LONG_TESTS") != "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
