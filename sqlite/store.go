@@ -275,16 +275,12 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	if s.db == nil {
 		return errZeroStore
 	}
-	if write && s.opts.readOnly {
-		return fmt.Errorf("sqlite: %s: Update: %w: the Store was opened WithReadOnly", s.name, ErrReadOnly)
-	}
 	if write {
-		select {
-		case s.wlock <- struct{}{}:
-			defer func() { <-s.wlock }()
-		case <-ctx.Done():
-			return fmt.Errorf("sqlite: %w", ctx.Err())
+		unlock, err := s.lockWrite(ctx)
+		if err != nil {
+			return err
 		}
+		defer unlock()
 	}
 	c, err := s.acquire(ctx, write)
 	if err != nil {
@@ -343,6 +339,21 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		return wrapf(err, "%s: commit", s.name)
 	}
 	return nil
+}
+
+// lockWrite takes the Store's write lock for a write transaction, and
+// returns the function that releases it. A Store opened WithReadOnly
+// refuses.
+func (s *Store) lockWrite(ctx context.Context) (unlock func(), err error) {
+	if s.opts.readOnly {
+		return nil, fmt.Errorf("sqlite: %s: Update: %w: the Store was opened WithReadOnly", s.name, ErrReadOnly)
+	}
+	select {
+	case s.wlock <- struct{}{}:
+		return func() { <-s.wlock }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqlite: %w", ctx.Err())
+	}
 }
 
 // conn is a connection taken from the pool for one transaction.

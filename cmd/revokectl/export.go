@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/sdkauth/revocation/revoke"
@@ -47,39 +49,15 @@ that migrate verifies with.`,
 				return err
 			}
 			defer closeStore(s, &err)
-			out := a.stdout
-			var f *os.File
-			if output != "" {
-				if f, err = os.Create(output); err != nil {
-					return err
-				}
-				defer f.Close()
-				out = f
+			var res exportResult
+			if output == "" {
+				res, err = exportTo(ctx, s, page, a.stdout)
+			} else {
+				res, err = exportFile(ctx, s, page, output)
 			}
-			w := bufio.NewWriterSize(out, 64<<10)
-			enc := json.NewEncoder(w)
-			d := digest{h: sha256.New()}
-			err = revoke.ScanAll(ctx, s, page, func(rec revoke.Record) error {
-				d.add(rec)
-				return enc.Encode(toJSON(rec))
-			})
 			if err != nil {
 				return err
 			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			if f != nil {
-				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-					if err := f.Sync(); err != nil { // a file: durable before we say done
-						return err
-					}
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-			}
-			res := exportResult{Records: d.n, SHA256: d.sum()}
 			if output == "" {
 				fmt.Fprintf(a.stderr, "exported %d records, sha256 %s\n", res.Records, res.SHA256)
 				return nil
@@ -90,4 +68,40 @@ that migrate verifies with.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
 	cmd.Flags().IntVar(&page, "page", revoke.DefaultScanPage, "records read per read transaction")
 	return cmd
+}
+
+// exportTo writes every record of s to out as JSON Lines, reading page
+// records per read transaction, and returns their count and digest.
+func exportTo(ctx context.Context, s revoke.Store, page int, out io.Writer) (exportResult, error) {
+	w := bufio.NewWriterSize(out, 64<<10)
+	enc := json.NewEncoder(w)
+	d := digest{h: sha256.New()}
+	err := revoke.ScanAll(ctx, s, page, func(rec revoke.Record) error {
+		d.add(rec)
+		return enc.Encode(toJSON(rec))
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	return exportResult{Records: d.n, SHA256: d.sum()}, err
+}
+
+// exportFile is exportTo into the file at path, created or truncated, and
+// synced to disk before it returns if it is a regular file.
+func exportFile(ctx context.Context, s revoke.Store, page int, path string) (exportResult, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return exportResult{}, err
+	}
+	defer f.Close()
+	res, err := exportTo(ctx, s, page, f)
+	if err != nil {
+		return res, err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if err := f.Sync(); err != nil { // a file: durable before we say done
+			return res, err
+		}
+	}
+	return res, f.Close()
 }
