@@ -132,4 +132,10 @@
 //   - Import into tables no Revoker follows yet: a record imported with a
 //     Seq below numbers already handed out is not read by followers that
 //     are past it, until they restart.
+//   - Open and New create or migrate the tables of their prefix and schema:
+//     a mistyped WithTablePrefix makes an empty Store beside the real one.
+//     Tools that only read (inspecting, exporting) should open
+//     WithReadOnly, which creates, migrates and writes nothing, and fails
+//     with ErrNotMigrated when the tables are missing or at an older
+//     version.
 package postgres

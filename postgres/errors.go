@@ -36,6 +36,16 @@ var (
 	// create or use the Store's tables (SQLSTATE class 42501).
 	ErrPermission = errors.New("postgres: permission denied")
 
+	// ErrReadOnly is returned by Update on a Store opened WithReadOnly, and
+	// wrapped by the errors of ErrNotMigrated.
+	ErrReadOnly = errors.New("postgres: read-only")
+
+	// ErrNotMigrated is returned by Open and New WithReadOnly when the
+	// prefix's tables do not exist, or are at an older schema version than
+	// this package's: a read-only Store creates and migrates nothing. (A
+	// mistyped WithTablePrefix or WithSchema is the usual cause.)
+	ErrNotMigrated = errors.New("postgres: the tables are missing or at an older schema version")
+
 	// ErrCorrupt is returned when a stored row does not have the shape
 	// this package writes.
 	ErrCorrupt = errors.New("postgres: unexpected data in the tables")

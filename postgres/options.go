@@ -41,6 +41,7 @@ type options struct {
 	stmtTimeout  time.Duration
 	maxConns     int
 	asyncCommit  bool
+	readOnly     bool
 	feedConfig   *pgx.ConnConfig
 	reconnectMin time.Duration
 	reconnectMax time.Duration
@@ -232,4 +233,19 @@ func WithReconnectBackoff(min, max time.Duration) Option {
 		}
 		o.reconnectMin, o.reconnectMax = min, max
 	}
+}
+
+// WithReadOnly opens the Store for reading only, as bolt.WithReadOnly does
+// for a bbolt file: nothing is created, migrated or written, and the role
+// needs no privilege but reading the tables. They must already exist at
+// this package's schema version: Open and New fail with an error wrapping
+// ErrNotMigrated (and ErrReadOnly) when the prefix's tables (or the schema,
+// see WithSchema) are missing or at an older version, and with ErrVersion
+// at a newer one. Since a read-only Store acknowledges no write, Open and
+// New do not check synchronous_commit (see WithSynchronousCommitOff). View
+// and Notify work; Update returns an error wrapping ErrReadOnly, so a
+// revoke.Revoker over the Store answers IsRevoked, following other
+// processes' revocations as usual, but fails Issue, Revoke and Purge.
+func WithReadOnly() Option {
+	return func(o *options) { o.readOnly = true }
 }

@@ -179,8 +179,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	defer c.Close()
 	// Tables already up to date need no lock, nor any privilege but
 	// reading: a replica starts while others write.
-	if v, err := s.version(ctx, c); err != nil || v == schemaVersion {
+	v, err := s.version(ctx, c)
+	if err != nil || v == schemaVersion {
 		return err
+	}
+	if s.opts.readOnly {
+		return s.notMigrated(v)
 	}
 	if _, err := c.ExecContext(ctx, s.beginWrite); err != nil {
 		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
@@ -196,6 +200,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
 	}
 	return err
+}
+
+// notMigrated is the error of a read-only Store (WithReadOnly) over tables
+// at version v, below schemaVersion: 0 when they do not exist.
+func (s *Store) notMigrated(v int) error {
+	if v == 0 {
+		return fmt.Errorf("%w: no tables of prefix %q in schema %q, and a read-only Store creates none (%w)", ErrNotMigrated, s.q.prefix, s.q.schema, ErrReadOnly)
+	}
+	return fmt.Errorf("%w: the tables of prefix %q in schema %q are at schema version %d, this package reads version %d, and a read-only Store migrates nothing (%w)",
+		ErrNotMigrated, s.q.prefix, s.q.schema, v, schemaVersion, ErrReadOnly)
 }
 
 func (s *Store) migrateLocked(ctx context.Context, c *sqlx.Conn) error {

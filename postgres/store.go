@@ -55,7 +55,9 @@ var (
 // revoke.ErrUnavailable when the server cannot be reached, ErrPermission
 // when the role may not create or use the tables, ErrVersion for tables a
 // newer release has migrated, and ErrDurability when the server commits with
-// synchronous_commit off (see WithSynchronousCommitOff).
+// synchronous_commit off (see WithSynchronousCommitOff). WithReadOnly
+// opens existing tables for reading, and fails with ErrNotMigrated rather
+// than create or migrate them.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -79,7 +81,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New returns a Store whose tables live in the database of db, an
 // application's pool opened with pgx's database/sql driver
-// (github.com/jackc/pgx/v5/stdlib), creating or migrating them if needed.
+// (github.com/jackc/pgx/v5/stdlib), creating or migrating them if needed
+// (WithReadOnly: neither).
 // The Store does not own db: Close leaves it open. Give each Store in one
 // schema its own prefix (WithTablePrefix).
 //
@@ -138,8 +141,10 @@ func newStore(ctx context.Context, db *sqlx.DB, owned bool, feedCfg *pgx.ConnCon
 			return nil, fmt.Errorf("%w: the connection has no current schema (empty search_path); use WithSchema", ErrOption)
 		}
 	}
-	if err := s.checkDurability(ctx); err != nil {
-		return nil, err
+	if !o.readOnly {
+		if err := s.checkDurability(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.q = newQueries(schema, o.prefix)
 	s.channel = channelName(schema, o.prefix)
@@ -220,7 +225,8 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 // change feed if fn revoked something, and commits; otherwise it rolls back
 // and returns fn's error. When Update returns nil the transaction is
 // committed, with synchronous_commit as the server has it (see
-// WithSynchronousCommitOff).
+// WithSynchronousCommitOff). On a Store opened WithReadOnly, Update returns
+// an error wrapping ErrReadOnly.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
 }
@@ -236,6 +242,9 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	}
 	if s.db == nil {
 		return errZeroStore
+	}
+	if write && s.opts.readOnly {
+		return fmt.Errorf("postgres: Update: %w: the Store was opened WithReadOnly", ErrReadOnly)
 	}
 	if !write || s.beginSerializable == "" {
 		return s.runOnce(ctx, write, fn)

@@ -163,4 +163,9 @@
 //     over a database opened read-only (mode=ro in the data source name)
 //     succeeds if the tables are up to date: reads work, and every write
 //     fails with ErrReadOnly.
+//   - Open and New create or migrate the tables of their prefix: a mistyped
+//     WithTablePrefix makes an empty Store beside the real one. Tools that
+//     only read (inspecting, exporting) should open WithReadOnly, which
+//     creates, migrates and writes nothing, and fails with ErrNotMigrated
+//     when the prefix's tables are missing or at an older version.
 package sqlite

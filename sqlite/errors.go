@@ -28,6 +28,13 @@ var (
 	// create or migrate the tables, and Update otherwise.
 	ErrReadOnly = errors.New("sqlite: database is read-only")
 
+	// ErrNotMigrated is returned by Open and New WithReadOnly when the
+	// prefix's tables do not exist, or are at an older schema version than
+	// this package's: a read-only Store creates and migrates nothing. (A
+	// mistyped WithTablePrefix is the usual cause.) The error wraps
+	// ErrReadOnly too.
+	ErrNotMigrated = errors.New("sqlite: the tables are missing or at an older schema version")
+
 	// ErrOption is returned by Open and New for an invalid Option or path.
 	ErrOption = errors.New("sqlite: invalid option")
 

@@ -70,6 +70,7 @@ type options struct {
 	prefix      string
 	busyTimeout time.Duration
 	sync        Synchronous
+	readOnly    bool
 	err         error // the first invalid option
 }
 
@@ -145,4 +146,19 @@ func WithSynchronous(s Synchronous) Option {
 			o.fail(fmt.Errorf("%w: unknown %v", ErrOption, s))
 		}
 	}
+}
+
+// WithReadOnly opens the Store for reading only, as bolt.WithReadOnly does
+// for a bbolt file: nothing is created, migrated or written. The database
+// must already hold the prefix's tables at this package's schema version;
+// Open and New fail with an error wrapping ErrNotMigrated (and ErrReadOnly)
+// when the tables are missing or at an older version, and with ErrVersion
+// at a newer one. Open opens the file read-only (SQLite's mode=ro), so it
+// reads a file it may not write, and fails rather than create a file that
+// does not exist; it leaves the journal mode as the file has it. View works;
+// Update returns an error wrapping ErrReadOnly, so a revoke.Revoker over the
+// Store answers IsRevoked, following other processes' revocations as usual,
+// but fails Issue, Revoke and Purge.
+func WithReadOnly() Option {
+	return func(o *options) { o.readOnly = true }
 }

@@ -266,7 +266,7 @@ func (q *queries) fill(stmt string) string { return strings.ReplaceAll(stmt, "{p
 // write lock (BEGIN IMMEDIATE), reads the version again, since another
 // process may have migrated meanwhile, and migrates in that one transaction.
 func (s *Store) migrate(ctx context.Context) error {
-	c, err := s.acquire(ctx, true)
+	c, err := s.acquire(ctx, !s.opts.readOnly)
 	if err != nil {
 		return wrapf(err, "%s: connecting", s.name)
 	}
@@ -275,6 +275,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	v, err := s.version(ctx, c.conn)
 	if err != nil || v == schemaVersion {
 		return err
+	}
+	if s.opts.readOnly {
+		return s.notMigrated(v)
 	}
 	// A migration is due.
 	if _, err := c.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -294,6 +297,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// notMigrated is the error of a read-only Store (WithReadOnly) over tables
+// at version v, below schemaVersion: 0 when they do not exist.
+func (s *Store) notMigrated(v int) error {
+	if v == 0 {
+		return fmt.Errorf("%w: %s: no tables of prefix %q, and a read-only Store creates none (%w)", ErrNotMigrated, s.name, s.q.prefix, ErrReadOnly)
+	}
+	return fmt.Errorf("%w: %s: the tables of prefix %q are at schema version %d, this package reads version %d, and a read-only Store migrates nothing (%w)",
+		ErrNotMigrated, s.name, s.q.prefix, v, schemaVersion, ErrReadOnly)
 }
 
 // migrateLocked migrates inside the write transaction.

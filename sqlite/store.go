@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,7 +60,9 @@ const stmtCacheSize = 16
 // ErrNotDatabase for a file that is not a SQLite database, ErrVersion for
 // tables a newer release has migrated, ErrReadOnly when the tables must be
 // created or migrated in a database that cannot be written, and ErrOption
-// for an invalid option.
+// for an invalid option. WithReadOnly opens an existing database for
+// reading, and fails with ErrNotMigrated rather than create or migrate
+// tables, and with an error wrapping fs.ErrNotExist for a missing file.
 func Open(path string, opts ...Option) (*Store, error) {
 	if !cgoEnabled {
 		return nil, fmt.Errorf("sqlite: Open: %w", ErrNeedsCgo)
@@ -72,10 +75,20 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	driver := driverName
+	if o.readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("sqlite: %s: WithReadOnly opens an existing database only: %w", path, err)
+		}
+		driver = readOnlyDriverName
+	}
 	registerDriver.Do(func() {
 		sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: tuneConn})
+		// Read-only connections leave the page size and the journal mode
+		// as the file has them: setting them is a write.
+		sql.Register(readOnlyDriverName, &sqlite3.SQLiteDriver{})
 	})
-	db, err := sqlx.Open(driverName, dsn)
+	db, err := sqlx.Open(driver, dsn)
 	if err != nil {
 		return nil, wrapf(err, "%s", path)
 	}
@@ -93,6 +106,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 // driverName is the go-sqlite3 driver, registered under a name of the
 // package's own, that Open uses: it tunes each connection as it opens.
 const driverName = "sqlite3-revocation"
+
+// readOnlyDriverName is the driver of Open WithReadOnly, which tunes nothing.
+const readOnlyDriverName = "sqlite3-revocation-ro"
 
 var registerDriver sync.Once
 
@@ -132,11 +148,15 @@ func dsnOf(path string, o options) (string, error) {
 		"_stmt_cache_size": {strconv.Itoa(stmtCacheSize)},
 		"_cache_size":      {"-65536"},
 	}
+	if o.readOnly {
+		params.Set("mode", "ro")
+	}
 	return "file:" + esc + "?" + params.Encode(), nil
 }
 
 // New returns a Store whose tables live in db, an application's database
-// opened with the go-sqlite3 driver, creating or migrating them if needed.
+// opened with the go-sqlite3 driver, creating or migrating them if needed
+// (WithReadOnly: neither).
 // The Store does not own db: Close leaves it open. Give each Store in one
 // database its own prefix (WithTablePrefix).
 //
@@ -177,12 +197,13 @@ func newStore(db *sqlx.DB, owned bool, name string, o options) *Store {
 }
 
 // init migrates the tables and checks the journal mode of a database Open
-// made.
+// made (a read-only Store checks the tables' version only, and reads in any
+// journal mode).
 func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	if !s.owned {
+	if !s.owned || s.opts.readOnly {
 		return nil
 	}
 	var mode string
@@ -236,7 +257,8 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 // never deadlock or overwrite each other. If fn returns nil, Update commits;
 // otherwise, or if ctx is done by then, it rolls back and returns fn's
 // error (or ctx's). When Update returns nil, the transaction is on stable
-// storage (with the default SynchronousFull).
+// storage (with the default SynchronousFull). On a Store opened
+// WithReadOnly, Update returns an error wrapping ErrReadOnly.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
 }
@@ -254,12 +276,11 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		return errZeroStore
 	}
 	if write {
-		select {
-		case s.wlock <- struct{}{}:
-			defer func() { <-s.wlock }()
-		case <-ctx.Done():
-			return fmt.Errorf("sqlite: %w", ctx.Err())
+		unlock, err := s.lockWrite(ctx)
+		if err != nil {
+			return err
 		}
+		defer unlock()
 	}
 	c, err := s.acquire(ctx, write)
 	if err != nil {
@@ -318,6 +339,21 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		return wrapf(err, "%s: commit", s.name)
 	}
 	return nil
+}
+
+// lockWrite takes the Store's write lock for a write transaction, and
+// returns the function that releases it. A Store opened WithReadOnly
+// refuses.
+func (s *Store) lockWrite(ctx context.Context) (unlock func(), err error) {
+	if s.opts.readOnly {
+		return nil, fmt.Errorf("sqlite: %s: Update: %w: the Store was opened WithReadOnly", s.name, ErrReadOnly)
+	}
+	select {
+	case s.wlock <- struct{}{}:
+		return func() { <-s.wlock }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqlite: %w", ctx.Err())
+	}
 }
 
 // conn is a connection taken from the pool for one transaction.

@@ -27,7 +27,7 @@ func benchStore(b *testing.B, scheme string, n int) *store {
 	b.Cleanup(func() { _ = s.Close() })
 	if n > 0 {
 		now, i := time.Now(), 0
-		_, err = copyRecords(context.Background(), s, 5000, func(int) {}, func() (revoke.Record, error) {
+		_, err = copier{dst: s, batch: 5000, trusted: true, done: func(int) {}}.copy(context.Background(), func() (revoke.Record, error) {
 			if i == n {
 				return revoke.Record{}, io.EOF
 			}
@@ -87,7 +87,7 @@ func BenchmarkImport(b *testing.B) {
 				s := benchStore(b, scheme, 0)
 				rr := newRecordReader(bytes.NewReader(lines.Bytes()))
 				b.StartTimer()
-				res, err := copyRecords(context.Background(), s, defaultBatch, func(int) {}, rr.next)
+				res, err := copier{dst: s, batch: defaultBatch, done: func(int) {}}.copy(context.Background(), rr.next)
 				if err != nil || res.Written != benchRecords {
 					b.Fatalf("imported %d records: %v", res.Written, err)
 				}
@@ -109,7 +109,7 @@ func BenchmarkMigrate(b *testing.B) {
 				b.StopTimer()
 				dst := benchStore(b, pair[1], 0)
 				b.StartTimer()
-				res, err := copyRecords(context.Background(), dst, defaultBatch, func(int) {}, newScanner(context.Background(), src, defaultBatch).next)
+				res, err := copier{dst: dst, batch: defaultBatch, trusted: true, done: func(int) {}}.copy(context.Background(), newScanner(context.Background(), src, defaultBatch).next)
 				if err != nil || res.Written != benchRecords {
 					b.Fatalf("migrated %d records: %v", res.Written, err)
 				}

@@ -44,13 +44,24 @@ func (a *app) checkCmd() *cobra.Command {
 		Short: "Say whether a token is revoked (exit 0 revoked, 1 not)",
 		Long: `check reads one token from standard input (or --token-file) and says whether
 it is revoked, live, expired or unknown (never issued, or purged). The exit
-code says it too: 0 revoked, 1 not revoked. The store is only read.`,
+code says it too: 0 revoked, 1 not revoked. The store is only read.
+
+Servers that identify JWTs by issuer and jti
+(revoke.WithTokenKey(jwtkey.KeyOrOpaque)) store them under that key, not
+their bytes: check them with --token-key jwt, which finds every spelling of
+one JWT. Without it, a token that looks like a JWT and is not found gets a
+hint on stderr.`,
 		Example: `  printf %s "$TOKEN" | revokectl --store sqlite:/var/lib/authd/rev.db check
-  revokectl --store bolt:rev.db check --token-file token.txt --json`,
+  revokectl --store bolt:rev.db check --token-file token.txt --json
+  printf %s "$JWT" | revokectl --store sqlite:rev.db --token-key jwt check`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx := cmd.Context()
 			tok, err := a.readToken(tokenFile)
+			if err != nil {
+				return err
+			}
+			id, err := a.tokenID(tok)
 			if err != nil {
 				return err
 			}
@@ -65,11 +76,16 @@ code says it too: 0 revoked, 1 not revoked. The store is only read.`,
 			)
 			err = s.View(ctx, func(tx revoke.Tx) error {
 				var err error
-				rec, found, err = tx.Get(ctx, revoke.TokenID(tok))
+				rec, found, err = tx.Get(ctx, id)
 				return err
 			})
 			if err != nil {
 				return err
+			}
+			if !found {
+				if hint := a.jwtHint(tok); hint != "" {
+					fmt.Fprintln(a.stderr, hint)
+				}
 			}
 			res := checkResult{State: stateOf(rec, found, time.Now())}
 			res.Revoked = res.State == stateRevoked

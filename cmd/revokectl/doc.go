@@ -4,7 +4,13 @@
 // store is, purge expired records, export and import them as JSON Lines, and
 // migrate between backends.
 //
-//	go install github.com/sdkauth/revocation/cmd/revokectl@latest
+//	go install ./cmd/revokectl    # in a clone of the repository
+//
+// revokectl is a module of its own (github.com/sdkauth/revocation/cmd/revokectl),
+// so that its command-line packages stay out of the library's dependencies.
+// Its go.mod replaces the library with the checkout it sits in (../..), which
+// go install PATH@VERSION refuses: install it from a clone, where the
+// repository's go.work joins it to the library.
 //
 // The store is named by a URL, with --store or the environment variable
 // REVOKE_STORE:
@@ -16,6 +22,14 @@
 // --table-prefix names the tables of sqlite and postgres stores whose
 // servers were configured with another prefix than revoke_. A password in a
 // postgres DSN is printed as xxxxx.
+//
+// --token-key (or REVOKE_TOKEN_KEY) says how the servers identify a token,
+// which check and revoke must match: raw (the default) is its exact bytes,
+// as servers without revoke.WithTokenKey store it; jwt is
+// jwtkey.KeyOrOpaque, for servers running with
+// revoke.WithTokenKey(jwtkey.KeyOrOpaque): a JWT by its issuer and jti, so
+// that every spelling of it is found, an opaque token by its bytes. check
+// says on standard error when a token it did not find looks like a JWT.
 //
 // Commands (scripts may rely on these names):
 //
@@ -41,14 +55,22 @@
 //	2    usage: bad command line, store URL or token input
 //	3    store unavailable: locked by a running server (bolt), busy or
 //	     unreachable; nothing was written, retry later
-//	4    not found: the store file does not exist (only import and migrate
-//	     --to create one), or the token given to revoke was never issued
+//	4    not found: the store file, or its tables (--table-prefix) at this
+//	     schema version, do not exist (only import and migrate --to create or
+//	     migrate them), or the token given to revoke was never issued
 //	6    migrate: verification failed, the two stores differ
 //	7    any other failure (I/O, corrupt store, bad import data)
 //	130  interrupted between batches; what was committed stays, re-run to finish
 //
 // # Caveats
 //
+//   - Only import and migrate --to create a store, or tables of a prefix,
+//     or migrate tables of an older schema version. The other commands open
+//     sqlite and postgres stores WithReadOnly first and fail with exit code
+//     4 when the tables are not there at this version (a mistyped
+//     --table-prefix): they never leave empty tables behind. check, stats,
+//     export, the dry runs, migrate --from and migrate --verify-only write
+//     nothing at all.
 //   - Tokens are read from standard input or --token-file, never from the
 //     command line, where shell history and ps would show them.
 //   - A bolt file is locked by the process that has it open. While a server
@@ -63,6 +85,19 @@
 //     the batch under way commits, nothing is half-written, and running the
 //     same command again finishes the work (import and migrate are
 //     idempotent: equal records are not rewritten).
+//   - import and migrate check every record (revoke.ValidRecord) before
+//     they write anything: a record no server could have written (a bad
+//     field, a seq above 2^53-1, which would exhaust the store's sequence)
+//     fails the whole command with its line or ID and field, exit code 7,
+//     and nothing is written or created.
+//   - Checksums: a record's "check" field, the checksum by which a server's
+//     index finds the token, cannot be verified without the token, and a
+//     wrong one hides the revocation from the servers. migrate trusts it
+//     (both stores were written by this library); import does not: a new
+//     record is stored with check 0 (unknown: servers find it by its ID, at
+//     a SHA-256 per IsRevoked while they hold such revocations), and a
+//     record already stored keeps its checksum. import --trust-checksums
+//     keeps the file's, for re-importing export's output unchanged.
 //   - import and migrate keep records' revocation sequence numbers and move
 //     the target's sequence past them. Import into a store no server runs on:
 //     a server following an sqlite store reads revocations by increasing

@@ -16,7 +16,7 @@ const (
 	exitNotRevoked  = 1   // check: the token is live, expired or unknown
 	exitUsage       = 2   // bad command line, bad store URL, bad token input
 	exitUnavailable = 3   // the store is locked, busy or unreachable: retry later
-	exitNotFound    = 4   // the store file, or the token to revoke, does not exist
+	exitNotFound    = 4   // the store file or its tables, or the token to revoke, do not exist
 	exitMismatch    = 6   // migrate: the verification found the two sides differ
 	exitFailure     = 7   // any other failure (I/O, corrupt store, bad import data)
 	exitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM) between batches
@@ -29,8 +29,9 @@ const exitTable = `Exit codes:
   2    usage: bad command line, store URL or token input
   3    store unavailable: locked by a running server (bolt), busy or
        unreachable; nothing was written, retry later
-  4    not found: the store file does not exist (only import and migrate
-       --to create one), or the token given to revoke was never issued
+  4    not found: the store file, or its tables (--table-prefix) at this
+       schema version, do not exist (only import and migrate --to create or
+       migrate them), or the token given to revoke was never issued
   6    migrate: verification failed, the two stores differ
   7    any other failure (I/O, corrupt store, bad import data)
   130  interrupted between batches; what was committed stays, re-run to finish`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	ran := false
-	root.PersistentPreRun = func(*cobra.Command, []string) { ran = true }
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		ran = true
+		return a.checkFlags()
+	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return a.code
@@ -59,6 +63,7 @@ type app struct {
 	json        bool
 	lockTimeout time.Duration
 	tablePrefix string
+	tokenKey    string // --token-key: a name in tokenKeys
 
 	// code is the exit code of a command that succeeded but has something
 	// to say with it (check: not revoked).
@@ -79,7 +84,9 @@ A bolt file is locked by the process that has it open: while a server runs on
 it, revokectl waits --lock-timeout and then fails with exit code 3 and the lock
 error; stop the server first (or use an sqlite store, which works beside it).
 Tokens are read from standard input or --token-file, never from the command
-line, which shell history and ps would show. Output is for people; --json
+line, which shell history and ps would show. --token-key jwt finds a JWT by
+its issuer and jti, as a server running with
+revoke.WithTokenKey(jwtkey.KeyOrOpaque) stores it. Output is for people; --json
 prints one JSON object per command for scripts. Errors go to stderr.
 
 ` + exitTable,
@@ -94,6 +101,8 @@ prints one JSON object per command for scripts. Errors go to stderr.
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON for scripts")
 	root.PersistentFlags().DurationVar(&a.lockTimeout, "lock-timeout", bolt.DefaultTimeout, "how long to wait for a store's lock held by another process")
 	root.PersistentFlags().StringVar(&a.tablePrefix, "table-prefix", "revoke_", "prefix of the store's tables (sqlite, postgres), as the servers were configured")
+	root.PersistentFlags().StringVar(&a.tokenKey, "token-key", cmp.Or(os.Getenv("REVOKE_TOKEN_KEY"), "raw"),
+		"how the servers identify a token: raw (its bytes) or jwt (revoke.WithTokenKey(jwtkey.KeyOrOpaque)); default $REVOKE_TOKEN_KEY or raw")
 	root.AddCommand(a.statsCmd(), a.checkCmd(), a.revokeCmd(), a.revokeSubjectCmd(), a.revokeClientCmd(),
 		a.purgeCmd(), a.exportCmd(), a.importCmd(), a.migrateCmd())
 	return root
@@ -104,6 +113,17 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		return withCode(exitUsage, check(cmd, a))
 	}
+}
+
+// checkFlags validates the global flags every command takes.
+func (a *app) checkFlags() error {
+	if _, ok := tokenKeys[a.tokenKey]; !ok {
+		return usagef("--token-key %q: want raw or jwt", a.tokenKey)
+	}
+	if a.lockTimeout < 0 {
+		return usagef("--lock-timeout %v is negative", a.lockTimeout)
+	}
+	return nil
 }
 
 // open opens the --store store.

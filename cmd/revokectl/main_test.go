@@ -38,15 +38,20 @@ func TestScripts(t *testing.T) {
 		Cmds: scriptCmds,
 		// postgres: the scripts' postgres parts run against the server in
 		// REVOKE_POSTGRES_DSN, each script on tables of its own prefix
-		// (PGPREFIX), dropped when it ends.
+		// (PGPREFIX), dropped when it ends. long: REVOKE_LONG_TESTS is
+		// set (CI sets it), for the large versions of the scripts.
 		Condition: func(cond string) (bool, error) {
-			if cond == "postgres" {
+			switch cond {
+			case "postgres":
 				return postgresDSN(t) != "", nil
+			case "long":
+				return os.Getenv("REVOKE_LONG_TESTS") != "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REVOKE_STORE", "") // never the developer's store
+			env.Setenv("REVOKE_TOKEN_KEY", "")
 			if dsn := postgresDSN(t); dsn != "" {
 				prefix := fmt.Sprintf("revokectl_%d_%d_", os.Getpid(), scriptSeq.Add(1))
 				env.Setenv("REVOKE_POSTGRES_DSN", dsn)
@@ -64,6 +69,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"readbolt":   cmdReadBolt,
 	"serve":      cmdServe,
 	"interrupt":  cmdInterrupt,
+	"tables":     cmdTables,
 }
 
 // rc CODE command args...: exec the command (with the stdin the stdin
@@ -189,6 +195,39 @@ func cmdReadBolt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { _ = s.Close() })
 }
 
+// tables URL PREFIX: print the names of the tables of the sqlite or
+// postgres store at URL whose names start with PREFIX, one a line, read
+// with a connection of its own (for postgres, in the current schema).
+func cmdTables(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: tables URL PREFIX")
+	}
+	scheme, arg, _ := strings.Cut(args[0], ":")
+	var driver, query string
+	switch scheme {
+	case "sqlite":
+		driver, arg = "sqlite3", "file:"+ts.MkAbs(arg)+"?mode=ro"
+		query = `SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, length(?1)) = ?1 ORDER BY name`
+	case "postgres":
+		driver = "pgx"
+		query = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, $1) ORDER BY tablename`
+	default:
+		ts.Fatalf("tables: scheme %q is neither sqlite nor postgres", scheme)
+	}
+	db, err := sql.Open(driver, arg)
+	ts.Check(err)
+	defer db.Close()
+	rows, err := db.Query(query, args[1])
+	ts.Check(err)
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		ts.Check(rows.Scan(&name))
+		fmt.Fprintln(ts.Stdout(), name)
+	}
+	ts.Check(rows.Err())
+}
+
 // interrupt LINES CODE command args...: start the command, send it SIGINT
 // once it has written LINES lines to stderr (its progress), and want exit
 // code CODE.
@@ -271,7 +310,8 @@ func postgresDSN(t *testing.T) string {
 	return dsn
 }
 
-// dropTables drops the tables of a script's prefix.
+// dropTables drops the tables whose names start with a script's prefix,
+// in the current schema.
 func dropTables(t *testing.T, dsn, prefix string) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -279,7 +319,27 @@ func dropTables(t *testing.T, dsn, prefix string) {
 		return
 	}
 	defer db.Close()
-	if _, err := db.Exec(`DROP TABLE IF EXISTS "` + prefix + `tokens", "` + prefix + `meta"`); err != nil {
+	var tables []string
+	rows, err := db.Query(`SELECT format('%I', tablename) FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, $1)`, prefix)
+	if err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+		return
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Errorf("dropping %s tables: %v", prefix, err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+	}
+	rows.Close()
+	if len(tables) == 0 {
+		return
+	}
+	if _, err := db.Exec(`DROP TABLE IF EXISTS ` + strings.Join(tables, ", ")); err != nil {
 		t.Errorf("dropping %s tables: %v", prefix, err)
 	}
 }

@@ -106,21 +106,35 @@ func (j jsonRecord) record() (revoke.Record, error) {
 	default:
 		return rec, fmt.Errorf("kind %q is neither access nor refresh", j.Kind)
 	}
-	switch {
-	case j.ClientID == "":
-		return rec, errors.New("client_id is empty")
-	case len(j.ClientID) > revoke.MaxClientIDLength:
-		return rec, fmt.Errorf("client_id is longer than %d bytes", revoke.MaxClientIDLength)
-	case len(j.Subject) > revoke.MaxSubjectLength:
-		return rec, fmt.Errorf("subject is longer than %d bytes", revoke.MaxSubjectLength)
-	case j.ExpiresAt.IsZero():
-		return rec, errors.New("expires_at is missing")
-	case rec.Parent.IsZero() && rec.Grant != rec.ID:
-		return rec, errors.New("a record without a parent must start its own grant (grant = id)")
-	}
 	rec.Check, rec.ClientID, rec.Subject = j.Check, j.ClientID, j.Subject
 	rec.ExpiresAt, rec.Seq = j.ExpiresAt.UTC(), j.Seq
-	return rec, nil
+	if j.ExpiresAt.IsZero() {
+		return rec, errors.New("expires_at is missing")
+	}
+	return rec, invalid(rec)
+}
+
+// jsonFields are the JSON names of the fields of revoke.Record, which
+// revoke.ValidRecord's errors name.
+var jsonFields = map[string]string{
+	"ID": "id", "Check": "check", "Kind": "kind", "ClientID": "client_id", "Subject": "subject",
+	"Parent": "parent", "Grant": "grant", "ExpiresAt": "expires_at", "Seq": "seq",
+	"Successor": "successor", "RotatedAt": "rotated_at", "Retries": "retries", "Superseded": "superseded",
+}
+
+// invalid returns why rec is not a record a Revoker could have written
+// (revoke.ValidRecord), naming the field as export writes it, or nil.
+func invalid(rec revoke.Record) error {
+	err := revoke.ValidRecord(rec)
+	var fe *revoke.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	name, ok := jsonFields[fe.Field]
+	if !ok {
+		name = fe.Field
+	}
+	return fmt.Errorf("%s %s", name, fe.Reason)
 }
 
 // maxLine bounds an import line: a record's JSON is well under 4 KiB.

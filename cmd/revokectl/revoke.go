@@ -48,13 +48,19 @@ refresh token and every access token minted from them). It prints how many
 tokens it revoked. --client revokes only if the token belongs to that client
 (default: whichever client it was issued to). A token never issued fails with
 exit code 4; an expired or already revoked one revokes nothing (exit 0).
---dry-run counts without writing.`,
+--dry-run counts without writing. --token-key jwt finds a JWT by its issuer
+and jti, as servers running with revoke.WithTokenKey(jwtkey.KeyOrOpaque)
+store it, and revokes every spelling of it.`,
 		Example: `  printf %s "$REFRESH_TOKEN" | revokectl --store bolt:rev.db revoke
   revokectl --store sqlite:rev.db revoke --token-file t.txt --dry-run --json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx := cmd.Context()
 			tok, err := a.readToken(tokenFile)
+			if err != nil {
+				return err
+			}
+			id, err := a.tokenID(tok)
 			if err != nil {
 				return err
 			}
@@ -71,7 +77,7 @@ exit code 4; an expired or already revoked one revokes nothing (exit 0).
 			)
 			err = s.View(ctx, func(tx revoke.Tx) error {
 				var err error
-				if rec, found, err = tx.Get(ctx, revoke.TokenID(tok)); err != nil || !found {
+				if rec, found, err = tx.Get(ctx, id); err != nil || !found {
 					return err
 				}
 				count, err = wouldRevoke(ctx, tx, rec, now)
@@ -83,7 +89,11 @@ exit code 4; an expired or already revoked one revokes nothing (exit 0).
 			res := revokeResult{DryRun: dryRun, State: stateOf(rec, found, now)}
 			switch {
 			case !found:
-				return withCode(exitNotFound, errors.New("the token was never issued, or its record has been purged: nothing to revoke"))
+				msg := "the token was never issued, or its record has been purged: nothing to revoke"
+				if hint := a.jwtHint(tok); hint != "" {
+					msg += "\n" + hint
+				}
+				return withCode(exitNotFound, errors.New(msg))
 			case client != "" && client != rec.ClientID:
 				return withCode(exitUsage, fmt.Errorf("the token was issued to another client than %q: nothing revoked", client))
 			}
@@ -91,7 +101,7 @@ exit code 4; an expired or already revoked one revokes nothing (exit 0).
 				res.Revoked = count
 				return a.print(res, res.human(res.State+" "+rec.Kind.String()+" token"))
 			}
-			r, err := revoke.New(s.Store)
+			r, err := revoke.New(s.Store, revoke.WithTokenKey(a.keyFunc()))
 			if err != nil {
 				return err
 			}

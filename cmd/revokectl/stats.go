@@ -62,7 +62,7 @@ type clientCount struct {
 type statsResult struct {
 	Store        string        `json:"store"`
 	Schema       string        `json:"schema"`
-	SizeBytes    int64         `json:"size_bytes"`
+	SizeBytes    *int64        `json:"size_bytes,omitempty"` // nil: unknown
 	Records      int           `json:"records"`
 	Live         int           `json:"live"`
 	Revoked      int           `json:"revoked"`
@@ -90,7 +90,9 @@ access and
 refresh tokens; distinct grants, subjects and clients (counted exactly up to
 1048576 each, reported as "at least" beyond); the clients with most tokens
 (--top); the oldest expiry; the highest revocation sequence; the schema
-version; and the size on disk. The store is only read.`,
+version; and the size on disk (postgres: of the tables, their indexes and
+TOAST). The store is only read: a store or tables that do not exist (a
+mistyped --table-prefix) are not created, and fail with exit code 4.`,
 		Example: `  revokectl --store bolt:/var/lib/authd/revocation.db stats
   REVOKE_STORE=sqlite:rev.db revokectl stats --top 10 --json`,
 		Args: args(cobra.NoArgs),
@@ -104,61 +106,21 @@ version; and the size on disk. The store is only read.`,
 				return err
 			}
 			defer closeStore(s, &err)
-			res := statsResult{Store: s.url, Schema: s.schema, TopClients: []clientCount{}}
-			var grants, subjects, clients distinct
-			perClient := make(map[string]int) // bounded by maxDistinct entries
-			now := time.Now()
-			var oldest time.Time
-			err = revoke.ScanAll(ctx, s, 0, func(rec revoke.Record) error {
-				res.Records++
-				revoked, expired := rec.Revoked(), !rec.ExpiresAt.After(now)
-				if revoked {
-					res.Revoked++
-				}
-				if expired {
-					res.Expired++
-				}
-				if !revoked && !expired {
-					res.Live++
-				}
-				if rec.Spent() {
-					res.Spent++
-				}
-				if rec.Kind == revoke.Refresh {
-					res.Refresh++
-				} else {
-					res.Access++
-				}
-				grants.add(rec.Grant[:])
-				subjects.add([]byte(rec.Subject))
-				clients.add([]byte(rec.ClientID))
-				if _, ok := perClient[rec.ClientID]; ok || len(perClient) < maxDistinct {
-					perClient[rec.ClientID]++
-				}
-				if oldest.IsZero() || rec.ExpiresAt.Before(oldest) {
-					oldest = rec.ExpiresAt
-				}
-				res.HighestSeq = max(res.HighestSeq, rec.Seq)
+			res := statsResult{Store: s.url, Schema: s.schema}
+			tally := newTally(time.Now())
+			if err := revoke.ScanAll(ctx, s, 0, func(rec revoke.Record) error {
+				tally.add(&res, rec)
 				return nil
-			})
-			if err != nil {
+			}); err != nil {
 				return err
 			}
-			res.Grants, res.Subjects, res.Clients = grants.count(), subjects.count(), clients.count()
-			for c, n := range perClient {
-				res.TopClients = append(res.TopClients, clientCount{c, n})
-			}
-			slices.SortFunc(res.TopClients, func(x, y clientCount) int {
-				return cmp.Or(cmp.Compare(y.Tokens, x.Tokens), strings.Compare(x.ClientID, y.ClientID))
-			})
-			res.TopClients = res.TopClients[:min(top, len(res.TopClients))]
-			if !oldest.IsZero() {
-				res.OldestExpiry = &oldest
-			}
+			tally.finish(&res, top)
 			if s.size != nil {
-				if res.SizeBytes, err = s.size(); err != nil {
+				size, err := s.size(ctx)
+				if err != nil {
 					return err
 				}
+				res.SizeBytes = &size
 			}
 			return a.print(res, res.human())
 		},
@@ -167,12 +129,80 @@ version; and the size on disk. The store is only read.`,
 	return cmd
 }
 
+// tally counts what stats reports beside the plain counts, as the records
+// stream by.
+type tally struct {
+	now                       time.Time
+	grants, subjects, clients distinct
+	perClient                 map[string]int // bounded by maxDistinct entries
+	oldest                    time.Time
+}
+
+func newTally(now time.Time) *tally {
+	return &tally{now: now, perClient: make(map[string]int)}
+}
+
+// add counts rec into res and the tally.
+func (t *tally) add(res *statsResult, rec revoke.Record) {
+	res.Records++
+	revoked, expired := rec.Revoked(), !rec.ExpiresAt.After(t.now)
+	switch {
+	case revoked && expired:
+		res.Revoked++
+		res.Expired++
+	case revoked:
+		res.Revoked++
+	case expired:
+		res.Expired++
+	default:
+		res.Live++
+	}
+	if rec.Spent() {
+		res.Spent++
+	}
+	if rec.Kind == revoke.Refresh {
+		res.Refresh++
+	} else {
+		res.Access++
+	}
+	t.grants.add(rec.Grant[:])
+	t.subjects.add([]byte(rec.Subject))
+	t.clients.add([]byte(rec.ClientID))
+	if _, ok := t.perClient[rec.ClientID]; ok || len(t.perClient) < maxDistinct {
+		t.perClient[rec.ClientID]++
+	}
+	if t.oldest.IsZero() || rec.ExpiresAt.Before(t.oldest) {
+		t.oldest = rec.ExpiresAt
+	}
+	res.HighestSeq = max(res.HighestSeq, rec.Seq)
+}
+
+// finish puts the tally's distinct counts, its top clients (top of them)
+// and the oldest expiry into res.
+func (t *tally) finish(res *statsResult, top int) {
+	res.Grants, res.Subjects, res.Clients = t.grants.count(), t.subjects.count(), t.clients.count()
+	res.TopClients = []clientCount{}
+	for c, n := range t.perClient {
+		res.TopClients = append(res.TopClients, clientCount{c, n})
+	}
+	slices.SortFunc(res.TopClients, func(x, y clientCount) int {
+		return cmp.Or(cmp.Compare(y.Tokens, x.Tokens), strings.Compare(x.ClientID, y.ClientID))
+	})
+	res.TopClients = res.TopClients[:min(top, len(res.TopClients))]
+	if !t.oldest.IsZero() {
+		oldest := t.oldest
+		res.OldestExpiry = &oldest
+	}
+}
+
 func (r statsResult) human() string {
 	var b strings.Builder
 	p := func(k string, v any) { fmt.Fprintf(&b, "%-14s %v\n", k+":", v) }
 	p("store", r.Store)
 	p("schema", r.Schema)
-	p("size", fmt.Sprintf("%d bytes", r.SizeBytes))
+	if r.SizeBytes != nil {
+		p("size", fmt.Sprintf("%d bytes", *r.SizeBytes))
+	}
 	p("records", r.Records)
 	p("live", r.Live)
 	p("revoked", r.Revoked)

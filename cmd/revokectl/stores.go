@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,7 @@ var schemes = map[string]scheme{
 		open: openSQLite,
 	},
 	"postgres": {
-		help: "postgres:DSN  a PostgreSQL database, tables prefixed revoke_ (works beside running servers;\n                the tables are created if missing), e.g. postgres:postgres://user@host/db",
+		help: "postgres:DSN  a PostgreSQL database, tables prefixed revoke_ (works beside running servers),\n                e.g. postgres:postgres://user@host/db",
 		open: openPostgres,
 	},
 }
@@ -43,11 +44,13 @@ type scheme struct {
 
 // openOptions say how a command uses the store.
 type openOptions struct {
-	// create allows creating a store that does not exist (import, the
-	// target of migrate); other commands fail with exitNotFound.
+	// create allows creating a store that does not exist, or its tables,
+	// and migrating tables of an older schema version (import, the target
+	// of migrate); other commands fail with exitNotFound.
 	create bool
-	// readOnly opens the store for reading where the backend can (bolt:
-	// a shared lock).
+	// readOnly opens the store for reading only: bolt under a shared lock,
+	// sqlite and postgres WithReadOnly (nothing created, migrated or
+	// written).
 	readOnly bool
 	// lockTimeout bounds the wait for a file lock (bolt).
 	lockTimeout time.Duration
@@ -60,8 +63,8 @@ type openOptions struct {
 type store struct {
 	revoke.Store
 	url    string
-	schema string                // schema or format version
-	size   func() (int64, error) // bytes on disk, nil if unknown
+	schema string                                   // schema or format version
+	size   func(ctx context.Context) (int64, error) // bytes on disk, nil if unknown
 }
 
 // Close closes the store, unless a Revoker took it over (Store set to nil).
@@ -130,8 +133,8 @@ func mustExist(path string, o openOptions) error {
 	return nil
 }
 
-func fileSize(paths ...string) func() (int64, error) {
-	return func() (int64, error) {
+func fileSize(paths ...string) func(context.Context) (int64, error) {
+	return func(context.Context) (int64, error) {
 		var n int64
 		for i, p := range paths {
 			fi, err := os.Stat(p)
@@ -165,6 +168,13 @@ func openBolt(_ context.Context, path string, o openOptions) (*store, error) {
 	return &store{Store: s, schema: "bolt format " + strconv.Itoa(bolt.FormatVersion), size: fileSize(path)}, nil
 }
 
+// noTables returns err, the error of opening a store read-only whose tables
+// are missing or at an older schema version, as exitNotFound, naming the
+// prefix.
+func noTables(err error, o openOptions) error {
+	return withCode(exitNotFound, fmt.Errorf("%w\n(is --table-prefix %q the servers' prefix? only import and migrate --to create or migrate tables)", err, o.tablePrefix))
+}
+
 func openSQLite(_ context.Context, path string, o openOptions) (*store, error) {
 	if err := mustExist(path, o); err != nil {
 		return nil, err
@@ -173,11 +183,30 @@ func openSQLite(_ context.Context, path string, o openOptions) (*store, error) {
 	if o.tablePrefix != "" {
 		opts = append(opts, sqlite.WithTablePrefix(o.tablePrefix))
 	}
-	s, err := sqlite.Open(path, opts...)
-	if err != nil {
-		return nil, err
+	if !o.create {
+		// Check, without writing, that the tables are there at this
+		// version: only the commands that may create a store create or
+		// migrate tables.
+		s, err := sqlite.Open(path, append(opts, sqlite.WithReadOnly())...)
+		if errors.Is(err, sqlite.ErrNotMigrated) {
+			return nil, noTables(err, o)
+		}
+		if err != nil || o.readOnly {
+			return sqliteStore(s, path), err
+		}
+		if err := s.Close(); err != nil {
+			return nil, err
+		}
 	}
-	return &store{Store: s, schema: "sqlite schema " + strconv.Itoa(sqlite.SchemaVersion()), size: fileSize(path, path+"-wal")}, nil
+	s, err := sqlite.Open(path, opts...)
+	return sqliteStore(s, path), err
+}
+
+func sqliteStore(s *sqlite.Store, path string) *store {
+	if s == nil {
+		return nil
+	}
+	return &store{Store: s, schema: "sqlite schema " + strconv.Itoa(sqlite.SchemaVersion()), size: fileSize(path, path+"-wal")}
 }
 
 func openPostgres(ctx context.Context, dsn string, o openOptions) (*store, error) {
@@ -185,9 +214,26 @@ func openPostgres(ctx context.Context, dsn string, o openOptions) (*store, error
 	if o.tablePrefix != "" {
 		opts = append(opts, postgres.WithTablePrefix(o.tablePrefix))
 	}
-	s, err := postgres.Open(ctx, dsn, opts...)
-	if err != nil {
-		return nil, err
+	if !o.create {
+		// As for sqlite: the tables must be there at this version.
+		s, err := postgres.Open(ctx, dsn, append(opts, postgres.WithReadOnly())...)
+		if errors.Is(err, postgres.ErrNotMigrated) {
+			return nil, noTables(err, o)
+		}
+		if err != nil || o.readOnly {
+			return postgresStore(s, dsn, o), err
+		}
+		if err := s.Close(); err != nil {
+			return nil, err
+		}
 	}
-	return &store{Store: s, schema: "postgres schema " + strconv.Itoa(postgres.SchemaVersion())}, nil
+	s, err := postgres.Open(ctx, dsn, opts...)
+	return postgresStore(s, dsn, o), err
+}
+
+func postgresStore(s *postgres.Store, dsn string, o openOptions) *store {
+	if s == nil {
+		return nil
+	}
+	return &store{Store: s, schema: "postgres schema " + strconv.Itoa(postgres.SchemaVersion()), size: postgresSize(dsn, cmp.Or(o.tablePrefix, postgres.DefaultTablePrefix))}
 }
