@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/spf13/cobra"
@@ -79,7 +78,7 @@ exit code 5; --dry-run works in every build.`,
 			}
 			human := func() string { return res.human(b.field + " " + arg) }
 			if dryRun {
-				if res.Revoked, err = countBulk(ctx, s, b, arg, time.Now()); err != nil {
+				if res.Revoked, err = countBulk(ctx, s, b, arg); err != nil {
 					return err
 				}
 				return a.print(res, human())
@@ -100,12 +99,13 @@ exit code 5; --dry-run works in every build.`,
 	return cmd
 }
 
-// countBulk counts the live tokens of the grants that hold a live token
-// matching arg, in two streaming scans: the first collects those grants (a
-// set as large as the subject's or client's grants, not the store), the
-// second counts their live members.
-func countBulk(ctx context.Context, s revoke.Store, b bulk, arg string, now time.Time) (int, error) {
-	live := func(rec revoke.Record) bool { return !rec.Revoked() && rec.ExpiresAt.After(now) }
+// countBulk counts the tokens not yet revoked of the grants that hold such a
+// token matching arg, whatever their expiry (revocation never judges
+// expiry: see the revoke package's "Clocks"), in two streaming scans: the
+// first collects those grants (a set as large as the subject's or client's
+// grants, not the store), the second counts their members.
+func countBulk(ctx context.Context, s revoke.Store, b bulk, arg string) (int, error) {
+	live := func(rec revoke.Record) bool { return !rec.Revoked() }
 	grants := make(map[revoke.ID]struct{})
 	err := revoke.ScanAll(ctx, s, 0, func(rec revoke.Record) error {
 		if live(rec) && b.matches(rec, arg) {
