@@ -31,7 +31,16 @@ import (
 //   - After Close, View and Update return an error wrapping ErrClosed and
 //     write nothing. Close of a closed Store returns an error wrapping ErrClosed.
 //   - A cancelled or expired context makes View and Update return an error
-//     wrapping the context's error, with nothing written.
+//     wrapping the context's error, with nothing written: a context that
+//     ends while Update waits (for a lock, a connection, the server) or
+//     while fn runs, up to the sending of the commit, too. A commit once
+//     sent runs to its end whatever the context says.
+//   - A Revoker runs the writes of a transaction that failed again, in
+//     new transactions, to find the one that failed it (see Update): a
+//     failed Update must have kept nothing. An Update that cannot know
+//     whether its commit took effect (the connection was lost after the
+//     commit was sent, say) returns an error wrapping ErrUnavailable,
+//     which the Revoker does not run again.
 //   - Every field of a Record, rotation state included, reads back as it
 //     was Put (times to the nanosecond, in UTC).
 type Store interface {
