@@ -183,7 +183,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	if _, err := c.ExecContext(ctx, s.beginWrite); err != nil {
-		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+		s.abort(ctx, c)
 		return wrapf(err, "migrating tables of prefix %q: taking the lock", s.q.prefix)
 	}
 	err = s.migrateLocked(ctx, c)
@@ -193,7 +193,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+		s.abort(ctx, c)
 	}
 	return err
 }
