@@ -62,7 +62,8 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 }
 
 // Update runs fn in a read-write transaction. Updates run one at a time; if
-// fn returns an error, every write it made is undone.
+// fn returns an error, or ctx is done when fn returns, every write it made
+// is undone.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: %w", err)
@@ -88,6 +89,12 @@ func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 		t.rollback()
 		committed = true // rolled back already
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		// The context ended before the commit: nothing fn wrote is kept.
+		t.rollback()
+		committed = true
+		return fmt.Errorf("memory: %w", err)
 	}
 	committed = true
 	s.seq = t.seq

@@ -91,9 +91,28 @@
 // statement over the statement timeout (WithStatementTimeout) wrap
 // revoke.ErrUnavailable: the HTTP handler answers 503. A failed write is
 // never acknowledged; when the connection is lost during COMMIT its outcome
-// is unknown and Update reports an error. IsRevoked keeps answering from
+// is unknown and Update reports an error wrapping revoke.ErrUnavailable,
+// which a Revoker does not run again. IsRevoked keeps answering from
 // memory; when the server is back, the pool opens new connections, the feed
 // reconnects and every Revoker catches up, with no restart.
+//
+// The context of Update bounds everything up to the commit: the wait for a
+// connection, BEGIN and the wait for the write lock (which the lock timeout
+// bounds too), and every statement. When it ends before COMMIT is sent,
+// Update returns its error without waiting for the server (a connection
+// that may be in the middle of a statement is closed, which rolls its
+// transaction back) and nothing is written. COMMIT, once sent, runs to its
+// end whatever the context says, within the statement timeout: a Revoker's
+// write returns at its caller's deadline unless its commit is under way
+// (see package revoke, Caveats).
+//
+// A write transaction holds the write lock of every replica. If the
+// replica running it stops talking to the server while it holds it (its
+// process or virtual machine paused, its network path gone), the server
+// ends the transaction's session once it has waited
+// WithIdleInTransactionTimeout (2s by default) for its next statement,
+// which releases the lock; that is a server-side timer, which needs
+// nothing from the paused replica or the network.
 //
 // # Schema
 //
@@ -118,6 +137,15 @@
 //   - The advisory lock serializes the writes of all replicas over one
 //     prefix: write throughput is that of one writer at a time, shared by
 //     group commit. Reads (IsRevoked) never touch the database.
+//   - A replica that stops talking while it holds the write lock holds up
+//     the writes of every replica for at most the idle in transaction
+//     timeout (WithIdleInTransactionTimeout, 2s by default) after its last
+//     statement; the writers waiting meanwhile get the lock if their lock
+//     timeout (5s by default) is longer, and fail with
+//     revoke.ErrUnavailable otherwise. The paused replica's write fails
+//     with revoke.ErrUnavailable and is not committed. A write transaction
+//     of your own over the Store (Update) is ended the same way if it
+//     waits longer than the timeout between two statements.
 //   - PostgreSQL keeps rows in a heap: the members of a grant are one range
 //     of the primary key index, but their rows are adjacent only as far as
 //     they were written together.

@@ -82,7 +82,8 @@ func classify(err error) error {
 			pe.Code == "55P03",                     // lock_not_available: lock_timeout
 			pe.Code == "57014",                     // query_canceled: statement_timeout
 			pe.Code == "40001", pe.Code == "40P01", // serialization failure, deadlock
-			pe.Code == "25006": // read-only transaction: a standby
+			pe.Code == "25006", // read-only transaction: a standby
+			pe.Code == "25P03": // idle_in_transaction_session_timeout ended the session
 			return revoke.ErrUnavailable
 		}
 		return nil

@@ -28,6 +28,7 @@ type proxy struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]struct{}
+	thaw  chan struct{} // non-nil while frozen: closed by unfreeze
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -66,7 +67,7 @@ func (p *proxy) serve(ln net.Listener) {
 			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
 			p.mu.Unlock()
 			pipe := func(dst, src net.Conn) {
-				_, _ = io.Copy(dst, src)
+				_, _ = io.Copy(dst, gated{src, p})
 				_ = dst.Close()
 				_ = src.Close()
 			}
@@ -76,11 +77,54 @@ func (p *proxy) serve(ln net.Listener) {
 	}()
 }
 
+// gated is a connection of the proxy whose reads wait while the proxy is
+// frozen, so that nothing passes either way.
+type gated struct {
+	net.Conn
+	p *proxy
+}
+
+func (g gated) Read(b []byte) (int, error) {
+	n, err := g.Conn.Read(b)
+	g.p.mu.Lock()
+	thaw := g.p.thaw
+	g.p.mu.Unlock()
+	if thaw != nil {
+		<-thaw
+	}
+	return n, err
+}
+
+// freeze stops passing data, either way, over the open connections and
+// those accepted later, as a server that was paused (or a network path
+// that dropped everything) looks from the client: connections stay open,
+// nothing is answered. unfreeze passes what was held, and what comes next.
+func (p *proxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.thaw == nil {
+		p.thaw = make(chan struct{})
+	}
+}
+
+func (p *proxy) unfreeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.thaw != nil {
+		close(p.thaw)
+		p.thaw = nil
+	}
+}
+
 // cut closes the listener and every connection: new connections are
-// refused, open ones see their peer gone.
+// refused, open ones see their peer gone. A frozen proxy thaws.
 func (p *proxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.thaw != nil {
+		close(p.thaw)
+		p.thaw = nil
+	}
 	if p.ln != nil {
 		_ = p.ln.Close()
 		p.ln = nil

@@ -22,6 +22,12 @@ const (
 	DefaultStatementTimeout = 30 * time.Second
 	// DefaultMaxConns is the size of the pool Open makes.
 	DefaultMaxConns = 8
+	// DefaultIdleInTransactionTimeout is how long the server waits for the
+	// next statement of a write transaction, which holds the write lock,
+	// before it ends the transaction's session (see
+	// WithIdleInTransactionTimeout): below DefaultLockTimeout, so that the
+	// writers a paused replica holds up get the lock rather than fail.
+	DefaultIdleInTransactionTimeout = 2 * time.Second
 )
 
 // Bounds of the options.
@@ -32,6 +38,10 @@ const (
 	maxIdentLen          = 63
 	maxTimeout           = 24 * time.Hour
 	maxConnsLimit        = 1024
+	// MinIdleInTransactionTimeout is the least WithIdleInTransactionTimeout
+	// takes: a write transaction's own pauses between statements (a
+	// garbage collection, a busy machine) must not reach it.
+	MinIdleInTransactionTimeout = 100 * time.Millisecond
 )
 
 type options struct {
@@ -39,6 +49,7 @@ type options struct {
 	schema       string // "" for the connection's current schema
 	lockTimeout  time.Duration
 	stmtTimeout  time.Duration
+	idleTimeout  time.Duration
 	maxConns     int
 	asyncCommit  bool
 	readOnly     bool
@@ -53,6 +64,7 @@ func defaultOptions() options {
 		prefix:       DefaultTablePrefix,
 		lockTimeout:  DefaultLockTimeout,
 		stmtTimeout:  DefaultStatementTimeout,
+		idleTimeout:  DefaultIdleInTransactionTimeout,
 		maxConns:     DefaultMaxConns,
 		reconnectMin: 50 * time.Millisecond,
 		reconnectMax: 5 * time.Second,
@@ -160,6 +172,28 @@ func WithStatementTimeout(d time.Duration) Option {
 			return
 		}
 		o.stmtTimeout = d
+	}
+}
+
+// WithIdleInTransactionTimeout sets how long the server waits for the next
+// statement of a write transaction before it ends the transaction's
+// session, rolling it back (default DefaultIdleInTransactionTimeout; it is
+// the transaction's idle_in_transaction_session_timeout). A write
+// transaction holds the write lock that the writers of every process take
+// in turn: this bounds how long a replica that stops talking while it
+// holds the lock (its process or virtual machine paused, its network path
+// dead) holds up every other replica's writes. The paused replica's write
+// then fails, with an error wrapping revoke.ErrUnavailable, and is not
+// committed. It must be between MinIdleInTransactionTimeout and 24h, and
+// should be below the lock timeout (WithLockTimeout), so that the writers
+// waiting get the lock rather than fail.
+func WithIdleInTransactionTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d < MinIdleInTransactionTimeout || d > maxTimeout {
+			o.fail(fmt.Errorf("%w: idle in transaction timeout %v is not between %v and %v", ErrOption, d, MinIdleInTransactionTimeout, maxTimeout))
+			return
+		}
+		o.idleTimeout = d
 	}
 }
 

@@ -187,7 +187,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return s.notMigrated(v)
 	}
 	if _, err := c.ExecContext(ctx, s.beginWrite); err != nil {
-		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+		s.abort(ctx, c)
 		return wrapf(err, "migrating tables of prefix %q: taking the lock", s.q.prefix)
 	}
 	err = s.migrateLocked(ctx, c)
@@ -197,7 +197,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		_, _ = c.ExecContext(context.Background(), "ROLLBACK")
+		s.abort(ctx, c)
 	}
 	return err
 }

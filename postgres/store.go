@@ -150,7 +150,10 @@ func newStore(ctx context.Context, db *sqlx.DB, owned bool, feedCfg *pgx.ConnCon
 	s.channel = channelName(schema, o.prefix)
 	timeouts := "SET LOCAL lock_timeout = " + strconv.FormatInt(o.lockTimeout.Milliseconds(), 10) +
 		"; SET LOCAL statement_timeout = " + strconv.FormatInt(o.stmtTimeout.Milliseconds(), 10)
+	// A write transaction holds the lock every writer takes: the server
+	// ends one that stops talking (see WithIdleInTransactionTimeout).
 	s.beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED; " + timeouts +
+		"; SET LOCAL idle_in_transaction_session_timeout = " + strconv.FormatInt(o.idleTimeout.Milliseconds(), 10) +
 		"; SELECT pg_advisory_xact_lock(" + strconv.FormatInt(lockKey(schema, o.prefix), 10) + ")"
 	s.beginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + timeouts
 	if err := s.migrate(ctx); err != nil {
@@ -284,7 +287,7 @@ func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) erro
 	}
 	if _, err := c.ExecContext(ctx, begin); err != nil {
 		ended = true
-		s.rollback(c)
+		s.abort(ctx, c)
 		return s.ctxErr(ctx, wrapf(err, "begin"))
 	}
 	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
@@ -300,7 +303,7 @@ func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) erro
 		}
 	}
 	if err != nil || !write {
-		s.rollback(c)
+		s.abort(ctx, c)
 		return err
 	}
 	commit := "COMMIT"
@@ -309,17 +312,34 @@ func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) erro
 		// transaction commits.
 		commit = "SELECT pg_notify('" + s.channel + "', '" + strconv.FormatUint(t.seq, 10) + "'); COMMIT"
 	}
-	// COMMIT runs to completion whatever ctx says, within the statement
-	// timeout.
+	// COMMIT, once sent, runs to completion whatever ctx says, within the
+	// statement timeout.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.stmtTimeout)
 	defer cancel()
 	if _, err := c.ExecContext(cctx, commit); err != nil {
-		// Whether the server committed is unknown; the write is not
-		// acknowledged either way.
 		discard(c)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) {
+			// No answer from the server: whether it committed is
+			// unknown. The write is not acknowledged, nor run again
+			// (see revoke.Store).
+			return fmt.Errorf("postgres: commit: outcome unknown: %w (%w)", err, revoke.ErrUnavailable)
+		}
+		// The server answered with an error: it rolled back.
 		return wrapf(err, "commit")
 	}
 	return nil
+}
+
+// abort ends the transaction on c without committing it. When ctx is done
+// it closes c, which ends the transaction as well, rather than wait for a
+// ROLLBACK that a server that does not answer would hold past ctx.
+func (s *Store) abort(ctx context.Context, c *sqlx.Conn) {
+	if ctx.Err() != nil {
+		discard(c)
+		return
+	}
+	s.rollback(c)
 }
 
 // rollback ends the transaction on c, or discards c when that fails.

@@ -27,6 +27,8 @@ func TestOpenRefusesInvalidOptions(t *testing.T) {
 		"zero lock timeout":    postgres.WithLockTimeout(0),
 		"huge lock timeout":    postgres.WithLockTimeout(25 * time.Hour),
 		"negative stmt":        postgres.WithStatementTimeout(-time.Second),
+		"tiny idle timeout":    postgres.WithIdleInTransactionTimeout(postgres.MinIdleInTransactionTimeout - time.Millisecond),
+		"huge idle timeout":    postgres.WithIdleInTransactionTimeout(25 * time.Hour),
 		"one conn":             postgres.WithMaxConns(1),
 		"backoff min > max":    postgres.WithReconnectBackoff(time.Second, time.Millisecond),
 		"nil feed config":      postgres.WithFeedConfig(nil),

@@ -23,10 +23,10 @@ import (
 //
 // An operation reads and checks before it writes, and returns a non-nil
 // error only for a storage failure; its own outcome (a rejection such as
-// ErrRevoked) it records in its closure. It may run more than once (see
-// run), so it resets what it records at its start. A storage failure of one
-// operation fails that operation alone; a failure of the commit fails every
-// operation of the transaction.
+// ErrRevoked) it records in its closure. It may run more than once, each
+// time in a new transaction (see run), so it resets what it records at its
+// start: since it reads before it writes, running it again after a
+// transaction that rolled back does what running it once would.
 type committer struct {
 	store Store
 
@@ -59,13 +59,26 @@ type op struct {
 	err   error
 	lead  bool          // set when woken to lead the next transaction
 	wake  chan struct{} // receives once: done, or lead
+	// Set by the leader running the operation: settled once err is final,
+	// woken once it has sent on wake for it.
+	settled, woken bool
 }
+
+// errGaveUp rolls back a transaction holding the operation of a caller
+// whose context ended before the commit.
+var errGaveUp = errors.New("revoke: a caller gave up before the commit")
+
+// errPanicked is wrapped by the error of a transaction in which the store
+// panicked.
+var errPanicked = errors.New("revoke: the store panicked")
 
 // do runs fn in a transaction shared with other concurrent callers and
 // returns the transaction's error. reads are the IDs fn will Get (see
 // prefetch); nil declares none. If ctx is done before the transaction
-// starts, fn is not run and ctx's error is returned: a caller still queued
-// returns at once, without waiting for the transaction under way.
+// commits, fn's writes are not committed and ctx's error is returned: a
+// caller still queued returns at once, and one whose transaction is under
+// way rolls it back (see run) and returns. Only a commit already under way
+// when ctx ends is waited for, and its outcome returned.
 func (c *committer) do(ctx context.Context, reads []ID, fn func(context.Context, Tx) error) error {
 	o := &op{ctx: ctx, reads: reads, fn: fn, wake: make(chan struct{}, 1)}
 	c.mu.Lock()
@@ -90,43 +103,16 @@ func (c *committer) do(ctx context.Context, reads []ID, fn func(context.Context,
 			if queued {
 				return ctx.Err() // never ran, and never will
 			}
-			// A leader has taken o into its transaction, or chosen it
-			// to lead the next: finish as usual.
+			// A leader has taken o into its transaction, which ctx's
+			// end rolls back unless its commit is under way, or chosen
+			// it to lead the next: finish as usual.
 			<-o.wake
 		}
 		if !o.lead {
 			return o.err
 		}
 	}
-	c.fill()
-
-	c.mu.Lock()
-	batch := c.queue
-	c.queue = nil
-	c.mu.Unlock()
-
-	start := time.Now()
-	c.run(ctx, batch)
-	took := time.Since(start)
-	c.commits.Add(1)
-	c.ops.Add(uint64(len(batch)))
-
-	c.mu.Lock()
-	c.writers, c.lastTook, c.lastEnd = len(batch)+len(c.queue), took, start.Add(took)
-	if len(c.queue) > 0 {
-		next := c.queue[0]
-		next.lead = true
-		next.wake <- struct{}{}
-	} else {
-		c.running = false
-	}
-	c.mu.Unlock()
-
-	for _, b := range batch {
-		if b != o {
-			b.wake <- struct{}{}
-		}
-	}
+	c.lead(o)
 	return o.err
 }
 
@@ -139,6 +125,51 @@ func (c *committer) dequeue(o *op) bool {
 	}
 	c.queue = slices.Delete(c.queue, i, i+1)
 	return true
+}
+
+// lead runs the queue, o among it, in a transaction, and hands the lead to
+// the first caller queued since. The operations run leaves unsettled
+// (because o's was settled first, see run) go back to the head of the
+// queue, so that o's caller returns without waiting for them.
+func (c *committer) lead(o *op) {
+	c.fill()
+
+	c.mu.Lock()
+	batch := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+
+	start := time.Now()
+	rest := c.run(o, batch)
+	took := time.Since(start)
+	c.commits.Add(1)
+	c.ops.Add(uint64(len(batch) - len(rest)))
+	// Once back in the queue, the operations of rest are the next
+	// leader's: their fields are not read here again.
+	done := batch
+	if len(rest) > 0 {
+		done = slices.DeleteFunc(slices.Clone(batch), func(b *op) bool { return !b.settled })
+	}
+
+	c.mu.Lock()
+	c.writers, c.lastTook, c.lastEnd = len(batch)+len(c.queue), took, start.Add(took)
+	if len(rest) > 0 {
+		c.queue = append(rest, c.queue...)
+	}
+	if len(c.queue) > 0 {
+		next := c.queue[0]
+		next.lead = true
+		next.wake <- struct{}{}
+	} else {
+		c.running = false
+	}
+	c.mu.Unlock()
+
+	for _, b := range done {
+		if b != o && !b.woken {
+			b.wake <- struct{}{}
+		}
+	}
 }
 
 // fill makes a leader wait, briefly, for the callers that the last
@@ -183,69 +214,179 @@ func (c *committer) fill() {
 	}
 }
 
-// run commits the batch and sets each operation's err. The transaction runs
-// under the leader's context stripped of cancellation, so that one caller
-// giving up cannot roll back the others' writes; operations whose own
-// context is done when their turn comes are skipped.
+// run commits the operations of batch, in one transaction when none fails,
+// and settles each: sets its err and, unless it is lead's, wakes its caller
+// when it fails (those committed are woken by lead). It returns, unsettled,
+// the operations it has not run to their end when lead's own operation is
+// settled before them, for the next leader to run.
 //
-// One operation's failure never fails the others: when an operation's fn
-// returns an error (a record the store refuses, say), the transaction is
-// rolled back, that operation alone reports the error, and the batch is run
-// again without it. Only a failure of the store as a whole (the commit, or an
-// error wrapping ErrUnavailable or ErrClosed) fails every operation of the
-// batch. Each retry drops one operation, so a batch of n runs at most n
-// times, and only when operations fail.
+// A transaction runs under a context that ends when the context of any of
+// its operations does (see attemptContext), and rolls back (errGaveUp) if
+// one has ended when its operations have run: a caller whose context ends
+// before the commit is sent gets its context's error, and nothing is
+// written for it; the others run again without it.
 //
-// Each attempt first prefetches the reads its operations declared (see
-// prefetch); a prefetch that fails fails the batch, as a commit does.
-func (c *committer) run(ctx context.Context, batch []*op) {
-	txCtx := context.WithoutCancel(ctx)
-	pending := make([]*op, 0, len(batch))
-	for _, o := range batch {
-		o.err = nil
-		pending = append(pending, o)
+// One operation's failure never fails the others. When the transaction
+// fails, it has rolled back (see verdict for the failures that are not
+// re-run), and run finds the operation to blame by running the batch again
+// in parts: an error from the first operation's fn is its own, since no
+// other operation wrote before it in that transaction; one from a later
+// operation's fn may come from a write that an earlier one made (a store
+// that sends its writes at the next read reports a refused write there),
+// so the operations before it and those from it on run apart; one from the
+// prefetch or the commit, of a batch of two or more, splits the batch in
+// halves. Each split leaves parts that commit, or are split again down to
+// the operation that fails alone, so exactly the operations whose writes
+// the store refuses get its error, and every other commits once. A batch of
+// n with one bad operation runs in about 2·log2(n) transactions; the path
+// without failures runs one, as before.
+func (c *committer) run(lead *op, batch []*op) []*op {
+	parts := [][]*op{batch}
+	for len(parts) > 0 {
+		g := live(lead, parts[0])
+		parts = parts[1:]
+		if lead.settled {
+			return slices.Concat(append([][]*op{g}, parts...)...)
+		}
+		if len(g) == 0 {
+			continue
+		}
+		failed, err := c.attempt(g)
+		parts = verdict(lead, g, failed, err, parts)
 	}
-	for len(pending) > 0 {
-		live := pending[:0]
-		for _, o := range pending {
-			if err := o.ctx.Err(); err != nil {
-				o.err = err
-				continue
-			}
-			live = append(live, o)
+	return nil
+}
+
+// live settles the operations of g whose context has ended, with its
+// error, and returns the others: g itself when none has ended.
+func live(lead *op, g []*op) []*op {
+	n := 0
+	for _, o := range g {
+		if o.ctx.Err() == nil {
+			n++
 		}
-		pending = live
-		if len(pending) == 0 {
-			return
+	}
+	if n == len(g) {
+		return g
+	}
+	out := make([]*op, 0, n)
+	for _, o := range g {
+		if err := o.ctx.Err(); err != nil {
+			settle(lead, o, err)
+			continue
 		}
-		failed := -1
-		err := c.update(txCtx, func(tx Tx) error {
-			if err := prefetch(txCtx, tx, pending); err != nil {
+		out = append(out, o)
+	}
+	return out
+}
+
+// settle sets o's outcome to err, and wakes o's caller when it is an error
+// and o is not lead's.
+func settle(lead, o *op, err error) {
+	o.err, o.settled = err, true
+	if err != nil && o != lead {
+		o.wake <- struct{}{}
+		o.woken = true
+	}
+}
+
+// verdict settles the operations of g that the outcome of their
+// transaction (the error err, raised by the fn of g[failed], or elsewhere
+// when failed is -1) decides, and returns parts with what is to run again
+// put first.
+//
+// A failure of the store as a whole (ErrUnavailable, ErrClosed, or a panic
+// outside every operation) fails every operation of g and nothing runs
+// again: such a commit may have taken effect without the store saying so,
+// and an operation run again would report its own write as found rather
+// than made. A context error while no operation's context has ended is the
+// store's own, and fails g too. Every other failure rolled the transaction
+// back, by the Store contract.
+func verdict(lead *op, g []*op, failed int, err error, parts [][]*op) [][]*op {
+	switch {
+	case err == nil:
+	case storeWide(err, failed):
+	case slices.ContainsFunc(g, func(o *op) bool { return o.ctx.Err() != nil }):
+		// A caller gave up: run the others again, without it (see live).
+		return slices.Insert(parts, 0, g)
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The store's own timeout: no caller's context has ended.
+	case failed == 0 || len(g) == 1:
+		settle(lead, g[0], err)
+		return slices.Insert(parts, 0, g[1:])
+	case failed > 0:
+		return slices.Insert(parts, 0, g[:failed], g[failed:])
+	default:
+		return slices.Insert(parts, 0, g[:len(g)/2], g[len(g)/2:])
+	}
+	for _, o := range g {
+		settle(lead, o, err)
+	}
+	return parts
+}
+
+// storeWide reports whether err, from a transaction whose operation failed
+// raised it (-1 for none), is a failure of the store as a whole, after
+// which the transaction's outcome may be unknown.
+func storeWide(err error, failed int) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) ||
+		failed < 0 && errors.Is(err, errPanicked)
+}
+
+// attempt runs the operations of g in one transaction, and returns its
+// error and the index of the operation whose fn returned it, or -1. Each
+// attempt first prefetches the reads its operations declared (see
+// prefetch).
+func (c *committer) attempt(g []*op) (failed int, err error) {
+	ctx, stop := attemptContext(g)
+	defer stop()
+	failed = -1
+	err = c.update(ctx, func(tx Tx) error {
+		if err := prefetch(ctx, tx, g); err != nil {
+			return err
+		}
+		for i, o := range g {
+			// Set before the call, so that a panic in this
+			// operation (or in the store, on its records) is
+			// charged to it.
+			failed = i
+			if err := o.fn(ctx, tx); err != nil {
 				return err
 			}
-			for i, o := range pending {
-				// Set before the call, so that a panic in this
-				// operation (or in the store, on its records) is
-				// charged to it alone.
-				failed = i
-				if err := o.fn(txCtx, tx); err != nil {
-					return err
-				}
-			}
-			failed = -1
-			return nil
-		})
-		if err == nil {
-			return
 		}
-		if failed < 0 || storeWide(err) {
-			for _, o := range pending {
-				o.err = err
+		failed = -1
+		for _, o := range g {
+			if o.ctx.Err() != nil {
+				return errGaveUp
 			}
-			return
 		}
-		pending[failed].err = err
-		pending = append(pending[:failed], pending[failed+1:]...)
+		return nil
+	})
+	return failed, err
+}
+
+// attemptContext returns the context of a transaction running g, which
+// ends when the context of any operation of g does, so that the store
+// stops waiting (for a connection, a lock, a statement) as soon as a caller
+// gives up, and its transaction rolls back unless its commit is under way;
+// and the function that releases it. The context of a lone operation is
+// its own. The context carries the values of g[0]'s.
+func attemptContext(g []*op) (context.Context, func()) {
+	if len(g) == 1 {
+		return g[0].ctx, func() {}
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(g[0].ctx))
+	stops := make([]func() bool, 0, len(g))
+	for _, o := range g {
+		if o.ctx.Done() != nil {
+			stops = append(stops, context.AfterFunc(o.ctx, cancel))
+		}
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
 	}
 }
 
@@ -268,20 +409,13 @@ func prefetch(ctx context.Context, tx Tx, batch []*op) error {
 	return p.Prefetch(ctx, slices.Compact(ids))
 }
 
-// storeWide reports whether err is a failure of the store as a whole rather
-// than of one operation's records.
-func storeWide(err error) bool {
-	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
 // update runs the Store's Update, turning a panic in it into an error, so
 // that a store that panics fails the writes of its batch instead of leaving
 // the committer without a leader and every later write waiting forever.
 func (c *committer) update(ctx context.Context, fn func(Tx) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("revoke: the store panicked: %v", p)
+			err = fmt.Errorf("%w: %v", errPanicked, p)
 		}
 	}()
 	return c.store.Update(ctx, fn)

@@ -183,12 +183,22 @@
 //     NUL byte, the text every SQL backend stores as it is; a token may hold
 //     any bytes, since it is hashed and never stored. Other input is a
 //     *FieldError before any store sees it, so one caller's bad input
-//     cannot fail the writes it would share a transaction with. A write that the store refuses fails alone: the other
-//     writes sharing its transaction (group commit) are committed without
-//     it.
-//   - Issue and Revoke wait for their commit even if their context is
-//     cancelled once their transaction has begun: a cancelled context stops
-//     only a write that has not started, and one still queued behind
-//     another transaction returns at once. A write that the store refuses
-//     with a panic fails alone too, with an error naming the panic.
+//     cannot fail the writes it would share a transaction with. A write
+//     that the store refuses fails alone all the same, whether the store
+//     refuses it when it is written or later, at a read of the shared
+//     transaction or at its commit: the other writes sharing its
+//     transaction (group commit) are committed without it, each once, the
+//     transaction being run again in parts until the refused write is
+//     alone. A write that the store refuses with a panic fails alone too,
+//     with an error naming the panic.
+//   - A write's context bounds it up to its commit. When the context of
+//     Issue, Rotate, Revoke or RevokeUntracked (or of a transaction of
+//     RevokeSubject and RevokeClient) ends before the commit is sent, the
+//     call returns the context's error and nothing is written for it,
+//     whether it was queued, waiting for the store (a connection, a lock, a
+//     server that does not answer) or running; the writes sharing its
+//     transaction run again without it. Only a commit already sent is
+//     waited for, and its outcome returned: nil only if it committed. A
+//     commit whose outcome the store cannot know (the connection lost
+//     during it) is an error wrapping ErrUnavailable, and is not run again.
 package revoke

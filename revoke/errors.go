@@ -37,7 +37,9 @@ var (
 	// request now but may later: the database is unreachable or restarting,
 	// or a lock was not granted within its timeout. Retrying later may
 	// succeed; the HTTP handler answers it with 503 and Retry-After.
-	// Nothing was written.
+	// Nothing was written, except after a commit whose outcome the store
+	// cannot know (the connection lost once the commit was sent): then the
+	// write may have taken effect, and a retry finds it done.
 	ErrUnavailable = errors.New("revoke: store unavailable")
 
 	// ErrStoreInUse is returned by New for a Store that another open

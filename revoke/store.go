@@ -39,16 +39,24 @@ import (
 //   - After Close, View and Update return an error wrapping ErrClosed and
 //     write nothing. Close of a closed Store returns an error wrapping ErrClosed.
 //   - A cancelled or expired context makes View and Update return an error
-//     wrapping the context's error, with nothing written.
+//     wrapping the context's error, with nothing written: a context that
+//     ends while Update waits (for a lock, a connection, the server) or
+//     while fn runs, up to the sending of the commit, too. A commit once
+//     sent runs to its end whatever the context says.
+//   - A Revoker runs the writes of a transaction that failed again, in
+//     new transactions, to find the one that failed it (see Update): a
+//     failed Update must have kept nothing. An Update that cannot know
+//     whether its commit took effect (the connection was lost after the
+//     commit was sent, say) returns an error wrapping ErrUnavailable,
+//     which the Revoker does not run again.
 //   - An error of a store that cannot serve now but may later wraps
 //     ErrUnavailable: the server is unreachable, the connection was lost, a
 //     lock or statement timed out, the transaction was rolled back by a
 //     serialization failure or a deadlock, the server refuses writes (a
-//     standby). Nothing was written, and a retry may succeed: the Revoker
-//     fails the writes of the transaction with it and the HTTP handler
-//     answers 503. Any other error of fn's reads and writes is taken as a
-//     failure of the records of one operation, which the Revoker fails
-//     alone.
+//     standby). A retry may succeed: the Revoker fails the writes of the
+//     transaction with it and the HTTP handler answers 503. Any other error
+//     of fn's reads and writes is taken as a failure of the records of one
+//     operation, which the Revoker fails alone.
 //   - Every field of a Record, rotation state included, reads back as it
 //     was Put (times to the nanosecond, in UTC; ClientID and Subject byte
 //     for byte). ClientID and Subject are compared byte for byte too
