@@ -34,7 +34,7 @@ type journal struct {
 	interval time.Duration // time that starts one
 	limit    int           // changes held that make Updates wait
 
-	wmu     sync.Mutex     // one commit, or the switch to a new segment, at a time
+	wmu     writeLock      // one commit, or the switch to a new segment, at a time
 	w       *segmentWriter // the current segment; nil until the first commit into it
 	n       uint64         // the current segment's number
 	buf     []byte
@@ -101,7 +101,11 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 				return fmt.Errorf("bolt: Update: %w", ctx.Err())
 			}
 		}
-		j.wmu.Lock()
+		// A caller whose context ends while another commit holds the
+		// lock stops waiting: nothing is written for it.
+		if err := j.wmu.lockContext(ctx); err != nil {
+			return fmt.Errorf("bolt: Update: %w", err)
+		}
 		if _, total, _ := s.ov.size(); total < j.limit && j.err() == nil {
 			break
 		}
@@ -375,6 +379,7 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 		batch: o.applyBatch, interval: o.applyInterval, limit: applyLimitFactor * o.applyBatch,
 		syncHook: o.syncHook, applyHook: o.applyHook, beginHook: o.beginHook,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		wmu: make(writeLock, 1),
 	}
 	go s.applier()
 	return nil
