@@ -32,6 +32,8 @@ func TestUpdateStopsWaitingAtItsDeadline(t *testing.T) {
 			t.Errorf("Update behind a held commit lock = %v, want DeadlineExceeded", err)
 		}
 	case <-time.After(10 * time.Second): // a bound on a hang, not a timing check
+		s.jr.wmu.Unlock()
+		<-done
 		t.Fatal("Update did not return at its deadline while another commit held the lock")
 	}
 	s.jr.wmu.Unlock()
