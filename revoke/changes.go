@@ -17,14 +17,14 @@ import (
 var ErrChangesGone = errors.New("revoke: change log does not hold the position")
 
 // DefaultChangeLog is how many revocations the change log keeps unless
-// WithChangeLog says otherwise: about 2.5 MiB once full.
+// WithChangeLog says otherwise: about 3.5 MiB once full.
 const DefaultChangeLog = 1 << 16
 
 // MaxChangeLog is the largest change log WithChangeLog accepts.
 const MaxChangeLog = 1 << 24
 
 // WithChangeLog sets how many of the latest revocations that entered the
-// index the change log keeps (40 bytes each), for followers that resume
+// index the change log keeps (56 bytes each), for followers that resume
 // after a disconnect (see Revoker.ChangesSince). A follower whose position
 // has fallen out of it loads a snapshot instead. The default is
 // DefaultChangeLog; n must be between 1 and MaxChangeLog.
@@ -44,9 +44,10 @@ func checkChangeLog(n int) error {
 
 // changeEntry is one revocation of the change log, as the index keeps it.
 type changeEntry struct {
-	id    ID
-	check uint32
-	exp   uint32 // Unix seconds, rounded up
+	id     ID
+	check  uint32
+	exp    uint32 // Unix seconds, rounded up
+	status StatusRef
 }
 
 // changeLog is the bounded, in-memory log of the revocations that entered
@@ -82,7 +83,7 @@ func (l *changeLog) init() {
 
 // push adds rev at the next position. l.mu is held.
 func (l *changeLog) push(rev Revocation) {
-	e := changeEntry{id: rev.ID, check: rev.Check, exp: expSeconds(rev.ExpiresAt)}
+	e := changeEntry{id: rev.ID, check: rev.Check, exp: expSeconds(rev.ExpiresAt), status: rev.Status}
 	if len(l.ring) < l.size {
 		l.ring = append(l.ring, e)
 	} else {
@@ -211,7 +212,7 @@ func (r *Revoker) ChangesSince(pos uint64, buf []Revocation) ([]Revocation, erro
 	out := buf[:n]
 	for i := range out {
 		e := &l.ring[(pos+uint64(i))%uint64(l.size)]
-		out[i] = Revocation{ID: e.id, Check: e.check, ExpiresAt: time.Unix(int64(e.exp), 0).UTC()}
+		out[i] = Revocation{ID: e.id, Check: e.check, ExpiresAt: time.Unix(int64(e.exp), 0).UTC(), Status: e.status}
 	}
 	return out, nil
 }

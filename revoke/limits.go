@@ -122,6 +122,8 @@ func checkIdentity(rec Record) error {
 		return &FieldError{Field: "ExpiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
 	case rec.Seq > MaxSeq:
 		return &FieldError{Field: "Seq", Reason: "is above MaxSeq (" + strconv.FormatUint(MaxSeq, 10) + ")"}
+	case rec.Status.List == 0 && rec.Status.Index != 0:
+		return &FieldError{Field: "Status", Reason: "has an index but no list"}
 	}
 	return nil
 }

@@ -50,7 +50,24 @@ type Token struct {
 	Parent string
 	// ExpiresAt is when the token stops being valid. Required, in the future.
 	ExpiresAt time.Time
+	// Status is the token's entry in an IETF Token Status List (see package
+	// statuslist), which the token carries as its status claim; the zero
+	// StatusRef for a token without one. It is stored with the record, so
+	// that the entry's bit follows the token however it is revoked.
+	Status StatusRef
 }
+
+// StatusRef locates a token's entry in a Token Status List: the list and
+// the index of its bit. The zero StatusRef stands for "no entry".
+type StatusRef struct {
+	// List is the list's number, non-zero for an entry.
+	List uint64
+	// Index is the position of the token's bit in the list.
+	Index uint32
+}
+
+// IsZero reports whether s is the zero StatusRef: no entry.
+func (s StatusRef) IsZero() bool { return s == StatusRef{} }
 
 // ID identifies a token in storage: the SHA-256 digest of its raw value.
 // The raw value cannot be recovered from it.
@@ -125,6 +142,11 @@ type Record struct {
 	// parent: the token whose response was lost. It is spent without
 	// grace, even though its own Successor is zero.
 	Superseded bool
+
+	// Status is the token's entry in a Token Status List, as Issue was
+	// given it (Token.Status), or the zero StatusRef. A Store keeps it as
+	// it keeps the other fields, and reports it in RevokedSince.
+	Status StatusRef
 }
 
 // Revoked reports whether the record has been revoked.
@@ -142,9 +164,12 @@ type Revocation struct {
 	Check     uint32
 	ExpiresAt time.Time
 	Seq       uint64
+	// Status is the record's Token Status List entry, or the zero
+	// StatusRef; the index ignores it, package statuslist reads it.
+	Status StatusRef
 }
 
 // Revocation returns the index entry of a revoked record.
 func (r Record) Revocation() Revocation {
-	return Revocation{ID: r.ID, Check: r.Check, ExpiresAt: r.ExpiresAt, Seq: r.Seq}
+	return Revocation{ID: r.ID, Check: r.Check, ExpiresAt: r.ExpiresAt, Seq: r.Seq, Status: r.Status}
 }

@@ -262,6 +262,8 @@ func validate(t Token, now time.Time) error {
 		return &FieldError{Field: "ExpiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
 	case t.Parent == t.Value:
 		return &FieldError{Field: "Parent", Reason: "is the token itself"}
+	case t.Status.List == 0 && t.Status.Index != 0:
+		return &FieldError{Field: "Status", Reason: "has an index but no list"}
 	}
 	if err := checkClientID("ClientID", t.ClientID); err != nil {
 		return err
@@ -289,7 +291,7 @@ func checkParent(p Record, found bool, client string, now time.Time) error {
 
 func sameIssue(a, b Record) bool {
 	return a.Kind == b.Kind && a.ClientID == b.ClientID && a.Subject == b.Subject &&
-		a.Parent == b.Parent && a.Grant == b.Grant && a.ExpiresAt.Equal(b.ExpiresAt)
+		a.Parent == b.Parent && a.Grant == b.Grant && a.ExpiresAt.Equal(b.ExpiresAt) && a.Status == b.Status
 }
 
 // Revoke revokes token on behalf of clientID and returns how many tokens it

@@ -197,6 +197,7 @@ func (r *Revoker) recordOf(t Token) (Record, error) {
 		ClientID:  t.ClientID,
 		Subject:   t.Subject,
 		ExpiresAt: t.ExpiresAt.Round(0).UTC(),
+		Status:    t.Status,
 	}
 	if t.Parent != "" {
 		if rec.Parent, _, ok = r.tokenID(t.Parent); !ok {
