@@ -112,41 +112,48 @@ func (r *Revoker) startFollower() {
 		}
 	}
 	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		t := time.NewTicker(r.opts.syncInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-r.bg.Done():
-				return
-			case _, ok := <-signals:
-				if !ok {
-					signals = nil // the feed ended: polling goes on
-					continue
-				}
-			case <-t.C:
-			}
-			if err := r.catchUp(r.bg); err != nil && r.bg.Err() == nil {
-				r.opts.log.Error("revoke: background follow failed", "err", err)
-			}
-		}
-	}()
+	go r.followLoop(signals)
 	if r.opts.maxLag > 0 {
-		r.every(max(r.opts.maxLag/8, time.Millisecond), "lag watchdog", func(context.Context) error {
-			stale := r.Lag() > r.opts.maxLag
-			if stale != r.follow.stale.Load() {
-				r.follow.stale.Store(stale)
-				if stale {
-					r.opts.log.Warn("revoke: index is stale; IsRevoked fails closed", "lag", r.Lag())
-				}
-			}
-			// A catch-up that ended between the reading of the lag and
-			// the Store above found the flag clear and left it: look again.
-			if stale && r.Lag() <= r.opts.maxLag {
-				r.follow.stale.Store(false)
-			}
-			return nil
-		})
+		r.every(max(r.opts.maxLag/8, time.Millisecond), "lag watchdog", r.watchLag)
 	}
+}
+
+// followLoop catches up on every signal and every sync interval until
+// Close.
+func (r *Revoker) followLoop(signals <-chan struct{}) {
+	defer r.wg.Done()
+	t := time.NewTicker(r.opts.syncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.bg.Done():
+			return
+		case _, ok := <-signals:
+			if !ok {
+				signals = nil // the feed ended: polling goes on
+				continue
+			}
+		case <-t.C:
+		}
+		if err := r.catchUp(r.bg); err != nil && r.bg.Err() == nil {
+			r.opts.log.Error("revoke: background follow failed", "err", err)
+		}
+	}
+}
+
+// watchLag keeps the stale flag of WithMaxLag.
+func (r *Revoker) watchLag(context.Context) error {
+	stale := r.Lag() > r.opts.maxLag
+	if stale != r.follow.stale.Load() {
+		r.follow.stale.Store(stale)
+		if stale {
+			r.opts.log.Warn("revoke: index is stale; IsRevoked fails closed", "lag", r.Lag())
+		}
+	}
+	// A catch-up that ended between the reading of the lag and the Store
+	// above found the flag clear and left it: look again.
+	if stale && r.Lag() <= r.opts.maxLag {
+		r.follow.stale.Store(false)
+	}
+	return nil
 }

@@ -63,44 +63,16 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 	if r.closed.Load() {
 		return 0, ErrClosed
 	}
-	limit := r.opts.life.ownerBatch
-	var (
-		after   ID
-		total   int
-		grants  []ID
-		revoked []Revocation
-		ev      = Event{Kind: EventRevoked, Op: op, Reason: ReasonSubject}
-	)
+	ev := Event{Kind: EventRevoked, Op: op, Reason: ReasonSubject}
 	if by == ByClient {
 		ev.Reason, ev.ClientID = ReasonClient, key
 	} else {
 		ev.Subject = key
 	}
+	b := &ownerBatch{by: by, key: key, limit: r.opts.life.ownerBatch}
+	total := 0
 	for {
-		err := r.commit.do(ctx, nil, func(ctx context.Context, tx Tx) error {
-			grants, revoked = grants[:0], revoked[:0]
-			prev := after
-			err := tx.Grants(ctx, by, key, after, limit, func(g ID) error {
-				// A Store that repeats or reorders grants would make
-				// the walk loop or skip: refuse it.
-				if bytes.Compare(g[:], prev[:]) <= 0 || len(grants) == limit {
-					return fmt.Errorf("%w: the store listed grant IDs out of order or past the limit", errStoreContract)
-				}
-				prev = g
-				grants = append(grants, g)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			for _, g := range grants {
-				if revoked, err = revokeGrant(ctx, tx, g, revoked); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := r.commit.do(ctx, nil, b.run); err != nil {
 			r.storeError(op, err)
 			if total > 0 {
 				ev.Count = total
@@ -108,14 +80,52 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 			}
 			return total, fmt.Errorf("revoke: %s: %w", op, err)
 		}
-		r.indexed(revoked)
-		total += len(revoked)
-		if len(grants) < limit {
+		r.indexed(b.revoked)
+		total += len(b.revoked)
+		if len(b.grants) < b.limit {
 			break
 		}
-		after = grants[len(grants)-1]
+		b.after = b.grants[len(b.grants)-1]
 	}
 	ev.Count = total
 	r.observe(ev)
 	return total, nil
+}
+
+// ownerBatch is the transaction of one batch of revokeOwner: the grants of
+// by and key after the cursor, at most limit, each revoked whole. The
+// committer may run it more than once: run starts by resetting what it
+// records.
+type ownerBatch struct {
+	by    Owner
+	key   string
+	limit int
+	after ID // the cursor: the last grant of the batch before
+
+	grants  []ID
+	revoked []Revocation
+}
+
+func (b *ownerBatch) run(ctx context.Context, tx Tx) error {
+	b.grants, b.revoked = b.grants[:0], b.revoked[:0]
+	prev := b.after
+	err := tx.Grants(ctx, b.by, b.key, b.after, b.limit, func(g ID) error {
+		// A Store that repeats or reorders grants would make the walk
+		// loop or skip: refuse it.
+		if bytes.Compare(g[:], prev[:]) <= 0 || len(b.grants) == b.limit {
+			return fmt.Errorf("%w: the store listed grant IDs out of order or past the limit", errStoreContract)
+		}
+		prev = g
+		b.grants = append(b.grants, g)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range b.grants {
+		if b.revoked, err = revokeGrant(ctx, tx, g, b.revoked); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -181,67 +181,86 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 	if err != nil {
 		return err
 	}
-	var (
-		outcome error
-		parent  Record
-		revoked []Revocation
-		wrote   bool
-	)
 	reads := append(make([]ID, 0, 2), rec.ID)
 	if !rec.Parent.IsZero() {
 		reads = append(reads, rec.Parent)
 	}
-	err = r.commit.do(ctx, reads, func(ctx context.Context, tx Tx) error {
-		outcome, revoked, wrote = nil, revoked[:0], false
-		rec.Grant = rec.ID
-		old, found, err := tx.Get(ctx, rec.ID)
-		if err != nil {
-			return err
-		}
-		if found && old.Revoked() {
-			outcome = fmt.Errorf("%w: the token itself was revoked", ErrRevoked)
-			return nil
-		}
-		if !rec.Parent.IsZero() {
-			p, ok, err := tx.Get(ctx, rec.Parent)
-			if err != nil {
-				return err
-			}
-			if outcome = checkParent(p, ok, rec.ClientID, now); outcome != nil {
-				return nil
-			}
-			if outcome = inherit(&rec, t.Subject, p); outcome != nil {
-				return nil
-			}
-			rec.Grant = p.Grant
-			if !found && p.Spent() {
-				parent = p
-				outcome = fmt.Errorf("%w: the parent was already rotated; its grant is revoked", ErrReused)
-				revoked, err = revokeGrant(ctx, tx, p.Grant, revoked)
-				return err
-			}
-		}
-		if found {
-			if !sameIssue(old, rec) {
-				outcome = ErrAlreadyIssued
-			}
-			return nil
-		}
-		wrote = true
-		return tx.Put(ctx, rec)
-	})
-	if err != nil {
+	is := &issuing{rec: rec, subject: t.Subject, now: now}
+	if err := r.commit.do(ctx, reads, is.run); err != nil {
 		r.storeError("Issue", err)
 		return fmt.Errorf("revoke: Issue: %w", err)
 	}
-	r.indexed(revoked)
+	r.indexed(is.revoked)
 	switch {
-	case errors.Is(outcome, ErrReused):
-		r.reused("Issue", parent, len(revoked))
-	case outcome == nil && wrote:
-		r.observeRecord(EventIssued, "Issue", rec, 1)
+	case errors.Is(is.outcome, ErrReused):
+		r.reused("Issue", is.parent, len(is.revoked))
+	case is.outcome == nil && is.wrote:
+		r.observeRecord(EventIssued, "Issue", is.rec, 1)
 	}
-	return outcome
+	return is.outcome
+}
+
+// issuing is the transaction of one Issue, which the committer may run more
+// than once: run starts by resetting what it records.
+type issuing struct {
+	rec     Record
+	subject string // the Subject Issue was given
+	now     time.Time
+
+	outcome error        // the refusal Issue returns, or nil
+	parent  Record       // the spent parent, on reuse
+	revoked []Revocation // what reuse revoked
+	wrote   bool         // the record was Put
+}
+
+func (is *issuing) run(ctx context.Context, tx Tx) error {
+	is.outcome, is.revoked, is.wrote = nil, is.revoked[:0], false
+	is.rec.Grant = is.rec.ID
+	old, found, err := tx.Get(ctx, is.rec.ID)
+	if err != nil {
+		return err
+	}
+	if found && old.Revoked() {
+		is.outcome = fmt.Errorf("%w: the token itself was revoked", ErrRevoked)
+		return nil
+	}
+	if !is.rec.Parent.IsZero() {
+		if decided, err := is.joinParent(ctx, tx, found); decided || err != nil {
+			return err
+		}
+	}
+	if found {
+		if !sameIssue(old, is.rec) {
+			is.outcome = ErrAlreadyIssued
+		}
+		return nil
+	}
+	is.wrote = true
+	return tx.Put(ctx, is.rec)
+}
+
+// joinParent puts the record in its parent's grant, and reports whether
+// that decided the outcome: a parent that may not take it, or a spent
+// parent presented for a new token, which is reuse and revokes the grant.
+func (is *issuing) joinParent(ctx context.Context, tx Tx, found bool) (bool, error) {
+	p, ok, err := tx.Get(ctx, is.rec.Parent)
+	if err != nil {
+		return true, err
+	}
+	if is.outcome = checkParent(p, ok, is.rec.ClientID, is.now); is.outcome != nil {
+		return true, nil
+	}
+	if is.outcome = inherit(&is.rec, is.subject, p); is.outcome != nil {
+		return true, nil
+	}
+	is.rec.Grant = p.Grant
+	if found || !p.Spent() {
+		return false, nil
+	}
+	is.parent = p
+	is.outcome = fmt.Errorf("%w: the parent was already rotated; its grant is revoked", ErrReused)
+	is.revoked, err = revokeGrant(ctx, tx, p.Grant, is.revoked)
+	return true, err
 }
 
 func validate(t Token, now time.Time) error {

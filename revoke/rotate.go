@@ -64,78 +64,97 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 	if err != nil {
 		return err
 	}
-	var (
-		outcome error
-		parent  Record
-		revoked []Revocation
-		retried bool
-		wrote   bool
-	)
-	err = r.commit.do(ctx, []ID{rec.Parent, rec.ID}, func(ctx context.Context, tx Tx) error {
-		outcome, revoked, retried, wrote = nil, revoked[:0], false, false
-		p, found, err := tx.Get(ctx, rec.Parent)
-		if err != nil {
-			return err
-		}
-		parent = p
-		if outcome = checkParent(p, found, rec.ClientID, now); outcome != nil {
-			return nil
-		}
-		if outcome = inherit(&rec, next.Subject, p); outcome != nil {
-			return nil
-		}
-		rec.Grant = p.Grant
-		n, nfound, err := tx.Get(ctx, rec.ID)
-		switch {
-		case err != nil:
-			return err
-		case nfound && n.Revoked():
-			outcome = fmt.Errorf("%w: the new token itself was revoked", ErrRevoked)
-			return nil
-		case nfound && p.Successor == rec.ID && sameIssue(n, rec):
-			return nil // a retry of this very rotation
-		case nfound:
-			outcome = ErrAlreadyIssued
-			return nil
-		}
-		if p.Spent() {
-			ok, err := r.graceRetry(ctx, tx, p, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				outcome = fmt.Errorf("%w: the token was already rotated; its grant is revoked", ErrReused)
-				revoked, err = revokeGrant(ctx, tx, p.Grant, revoked)
-				return err
-			}
-			retried = true
-			p.Retries++
-		}
-		// The grace window runs from the first rotation: a grace retry
-		// replaces the successor but not RotatedAt, so retries cannot
-		// slide the window forward.
-		p.Successor = rec.ID
-		if !retried {
-			p.RotatedAt = now.Round(0).UTC()
-		}
-		if err := tx.Put(ctx, p); err != nil {
-			return err
-		}
-		wrote = true
-		return tx.Put(ctx, rec)
-	})
-	if err != nil {
+	ro := &rotation{r: r, rec: rec, subject: next.Subject, now: now}
+	if err := r.commit.do(ctx, []ID{rec.Parent, rec.ID}, ro.run); err != nil {
 		r.storeError("Rotate", err)
 		return fmt.Errorf("revoke: Rotate: %w", err)
 	}
-	r.indexed(revoked)
+	r.indexed(ro.revoked)
 	switch {
-	case errors.Is(outcome, ErrReused):
-		r.reused("Rotate", parent, len(revoked))
-	case outcome == nil && wrote:
-		r.observeRecord(EventRotated, "Rotate", rec, boolCount(retried))
+	case errors.Is(ro.outcome, ErrReused):
+		r.reused("Rotate", ro.parent, len(ro.revoked))
+	case ro.outcome == nil && ro.wrote:
+		r.observeRecord(EventRotated, "Rotate", ro.rec, boolCount(ro.retried))
 	}
-	return outcome
+	return ro.outcome
+}
+
+// rotation is the transaction of one Rotate, which the committer may run
+// more than once: run starts by resetting what it records.
+type rotation struct {
+	r       *Revoker
+	rec     Record // the new token's
+	subject string // the Subject Rotate was given
+	now     time.Time
+
+	outcome error        // the refusal Rotate returns, or nil
+	parent  Record       // the rotated token's record
+	revoked []Revocation // what reuse revoked
+	retried bool         // a grace retry
+	wrote   bool         // the rotation was Put
+}
+
+func (ro *rotation) run(ctx context.Context, tx Tx) error {
+	ro.outcome, ro.revoked, ro.retried, ro.wrote = nil, ro.revoked[:0], false, false
+	p, found, err := tx.Get(ctx, ro.rec.Parent)
+	if err != nil {
+		return err
+	}
+	ro.parent = p
+	if ro.outcome = checkParent(p, found, ro.rec.ClientID, ro.now); ro.outcome != nil {
+		return nil
+	}
+	if ro.outcome = inherit(&ro.rec, ro.subject, p); ro.outcome != nil {
+		return nil
+	}
+	ro.rec.Grant = p.Grant
+	if decided, err := ro.checkNew(ctx, tx, p); decided || err != nil {
+		return err
+	}
+	if p.Spent() {
+		ok, err := ro.r.graceRetry(ctx, tx, p, ro.now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			ro.outcome = fmt.Errorf("%w: the token was already rotated; its grant is revoked", ErrReused)
+			ro.revoked, err = revokeGrant(ctx, tx, p.Grant, ro.revoked)
+			return err
+		}
+		ro.retried = true
+		p.Retries++
+	}
+	// The grace window runs from the first rotation: a grace retry
+	// replaces the successor but not RotatedAt, so retries cannot slide
+	// the window forward.
+	p.Successor = ro.rec.ID
+	if !ro.retried {
+		p.RotatedAt = ro.now.Round(0).UTC()
+	}
+	if err := tx.Put(ctx, p); err != nil {
+		return err
+	}
+	ro.wrote = true
+	return tx.Put(ctx, ro.rec)
+}
+
+// checkNew reads the new token's record, if any, and reports whether that
+// decided the outcome: a retry of this very rotation (nil), or a refusal.
+func (ro *rotation) checkNew(ctx context.Context, tx Tx, p Record) (bool, error) {
+	n, found, err := tx.Get(ctx, ro.rec.ID)
+	switch {
+	case err != nil:
+		return true, err
+	case !found:
+		return false, nil
+	case n.Revoked():
+		ro.outcome = fmt.Errorf("%w: the new token itself was revoked", ErrRevoked)
+	case p.Successor == ro.rec.ID && sameIssue(n, ro.rec):
+		// a retry of this very rotation
+	default:
+		ro.outcome = ErrAlreadyIssued
+	}
+	return true, nil
 }
 
 // graceRetry reports whether presenting p, a spent refresh token, again is
