@@ -1,6 +1,11 @@
 package bolt
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sdkauth/revocation/revoke"
+)
 
 // Errors returned by this package. Compare them with errors.Is; the errors
 // returned wrap them with detail (and, where there is one, the underlying
@@ -11,7 +16,7 @@ var (
 	// this package, or damaged. The file is left as it is. Open also
 	// returns it for a bbolt file of another bbolt file-format version, and
 	// for a journal segment of another journal version.
-	ErrVersion = errors.New("bolt: unsupported store format version")
+	ErrVersion = fmt.Errorf("bolt: unsupported store format version: %w", revoke.ErrVersion)
 
 	// ErrCorrupt is returned for a file that is not a bbolt database (random
 	// bytes, a truncated file), for a database whose revocation bucket is
@@ -20,7 +25,7 @@ var (
 	// names the segment file and the offset; see the package
 	// documentation, Damage). A torn tail, the commit being written when
 	// the process stopped, is not damage: it was never acknowledged.
-	ErrCorrupt = errors.New("bolt: corrupt or foreign data")
+	ErrCorrupt = fmt.Errorf("bolt: corrupt or foreign data: %w", revoke.ErrCorrupt)
 
 	// ErrLocked is returned by Open when another handle (this process or
 	// another) holds the file's lock for longer than the lock timeout (see
@@ -32,7 +37,7 @@ var (
 	// to be created, that is not writable; by Open WithReadOnly, and New
 	// over a read-only *bbolt.DB, when there is no store to read; and by
 	// Update on a read-only store.
-	ErrReadOnly = errors.New("bolt: read-only")
+	ErrReadOnly = fmt.Errorf("bolt: read-only: %w", revoke.ErrReadOnly)
 )
 
 // errZeroStore is returned by every method of a Store that was not made by

@@ -1,13 +1,18 @@
 package follow
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sdkauth/revocation/revoke"
+)
 
 // Errors of the follower. Compare them with errors.Is; the errors returned
 // wrap them with detail.
 var (
 	// ErrInvalidOption is wrapped by the error New returns for a bad URL,
 	// a nil option, or an option out of its bounds.
-	ErrInvalidOption = errors.New("follow: invalid option")
+	ErrInvalidOption = fmt.Errorf("follow: invalid option: %w", revoke.ErrInvalidOption)
 
 	// ErrUnauthorized is wrapped by the error of a stream the server
 	// refused with 401 or 403: the credentials (WithBearer,

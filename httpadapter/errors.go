@@ -1,10 +1,14 @@
 package httpadapter
 
-import "errors"
+import (
+	"fmt"
+
+	"github.com/sdkauth/revocation/revoke"
+)
 
 // ErrInvalidOption is returned, wrapped, by the constructors that return an
 // error (NewIntrospectionHandler, NewMiddleware) for a configuration they
 // cannot serve safely: a nil Revoker or Checker, introspection without
 // client authentication, RequireIssued over a Checker that cannot look
 // tokens up, or an option that does not apply to the endpoint.
-var ErrInvalidOption = errors.New("httpadapter: invalid option")
+var ErrInvalidOption = fmt.Errorf("httpadapter: invalid option: %w", revoke.ErrInvalidOption)

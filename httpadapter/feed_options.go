@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // Defaults and bounds of the feed's options.
@@ -24,7 +26,7 @@ const (
 // ErrInvalidFeedOption is wrapped by the error NewFeedHandler returns for a
 // nil Revoker, a nil option, an option out of its bounds, or no way to
 // authenticate followers.
-var ErrInvalidFeedOption = errors.New("httpadapter: invalid feed option")
+var ErrInvalidFeedOption = fmt.Errorf("httpadapter: invalid feed option: %w", revoke.ErrInvalidOption)
 
 // FeedOption configures NewFeedHandler.
 type FeedOption func(*feedOptions) error

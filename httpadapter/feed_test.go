@@ -397,13 +397,18 @@ func TestFeedCutsOffSlowFollower(t *testing.T) {
 	defer conn.Close()
 	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", httpadapter.FeedPath, feedSecret)
-	// The slow follower holds the only stream.
-	for {
-		resp := getFeed(t, srv.URL, nil)
-		if resp.StatusCode == http.StatusServiceUnavailable {
-			break
-		}
-		resp.Body.Close()
+	// The slow follower holds the only stream: its response has begun (it
+	// reads the header, then nothing more), and a second follower is
+	// turned away.
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the slow follower's response: %v, %v", resp, err)
+	}
+	if second := getFeed(t, srv.URL, nil); second.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a second follower beside the only stream: status %d, want 503", second.StatusCode)
+	} else {
+		second.Body.Close()
 	}
 	// Revocations pour in; the follower reads none of them.
 	total := 0
@@ -427,10 +432,6 @@ func TestFeedCutsOffSlowFollower(t *testing.T) {
 	// What the slow follower finds when it reads at last: a stream that
 	// ends, short of the revocations made.
 	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("the slow follower's response: %v, %v", resp, err)
-	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -21,10 +21,10 @@ var (
 	// ErrVersion is returned by Open and New when the database holds this
 	// Store's tables at a schema version newer than this package knows: a
 	// newer release of the library has migrated them. Nothing is changed.
-	ErrVersion = errors.New("postgres: schema version is newer than this package supports")
+	ErrVersion = fmt.Errorf("postgres: schema version is newer than this package supports: %w", revoke.ErrVersion)
 
 	// ErrOption is returned by Open and New for an invalid Option or DSN.
-	ErrOption = errors.New("postgres: invalid option")
+	ErrOption = fmt.Errorf("postgres: invalid option: %w", revoke.ErrInvalidOption)
 
 	// ErrDurability is returned by Open and New when the server commits
 	// with synchronous_commit off, so that an acknowledged revocation could
@@ -38,7 +38,7 @@ var (
 
 	// ErrReadOnly is returned by Update on a Store opened WithReadOnly, and
 	// wrapped by the errors of ErrNotMigrated.
-	ErrReadOnly = errors.New("postgres: read-only")
+	ErrReadOnly = fmt.Errorf("postgres: read-only: %w", revoke.ErrReadOnly)
 
 	// ErrNotMigrated is returned by Open and New WithReadOnly when the
 	// prefix's tables do not exist, or are at an older schema version than
@@ -48,7 +48,7 @@ var (
 
 	// ErrCorrupt is returned when a stored row does not have the shape
 	// this package writes.
-	ErrCorrupt = errors.New("postgres: unexpected data in the tables")
+	ErrCorrupt = fmt.Errorf("postgres: unexpected data in the tables: %w", revoke.ErrCorrupt)
 )
 
 // wrapf returns the error "postgres: <what>: <err>" wrapping err, and also

@@ -48,8 +48,26 @@ var (
 	// revocations in its index.
 	ErrStoreInUse = errors.New("revoke: store already has a Revoker")
 
+	// ErrCorrupt is wrapped by the errors of every Store whose data is
+	// damaged or not its own (a foreign file, a table of unexpected
+	// shape, a journal damaged inside what was acknowledged). Each backend's
+	// own ErrCorrupt wraps it, so that "is the store damaged?" is one
+	// errors.Is(err, ErrCorrupt), whatever the backend.
+	ErrCorrupt = errors.New("revoke: store data is damaged")
+
+	// ErrVersion is wrapped by the errors of every Store whose data was
+	// written by a newer version of its backend (a format or schema version
+	// this code does not know). Each backend's own ErrVersion wraps it.
+	ErrVersion = errors.New("revoke: store version is newer than this code supports")
+
+	// ErrReadOnly is wrapped by the errors of every Store opened read-only
+	// (or whose database refuses writes) for a write. Each backend's own
+	// ErrReadOnly wraps it.
+	ErrReadOnly = errors.New("revoke: store is read-only")
+
 	// ErrInvalidOption is returned by New for a nil Store, a nil Option, or
-	// an option whose value is out of its bounds.
+	// an option whose value is out of its bounds. The option errors of the
+	// other packages (the backends', httpadapter's, follow's) wrap it.
 	ErrInvalidOption = errors.New("revoke: invalid option")
 )
 

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // Errors returned by this package, besides revoke.ErrClosed and the
@@ -12,7 +14,7 @@ var (
 	// ErrVersion is returned by Open and New when the database holds this
 	// Store's tables at a schema version newer than this package knows: a
 	// newer release of the library has migrated them. Nothing is changed.
-	ErrVersion = errors.New("sqlite: schema version is newer than this package supports")
+	ErrVersion = fmt.Errorf("sqlite: schema version is newer than this package supports: %w", revoke.ErrVersion)
 
 	// ErrNotDatabase is returned by Open and New when the file is not a
 	// SQLite database (or is encrypted).
@@ -20,13 +22,13 @@ var (
 
 	// ErrCorrupt is returned when SQLite reports the database malformed, or
 	// a stored row does not have the shape this package writes.
-	ErrCorrupt = errors.New("sqlite: database is corrupt")
+	ErrCorrupt = fmt.Errorf("sqlite: database is corrupt: %w", revoke.ErrCorrupt)
 
 	// ErrReadOnly is returned when the database cannot be written: the file
 	// or its directory is read-only, or the database was opened read-only.
 	// Open reports it for a file it cannot write, New when it needs to
 	// create or migrate the tables, and Update otherwise.
-	ErrReadOnly = errors.New("sqlite: database is read-only")
+	ErrReadOnly = fmt.Errorf("sqlite: database is read-only: %w", revoke.ErrReadOnly)
 
 	// ErrNotMigrated is returned by Open and New WithReadOnly when the
 	// prefix's tables do not exist, or are at an older schema version than
@@ -36,7 +38,7 @@ var (
 	ErrNotMigrated = errors.New("sqlite: the tables are missing or at an older schema version")
 
 	// ErrOption is returned by Open and New for an invalid Option or path.
-	ErrOption = errors.New("sqlite: invalid option")
+	ErrOption = fmt.Errorf("sqlite: invalid option: %w", revoke.ErrInvalidOption)
 
 	// ErrNeedsCgo is returned by Open and New in a program built without
 	// cgo (CGO_ENABLED=0, or no C compiler): SQLite is C code, linked in

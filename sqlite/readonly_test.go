@@ -156,3 +156,18 @@ func TestWithReadOnlyReads(t *testing.T) {
 		t.Error("a read-only Store's Revoke reached the database")
 	}
 }
+
+// TestErrorsWrapRevokes checks that sqlite's sentinels wrap revoke's, so
+// that one errors.Is asks "is the store damaged?" whatever the backend.
+func TestErrorsWrapRevokes(t *testing.T) {
+	for name, c := range map[string][2]error{
+		"ErrCorrupt":  {sqlite.ErrCorrupt, revoke.ErrCorrupt},
+		"ErrVersion":  {sqlite.ErrVersion, revoke.ErrVersion},
+		"ErrReadOnly": {sqlite.ErrReadOnly, revoke.ErrReadOnly},
+		"ErrOption":   {sqlite.ErrOption, revoke.ErrInvalidOption},
+	} {
+		if !errors.Is(c[0], c[1]) {
+			t.Errorf("sqlite.%s does not wrap %v", name, c[1])
+		}
+	}
+}
