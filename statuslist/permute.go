@@ -18,8 +18,8 @@ const feistelRounds = 6
 // storing a table of the list.
 type permutation struct {
 	n    uint32
-	half uint     // bits of each half
-	mask uint32   // half bits set
+	half uint   // bits of each half
+	mask uint32 // half bits set
 	aes  cipher.Block
 }
 
