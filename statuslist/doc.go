@@ -55,7 +55,7 @@
 // (revoke.WithSyncInterval, 1 s by default). The bit array is compressed in
 // chunks of 8 KiB (65,536 entries), each compressed on its own at the
 // highest level and cached: a revocation recompresses its chunk only, so a
-// list of 10 million entries is served again in about 6 ms, rather than
+// list of 10 million entries is served again in about 9 ms, rather than
 // seconds (BENCHMARKS.md). The token is signed when first asked for after a
 // change, once for all the requests that follow, and again when it is older
 // than the ttl.

@@ -58,7 +58,8 @@ func TestServeSignedList(t *testing.T) {
 }
 
 // TestRevokeFlipsEntry revokes an access token and finds its entry 1 in
-// the served list, and only its entry.
+// the served list, and only its entry; then another one of the same list,
+// served and cached meanwhile, and finds its entry 1 too.
 func TestRevokeFlipsEntry(t *testing.T) {
 	rv := newRevoker(t)
 	key := newKey(t)
@@ -75,6 +76,10 @@ func TestRevokeFlipsEntry(t *testing.T) {
 	if status(t, is, e2, &key.PublicKey) != 0 {
 		t.Fatal("a token not revoked reads 1")
 	}
+	if _, err := rv.Revoke(context.Background(), "a2", "client"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, is, e2, &key.PublicKey, 1)
 }
 
 // TestCascadeFlipsEntries revokes a refresh token and finds the entries of
