@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // TestNewRefusesBadOptions gives New every kind of bad configuration and
@@ -105,31 +107,38 @@ func TestAllocateRandom(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			rv := newRevoker(t)
 			is := newIssuer(t, rv, newKey(t), WithListSize(size), WithRandomIndices())
+			refs := allocateList(t, is, size)
 			seen := make(map[uint32]bool)
 			inOrder := true
-			var list uint64
-			for i := range size {
-				e, err := is.Allocate()
-				if err != nil {
-					t.Fatal(err)
+			for i, ref := range refs {
+				if ref.List != refs[0].List || int(ref.Index) >= size || seen[ref.Index] {
+					t.Fatalf("allocation %d = %+v: another list, out of range or seen", i, ref)
 				}
-				if i == 0 {
-					list = e.Ref.List
-				}
-				if e.Ref.List != list || int(e.Ref.Index) >= size || seen[e.Ref.Index] {
-					t.Fatalf("allocation %d = %+v: another list, out of range or seen", i, e.Ref)
-				}
-				seen[e.Ref.Index] = true
-				inOrder = inOrder && e.Ref.Index == uint32(i)
+				seen[ref.Index] = true
+				inOrder = inOrder && ref.Index == uint32(i)
 			}
 			if inOrder && size > 8 {
 				t.Fatal("indices were handed out in order")
 			}
-			if e, _ := is.Allocate(); e.Ref.List == list {
+			if e, _ := is.Allocate(); e.Ref.List == refs[0].List {
 				t.Fatal("a full list handed out another index")
 			}
 		})
 	}
+}
+
+// allocateList allocates n entries.
+func allocateList(t *testing.T, is *Issuer, n int) []revoke.StatusRef {
+	t.Helper()
+	refs := make([]revoke.StatusRef, n)
+	for i := range refs {
+		e, err := is.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs[i] = e.Ref
+	}
+	return refs
 }
 
 // TestAllocateAfterClose fails with ErrClosed.

@@ -76,7 +76,7 @@ func (rp *relyingParty) status(token string) byte {
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/statuslist+jwt" {
 		rp.t.Fatalf("GET %s: %d %s", ref.URI, res.StatusCode, body)
 	}
-	jws, err := jose.ParseSigned(string(body), []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(string(body), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		rp.t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func RelyingParty(token string, jwks jose.JSONWebKeySet) (bool, error) {
 	if err != nil || res.StatusCode != http.StatusOK {
 		return false, errors.New("status list unavailable")
 	}
-	list, err := jose.ParseSigned(string(body), []jose.SignatureAlgorithm{jose.ES256})
+	list, err := jose.ParseSignedCompact(string(body), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil || list.Signatures[0].Header.ExtraHeaders["typ"] != "statuslist+jwt" {
 		return false, errors.New("not a status list token")
 	}
