@@ -3,6 +3,7 @@ module github.com/sdkauth/revocation/examples
 go 1.26.0
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/sdkauth/revocation v0.0.0
 )

@@ -268,6 +268,31 @@
 // A new version of the format gets a new media type; a server serves the
 // versions it knows, and a follower that asks only for another one gets 406.
 //
+// # Global Token Revocation
+//
+// NewGlobalRevocationHandler serves the Global Token Revocation endpoint
+// of draft-parecki-oauth-global-token-revocation-06, mounted by the
+// examples at GlobalRevocationPath: a security tool or the user's identity
+// provider posts {"sub_id": {"format": "iss_sub", "iss": ..., "sub": ...}}
+// (or the "email" and "opaque" formats of RFC 9493, which the
+// application's SubjectResolver maps to a subject) with a bearer token the
+// application's GlobalAuth checks, and every grant of that user is revoked
+// with RevokeSubject: 204. A format it does not take is 400, a caller
+// refused 401 or 403, a user the resolver does not know 404.
+//
+//	h, err := httpadapter.NewGlobalRevocationHandler(rev,
+//		httpadapter.WithGlobalAuth(checkToolToken),
+//		httpadapter.WithGlobalIssuer("https://as.example"),
+//		httpadapter.WithSubjectResolver(users.ByIdentifier))
+//	if err != nil {
+//		return err
+//	}
+//	mux.Handle(httpadapter.GlobalRevocationPath, h)
+//
+// The draft also asks the server to re-authenticate the user before issuing
+// new tokens: RevokeSubject does not stop new logins, so refuse the user's
+// sessions at the login too.
+//
 // # Departures from RFC 7009
 //
 // The form dialect follows RFC 7009. The JSON dialect follows the SDK's

@@ -10,6 +10,9 @@
 //	POST /demo/logout-everywhere   revokes every grant of a subject (DEMO ONLY)
 //	GET  /demo/protected           answers a greeting for a live access token it issued
 //	POST /v1/auth/token/introspect token introspection (RFC 7662), with -clients only
+//	POST /v1/auth/global-token-revocation  Global Token Revocation, with -global-token only
+//	GET  /.well-known/jwks.json    the public key of the JWTs and status lists, with -jwt only
+//	GET  /statuslists/{list}       Token Status Lists (application/statuslist+jwt), with -jwt only
 //	GET  /metrics                  Prometheus metrics of the Revoker
 //	GET  /openapi.yaml             the OpenAPI document of the revocation endpoint
 //
@@ -17,6 +20,7 @@
 //
 //	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE] [-reuse-grace 0s]
 //		[-clients id=secret,...] [-secret-post] [-public id,...] [-cors-origins https://app.example,...]
+//		[-jwt [-issuer URL]] [-global-token SECRET]
 //	go run ./examples/authserver -store postgres [-dsn postgres://...] [-table-prefix revoke_] [flags as above]
 //
 // With -store postgres, any number of replicas may run over one database;
@@ -31,6 +35,17 @@
 // revocation endpoint, and refuses requests from other origins.
 // -reuse-grace is the refresh rotation grace
 // window.
+//
+// -jwt mints the access tokens as ES256 JWTs (iss, sub, client_id, jti,
+// iat, exp) with a status claim (draft-ietf-oauth-status-list): their
+// entry in a Token Status List the server serves under -issuer (default
+// http:// and the listening address) + /statuslists/, signed with the key
+// of its JWKS. A key is drawn at every start (DEMO), so tokens minted
+// before a restart no longer verify. -global-token is the bearer token a
+// security tool presents to the Global Token Revocation endpoint
+// (draft-parecki-oauth-global-token-revocation), which revokes every grant
+// of a user the server minted for: {"sub_id": {"format": "opaque", "id":
+// SUBJECT}}, or "iss_sub" with the -jwt issuer.
 //
 // It logs to standard error, with an audit line for every revocation (never
 // a raw token), and shuts down cleanly on SIGINT or SIGTERM.
@@ -51,6 +66,7 @@ import (
 	"time"
 
 	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/jwtkey"
 	"github.com/sdkauth/revocation/memory"
 	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
@@ -77,6 +93,12 @@ type config struct {
 	auth  authFlags // see clientauth.go
 	// reuseGrace is the refresh rotation grace window (revoke.WithReuseGrace).
 	reuseGrace time.Duration
+	// jwt mints access tokens as JWTs with a status claim, under issuer.
+	jwt    bool
+	issuer string
+	// globalToken is the bearer token of the Global Token Revocation
+	// endpoint; empty serves no such endpoint.
+	globalToken string
 
 	dsn, prefix string // -store postgres
 }
@@ -101,11 +123,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
 	c.auth.register(fs)
 	fs.DurationVar(&c.reuseGrace, "reuse-grace", 0, "grace window in which the previous refresh token may be presented again after a lost response (0: none)")
+	fs.BoolVar(&c.jwt, "jwt", false, "mint access tokens as ES256 JWTs with a status claim, and serve the JWKS and the Token Status Lists")
+	fs.StringVar(&c.issuer, "issuer", "", "with -jwt: the issuer URL of the tokens and the base of the status lists (default http:// and the listening address)")
+	fs.StringVar(&c.globalToken, "global-token", "", "serve Global Token Revocation to callers presenting this bearer token (DEMO: a secret on the command line)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if c.issuer != "" && !c.jwt {
+		return c, errors.New("-issuer needs -jwt")
 	}
 	if c.path == "" {
 		switch c.store {
@@ -159,8 +187,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
 	}
-	rev, err := revoke.New(store, revoke.WithLogger(log), revoke.WithJanitor(10*time.Minute),
-		revoke.WithReuseGrace(cfg.reuseGrace), revoke.WithObserver(audit(log)))
+	ropts := []revoke.Option{revoke.WithLogger(log), revoke.WithJanitor(10 * time.Minute),
+		revoke.WithReuseGrace(cfg.reuseGrace), revoke.WithObserver(audit(log))}
+	if cfg.jwt {
+		// A JWT is its issuer and jti, however it is spelled.
+		ropts = append(ropts, revoke.WithTokenKey(jwtkey.KeyOrOpaque))
+	}
+	rev, err := revoke.New(store, ropts...)
 	if err != nil {
 		_ = store.Close()
 		return err
@@ -171,11 +204,27 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	handler, err := newServer(rev, log, endpoints{revoke: hopts, introspect: iopts})
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	defer ln.Close() // Serve closes it too; this covers a failure before
+	e := endpoints{revoke: hopts, introspect: iopts, users: &users{}}
+	if cfg.jwt {
+		if cfg.issuer == "" {
+			cfg.issuer = "http://" + ln.Addr().String()
+		}
+		jm, err := newJWTMode(ctx, rev, cfg.issuer, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = jm.close() }() // before the Revoker closes
+		e.jwt = jm
+	}
+	if cfg.globalToken != "" {
+		e.global = globalRevocation(cfg.globalToken, cfg.issuer, e.users, log)
+	}
+	handler, err := newServer(rev, log, e)
 	if err != nil {
 		return err
 	}
@@ -187,7 +236,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg))
+	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg), "issuer", cfg.issuer)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

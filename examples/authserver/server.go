@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -38,6 +39,15 @@ type endpoints struct {
 	// introspect are the introspection endpoint's options (its client
 	// authentication); nil serves no introspection endpoint.
 	introspect []httpadapter.Option
+	// jwt mints access tokens as JWTs with a status claim, and serves the
+	// JWKS and the status lists (-jwt); nil mints opaque access tokens.
+	jwt *jwtMode
+	// global are the Global Token Revocation endpoint's options
+	// (-global-token); nil serves no such endpoint.
+	global []httpadapter.GlobalOption
+	// users are the subjects the DEMO token endpoint minted for; nil
+	// remembers none.
+	users *users
 }
 
 // newServer returns the server's routes over rev, with its metrics at
@@ -62,8 +72,24 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, e endpoints) (http.Handler
 		mux.Handle(httpadapter.IntrospectionPath, h)
 	}
 
+	// Access tokens as JWTs (-jwt): the JWKS and the Token Status Lists
+	// that resource servers check them with.
+	if e.jwt != nil {
+		e.jwt.mount(mux)
+	}
+
+	// Global Token Revocation (-global-token): a security tool or an
+	// identity provider revokes every grant of a user.
+	if e.global != nil {
+		h, err := httpadapter.NewGlobalRevocationHandler(rev, e.global...)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(httpadapter.GlobalRevocationPath, h)
+	}
+
 	// DEMO: a stand-in for the token endpoint of an authorization server.
-	mux.Handle("POST /demo/token", demoToken(rev, log))
+	mux.Handle("POST /demo/token", demoToken(rev, log, e))
 
 	// DEMO: "log out everywhere" for a user.
 	mux.Handle("POST /demo/logout-everywhere", demoLogoutEverywhere(rev, log))
@@ -109,7 +135,10 @@ type tokenError struct {
 // is rotated (Rotate) and a new pair is returned; presenting a refresh token
 // that was already rotated is reuse, which revokes the whole grant. A real
 // token endpoint authenticates the client and the user (RFC 6749) first.
-func demoToken(rev *revoke.Revoker, log *slog.Logger) http.Handler {
+//
+// With -jwt the access token is an ES256 JWT with iss, sub, client_id,
+// jti, iat, exp and a status claim whose list the server serves.
+func demoToken(rev *revoke.Revoker, log *slog.Logger, e endpoints) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 		req, err := readDemoRequest(r)
@@ -117,11 +146,14 @@ func demoToken(rev *revoke.Revoker, log *slog.Logger) http.Handler {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
 			return
 		}
-		refresh, access := newToken(), newToken()
+		refresh, access := newToken(), ""
 		now := time.Now()
 		ctx := r.Context()
 		switch req.GrantType {
 		case "", "password":
+			if e.users != nil {
+				e.users.add(req.Subject)
+			}
 			err = rev.Issue(ctx, revoke.Token{
 				Value: refresh, Kind: revoke.Refresh, ClientID: req.ClientID,
 				Subject: req.Subject, ExpiresAt: now.Add(refreshTTL),
@@ -140,10 +172,7 @@ func demoToken(rev *revoke.Revoker, log *slog.Logger) http.Handler {
 		}
 		if err == nil {
 			// The access token is minted from the new refresh token.
-			err = rev.Issue(ctx, revoke.Token{
-				Value: access, Kind: revoke.Access, ClientID: req.ClientID,
-				Parent: refresh, ExpiresAt: now.Add(accessTTL),
-			})
+			access, err = issueAccess(ctx, rev, e.jwt, req.ClientID, refresh, now.Add(accessTTL))
 		}
 		switch {
 		case errors.Is(err, revoke.ErrReused):
@@ -165,6 +194,23 @@ func demoToken(rev *revoke.Revoker, log *slog.Logger) http.Handler {
 			ExpiresIn:    int(accessTTL / time.Second),
 		})
 	})
+}
+
+// issueAccess mints an access token from the refresh token and records
+// it: an opaque one, or with -jwt a JWT for the grant's subject, with a
+// status list entry recorded with it.
+func issueAccess(ctx context.Context, rev *revoke.Revoker, jm *jwtMode, clientID, refresh string, exp time.Time) (string, error) {
+	tok := revoke.Token{Value: newToken(), Kind: revoke.Access, ClientID: clientID, Parent: refresh, ExpiresAt: exp}
+	if jm != nil {
+		info, err := rev.Lookup(ctx, refresh)
+		if err != nil {
+			return "", err
+		}
+		if tok.Value, tok.Status, err = jm.mint(clientID, info.Subject, exp); err != nil {
+			return "", err
+		}
+	}
+	return tok.Value, rev.Issue(ctx, tok)
 }
 
 // demoLogoutEverywhere is a DEMO ONLY endpoint: it revokes every grant of

@@ -1,0 +1,157 @@
+package statuslist
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// TestNewRefusesBadOptions gives New every kind of bad configuration and
+// expects ErrInvalidOption, never an Issuer.
+func TestNewRefusesBadOptions(t *testing.T) {
+	rv := newRevoker(t)
+	key := newKey(t)
+	good := Key{Signer: key, ID: "k1"}
+	p521, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		base string
+		key  Key
+		opts []Option
+	}{
+		{"list size 0", testBase, good, []Option{WithListSize(0)}},
+		{"list size not a multiple of 8", testBase, good, []Option{WithListSize(1001)}},
+		{"list size too large", testBase, good, []Option{WithListSize(MaxListSize + 8)}},
+		{"ttl under a second", testBase, good, []Option{WithTTL(time.Millisecond)}},
+		{"lifetime not above the ttl", testBase, good, []Option{WithTTL(time.Hour), WithLifetime(time.Hour)}},
+		{"reload interval 0", testBase, good, []Option{WithReloadInterval(0)}},
+		{"nil logger", testBase, good, []Option{WithLogger(nil)}},
+		{"nil clock", testBase, good, []Option{WithClock(nil)}},
+		{"nil option", testBase, good, []Option{nil}},
+		{"relative base URL", "/statuslists", good, nil},
+		{"ftp base URL", "ftp://as.example/statuslists", good, nil},
+		{"base URL with a query", testBase + "?a=b", good, nil},
+		{"nil signer", testBase, Key{ID: "k1"}, nil},
+		{"empty kid", testBase, Key{Signer: key}, nil},
+		{"P-521 key", testBase, Key{Signer: p521, ID: "k1"}, nil},
+		{"RSA key", testBase, Key{Signer: rsaKey, ID: "k1"}, nil},
+	}
+	for _, c := range cases {
+		is, err := New(context.Background(), rv, c.base, c.key, c.opts...)
+		if !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("%s: New = %v, %v; want ErrInvalidOption", c.name, is, err)
+		}
+		if is != nil {
+			_ = is.Close()
+		}
+	}
+	if _, err := New(context.Background(), nil, testBase, good); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("nil Revoker: %v, want ErrInvalidOption", err)
+	}
+}
+
+// TestAllocateDense hands out a list's indices in order, then starts a new
+// list with another random number.
+func TestAllocateDense(t *testing.T) {
+	rv := newRevoker(t)
+	is := newIssuer(t, rv, newKey(t), WithListSize(64))
+	uri := regexp.MustCompile(`^` + regexp.QuoteMeta(testBase) + `/[0-9a-f]{16}$`)
+	var first uint64
+	for i := range 64 {
+		e, err := is.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = e.Ref.List
+		}
+		if e.Ref.List != first || e.Ref.Index != uint32(i) || first == 0 {
+			t.Fatalf("allocation %d = %+v, want list %x index %d", i, e.Ref, first, i)
+		}
+		if !uri.MatchString(e.URI) || e.URI != is.URI(first) {
+			t.Fatalf("URI %q", e.URI)
+		}
+	}
+	e, err := is.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Ref.List == first || e.Ref.List == 0 || e.Ref.Index != 0 {
+		t.Fatalf("allocation after a full list = %+v, want index 0 of a new list", e.Ref)
+	}
+	if c := e.Claim(); c.StatusList.Idx != 0 || c.StatusList.URI != is.URI(e.Ref.List) {
+		t.Fatalf("Claim = %+v", c)
+	}
+}
+
+// TestAllocateRandom hands out every index of a list once, not in order,
+// with WithRandomIndices.
+func TestAllocateRandom(t *testing.T) {
+	for _, size := range []int{8, 1000, 4096} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			rv := newRevoker(t)
+			is := newIssuer(t, rv, newKey(t), WithListSize(size), WithRandomIndices())
+			refs := allocateList(t, is, size)
+			seen := make(map[uint32]bool)
+			inOrder := true
+			for i, ref := range refs {
+				if ref.List != refs[0].List || int(ref.Index) >= size || seen[ref.Index] {
+					t.Fatalf("allocation %d = %+v: another list, out of range or seen", i, ref)
+				}
+				seen[ref.Index] = true
+				inOrder = inOrder && ref.Index == uint32(i)
+			}
+			if inOrder && size > 8 {
+				t.Fatal("indices were handed out in order")
+			}
+			if e, _ := is.Allocate(); e.Ref.List == refs[0].List {
+				t.Fatal("a full list handed out another index")
+			}
+		})
+	}
+}
+
+// allocateList allocates n entries.
+func allocateList(t *testing.T, is *Issuer, n int) []revoke.StatusRef {
+	t.Helper()
+	refs := make([]revoke.StatusRef, n)
+	for i := range refs {
+		e, err := is.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs[i] = e.Ref
+	}
+	return refs
+}
+
+// TestAllocateAfterClose fails with ErrClosed.
+func TestAllocateAfterClose(t *testing.T) {
+	rv := newRevoker(t)
+	is := newIssuer(t, rv, newKey(t))
+	if err := is.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.Allocate(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Allocate after Close: %v, want ErrClosed", err)
+	}
+	if err := is.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
