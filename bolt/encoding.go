@@ -202,19 +202,9 @@ func decodeRecord(id, b []byte) (revoke.Record, error) {
 		return fail(err)
 	}
 	if flags&flagRotated != 0 {
-		if len(b) < len(rec.Successor)+8 {
-			return fail(errShort)
+		if b, err = decodeRotation(&rec, b); err != nil {
+			return fail(err)
 		}
-		b = b[copy(rec.Successor[:], b):]
-		if ns := int64(binary.BigEndian.Uint64(b)); ns != zeroTime {
-			rec.RotatedAt = fromNanos(ns)
-		}
-		b = b[8:]
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > math.MaxUint32 {
-			return fail(errors.New("bad retry count"))
-		}
-		rec.Retries, b = uint32(n), b[k:]
 	}
 	rec.Superseded = flags&flagSuperseded != 0
 	if flags&flagStatus != 0 {
@@ -226,6 +216,25 @@ func decodeRecord(id, b []byte) (revoke.Record, error) {
 		return fail(errTrailing)
 	}
 	return rec, nil
+}
+
+// decodeRotation decodes the rotation state at the start of b into rec and
+// returns the rest of b.
+func decodeRotation(rec *revoke.Record, b []byte) ([]byte, error) {
+	if len(b) < len(rec.Successor)+8 {
+		return nil, errShort
+	}
+	b = b[copy(rec.Successor[:], b):]
+	if ns := int64(binary.BigEndian.Uint64(b)); ns != zeroTime {
+		rec.RotatedAt = fromNanos(ns)
+	}
+	b = b[8:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > math.MaxUint32 {
+		return nil, errors.New("bad retry count")
+	}
+	rec.Retries = uint32(n)
+	return b[k:], nil
 }
 
 // decodeString decodes a uvarint-length-prefixed string, copying it.

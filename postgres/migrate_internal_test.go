@@ -75,12 +75,21 @@ func testMigrateFromVersion1(t *testing.T, schema string) {
 	if err := s.db.Get(&v, s.q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 2 {
 		t.Errorf("schema version after Open = %d (%v), want %d = 2", v, err, schemaVersion)
 	}
+	checkMigrated(t, s, root, access)
+}
+
+// checkMigrated checks the Store over tables migrated from version 1, whose
+// rows root (live) and access (revoked) have no Status: they read with the
+// zero StatusRef, a new row keeps its Status, and RevokedSince reads the
+// seq index alone.
+func checkMigrated(t *testing.T, s *Store, root, access revoke.ID) {
+	ctx := context.Background()
 	with := revoke.Record{ID: revoke.TokenID("v2-new"), Kind: revoke.Access, ClientID: "c1", Subject: "alice", Parent: root, Grant: root,
 		ExpiresAt: time.Unix(0, 9000000000000000000).UTC(), Seq: 10, Status: revoke.StatusRef{List: math.MaxUint64, Index: math.MaxUint32}}
 	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, with) }); err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(tx revoke.Tx) error {
+	err := s.View(ctx, func(tx revoke.Tx) error {
 		for _, id := range []revoke.ID{root, access} {
 			rec, found, err := tx.Get(ctx, id)
 			if err != nil || !found || !rec.Status.IsZero() {
@@ -112,7 +121,7 @@ func testMigrateFromVersion1(t *testing.T, schema string) {
 	if err := tx.Select(&lines, `EXPLAIN `+s.q.revokedSince, int64(0)); err != nil {
 		t.Fatal(err)
 	}
-	if plan := strings.Join(lines, "\n"); !strings.Contains(plan, "Index Only Scan using "+prefix+"tokens_seq") {
+	if plan := strings.Join(lines, "\n"); !strings.Contains(plan, "Index Only Scan using "+s.q.prefix+"tokens_seq") {
 		t.Errorf("RevokedSince after migration does not read the seq index alone:\n%s", plan)
 	}
 }

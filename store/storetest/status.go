@@ -60,12 +60,12 @@ func testStatusRefRoundTrip(t *testing.T, open func(*testing.T) revoke.Store) {
 				return err
 			}
 		}
-		return check(tx, " (in the writing transaction)", recs)
+		return check(tx, "in the writing transaction", recs)
 	})
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	if err := s.View(ctx, func(tx revoke.Tx) error { return check(tx, "", recs) }); err != nil {
+	if err := s.View(ctx, func(tx revoke.Tx) error { return check(tx, "in a later transaction", recs) }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -88,12 +88,12 @@ func testStatusRefRoundTrip(t *testing.T, open func(*testing.T) revoke.Store) {
 		if err := tx.Put(ctx, *changed); err != nil {
 			return err
 		}
-		return check(tx, " (after SetSeq, in its transaction)", recs)
+		return check(tx, "after SetSeq, in its transaction", recs)
 	})
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	if err := s.View(ctx, func(tx revoke.Tx) error { return check(tx, " (after SetSeq)", recs) }); err != nil {
+	if err := s.View(ctx, func(tx revoke.Tx) error { return check(tx, "after SetSeq", recs) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -118,54 +118,28 @@ func setSeqOrPut(ctx context.Context, tx revoke.Tx, seq uint64, ids ...revoke.ID
 }
 
 // checkStatusReads checks that every path of tx that returns a record
-// returns want's records as they are, Status included. The records of want
-// that expire before exp are the expired ones.
+// returns want's records as they are, Status included: Get (after a
+// Prefetch, for a Tx that has it), Grant, Expired and Scan. The records of
+// want that expire before exp are the expired ones. step says when, in the
+// errors.
 func checkStatusReads(ctx context.Context, tx revoke.Tx, step string, want []revoke.Record, exp time.Time) error {
-	byID := make(map[revoke.ID]revoke.Record, len(want))
+	c := statusCheck{step: step, want: make(map[revoke.ID]revoke.Record, len(want)), seen: map[string]int{}}
 	for _, rec := range want {
-		byID[rec.ID] = rec
+		c.want[rec.ID] = rec
 	}
-	var errs []error
-	seen := map[string]int{}
-	visit := func(how string) func(revoke.Record) error {
-		return func(got revoke.Record) error {
-			seen[how]++
-			if w, ok := byID[got.ID]; !ok || !recordsEqual(got, w) {
-				errs = append(errs, fmt.Errorf("%s%s: %+v, want %+v", how, step, got, w))
-			}
-			return nil
-		}
-	}
-	if p, ok := tx.(revoke.Prefetcher); ok {
-		ids := make([]revoke.ID, 0, len(want))
-		for _, rec := range want {
-			ids = append(ids, rec.ID)
-		}
-		if err := p.Prefetch(ctx, ids); err != nil {
-			return fmt.Errorf("Prefetch%s: %w", step, err)
-		}
-	}
-	for _, rec := range want {
-		got, found, err := tx.Get(ctx, rec.ID)
-		if err != nil {
-			return fmt.Errorf("Get%s: %w", step, err)
-		}
-		if !found {
-			errs = append(errs, fmt.Errorf("Get%s: record %x not found", step, rec.ID[:4]))
-			continue
-		}
-		_ = visit("Get")(got)
+	if err := c.get(ctx, tx, want); err != nil {
+		return err
 	}
 	for _, g := range distinctGrants(want) {
-		if err := tx.Grant(ctx, g, visit("Grant")); err != nil {
-			return fmt.Errorf("Grant%s: %w", step, err)
+		if err := tx.Grant(ctx, g, c.visit("Grant")); err != nil {
+			return fmt.Errorf("%s: Grant: %w", step, err)
 		}
 	}
-	if err := tx.Expired(ctx, exp, len(want)+1, visit("Expired")); err != nil {
-		return fmt.Errorf("Expired%s: %w", step, err)
+	if err := tx.Expired(ctx, exp, len(want)+1, c.visit("Expired")); err != nil {
+		return fmt.Errorf("%s: Expired: %w", step, err)
 	}
-	if err := tx.Scan(ctx, revoke.ID{}, len(want)+1, visit("Scan")); err != nil {
-		return fmt.Errorf("Scan%s: %w", step, err)
+	if err := tx.Scan(ctx, revoke.ID{}, len(want)+1, c.visit("Scan")); err != nil {
+		return fmt.Errorf("%s: Scan: %w", step, err)
 	}
 	expired := 0
 	for _, rec := range want {
@@ -174,11 +148,56 @@ func checkStatusReads(ctx context.Context, tx revoke.Tx, step string, want []rev
 		}
 	}
 	for how, n := range map[string]int{"Get": len(want), "Grant": len(want), "Expired": expired, "Scan": len(want)} {
-		if seen[how] != n {
-			errs = append(errs, fmt.Errorf("%s%s: %d records, want %d", how, step, seen[how], n))
+		if c.seen[how] != n {
+			c.errs = append(c.errs, fmt.Errorf("%s: %s: %d records, want %d", step, how, c.seen[how], n))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(c.errs...)
+}
+
+// statusCheck compares the records a read returns with those put.
+type statusCheck struct {
+	step string
+	want map[revoke.ID]revoke.Record
+	seen map[string]int // records returned, by read
+	errs []error
+}
+
+// visit returns the callback of the read how, which checks each record.
+func (c *statusCheck) visit(how string) func(revoke.Record) error {
+	return func(got revoke.Record) error {
+		c.seen[how]++
+		if w, ok := c.want[got.ID]; !ok || !recordsEqual(got, w) {
+			c.errs = append(c.errs, fmt.Errorf("%s: %s: %+v, want %+v", c.step, how, got, w))
+		}
+		return nil
+	}
+}
+
+// get checks Get of each record of want, after a Prefetch of them all for
+// a Tx that has it.
+func (c *statusCheck) get(ctx context.Context, tx revoke.Tx, want []revoke.Record) error {
+	if p, ok := tx.(revoke.Prefetcher); ok {
+		ids := make([]revoke.ID, 0, len(want))
+		for _, rec := range want {
+			ids = append(ids, rec.ID)
+		}
+		if err := p.Prefetch(ctx, ids); err != nil {
+			return fmt.Errorf("%s: Prefetch: %w", c.step, err)
+		}
+	}
+	for _, rec := range want {
+		got, found, err := tx.Get(ctx, rec.ID)
+		if err != nil {
+			return fmt.Errorf("%s: Get: %w", c.step, err)
+		}
+		if !found {
+			c.errs = append(c.errs, fmt.Errorf("%s: Get: record %x not found", c.step, rec.ID[:4]))
+			continue
+		}
+		_ = c.visit("Get")(got)
+	}
+	return nil
 }
 
 // distinctGrants returns the distinct grants of recs.
@@ -208,16 +227,16 @@ func checkStatusRevocations(ctx context.Context, tx revoke.Tx, step string, want
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("RevokedSince%s: %w", step, err)
+		return fmt.Errorf("%s: RevokedSince: %w", step, err)
 	}
 	if len(got) != len(revoked) {
-		return fmt.Errorf("RevokedSince%s: %d revocations, want %d", step, len(got), len(revoked))
+		return fmt.Errorf("%s: RevokedSince: %d revocations, want %d", step, len(got), len(revoked))
 	}
 	var errs []error
 	for i, w := range revoked {
 		g := got[i]
 		if g.ID != w.ID || g.Seq != w.Seq || g.Check != w.Check || !g.ExpiresAt.Equal(w.ExpiresAt) || g.Status != w.Status {
-			errs = append(errs, fmt.Errorf("RevokedSince%s: revocation %d is %+v, want %+v", step, i, g, w))
+			errs = append(errs, fmt.Errorf("%s: RevokedSince: revocation %d is %+v, want %+v", step, i, g, w))
 		}
 	}
 	return errors.Join(errs...)
