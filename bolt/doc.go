@@ -131,6 +131,7 @@
 //	           its first token (deleted, or moved to another grant)
 //	expiry     expiry ‖ token ID → empty
 //	revoked    Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
+//	           [‖ Status List entry: list, index, uvarints]
 //	meta       "version"  → format version, uint32
 //	           "seq"      → revocation sequence counter, uint64
 //	           "grantseq" → the last grant key handed out, uint64
@@ -145,9 +146,13 @@
 // byte, flags, kind, CRC-32C, expiry, Seq, the parent and grant IDs only
 // when there are any (the grant is omitted when it is the token itself), and
 // the client and subject as length-prefixed strings, then, for a rotated
-// refresh token only, its successor, rotation time and grace retries. A
-// token that starts its own grant takes 25 bytes plus its client and
-// subject.
+// refresh token only, its successor, rotation time and grace retries, and,
+// for a token with a Token Status List entry (revoke.Record.Status) only,
+// its list and index as uvarints. A token that starts its own grant takes
+// 25 bytes plus its client and subject (and 2 to 15 bytes for a Status
+// List entry). A revoked record's entry in the revoked bucket carries its
+// Status List entry too, when it has one, so that RevokedSince reports it
+// (and revoke.Revoker.Statuses reads it) from that bucket alone.
 //
 // A grant key is 8 bytes, handed out from a counter in ascending order as
 // grants are created; it is internal to the store (Record.Grant stays the
@@ -176,10 +181,14 @@
 // and leave it untouched: a newer version of this package may change the
 // layout, and this one will not misread it. Version 2 added the rotation
 // state and the owners bucket, version 3 the grant keys and one owners
-// entry per grant, version 4 the journal (the tree is version 3's; a
-// writable Open or New upgrades a version 3 store by writing the version,
-// so that a package that knows no journal refuses it); files of versions 1
-// and 2 (never released) are refused with ErrVersion, without migration.
+// entry per grant, version 4 the journal (the tree is version 3's),
+// version 5 a record's Status List entry, in its record and its revoked
+// entry (only records that have one carry it: those of versions 3 and 4
+// read as they are, with the zero StatusRef). A writable Open or New
+// upgrades a version 3 or 4 store by writing the version, so that a
+// package that knows no journal, or no Status, refuses it; a read-only one
+// reads it as it is. Files of versions 1 and 2 (never released) are
+// refused with ErrVersion, without migration.
 // The journal's segments have a format version of their own: version 2
 // added the frame header's checksum, the salt and the acknowledged extent;
 // version 1, which no release wrote, is refused with ErrVersion and left

@@ -28,11 +28,16 @@ import (
 //	  rotated    8 bytes  big-endian RotatedAt, Unix nanoseconds, or
 //	                      math.MinInt64 for the zero time
 //	  retries    uvarint
+//	status   only with flagStatus (format version 5):
+//	  list       uvarint  Status.List
+//	  index      uvarint  Status.Index
 //
-// flagSuperseded stands for Record.Superseded.
+// flagSuperseded stands for Record.Superseded. A record without flagStatus
+// (every record of format versions 3 and 4) has the zero Status.
 //
 // A record of a token that starts its own grant thus takes 25 bytes plus its
-// client and subject.
+// client and subject, and its Status List entry, when it has one, from 2 to
+// 15 bytes more.
 const (
 	recordEncoding = 1
 
@@ -40,7 +45,8 @@ const (
 	flagGrantSelf  = 1 << 1
 	flagRotated    = 1 << 2
 	flagSuperseded = 1 << 3
-	flagsKnown     = flagParent | flagGrantSelf | flagRotated | flagSuperseded
+	flagStatus     = 1 << 4
+	flagsKnown     = flagParent | flagGrantSelf | flagRotated | flagSuperseded | flagStatus
 
 	// zeroTime encodes the zero RotatedAt.
 	zeroTime = math.MinInt64
@@ -98,6 +104,9 @@ func encodeRecord(dst []byte, rec revoke.Record) ([]byte, error) {
 	if rec.Superseded {
 		flags |= flagSuperseded
 	}
+	if !rec.Status.IsZero() {
+		flags |= flagStatus
+	}
 	dst = append(dst, recordEncoding, flags, byte(rec.Kind))
 	dst = binary.BigEndian.AppendUint32(dst, rec.Check)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(exp))
@@ -117,7 +126,31 @@ func encodeRecord(dst []byte, rec revoke.Record) ([]byte, error) {
 		dst = binary.BigEndian.AppendUint64(dst, uint64(rotated))
 		dst = binary.AppendUvarint(dst, uint64(rec.Retries))
 	}
+	if flags&flagStatus != 0 {
+		dst = appendStatus(dst, rec.Status)
+	}
 	return dst, nil
+}
+
+// appendStatus appends s as two uvarints, its list then its index.
+func appendStatus(dst []byte, s revoke.StatusRef) []byte {
+	dst = binary.AppendUvarint(dst, s.List)
+	return binary.AppendUvarint(dst, uint64(s.Index))
+}
+
+// decodeStatus decodes what appendStatus appended at the start of b and
+// returns the rest of b.
+func decodeStatus(b []byte) (revoke.StatusRef, []byte, error) {
+	list, k := binary.Uvarint(b)
+	if k <= 0 {
+		return revoke.StatusRef{}, nil, errors.New("bad status list")
+	}
+	b = b[k:]
+	index, k := binary.Uvarint(b)
+	if k <= 0 || index > math.MaxUint32 {
+		return revoke.StatusRef{}, nil, errors.New("bad status index")
+	}
+	return revoke.StatusRef{List: list, Index: uint32(index)}, b[k:], nil
 }
 
 // decodeRecord decodes the record stored under id. It copies everything out
@@ -169,25 +202,39 @@ func decodeRecord(id, b []byte) (revoke.Record, error) {
 		return fail(err)
 	}
 	if flags&flagRotated != 0 {
-		if len(b) < len(rec.Successor)+8 {
-			return fail(errShort)
+		if b, err = decodeRotation(&rec, b); err != nil {
+			return fail(err)
 		}
-		b = b[copy(rec.Successor[:], b):]
-		if ns := int64(binary.BigEndian.Uint64(b)); ns != zeroTime {
-			rec.RotatedAt = fromNanos(ns)
-		}
-		b = b[8:]
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > math.MaxUint32 {
-			return fail(errors.New("bad retry count"))
-		}
-		rec.Retries, b = uint32(n), b[k:]
 	}
 	rec.Superseded = flags&flagSuperseded != 0
+	if flags&flagStatus != 0 {
+		if rec.Status, b, err = decodeStatus(b); err != nil {
+			return fail(err)
+		}
+	}
 	if len(b) != 0 {
 		return fail(errTrailing)
 	}
 	return rec, nil
+}
+
+// decodeRotation decodes the rotation state at the start of b into rec and
+// returns the rest of b.
+func decodeRotation(rec *revoke.Record, b []byte) ([]byte, error) {
+	if len(b) < len(rec.Successor)+8 {
+		return nil, errShort
+	}
+	b = b[copy(rec.Successor[:], b):]
+	if ns := int64(binary.BigEndian.Uint64(b)); ns != zeroTime {
+		rec.RotatedAt = fromNanos(ns)
+	}
+	b = b[8:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > math.MaxUint32 {
+		return nil, errors.New("bad retry count")
+	}
+	rec.Retries = uint32(n)
+	return b[k:], nil
 }
 
 // decodeString decodes a uvarint-length-prefixed string, copying it.
@@ -210,7 +257,7 @@ const (
 	grantKeyLen  = 8
 	recordKeyLen = grantKeyLen + idLen
 	orderKeyLen  = 8 + idLen // expiry and revocation keys
-	revValueLen  = 4 + 8     // Check, ExpiresAt
+	revValueLen  = 4 + 8     // Check, ExpiresAt, then the Status if not zero
 )
 
 // grantKey is the store's own key of a grant: a big-endian counter handed
@@ -256,23 +303,42 @@ func expiryOrder(ns int64) uint64 { return uint64(ns) ^ (1 << 63) }
 func expiryKey(ns int64, id revoke.ID) []byte { return orderKey(expiryOrder(ns), id) }
 
 // revocationValue is the value of a revocation index entry: what a
-// revoke.Revocation holds besides the Seq and ID of its key.
-func revocationValue(check uint32, ns int64) []byte {
-	v := make([]byte, revValueLen)
+// revoke.Revocation holds besides the Seq and ID of its key. The check and
+// expiry take revValueLen bytes; a Status other than the zero one follows
+// them as appendStatus writes it (format version 5), so that RevokedSince
+// reads it from the index alone.
+func revocationValue(check uint32, ns int64, status revoke.StatusRef) []byte {
+	v := make([]byte, revValueLen, revValueLen+2*binary.MaxVarintLen64)
 	binary.BigEndian.PutUint32(v, check)
 	binary.BigEndian.PutUint64(v[4:], uint64(ns))
+	if !status.IsZero() {
+		v = appendStatus(v, status)
+	}
 	return v
 }
 
 // decodeRevocation decodes a revocation index entry, copying out of k and v.
+// An entry of revValueLen bytes (all of format versions 3 and 4) has the
+// zero Status.
 func decodeRevocation(k, v []byte) (revoke.Revocation, error) {
 	var rev revoke.Revocation
-	if len(k) != orderKeyLen || len(v) != revValueLen {
-		return rev, fmt.Errorf("%w: revocation index entry of %d+%d bytes, want %d+%d", ErrCorrupt, len(k), len(v), orderKeyLen, revValueLen)
+	if len(k) != orderKeyLen || len(v) < revValueLen {
+		return rev, fmt.Errorf("%w: revocation index entry of %d+%d bytes, want %d+%d or more", ErrCorrupt, len(k), len(v), orderKeyLen, revValueLen)
 	}
 	rev.Seq = binary.BigEndian.Uint64(k)
 	copy(rev.ID[:], k[8:])
 	rev.Check = binary.BigEndian.Uint32(v)
 	rev.ExpiresAt = fromNanos(int64(binary.BigEndian.Uint64(v[4:])))
+	if len(v) == revValueLen {
+		return rev, nil
+	}
+	status, rest, err := decodeStatus(v[revValueLen:])
+	switch {
+	case err != nil:
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation index entry of %s: %v", ErrCorrupt, rev.ID, err)
+	case len(rest) != 0:
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation index entry of %s: %v", ErrCorrupt, rev.ID, errTrailing)
+	}
+	rev.Status = status
 	return rev, nil
 }

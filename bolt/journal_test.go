@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,9 +79,17 @@ func TestCheckpoint(t *testing.T) {
 	}
 }
 
-// TestUpgradeFormat3: a store of format version 3 (same tree, no journal)
-// is read as it is by a read-only Open and upgraded by a writable one.
-func TestUpgradeFormat3(t *testing.T) {
+// TestUpgradeOlderFormats: a store of format version 3 (the tree, no
+// journal) or 4 (no Status List entries) is read as it is by a read-only
+// Open, its records and revocations with the zero Status, and upgraded by
+// a writable one, after which records keep their Status.
+func TestUpgradeOlderFormats(t *testing.T) {
+	for _, old := range []uint32{3, 4} {
+		t.Run(fmt.Sprintf("Version%d", old), func(t *testing.T) { testUpgradeFormat(t, old) })
+	}
+}
+
+func testUpgradeFormat(t *testing.T, old uint32) {
 	path := populated(t, 2)
 	version := func() uint32 {
 		t.Helper()
@@ -97,22 +106,57 @@ func TestUpgradeFormat3(t *testing.T) {
 		return v
 	}
 	withBolt(t, path, func(tx *bbolt.Tx) error {
-		return tx.Bucket([]byte("revocation")).Bucket([]byte("meta")).Put([]byte("version"), binary.BigEndian.AppendUint32(nil, 3))
+		return tx.Bucket([]byte("revocation")).Bucket([]byte("meta")).Put([]byte("version"), binary.BigEndian.AppendUint32(nil, old))
 	})
 	ro := mustOpen(t, path, bolt.WithReadOnly())
-	if _, found := get(t, ro, revoke.TokenID("refresh-0")); !found {
-		t.Error("a read-only Open of format 3 does not find refresh-0")
+	if rec, found := get(t, ro, revoke.TokenID("refresh-0")); !found || !rec.Status.IsZero() {
+		t.Errorf("a read-only Open of format %d: refresh-0 found %v, Status %+v, want found with the zero Status", old, found, rec.Status)
+	}
+	if revs := revokedSince(t, ro); len(revs) != 2 || !revs[0].Status.IsZero() || !revs[1].Status.IsZero() {
+		t.Errorf("a read-only Open of format %d: RevokedSince = %+v, want 2 revocations with the zero Status", old, revs)
 	}
 	if err := ro.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := version(); v != 3 {
+	if v := version(); v != old {
 		t.Fatalf("a read-only Open changed the version to %d", v)
 	}
 	reopen(t, path)
 	if v := version(); v != bolt.FormatVersion {
 		t.Errorf("after a writable Open: version %d, want %d", v, bolt.FormatVersion)
 	}
+	s := mustOpen(t, path)
+	rec := newRecord("with-status", time.Now().Add(time.Hour))
+	rec.Seq, rec.Status = 100, revoke.StatusRef{List: 9, Index: 12345}
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, rec) })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, path, bolt.WithReadOnly())
+	defer s.Close()
+	if got, found := get(t, s, rec.ID); !found || got.Status != rec.Status {
+		t.Errorf("after the upgrade: Get = %+v (found %v), want Status %+v", got, found, rec.Status)
+	}
+	revs := revokedSince(t, s)
+	if n := len(revs); n != 3 || revs[n-1].ID != rec.ID || revs[n-1].Status != rec.Status {
+		t.Errorf("after the upgrade: RevokedSince = %+v, want the new revocation last with Status %+v", revs, rec.Status)
+	}
+}
+
+// revokedSince returns every revocation of s.
+func revokedSince(t *testing.T, s revoke.Store) []revoke.Revocation {
+	t.Helper()
+	var revs []revoke.Revocation
+	err := s.View(ctx, func(tx revoke.Tx) error {
+		return tx.RevokedSince(ctx, 0, func(rev revoke.Revocation) error {
+			revs = append(revs, rev)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	return revs
 }
 
 // TestNewReplaysJournal: New over a database whose Store from Open left a

@@ -65,10 +65,14 @@ var (
 // token. Version 4 has the tree of version 3 and a journal beside the file
 // (see the package documentation, Durability): a package that knows only
 // version 3 would ignore the journal and lose the writes it holds, so it
-// must refuse the store. A writable Open or New upgrades a version 3 store
+// must refuse the store. Version 5 adds a record's Token Status List entry
+// (revoke.Record.Status) to its record and its revocation index entry: the
+// records of versions 3 and 4 read as they are, with the zero StatusRef,
+// but a package that knows only version 4 would refuse a record that has
+// one as damaged. A writable Open or New upgrades a version 3 or 4 store
 // by writing the version; a read-only one reads it as it is. No release
 // wrote version 1 or 2, so there is no migration: such a store is refused.
-const FormatVersion = 4
+const FormatVersion = 5
 
 // Open opens the store in the bbolt database file at path, creating the
 // file (mode 0600 unless WithFileMode) and the store's buckets if they do
@@ -204,12 +208,12 @@ var errNoStore = errors.New("no store")
 
 // init checks the store's layout and creates it if the database has none.
 // An existing store is only read, so that opening never commits, but for
-// the one upgrade of a version 3 store to FormatVersion.
+// the one upgrade of a version 3 or 4 store to FormatVersion.
 func (s *Store) init() error {
 	err := s.db.View(func(btx *bbolt.Tx) error { return checkLayout(btx, s.bucket) })
 	if errors.Is(err, errUpgrade) {
 		if s.readOnly {
-			return nil // the layout of version 3 is read as it is
+			return nil // the layout of versions 3 and 4 is read as it is
 		}
 		return s.db.Update(func(btx *bbolt.Tx) error {
 			v := binary.BigEndian.AppendUint32(nil, FormatVersion)
@@ -271,7 +275,7 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 	}
 	upgrade := false
 	switch ver := binary.BigEndian.Uint32(v); {
-	case ver == 3:
+	case ver == 3 || ver == 4:
 		upgrade = true
 	case ver > FormatVersion:
 		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
@@ -296,11 +300,12 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 	return nil
 }
 
-// errUpgrade reports a store of format version 3, which a writable Open or
-// New upgrades to FormatVersion by writing the version: the tree's layout
-// is the same, and version 4 tells older packages, which know nothing of
-// the journal, to keep off.
-var errUpgrade = errors.New("format version 3")
+// errUpgrade reports a store of format version 3 or 4, which a writable
+// Open or New upgrades to FormatVersion by writing the version: the tree's
+// layout is the same (a record without a Status is encoded as before), and
+// the version tells older packages, which know nothing of the journal
+// (version 3) or of a record's Status (versions 3 and 4), to keep off.
+var errUpgrade = errors.New("format version 3 or 4")
 
 // View runs fn in a read-only transaction, which sees a consistent
 // snapshot (of the journal's commits not yet in the tree, taken before a

@@ -229,8 +229,8 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 			return fmt.Errorf("bolt: Put: %w", err)
 		}
 	}
-	if rec.Seq != 0 && (!existed || old.Seq != rec.Seq || old.Check != rec.Check || oldExp != exp) {
-		if err := t.revoked.Put(orderKey(rec.Seq, rec.ID), revocationValue(rec.Check, exp)); err != nil {
+	if rec.Seq != 0 && (!existed || old.Seq != rec.Seq || old.Check != rec.Check || oldExp != exp || old.Status != rec.Status) {
+		if err := t.revoked.Put(orderKey(rec.Seq, rec.ID), revocationValue(rec.Check, exp, rec.Status)); err != nil {
 			return fmt.Errorf("bolt: Put: revocation index: %w", err)
 		}
 	}

@@ -119,18 +119,27 @@
 // Two tables per prefix (WithTablePrefix, "revoke_" by default), in the
 // connection's current schema or the one WithSchema names: {prefix}tokens,
 // one row per record, rotation state included (successor, rotated_at,
-// retries, superseded), keyed by (grant_id, id) with a unique index on id
-// (Get, Put, Delete, and Scan's ID order), an index on expiry, a partial
-// covering index on the revocation sequence, and indexes on (subject,
+// retries, superseded), and the Token Status List entry (status_list,
+// status_idx, 0 and 0 for none), keyed by (grant_id, id) with a unique
+// index on id (Get, Put, Delete, and Scan's ID order), an index on expiry,
+// a partial covering index on the revocation sequence (RevokedSince, and
+// so revoke.Revoker.Statuses, reads it alone), and indexes on (subject,
 // grant_id), partial to rows with a subject, and (client_id, grant_id),
 // from which Grants reads a subject's or a client's distinct grants in
 // order (RevokeSubject, RevokeClient); and {prefix}meta, which holds the
 // schema version and the sequence counter. IDs are the SHA-256 digests of
 // the raw tokens, as bytea; raw tokens are never stored. Times are
-// nanoseconds since 1970 (bigint), NULL for a zero RotatedAt. Open and New
-// create the tables or migrate them, in one transaction under the advisory
-// lock, so replicas starting at once do not race; tables a newer release
-// migrated are refused with ErrVersion. Every statement runs on an index.
+// nanoseconds since 1970 (bigint), NULL for a zero RotatedAt. status_list
+// is a bigint holding the uint64 list number's bits: a list above
+// math.MaxInt64 shows as a negative number in SQL (the list less 2^64),
+// and every list reads back through the Store exactly as it was written;
+// status_idx is a bigint holding the uint32 index. Open and New create the
+// tables or migrate them, in one transaction under the advisory lock, so
+// replicas starting at once do not race; tables a newer release migrated
+// are refused with ErrVersion. Schema version 2 added status_list and
+// status_idx (rows of version 1 take 0 and 0, no entry, without a rewrite
+// of the table) and rebuilt the seq index to include them, which blocks
+// writes to the table while it runs. Every statement runs on an index.
 //
 // # Caveats
 //

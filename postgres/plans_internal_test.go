@@ -35,7 +35,8 @@ func planStore(t *testing.T) (*Store, string) {
 // statement a transaction runs: with sequential and bitmap scans priced out,
 // each must still find its rows through the index meant for it, so none
 // reads a whole table, and those that stop at a limit (Grants, Scan,
-// RevokedSince's order) read it in order, without a sort.
+// RevokedSince's order) read it in order, without a sort. RevokedSince
+// reads its index alone (an index-only scan), never the table.
 func TestQueriesUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	s, prefix := planStore(t)
@@ -73,21 +74,23 @@ func TestQueriesUseIndexes(t *testing.T) {
 		// ordered: the rows come in the index's order, with no Sort
 		// before the LIMIT, which would read every match first.
 		ordered bool
+		// indexOnly: the index holds every column the statement reads.
+		indexOnly bool
 	}{
-		{"Get", s.q.get, prefix + "tokens_id", []any{id[:]}, false},
-		{"Prefetch", s.q.getMany, prefix + "tokens_id", []any{[][]byte{id[:], id2[:]}}, false},
-		{"Grant", s.q.grant, prefix + "tokens_pkey", []any{id[:]}, false},
-		{"RevokedSince", s.q.revokedSince, prefix + "tokens_seq", []any{int64(3)}, true},
-		{"Expired", s.q.expired, prefix + "tokens_expires", []any{exp.UnixNano(), 1000}, false},
-		{"Delete", s.q.del, prefix + "tokens_id", []any{[][]byte{id[:]}}, false},
-		{"Put", s.q.upsert, prefix + "tokens_id", cols.args(), false},
-		{"SetSeq", s.q.setSeqs, prefix + "tokens_id", []any{[][]byte{id[:], id2[:]}, []int64{5, 5}}, false},
-		{"SetSeqInGrant", s.q.setSeqInGrant, prefix + "tokens_pkey", []any{int64(5), id[:], [][]byte{id[:], id2[:]}}, false},
-		{"NextSeq", s.q.nextSeq, prefix + "meta_pkey", []any{int64(0)}, false},
-		{"RaiseSeq", s.q.raiseSeq, prefix + "meta_pkey", []any{int64(7)}, false},
-		{"GrantsBySubject", s.q.subjectGrants, prefix + "tokens_subject", []any{"user-3", id[:], 100}, true},
-		{"GrantsByClient", s.q.clientGrants, prefix + "tokens_client", []any{"c3", id[:], 100}, true},
-		{"Scan", s.q.scan, prefix + "tokens_id", []any{id[:], 100}, true},
+		{"Get", s.q.get, prefix + "tokens_id", []any{id[:]}, false, false},
+		{"Prefetch", s.q.getMany, prefix + "tokens_id", []any{[][]byte{id[:], id2[:]}}, false, false},
+		{"Grant", s.q.grant, prefix + "tokens_pkey", []any{id[:]}, false, false},
+		{"RevokedSince", s.q.revokedSince, prefix + "tokens_seq", []any{int64(3)}, true, true},
+		{"Expired", s.q.expired, prefix + "tokens_expires", []any{exp.UnixNano(), 1000}, false, false},
+		{"Delete", s.q.del, prefix + "tokens_id", []any{[][]byte{id[:]}}, false, false},
+		{"Put", s.q.upsert, prefix + "tokens_id", cols.args(), false, false},
+		{"SetSeq", s.q.setSeqs, prefix + "tokens_id", []any{[][]byte{id[:], id2[:]}, []int64{5, 5}}, false, false},
+		{"SetSeqInGrant", s.q.setSeqInGrant, prefix + "tokens_pkey", []any{int64(5), id[:], [][]byte{id[:], id2[:]}}, false, false},
+		{"NextSeq", s.q.nextSeq, prefix + "meta_pkey", []any{int64(0)}, false, false},
+		{"RaiseSeq", s.q.raiseSeq, prefix + "meta_pkey", []any{int64(7)}, false, false},
+		{"GrantsBySubject", s.q.subjectGrants, prefix + "tokens_subject", []any{"user-3", id[:], 100}, true, false},
+		{"GrantsByClient", s.q.clientGrants, prefix + "tokens_client", []any{"c3", id[:], 100}, true, false},
+		{"Scan", s.q.scan, prefix + "tokens_id", []any{id[:], 100}, true, false},
 	} {
 		probe := "probe_" + strings.ToLower(c.name)
 		// The custom plan, for the arguments, and the generic plan, which
@@ -129,6 +132,9 @@ func TestQueriesUseIndexes(t *testing.T) {
 				plan := strings.Join(lines, "\n")
 				if strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, c.index) {
 					t.Errorf("%s does not run on index %s:\n%s", c.name, c.index, plan)
+				}
+				if c.indexOnly && !strings.Contains(plan, "Index Only Scan using "+c.index) {
+					t.Errorf("%s does not read index %s alone:\n%s", c.name, c.index, plan)
 				}
 				if c.ordered && strings.Contains(plan, "Sort") {
 					t.Errorf("%s sorts rather than read index %s in order:\n%s", c.name, c.index, plan)

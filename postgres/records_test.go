@@ -27,9 +27,10 @@ func TestRecordsReadBackThroughEveryQuery(t *testing.T) {
 	root, mid, leaf := revoke.TokenID("rt-0"), revoke.TokenID("rt-1"), revoke.TokenID("at-2")
 	want := map[revoke.ID]revoke.Record{
 		root: {ID: root, Check: math.MaxUint32, Kind: revoke.Refresh, ClientID: "c1", Subject: "alice", Grant: root,
-			ExpiresAt: exp, Seq: 7, Successor: mid, RotatedAt: exp.Add(-time.Hour + 1), Retries: math.MaxUint32},
+			ExpiresAt: exp, Seq: 7, Successor: mid, RotatedAt: exp.Add(-time.Hour + 1), Retries: math.MaxUint32,
+			Status: revoke.StatusRef{List: math.MaxUint64, Index: math.MaxUint32}},
 		mid: {ID: mid, Check: 1, Kind: revoke.Refresh, ClientID: "c1", Subject: "alice", Parent: root, Grant: root,
-			ExpiresAt: exp.Add(1), Superseded: true},
+			ExpiresAt: exp.Add(1), Superseded: true, Status: revoke.StatusRef{List: 1}},
 		leaf: {ID: leaf, Check: 2, Kind: revoke.Access, ClientID: "c1", Parent: mid, Grant: root,
 			ExpiresAt: exp.Add(2)},
 	}

@@ -17,12 +17,12 @@ import (
 
 // tokenColumns are the columns of the tokens table in the order row scans
 // them and columns binds them.
-const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
+const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded, status_list, status_idx`
 
 // tokenTypes are the array types of the columns, in tokenColumns' order,
 // for the unnest of a batch upsert.
 const tokenTypes = `$1::bytea[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[],
-	$10::bytea[], $11::bigint[], $12::bigint[], $13::boolean[]`
+	$10::bytea[], $11::bigint[], $12::bigint[], $13::boolean[], $14::bigint[], $15::bigint[]`
 
 // row is a row of the tokens table, for sqlx to scan.
 type row struct {
@@ -40,14 +40,19 @@ type row struct {
 	RotatedAt  sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
 	Retries    int64         `db:"retries"`
 	Superseded bool          `db:"superseded"`
+	// Status List entry (see migration 2).
+	StatusList  int64 `db:"status_list"` // the uint64's bits
+	StatusIndex int64 `db:"status_idx"`
 }
 
 // revRow is the part of a row RevokedSince reads (from the index alone).
 type revRow struct {
-	ID        []byte `db:"id"`
-	Check     int64  `db:"check_sum"`
-	ExpiresAt int64  `db:"expires_at"`
-	Seq       int64  `db:"seq"`
+	ID          []byte `db:"id"`
+	Check       int64  `db:"check_sum"`
+	ExpiresAt   int64  `db:"expires_at"`
+	Seq         int64  `db:"seq"`
+	StatusList  int64  `db:"status_list"`
+	StatusIndex int64  `db:"status_idx"`
 }
 
 // columns holds a batch of records column by column: the arguments of the
@@ -55,6 +60,7 @@ type revRow struct {
 type columns struct {
 	id, parent, grant, successor [][]byte
 	check, exp, seq, retries     []int64
+	statusList, statusIndex      []int64
 	rotated                      []pgtype.Int8 // NULL for the zero time
 	kind                         []int16
 	client, subject              []string
@@ -95,12 +101,14 @@ func (c *columns) add(rec *revoke.Record) {
 	c.rotated = append(c.rotated, rotated)
 	c.retries = append(c.retries, int64(rec.Retries))
 	c.superseded = append(c.superseded, rec.Superseded)
+	c.statusList = append(c.statusList, sqlrecord.StatusList(rec.Status))
+	c.statusIndex = append(c.statusIndex, int64(rec.Status.Index))
 }
 
 // args returns the arguments of the batch upsert, in tokenTypes' order.
 func (c *columns) args() []any {
 	return []any{c.id, c.check, c.kind, c.client, c.subject, c.parent, c.grant, c.exp, c.seq,
-		c.successor, c.rotated, c.retries, c.superseded}
+		c.successor, c.rotated, c.retries, c.superseded, c.statusList, c.statusIndex}
 }
 
 func (c *columns) len() int { return len(c.id) }
@@ -144,6 +152,10 @@ func (r *row) record() (revoke.Record, error) {
 	case r.Retries < 0 || r.Retries > math.MaxUint32:
 		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", ErrCorrupt, r.ID, r.Retries)
 	}
+	status, ok := sqlrecord.Status(r.StatusList, r.StatusIndex)
+	if !ok {
+		return revoke.Record{}, fmt.Errorf("%w: record %x has status_idx %d", ErrCorrupt, r.ID, r.StatusIndex)
+	}
 	var rotated time.Time
 	if r.RotatedAt.Valid {
 		rotated = time.Unix(0, r.RotatedAt.Int64).UTC()
@@ -163,6 +175,8 @@ func (r *row) record() (revoke.Record, error) {
 		RotatedAt:  rotated,
 		Retries:    uint32(r.Retries),
 		Superseded: r.Superseded,
+
+		Status: status,
 	}, nil
 }
 
@@ -171,9 +185,9 @@ func (r *revRow) revocation() (revoke.Revocation, error) {
 	if err != nil {
 		return revoke.Revocation{}, err
 	}
-	rev, ok := sqlrecord.Revocation(id, r.Check, r.ExpiresAt, r.Seq)
+	rev, ok := sqlrecord.Revocation(id, r.Check, r.ExpiresAt, r.Seq, r.StatusList, r.StatusIndex)
 	if !ok {
-		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d", ErrCorrupt, r.ID, r.Check, r.Seq)
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d, status_idx %d", ErrCorrupt, r.ID, r.Check, r.Seq, r.StatusIndex)
 	}
 	return rev, nil
 }

@@ -19,7 +19,8 @@ var schemaVersion = len(migrations)
 
 // migrations[i] takes the tables of a prefix from version i to i+1. "{t}"
 // and "{m}" stand for the qualified names of the tokens and meta tables,
-// "{p}" for the prefix (in index names, which live in the tables' schema).
+// "{p}" for the prefix (in index names, which live in the tables' schema),
+// "{s}" for the quoted schema.
 // Each runs in the transaction that records the new version, under the
 // Store's advisory lock, so a migration is applied entirely or not at all,
 // and once however many processes start at the same time.
@@ -66,6 +67,18 @@ var migrations = [][]string{
 		`CREATE INDEX "{p}tokens_client" ON {t} (client_id, grant_id)`,
 		`INSERT INTO {m} (name, value) VALUES ('seq', 0)`,
 	},
+	// 2: a token's Token Status List entry (revoke.Record.Status), 0 and 0
+	// for none: status_list holds the uint64 list number as the bigint of
+	// the same bits, status_idx the uint32 index. Adding a column with a
+	// constant default rewrites no row. The seq index INCLUDEs them, so
+	// that RevokedSince still reads it alone; it is rebuilt, which takes a
+	// lock that blocks writes to the table until the migration commits.
+	{
+		`ALTER TABLE {t} ADD COLUMN status_list bigint NOT NULL DEFAULT 0,
+			ADD COLUMN status_idx bigint NOT NULL DEFAULT 0`,
+		`DROP INDEX {s}."{p}tokens_seq"`,
+		`CREATE INDEX "{p}tokens_seq" ON {t} (seq) INCLUDE (id, check_sum, expires_at, status_list, status_idx) WHERE seq > 0`,
+	},
 }
 
 // The meta table holds the schema version of the prefix's tables and the
@@ -107,11 +120,11 @@ func newQueries(schema, prefix string) queries {
 	q.grant = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE grant_id = $1`)
 	// "seq > 0" matches the partial index's condition whatever the bound
 	// value.
-	q.revokedSince = q.fill(`SELECT id, check_sum, expires_at, seq FROM {t} WHERE seq > 0 AND seq > $1 ORDER BY seq`)
+	q.revokedSince = q.fill(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM {t} WHERE seq > 0 AND seq > $1 ORDER BY seq`)
 	q.expired = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE expires_at < $1 LIMIT $2`)
 	// Every Put of a transaction, in one statement: a cascade over a grant
 	// of any size, or the Issues of a group commit.
-	set := make([]string, 0, 12)
+	set := make([]string, 0, 14)
 	for _, c := range strings.Split(tokenColumns, ", ") {
 		if c != "id" {
 			set = append(set, c+" = excluded."+c)
@@ -149,7 +162,7 @@ func newQueries(schema, prefix string) queries {
 
 // fill puts the table names into a statement.
 func (q *queries) fill(stmt string) string {
-	return strings.NewReplacer("{t}", q.tokens, "{m}", q.meta, "{p}", q.prefix).Replace(stmt)
+	return strings.NewReplacer("{t}", q.tokens, "{m}", q.meta, "{p}", q.prefix, "{s}", quote(q.schema)).Replace(stmt)
 }
 
 // lockKey is the key of the advisory lock that the Store's write

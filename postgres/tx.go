@@ -319,14 +319,16 @@ func (t *tx) revokedSinceNative(ctx context.Context, c *pgx.Conn, seq uint64, fn
 	}
 	var r revRow
 	for rows.Next() {
-		if v := rows.RawValues(); binary && len(v) == 4 && len(v[1]) == 8 && len(v[2]) == 8 && len(v[3]) == 8 {
+		if v := rows.RawValues(); binary && len(v) == 6 && len(v[1]) == 8 && len(v[2]) == 8 && len(v[3]) == 8 && len(v[4]) == 8 && len(v[5]) == 8 {
 			r = revRow{
-				ID:        v[0], // copied by revocation
-				Check:     int64(binary64(v[1])),
-				ExpiresAt: int64(binary64(v[2])),
-				Seq:       int64(binary64(v[3])),
+				ID:          v[0], // copied by revocation
+				Check:       int64(binary64(v[1])),
+				ExpiresAt:   int64(binary64(v[2])),
+				Seq:         int64(binary64(v[3])),
+				StatusList:  int64(binary64(v[4])),
+				StatusIndex: int64(binary64(v[5])),
 			}
-		} else if err := rows.Scan(&r.ID, &r.Check, &r.ExpiresAt, &r.Seq); err != nil {
+		} else if err := rows.Scan(&r.ID, &r.Check, &r.ExpiresAt, &r.Seq, &r.StatusList, &r.StatusIndex); err != nil {
 			return t.fail(ctx, "RevokedSince", err)
 		}
 		rev, err := r.revocation()

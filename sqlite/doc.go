@@ -75,7 +75,7 @@
 //
 //	revoke_tokens(gkey INTEGER, id BLOB, grant_id BLOB, check_sum, kind,
 //	              client_id, subject, parent, expires_at, seq, successor,
-//	              rotated_at, retries, superseded,
+//	              rotated_at, retries, superseded, status_list, status_idx,
 //	              PRIMARY KEY (gkey, id)) WITHOUT ROWID
 //	revoke_grants(gkey INTEGER PRIMARY KEY, grant_id BLOB UNIQUE)
 //	revoke_owners(owner INTEGER, key TEXT, grant_id BLOB,
@@ -108,9 +108,17 @@
 // sequential inserts into the table and the index on expires_at (purges). A partial index on seq
 // WHERE seq > 0 (the start-up load and the follower) completes the set:
 // every query searches an index, and costs in proportion to the rows it
-// touches. The seq index also holds check_sum and expires_at, so that
-// loading the revocations reads the index alone (BENCHMARKS.md has
-// revoke.New over a million).
+// touches. The seq index also holds check_sum, expires_at, status_list and
+// status_idx, so that loading the revocations (and revoke.Revoker.Statuses)
+// reads the index alone (BENCHMARKS.md has revoke.New over a million).
+//
+// status_list and status_idx are the token's Token Status List entry
+// (revoke.Record.Status), 0 and 0 for a token without one. SQLite's
+// INTEGER is a signed 64-bit integer: status_list holds the uint64 list
+// number as the int64 of the same bits: a list above math.MaxInt64 shows
+// as a negative number in SQL (the list less 2^64), and every list reads
+// back through the Store exactly as it was written. status_idx holds the
+// uint32 index as it is.
 //
 // successor, rotated_at, retries and superseded are the rotation state of a
 // refresh token (revoke.Record). revoke_owners lists the grants of a user
@@ -123,8 +131,11 @@
 // owner. Schema version 2 added the rotation state and indexes on
 // (subject, grant_id) and (client_id, grant_id), which held an entry per
 // token; version 3 replaced them with revoke_owners; version 4 keyed the
-// tokens by gkey rather than grant_id. Open migrates older tables in place,
-// in one transaction (version 4 rebuilds the tokens table).
+// tokens by gkey rather than grant_id; version 5 added status_list and
+// status_idx (the rows of older versions take 0 and 0, no entry) and
+// rebuilt the seq index with them. Open migrates older tables in place,
+// in one transaction (version 4 rebuilds the tokens table, version 5 the
+// seq index).
 //
 // revoke_meta holds the schema version of the prefix's tables and the
 // sequence counter. Open and New migrate older tables in one BEGIN

@@ -4,10 +4,12 @@ package sqlite
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/sdkauth/revocation/revoke"
@@ -232,8 +234,89 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 4 {
-		t.Errorf("schema version after Open = %d (%v), want %d = 4", v, err, schemaVersion)
+	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 5 {
+		t.Errorf("schema version after Open = %d (%v), want %d = 5", v, err, schemaVersion)
+	}
+}
+
+// TestMigrateFromVersion4: tables of schema version 4, from before Status
+// List entries, are brought to the current version on Open: their rows,
+// live and revoked, read with the zero StatusRef (RevokedSince still from
+// the seq index alone), and new rows keep their Status.
+func TestMigrateFromVersion4(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v4.db")
+	db, err := sqlx.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := newQueries("revoke_")
+	stmts := []string{createMeta}
+	for _, m := range migrations[:4] {
+		stmts = append(stmts, m...)
+	}
+	stmts = append(stmts,
+		`INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', 4)`,
+		`UPDATE "{p}meta" SET value = 9 WHERE name = 'seq'`,
+		// A live refresh token and a revoked access token of its grant.
+		`INSERT INTO "{p}tokens" (gkey, id, grant_id, check_sum, kind, client_id, subject, expires_at)
+			VALUES (1, x'0101010101010101010101010101010101010101010101010101010101010101',
+			        x'0101010101010101010101010101010101010101010101010101010101010101', 7, 2, 'c1', 'alice', 9000000000000000000)`,
+		`INSERT INTO "{p}tokens" (gkey, id, grant_id, parent, check_sum, kind, client_id, subject, expires_at, seq)
+			VALUES (1, x'0202020202020202020202020202020202020202020202020202020202020202',
+			        x'0101010101010101010101010101010101010101010101010101010101010101',
+			        x'0101010101010101010101010101010101010101010101010101010101010101', 8, 1, 'c1', 'alice', 9000000000000000000, 9)`,
+	)
+	for _, stmt := range stmts {
+		if _, err := db.Exec(q.fill(stmt)); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open of a version 4 database: %v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	root, access := revoke.ID{}, revoke.ID{}
+	for i := range root {
+		root[i], access[i] = 1, 2
+	}
+	with := revoke.Record{ID: revoke.TokenID("new"), Kind: revoke.Access, ClientID: "c1", Subject: "alice", Parent: root, Grant: root,
+		ExpiresAt: time.Unix(0, 9000000000000000000).UTC(), Seq: 10, Status: revoke.StatusRef{List: math.MaxUint64, Index: math.MaxUint32}}
+	err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, with) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(tx revoke.Tx) error {
+		for _, id := range []revoke.ID{root, access} {
+			rec, found, err := tx.Get(ctx, id)
+			if err != nil || !found || !rec.Status.IsZero() {
+				t.Errorf("migrated row %x: %+v, found %v, err %v; want the zero Status", id[:1], rec, found, err)
+			}
+		}
+		if rec, _, err := tx.Get(ctx, with.ID); err != nil || rec.Status != with.Status {
+			t.Errorf("new row: Status %+v, err %v; want %+v", rec.Status, err, with.Status)
+		}
+		var revs []revoke.Revocation
+		err := tx.RevokedSince(ctx, 0, func(rev revoke.Revocation) error { revs = append(revs, rev); return nil })
+		if err != nil || len(revs) != 2 || revs[0].ID != access || !revs[0].Status.IsZero() || revs[1].Status != with.Status {
+			t.Errorf("RevokedSince after migration = %+v, %v; want the migrated revocation with the zero Status, then the new one's", revs, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []struct {
+		ID, Parent, NotUsed int
+		Detail              string
+	}
+	if err := s.db.Select(&plan, "EXPLAIN QUERY PLAN "+s.q.revokedSince, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0].Detail, "COVERING INDEX revoke_tokens_seq") {
+		t.Errorf("RevokedSince after migration: plan %+v, want the covering seq index alone", plan)
 	}
 }
 

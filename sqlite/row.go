@@ -29,13 +29,16 @@ type row struct {
 	RotatedAt  sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
 	Retries    int64         `db:"retries"`
 	Superseded bool          `db:"superseded"`
+	// Status List entry (see migration 5).
+	StatusList  int64 `db:"status_list"` // the uint64's bits
+	StatusIndex int64 `db:"status_idx"`
 }
 
 // dest returns pointers to the fields of r in the order of rowColumns, for
 // a plain Scan of a row without reflection.
 func (r *row) dest() []any {
 	return []any{&r.GKey, &r.ID, &r.Check, &r.Kind, &r.ClientID, &r.Subject, &r.Parent, &r.Grant,
-		&r.ExpiresAt, &r.Seq, &r.Successor, &r.RotatedAt, &r.Retries, &r.Superseded}
+		&r.ExpiresAt, &r.Seq, &r.Successor, &r.RotatedAt, &r.Retries, &r.Superseded, &r.StatusList, &r.StatusIndex}
 }
 
 // args returns the values of r in the order of rowColumns, for the
@@ -53,15 +56,17 @@ func (r *row) args() []any {
 		rotated = r.RotatedAt.Int64
 	}
 	return []any{r.GKey, r.ID[:], r.Check, r.Kind, r.ClientID, r.Subject, parent, r.Grant[:],
-		r.ExpiresAt, r.Seq, successor, rotated, r.Retries, r.Superseded}
+		r.ExpiresAt, r.Seq, successor, rotated, r.Retries, r.Superseded, r.StatusList, r.StatusIndex}
 }
 
 // revRow is the part of a row RevokedSince reads (from the index alone).
 type revRow struct {
-	ID        idValue `db:"id"`
-	Check     int64   `db:"check_sum"`
-	ExpiresAt int64   `db:"expires_at"`
-	Seq       int64   `db:"seq"`
+	ID          idValue `db:"id"`
+	Check       int64   `db:"check_sum"`
+	ExpiresAt   int64   `db:"expires_at"`
+	Seq         int64   `db:"seq"`
+	StatusList  int64   `db:"status_list"`
+	StatusIndex int64   `db:"status_idx"`
 }
 
 func rowOf(rec revoke.Record) (row, error) {
@@ -86,6 +91,9 @@ func rowOf(rec revoke.Record) (row, error) {
 		Grant:      idValue(rec.Grant),
 		ExpiresAt:  rec.ExpiresAt.UnixNano(),
 		Seq:        int64(rec.Seq),
+
+		StatusList:  sqlrecord.StatusList(rec.Status),
+		StatusIndex: int64(rec.Status.Index),
 	}, nil
 }
 
@@ -99,6 +107,10 @@ func (r *row) record() (revoke.Record, error) {
 		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", ErrCorrupt, r.ID[:], r.Seq)
 	case r.Retries < 0 || r.Retries > math.MaxUint32:
 		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", ErrCorrupt, r.ID[:], r.Retries)
+	}
+	status, ok := sqlrecord.Status(r.StatusList, r.StatusIndex)
+	if !ok {
+		return revoke.Record{}, fmt.Errorf("%w: record %x has status_idx %d", ErrCorrupt, r.ID[:], r.StatusIndex)
 	}
 	var rotated time.Time
 	if r.RotatedAt.Valid {
@@ -118,13 +130,14 @@ func (r *row) record() (revoke.Record, error) {
 		Grant:      revoke.ID(r.Grant),
 		ExpiresAt:  time.Unix(0, r.ExpiresAt).UTC(),
 		Seq:        uint64(r.Seq),
+		Status:     status,
 	}, nil
 }
 
 func (r *revRow) revocation() (revoke.Revocation, error) {
-	rev, ok := sqlrecord.Revocation(revoke.ID(r.ID), r.Check, r.ExpiresAt, r.Seq)
+	rev, ok := sqlrecord.Revocation(revoke.ID(r.ID), r.Check, r.ExpiresAt, r.Seq, r.StatusList, r.StatusIndex)
 	if !ok {
-		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d", ErrCorrupt, r.ID[:], r.Check, r.Seq)
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d, status_idx %d", ErrCorrupt, r.ID[:], r.Check, r.Seq, r.StatusIndex)
 	}
 	return rev, nil
 }

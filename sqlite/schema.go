@@ -112,14 +112,24 @@ var migrations = [][]string{
 			superseded INTEGER NOT NULL DEFAULT 0,
 			PRIMARY KEY (gkey, id)
 		) WITHOUT ROWID`,
-		`INSERT INTO "{p}tokens_4" (gkey, ` + tokenColumns + `)
-			SELECT g.gkey, ` + prefixed("t.", tokenColumns) + `
+		`INSERT INTO "{p}tokens_4" (gkey, ` + tokenColumns4 + `)
+			SELECT g.gkey, ` + prefixed("t.", tokenColumns4) + `
 			FROM "{p}tokens" AS t JOIN "{p}grants" AS g ON g.grant_id = t.grant_id`,
 		`DROP TABLE "{p}tokens"`,
 		`ALTER TABLE "{p}tokens_4" RENAME TO "{p}tokens"`,
 		`CREATE UNIQUE INDEX "{p}tokens_id" ON "{p}tokens" (id)`,
 		`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
 		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at) WHERE seq > 0`,
+	},
+	// 5: a token's Token Status List entry (revoke.Record.Status), 0 and 0
+	// for none: status_list holds the uint64 list number as the int64 of
+	// the same bits, status_idx the uint32 index. The seq index takes them
+	// too, so that RevokedSince still reads it alone.
+	{
+		`ALTER TABLE "{p}tokens" ADD COLUMN status_list INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE "{p}tokens" ADD COLUMN status_idx INTEGER NOT NULL DEFAULT 0`,
+		`DROP INDEX "{p}tokens_seq"`,
+		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at, status_list, status_idx) WHERE seq > 0`,
 	},
 }
 
@@ -139,10 +149,13 @@ const (
 		name  TEXT    NOT NULL PRIMARY KEY,
 		value INTEGER NOT NULL
 	) WITHOUT ROWID`
-	metaExists   = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`
-	getVersion   = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
-	setVersion   = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
-	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
+	metaExists = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`
+	getVersion = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
+	setVersion = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
+	// tokenColumns4 are the columns of a token of schema version 4, which
+	// migration 4 copies.
+	tokenColumns4 = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
+	tokenColumns  = tokenColumns4 + `, status_list, status_idx`
 	// rowColumns are the columns of a row: its key's gkey, then the
 	// columns of the record.
 	rowColumns = `gkey, ` + tokenColumns
@@ -192,7 +205,7 @@ func upsert(set ...string) string {
 		set[i] = c + " = excluded." + c
 	}
 	return `INSERT INTO "{p}tokens" (` + rowColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (gkey, id) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
@@ -213,16 +226,17 @@ func newQueries(prefix string) queries {
 		// columns an UPDATE sets, whether their values change or not. A
 		// revocation or a rotation so writes the row and its seq index
 		// entry only. Put uses putAll when one of them changes.
-		put: p(upsert("check_sum", "kind", "parent", "seq", "successor", "rotated_at", "retries", "superseded")),
+		put: p(upsert("check_sum", "kind", "parent", "seq", "successor", "rotated_at", "retries", "superseded",
+			"status_list", "status_idx")),
 		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq",
-			"successor", "rotated_at", "retries", "superseded")),
+			"successor", "rotated_at", "retries", "superseded", "status_list", "status_idx")),
 		// delKey removes the row with the key (gkey, id).
 		delKey: p(`DELETE FROM "{p}tokens" WHERE gkey = ? AND id = ?`),
 		// A range of the primary key, that of the grant's key.
 		grant: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE gkey = (` + grantKeyOf + `)`),
 		// "seq > 0" matches the partial index's condition, so SQLite can
 		// use the index whatever the bound value.
-		revokedSince: p(`SELECT id, check_sum, expires_at, seq FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),
+		revokedSince: p(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),
 		expired:      p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
 		getSeq:       p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`),
 		setSeq:       p(`UPDATE "{p}meta" SET value = ? WHERE name = 'seq'`),

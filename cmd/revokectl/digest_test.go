@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"math"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ func TestDigestCoversEveryField(t *testing.T) {
 	base := revoke.Record{
 		ID: revoke.TokenID("a"), Check: 1, Kind: revoke.Refresh, ClientID: "c", Subject: "s",
 		Parent: revoke.TokenID("p"), Grant: revoke.TokenID("g"),
-		ExpiresAt: time.Unix(1700000000, 5).UTC(), Seq: 7,
+		ExpiresAt: time.Unix(1700000000, 5).UTC(), Seq: 7, Status: revoke.StatusRef{List: 3, Index: 4},
 	}
 	sum := func(recs ...revoke.Record) string {
 		d := digest{h: sha256.New()}
@@ -34,6 +35,10 @@ func TestDigestCoversEveryField(t *testing.T) {
 		"Grant":     func(r *revoke.Record) { r.Grant = r.ID },
 		"ExpiresAt": func(r *revoke.Record) { r.ExpiresAt = r.ExpiresAt.Add(time.Nanosecond) },
 		"Seq":       func(r *revoke.Record) { r.Seq = 0 },
+		"Status":    func(r *revoke.Record) { r.Status = revoke.StatusRef{List: 1} },
+		// The list and the index each count.
+		"Status.List":  func(r *revoke.Record) { r.Status.List = math.MaxUint64 },
+		"Status.Index": func(r *revoke.Record) { r.Status.Index++ },
 		// Field boundaries: the same bytes split differently.
 		"ClientID|Subject": func(r *revoke.Record) { r.ClientID, r.Subject = "cs", "" },
 	}

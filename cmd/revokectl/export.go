@@ -28,7 +28,9 @@ func (a *app) exportCmd() *cobra.Command {
 		Short: "Write every record as JSON Lines",
 		Long: `export writes every record of the store, one JSON object per line, in ID order,
 to standard output or --output. Records carry the SHA-256 IDs of the tokens:
-raw tokens never exist in a store. It streams, reading --page records per
+raw tokens never exist in a store. A token's Token Status List entry is
+written as "status":{"list":N,"idx":I}, absent for a token without one. It
+streams, reading --page records per
 read transaction, so a store of any size never sits in memory; a store
 written meanwhile is exported as each page finds it. At the end it prints,
 on stderr (or as JSON with --json and --output), the count and the digest

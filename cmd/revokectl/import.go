@@ -38,7 +38,8 @@ again.
 
 Every record is checked before anything is written: a line that is not a
 record a server could have written (a bad ID, kind, client, subject,
-expiry, grant, rotation state, or a seq above 2^53-1) fails the whole
+expiry, grant, rotation state, a status with an idx but no list, or a seq
+above 2^53-1) fails the whole
 import with its line number and field (exit 7), and nothing is written or
 created. Standard input is copied to a temporary file to be read twice.
 

@@ -165,6 +165,7 @@ func TestImportRefusesInvalidRecord(t *testing.T) {
 		"grant":      func(r *revoke.Record) { r.Grant = revoke.TokenID("other") },
 		"expires_at": func(r *revoke.Record) { r.ExpiresAt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) },
 		"successor":  func(r *revoke.Record) { r.Successor, r.RotatedAt = revoke.TokenID("next"), time.Now().UTC() },
+		"status":     func(r *revoke.Record) { r.Status = revoke.StatusRef{Index: 5} },
 	}
 	dir := t.TempDir()
 	stores := importStores(t, dir)

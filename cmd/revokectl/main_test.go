@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -135,6 +136,14 @@ func genRecord(i int, now time.Time) (revoke.Record, string) {
 	if pos <= 2 && g%4 == 0 {
 		rec.Seq = uint64(g + 1)
 	}
+	// Two tokens of three have a Status List entry, the first at the ends
+	// of the ranges.
+	switch {
+	case i == 0:
+		rec.Status = revoke.StatusRef{List: math.MaxUint64, Index: math.MaxUint32}
+	case i%3 != 2:
+		rec.Status = revoke.StatusRef{List: uint64(g%7 + 1), Index: uint32(i)}
+	}
 	return rec, tok
 }
 
@@ -160,6 +169,9 @@ func cmdGenRecords(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if j.Successor != "" {
 			fmt.Fprintf(w, `"successor":%q,"rotated_at":%q,`, j.Successor, j.RotatedAt.Format(time.RFC3339Nano))
+		}
+		if j.Status != nil {
+			fmt.Fprintf(w, `"status":{"list":%d,"idx":%d},`, j.Status.List, j.Status.Index)
 		}
 		fmt.Fprintf(w, `"grant":%q,"expires_at":%q,"seq":%d}`+"\n", j.Grant, j.ExpiresAt.Format(time.RFC3339Nano), j.Seq)
 	}

@@ -80,8 +80,9 @@ func (a *app) migrateCmd() *cobra.Command {
 		Long: `migrate copies every record of the --from store into the --to store (created
 if it does not exist), in ID order, --batch records per transaction, with a
 progress bar on a terminal (one line per batch otherwise). Records keep their
-revocation sequence numbers and checksums (both stores were written by this
-library), and the target's sequence moves past them. It first reads the
+revocation sequence numbers, checksums (both stores were written by this
+library), rotation state and Token Status List entries, and the target's
+sequence moves past them. It first reads the
 source through: a record no server could have written (a seq above 2^53-1,
 say) fails it with the record's ID and field (exit 7), and nothing is
 written or created.

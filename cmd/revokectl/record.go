@@ -32,6 +32,18 @@ type jsonRecord struct {
 	RotatedAt  *time.Time `json:"rotated_at,omitempty"`
 	Retries    uint32     `json:"retries,omitempty"`
 	Superseded bool       `json:"superseded,omitempty"`
+	// Status is the token's Token Status List entry, absent for none (the
+	// zero revoke.StatusRef).
+	Status *jsonStatus `json:"status,omitempty"`
+}
+
+// jsonStatus is a revoke.StatusRef: the list's number and the index of the
+// token's bit in it, "idx" as in a token's status claim. A list above
+// 2^53 is written exactly, as JSON allows, though a reader that parses
+// numbers as floating point (JavaScript's) rounds it.
+type jsonStatus struct {
+	List  uint64 `json:"list"`
+	Index uint32 `json:"idx"`
 }
 
 func toJSON(rec revoke.Record) jsonRecord {
@@ -56,6 +68,9 @@ func toJSON(rec revoke.Record) jsonRecord {
 		j.RotatedAt = &t
 	}
 	j.Retries, j.Superseded = rec.Retries, rec.Superseded
+	if !rec.Status.IsZero() {
+		j.Status = &jsonStatus{List: rec.Status.List, Index: rec.Status.Index}
+	}
 	return j
 }
 
@@ -98,6 +113,9 @@ func (j jsonRecord) record() (revoke.Record, error) {
 		return rec, errors.New("successor and rotated_at go together")
 	}
 	rec.Retries, rec.Superseded = j.Retries, j.Superseded
+	if j.Status != nil {
+		rec.Status = revoke.StatusRef{List: j.Status.List, Index: j.Status.Index}
+	}
 	switch j.Kind {
 	case "access":
 		rec.Kind = revoke.Access
@@ -120,6 +138,7 @@ var jsonFields = map[string]string{
 	"ID": "id", "Check": "check", "Kind": "kind", "ClientID": "client_id", "Subject": "subject",
 	"Parent": "parent", "Grant": "grant", "ExpiresAt": "expires_at", "Seq": "seq",
 	"Successor": "successor", "RotatedAt": "rotated_at", "Retries": "retries", "Superseded": "superseded",
+	"Status": "status",
 }
 
 // invalid returns why rec is not a record a Revoker could have written
@@ -211,6 +230,8 @@ func (d *digest) add(rec revoke.Record) {
 	} else {
 		b = append(b, 0)
 	}
+	b = binary.BigEndian.AppendUint64(b, rec.Status.List)
+	b = binary.BigEndian.AppendUint32(b, rec.Status.Index)
 	d.h.Write(b)
 	d.buf = b
 	d.n++
@@ -224,5 +245,5 @@ func sameRecord(a, b revoke.Record) bool {
 		a.Subject == b.Subject && a.Parent == b.Parent && a.Grant == b.Grant &&
 		a.ExpiresAt.Equal(b.ExpiresAt) && a.Seq == b.Seq &&
 		a.Successor == b.Successor && a.RotatedAt.Equal(b.RotatedAt) && a.Retries == b.Retries &&
-		a.Superseded == b.Superseded
+		a.Superseded == b.Superseded && a.Status == b.Status
 }

@@ -64,6 +64,16 @@
 // members of a grant. RunBenchmarks measures Rotate, RevokeSubject and
 // RevokeClient too.
 //
+// And a token's Token Status List entry (revoke.Record.Status): a Store
+// keeps it as it keeps the other fields, the ends of its ranges and the
+// zero StatusRef included, returns it from Get (after Prefetch too),
+// Grant, Expired and Scan and in RevokedSince's revocations, in the
+// writing transaction and after, and SetSeq leaves it as it is
+// (StatusRefRoundTrip); and through revoke.New it follows the token however
+// it is revoked (by a cascade, RevokeSubject, RevokeClient or reuse), into
+// the change log and revoke.Revoker.Statuses, which report exactly the
+// revoked tokens' entries (StatusesFollowRevocations).
+//
 // Backends that keep their data in files also run RunCrash, which kills a
 // child process in the middle of a stream of revocations and checks that
 // every acknowledged one survived, and RunAtRest, which searches the files

@@ -166,7 +166,7 @@ func recordsEqual(a, b revoke.Record) bool {
 	return a.ID == b.ID && a.Check == b.Check && a.Kind == b.Kind && a.ClientID == b.ClientID &&
 		a.Subject == b.Subject && a.Parent == b.Parent && a.Grant == b.Grant && a.ExpiresAt.Equal(b.ExpiresAt) &&
 		a.Seq == b.Seq && a.Successor == b.Successor && a.RotatedAt.Equal(b.RotatedAt) &&
-		a.Retries == b.Retries && a.Superseded == b.Superseded
+		a.Retries == b.Retries && a.Superseded == b.Superseded && a.Status == b.Status
 }
 
 // testGrantsIndex checks Tx.Grants on the Store directly: distinct grant

@@ -183,5 +183,5 @@ func testScan(t *testing.T, open func(*testing.T) revoke.Store) {
 func sameRecord(a, b revoke.Record) bool {
 	return a.ID == b.ID && a.Check == b.Check && a.Kind == b.Kind && a.ClientID == b.ClientID &&
 		a.Subject == b.Subject && a.Parent == b.Parent && a.Grant == b.Grant &&
-		a.ExpiresAt.Equal(b.ExpiresAt) && a.Seq == b.Seq
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.Seq == b.Seq && a.Status == b.Status
 }

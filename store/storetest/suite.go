@@ -71,6 +71,8 @@ func Run(t *testing.T, open func(t *testing.T) revoke.Store, opts ...Option) {
 		{"ByteExactStrings", testByteExactStrings},
 		{"StoreBoundaries", testBoundaries},
 		{"ViewIsOneSnapshot", testViewSnapshot},
+		{"StatusRefRoundTrip", testStatusRefRoundTrip},
+		{"StatusesFollowRevocations", testStatusesFollowRevocations},
 		{"SecondStoreOverSameData", func(t *testing.T, open func(*testing.T) revoke.Store) {
 			testSecondStore(t, open, cfg.reopen)
 		}},
