@@ -1,0 +1,22 @@
+package httpadapter_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/sdkauth/revocation/httpadapter"
+	"github.com/sdkauth/revocation/revoke"
+)
+
+// TestOptionErrorsWrapRevokes checks that httpadapter's option errors wrap
+// revoke.ErrInvalidOption, the one "misconfigured" every package shares.
+func TestOptionErrorsWrapRevokes(t *testing.T) {
+	for name, err := range map[string]error{
+		"ErrInvalidOption":     httpadapter.ErrInvalidOption,
+		"ErrInvalidFeedOption": httpadapter.ErrInvalidFeedOption,
+	} {
+		if !errors.Is(err, revoke.ErrInvalidOption) {
+			t.Errorf("httpadapter.%s does not wrap revoke.ErrInvalidOption", name)
+		}
+	}
+}
