@@ -50,7 +50,8 @@
 //     the family.
 //   - With a grace window (WithReuseGrace, off by default), the immediately
 //     previous refresh token of the chain, presented again within the
-//     window, rotates again, for clients whose response was lost; the
+//     window (measured from its first rotation: grace retries do not
+//     extend it), rotates again, for clients whose response was lost; the
 //     successor it replaces is spent without grace. An older generation,
 //     a retry after the window, or more retries than WithGraceRetries
 //     allows, is reuse. The chain as committed decides, not timestamps:
