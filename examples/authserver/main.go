@@ -10,6 +10,8 @@
 //	POST /demo/logout-everywhere   revokes every grant of a subject (DEMO ONLY)
 //	GET  /demo/protected           answers a greeting for a live access token it issued
 //	POST /v1/auth/token/introspect token introspection (RFC 7662), with -clients only
+//	GET  /v1/auth/revocations      the revocation feed for resource servers (package follow),
+//	                               with -feed-secret or -clients only
 //	GET  /metrics                  Prometheus metrics of the Revoker
 //	GET  /openapi.yaml             the OpenAPI document of the revocation endpoint
 //
@@ -17,6 +19,7 @@
 //
 //	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE] [-reuse-grace 0s]
 //		[-clients id=secret,...] [-secret-post] [-public id,...] [-cors-origins https://app.example,...]
+//		[-feed-secret SECRET]
 //	go run ./examples/authserver -store postgres [-dsn postgres://...] [-table-prefix revoke_] [flags as above]
 //
 // With -store postgres, any number of replicas may run over one database;
@@ -31,6 +34,12 @@
 // revocation endpoint, and refuses requests from other origins.
 // -reuse-grace is the refresh rotation grace
 // window.
+//
+// -feed-secret (by default $REVOKE_FEED_SECRET) serves the revocation feed
+// to followers that present it as a bearer token (follow.WithBearer); with
+// -clients, the feed is also served to those clients by HTTP Basic. Without
+// either the feed is not served; a follower without valid credentials gets
+// 401. examples/resourceserver follows it.
 //
 // It logs to standard error, with an audit line for every revocation (never
 // a raw token), and shuts down cleanly on SIGINT or SIGTERM.
@@ -155,6 +164,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	fopts, err := cfg.auth.feed()
+	if err != nil {
+		return err
+	}
 	store, err := openStore(cfg)
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
@@ -171,7 +184,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	handler, err := newServer(rev, log, endpoints{revoke: hopts, introspect: iopts})
+	// The feed's streams last as long as their followers read: they end
+	// when the server starts shutting down, so that Shutdown need not wait
+	// for them.
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	handler, err := newServer(rev, log, endpoints{revoke: hopts, introspect: iopts, feed: fopts, streams: streams})
 	if err != nil {
 		return err
 	}
@@ -187,7 +205,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg))
+	srv.RegisterOnShutdown(endStreams)
+	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg), "feed", fopts != nil)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
