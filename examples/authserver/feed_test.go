@@ -83,8 +83,11 @@ func TestFeedRequiresCredentials(t *testing.T) {
 		}
 	}
 
-	// A follower without credentials is refused at once, not retried.
-	_, err := follow.New(context.Background(), c.base+httpadapter.FeedPath)
+	// A follower without credentials is refused at once, not retried
+	// until its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := follow.New(ctx, c.base+httpadapter.FeedPath)
 	if !errors.Is(err, follow.ErrUnauthorized) {
 		t.Errorf("follow.New without credentials: %v, want ErrUnauthorized", err)
 	}
