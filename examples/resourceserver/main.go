@@ -159,6 +159,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("following", "url", cfg.authURLs[0], "more", len(cfg.authURLs)-1)
 	checker, err := follow.New(ctx, cfg.authURLs[0], fopts...)
 	if err != nil {
+		if ctx.Err() != nil { // interrupted while waiting for the auth server
+			log.Info("stopped before the feed's snapshot loaded", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer checker.Close()

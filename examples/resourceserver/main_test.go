@@ -74,6 +74,28 @@ func TestRunRefused(t *testing.T) {
 	}
 }
 
+// TestRunInterruptedWhileWaiting: interrupted while it waits for an auth
+// server that does not answer, the resource server stops cleanly.
+func TestRunInterruptedWhileWaiting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	ctx, cancel := context.WithCancel(context.Background())
+	var log syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-auth-server", down, "-feed-secret", testSecret}, &log)
+	}()
+	waitFor(t, "a failed attempt logged", func() bool { return strings.Contains(log.String(), "reconnecting") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run interrupted while waiting: %v, want nil\n%s", err, log.String())
+	}
+}
+
 // TestFollowAsClient: with -client, the resource server follows a feed
 // served to the auth server's clients, by HTTP Basic.
 func TestFollowAsClient(t *testing.T) {
