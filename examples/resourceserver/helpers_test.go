@@ -107,6 +107,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary the tests built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built != "" {
+		_ = os.RemoveAll(filepath.Dir(built))
+	}
+	os.Exit(code)
+}
+
 // authServerBinary builds examples/authserver once per test binary, with
 // the race detector when the tests have it, and returns its path.
 func authServerBinary(t *testing.T) string {
