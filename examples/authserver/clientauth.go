@@ -4,11 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/sdkauth/revocation/httpadapter"
 )
+
+// feedSecretEnv is the environment variable -feed-secret defaults to.
+const feedSecretEnv = "REVOKE_FEED_SECRET"
 
 // authFlags are the command line's client authentication and CORS
 // settings for the revocation endpoint.
@@ -17,6 +22,7 @@ type authFlags struct {
 	secretPost bool   // client_secret_post as well as Basic
 	public     string // id,... : clients that may revoke without a secret
 	origins    string // origin,... : CORS
+	feedSecret string // bearer secret of the revocation feed
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
@@ -24,6 +30,31 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.secretPost, "secret-post", false, "with -clients: also accept client_secret_post (client_id and client_secret in the form body)")
 	fs.StringVar(&a.public, "public", "", "with -clients: comma-separated IDs of public clients, which revoke without a secret (but may not introspect)")
 	fs.StringVar(&a.origins, "cors-origins", "", "comma-separated origins whose pages may call the revocation endpoint (CORS); requests from other origins are refused")
+	fs.StringVar(&a.feedSecret, "feed-secret", "", "serve the revocation feed to followers presenting this bearer secret, at least 16 bytes (default $"+feedSecretEnv+")")
+}
+
+// feed returns the revocation feed's options, or nil when the feed is not
+// served: it is served to followers presenting the bearer secret of
+// -feed-secret (or $REVOKE_FEED_SECRET), and with -clients to those clients
+// too, by HTTP Basic. The public clients of -public are not among them.
+func (a authFlags) feed() ([]httpadapter.FeedOption, error) {
+	secret := a.feedSecret
+	if secret == "" {
+		secret = os.Getenv(feedSecretEnv)
+	}
+	secrets, err := a.secrets()
+	if err != nil {
+		return nil, err
+	}
+	var opts []httpadapter.FeedOption
+	if secret != "" {
+		opts = append(opts, httpadapter.WithFeedSecret(secret))
+	}
+	if secrets != nil {
+		ids := slices.Sorted(maps.Keys(secrets))
+		opts = append(opts, httpadapter.WithFeedClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(secrets)), ids...))
+	}
+	return opts, nil
 }
 
 // secrets returns the client secrets of -clients, none without it.

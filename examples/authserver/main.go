@@ -13,6 +13,8 @@
 //	POST /v1/auth/global-token-revocation  Global Token Revocation, with -global-token only
 //	GET  /.well-known/jwks.json    the public key of the JWTs and status lists, with -jwt only
 //	GET  /statuslists/{list}       Token Status Lists (application/statuslist+jwt), with -jwt only
+//	GET  /v1/auth/revocations      the revocation feed for resource servers (package follow),
+//	                               with -feed-secret or -clients only
 //	GET  /metrics                  Prometheus metrics of the Revoker
 //	GET  /openapi.yaml             the OpenAPI document of the revocation endpoint
 //
@@ -20,7 +22,7 @@
 //
 //	go run ./examples/authserver [-addr localhost:8080] [-store bolt|memory|sqlite] [-path FILE] [-reuse-grace 0s]
 //		[-clients id=secret,...] [-secret-post] [-public id,...] [-cors-origins https://app.example,...]
-//		[-jwt [-issuer URL]] [-global-token SECRET]
+//		[-jwt [-issuer URL]] [-global-token SECRET] [-feed-secret SECRET]
 //	go run ./examples/authserver -store postgres [-dsn postgres://...] [-table-prefix revoke_] [flags as above]
 //
 // With -store postgres, any number of replicas may run over one database;
@@ -46,6 +48,12 @@
 // (draft-parecki-oauth-global-token-revocation), which revokes every grant
 // of a user the server minted for: {"sub_id": {"format": "opaque", "id":
 // SUBJECT}}, or "iss_sub" with the -jwt issuer.
+//
+// -feed-secret (by default $REVOKE_FEED_SECRET) serves the revocation feed
+// to followers that present it as a bearer token (follow.WithBearer); with
+// -clients, the feed is also served to those clients by HTTP Basic. Without
+// either the feed is not served; a follower without valid credentials gets
+// 401. examples/resourceserver follows it.
 //
 // It logs to standard error, with an audit line for every revocation (never
 // a raw token), and shuts down cleanly on SIGINT or SIGTERM.
@@ -183,6 +191,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	fopts, err := cfg.auth.feed()
+	if err != nil {
+		return err
+	}
 	store, err := openStore(cfg)
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
@@ -208,8 +220,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The feed's streams last as long as their followers read: they end
+	// when the server starts shutting down, so that Shutdown need not wait
+	// for them.
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
 	defer ln.Close() // Serve closes it too; this covers a failure before
-	e := endpoints{revoke: hopts, introspect: iopts, users: &users{}}
+	e := endpoints{revoke: hopts, introspect: iopts, feed: fopts, streams: streams, users: &users{}}
 	if cfg.jwt {
 		if cfg.issuer == "" {
 			cfg.issuer = "http://" + ln.Addr().String()
@@ -236,7 +253,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg), "issuer", cfg.issuer)
+	srv.RegisterOnShutdown(endStreams)
+	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg), "issuer", cfg.issuer, "feed", fopts != nil)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -48,6 +48,13 @@ type endpoints struct {
 	// users are the subjects the DEMO token endpoint minted for; nil
 	// remembers none.
 	users *users
+	// feed are the revocation feed's options (its followers'
+	// authentication); nil serves no feed.
+	feed []httpadapter.FeedOption
+	// streams ends the feed's streams when it is done (the server shuts
+	// down); nil leaves them to the Revoker's Close and the requests'
+	// contexts.
+	streams context.Context
 }
 
 // newServer returns the server's routes over rev, with its metrics at
@@ -70,6 +77,18 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, e endpoints) (http.Handler
 			return nil, err
 		}
 		mux.Handle(httpadapter.IntrospectionPath, h)
+	}
+
+	// The revocation feed (GET /v1/auth/revocations) for resource servers
+	// that follow this server's revocations (package follow), behind a
+	// bearer secret or the client secrets: a follower without credentials
+	// gets 401.
+	if e.feed != nil {
+		h, err := httpadapter.NewFeedHandler(rev, append([]httpadapter.FeedOption{httpadapter.WithFeedLogger(log)}, e.feed...)...)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(httpadapter.FeedPath, feedStreams(e.streams, h))
 	}
 
 	// Access tokens as JWTs (-jwt): the JWKS and the Token Status Lists
@@ -109,6 +128,20 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, e endpoints) (http.Handler
 		_, _ = w.Write(httpadapter.OpenAPI)
 	})
 	return accessLog(log, mux), nil
+}
+
+// feedStreams serves the feed's streams with h, ending them when done is
+// (nil: never) as well as when their requests' contexts end.
+func feedStreams(done context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if done != nil {
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			defer context.AfterFunc(done, cancel)()
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // tokenResponse is the DEMO token endpoint's answer, shaped like an RFC 6749
