@@ -222,3 +222,18 @@ func StaticSecrets(secrets map[string]string) func(ctx context.Context, clientID
 		return known && eq, nil
 	}
 }
+
+// authenticateClient runs auth for the request's claimed client and checks
+// what it answers: a client, and the one the body names if it names one.
+func authenticateClient(auth ClientAuth, r *http.Request, req revokeRequest) (string, error) {
+	client, err := auth(r, ClaimedClient{ID: req.clientID, Secret: req.secret})
+	switch {
+	case err != nil:
+		return "", err
+	case client == "":
+		return "", errors.New("httpadapter: client authenticator returned no client and no error")
+	case req.clientID != "" && client != req.clientID:
+		return "", fmt.Errorf("%w: the body names another client than the credentials", ErrInvalidClient)
+	}
+	return client, nil
+}

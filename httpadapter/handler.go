@@ -3,7 +3,6 @@ package httpadapter
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -200,13 +199,8 @@ func (h *handler) requester(w http.ResponseWriter, r *http.Request, d dialect, r
 		}
 		return req.clientID, true
 	}
-	client, err := h.opts.auth(r, ClaimedClient{ID: req.clientID, Secret: req.secret})
-	switch {
-	case err == nil && client == "":
-		err = errors.New("httpadapter: client authenticator returned no client and no error")
-	case err == nil && req.clientID != "" && client != req.clientID:
-		err = fmt.Errorf("%w: the body names another client than the credentials", ErrInvalidClient)
-	case err == nil:
+	client, err := authenticateClient(h.opts.auth, r, req)
+	if err == nil {
 		return client, true
 	}
 	if errors.Is(err, ErrInvalidClient) {

@@ -244,13 +244,8 @@ func (h *introspection) request(w http.ResponseWriter, r *http.Request) (revokeR
 // authenticate returns the authenticated client of the request. It answers
 // the request itself (401, 500, 503) and returns false when there is none.
 func (h *introspection) authenticate(w http.ResponseWriter, r *http.Request, req revokeRequest) (string, bool) {
-	client, err := h.opts.auth(r, ClaimedClient{ID: req.clientID, Secret: req.secret})
-	switch {
-	case err == nil && client == "":
-		err = errors.New("httpadapter: client authenticator returned no client and no error")
-	case err == nil && req.clientID != "" && client != req.clientID:
-		err = fmt.Errorf("%w: the body names another client than the credentials", ErrInvalidClient)
-	case err == nil:
+	client, err := authenticateClient(h.opts.auth, r, req)
+	if err == nil {
 		return client, true
 	}
 	if errors.Is(err, ErrInvalidClient) {

@@ -112,15 +112,7 @@ func (r *Revoker) Lookup(ctx context.Context, token string) (TokenInfo, error) {
 		return TokenInfo{}, errUnkeyed
 	}
 	id, check := TokenID(key), Checksum(key)
-	var (
-		rec   Record
-		found bool
-	)
-	err := r.store.View(ctx, func(tx Tx) error {
-		var err error
-		rec, found, err = tx.Get(ctx, id)
-		return err
-	})
+	rec, found, err := r.get(ctx, id)
 	if err != nil {
 		r.storeError("Lookup", err)
 		return TokenInfo{}, fmt.Errorf("revoke: Lookup: %w", err)

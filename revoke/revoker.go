@@ -341,15 +341,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	// issued, another client's, or already revoked, which for a refresh
 	// token means its whole grant is) costs no write transaction, so
 	// requests with junk tokens cannot force commits.
-	var (
-		rec   Record
-		found bool
-	)
-	err := r.store.View(ctx, func(tx Tx) error {
-		var err error
-		rec, found, err = tx.Get(ctx, id)
-		return err
-	})
+	rec, found, err := r.get(ctx, id)
 	switch {
 	case err != nil:
 		r.storeError("Revoke", err)
@@ -467,16 +459,20 @@ func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 var errEmptyToken = &FieldError{Field: "token", Reason: "is empty"}
 
 func (r *Revoker) readRevoked(ctx context.Context, key string) (bool, error) {
-	var revoked bool
-	err := r.store.View(ctx, func(tx Tx) error {
-		rec, found, err := tx.Get(ctx, TokenID(key))
-		revoked = found && rec.Revoked()
-		return err
-	})
+	rec, found, err := r.get(ctx, TokenID(key))
 	if err != nil {
 		return false, fmt.Errorf("revoke: IsRevoked: %w", err)
 	}
-	return revoked, nil
+	return found && rec.Revoked(), nil
+}
+
+// get reads the record of id in a read transaction of its own.
+func (r *Revoker) get(ctx context.Context, id ID) (rec Record, found bool, err error) {
+	err = r.store.View(ctx, func(tx Tx) error {
+		rec, found, err = tx.Get(ctx, id)
+		return err
+	})
+	return rec, found, err
 }
 
 // Purge deletes the records of tokens that expired more than the purge
