@@ -29,7 +29,6 @@ type Store struct {
 	// beginWrite and beginRead open a transaction, set its timeouts and,
 	// for a write, take the Store's advisory lock: one round trip each.
 	beginWrite, beginRead string
-	beginSerializable     string // set by tests only: see run
 	channel               string // the NOTIFY channel
 
 	feed *feed // nil when no connection config for the feed is known
@@ -249,20 +248,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	if write && s.opts.readOnly {
 		return fmt.Errorf("postgres: Update: %w: the Store was opened WithReadOnly", ErrReadOnly)
 	}
-	if !write || s.beginSerializable == "" {
-		return s.runOnce(ctx, write, fn)
-	}
-	// The SERIALIZABLE alternative to the advisory lock, kept to measure
-	// the two against each other (see bench_internal_test.go): retry a
-	// transaction that lost a serialization conflict.
-	for attempt := 1; ; attempt++ {
-		err := s.runOnce(ctx, write, fn)
-		var pe *pgconn.PgError
-		if attempt < 20 && errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
-			continue
-		}
-		return err
-	}
+	return s.runOnce(ctx, write, fn)
 }
 
 func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
@@ -279,10 +265,7 @@ func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) erro
 		_ = c.Close()
 	}()
 	begin := s.beginRead
-	switch {
-	case write && s.beginSerializable != "":
-		begin = s.beginSerializable
-	case write:
+	if write {
 		begin = s.beginWrite
 	}
 	if _, err := c.ExecContext(ctx, begin); err != nil {
