@@ -120,6 +120,15 @@
 // revoke.Shared: a Revoker's own revocations reach its index as it commits
 // them, and nothing else writes.
 //
+// On a Store from Open, a View reuses a bbolt read transaction that an
+// earlier View finished with, when it began less than a millisecond ago and
+// no batch of the journal has reached the tree since, rather than begin its
+// own: beginning and ending one takes bbolt's metadata mutex, which many
+// concurrent readers otherwise queue on (at 32 readers on 2 cores, for
+// milliseconds at the 99th percentile). An idle transaction is rolled back
+// within about 3 ms, so a growth of the file, which waits for every open
+// read transaction, waits that much longer at most.
+//
 // # Layout
 //
 // Everything lives under one top-level bucket, "revocation" by default

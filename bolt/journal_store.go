@@ -154,9 +154,14 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 }
 
 // runLayered runs fn over the layers: a snapshot of the overlay, then a
-// bbolt read transaction, closed before runLayered returns. It returns the
+// bbolt read transaction, closed before runLayered returns for a write
+// (reused by other Views for a read: see viewLayered). It returns the
 // transaction's writes (write only), fn's error, or another error.
 func (s *Store) runLayered(fn func(revoke.Tx) error, write bool) (ws *writeSet, fnErr, err error) {
+	if !write {
+		fnErr, err = s.viewLayered(fn)
+		return nil, fnErr, err
+	}
 	var snap snapshot
 	var btx *bbolt.Tx
 	for {
@@ -187,6 +192,52 @@ func (s *Store) runLayered(fn func(revoke.Tx) error, write bool) (ws *writeSet, 
 		return nil, err, nil
 	}
 	return lt.ws, nil, nil
+}
+
+// viewLayered runs fn over a snapshot of the overlay and a read
+// transaction of the tree, reusing one of the snapshot's generation that
+// another View finished with (see readTxCache).
+func (s *Store) viewLayered(fn func(revoke.Tx) error) (fnErr, err error) {
+	snap := s.ov.snapshot()
+	rt := s.rtx.get(snap.gen(), time.Now())
+	if rt == nil {
+		if snap, rt, err = s.beginRead(); err != nil {
+			return nil, err
+		}
+	}
+	fnErr = fn(&ltx{tree: rt.t, snap: snap})
+	s.rtx.put(rt, time.Now())
+	return fnErr, nil
+}
+
+// beginRead takes a snapshot of the overlay and begins a read transaction
+// of the tree to read it with. The transaction's generation is the
+// snapshot's; it is reusable if the overlay was still in that generation
+// once the transaction had begun.
+func (s *Store) beginRead() (snapshot, *readTx, error) {
+	for {
+		snap := s.ov.snapshot()
+		if s.jr != nil && s.jr.beginHook != nil {
+			s.jr.beginHook()
+		}
+		btx, err := s.db.Begin(false)
+		if err != nil {
+			return snapshot{}, nil, err
+		}
+		if snap.stale() {
+			// Rare: the applier froze a layer between the two.
+			_ = btx.Rollback()
+			continue
+		}
+		// A frozen layer dropped between the two: the transaction serves
+		// this snapshot, not others of the new generation.
+		rt := &readTx{gen: snap.gen(), born: time.Now(), reuse: snap.current()}
+		if rt.t, err = s.begin(btx); err != nil {
+			_ = btx.Rollback()
+			return snapshot{}, nil, err
+		}
+		return snap, rt, nil
+	}
 }
 
 // applier applies the journal to the tree when kicked or every

@@ -80,6 +80,7 @@ type overlay struct {
 	frozen  *layer
 	at      uint64        // commits published
 	freezes uint64        // layers frozen
+	drops   uint64        // frozen layers dropped (written to the tree)
 	room    chan struct{} // closed when the applier drops a frozen layer
 }
 
@@ -138,6 +139,7 @@ func (o *overlay) dropFrozen() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.frozen = nil
+	o.drops++
 	close(o.room)
 	o.room = make(chan struct{})
 }
@@ -176,18 +178,20 @@ func (s snapshot) seq() uint64 {
 // published when it was taken. Take it before opening the bbolt read
 // transaction it is read with: a frozen layer dropped after that is in the
 // tree the transaction sees, and one still held is read over it. Once the
-// transaction is open, check that the snapshot is not stale.
+// transaction is open, check that the snapshot is not stale. A transaction
+// begun in the snapshot's generation (see gen) serves it too.
 type snapshot struct {
 	o       *overlay
 	layers  []*layer // newest first
 	at      uint64
 	freezes uint64
+	drops   uint64
 }
 
 func (o *overlay) snapshot() snapshot {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	s := snapshot{o: o, at: o.at, freezes: o.freezes, layers: []*layer{o.active}}
+	s := snapshot{o: o, at: o.at, freezes: o.freezes, drops: o.drops, layers: []*layer{o.active}}
 	if o.frozen != nil {
 		s.layers = append(s.layers, o.frozen)
 	}
@@ -203,6 +207,23 @@ func (s snapshot) stale() bool {
 	s.o.mu.RLock()
 	defer s.o.mu.RUnlock()
 	return s.o.freezes != s.freezes
+}
+
+// gen is the generation of the overlay the snapshot was taken in: it
+// changes each time a layer is frozen or dropped, the only moments the
+// tree may come to hold what the snapshot's layers do not (freeze), or to
+// no longer need a layer (drop). Between the two, the tree is read the
+// same from any transaction begun in that generation, under the layers of
+// any snapshot of it: a read transaction of the tree serves every snapshot
+// of the generation it began in.
+func (s snapshot) gen() uint64 { return s.freezes + s.drops }
+
+// current reports whether the overlay is still in the snapshot's
+// generation.
+func (s snapshot) current() bool {
+	s.o.mu.RLock()
+	defer s.o.mu.RUnlock()
+	return s.o.freezes+s.o.drops == s.gen()
 }
 
 // lookup returns the change of id the snapshot sees, if any.

@@ -29,8 +29,9 @@ type Store struct {
 	// when there are none to read (New, or a read-only store without a
 	// journal); jr is the journal that Updates commit to, nil when they
 	// commit to the tree directly (New) or not at all (read-only).
-	ov *overlay
-	jr *journal
+	ov  *overlay
+	jr  *journal
+	rtx readTxCache // the read transactions Views over ov reuse
 
 	mu     sync.Mutex
 	closed bool
@@ -430,6 +431,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.active.Wait()
+	s.rtx.drain()
 	var err error
 	if s.jr != nil {
 		err = s.closeJournal()

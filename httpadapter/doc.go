@@ -263,7 +263,20 @@
 // stopped reading), when the request's context ends, and when the Revoker
 // closes: close the Revoker before shutting the http.Server down, or
 // Shutdown waits for the streams. The handler sets a write deadline per
-// write, which replaces the server's WriteTimeout for its streams.
+// burst of frames, which replaces the server's WriteTimeout for its
+// streams.
+//
+// The streams share the work of a revocation: one goroutine of the handler
+// (started with its first stream, ending when the Revoker closes) reads it
+// from the change log and encodes its frames once, and each stream caught
+// up with that goroutine writes those frames as they are, with one write
+// to its connection. That goroutine is woken by the first revocation after
+// a quiet spell, and then looks for the next ones every millisecond for a
+// tenth of a second, so that while revocations come, they wake no goroutine
+// and their streaming does not compete with the revoking goroutine; this
+// adds up to a millisecond to a revocation's way to the followers. A stream that is behind (after a
+// snapshot or a resume, or a follower slower than the others) reads the
+// change log on its own until it is caught up again.
 //
 // A new version of the format gets a new media type; a server serves the
 // versions it knows, and a follower that asks only for another one gets 406.

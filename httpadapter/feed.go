@@ -31,7 +31,9 @@ const FeedContentType = "application/vnd.sdkauth.revocations.v1"
 // in the package documentation; package follow is the follower). It serves
 // from rv's index and change log (revoke.Revoker.Snapshot, ChangesSince), so
 // a follower costs the store nothing, and an idle one a goroutine blocked
-// on a channel.
+// on a channel. A revocation is read from the log and encoded once for all
+// the followers that are caught up (see "The revocation feed" in the
+// package documentation).
 //
 // At least one of WithFeedSecret and WithFeedClientAuth is required. The
 // error, wrapping ErrInvalidFeedOption, names a nil rv, a nil option, an
@@ -44,13 +46,16 @@ func NewFeedHandler(rv *revoke.Revoker, opts ...FeedOption) (http.Handler, error
 	if err != nil {
 		return nil, fmt.Errorf("httpadapter: NewFeedHandler: %w: %w", ErrInvalidFeedOption, err)
 	}
-	return &feedHandler{rv: rv, opts: o, slots: make(chan struct{}, o.maxFollowers)}, nil
+	h := &feedHandler{rv: rv, opts: o, slots: make(chan struct{}, o.maxFollowers)}
+	h.hub.rv = rv
+	return h, nil
 }
 
 type feedHandler struct {
 	rv    *revoke.Revoker
 	opts  feedOptions
 	slots chan struct{} // one per stream being served
+	hub   feedHub
 }
 
 // Messages of the feed's error responses.
@@ -232,30 +237,23 @@ func (s *feedStream) serve(ctx context.Context, resume resumePoint) error {
 
 // follow writes the changes after pos as they come, and a sync frame each
 // time it has caught up and every heartbeat while idle. s.out may hold
-// frames not yet written.
+// frames not yet written. Once caught up with the feed's hub, the stream
+// rides the hub's chain of bursts; until then, and when it falls behind
+// it, it reads the change log itself.
 func (s *feedStream) follow(ctx context.Context, pos uint64) error {
 	rv := s.h.rv
 	heartbeat := time.NewTimer(s.h.opts.heartbeat)
 	defer heartbeat.Stop()
 	for {
-		revs, err := rv.ChangesSince(pos, s.buf)
-		if err != nil {
-			return err // fallen out of the log, or closed: the follower reconnects
+		var err error
+		if pos, err = s.catchUp(pos); err != nil {
+			return err
 		}
-		if len(revs) > 0 {
-			s.out = appendEntries(s.out, pos+1, revs)
-			pos += uint64(len(revs))
-			if err := s.write(); err != nil {
+		if b := s.h.hub.start(); b.to == pos && b.err == nil {
+			if pos, err = s.ride(ctx, b, heartbeat); err != nil {
 				return err
 			}
 			continue
-		}
-		s.out = appendSync(s.out, pos, rv.Lag())
-		if err := s.write(); err != nil {
-			return err
-		}
-		if err := s.rc.Flush(); err != nil {
-			return err
 		}
 		heartbeat.Reset(s.h.opts.heartbeat)
 		select {
@@ -267,13 +265,94 @@ func (s *feedStream) follow(ctx context.Context, pos uint64) error {
 	}
 }
 
+// catchUp writes the changes after pos from the change log, then a sync
+// frame, and returns the position it reached.
+func (s *feedStream) catchUp(pos uint64) (uint64, error) {
+	rv := s.h.rv
+	for {
+		revs, err := rv.ChangesSince(pos, s.buf)
+		if err != nil {
+			return pos, err // fallen out of the log, or closed: the follower reconnects
+		}
+		if len(revs) == 0 {
+			break
+		}
+		s.out = appendEntries(s.out, pos+1, revs)
+		pos += uint64(len(revs))
+		if err := s.write(); err != nil {
+			return pos, err
+		}
+	}
+	s.out = appendSync(s.out, pos, rv.Lag())
+	return pos, s.flush()
+}
+
+// ride writes the hub's bursts that follow b, whose frames end at the
+// stream's position (written already), and a sync frame every heartbeat
+// while there are none. It returns the position it reached when the
+// stream falls behind the hub by more than hubLead, to catch up from the
+// change log.
+func (s *feedStream) ride(ctx context.Context, b *hubBurstFrames, heartbeat *time.Timer) (uint64, error) {
+	for {
+		heartbeat.Reset(s.h.opts.heartbeat)
+		select {
+		case <-ctx.Done():
+			return b.to, ctx.Err()
+		case <-heartbeat.C:
+			s.out = appendSync(s.out, b.to, s.h.rv.Lag())
+			if err := s.flush(); err != nil {
+				return b.to, err
+			}
+			continue
+		case <-b.done:
+		}
+		next := b.next
+		if next.err != nil {
+			return b.to, next.err // fallen out of the log, or closed
+		}
+		if s.h.hub.latest.Load().to > next.from+hubLead {
+			return b.to, nil
+		}
+		if err := s.send(next.frames); err != nil {
+			return b.to, err
+		}
+		b = next
+	}
+}
+
+// flush writes s.out, empties it and flushes it to the follower.
+func (s *feedStream) flush() error {
+	err := s.send(s.out)
+	s.out = s.out[:0]
+	return err
+}
+
+// send writes p within the write timeout and flushes it to the follower.
+func (s *feedStream) send(p []byte) error {
+	if err := s.deadline(); err != nil {
+		return err
+	}
+	if _, err := s.w.Write(p); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
 // write writes s.out within the write timeout and empties it.
 func (s *feedStream) write() error {
+	if err := s.deadline(); err != nil {
+		return err
+	}
+	_, err := s.w.Write(s.out)
+	s.out = s.out[:0]
+	return err
+}
+
+// deadline sets the write deadline of the stream's next writes.
+func (s *feedStream) deadline() error {
 	err := s.rc.SetWriteDeadline(time.Now().Add(s.h.opts.writeTimeout))
 	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
-	_, err = s.w.Write(s.out)
-	s.out = s.out[:0]
-	return err
+	return nil
 }
