@@ -344,37 +344,40 @@ func (s *Store) applyLayer(l *layer, hook func() error) error {
 	for start := 0; start == 0 || start < len(l.order); start += applyChunk {
 		chunk := l.order[start:min(start+applyChunk, len(l.order))]
 		err := guard(func() error {
-			return s.db.Update(func(btx *bbolt.Tx) error {
-				if hook != nil {
-					if err := hook(); err != nil {
-						return err
-					}
-				}
-				t, err := s.begin(btx)
-				if err != nil {
-					return err
-				}
-				ctx := context.Background()
-				for _, id := range chunk {
-					vs := l.m[id]
-					c := vs[len(vs)-1].c
-					if c.deleted {
-						err = t.Delete(ctx, id)
-					} else {
-						err = t.Put(ctx, c.rec)
-					}
-					if err != nil {
-						return err
-					}
-				}
-				return t.raiseSeq(l.seq)
-			})
+			return s.db.Update(func(btx *bbolt.Tx) error { return s.applyPart(btx, l, chunk, hook) })
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// applyPart writes the last change of each ID of chunk, of layer l, to
+// the tree in btx, and raises the tree's sequence to the layer's.
+func (s *Store) applyPart(btx *bbolt.Tx, l *layer, chunk []revoke.ID, hook func() error) error {
+	if hook != nil {
+		if err := hook(); err != nil {
+			return err
+		}
+	}
+	t, err := s.begin(btx)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	for _, id := range chunk {
+		vs := l.m[id]
+		if c := vs[len(vs)-1].c; c.deleted {
+			err = t.Delete(ctx, id)
+		} else {
+			err = t.Put(ctx, c.rec)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return t.raiseSeq(l.seq)
 }
 
 // openJournal replays the journal segments of the store into the tree and

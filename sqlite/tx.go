@@ -380,39 +380,54 @@ func (t *tx) Delete(ctx context.Context, id revoke.ID) error {
 // parent, next's parent, known to the transaction in next's grant with
 // next's subject and client, holds.
 func (t *tx) keepOwners(ctx context.Context, old, next stored, parent revoke.ID) error {
-	same := func(a, b stored) bool {
-		return a.present && b.present && a.grant == b.grant && a.client == b.client && a.subject == b.subject
-	}
-	if same(old, next) {
+	if sameOwners(old, next) {
 		return nil
 	}
 	if next.present {
-		if p, ok := t.known[parent]; !parent.IsZero() && ok && same(p, next) {
-			t.owned[ownerRow{revoke.ByClient, next.client, next.grant}] = true
-			if next.subject != "" {
-				t.owned[ownerRow{revoke.BySubject, next.subject, next.grant}] = true
-			}
-		}
-		if err := t.addOwner(ctx, ownerRow{revoke.ByClient, next.client, next.grant}); err != nil {
+		if err := t.addOwners(ctx, next, parent); err != nil {
 			return err
-		}
-		if next.subject != "" {
-			if err := t.addOwner(ctx, ownerRow{revoke.BySubject, next.subject, next.grant}); err != nil {
-				return err
-			}
 		}
 	}
 	if old.present {
-		if !next.present || old.grant != next.grant || old.client != next.client {
-			if err := t.dropOwner(ctx, ownerRow{revoke.ByClient, old.client, old.grant}, old.gkey); err != nil {
-				return err
-			}
+		return t.dropOwners(ctx, old, next)
+	}
+	return nil
+}
+
+// sameOwners reports whether two states of a row are present with the same
+// grant, client and subject: the owner rows they need are the same.
+func sameOwners(a, b stored) bool {
+	return a.present && b.present && a.grant == b.grant && a.client == b.client && a.subject == b.subject
+}
+
+// addOwners adds the owner rows next needs. Those of a grant whose parent
+// row (known to the transaction) has the same owners are there already.
+func (t *tx) addOwners(ctx context.Context, next stored, parent revoke.ID) error {
+	if p, ok := t.known[parent]; !parent.IsZero() && ok && sameOwners(p, next) {
+		t.owned[ownerRow{revoke.ByClient, next.client, next.grant}] = true
+		if next.subject != "" {
+			t.owned[ownerRow{revoke.BySubject, next.subject, next.grant}] = true
 		}
-		if old.subject != "" && (!next.present || old.grant != next.grant || old.subject != next.subject) {
-			if err := t.dropOwner(ctx, ownerRow{revoke.BySubject, old.subject, old.grant}, old.gkey); err != nil {
-				return err
-			}
+	}
+	if err := t.addOwner(ctx, ownerRow{revoke.ByClient, next.client, next.grant}); err != nil {
+		return err
+	}
+	if next.subject == "" {
+		return nil
+	}
+	return t.addOwner(ctx, ownerRow{revoke.BySubject, next.subject, next.grant})
+}
+
+// dropOwners drops the owner rows of old that next no longer needs.
+func (t *tx) dropOwners(ctx context.Context, old, next stored) error {
+	moved := !next.present || old.grant != next.grant
+	if moved || old.client != next.client {
+		if err := t.dropOwner(ctx, ownerRow{revoke.ByClient, old.client, old.grant}, old.gkey); err != nil {
+			return err
 		}
+	}
+	if old.subject != "" && (moved || old.subject != next.subject) {
+		return t.dropOwner(ctx, ownerRow{revoke.BySubject, old.subject, old.grant}, old.gkey)
 	}
 	return nil
 }
