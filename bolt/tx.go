@@ -193,14 +193,8 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 	// another grant, goes: its ids entry may name that grant's first token.
 	gk := oldGK
 	if !existed || old.Grant != rec.Grant {
-		var found bool
-		if gk, found, err = t.grantKeyOf(rec.Grant); err != nil {
+		if gk, err = t.grantKeyFor(rec); err != nil {
 			return fmt.Errorf("bolt: Put: %w", err)
-		}
-		if !found {
-			if gk, err = t.newGrantKey(rec.Grant, rec.Grant == rec.ID); err != nil {
-				return fmt.Errorf("bolt: Put: %w", err)
-			}
 		}
 	}
 	var oldExp int64
@@ -214,24 +208,43 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 	if err := t.records.Put(append([]byte(nil), k[:]...), val); err != nil {
 		return fmt.Errorf("bolt: Put: %w", err)
 	}
+	if err := t.putIndexes(rec, gk, exp, old, oldGK, oldExp, existed); err != nil {
+		return fmt.Errorf("bolt: Put: %w", err)
+	}
+	return nil
+}
+
+// grantKeyFor returns the key of rec's grant, made when the grant has none.
+func (t *tx) grantKeyFor(rec revoke.Record) (grantKey, error) {
+	gk, found, err := t.grantKeyOf(rec.Grant)
+	if err != nil || found {
+		return gk, err
+	}
+	return t.newGrantKey(rec.Grant, rec.Grant == rec.ID)
+}
+
+// putIndexes writes the index entries of rec, stored under grant key gk
+// with expiry exp, that the version it replaces (old, if existed) did not
+// have: its ids entry, expiry, owners and revocation.
+func (t *tx) putIndexes(rec revoke.Record, gk grantKey, exp int64, old revoke.Record, oldGK grantKey, oldExp int64, existed bool) error {
 	if !existed || gk != oldGK {
 		if err := t.ids.Put(append([]byte(nil), rec.ID[:]...), append([]byte(nil), gk[:]...)); err != nil {
-			return fmt.Errorf("bolt: Put: ids: %w", err)
+			return fmt.Errorf("ids: %w", err)
 		}
 	}
 	if !existed || oldExp != exp {
 		if err := t.expiry.Put(expiryKey(exp, rec.ID), empty); err != nil {
-			return fmt.Errorf("bolt: Put: expiry index: %w", err)
+			return fmt.Errorf("expiry index: %w", err)
 		}
 	}
 	if !existed || !sameOwners(old, rec) {
 		if err := t.putOwners(rec); err != nil {
-			return fmt.Errorf("bolt: Put: %w", err)
+			return err
 		}
 	}
 	if rec.Seq != 0 && (!existed || old.Seq != rec.Seq || old.Check != rec.Check || oldExp != exp || old.Status != rec.Status) {
 		if err := t.revoked.Put(orderKey(rec.Seq, rec.ID), revocationValue(rec.Check, exp, rec.Status)); err != nil {
-			return fmt.Errorf("bolt: Put: revocation index: %w", err)
+			return fmt.Errorf("revocation index: %w", err)
 		}
 	}
 	return nil
@@ -243,30 +256,8 @@ func (t *tx) Put(_ context.Context, rec revoke.Record) error {
 // its grant: Put overwrites it.
 func (t *tx) remove(op string, old revoke.Record, gk grantKey, oldExp int64, next *revoke.Record) error {
 	if next == nil || next.Grant != old.Grant {
-		k := recordKey(gk, old.ID)
-		if err := t.records.Delete(k[:]); err != nil {
+		if err := t.removeFromGrant(old, gk, next == nil); err != nil {
 			return fmt.Errorf("bolt: %s: %w", op, err)
-		}
-		// An ids entry that next needs is overwritten by Put.
-		if next == nil {
-			if err := t.ids.Delete(old.ID[:]); err != nil {
-				return fmt.Errorf("bolt: %s: ids: %w", op, err)
-			}
-		}
-		// The grant's key goes with its last record. A grant that keeps
-		// records without its first token gets a grantkeys entry: the
-		// token's ids entry no longer holds the key.
-		if k, _ := t.records.Cursor().Seek(gk[:]); !hasPrefix(k, gk[:]) {
-			if t.lastGrant == old.Grant {
-				t.lastValid = false
-			}
-			if err := t.grants.Delete(old.Grant[:]); err != nil {
-				return fmt.Errorf("bolt: %s: grants: %w", op, err)
-			}
-		} else if old.Grant == old.ID {
-			if err := t.grants.Put(append([]byte(nil), old.Grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
-				return fmt.Errorf("bolt: %s: grants: %w", op, err)
-			}
 		}
 	}
 	if next == nil || !next.ExpiresAt.Equal(old.ExpiresAt) {
@@ -282,6 +273,37 @@ func (t *tx) remove(op string, old revoke.Record, gk grantKey, oldExp int64, nex
 	if old.Seq != 0 && (next == nil || next.Seq != old.Seq) {
 		if err := t.revoked.Delete(orderKey(old.Seq, old.ID)); err != nil {
 			return fmt.Errorf("bolt: %s: revocation index: %w", op, err)
+		}
+	}
+	return nil
+}
+
+// removeFromGrant deletes old's record from its grant gk (and its ids
+// entry when the record is deleted, not moved: an ids entry that the next
+// version needs is overwritten by Put), and keeps the grant's key: it goes
+// with the grant's last record, and a grant that keeps records without its
+// first token gets a grantkeys entry, since that token's ids entry no
+// longer holds the key.
+func (t *tx) removeFromGrant(old revoke.Record, gk grantKey, deleted bool) error {
+	k := recordKey(gk, old.ID)
+	if err := t.records.Delete(k[:]); err != nil {
+		return err
+	}
+	if deleted {
+		if err := t.ids.Delete(old.ID[:]); err != nil {
+			return fmt.Errorf("ids: %w", err)
+		}
+	}
+	if k, _ := t.records.Cursor().Seek(gk[:]); !hasPrefix(k, gk[:]) {
+		if t.lastGrant == old.Grant {
+			t.lastValid = false
+		}
+		if err := t.grants.Delete(old.Grant[:]); err != nil {
+			return fmt.Errorf("grants: %w", err)
+		}
+	} else if old.Grant == old.ID {
+		if err := t.grants.Put(append([]byte(nil), old.Grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
+			return fmt.Errorf("grants: %w", err)
 		}
 	}
 	return nil
