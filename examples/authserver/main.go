@@ -74,6 +74,7 @@ import (
 	"time"
 
 	"github.com/sdkauth/revocation/bolt"
+	"github.com/sdkauth/revocation/examples/internal/serve"
 	"github.com/sdkauth/revocation/jwtkey"
 	"github.com/sdkauth/revocation/memory"
 	"github.com/sdkauth/revocation/postgres"
@@ -116,9 +117,6 @@ const (
 	defaultBoltPath   = "authserver.db"
 	defaultSQLitePath = "authserver-sqlite.db" // *.db, *.db-wal, *.db-shm are git-ignored
 )
-
-// shutdownTimeout bounds how long a shutdown waits for requests in flight.
-const shutdownTimeout = 10 * time.Second
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("authserver", flag.ContinueOnError)
@@ -174,7 +172,7 @@ func openStore(c config) (revoke.Store, error) {
 
 // run runs the server with the command line args until ctx is done, then
 // shuts it down: it stops accepting connections, waits up to
-// shutdownTimeout for the requests in flight, and closes the Revoker and its
+// serve.ShutdownTimeout for the requests in flight, and closes the Revoker and its
 // store. It logs to stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
@@ -256,26 +254,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.RegisterOnShutdown(endStreams)
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.store, "path", storePath(cfg), "issuer", cfg.issuer, "feed", fopts != nil)
 
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err // Serve failed on its own
-	case <-ctx.Done():
-	}
-
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
-		_ = srv.Close()
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	return serve.Run(ctx, srv, ln, log)
 }
 
 // audit returns an observer that logs revocations, reuse and store errors:

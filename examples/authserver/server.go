@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sdkauth/revocation/examples/internal/serve"
 	"github.com/sdkauth/revocation/httpadapter"
 	"github.com/sdkauth/revocation/revoke"
 )
@@ -127,7 +128,7 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, e endpoints) (http.Handler
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(httpadapter.OpenAPI)
 	})
-	return accessLog(log, mux), nil
+	return serve.AccessLog(log, mux), nil
 }
 
 // feedStreams serves the feed's streams with h, ending them when done is
@@ -349,26 +350,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-// accessLog logs each request's method, path, status and duration.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration", time.Since(start).Round(time.Microsecond))
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

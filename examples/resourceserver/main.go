@@ -49,6 +49,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sdkauth/revocation/examples/internal/serve"
 	"github.com/sdkauth/revocation/follow"
 	"github.com/sdkauth/revocation/httpadapter"
 )
@@ -68,9 +69,6 @@ func main() {
 // feedSecretEnv is the environment variable -feed-secret defaults to, as
 // the auth server's does.
 const feedSecretEnv = "REVOKE_FEED_SECRET"
-
-// shutdownTimeout bounds how long a shutdown waits for requests in flight.
-const shutdownTimeout = 10 * time.Second
 
 // config is what the command line sets.
 type config struct {
@@ -144,7 +142,7 @@ func followOptions(c config, log *slog.Logger) ([]follow.Option, error) {
 // run runs the server with the command line args until ctx is done: it
 // follows the auth server's feed, waiting for its snapshot, then serves the
 // API. It then shuts down: it stops accepting connections, waits up to
-// shutdownTimeout for the requests in flight, and stops following. It logs
+// serve.ShutdownTimeout for the requests in flight, and stops following. It logs
 // to stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
@@ -182,24 +180,5 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("listening", "addr", ln.Addr().String())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err // Serve failed on its own
-	case <-ctx.Done():
-	}
-
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
-		_ = srv.Close()
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	return serve.Run(ctx, srv, ln, log)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sdkauth/revocation/examples/internal/serve"
 	"github.com/sdkauth/revocation/follow"
 	"github.com/sdkauth/revocation/httpadapter"
 )
@@ -22,7 +23,7 @@ func newServer(checker *follow.Checker, maxLag time.Duration, log *slog.Logger) 
 	protect := httpadapter.Middleware(checker, httpadapter.WithLogger(log))
 	mux.Handle("GET /api/hello", protect(hello()))
 	mux.Handle("GET /healthz", healthz(checker, maxLag))
-	return accessLog(log, mux)
+	return serve.AccessLog(log, mux)
 }
 
 // hello is the API. The middleware has turned away every bearer token the
@@ -87,26 +88,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-// accessLog logs each request's method, path, status and duration.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration", time.Since(start).Round(time.Microsecond))
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
