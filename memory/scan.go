@@ -9,35 +9,34 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// Scan calls fn for at most limit records whose ID is above after, in
-// ascending ID order. The records live in a map, so each call visits every
-// record and keeps the limit smallest IDs above after in a heap: O(n log
-// limit) per page.
-func (t *tx) Scan(_ context.Context, after revoke.ID, limit int, fn func(revoke.Record) error) error {
+// Scan returns at most limit records whose ID is above after, in ascending
+// ID order. The records live in a map, so each call visits every record and
+// keeps the limit smallest IDs above after in a heap: O(n log limit) per
+// page.
+func (t *tx) Scan(_ context.Context, after revoke.ID, limit int) ([]revoke.Record, error) {
 	if limit <= 0 {
-		return nil
+		return nil, nil
 	}
 	var h idHeap // a max-heap of the smallest IDs seen, at most limit
-	for id := range t.s.records {
-		if bytes.Compare(id[:], after[:]) <= 0 {
-			continue
-		}
+	t.each(func(rec revoke.Record) bool {
+		id := rec.ID
 		switch {
+		case bytes.Compare(id[:], after[:]) <= 0:
 		case len(h) < limit:
 			heap.Push(&h, id)
 		case bytes.Compare(id[:], h[0][:]) < 0:
 			h[0] = id
 			heap.Fix(&h, 0)
 		}
-	}
+		return true
+	})
 	ids := []revoke.ID(h)
-	slices.SortFunc(ids, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
-	for _, id := range ids {
-		if err := fn(t.s.records[id]); err != nil {
-			return err
-		}
+	slices.SortFunc(ids, compareIDs)
+	recs := make([]revoke.Record, len(ids))
+	for i, id := range ids {
+		recs[i], _ = t.get(id)
 	}
-	return nil
+	return recs, nil
 }
 
 // idHeap is a max-heap of IDs.

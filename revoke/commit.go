@@ -1,7 +1,6 @@
 package revoke
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,10 +51,10 @@ const maxFillWait = 500 * time.Microsecond
 
 type op struct {
 	ctx context.Context
-	// reads are the IDs fn will Get first, prefetched for the whole
-	// transaction when the store's Tx is a Prefetcher. fn may read others.
+	// reads are the IDs fn will read first, read for the whole
+	// transaction in one Get (see txn.load). fn may read others.
 	reads []ID
-	fn    func(context.Context, Tx) error
+	fn    func(context.Context, *txn) error
 	err   error
 	lead  bool          // set when woken to lead the next transaction
 	wake  chan struct{} // receives once: done, or lead
@@ -73,13 +72,13 @@ var errGaveUp = errors.New("revoke: a caller gave up before the commit")
 var errPanicked = errors.New("revoke: the store panicked")
 
 // do runs fn in a transaction shared with other concurrent callers and
-// returns the transaction's error. reads are the IDs fn will Get (see
-// prefetch); nil declares none. If ctx is done before the transaction
+// returns the transaction's error. reads are the IDs fn will read (see
+// txn.load); nil declares none. If ctx is done before the transaction
 // commits, fn's writes are not committed and ctx's error is returned: a
 // caller still queued returns at once, and one whose transaction is under
 // way rolls it back (see run) and returns. Only a commit already under way
 // when ctx ends is waited for, and its outcome returned.
-func (c *committer) do(ctx context.Context, reads []ID, fn func(context.Context, Tx) error) error {
+func (c *committer) do(ctx context.Context, reads []ID, fn func(context.Context, *txn) error) error {
 	o := &op{ctx: ctx, reads: reads, fn: fn, wake: make(chan struct{}, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, o)
@@ -231,11 +230,11 @@ func (c *committer) fill() {
 // re-run), and run finds the operation to blame by running the batch again
 // in parts: an error from the first operation's fn is its own, since no
 // other operation wrote before it in that transaction; one from a later
-// operation's fn may come from a write that an earlier one made (a store
-// that sends its writes at the next read reports a refused write there),
+// operation's fn may come from a write that an earlier one made (the
+// writes are sent at the next store call that depends on them, see txn),
 // so the operations before it and those from it on run apart; one from the
-// prefetch or the commit, of a batch of two or more, splits the batch in
-// halves. Each split leaves parts that commit, or are split again down to
+// first read, the last write or the commit, of a batch of two or more,
+// splits the batch in halves. Each split leaves parts that commit, or are split again down to
 // the operation that fails alone, so exactly the operations whose writes
 // the store refuses get its error, and every other commits once. A batch of
 // n with one bad operation runs in about 2·log2(n) transactions; the path
@@ -335,14 +334,15 @@ func storeWide(err error, failed int) bool {
 
 // attempt runs the operations of g in one transaction, and returns its
 // error and the index of the operation whose fn returned it, or -1. Each
-// attempt first prefetches the reads its operations declared (see
-// prefetch).
+// attempt first reads, in one Get, the records its operations declared,
+// and ends by sending their writes in one Put (see txn).
 func (c *committer) attempt(g []*op) (failed int, err error) {
 	ctx, stop := attemptContext(g)
 	defer stop()
 	failed = -1
 	err = c.update(ctx, func(tx Tx) error {
-		if err := prefetch(ctx, tx, g); err != nil {
+		t := newTxn(tx)
+		if err := t.load(ctx, declared(g)); err != nil {
 			return err
 		}
 		for i, o := range g {
@@ -350,11 +350,14 @@ func (c *committer) attempt(g []*op) (failed int, err error) {
 			// operation (or in the store, on its records) is
 			// charged to it.
 			failed = i
-			if err := o.fn(ctx, tx); err != nil {
+			if err := o.fn(ctx, t); err != nil {
 				return err
 			}
 		}
 		failed = -1
+		if err := flushBatch(ctx, t); err != nil {
+			return err
+		}
 		for _, o := range g {
 			if o.ctx.Err() != nil {
 				return errGaveUp
@@ -390,23 +393,25 @@ func attemptContext(g []*op) (context.Context, func()) {
 	}
 }
 
-// prefetch hands a Tx that is a Prefetcher the IDs that the operations of
-// batch declared they read, each once, so that a store paying a round trip
-// per Get reads them all in one.
-func prefetch(ctx context.Context, tx Tx, batch []*op) error {
-	p, ok := tx.(Prefetcher)
-	if !ok {
-		return nil
-	}
+// flushBatch sends the writes of a batch, turning a panic of the store's Put
+// into an error of the batch, which the committer splits to find the
+// operation whose record the store could not take (see verdict).
+func flushBatch(ctx context.Context, t *txn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("revoke: the store panicked writing a batch: %v", p)
+		}
+	}()
+	return t.flush(ctx)
+}
+
+// declared returns the IDs the operations of batch declared they read.
+func declared(batch []*op) []ID {
 	var ids []ID
 	for _, o := range batch {
 		ids = append(ids, o.reads...)
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
-	return p.Prefetch(ctx, slices.Compact(ids))
+	return ids
 }
 
 // update runs the Store's Update, turning a panic in it into an error, so

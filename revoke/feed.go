@@ -8,20 +8,6 @@ import (
 	"time"
 )
 
-// Notifier is implemented by Shared stores that announce the revocations
-// any process commits (the postgres backend: LISTEN/NOTIFY). A Revoker over
-// such a store catches up as soon as a signal arrives, rather than at its
-// next poll; the poll (see WithSyncInterval) stays as the fallback for
-// signals that are lost.
-type Notifier interface {
-	// Notify returns a channel that receives soon after any process
-	// commits a revocation, and after the store re-established its feed
-	// (when notifications may have been lost). Sends never block and
-	// coalesce: one receive may stand for many commits. The channel is
-	// closed when ctx is done or the store closes.
-	Notify(ctx context.Context) (<-chan struct{}, error)
-}
-
 // ErrStale is wrapped by the error IsRevoked returns, for a token the index
 // does not hold as revoked, when the Revoker was given WithMaxLag and its
 // index has not caught up with the store for longer than that bound: the
@@ -96,15 +82,15 @@ func (r *Revoker) catchUp(ctx context.Context) error {
 }
 
 // startFollower starts the goroutine that catches up on every signal of a
-// Notifier store and every sync interval, and, with WithMaxLag, the
+// store that notifies (Capabilities.Notify) and every sync interval, and, with WithMaxLag, the
 // watchdog that keeps the stale flag.
 func (r *Revoker) startFollower() {
 	r.follow.on = true
 	r.follow.base = time.Now()
 	r.follow.synced.Store(0) // New has just synced
 	var signals <-chan struct{}
-	if n, ok := r.store.(Notifier); ok {
-		ch, err := n.Notify(r.bg)
+	if r.caps.Notify != nil {
+		ch, err := r.caps.Notify(r.bg)
 		if err != nil {
 			r.opts.log.Error("revoke: the store's change feed is unavailable; following by polling only", "err", err)
 		} else {

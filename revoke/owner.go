@@ -46,7 +46,7 @@ func (r *Revoker) RevokeClient(ctx context.Context, clientID string) (int, error
 	return r.revokeOwner(ctx, "RevokeClient", ByClient, clientID)
 }
 
-// revokeOwner revokes the grants that Tx.Grants lists for by and key, in
+// revokeOwner revokes the grants that Tx.GrantsOf lists for by and key, in
 // batches, walking the grant IDs in ascending order with a cursor.
 //
 // Why the cursor keeps the guarantee across batches without a marker: a
@@ -106,26 +106,24 @@ type ownerBatch struct {
 	revoked []Revocation
 }
 
-func (b *ownerBatch) run(ctx context.Context, tx Tx) error {
-	b.grants, b.revoked = b.grants[:0], b.revoked[:0]
-	prev := b.after
-	err := tx.Grants(ctx, b.by, b.key, b.after, b.limit, func(g ID) error {
-		// A Store that repeats or reorders grants would make the walk
-		// loop or skip: refuse it.
-		if bytes.Compare(g[:], prev[:]) <= 0 || len(b.grants) == b.limit {
-			return fmt.Errorf("%w: the store listed grant IDs out of order or past the limit", errStoreContract)
-		}
-		prev = g
-		b.grants = append(b.grants, g)
-		return nil
-	})
+func (b *ownerBatch) run(ctx context.Context, t *txn) error {
+	grants, err := t.grantsOf(ctx, b.by, b.key, b.after, b.limit)
 	if err != nil {
 		return err
 	}
-	for _, g := range b.grants {
-		if b.revoked, err = revokeGrant(ctx, tx, g, b.revoked); err != nil {
-			return err
+	// A Store that repeats or reorders grants would make the walk loop or
+	// skip: refuse it.
+	prev := b.after
+	for _, g := range grants {
+		if bytes.Compare(g[:], prev[:]) <= 0 {
+			return fmt.Errorf("%w: GrantsOf listed grant IDs out of order", errStoreContract)
 		}
+		prev = g
 	}
-	return nil
+	if len(grants) > b.limit {
+		return fmt.Errorf("%w: GrantsOf listed %d grants, over its limit %d", errStoreContract, len(grants), b.limit)
+	}
+	b.grants = grants
+	b.revoked, err = t.revokeGrants(ctx, grants, b.revoked[:0])
+	return err
 }

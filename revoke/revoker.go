@@ -14,6 +14,7 @@ import (
 // answers IsRevoked from an in-memory index. It is safe for concurrent use.
 type Revoker struct {
 	store  Store
+	caps   Capabilities // the store's, read once
 	opts   options
 	index  index
 	commit committer
@@ -72,7 +73,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	if err := claim(s); err != nil {
 		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
-	r := &Revoker{store: s, opts: o, commit: committer{store: s}, changes: changeLog{size: o.changeLog}}
+	r := &Revoker{store: s, caps: s.Capabilities(), opts: o, commit: committer{store: s}, changes: changeLog{size: o.changeLog}}
 	r.shedAt.Store(o.now().UnixNano())
 	r.life.counting = o.life.observer != nil
 	if err := r.sync(context.Background()); err != nil {
@@ -80,7 +81,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 		return nil, fmt.Errorf("revoke: New: loading revocations: %w", err)
 	}
 	r.bg, r.cancel = context.WithCancel(context.Background())
-	if sh, ok := s.(Shared); ok && sh.Shared() {
+	if r.caps.Shared {
 		if o.syncInterval > 0 {
 			r.startFollower()
 		} else {
@@ -213,10 +214,10 @@ type issuing struct {
 	wrote   bool         // the record was Put
 }
 
-func (is *issuing) run(ctx context.Context, tx Tx) error {
+func (is *issuing) run(ctx context.Context, t *txn) error {
 	is.outcome, is.revoked, is.wrote = nil, is.revoked[:0], false
 	is.rec.Grant = is.rec.ID
-	old, found, err := tx.Get(ctx, is.rec.ID)
+	old, found, err := t.get(ctx, is.rec.ID)
 	if err != nil {
 		return err
 	}
@@ -225,7 +226,7 @@ func (is *issuing) run(ctx context.Context, tx Tx) error {
 		return nil
 	}
 	if !is.rec.Parent.IsZero() {
-		if decided, err := is.joinParent(ctx, tx, found); decided || err != nil {
+		if decided, err := is.joinParent(ctx, t, found); decided || err != nil {
 			return err
 		}
 	}
@@ -236,14 +237,15 @@ func (is *issuing) run(ctx context.Context, tx Tx) error {
 		return nil
 	}
 	is.wrote = true
-	return tx.Put(ctx, is.rec)
+	t.put(is.rec)
+	return nil
 }
 
 // joinParent puts the record in its parent's grant, and reports whether
 // that decided the outcome: a parent that may not take it, or a spent
 // parent presented for a new token, which is reuse and revokes the grant.
-func (is *issuing) joinParent(ctx context.Context, tx Tx, found bool) (bool, error) {
-	p, ok, err := tx.Get(ctx, is.rec.Parent)
+func (is *issuing) joinParent(ctx context.Context, t *txn, found bool) (bool, error) {
+	p, ok, err := t.get(ctx, is.rec.Parent)
 	if err != nil {
 		return true, err
 	}
@@ -259,7 +261,7 @@ func (is *issuing) joinParent(ctx context.Context, tx Tx, found bool) (bool, err
 	}
 	is.parent = p
 	is.outcome = fmt.Errorf("%w: the parent was already rotated; its grant is revoked", ErrReused)
-	is.revoked, err = revokeGrant(ctx, tx, p.Grant, is.revoked)
+	is.revoked, err = t.revokeGrants(ctx, []ID{p.Grant}, is.revoked)
 	return true, err
 }
 
@@ -353,24 +355,19 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	case rec.Revoked():
 		return 0, nil
 	}
-	var plan revocation
+	var outcome error
 	var revoked []Revocation
-	err = r.commit.do(ctx, []ID{id}, func(ctx context.Context, tx Tx) error {
-		revoked = revoked[:0]
+	err = r.commit.do(ctx, []ID{id}, func(ctx context.Context, t *txn) error {
 		var err error
-		plan, err = revocable(ctx, tx, id, clientID)
-		if err != nil || plan.outcome != nil {
-			return err
-		}
-		revoked, err = revokeRecords(ctx, tx, &plan.members, revoked)
+		outcome, revoked, err = revokeToken(ctx, t, id, clientID, revoked[:0])
 		return err
 	})
 	if err != nil {
 		r.storeError("Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	}
-	if plan.outcome != nil {
-		return 0, plan.outcome
+	if outcome != nil {
+		return 0, outcome
 	}
 	r.indexed(revoked)
 	if len(revoked) > 0 {
@@ -383,35 +380,27 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	return len(revoked), nil
 }
 
-// revocable returns the records that revoking the token id on behalf of
-// client would revoke: the token alone for an access token, every member of
-// its grant not revoked yet for a refresh token. Expiry plays no part (see
-// Revoke). A token never issued, or already revoked, yields none; another
-// client's yields ErrClientMismatch.
-func revocable(ctx context.Context, tx Tx, id ID, client string) (revocation, error) {
-	rec, found, err := tx.Get(ctx, id)
-	if err != nil || !found {
-		return revocation{}, err
+// revokeToken revokes the token id on behalf of client, appending the
+// index entries of what it revoked to revs: the token alone for an access
+// token, every record of its grant not revoked yet for a refresh token.
+// Expiry plays no part (see Revoke). A token never issued, or already
+// revoked, revokes nothing; another client's is refused with outcome
+// ErrClientMismatch.
+func revokeToken(ctx context.Context, t *txn, id ID, client string, revs []Revocation) (outcome error, _ []Revocation, _ error) {
+	rec, found, err := t.get(ctx, id)
+	switch {
+	case err != nil || !found:
+		return nil, revs, err
+	case rec.ClientID != client:
+		return ErrClientMismatch, revs, nil
+	case rec.Kind == Refresh:
+		revs, err = t.revokeGrants(ctx, []ID{rec.Grant}, revs)
+		return nil, revs, err
+	case rec.Revoked():
+		return nil, revs, nil
 	}
-	if rec.ClientID != client {
-		return revocation{outcome: ErrClientMismatch}, nil
-	}
-	if rec.Kind != Refresh {
-		members := membersOf(tx)
-		if !rec.Revoked() {
-			members.add(rec)
-		}
-		return revocation{members: members}, nil
-	}
-	members, err := liveMembers(ctx, tx, rec.Grant)
-	return revocation{members: members}, err
-}
-
-// revocation is what a Revoke would do: revoke members, or refuse with
-// outcome.
-type revocation struct {
-	members members
-	outcome error
+	revs, err = t.revokeRecord(ctx, rec, revs)
+	return nil, revs, err
 }
 
 // IsRevoked reports whether token was revoked, directly or by the cascade of
@@ -469,8 +458,16 @@ func (r *Revoker) readRevoked(ctx context.Context, key string) (bool, error) {
 // get reads the record of id in a read transaction of its own.
 func (r *Revoker) get(ctx context.Context, id ID) (rec Record, found bool, err error) {
 	err = r.store.View(ctx, func(tx Tx) error {
-		rec, found, err = tx.Get(ctx, id)
-		return err
+		recs, err := tx.Get(ctx, []ID{id})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.ID == id {
+				rec, found = r, true
+			}
+		}
+		return nil
 	})
 	return rec, found, err
 }
@@ -495,20 +492,14 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 	var ids []ID // grows with what a batch finds, never to the batch limit up front
 	for {
 		err := r.store.Update(ctx, func(tx Tx) error {
-			ids = ids[:0]
-			err := tx.Expired(ctx, cutoff, r.opts.batch, func(rec Record) error {
-				ids = append(ids, rec.ID)
-				return nil
-			})
-			if err != nil {
+			var err error
+			if ids, err = tx.Expired(ctx, cutoff, r.opts.batch); err != nil {
 				return err
 			}
-			for _, id := range ids {
-				if err := tx.Delete(ctx, id); err != nil {
-					return err
-				}
+			if len(ids) > r.opts.batch {
+				return fmt.Errorf("%w: Expired returned %d records, over its limit %d", errStoreContract, len(ids), r.opts.batch)
 			}
-			return nil
+			return tx.Delete(ctx, ids)
 		})
 		if err != nil {
 			r.storeError("Purge", err)

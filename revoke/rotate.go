@@ -94,9 +94,9 @@ type rotation struct {
 	wrote   bool         // the rotation was Put
 }
 
-func (ro *rotation) run(ctx context.Context, tx Tx) error {
+func (ro *rotation) run(ctx context.Context, t *txn) error {
 	ro.outcome, ro.revoked, ro.retried, ro.wrote = nil, ro.revoked[:0], false, false
-	p, found, err := tx.Get(ctx, ro.rec.Parent)
+	p, found, err := t.get(ctx, ro.rec.Parent)
 	if err != nil {
 		return err
 	}
@@ -108,17 +108,17 @@ func (ro *rotation) run(ctx context.Context, tx Tx) error {
 		return nil
 	}
 	ro.rec.Grant = p.Grant
-	if decided, err := ro.checkNew(ctx, tx, p); decided || err != nil {
+	if decided, err := ro.checkNew(ctx, t, p); decided || err != nil {
 		return err
 	}
 	if p.Spent() {
-		ok, err := ro.r.graceRetry(ctx, tx, p, ro.now)
+		ok, err := ro.r.graceRetry(ctx, t, p, ro.now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			ro.outcome = fmt.Errorf("%w: the token was already rotated; its grant is revoked", ErrReused)
-			ro.revoked, err = revokeGrant(ctx, tx, p.Grant, ro.revoked)
+			ro.revoked, err = t.revokeGrants(ctx, []ID{p.Grant}, ro.revoked)
 			return err
 		}
 		ro.retried = true
@@ -131,17 +131,16 @@ func (ro *rotation) run(ctx context.Context, tx Tx) error {
 	if !ro.retried {
 		p.RotatedAt = ro.now.Round(0).UTC()
 	}
-	if err := tx.Put(ctx, p); err != nil {
-		return err
-	}
+	t.put(p)
+	t.put(ro.rec)
 	ro.wrote = true
-	return tx.Put(ctx, ro.rec)
+	return nil
 }
 
 // checkNew reads the new token's record, if any, and reports whether that
 // decided the outcome: a retry of this very rotation (nil), or a refusal.
-func (ro *rotation) checkNew(ctx context.Context, tx Tx, p Record) (bool, error) {
-	n, found, err := tx.Get(ctx, ro.rec.ID)
+func (ro *rotation) checkNew(ctx context.Context, t *txn, p Record) (bool, error) {
+	n, found, err := t.get(ctx, ro.rec.ID)
 	switch {
 	case err != nil:
 		return true, err
@@ -160,20 +159,21 @@ func (ro *rotation) checkNew(ctx context.Context, tx Tx, p Record) (bool, error)
 // graceRetry reports whether presenting p, a spent refresh token, again is
 // a grace retry (see WithReuseGrace), and if so marks the successor it
 // replaces as superseded.
-func (r *Revoker) graceRetry(ctx context.Context, tx Tx, p Record, now time.Time) (bool, error) {
+func (r *Revoker) graceRetry(ctx context.Context, t *txn, p Record, now time.Time) (bool, error) {
 	g := r.opts.life
 	if g.reuseGrace <= 0 || p.Superseded || p.Successor.IsZero() ||
 		int(p.Retries) >= g.graceRetries || now.Sub(p.RotatedAt) >= g.reuseGrace {
 		return false, nil
 	}
-	s, found, err := tx.Get(ctx, p.Successor)
+	s, found, err := t.get(ctx, p.Successor)
 	if err != nil || !found || s.Spent() || s.Revoked() {
 		// The successor was rotated in turn (p is not the immediately
 		// previous token), revoked, or is gone: no grace.
 		return false, err
 	}
 	s.Superseded = true
-	return true, tx.Put(ctx, s)
+	t.put(s)
+	return true, nil
 }
 
 // inherit gives rec the subject of its parent p: an empty subject is p's,
@@ -188,16 +188,6 @@ func inherit(rec *Record, subject string, p Record) error {
 		rec.Subject = subject
 	}
 	return nil
-}
-
-// revokeGrant revokes every member of grant not revoked yet, with one new
-// sequence number, appending their index entries to revs.
-func revokeGrant(ctx context.Context, tx Tx, grant ID, revs []Revocation) ([]Revocation, error) {
-	members, err := liveMembers(ctx, tx, grant)
-	if err != nil {
-		return revs, err
-	}
-	return revokeRecords(ctx, tx, &members, revs)
 }
 
 // recordOf returns the record of t, without its grant, its ID and its

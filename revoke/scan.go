@@ -31,16 +31,16 @@ func ScanAll(ctx context.Context, s Store, page int, fn func(Record) error) erro
 	case page < 0 || page > MaxScanPage:
 		return fmt.Errorf("revoke: ScanAll: page %d is outside [1, %d]: %w", page, MaxScanPage, ErrInvalidOption)
 	}
-	buf := make([]Record, 0, min(page, 64)) // grows with what a page holds
+	var buf []Record
 	var after ID
 	for {
-		buf = buf[:0]
 		err := s.View(ctx, func(tx Tx) error {
-			buf = buf[:0]
-			return tx.Scan(ctx, after, page, func(rec Record) error {
-				buf = append(buf, rec)
-				return nil
-			})
+			var err error
+			buf, err = tx.Scan(ctx, after, page)
+			if err == nil && len(buf) > page {
+				err = fmt.Errorf("%w: Scan returned %d records, over its limit %d", errStoreContract, len(buf), page)
+			}
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("revoke: ScanAll: %w", err)

@@ -48,35 +48,28 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		revoked []Revocation
 		target  Record // what the revocation is reported as: the record, or the new entry
 	)
-	err := r.commit.do(ctx, []ID{id}, func(ctx context.Context, tx Tx) error {
+	err := r.commit.do(ctx, []ID{id}, func(ctx context.Context, t *txn) error {
 		revoked = revoked[:0]
-		rec, found, err := tx.Get(ctx, id)
+		rec, found, err := t.get(ctx, id)
 		if err != nil {
 			return err
 		}
-		var members members
-		switch {
-		case found:
+		if found {
 			// Issued (or deny-listed) before: revoke it as its own client
 			// would, which leaves a revoked record alone.
-			plan, err := revocable(ctx, tx, id, rec.ClientID)
-			if err != nil {
-				return err
-			}
-			members, target = plan.members, rec
-		default:
-			// A new record: a Put, whatever the Tx.
-			target = Record{
-				ID:        id,
-				Check:     check,
-				Kind:      Access,
-				ClientID:  clientID,
-				Grant:     id,
-				ExpiresAt: expiresAt.Round(0).UTC(),
-			}
-			members.add(target)
+			target = rec
+			_, revoked, err = revokeToken(ctx, t, id, rec.ClientID, revoked)
+			return err
 		}
-		revoked, err = revokeRecords(ctx, tx, &members, revoked)
+		target = Record{
+			ID:        id,
+			Check:     check,
+			Kind:      Access,
+			ClientID:  clientID,
+			Grant:     id,
+			ExpiresAt: expiresAt.Round(0).UTC(),
+		}
+		revoked, err = t.revokeRecord(ctx, target, revoked)
 		return err
 	})
 	if err != nil {
