@@ -329,7 +329,7 @@ func TestSnapshotCarriesUncheckedEntries(t *testing.T) {
 	s := memory.New()
 	id := revoke.TokenID("imported")
 	rec := revoke.Record{ID: id, Kind: revoke.Access, ClientID: "c", Grant: id, ExpiresAt: time.Now().Add(time.Hour).UTC(), Seq: 3}
-	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) }); err != nil {
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
 		t.Fatal(err)
 	}
 	r, err := revoke.New(s)

@@ -16,7 +16,9 @@ type slowServerStore struct {
 	lag time.Duration
 }
 
-func (s slowServerStore) Now(context.Context) (time.Time, error) { return time.Now().Add(-s.lag), nil }
+func (s slowServerStore) Capabilities() revoke.Capabilities {
+	return revoke.Capabilities{Clock: func(context.Context) (time.Time, error) { return time.Now().Add(-s.lag), nil }}
+}
 
 // TestPurgeByTheEarlierClock checks that a Revoker on the default clock over
 // a store with a clock of its own does not purge a revoked record that its
@@ -29,7 +31,7 @@ func TestPurgeByTheEarlierClock(t *testing.T) {
 	// for 10 more by the store's.
 	rec := revoke.Record{ID: id, Check: revoke.Checksum("valid-elsewhere"), Kind: revoke.Access,
 		ClientID: "app", Grant: id, ExpiresAt: time.Now().Add(-10 * time.Minute).UTC(), Seq: 1}
-	mustDo(t, s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) }))
+	mustDo(t, s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }))
 	r, err := revoke.New(s)
 	mustDo(t, err)
 	defer r.Close()
@@ -38,7 +40,7 @@ func TestPurgeByTheEarlierClock(t *testing.T) {
 	}
 	var found bool
 	mustDo(t, s.View(ctx, func(tx revoke.Tx) error {
-		_, found, err = tx.Get(ctx, id)
+		_, found, err = getOne(ctx, tx, id)
 		return err
 	}))
 	if !found {

@@ -82,12 +82,14 @@ type laterTx struct {
 	puts    []revoke.ID
 }
 
-func (t *laterTx) Put(ctx context.Context, rec revoke.Record) error {
-	if rec.ClientID == laterClient {
-		t.refused = true
+func (t *laterTx) Put(ctx context.Context, recs []revoke.Record) error {
+	for _, rec := range recs {
+		if rec.ClientID == laterClient {
+			t.refused = true
+		}
+		t.puts = append(t.puts, rec.ID)
 	}
-	t.puts = append(t.puts, rec.ID)
-	return t.Tx.Put(ctx, rec)
+	return t.Tx.Put(ctx, recs)
 }
 
 // read is what a read of the transaction meets first: the refusal of a
@@ -99,18 +101,18 @@ func (t *laterTx) read() error {
 	return nil
 }
 
-func (t *laterTx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error) {
+func (t *laterTx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
 	if err := t.read(); err != nil {
-		return revoke.Record{}, false, err
+		return nil, err
 	}
-	return t.Tx.Get(ctx, id)
+	return t.Tx.Get(ctx, ids)
 }
 
-func (t *laterTx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
+func (t *laterTx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) ([]revoke.Revocation, error) {
 	if err := t.read(); err != nil {
-		return err
+		return nil, err
 	}
-	return t.Tx.Grant(ctx, grant, fn)
+	return t.Tx.RevokeGrants(ctx, seq, grants)
 }
 
 // waitQueued waits until n writes wait in r's committer.

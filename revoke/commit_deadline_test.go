@@ -81,14 +81,16 @@ type hookTx struct {
 	s *stallingStore
 }
 
-func (t *hookTx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error) {
-	t.s.mu.Lock()
-	f := t.s.onGet[id]
-	t.s.mu.Unlock()
-	if f != nil {
-		f()
+func (t *hookTx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	for _, id := range ids {
+		t.s.mu.Lock()
+		f := t.s.onGet[id]
+		t.s.mu.Unlock()
+		if f != nil {
+			f()
+		}
 	}
-	return t.Tx.Get(ctx, id)
+	return t.Tx.Get(ctx, ids)
 }
 
 // within returns what ch receives, failing the test if nothing comes
@@ -109,7 +111,7 @@ func stored(t *testing.T, s revoke.Store, value string) bool {
 	var found bool
 	err := s.View(context.Background(), func(tx revoke.Tx) error {
 		var err error
-		_, found, err = tx.Get(context.Background(), revoke.TokenID(value))
+		_, found, err = getOne(context.Background(), tx, revoke.TokenID(value))
 		return err
 	})
 	if err != nil {

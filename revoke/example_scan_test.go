@@ -33,7 +33,7 @@ func ExampleScanAll() {
 	copied := 0
 	err = revoke.ScanAll(ctx, src, 100, func(rec revoke.Record) error {
 		copied++
-		return dst.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) })
+		return dst.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) })
 	})
 	if err != nil {
 		panic(err)

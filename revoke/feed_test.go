@@ -19,7 +19,7 @@ type sharedStore struct {
 	down atomic.Bool
 }
 
-func (s *sharedStore) Shared() bool { return true }
+func (s *sharedStore) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: true} }
 
 var errDown = errors.New("store is down")
 
@@ -39,7 +39,11 @@ type notifyingStore struct {
 	sig chan struct{}
 }
 
-func (s *notifyingStore) Notify(ctx context.Context) (<-chan struct{}, error) {
+func (s *notifyingStore) Capabilities() revoke.Capabilities {
+	return revoke.Capabilities{Shared: true, Notify: s.notify}
+}
+
+func (s *notifyingStore) notify(ctx context.Context) (<-chan struct{}, error) {
 	out := make(chan struct{}, 1)
 	go func() {
 		defer close(out)

@@ -39,7 +39,7 @@ func (r *recorder) take() []revoke.Event {
 // that a Revoker over it runs the follower.
 type followedStore struct{ *memory.Store }
 
-func (followedStore) Shared() bool { return true }
+func (followedStore) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: true} }
 
 // failingStore fails every Update once fail is set.
 type failingStore struct {
@@ -186,7 +186,7 @@ func TestObserverFollower(t *testing.T) {
 			return err
 		}
 		id := revoke.TokenID("elsewhere")
-		return tx.Put(ctx, revoke.Record{ID: id, Check: revoke.Checksum("elsewhere"), Kind: revoke.Access, ClientID: "app", Grant: id, ExpiresAt: now.Add(time.Hour), Seq: seq})
+		return tx.Put(ctx, []revoke.Record{{ID: id, Check: revoke.Checksum("elsewhere"), Kind: revoke.Access, ClientID: "app", Grant: id, ExpiresAt: now.Add(time.Hour), Seq: seq}})
 	})
 	mustDo(t, err)
 	deadline := time.Now().Add(5 * time.Second)
@@ -312,7 +312,7 @@ func TestLifecycleOptionsValidated(t *testing.T) {
 	r.Close()
 }
 
-// repeatingStore lists every grant twice from Tx.Grants, against the
+// repeatingStore lists every grant twice from Tx.GrantsOf, against the
 // contract.
 type repeatingStore struct{ revoke.Store }
 
@@ -322,13 +322,13 @@ func (s repeatingStore) Update(ctx context.Context, fn func(revoke.Tx) error) er
 	return s.Store.Update(ctx, func(tx revoke.Tx) error { return fn(repeatingTx{tx}) })
 }
 
-func (t repeatingTx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
-	return t.Tx.Grants(ctx, by, key, revoke.ID{}, limit, func(g revoke.ID) error {
-		if err := fn(g); err != nil {
-			return err
-		}
-		return fn(g)
-	})
+func (t repeatingTx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int) ([]revoke.ID, error) {
+	grants, err := t.Tx.GrantsOf(ctx, by, key, revoke.ID{}, limit)
+	var twice []revoke.ID
+	for _, g := range grants {
+		twice = append(twice, g, g)
+	}
+	return twice, err
 }
 
 // TestOwnerRefusesBrokenStore: a Store that repeats grants makes

@@ -35,8 +35,8 @@ func revokeElsewhere(t *testing.T, s revoke.Store, token string, exp time.Time) 
 			return err
 		}
 		id := revoke.TokenID(token)
-		return tx.Put(ctx, revoke.Record{ID: id, Check: revoke.Checksum(token), Kind: revoke.Access,
-			ClientID: "app", Grant: id, ExpiresAt: exp.UTC(), Seq: seq})
+		return tx.Put(ctx, []revoke.Record{{ID: id, Check: revoke.Checksum(token), Kind: revoke.Access,
+			ClientID: "app", Grant: id, ExpiresAt: exp.UTC(), Seq: seq}})
 	})
 	mustDo(t, err)
 }

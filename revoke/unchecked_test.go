@@ -26,7 +26,7 @@ func TestUncheckedRecordsAreFound(t *testing.T) {
 		if err := revoke.ValidRecord(rec); err != nil {
 			t.Fatalf("ValidRecord: %v", err)
 		}
-		if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) }); err != nil {
+		if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,7 +62,7 @@ func memoryCopy(t *testing.T, s *memory.Store) *memory.Store {
 	ctx := context.Background()
 	dst := memory.New()
 	err := revoke.ScanAll(ctx, s, 100, func(rec revoke.Record) error {
-		return dst.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) })
+		return dst.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) })
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,11 +3,10 @@ package revoke_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"github.com/sdkauth/revocation/memory"
 	"testing"
 	"time"
 
-	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -107,17 +106,19 @@ func TestRevokeUntrackedValidation(t *testing.T) {
 	}
 }
 
-// TestRevokeUntrackedDurable revokes through a durable store, reopens it,
-// and finds the entry in the new Revoker's index.
+// keptStore is a memory store whose data outlives a Revoker's Close, as a
+// durable store's does across a restart.
+type keptStore struct{ *memory.Store }
+
+func (keptStore) Close() error { return nil }
+
+// TestRevokeUntrackedDurable revokes, closes the Revoker, opens a new one
+// over the same data, and finds the entry in the new Revoker's index.
 func TestRevokeUntrackedDurable(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rev.db")
+	kept := keptStore{memory.New()}
 	open := func() *revoke.Revoker {
-		s, err := bolt.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := revoke.New(s, revoke.WithTokenKey(hashKey))
+		r, err := revoke.New(kept, revoke.WithTokenKey(hashKey))
 		if err != nil {
 			t.Fatal(err)
 		}

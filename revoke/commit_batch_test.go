@@ -14,30 +14,31 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// prefetchStore is a memory store whose write transactions are
-// revoke.Prefetchers. It logs what each transaction prefetched and counts
-// the Gets of IDs it had not, refuses Puts of refusedClient, and, once
-// armed, holds its next Update at the gate, so that the writes arriving
-// meanwhile queue into the next shared transaction.
-type prefetchStore struct {
+// batchStore is a memory store that logs the IDs of the first Get of each
+// write transaction and counts the calls after it (a transaction should
+// read its declared records in one Get and write in one Put), refuses Puts
+// of refusedClient, and, once armed, holds its next Update at the gate, so
+// that the writes arriving meanwhile queue into the next shared
+// transaction.
+type batchStore struct {
 	*memory.Store
-	failNext atomic.Bool // the next Prefetch fails
+	failNext atomic.Bool // the next Get fails
 
 	armed   atomic.Bool
 	waiting chan struct{} // closed when the armed Update waits at the gate
 	gate    chan struct{}
 
 	mu      sync.Mutex
-	fetches [][]revoke.ID // one per Update that prefetched, in order
+	fetches [][]revoke.ID // the IDs of each Update's first Get, in order
 	updates int           // Updates run
-	missed  int           // Gets of IDs not prefetched in their transaction
+	missed  int           // Gets after the first, and Puts after the first, of a transaction
 }
 
 const refusedClient = "refused"
 
-var errPrefetch = errors.New("prefetch failed")
+var errBatchGet = errors.New("batch Get failed")
 
-func (s *prefetchStore) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+func (s *batchStore) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	if s.armed.CompareAndSwap(true, false) {
 		close(s.waiting)
 		<-s.gate
@@ -46,50 +47,50 @@ func (s *prefetchStore) Update(ctx context.Context, fn func(revoke.Tx) error) er
 	s.updates++
 	s.mu.Unlock()
 	return s.Store.Update(ctx, func(tx revoke.Tx) error {
-		return fn(&prefetchTx{Tx: tx, s: s})
+		return fn(&batchTx{Tx: tx, s: s})
 	})
 }
 
-type prefetchTx struct {
+type batchTx struct {
 	revoke.Tx
-	s       *prefetchStore
-	fetched map[revoke.ID]bool
+	s          *batchStore
+	gets, puts int
 }
 
-func (t *prefetchTx) Prefetch(_ context.Context, ids []revoke.ID) error {
-	if t.s.failNext.CompareAndSwap(true, false) {
-		return errPrefetch
+func (t *batchTx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	t.gets++
+	if t.gets == 1 && t.s.failNext.CompareAndSwap(true, false) {
+		return nil, errBatchGet
 	}
 	t.s.mu.Lock()
-	t.s.fetches = append(t.s.fetches, slices.Clone(ids))
+	if t.gets == 1 {
+		sorted := slices.Clone(ids)
+		slices.SortFunc(sorted, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
+		t.s.fetches = append(t.s.fetches, sorted)
+	} else {
+		t.s.missed++
+	}
 	t.s.mu.Unlock()
-	if t.fetched == nil {
-		t.fetched = make(map[revoke.ID]bool)
-	}
-	for _, id := range ids {
-		t.fetched[id] = true
-	}
-	return nil
+	return t.Tx.Get(ctx, ids)
 }
 
-func (t *prefetchTx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error) {
-	if !t.fetched[id] {
+func (t *batchTx) Put(ctx context.Context, recs []revoke.Record) error {
+	t.puts++
+	if t.puts > 1 {
 		t.s.mu.Lock()
 		t.s.missed++
 		t.s.mu.Unlock()
 	}
-	return t.Tx.Get(ctx, id)
-}
-
-func (t *prefetchTx) Put(ctx context.Context, rec revoke.Record) error {
-	if rec.ClientID == refusedClient {
-		return errors.New("refused")
+	for _, rec := range recs {
+		if rec.ClientID == refusedClient {
+			return errors.New("refused")
+		}
 	}
-	return t.Tx.Put(ctx, rec)
+	return t.Tx.Put(ctx, recs)
 }
 
 // log returns the store's counts and prefetched IDs since the last call.
-func (s *prefetchStore) log() (fetches [][]revoke.ID, updates, missed int) {
+func (s *batchStore) log() (fetches [][]revoke.ID, updates, missed int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fetches, updates, missed = s.fetches, s.updates, s.missed
@@ -106,15 +107,15 @@ func ids(tokens ...string) []revoke.ID {
 	return out
 }
 
-// TestCommitPrefetchesReads checks that each write transaction of the group
-// committer prefetches, once, the IDs its Issues, Revokes, Rotates and
-// RevokeUntrackeds read, each once and in order, so that none of the reads
-// they start with misses; that a retry without a refused operation
-// prefetches again without its IDs; and that a failed Prefetch fails the
-// transaction's writes and no later one.
-func TestCommitPrefetchesReads(t *testing.T) {
+// TestCommitReadsAndWritesInBatches checks that each write transaction of
+// the group committer reads the records its Issues, Revokes, Rotates and
+// RevokeUntrackeds declared in one Get, each ID once, and writes in at most
+// one Put; that a batch whose Put is refused is split until the refused
+// operation runs alone; and that a failed Get fails the transaction's writes and no later
+// one.
+func TestCommitReadsAndWritesInBatches(t *testing.T) {
 	ctx := context.Background()
-	s := &prefetchStore{Store: memory.New()}
+	s := &batchStore{Store: memory.New()}
 	r, err := revoke.New(s)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func TestCommitPrefetchesReads(t *testing.T) {
 		t.Helper()
 		fetches, updates, missed := s.log()
 		if updates != len(want) || missed != 0 || !slices.EqualFunc(fetches, want, slices.Equal) {
-			t.Errorf("%s: %d Updates, %d Gets not prefetched, prefetched %x; want %d Updates, 0 missed, %x",
+			t.Errorf("%s: %d Updates, %d Gets or Puts after the first, first Gets %x; want %d Updates, 0 more, %x",
 				step, updates, missed, fetches, len(want), want)
 		}
 	}
@@ -155,8 +156,8 @@ func TestCommitPrefetchesReads(t *testing.T) {
 	check("RevokeUntracked", ids("jwt"))
 
 	// A shared transaction: Issues under r2 queued behind a held one, one
-	// of them refused, prefetch their reads together, r2 once; the retry
-	// without the refused one prefetches again, without its ID.
+	// of them refused at the Put, read their records together, r2 once;
+	// the batch is split until the refused one runs alone.
 	grouped := false
 	for round := 0; round < 8 && !grouped; round++ {
 		s.waiting, s.gate = make(chan struct{}), make(chan struct{})
@@ -192,25 +193,25 @@ func TestCommitPrefetchesReads(t *testing.T) {
 		}
 		fetches, _, missed := s.log()
 		if missed != 0 {
-			t.Errorf("round %d: %d Gets not prefetched", round, missed)
+			t.Errorf("round %d: %d Gets or Puts after the first of a transaction", round, missed)
 		}
-		all, kept := ids(append([]string{"r2", refused}, values...)...), ids(append([]string{"r2"}, values...)...)
+		all, alone := ids(append([]string{"r2", refused}, values...)...), ids(refused)
 		for i, f := range fetches {
-			if slices.Equal(f, all) && i+1 < len(fetches) && slices.Equal(fetches[i+1], kept) {
+			if slices.Equal(f, all) && slices.ContainsFunc(fetches[i+1:], func(g []revoke.ID) bool { return slices.Equal(g, alone) }) {
 				grouped = true
 			}
 		}
 	}
 	if !grouped {
-		t.Error("in 8 rounds no shared transaction prefetched its Issues' reads together, and again without the refused one")
+		t.Error("in 8 rounds no shared transaction read its Issues' records together and then ran the refused one alone")
 	}
 
-	// A failed Prefetch fails the write, and only that transaction.
+	// A failed Get fails the write, and only that transaction.
 	s.failNext.Store(true)
-	if err := r.Issue(ctx, tok("f1", revoke.Refresh, "")); !errors.Is(err, errPrefetch) {
-		t.Errorf("Issue whose Prefetch failed: err = %v, want the Prefetch's error", err)
+	if err := r.Issue(ctx, tok("f1", revoke.Refresh, "")); !errors.Is(err, errBatchGet) {
+		t.Errorf("Issue whose Get failed: err = %v, want the Get's error", err)
 	}
 	if err := r.Issue(ctx, tok("f1", revoke.Refresh, "")); err != nil {
-		t.Errorf("Issue after a failed Prefetch: %v", err)
+		t.Errorf("Issue after a failed Get: %v", err)
 	}
 }
