@@ -254,15 +254,14 @@ func BenchmarkNewFollower1M(b *testing.B) {
 	exp := time.Now().Add(time.Hour).UTC()
 	for lo := 0; lo < n; lo += 10_000 {
 		err := s.Update(ctx, func(tx revoke.Tx) error {
+			recs := make([]revoke.Record, 0, 10_000)
 			for i := lo; i < lo+10_000; i++ {
 				tok := fmt.Sprint("bulk-", i)
 				id := revoke.TokenID(tok)
-				if err := tx.Put(ctx, revoke.Record{ID: id, Check: revoke.Checksum(tok), Kind: revoke.Access,
-					ClientID: "app", Grant: id, ExpiresAt: exp, Seq: uint64(i + 1)}); err != nil {
-					return err
-				}
+				recs = append(recs, revoke.Record{ID: id, Check: revoke.Checksum(tok), Kind: revoke.Access,
+					ClientID: "app", Grant: id, ExpiresAt: exp, Seq: uint64(i + 1)})
 			}
-			return nil
+			return tx.Put(ctx, recs)
 		})
 		if err != nil {
 			b.Fatal(err)

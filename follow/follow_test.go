@@ -213,7 +213,7 @@ func TestTokenKeyAndUncheckedEntries(t *testing.T) {
 	s := memory.New()
 	id := revoke.TokenID("imported")
 	rec := revoke.Record{ID: id, Kind: revoke.Access, ClientID: "app", Grant: id, ExpiresAt: time.Now().Add(time.Hour).UTC(), Seq: 1}
-	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) }); err != nil {
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
 		t.Fatal(err)
 	}
 	a := newAuthServer(t, s, []revoke.Option{revoke.WithTokenKey(key)})

@@ -31,7 +31,7 @@ func (s *viewStore) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.Store.View(ctx, fn)
 }
 
-func (s *viewStore) Shared() bool { return s.shared }
+func (s *viewStore) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: s.shared} }
 func (s *viewStore) Close() error { return nil }
 
 func (s *viewStore) fail(err error) { s.err.Store(&err) }

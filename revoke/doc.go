@@ -107,13 +107,16 @@
 //
 // Concurrent Issue and Revoke calls are committed together in shared
 // transactions (group commit): each call returns once its transaction is
-// committed, and concurrent callers share the cost of the commit. A store
-// whose reads cost a round trip each (postgres) implements Prefetcher, and
-// a shared transaction then reads the records its calls check in one. A
-// store that can write one column of many records at once (sqlite,
-// postgres) implements SeqSetter, and the cascade of a grant then writes
-// its revocation as the new sequence number of its tokens, in a few
-// statements, rather than as a Put of every token.
+// committed, and concurrent callers share the cost of the commit. A shared
+// transaction reads the records its calls check in one Tx.Get, writes what
+// they change in one Tx.Put, and revokes a grant of any size with one
+// Tx.RevokeGrants: a store whose statements cost a round trip (postgres)
+// serves a group commit in a few, with no cache of its own.
+//
+// A backend implements Store and Tx, and declares what it does beyond them
+// in Capabilities (Shared, Notify, Clock); the contract is stated whole in
+// Store's documentation, and package store/storetest checks a backend
+// against it, method by method, with one call.
 //
 // # Token keys
 //
@@ -134,7 +137,7 @@
 // deletes records that expired more than the grace ago; the index sheds
 // such entries; and Issue and Rotate refuse a parent that has expired (a
 // refusal, which fails safe). Over a store with a clock of its own
-// (StoreClock: the postgres backend), a Revoker on the default clock
+// (Capabilities.Clock: the postgres backend), a Revoker on the default clock
 // purges by the earlier of its clock and the store's, so a replica whose
 // clock runs fast cannot purge what the database still holds valid. Keep
 // the servers' clocks within the purge grace of each other (NTP); a
@@ -161,8 +164,8 @@
 //   - The index of revoked tokens is held in memory: about 54 bytes per
 //     revoked, unexpired token (BENCHMARKS.md). New streams it from the
 //     store. IsRevoked reads it without locks.
-//   - Only stores that other processes may write to (Shared, such as the
-//     sqlite backend) make New start a goroutine, the follower, which reads
+//   - Only stores that other processes may write to (Capabilities.Shared,
+//     such as the sqlite backend) make New start a goroutine, the follower, which reads
 //     their revocations every sync interval (WithSyncInterval). Until it
 //     does, a revocation committed by another process is not yet seen by
 //     IsRevoked in this one. Revocations made through this Revoker are seen

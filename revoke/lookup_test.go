@@ -116,7 +116,7 @@ func setUpLookupStates(t *testing.T, r *revoke.Revoker, c *testClock, s revoke.S
 // client, subject, kind and expiry.
 func TestLookupStates(t *testing.T) {
 	for name, newStore := range map[string]func() revoke.Store{
-		"memory":    func() revoke.Store { return memory.New() },
+		"memory": func() revoke.Store { return memory.New() },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := newStore()

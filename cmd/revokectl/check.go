@@ -76,7 +76,7 @@ hint on stderr.`,
 			)
 			err = s.View(ctx, func(tx revoke.Tx) error {
 				var err error
-				rec, found, err = tx.Get(ctx, id)
+				rec, found, err = getRecord(ctx, tx, id)
 				return err
 			})
 			if err != nil {

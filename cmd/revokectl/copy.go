@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -69,17 +70,12 @@ func (c copier) flush(ctx context.Context, buf *[]revoke.Record, res *importResu
 	write := context.WithoutCancel(ctx)
 	var written int64
 	err := c.dst.Update(write, func(tx revoke.Tx) error {
-		written = 0
-		for _, rec := range *buf {
-			w, err := c.put(write, tx, rec)
-			if err != nil {
-				return fmt.Errorf("record %s: %w", rec.ID, err)
-			}
-			if w {
-				written++
-			}
+		changed, err := c.changed(write, tx, *buf)
+		if err != nil {
+			return err
 		}
-		return nil
+		written = int64(len(changed))
+		return tx.Put(write, changed)
 	})
 	if err != nil {
 		return err
@@ -93,24 +89,39 @@ func (c copier) flush(ctx context.Context, buf *[]revoke.Record, res *importResu
 	return nil
 }
 
-// put writes rec in tx unless the same record is stored, and reports
-// whether it wrote.
-func (c copier) put(ctx context.Context, tx revoke.Tx, rec revoke.Record) (bool, error) {
-	if err := invalid(rec); err != nil {
-		return false, err
-	}
-	old, found, err := tx.Get(ctx, rec.ID)
+// changed checks the records of batch and returns those that differ from
+// the stored ones, with their checksums as the store should keep them.
+func (c copier) changed(ctx context.Context, tx revoke.Tx, batch []revoke.Record) ([]revoke.Record, error) {
+	grants, err := readGrants(ctx, tx, batch)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if !c.trusted {
-		rec.Check = 0
-		if found {
-			rec.Check = old.Check
+	seen := make(map[revoke.ID]bool, len(batch))
+	out := make([]revoke.Record, 0, len(batch))
+	for _, rec := range batch {
+		if err := invalid(rec); err != nil {
+			return nil, fmt.Errorf("record %s: %w", rec.ID, err)
+		}
+		if seen[rec.ID] {
+			return nil, fmt.Errorf("record %s: %w", rec.ID, errDuplicate)
+		}
+		seen[rec.ID] = true
+		if err := grants.check(rec); err != nil {
+			return nil, fmt.Errorf("record %s: %w", rec.ID, err)
+		}
+		old, found := grants.stored[rec.ID]
+		if !c.trusted {
+			rec.Check = 0
+			if found {
+				rec.Check = old.Check
+			}
+		}
+		if !found || !sameRecord(old, rec) {
+			out = append(out, rec)
 		}
 	}
-	if found && sameRecord(old, rec) {
-		return false, nil
-	}
-	return true, tx.Put(ctx, rec)
+	return out, nil
 }
+
+// errDuplicate reports an ID given twice in one batch.
+var errDuplicate = errors.New("the same ID twice in one batch")

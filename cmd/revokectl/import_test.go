@@ -91,7 +91,7 @@ func TestImportUntrustedChecksum(t *testing.T) {
 			s := openURL(t, store)
 			err := s.View(ctx, func(tx revoke.Tx) error {
 				for rec, want := range map[revoke.ID]uint32{wrong.ID: 0, kept.ID: 12345} {
-					got, found, err := tx.Get(ctx, rec)
+					got, found, err := getRecord(ctx, tx, rec)
 					if err != nil || !found || got.Check != want {
 						t.Errorf("stored check of %s = %d (found %v, %v), want %d", rec, got.Check, found, err, want)
 					}
@@ -223,12 +223,7 @@ func TestMigrateRefusesInvalidSource(t *testing.T) {
 	}
 	bad := revokedRecord("tok-bad", revoke.MaxSeq+1)
 	err = s.Update(ctx, func(tx revoke.Tx) error {
-		for _, rec := range []revoke.Record{revokedRecord("tok-good", 1), bad} {
-			if err := tx.Put(ctx, rec); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.Put(ctx, []revoke.Record{revokedRecord("tok-good", 1), bad})
 	})
 	if err != nil {
 		t.Skipf("bolt refuses a seq above MaxSeq itself: %v", err)

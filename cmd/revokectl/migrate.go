@@ -36,11 +36,9 @@ func (sc *scanner) next() (revoke.Record, error) {
 		}
 		sc.buf, sc.i = sc.buf[:0], 0
 		err := sc.s.View(sc.ctx, func(tx revoke.Tx) error {
-			sc.buf = sc.buf[:0]
-			return tx.Scan(sc.ctx, sc.after, sc.page, func(rec revoke.Record) error {
-				sc.buf = append(sc.buf, rec)
-				return nil
-			})
+			var err error
+			sc.buf, err = tx.Scan(sc.ctx, sc.after, sc.page)
+			return err
 		})
 		if err != nil {
 			return revoke.Record{}, err

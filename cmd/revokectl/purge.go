@@ -80,20 +80,11 @@ func purge(ctx context.Context, s revoke.Store, cutoff time.Time, batch int, don
 			return total, errInterrupted
 		}
 		err := s.Update(write, func(tx revoke.Tx) error {
-			ids = ids[:0]
-			err := tx.Expired(write, cutoff, batch, func(rec revoke.Record) error {
-				ids = append(ids, rec.ID)
-				return nil
-			})
-			if err != nil {
+			var err error
+			if ids, err = tx.Expired(write, cutoff, batch); err != nil {
 				return err
 			}
-			for _, id := range ids {
-				if err := tx.Delete(write, id); err != nil {
-					return err
-				}
-			}
-			return nil
+			return tx.Delete(write, ids)
 		})
 		if err != nil {
 			return total, err

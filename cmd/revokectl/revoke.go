@@ -77,12 +77,12 @@ store it, and revokes every spelling of it.`,
 			)
 			err = s.View(ctx, func(tx revoke.Tx) error {
 				var err error
-				if rec, found, err = tx.Get(ctx, id); err != nil || !found {
-					return err
-				}
-				count, err = wouldRevoke(ctx, tx, rec, now)
+				rec, found, err = getRecord(ctx, tx, id)
 				return err
 			})
+			if err == nil && found && dryRun {
+				count, err = wouldRevoke(ctx, s.Store, rec, now)
+			}
 			if err != nil {
 				return err
 			}
@@ -122,8 +122,10 @@ store it, and revokes every spelling of it.`,
 // wouldRevoke counts what Revoke of rec would revoke now: nothing for an
 // expired or revoked token, the token alone for an access token, the live
 // members of its grant for a refresh token (members expired within the
-// default purge grace included, as Revoke's cascade does).
-func wouldRevoke(ctx context.Context, tx revoke.Tx, rec revoke.Record, now time.Time) (int, error) {
+// default purge grace included, as Revoke's cascade does). The store
+// contract lists a grant's records only as it revokes them, so a dry run of
+// a refresh token reads the whole store (revoke.ScanAll), page by page.
+func wouldRevoke(ctx context.Context, s revoke.Store, rec revoke.Record, now time.Time) (int, error) {
 	switch {
 	case rec.Revoked() || !rec.ExpiresAt.After(now):
 		return 0, nil
@@ -132,8 +134,8 @@ func wouldRevoke(ctx context.Context, tx revoke.Tx, rec revoke.Record, now time.
 	}
 	cutoff := now.Add(-revoke.DefaultPurgeGrace)
 	n := 0
-	err := tx.Grant(ctx, rec.Grant, func(m revoke.Record) error {
-		if !m.Revoked() && m.ExpiresAt.After(cutoff) {
+	err := revoke.ScanAll(ctx, s, revoke.MaxScanPage/10, func(m revoke.Record) error {
+		if m.Grant == rec.Grant && !m.Revoked() && m.ExpiresAt.After(cutoff) {
 			n++
 		}
 		return nil

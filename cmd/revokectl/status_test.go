@@ -76,7 +76,7 @@ func wantStatuses(t *testing.T, url []string, recs []revoke.Record) {
 	defer s.Close()
 	err := s.View(ctx, func(tx revoke.Tx) error {
 		for _, want := range recs {
-			got, found, err := tx.Get(ctx, want.ID)
+			got, found, err := getRecord(ctx, tx, want.ID)
 			if err != nil || !found || got.Status != want.Status {
 				t.Errorf("%s: record %s: Status %+v (found %v, %v), want %+v", url[1], want.ID, got.Status, found, err, want.Status)
 			}
