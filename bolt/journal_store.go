@@ -365,13 +365,12 @@ func (s *Store) applyPart(btx *bbolt.Tx, l *layer, chunk []revoke.ID, hook func(
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	for _, id := range chunk {
 		vs := l.m[id]
 		if c := vs[len(vs)-1].c; c.deleted {
-			err = t.Delete(ctx, id)
+			err = t.delete(id)
 		} else {
-			err = t.Put(ctx, c.rec)
+			err = t.put(c.rec)
 		}
 		if err != nil {
 			return err

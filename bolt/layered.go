@@ -13,7 +13,7 @@ import (
 // writes (ws, nil in a View), the committed changes of the journal not yet
 // in the tree (snap), and the tree, read through a bbolt read transaction.
 // A record in a newer layer shadows the tree's record of the same ID,
-// whatever grant, expiry or sequence number either has.
+// whatever expiry or sequence number either has.
 type ltx struct {
 	tree *tx
 	snap snapshot
@@ -22,7 +22,7 @@ type ltx struct {
 
 var _ revoke.Tx = (*ltx)(nil)
 
-// errStop ends an iteration of the tree early; it never leaves ltx.
+// errStop ends an iteration early; it never leaves the package.
 var errStop = errors.New("bolt: stop")
 
 // lookup returns the change of id in the layers above the tree.
@@ -65,15 +65,33 @@ func (t *ltx) records(keep func(revoke.Record) bool) []revoke.Record {
 	return out
 }
 
-// Get returns the newest layer's record of id.
-func (t *ltx) Get(ctx context.Context, id revoke.ID) (revoke.Record, bool, error) {
+// get returns the newest layer's record of id.
+func (t *ltx) get(id revoke.ID) (revoke.Record, bool, error) {
 	if c, ok := t.lookup(id); ok {
-		if c.deleted {
-			return revoke.Record{}, false, nil
-		}
-		return c.rec, true, nil
+		return c.rec, !c.deleted, nil
 	}
-	return t.tree.Get(ctx, id)
+	rec, _, found, err := t.tree.get(id)
+	return rec, found, err
+}
+
+// Get returns the records of ids the transaction sees, each once.
+func (t *ltx) Get(_ context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	recs := make([]revoke.Record, 0, len(ids))
+	seen := make(map[revoke.ID]struct{}, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		rec, found, err := t.get(id)
+		if err != nil {
+			return nil, fmt.Errorf("bolt: Get: %w", err)
+		}
+		if found {
+			recs = append(recs, rec)
+		}
+	}
+	return recs, nil
 }
 
 func (t *ltx) writable(op string) error {
@@ -83,27 +101,45 @@ func (t *ltx) writable(op string) error {
 	return nil
 }
 
-// Put records rec in the transaction's write set, once it encodes.
-func (t *ltx) Put(_ context.Context, rec revoke.Record) error {
+// Put records recs in the transaction's write set, once each encodes and
+// keeps the grant and owners of the record it replaces: the journal's
+// commits are applied to the tree later, where a refused change would
+// fail the store.
+func (t *ltx) Put(_ context.Context, recs []revoke.Record) error {
 	if err := t.writable("Put"); err != nil {
 		return err
 	}
-	if _, err := encodeRecord(nil, rec); err != nil {
-		return err
+	for _, rec := range recs {
+		if _, err := encodeRecord(nil, rec); err != nil {
+			return err
+		}
+		old, found, err := t.get(rec.ID)
+		if err == nil && found {
+			err = sameGrant(old, rec)
+		}
+		if err != nil {
+			return fmt.Errorf("bolt: Put: %w", err)
+		}
+		t.ws.set(rec.ID, change{rec: rec})
 	}
-	t.ws.set(rec.ID, change{rec: rec})
 	return nil
 }
 
-// Delete records the deletion of id in the transaction's write set.
-func (t *ltx) Delete(ctx context.Context, id revoke.ID) error {
+// Delete records the deletion of the records of ids the transaction sees
+// in its write set.
+func (t *ltx) Delete(_ context.Context, ids []revoke.ID) error {
 	if err := t.writable("Delete"); err != nil {
 		return err
 	}
-	if _, found, err := t.Get(ctx, id); err != nil || !found {
-		return err
+	for _, id := range ids {
+		_, found, err := t.get(id)
+		if err != nil {
+			return fmt.Errorf("bolt: Delete: %w", err)
+		}
+		if found {
+			t.ws.set(id, change{deleted: true})
+		}
 	}
-	t.ws.set(id, change{deleted: true})
 	return nil
 }
 
@@ -129,17 +165,47 @@ func (t *ltx) NextSeq(context.Context) (uint64, error) {
 	return cur, nil
 }
 
-// Grant calls fn for the tree's records of grant that no layer shadows,
-// then for the layers' records of grant.
-func (t *ltx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
-	err := t.tree.Grant(ctx, grant, func(rec revoke.Record) error {
-		if t.shadowed(rec.ID) {
-			return nil
+// RevokeGrants records in the write set, with Seq set to seq, the live
+// records of grants the transaction sees.
+func (t *ltx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) ([]revoke.Revocation, error) {
+	if err := t.writable("RevokeGrants"); err != nil {
+		return nil, err
+	}
+	var revs []revoke.Revocation
+	done := make(map[revoke.ID]struct{}, len(grants))
+	for _, g := range grants {
+		if _, dup := done[g]; dup {
+			continue
 		}
-		return fn(rec)
+		done[g] = struct{}{}
+		members, err := t.members(ctx, g)
+		if err != nil {
+			return nil, fmt.Errorf("bolt: RevokeGrants: %w", err)
+		}
+		for _, rec := range members {
+			if rec.Revoked() {
+				continue
+			}
+			rec.Seq = seq
+			t.ws.set(rec.ID, change{rec: rec})
+			revs = append(revs, rec.Revocation())
+		}
+	}
+	return revs, nil
+}
+
+// members returns the records of grant the transaction sees: the tree's
+// that no layer shadows, then the layers'.
+func (t *ltx) members(ctx context.Context, grant revoke.ID) ([]revoke.Record, error) {
+	var recs []revoke.Record
+	_, err := t.tree.eachInGrant(ctx, grant, func(rec revoke.Record) error {
+		if !t.shadowed(rec.ID) {
+			recs = append(recs, rec)
+		}
+		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The layers' records of grant: those the transaction put in it,
 	// and those the journal's layers did, as each is now.
@@ -153,22 +219,14 @@ func (t *ltx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record)
 	}
 	ids = append(ids, t.snap.inGrant(grant)...)
 	seen := make(map[revoke.ID]bool, len(ids))
-	c := counter{ctx: ctx, op: "Grant"}
 	for _, id := range ids {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		ch, _ := t.lookup(id)
-		if ch.deleted || ch.rec.Grant != grant {
-			continue
-		}
-		if err := c.tick(); err != nil {
-			return err
-		}
-		if err := fn(ch.rec); err != nil {
-			return err
+		if c, _ := t.lookup(id); !c.deleted {
+			recs = append(recs, c.rec)
 		}
 	}
-	return nil
+	return recs, nil
 }

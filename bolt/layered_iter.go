@@ -5,17 +5,16 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// The iterations of ltx merge the tree's index, skipping the records a
-// layer shadows, with the layers' records sorted the same way. The layers
-// are bounded (see applyLimitFactor), so sorting them per call is cheap
-// beside the calls' own cost.
+// The ordered iterations of ltx merge the tree's index, skipping the
+// records a layer shadows, with the layers' records sorted the same way.
+// The layers are bounded (see applyLimitFactor), so sorting them per call
+// is cheap beside the calls' own cost.
 
 // RevokedSince calls fn for every revoked record whose Seq is above seq,
 // in ascending Seq order.
@@ -32,40 +31,100 @@ func (t *ltx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revoc
 		return bytes.Compare(a.ID[:], b.ID[:])
 	}, func(fn func(revoke.Revocation) error) error {
 		return t.tree.RevokedSince(ctx, seq, fn)
-	}, unshadowed(t, func(r revoke.Revocation) revoke.ID { return r.ID }), limited(&c, math.MaxInt, fn))
+	}, unshadowed(t, func(r revoke.Revocation) revoke.ID { return r.ID }), counted(&c, fn))
 }
 
-// Expired calls fn for at most limit records whose ExpiresAt is before
-// before, earliest first.
-func (t *ltx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
+// Expired returns the IDs of at most limit records whose ExpiresAt is
+// before before: the layers' first, then the tree's that no layer shadows.
+func (t *ltx) Expired(ctx context.Context, before time.Time, limit int) ([]revoke.ID, error) {
 	if limit <= 0 {
-		return nil
+		return nil, nil
 	}
-	pending := t.records(func(r revoke.Record) bool { return r.ExpiresAt.Before(before) })
-	c := counter{ctx: ctx, op: "Expired"}
-	return merge(pending, func(a, b revoke.Record) int {
-		if d := a.ExpiresAt.Compare(b.ExpiresAt); d != 0 {
-			return d
+	var ids []revoke.ID
+	for _, rec := range t.records(func(r revoke.Record) bool { return r.ExpiresAt.Before(before) }) {
+		if len(ids) == limit {
+			return ids, nil
 		}
-		return bytes.Compare(a.ID[:], b.ID[:])
-	}, func(fn func(revoke.Record) error) error {
-		return t.tree.Expired(ctx, before, math.MaxInt, fn)
-	}, unshadowed(t, recordID), limited(&c, limit, fn))
+		ids = append(ids, rec.ID)
+	}
+	err := t.tree.eachExpired(ctx, before, func(id revoke.ID) error {
+		if len(ids) == limit {
+			return errStop
+		}
+		if !t.shadowed(id) {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	return ids, nil
 }
 
-// Scan calls fn for at most limit records whose ID is above after, in
-// ascending ID order.
-func (t *ltx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revoke.Record) error) error {
+// Scan returns at most limit records whose ID is above after, in ascending
+// ID order.
+func (t *ltx) Scan(ctx context.Context, after revoke.ID, limit int) ([]revoke.Record, error) {
 	if limit <= 0 {
-		return nil
+		return nil, nil
 	}
 	pending := t.records(func(r revoke.Record) bool { return bytes.Compare(r.ID[:], after[:]) > 0 })
+	var recs []revoke.Record
 	c := counter{ctx: ctx, op: "Scan"}
-	return merge(pending, func(a, b revoke.Record) int {
+	err := merge(pending, func(a, b revoke.Record) int {
 		return bytes.Compare(a.ID[:], b.ID[:])
 	}, func(fn func(revoke.Record) error) error {
-		return t.tree.Scan(ctx, after, math.MaxInt, fn)
-	}, unshadowed(t, recordID), limited(&c, limit, fn))
+		return t.tree.eachRecord(ctx, after, fn)
+	}, unshadowed(t, recordID), counted(&c, collect(&recs, limit)))
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// GrantsOf returns at most limit grants of the subject or client key above
+// after, in ascending order. A grant of the tree's owners index is
+// reported only while the transaction sees a record of it: one the layers
+// hold, or one of the tree's that no layer shadows.
+func (t *ltx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int) ([]revoke.ID, error) {
+	if ok, err := checkOwner(by, key); err != nil || !ok || limit <= 0 {
+		return nil, err
+	}
+	o := owned{by, key}
+	layered := map[revoke.ID]bool{}
+	var pending []revoke.ID
+	for _, rec := range t.records(func(r revoke.Record) bool { return owns(r, o) && bytes.Compare(r.Grant[:], after[:]) > 0 }) {
+		if !layered[rec.Grant] {
+			layered[rec.Grant] = true
+			pending = append(pending, rec.Grant)
+		}
+	}
+	var ids []revoke.ID
+	c := counter{ctx: ctx, op: "GrantsOf"}
+	err := merge(pending, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) }, func(fn func(revoke.ID) error) error {
+		return t.tree.eachOwned(ctx, o, after, fn)
+	}, func(g revoke.ID) (bool, error) { return t.treeHolds(ctx, g) }, counted(&c, collect(&ids, limit)))
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// treeHolds reports whether the tree holds a record of grant that no
+// layer shadows.
+func (t *ltx) treeHolds(ctx context.Context, grant revoke.ID) (bool, error) {
+	found := false
+	_, err := t.tree.eachInGrant(ctx, grant, func(rec revoke.Record) error {
+		if !t.shadowed(rec.ID) {
+			found = true
+			return errStop
+		}
+		return nil
+	})
+	if err == errStop {
+		err = nil
+	}
+	return found, err
 }
 
 // merge calls emit, in the order cmp sorts them, for pending, the layers'
@@ -109,47 +168,16 @@ func unshadowed[T any](t *ltx, id func(T) revoke.ID) func(T) (bool, error) {
 
 func recordID(rec revoke.Record) revoke.ID { return rec.ID }
 
-// Grants calls fn for at most limit grants of the subject or client key
-// above after, in ascending order. A grant of the tree's owners index is
-// reported only while a record of it has the owner: one the layers hold,
-// or one of the tree's that no layer shadows.
-func (t *ltx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
-	if err := t.tree.Grants(ctx, by, key, after, 0, nil); err != nil {
-		return err // an unknown owner
-	}
-	if limit <= 0 || (by == revoke.BySubject && key == "") {
-		return nil
-	}
-	o := owned{by, key}
-	layered := map[revoke.ID]bool{}
-	var pending []revoke.ID
-	for _, rec := range t.records(func(r revoke.Record) bool { return owns(r, o) && bytes.Compare(r.Grant[:], after[:]) > 0 }) {
-		if !layered[rec.Grant] {
-			layered[rec.Grant] = true
-			pending = append(pending, rec.Grant)
-		}
-	}
-	c := counter{ctx: ctx, op: "Grants"}
-	return merge(pending, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) }, func(fn func(revoke.ID) error) error {
-		return t.tree.Grants(ctx, by, key, after, math.MaxInt, fn)
-	}, func(g revoke.ID) (bool, error) { return t.treeOwns(ctx, g, o) }, limited(&c, limit, fn))
-}
-
-// treeOwns reports whether a record of grant in the tree that no layer
-// shadows has owner o.
-func (t *ltx) treeOwns(ctx context.Context, grant revoke.ID, o owned) (bool, error) {
-	found := false
-	err := t.tree.Grant(ctx, grant, func(rec revoke.Record) error {
-		if owns(rec, o) && !t.shadowed(rec.ID) {
-			found = true
+// collect returns the emit of merge that appends to *out and ends the
+// iteration (errStop) once it holds limit entries.
+func collect[T any](out *[]T, limit int) func(T) error {
+	return func(v T) error {
+		*out = append(*out, v)
+		if len(*out) == limit {
 			return errStop
 		}
 		return nil
-	})
-	if err == errStop {
-		err = nil
 	}
-	return found, err
 }
 
 // counter counts the items an iteration reports and checks its context
@@ -160,13 +188,9 @@ type counter struct {
 	n   int
 }
 
-// limited returns fn, counted by c, that ends the iteration (errStop)
-// once it was called limit times.
-func limited[T any](c *counter, limit int, fn func(T) error) func(T) error {
+// counted returns fn, counted by c.
+func counted[T any](c *counter, fn func(T) error) func(T) error {
 	return func(v T) error {
-		if c.n == limit {
-			return errStop
-		}
 		if err := c.tick(); err != nil {
 			return err
 		}

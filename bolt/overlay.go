@@ -48,8 +48,8 @@ type version struct {
 type layer struct {
 	m     map[revoke.ID][]version
 	order []revoke.ID // records in the order first touched, for the applier
-	// byGrant lists, per grant, the records put in it (a record that
-	// moved on stays listed: readers check the version they see).
+	// byGrant lists, per grant, the records put in it (a record deleted
+	// since stays listed: readers check the version they see).
 	byGrant map[revoke.ID][]revoke.ID
 	n       int    // versions held
 	seq     uint64 // the highest sequence number committed in it
@@ -99,7 +99,7 @@ func (o *overlay) publish(w *writeSet) {
 		}
 		c := w.m[id]
 		l.m[id] = append(vs, version{at: o.at, c: c})
-		if !c.deleted && (len(vs) == 0 || vs[len(vs)-1].c.deleted || vs[len(vs)-1].c.rec.Grant != c.rec.Grant) {
+		if !c.deleted && (len(vs) == 0 || vs[len(vs)-1].c.deleted) {
 			l.byGrant[c.rec.Grant] = append(l.byGrant[c.rec.Grant], id)
 		}
 	}
@@ -242,7 +242,7 @@ func (s snapshot) lookup(id revoke.ID) (change, bool) {
 }
 
 // inGrant returns the IDs of the records put in grant in the snapshot's
-// layers, with repeats and with records that have since left the grant.
+// layers, with repeats and with records deleted since.
 func (s snapshot) inGrant(grant revoke.ID) []revoke.ID {
 	if s.o == nil {
 		return nil

@@ -8,20 +8,38 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// Scan calls fn for at most limit records whose ID is above after, in
-// ascending ID order: a cursor over the ids bucket, which lists every
-// record by ID, and one lookup of grant key ‖ ID per record.
-func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revoke.Record) error) error {
+// Scan returns at most limit records whose ID is above after, in ascending
+// ID order.
+func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int) ([]revoke.Record, error) {
 	if limit <= 0 {
-		return nil
+		return nil, nil
 	}
+	var recs []revoke.Record
+	err := t.eachRecord(ctx, after, func(rec revoke.Record) error {
+		recs = append(recs, rec)
+		if len(recs) == limit {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// eachRecord calls fn for every record whose ID is above after, in
+// ascending ID order, until fn returns an error, which it returns: a
+// cursor over the ids bucket, which lists every record by ID, and one
+// lookup of grant key ‖ ID per record.
+func (t *tx) eachRecord(ctx context.Context, after revoke.ID, fn func(revoke.Record) error) error {
 	c := t.ids.Cursor()
 	k, v := c.Seek(after[:])
 	if bytes.Equal(k, after[:]) {
 		k, v = c.Next()
 	}
-	for n := 0; n < limit && k != nil; n++ {
-		if n%ctxEvery == ctxEvery-1 {
+	for n := 1; k != nil; n++ {
+		if n%ctxEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("bolt: Scan: %w", err)
 			}

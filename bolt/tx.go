@@ -3,12 +3,10 @@ package bolt
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/sdkauth/revocation/revoke"
 	bbolt "go.etcd.io/bbolt"
@@ -18,7 +16,7 @@ import (
 // context.
 const ctxEvery = 256
 
-// empty is the value of the expiry index entries.
+// empty is the value of the expiry and owners index entries.
 var empty = []byte{}
 
 // tx is a revoke.Tx over a bbolt transaction. Every value it returns is
@@ -27,13 +25,6 @@ var empty = []byte{}
 type tx struct {
 	btx                                                 *bbolt.Tx
 	records, ids, grants, expiry, revoked, meta, owners *bbolt.Bucket
-
-	// The grant whose key was last looked up or given, and its key: a
-	// cascade puts every record of one grant, an Issue reads the parent
-	// and puts a token of its grant.
-	lastGrant revoke.ID
-	lastKey   grantKey
-	lastValid bool
 }
 
 var _ revoke.Tx = (*tx)(nil)
@@ -98,21 +89,32 @@ func (t *tx) get(id revoke.ID) (revoke.Record, grantKey, bool, error) {
 	return rec, gk, true, nil
 }
 
-// Get returns the record whose ID is id.
-func (t *tx) Get(_ context.Context, id revoke.ID) (revoke.Record, bool, error) {
-	rec, _, found, err := t.get(id)
-	return rec, found, err
+// Get returns the stored records of ids, each once.
+func (t *tx) Get(_ context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	recs := make([]revoke.Record, 0, len(ids))
+	seen := make(map[revoke.ID]struct{}, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		rec, _, found, err := t.get(id)
+		if err != nil {
+			return nil, fmt.Errorf("bolt: Get: %w", err)
+		}
+		if found {
+			recs = append(recs, rec)
+		}
+	}
+	return recs, nil
 }
 
 // grantKeyOf returns the key of grant, and false when no record of it is
-// stored. The key of a grant whose first token is stored in it (Grant ==
-// ID, most grants) is that token's ids entry; the grantkeys bucket holds
-// the keys of the other grants: those whose first token was deleted or
-// moved, or never stored.
+// stored. The key of a grant whose first token is stored (Grant == ID,
+// most grants) is that token's ids entry; the grantkeys bucket holds the
+// keys of the other grants: those whose first token was deleted, or never
+// stored.
 func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
-	if t.lastValid && t.lastGrant == grant {
-		return t.lastKey, true, nil
-	}
 	v := t.grants.Get(grant[:])
 	if v == nil {
 		// The first token's ids entry, if it is stored in its grant.
@@ -133,7 +135,6 @@ func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
 	} else if len(v) != grantKeyLen {
 		return grantKey{}, false, fmt.Errorf("%w: grantkeys entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
 	}
-	t.lastGrant, t.lastKey, t.lastValid = grant, grantKey(v), true
 	return grantKey(v), true, nil
 }
 
@@ -163,145 +164,182 @@ func (t *tx) newGrantKey(grant revoke.ID, root bool) (grantKey, error) {
 	}
 	if !root {
 		if err := t.grants.Put(append([]byte(nil), grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
-			t.lastValid = false
 			return grantKey{}, err
 		}
 	}
-	t.lastGrant, t.lastKey, t.lastValid = grant, gk, true
 	return gk, nil
 }
 
-// Put stores rec under its grant's key ‖ rec.ID with its index entries,
-// first removing the record it replaces (from another grant, if it moves)
-// and the index entries that no longer hold.
-func (t *tx) Put(_ context.Context, rec revoke.Record) error {
+// Put stores each record of recs (see put).
+func (t *tx) Put(_ context.Context, recs []revoke.Record) error {
 	if err := t.writable("Put"); err != nil {
 		return err
 	}
+	for _, rec := range recs {
+		if err := t.put(rec); err != nil {
+			return fmt.Errorf("bolt: Put: %w", err)
+		}
+	}
+	return nil
+}
+
+// put stores rec under its grant's key ‖ rec.ID with its index entries:
+// a new record with all of them (and its grant's, for the grant's first
+// record), a replaced one with those that changed.
+func (t *tx) put(rec revoke.Record) error {
 	// bbolt keeps the key and value slices given to Put until the
 	// transaction ends, so each gets fresh memory.
 	val, err := encodeRecord(nil, rec)
 	if err != nil {
 		return err
 	}
-	exp, _ := nanos(rec.ExpiresAt) // checked by encodeRecord
-	old, oldGK, existed, err := t.get(rec.ID)
-	if err != nil {
-		return fmt.Errorf("bolt: Put: replacing %w", err)
-	}
-	// The key of rec's grant, found before the record it replaces, in
-	// another grant, goes: its ids entry may name that grant's first token.
-	gk := oldGK
-	if !existed || old.Grant != rec.Grant {
-		if gk, err = t.grantKeyFor(rec); err != nil {
-			return fmt.Errorf("bolt: Put: %w", err)
+	old, gk, existed, err := t.get(rec.ID)
+	switch {
+	case err != nil:
+		return fmt.Errorf("replacing %w", err)
+	case existed:
+		if err := sameGrant(old, rec); err != nil {
+			return err
 		}
+		return t.replace(old, rec, gk, val)
 	}
-	var oldExp int64
-	if existed {
-		oldExp, _ = nanos(old.ExpiresAt) // decoded from nanoseconds
-		if err := t.remove("Put", old, oldGK, oldExp, &rec); err != nil {
+	return t.insert(rec, val)
+}
+
+// sameGrant returns an error when next, replacing old, moves it to another
+// grant or changes its owners, which the contract rules out (see
+// revoke.Store, "Records and grants"): the grant and owners indexes hold
+// one entry per grant.
+func sameGrant(old, next revoke.Record) error {
+	if old.Grant != next.Grant || old.ClientID != next.ClientID || old.Subject != next.Subject {
+		return fmt.Errorf("record %s of grant %s cannot change its grant, client or subject (to grant %s)", old.ID, old.Grant, next.Grant)
+	}
+	return nil
+}
+
+// insert stores rec, which the store does not hold, encoded as val, with
+// its ids, expiry and revocation entries; the grant's first record also
+// gives the grant its key and owners entries.
+func (t *tx) insert(rec revoke.Record, val []byte) error {
+	gk, found, err := t.grantKeyOf(rec.Grant)
+	if err != nil {
+		return err
+	}
+	if !found {
+		if gk, err = t.newGrantKey(rec.Grant, rec.Grant == rec.ID); err != nil {
+			return err
+		}
+		if err := t.putOwners(rec); err != nil {
 			return err
 		}
 	}
 	k := recordKey(gk, rec.ID)
 	if err := t.records.Put(append([]byte(nil), k[:]...), val); err != nil {
-		return fmt.Errorf("bolt: Put: %w", err)
+		return err
 	}
-	if err := t.putIndexes(rec, gk, exp, old, oldGK, oldExp, existed); err != nil {
-		return fmt.Errorf("bolt: Put: %w", err)
+	if err := t.ids.Put(append([]byte(nil), rec.ID[:]...), append([]byte(nil), gk[:]...)); err != nil {
+		return fmt.Errorf("ids: %w", err)
 	}
-	return nil
+	exp, _ := nanos(rec.ExpiresAt) // checked by encodeRecord
+	if err := t.expiry.Put(expiryKey(exp, rec.ID), empty); err != nil {
+		return fmt.Errorf("expiry index: %w", err)
+	}
+	return t.putRevocation(rec, exp)
 }
 
-// grantKeyFor returns the key of rec's grant, made when the grant has none.
-func (t *tx) grantKeyFor(rec revoke.Record) (grantKey, error) {
-	gk, found, err := t.grantKeyOf(rec.Grant)
-	if err != nil || found {
-		return gk, err
+// replace overwrites old, stored under grant key gk, with next, of the same
+// grant and owners, encoded as val, and moves its expiry and revocation
+// entries when they changed.
+func (t *tx) replace(old, next revoke.Record, gk grantKey, val []byte) error {
+	k := recordKey(gk, next.ID)
+	if err := t.records.Put(append([]byte(nil), k[:]...), val); err != nil {
+		return err
 	}
-	return t.newGrantKey(rec.Grant, rec.Grant == rec.ID)
-}
-
-// putIndexes writes the index entries of rec, stored under grant key gk
-// with expiry exp, that the version it replaces (old, if existed) did not
-// have: its ids entry, expiry, owners and revocation.
-func (t *tx) putIndexes(rec revoke.Record, gk grantKey, exp int64, old revoke.Record, oldGK grantKey, oldExp int64, existed bool) error {
-	if !existed || gk != oldGK {
-		if err := t.ids.Put(append([]byte(nil), rec.ID[:]...), append([]byte(nil), gk[:]...)); err != nil {
-			return fmt.Errorf("ids: %w", err)
+	oldExp, _ := nanos(old.ExpiresAt) // decoded from nanoseconds
+	exp, _ := nanos(next.ExpiresAt)   // checked by encodeRecord
+	if oldExp != exp {
+		if err := t.expiry.Delete(expiryKey(oldExp, old.ID)); err != nil {
+			return fmt.Errorf("expiry index: %w", err)
 		}
-	}
-	if !existed || oldExp != exp {
-		if err := t.expiry.Put(expiryKey(exp, rec.ID), empty); err != nil {
+		if err := t.expiry.Put(expiryKey(exp, next.ID), empty); err != nil {
 			return fmt.Errorf("expiry index: %w", err)
 		}
 	}
-	if !existed || !sameOwners(old, rec) {
-		if err := t.putOwners(rec); err != nil {
-			return err
-		}
-	}
-	if rec.Seq != 0 && (!existed || old.Seq != rec.Seq || old.Check != rec.Check || oldExp != exp || old.Status != rec.Status) {
-		if err := t.revoked.Put(orderKey(rec.Seq, rec.ID), revocationValue(rec.Check, exp, rec.Status)); err != nil {
+	if old.Seq != 0 && old.Seq != next.Seq {
+		if err := t.revoked.Delete(orderKey(old.Seq, old.ID)); err != nil {
 			return fmt.Errorf("revocation index: %w", err)
 		}
 	}
-	return nil
+	if old.Seq == next.Seq && old.Check == next.Check && oldExp == exp && old.Status == next.Status {
+		return nil // the revocation entry, if any, holds
+	}
+	return t.putRevocation(next, exp)
 }
 
-// remove removes old, the stored record under grant key gk, with its ids,
-// grants and index entries, keeping those that next, the record replacing
-// it (or nil for Delete), has too. old is left in place when next stays in
-// its grant: Put overwrites it.
-func (t *tx) remove(op string, old revoke.Record, gk grantKey, oldExp int64, next *revoke.Record) error {
-	if next == nil || next.Grant != old.Grant {
-		if err := t.removeFromGrant(old, gk, next == nil); err != nil {
-			return fmt.Errorf("bolt: %s: %w", op, err)
-		}
+// putRevocation writes the revocation index entry of rec, expiring at exp,
+// when it is revoked.
+func (t *tx) putRevocation(rec revoke.Record, exp int64) error {
+	if rec.Seq == 0 {
+		return nil
 	}
-	if next == nil || !next.ExpiresAt.Equal(old.ExpiresAt) {
-		if err := t.expiry.Delete(expiryKey(oldExp, old.ID)); err != nil {
-			return fmt.Errorf("bolt: %s: expiry index: %w", op, err)
-		}
-	}
-	if next == nil || !sameOwners(old, *next) {
-		if err := t.dropOwners(old, gk, next); err != nil {
-			return fmt.Errorf("bolt: %s: %w", op, err)
-		}
-	}
-	if old.Seq != 0 && (next == nil || next.Seq != old.Seq) {
-		if err := t.revoked.Delete(orderKey(old.Seq, old.ID)); err != nil {
-			return fmt.Errorf("bolt: %s: revocation index: %w", op, err)
-		}
+	if err := t.revoked.Put(orderKey(rec.Seq, rec.ID), revocationValue(rec.Check, exp, rec.Status)); err != nil {
+		return fmt.Errorf("revocation index: %w", err)
 	}
 	return nil
 }
 
-// removeFromGrant deletes old's record from its grant gk (and its ids
-// entry when the record is deleted, not moved: an ids entry that the next
-// version needs is overwritten by Put), and keeps the grant's key: it goes
-// with the grant's last record, and a grant that keeps records without its
-// first token gets a grantkeys entry, since that token's ids entry no
-// longer holds the key.
-func (t *tx) removeFromGrant(old revoke.Record, gk grantKey, deleted bool) error {
-	k := recordKey(gk, old.ID)
+// Delete removes the stored records of ids with their index entries.
+func (t *tx) Delete(_ context.Context, ids []revoke.ID) error {
+	if err := t.writable("Delete"); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := t.delete(id); err != nil {
+			return fmt.Errorf("bolt: Delete: %w", err)
+		}
+	}
+	return nil
+}
+
+// delete removes the record whose ID is id, if stored, with its ids,
+// expiry and revocation entries; the grant's last record takes the
+// grant's key and owners entries with it.
+func (t *tx) delete(id revoke.ID) error {
+	old, gk, existed, err := t.get(id)
+	if err != nil || !existed {
+		return err
+	}
+	k := recordKey(gk, id)
 	if err := t.records.Delete(k[:]); err != nil {
 		return err
 	}
-	if deleted {
-		if err := t.ids.Delete(old.ID[:]); err != nil {
-			return fmt.Errorf("ids: %w", err)
+	if err := t.ids.Delete(id[:]); err != nil {
+		return fmt.Errorf("ids: %w", err)
+	}
+	exp, _ := nanos(old.ExpiresAt) // decoded from nanoseconds
+	if err := t.expiry.Delete(expiryKey(exp, id)); err != nil {
+		return fmt.Errorf("expiry index: %w", err)
+	}
+	if old.Seq != 0 {
+		if err := t.revoked.Delete(orderKey(old.Seq, id)); err != nil {
+			return fmt.Errorf("revocation index: %w", err)
 		}
 	}
+	return t.leaveGrant(old, gk)
+}
+
+// leaveGrant keeps the grant's key and owners entries once old, of grant
+// key gk, is deleted: they go with the grant's last record, and a grant
+// that keeps records without its first token gets a grantkeys entry, since
+// that token's ids entry no longer holds the key.
+func (t *tx) leaveGrant(old revoke.Record, gk grantKey) error {
 	if k, _ := t.records.Cursor().Seek(gk[:]); !hasPrefix(k, gk[:]) {
-		if t.lastGrant == old.Grant {
-			t.lastValid = false
-		}
 		if err := t.grants.Delete(old.Grant[:]); err != nil {
 			return fmt.Errorf("grants: %w", err)
 		}
-	} else if old.Grant == old.ID {
+		return t.deleteOwners(old)
+	}
+	if old.Grant == old.ID {
 		if err := t.grants.Put(append([]byte(nil), old.Grant[:]...), append([]byte(nil), gk[:]...)); err != nil {
 			return fmt.Errorf("grants: %w", err)
 		}
@@ -313,348 +351,4 @@ func (t *tx) removeFromGrant(old revoke.Record, gk grantKey, deleted bool) error
 // starts with prefix.
 func hasPrefix(k, prefix []byte) bool {
 	return k != nil && bytes.HasPrefix(k, prefix)
-}
-
-// Delete removes the record whose ID is id, its ids entry and its index
-// entries.
-func (t *tx) Delete(_ context.Context, id revoke.ID) error {
-	if err := t.writable("Delete"); err != nil {
-		return err
-	}
-	old, gk, existed, err := t.get(id)
-	if err != nil {
-		return fmt.Errorf("bolt: Delete: %w", err)
-	}
-	if !existed {
-		return nil
-	}
-	exp, _ := nanos(old.ExpiresAt)
-	return t.remove("Delete", old, gk, exp, nil)
-}
-
-// Grant calls fn for every record of grant, in ID order. They are the
-// records whose keys start with the grant's key: one run of adjacent keys,
-// read with one cursor, without a lookup per member.
-func (t *tx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
-	gk, found, err := t.grantKeyOf(grant)
-	if err != nil || !found {
-		return err
-	}
-	c := t.records.Cursor()
-	n := 0
-	for k, v := c.Seek(gk[:]); hasPrefix(k, gk[:]); k, v = c.Next() {
-		if n++; n%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("bolt: Grant: %w", err)
-			}
-		}
-		rec, err := decodeStored(k, v)
-		if err != nil {
-			return err
-		}
-		if rec.Grant != grant {
-			return fmt.Errorf("%w: record %s of grant %s is stored under the key of grant %s", ErrCorrupt, rec.ID, rec.Grant, grant)
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// RevokedSince calls fn for every revocation whose Seq is greater than seq,
-// in Seq order. It reads the revocation index alone.
-func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revocation) error) error {
-	if seq == math.MaxUint64 {
-		return nil
-	}
-	var start [8]byte
-	binary.BigEndian.PutUint64(start[:], seq+1)
-	c := t.revoked.Cursor()
-	n := 0
-	for k, v := c.Seek(start[:]); k != nil; k, v = c.Next() {
-		if n++; n%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("bolt: RevokedSince: %w", err)
-			}
-		}
-		rev, err := decodeRevocation(k, v)
-		if err != nil {
-			return err
-		}
-		if err := fn(rev); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// minExpiry and maxExpiry bound the expiries a record can have.
-var (
-	minExpiry = time.Unix(0, math.MinInt64)
-	maxExpiry = time.Unix(0, math.MaxInt64)
-)
-
-// Expired calls fn for at most limit records whose ExpiresAt is before
-// before, earliest first.
-func (t *tx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
-	if limit <= 0 || !before.After(minExpiry) {
-		return nil
-	}
-	// Past maxExpiry every record qualifies.
-	all, bound := before.After(maxExpiry), expiryOrder(before.UnixNano())
-	c := t.expiry.Cursor()
-	n := 0
-	for k, _ := c.First(); k != nil && n < limit; k, _ = c.Next() {
-		if len(k) != orderKeyLen {
-			return fmt.Errorf("%w: expiry index key of %d bytes, want %d", ErrCorrupt, len(k), orderKeyLen)
-		}
-		if !all && binary.BigEndian.Uint64(k) >= bound {
-			break
-		}
-		if n++; n%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("bolt: Expired: %w", err)
-			}
-		}
-		id := revoke.ID(k[8:])
-		rec, _, found, err := t.get(id)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("%w: expiry index names a missing record %x", ErrCorrupt, k[8:])
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// NextSeq returns one more than the greatest of the stored counter and the
-// highest Seq in the revocation index, and stores it as the counter.
-func (t *tx) NextSeq(context.Context) (uint64, error) {
-	if err := t.writable("NextSeq"); err != nil {
-		return 0, err
-	}
-	cur, err := t.seqFloor()
-	if err != nil {
-		return 0, err
-	}
-	if cur >= math.MaxInt64 {
-		return 0, fmt.Errorf("bolt: NextSeq: the revocation sequence is exhausted")
-	}
-	cur++
-	if err := t.raiseSeq(cur); err != nil {
-		return 0, fmt.Errorf("bolt: NextSeq: %w", err)
-	}
-	return cur, nil
-}
-
-// seqFloor returns the greatest of the stored counter and the highest Seq
-// in the revocation index: NextSeq hands out numbers above it.
-func (t *tx) seqFloor() (uint64, error) {
-	cur, err := storedSeq(t.meta)
-	if err != nil {
-		return 0, err
-	}
-	if k, _ := t.revoked.Cursor().Last(); k != nil {
-		if len(k) != orderKeyLen {
-			return 0, fmt.Errorf("%w: revocation index key of %d bytes, want %d", ErrCorrupt, len(k), orderKeyLen)
-		}
-		cur = max(cur, binary.BigEndian.Uint64(k))
-	}
-	return cur, nil
-}
-
-// raiseSeq stores n as the sequence counter unless it holds more.
-func (t *tx) raiseSeq(n uint64) error {
-	cur, err := storedSeq(t.meta)
-	if err != nil || cur >= n {
-		return err
-	}
-	return t.meta.Put(keySeq, binary.BigEndian.AppendUint64(nil, n))
-}
-
-// storedSeq returns the sequence counter kept in meta, 0 if none.
-func storedSeq(meta *bbolt.Bucket) (uint64, error) {
-	v := meta.Get(keySeq)
-	switch len(v) {
-	case 0:
-		return 0, nil
-	case 8:
-		return binary.BigEndian.Uint64(v), nil
-	}
-	return 0, fmt.Errorf("%w: sequence counter of %d bytes, want 8", ErrCorrupt, len(v))
-}
-
-// The owners bucket indexes grants by subject and by client for Grants:
-//
-//	owner ‖ SHA-256(subject or client) ‖ grant ID → empty
-//
-// owner being 1 (subject) or 2 (client), as revoke.Owner. The digest gives
-// keys a fixed length, within bbolt's key size limit whatever the length of
-// a subject or client, and the grant last makes an owner's grants one
-// ascending run. There is one entry per grant, not per record: it is there
-// while at least one record of the grant has that subject or client. The
-// tokens issued under a grant share its owners, so only the grant's first
-// record writes entries; the others find them in place.
-
-// ownerPrefix is the part of the owners keys of by and key before the grant.
-func ownerPrefix(by revoke.Owner, key string) []byte {
-	p := make([]byte, 0, ownerPrefixLen+idLen)
-	sum := sha256.Sum256([]byte(key))
-	return append(append(p, byte(by)), sum[:]...)
-}
-
-const ownerPrefixLen = 1 + sha256.Size
-
-// ownerKey is the owners key of grant for by and key.
-func ownerKey(by revoke.Owner, key string, grant revoke.ID) []byte {
-	return append(ownerPrefix(by, key), grant[:]...)
-}
-
-// owned is an owner of a record: a subject or a client.
-type owned struct {
-	by  revoke.Owner
-	key string
-}
-
-// ownersOf returns the owners of rec that the owners bucket indexes: its
-// client, and its subject when it has one.
-func ownersOf(rec revoke.Record) []owned {
-	o := []owned{{revoke.ByClient, rec.ClientID}}
-	if rec.Subject != "" {
-		o = append(o, owned{revoke.BySubject, rec.Subject})
-	}
-	return o
-}
-
-// owns reports whether rec has owner o.
-func owns(rec revoke.Record, o owned) bool {
-	switch o.by {
-	case revoke.ByClient:
-		return rec.ClientID == o.key
-	case revoke.BySubject:
-		return o.key != "" && rec.Subject == o.key
-	}
-	return false
-}
-
-// sameOwners reports whether a and b have the same owners entries.
-func sameOwners(a, b revoke.Record) bool {
-	return a.Grant == b.Grant && a.ClientID == b.ClientID && a.Subject == b.Subject
-}
-
-// putOwners adds the owners entries of rec's grant that are not there yet.
-func (t *tx) putOwners(rec revoke.Record) error {
-	for _, o := range ownersOf(rec) {
-		k := ownerKey(o.by, o.key, rec.Grant)
-		if t.owners.Get(k) != nil {
-			continue
-		}
-		if err := t.owners.Put(k, empty); err != nil {
-			return fmt.Errorf("owners index: %w", err)
-		}
-	}
-	return nil
-}
-
-// dropOwners removes the owners entries of old's grant (key gk) that no
-// record holds any longer once old is replaced by next (nil for a Delete):
-// an entry stays while next, in the same grant, or another record of the
-// grant has its owner. old itself may still be in the records bucket.
-func (t *tx) dropOwners(old revoke.Record, gk grantKey, next *revoke.Record) error {
-	for _, o := range ownersOf(old) {
-		if next != nil && next.Grant == old.Grant && owns(*next, o) {
-			continue
-		}
-		used, err := t.ownerUsed(gk, o, old.ID)
-		if err != nil {
-			return err
-		}
-		if used {
-			continue
-		}
-		if err := t.owners.Delete(ownerKey(o.by, o.key, old.Grant)); err != nil {
-			return fmt.Errorf("owners index: %w", err)
-		}
-	}
-	return nil
-}
-
-// ownerUsed reports whether a record of the grant of key gk other than
-// except has owner o. The tokens of a grant mostly share its owners, so
-// the first record read usually answers.
-func (t *tx) ownerUsed(gk grantKey, o owned, except revoke.ID) (bool, error) {
-	c := t.records.Cursor()
-	for k, v := c.Seek(gk[:]); hasPrefix(k, gk[:]); k, v = c.Next() {
-		if bytes.Equal(k[grantKeyLen:], except[:]) {
-			continue
-		}
-		rec, err := decodeStored(k, v)
-		if err != nil {
-			return false, err
-		}
-		if owns(rec, o) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// Grants calls fn for at most limit grants of the subject or client key
-// above after, in ascending order: one cursor seek, then one step per grant
-// reported (each grant has one entry per owner), never a scan of the store.
-func (t *tx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
-	if by != revoke.BySubject && by != revoke.ByClient {
-		return fmt.Errorf("bolt: Grants: unknown owner %v", by)
-	}
-	if limit <= 0 || (by == revoke.BySubject && key == "") {
-		return nil
-	}
-	prefix := ownerPrefix(by, key)
-	seek := func(g revoke.ID) []byte { return append(prefix[:len(prefix):len(prefix)], g[:]...) }
-	from, ok := nextID(after)
-	if !ok {
-		return nil
-	}
-	c := t.owners.Cursor()
-	k, _ := c.Seek(seek(from))
-	for n := 0; n < limit; n, k = n+1, nextKey(c) {
-		if n%ctxEvery == ctxEvery-1 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("bolt: Grants: %w", err)
-			}
-		}
-		if !hasPrefix(k, prefix) {
-			return nil
-		}
-		if len(k) != len(prefix)+idLen {
-			return fmt.Errorf("%w: owners key of %d bytes, want %d", ErrCorrupt, len(k), len(prefix)+idLen)
-		}
-		if err := fn(revoke.ID(k[len(prefix):])); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// nextKey moves c to the next key and returns it.
-func nextKey(c *bbolt.Cursor) []byte {
-	k, _ := c.Next()
-	return k
-}
-
-// nextID returns id + 1 as a 256-bit big-endian number, and false when id
-// is the greatest ID.
-func nextID(id revoke.ID) (revoke.ID, bool) {
-	for i := len(id) - 1; i >= 0; i-- {
-		id[i]++
-		if id[i] != 0 {
-			return id, true
-		}
-	}
-	return id, false
 }

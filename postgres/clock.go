@@ -8,13 +8,8 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-var _ revoke.StoreClock = (*Store)(nil)
-
-// Now returns the database server's clock. A Revoker purges by the earlier
-// of its own clock and this one, so that a replica whose clock runs fast
-// cannot purge records the database still holds unexpired (see
-// revoke.StoreClock).
-func (s *Store) Now(ctx context.Context) (time.Time, error) {
+// now is the Store's Capabilities.Clock: the database server's clock.
+func (s *Store) now(ctx context.Context) (time.Time, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	switch {

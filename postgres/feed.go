@@ -33,22 +33,9 @@ func newFeed(cfg *pgx.ConnConfig, channel string, min, max time.Duration) *feed 
 	return &feed{cfg: cfg, channel: channel, min: min, max: max, subs: make(map[chan struct{}]struct{}), ctx: ctx, cancel: cancel}
 }
 
-// Notify returns a channel that receives soon after any process commits a
-// revocation to the Store's tables, and each time the feed's connection is
-// re-established (notifications sent while it was down are lost, so the
-// receiver must catch up). Sends never block and coalesce. The channel is
-// closed when ctx is done or the Store closes.
-//
-// The feed is a connection of the Store's own, outside the pool, that
-// LISTENs on a channel named after the schema and table prefix; Update sends
-// a NOTIFY on it in every transaction that takes a revocation sequence
-// number, delivered if and only if the transaction commits. The first call
-// of Notify opens the connection; if it fails, or later drops, the feed
-// reconnects in the background with backoff (see WithReconnectBackoff).
-// Notify returns an error wrapping revoke.ErrClosed after Close, and one
-// wrapping ErrOption for a Store made by New over a pool that is not pgx's
-// without WithFeedConfig.
-func (s *Store) Notify(ctx context.Context) (<-chan struct{}, error) {
+// notify is the Store's Capabilities.Notify: a subscription to the feed,
+// which it starts.
+func (s *Store) notify(ctx context.Context) (<-chan struct{}, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {

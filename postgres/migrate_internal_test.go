@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -13,22 +14,25 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// TestMigrateFromVersion1: tables of schema version 1, from before Status
-// List entries, made with that version's statements, are brought to the
-// current version by Open, in the default schema and in another: their
-// rows, live and revoked, read with the zero StatusRef, new rows keep
-// their Status, and RevokedSince still reads the seq index alone.
-func TestMigrateFromVersion1(t *testing.T) {
-	for _, schema := range []string{"", "revoke_migrate_" + strings.ToLower(rand.Text()[:8])} {
-		name := "DefaultSchema"
-		if schema != "" {
-			name = "OtherSchema"
+// TestMigrate: tables of schema version 1 (from before Status List
+// entries) and 2 (from before the owners table), made with those versions'
+// statements, are brought to the current version by Open, in the default
+// schema and in another: their rows, live and revoked, read with the zero
+// StatusRef, new rows keep their Status, their grants are found by subject
+// and client, and RevokedSince still reads the seq index alone.
+func TestMigrate(t *testing.T) {
+	for _, from := range []int{1, 2} {
+		for _, schema := range []string{"", "revoke_migrate_" + strings.ToLower(rand.Text()[:8])} {
+			name := fmt.Sprintf("FromVersion%d/DefaultSchema", from)
+			if schema != "" {
+				name = fmt.Sprintf("FromVersion%d/OtherSchema", from)
+			}
+			t.Run(name, func(t *testing.T) { testMigrate(t, from, schema) })
 		}
-		t.Run(name, func(t *testing.T) { testMigrateFromVersion1(t, schema) })
 	}
 }
 
-func testMigrateFromVersion1(t *testing.T, schema string) {
+func testMigrate(t *testing.T, from int, schema string) {
 	ctx := context.Background()
 	dsn := os.Getenv("REVOKE_POSTGRES_DSN")
 	prefix := "t" + strings.ToLower(rand.Text()[:10]) + "_"
@@ -50,14 +54,17 @@ func testMigrateFromVersion1(t *testing.T, schema string) {
 	t.Cleanup(func() {
 		d := sqlx.MustOpen("pgx", dsn)
 		defer d.Close()
-		d.MustExec(`DROP TABLE IF EXISTS ` + q.tokens + `, ` + q.meta)
+		d.MustExec(`DROP TABLE IF EXISTS ` + q.tokens + `, ` + q.owners + `, ` + q.meta)
 	})
 	root, access := revoke.TokenID("v1-root"), revoke.TokenID("v1-access")
-	stmts := append([]string{createMeta}, migrations[0]...)
+	stmts := []string{createMeta}
+	for _, m := range migrations[:from] {
+		stmts = append(stmts, m...)
+	}
 	for _, stmt := range stmts {
 		db.MustExec(q.fill(stmt))
 	}
-	db.MustExec(q.fill(setVersion), 1)
+	db.MustExec(q.fill(setVersion), from)
 	db.MustExec(q.fill(`UPDATE {m} SET value = 9 WHERE name = 'seq'`))
 	db.MustExec(q.fill(`INSERT INTO {t} (grant_id, id, check_sum, kind, client_id, subject, expires_at) VALUES ($1, $1, 7, 2, 'c1', 'alice', 9000000000000000000)`), root[:])
 	db.MustExec(q.fill(`INSERT INTO {t} (grant_id, id, parent, check_sum, kind, client_id, subject, expires_at, seq) VALUES ($1, $2, $1, 8, 1, 'c1', 'alice', 9000000000000000000, 9)`), root[:], access[:])
@@ -68,36 +75,39 @@ func testMigrateFromVersion1(t *testing.T, schema string) {
 	}
 	s, err := Open(ctx, dsn, opts...)
 	if err != nil {
-		t.Fatalf("Open of version 1 tables: %v", err)
+		t.Fatalf("Open of version %d tables: %v", from, err)
 	}
 	defer s.Close()
 	var v int
-	if err := s.db.Get(&v, s.q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 2 {
-		t.Errorf("schema version after Open = %d (%v), want %d = 2", v, err, schemaVersion)
+	if err := s.db.Get(&v, s.q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 3 {
+		t.Errorf("schema version after Open = %d (%v), want %d = 3", v, err, schemaVersion)
 	}
 	checkMigrated(t, s, root, access)
 }
 
-// checkMigrated checks the Store over tables migrated from version 1, whose
-// rows root (live) and access (revoked) have no Status: they read with the
-// zero StatusRef, a new row keeps its Status, and RevokedSince reads the
-// seq index alone.
+// checkMigrated checks the Store over tables migrated from version 1 or 2,
+// whose rows root (live) and access (revoked) have no Status: they read
+// with the zero StatusRef, a new row keeps its Status, GrantsOf finds their
+// grant by subject and client, and RevokedSince reads the seq index alone.
 func checkMigrated(t *testing.T, s *Store, root, access revoke.ID) {
 	ctx := context.Background()
 	with := revoke.Record{ID: revoke.TokenID("v2-new"), Kind: revoke.Access, ClientID: "c1", Subject: "alice", Parent: root, Grant: root,
 		ExpiresAt: time.Unix(0, 9000000000000000000).UTC(), Seq: 10, Status: revoke.StatusRef{List: math.MaxUint64, Index: math.MaxUint32}}
-	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, with) }); err != nil {
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{with}) }); err != nil {
 		t.Fatal(err)
 	}
 	err := s.View(ctx, func(tx revoke.Tx) error {
-		for _, id := range []revoke.ID{root, access} {
-			rec, found, err := tx.Get(ctx, id)
-			if err != nil || !found || !rec.Status.IsZero() {
-				t.Errorf("migrated row %s: %+v, found %v, err %v; want the zero Status", id, rec, found, err)
+		for _, id := range []revoke.ID{root, access, with.ID} {
+			recs, err := tx.Get(ctx, []revoke.ID{id})
+			if err != nil || len(recs) != 1 || (id == with.ID) != (recs[0].Status == with.Status) {
+				t.Errorf("row %s: %+v, err %v; want the zero Status for a migrated row, %+v for the new one", id, recs, err, with.Status)
 			}
 		}
-		if rec, _, err := tx.Get(ctx, with.ID); err != nil || rec.Status != with.Status {
-			t.Errorf("new row: Status %+v, err %v; want %+v", rec.Status, err, with.Status)
+		for _, by := range []revoke.Owner{revoke.BySubject, revoke.ByClient} {
+			key := map[revoke.Owner]string{revoke.BySubject: "alice", revoke.ByClient: "c1"}[by]
+			if grants, err := tx.GrantsOf(ctx, by, key, revoke.ID{}, 10); err != nil || len(grants) != 1 || grants[0] != root {
+				t.Errorf("GrantsOf(%v, %q) after migration = %x, %v; want the migrated grant", by, key, grants, err)
+			}
 		}
 		var revs []revoke.Revocation
 		err := tx.RevokedSince(ctx, 0, func(rev revoke.Revocation) error { revs = append(revs, rev); return nil })

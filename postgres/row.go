@@ -122,6 +122,18 @@ func idOf(b []byte, what string) (revoke.ID, error) {
 	return id, nil
 }
 
+// idsOf decodes the IDs of a column, what it holds.
+func idsOf(col [][]byte, what string) ([]revoke.ID, error) {
+	ids := make([]revoke.ID, len(col))
+	for i, b := range col {
+		var err error
+		if ids[i], err = idOf(b, what); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
 func (r *row) record() (revoke.Record, error) {
 	id, err := idOf(r.ID, "token ID")
 	if err != nil {

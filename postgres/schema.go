@@ -17,21 +17,17 @@ import (
 // number of migrations.
 var schemaVersion = len(migrations)
 
-// migrations[i] takes the tables of a prefix from version i to i+1. "{t}"
-// and "{m}" stand for the qualified names of the tokens and meta tables,
-// "{p}" for the prefix (in index names, which live in the tables' schema),
-// "{s}" for the quoted schema.
-// Each runs in the transaction that records the new version, under the
+// migrations[i] takes the tables of a prefix from version i to i+1. "{t}",
+// "{o}" and "{m}" stand for the qualified names of the tokens, owners and
+// meta tables, "{p}" for the prefix (in index names, which live in the
+// tables' schema), "{s}" for the quoted schema. Each runs in the transaction that records the new version, under the
 // Store's advisory lock, so a migration is applied entirely or not at all,
 // and once however many processes start at the same time.
 var migrations = [][]string{
 	// 1: the tokens table and its indexes, and the sequence counter.
 	{
 		// Keyed by (grant_id, id): the members of a grant are one range of
-		// the primary key, which Grant reads; PostgreSQL keeps rows in a
-		// heap, so the rows themselves are clustered only as far as they
-		// are written together (a grant's members mostly are: a cascade
-		// rewrites them in one statement). IDs are SHA-256 digests of the
+		// the primary key, which RevokeGrants reads. IDs are SHA-256 digests of the
 		// raw tokens; times are nanoseconds since 1970, kept exactly.
 		// successor, rotated_at, retries and superseded are the rotation
 		// state of a refresh token (successor and rotated_at NULL while
@@ -59,10 +55,7 @@ var migrations = [][]string{
 		// Covering for RevokedSince: the start-up load can read the index
 		// alone.
 		`CREATE INDEX "{p}tokens_seq" ON {t} (seq) INCLUDE (id, check_sum, expires_at) WHERE seq > 0`,
-		// The grants of a subject or a client, in grant order, for
-		// RevokeSubject and RevokeClient: Grants reads a range of one of
-		// these, in the order of its DISTINCT, and stops at the limit.
-		// Records without a subject are not indexed by subject.
+		// The grants of a subject or a client (dropped by migration 3).
 		`CREATE INDEX "{p}tokens_subject" ON {t} (subject, grant_id) WHERE subject <> ''`,
 		`CREATE INDEX "{p}tokens_client" ON {t} (client_id, grant_id)`,
 		`INSERT INTO {m} (name, value) VALUES ('seq', 0)`,
@@ -79,6 +72,23 @@ var migrations = [][]string{
 		`DROP INDEX {s}."{p}tokens_seq"`,
 		`CREATE INDEX "{p}tokens_seq" ON {t} (seq) INCLUDE (id, check_sum, expires_at, status_list, status_idx) WHERE seq > 0`,
 	},
+	// 3: the owners table, one row per grant and owner (1 subject, 2
+	// client: revoke.Owner), which GrantsOf reads a range of, in place of
+	// the subject and client indexes over every record. Its key is
+	// compared byte for byte (COLLATE "C"); grants without a subject have
+	// no subject row.
+	{
+		`CREATE TABLE {o} (
+			owner    smallint NOT NULL,
+			key      text COLLATE "C" NOT NULL,
+			grant_id bytea    NOT NULL CHECK (octet_length(grant_id) = 32),
+			PRIMARY KEY (owner, key, grant_id)
+		)`,
+		`INSERT INTO {o} (owner, key, grant_id) SELECT DISTINCT 1, subject, grant_id FROM {t} WHERE subject <> ''`,
+		`INSERT INTO {o} (owner, key, grant_id) SELECT DISTINCT 2, client_id, grant_id FROM {t}`,
+		`DROP INDEX {s}."{p}tokens_subject"`,
+		`DROP INDEX {s}."{p}tokens_client"`,
+	},
 }
 
 // The meta table holds the schema version of the prefix's tables and the
@@ -94,14 +104,12 @@ const (
 
 // queries are the statements of a Store, with its table names filled in.
 type queries struct {
-	schema, prefix string
-	tokens, meta   string // qualified, quoted names
+	schema, prefix       string
+	tokens, owners, meta string // qualified, quoted names
 
-	get, getMany, grant, revokedSince, expired string
-	upsert, del, setSeqs, setSeqInGrant        string
-	nextSeq, raiseSeq                          string
-	subjectGrants, clientGrants, scan          string
-	metaExists                                 string
+	get, getMany, put, del, revokeGrants string
+	grantsOf, nextSeq, revokedSince      string
+	expired, scan, metaExists            string
 }
 
 func quote(name string) string { return `"` + name + `"` }
@@ -111,50 +119,60 @@ func newQueries(schema, prefix string) queries {
 		schema: schema,
 		prefix: prefix,
 		tokens: quote(schema) + "." + quote(prefix+"tokens"),
+		owners: quote(schema) + "." + quote(prefix+"owners"),
 		meta:   quote(schema) + "." + quote(prefix+"meta"),
 	}
 	q.get = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id = $1`)
-	// Prefetch: the records of many IDs in one statement, from the unique
-	// index on id.
 	q.getMany = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id = ANY($1::bytea[])`)
-	q.grant = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE grant_id = $1`)
-	// "seq > 0" matches the partial index's condition whatever the bound
-	// value.
-	q.revokedSince = q.fill(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM {t} WHERE seq > 0 AND seq > $1 ORDER BY seq`)
-	q.expired = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE expires_at < $1 LIMIT $2`)
-	// Every Put of a transaction, in one statement: a cascade over a grant
-	// of any size, or the Issues of a group commit.
-	set := make([]string, 0, 14)
+	// A record keeps its grant and owners (see revoke.Store): a
+	// replacement leaves them, and the primary key, as they are.
+	set := make([]string, 0, 11)
 	for _, c := range strings.Split(tokenColumns, ", ") {
-		if c != "id" {
+		if c != "id" && c != "grant_id" && c != "client_id" && c != "subject" {
 			set = append(set, c+" = excluded."+c)
 		}
 	}
-	q.upsert = q.fill(`INSERT INTO {t} (` + tokenColumns + `) SELECT * FROM unnest(` + tokenTypes + `)
-		ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", "))
-	q.del = q.fill(`DELETE FROM {t} WHERE id = ANY($1::bytea[])`)
-	// The Seqs SetSeq set: those of some IDs, each looked up in the
-	// unique index on id, and one for the IDs of a grant, whose range of
-	// the primary key is read once. (Looked up one by one, a thousand IDs
-	// would make PostgreSQL read the whole table instead.)
-	q.setSeqs = q.fill(`UPDATE {t} SET seq = v.seq FROM unnest($1::bytea[], $2::bigint[]) AS v(id, seq) WHERE {t}.id = v.id`)
-	q.setSeqInGrant = q.fill(`UPDATE {t} SET seq = $1 FROM unnest($3::bytea[]) AS v(id) WHERE {t}.grant_id = $2 AND {t}.id = v.id`)
+	// The records, the owner rows their grants lack, and the counter
+	// raised to the highest Seq put ($16), under the same locks as
+	// nextSeq: a data-modifying WITH runs to completion whatever the main
+	// statement reads of it.
+	q.put = q.fill(`WITH put AS (
+			INSERT INTO {t} (` + tokenColumns + `) SELECT * FROM unnest(` + tokenTypes + `)
+			ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ") + `
+		), raise AS (
+			UPDATE {m} SET value = $16::bigint WHERE name = 'seq' AND value < $16::bigint
+		)
+		INSERT INTO {o} (owner, key, grant_id)
+		SELECT DISTINCT v.owner, v.key, u.grant_id FROM unnest($4::text[], $5::text[], $7::bytea[]) AS u(client_id, subject, grant_id),
+			LATERAL (VALUES (1::smallint, u.subject COLLATE "C"), (2::smallint, u.client_id COLLATE "C")) AS v(owner, key)
+		WHERE v.owner = 2 OR v.key <> ''
+		ON CONFLICT DO NOTHING`)
+	// The records, and the owner rows of the grants left without one: the
+	// main statement sees the table as it was before the WITH's DELETE,
+	// hence "id <> ALL".
+	q.del = q.fill(`WITH del AS (
+			DELETE FROM {t} WHERE id = ANY($1::bytea[]) RETURNING grant_id, client_id, subject
+		)
+		DELETE FROM {o} o USING (
+			SELECT DISTINCT v.owner, v.key, d.grant_id FROM del d,
+				LATERAL (VALUES (1::smallint, d.subject COLLATE "C"), (2::smallint, d.client_id COLLATE "C")) AS v(owner, key)
+		) AS g
+		WHERE o.owner = g.owner AND o.key = g.key AND o.grant_id = g.grant_id
+			AND NOT EXISTS (SELECT 1 FROM {t} t WHERE t.grant_id = g.grant_id AND t.id <> ALL($1::bytea[]))`)
+	// The grants' ranges of the primary key: a cascade over a grant of any
+	// size sends one number and the grant's ID.
+	q.revokeGrants = q.fill(`UPDATE {t} SET seq = $1 WHERE grant_id = ANY($2::bytea[]) AND seq = 0
+		RETURNING id, check_sum, expires_at, seq, status_list, status_idx`)
+	// A range of the owners table's primary key, in grant order.
+	q.grantsOf = q.fill(`SELECT grant_id FROM {o} WHERE owner = $1 AND key = $2 AND grant_id > $3 ORDER BY grant_id LIMIT $4`)
 	// The counter row's lock is held to the commit, and every write
 	// transaction holds the Store's advisory lock besides, so sequence
 	// numbers commit in the order they are handed out.
-	// $1 is the highest Seq the transaction Put as given (an import), or
-	// 0: the number handed out is above it too.
-	q.nextSeq = q.fill(`UPDATE {m} SET value = greatest(value, $1) + 1 WHERE name = 'seq' RETURNING value`)
-	// Keeps the counter at or above the Seqs Put wrote as given, under the
-	// same locks as nextSeq.
-	q.raiseSeq = q.fill(`UPDATE {m} SET value = greatest(value, $1) WHERE name = 'seq' RETURNING value`)
-	// A range of the subject or client index, in grant_id order, so that
-	// DISTINCT is a Unique over the index scan and the LIMIT stops it.
-	// "subject <> ''" matches the partial index's condition whatever the
-	// bound value.
-	q.subjectGrants = q.fill(`SELECT DISTINCT grant_id FROM {t} WHERE subject = $1 AND subject <> '' AND grant_id > $2 ORDER BY grant_id LIMIT $3`)
-	q.clientGrants = q.fill(`SELECT DISTINCT grant_id FROM {t} WHERE client_id = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3`)
-	// A range of the unique index on id.
+	q.nextSeq = q.fill(`UPDATE {m} SET value = value + 1 WHERE name = 'seq' RETURNING value`)
+	// "seq > 0" matches the partial index's condition whatever the bound
+	// value.
+	q.revokedSince = q.fill(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM {t} WHERE seq > 0 AND seq > $1 ORDER BY seq`)
+	q.expired = q.fill(`SELECT id FROM {t} WHERE expires_at < $1 LIMIT $2`)
 	q.scan = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id > $1 ORDER BY id LIMIT $2`)
 	q.metaExists = `SELECT to_regclass($1) IS NOT NULL`
 	return q
@@ -162,7 +180,7 @@ func newQueries(schema, prefix string) queries {
 
 // fill puts the table names into a statement.
 func (q *queries) fill(stmt string) string {
-	return strings.NewReplacer("{t}", q.tokens, "{m}", q.meta, "{p}", q.prefix, "{s}", quote(q.schema)).Replace(stmt)
+	return strings.NewReplacer("{t}", q.tokens, "{o}", q.owners, "{m}", q.meta, "{p}", q.prefix, "{s}", quote(q.schema)).Replace(stmt)
 }
 
 // lockKey is the key of the advisory lock that the Store's write

@@ -39,11 +39,7 @@ type Store struct {
 	closed bool
 }
 
-var (
-	_ revoke.Store    = (*Store)(nil)
-	_ revoke.Shared   = (*Store)(nil)
-	_ revoke.Notifier = (*Store)(nil)
-)
+var _ revoke.Store = (*Store)(nil)
 
 // Open connects to the PostgreSQL server of dsn (a URL or a key=value
 // string, as pgx reads it), creates or migrates the Store's tables, and
@@ -177,16 +173,37 @@ func (s *Store) checkDurability(ctx context.Context) error {
 	return nil
 }
 
-// Shared reports true: other processes may write to the tables, so a
-// revoke.Revoker over the Store follows its revocation sequence, woken by
-// the change feed (see Notify) and polling every sync interval besides (see
-// revoke.WithSyncInterval).
-func (s *Store) Shared() bool { return true }
+// Capabilities declares the Store Shared: other processes may write its
+// tables, so a revoke.Revoker over it follows their revocations.
+//
+// Notify is the change feed: it returns a channel that receives soon after
+// any process commits a revocation to the Store's tables, and each time the
+// feed's connection is re-established (notifications sent while it was
+// down are lost, so the receiver must catch up). Sends never block and
+// coalesce; the channel is closed when ctx is done or the Store closes. The
+// feed is a connection of the Store's own, outside the pool, that LISTENs
+// on a channel named after the schema and table prefix; Update sends a
+// NOTIFY on it in every transaction that takes or writes a revocation
+// sequence number, delivered if and only if the transaction commits. The
+// first call of Notify opens the connection; if it fails, or later drops,
+// the feed reconnects in the background with backoff (see
+// WithReconnectBackoff). Notify returns an error wrapping revoke.ErrClosed
+// after Close, and one wrapping ErrOption for a Store made by New over a
+// pool that is not pgx's without WithFeedConfig.
+//
+// Clock reads the database server's clock (clock_timestamp()), in UTC: a
+// Revoker purges by the earlier of its own clock and this one, so that a
+// replica whose clock runs fast cannot purge records the database still
+// holds unexpired. It returns an error wrapping revoke.ErrClosed after
+// Close.
+func (s *Store) Capabilities() revoke.Capabilities {
+	return revoke.Capabilities{Shared: true, Notify: s.notify, Clock: s.now}
+}
 
 // Close releases the Store, after waiting for the transactions under way,
 // and stops its change feed, closing the channels Notify returned. A Store
 // made by Open closes its pool; one made by New leaves it open. Later calls
-// of View, Update, Notify and Close return an error wrapping
+// of View, Update, Notify, Clock and Close return an error wrapping
 // revoke.ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -223,8 +240,8 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 // they are serializable, and sequence numbers commit in the order they are
 // handed out. Reads run at READ COMMITTED, after the lock is granted, so
 // they see every transaction committed before. If fn returns nil, Update
-// writes what fn put and deleted (in one statement each), notifies the
-// change feed if fn revoked something, and commits; otherwise it rolls back
+// notifies the change feed if fn took or wrote a sequence number, and
+// commits; otherwise it rolls back
 // and returns fn's error. When Update returns nil the transaction is
 // committed, with synchronous_commit as the server has it (see
 // WithSynchronousCommitOff). On a Store opened WithReadOnly, Update returns
@@ -275,9 +292,6 @@ func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) erro
 	}
 	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
 	err = fn(t)
-	if err == nil && write {
-		err = t.flush(ctx)
-	}
 	t.Done = true
 	ended = true
 	if err == nil {

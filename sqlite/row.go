@@ -11,38 +11,38 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// row is a row of the tokens table. The hot statements scan and bind it by
-// position (dest, args); the others let sqlx scan it by name.
+// row is the record of a row of the tokens table (its columns but gkey,
+// the key of its grant, which is the store's own). The statements scan and
+// bind it by position (dest, args), without reflection.
 type row struct {
-	GKey      int64   `db:"gkey"` // the key of the grant (see migration 4)
-	ID        idValue `db:"id"`
-	Check     int64   `db:"check_sum"`
-	Kind      int64   `db:"kind"`
-	ClientID  string  `db:"client_id"`
-	Subject   string  `db:"subject"`
-	Parent    nullID  `db:"parent"`
-	Grant     idValue `db:"grant_id"`
-	ExpiresAt int64   `db:"expires_at"` // nanoseconds since 1970, UTC
-	Seq       int64   `db:"seq"`
+	ID        idValue
+	Check     int64
+	Kind      int64
+	ClientID  string
+	Subject   string
+	Parent    nullID
+	Grant     idValue
+	ExpiresAt int64 // nanoseconds since 1970, UTC
+	Seq       int64
 	// Rotation state.
-	Successor  nullID        `db:"successor"`
-	RotatedAt  sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
-	Retries    int64         `db:"retries"`
-	Superseded bool          `db:"superseded"`
+	Successor  nullID
+	RotatedAt  sql.NullInt64 // NULL for the zero time
+	Retries    int64
+	Superseded bool
 	// Status List entry (see migration 5).
-	StatusList  int64 `db:"status_list"` // the uint64's bits
-	StatusIndex int64 `db:"status_idx"`
+	StatusList  int64 // the uint64's bits
+	StatusIndex int64
 }
 
-// dest returns pointers to the fields of r in the order of rowColumns, for
-// a plain Scan of a row without reflection.
+// dest returns pointers to the fields of r in the order of tokenColumns,
+// for a plain Scan of a row.
 func (r *row) dest() []any {
-	return []any{&r.GKey, &r.ID, &r.Check, &r.Kind, &r.ClientID, &r.Subject, &r.Parent, &r.Grant,
+	return []any{&r.ID, &r.Check, &r.Kind, &r.ClientID, &r.Subject, &r.Parent, &r.Grant,
 		&r.ExpiresAt, &r.Seq, &r.Successor, &r.RotatedAt, &r.Retries, &r.Superseded, &r.StatusList, &r.StatusIndex}
 }
 
-// args returns the values of r in the order of rowColumns, for the
-// positional parameters of put and putAll: the driver's own types, so
+// args returns the values of r in the order of tokenColumns, the
+// parameters ?1 to ?15 of update and insert: the driver's own types, so
 // that binding needs no Valuer.
 func (r *row) args() []any {
 	var parent, successor, rotated any
@@ -55,18 +55,19 @@ func (r *row) args() []any {
 	if r.RotatedAt.Valid {
 		rotated = r.RotatedAt.Int64
 	}
-	return []any{r.GKey, r.ID[:], r.Check, r.Kind, r.ClientID, r.Subject, parent, r.Grant[:],
+	return []any{r.ID[:], r.Check, r.Kind, r.ClientID, r.Subject, parent, r.Grant[:],
 		r.ExpiresAt, r.Seq, successor, rotated, r.Retries, r.Superseded, r.StatusList, r.StatusIndex}
 }
 
-// revRow is the part of a row RevokedSince reads (from the index alone).
+// revRow is the part of a row RevokedSince reads (from the seq index
+// alone) and RevokeGrants returns, in the order of dest.
 type revRow struct {
-	ID          idValue `db:"id"`
-	Check       int64   `db:"check_sum"`
-	ExpiresAt   int64   `db:"expires_at"`
-	Seq         int64   `db:"seq"`
-	StatusList  int64   `db:"status_list"`
-	StatusIndex int64   `db:"status_idx"`
+	ID          idValue
+	Check       int64
+	ExpiresAt   int64
+	Seq         int64
+	StatusList  int64
+	StatusIndex int64
 }
 
 func rowOf(rec revoke.Record) (row, error) {
@@ -132,6 +133,12 @@ func (r *row) record() (revoke.Record, error) {
 		Seq:        uint64(r.Seq),
 		Status:     status,
 	}, nil
+}
+
+// dest returns pointers to the fields of r, in the order of the columns
+// of revokedSince and revokeQuery.
+func (r *revRow) dest() []any {
+	return []any{&r.ID, &r.Check, &r.ExpiresAt, &r.Seq, &r.StatusList, &r.StatusIndex}
 }
 
 func (r *revRow) revocation() (revoke.Revocation, error) {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -156,119 +158,138 @@ const (
 	// migration 4 copies.
 	tokenColumns4 = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
 	tokenColumns  = tokenColumns4 + `, status_list, status_idx`
-	// rowColumns are the columns of a row: its key's gkey, then the
-	// columns of the record.
-	rowColumns = `gkey, ` + tokenColumns
 )
 
 // queries are the statements of a Store, with its table prefix filled in.
+// The parameters ?1 to ?15 of update, insert and their like are the
+// columns of tokenColumns, in order (see row.args).
 type queries struct {
 	prefix        string
-	get           string
-	locate        string
-	put           string
-	putAll        string
-	delKey        string
-	grant         string
+	update        string
+	insert        string
+	addOwners     string
+	addGrant      string
+	left          string
+	dropGrant     string
+	dropOwners    string
+	keepGrant     string
 	revokedSince  string
 	expired       string
+	scan          string
+	nextSeq       string
 	getSeq        string
-	setSeq        string
+	raiseSeq      string
 	subjectGrants string
 	clientGrants  string
-	ownerAdd      string
-	dropSubject   string
-	dropClient    string
-	grantKey      string
-	nextKey       string
-	rootKey       string
-	newGrant      string
-	keepGrant     string
-	dropGrant     string
-	setSeqKey     string // SetSeq's (see setSeqQueries)
-	setSeqID      string
 }
 
-// nextKeyOf is one above every key in use.
-const nextKeyOf = `SELECT max((SELECT coalesce(max(gkey), 0) FROM "{p}tokens"), (SELECT coalesce(max(gkey), 0) FROM "{p}grants")) + 1`
+// keyOf is the key of the grant of the token ?1 (see migration 4): the
+// token's own row's, else the grant's row in grants, else that of the
+// grant's first token (?7 is the grant), else one above every key in use.
+const keyOf = `coalesce(
+	(SELECT gkey FROM "{p}tokens" WHERE id = ?1),
+	(SELECT gkey FROM "{p}grants" WHERE grant_id = ?7),
+	(SELECT gkey FROM "{p}tokens" WHERE id = ?7 AND grant_id = ?7),
+	(SELECT max((SELECT coalesce(max(gkey), 0) FROM "{p}tokens"), (SELECT coalesce(max(gkey), 0) FROM "{p}grants")) + 1))`
 
-// grantKeyOf is the key of the grant ?1 (see queries.grantKey).
-const grantKeyOf = `SELECT gkey FROM "{p}grants" WHERE grant_id = ?1
-	UNION ALL SELECT gkey FROM "{p}tokens" WHERE id = ?1 AND grant_id = ?1
-	LIMIT 1`
-
-// upsert is the INSERT of a row that replaces the row with its key
-// (gkey, id), setting the columns listed. Its parameters are the columns
-// of rowColumns, in order (see row.args).
-func upsert(set ...string) string {
-	for i, c := range set {
-		set[i] = c + " = excluded." + c
+// assign returns "c = v" for each column c of columns, v being its
+// parameter of row.args, or excluded.c with excluded set.
+func assign(excluded bool, columns ...string) string {
+	all := strings.Split(tokenColumns, ", ")
+	set := make([]string, len(columns))
+	for i, c := range columns {
+		v := "?" + strconv.Itoa(slices.Index(all, c)+1)
+		if excluded {
+			v = "excluded." + c
+		}
+		set[i] = c + " = " + v
 	}
-	return `INSERT INTO "{p}tokens" (` + rowColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (gkey, id) DO UPDATE SET ` + strings.Join(set, ", ")
+	return strings.Join(set, ", ")
+}
+
+// recordColumns are the columns a Put may change: all but the key and
+// the expiry, which update leaves alone, and with it the expiry index
+// (SQLite rewrites the entries of the indexes over the columns an UPDATE
+// sets, whether their values change or not).
+var recordColumns = []string{"check_sum", "kind", "client_id", "subject", "parent", "seq", "successor",
+	"rotated_at", "retries", "superseded", "status_list", "status_idx"}
+
+// inList returns the parameters ?from to ?from+n-1, comma-separated.
+func inList(from, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "?" + strconv.Itoa(from+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// getQuery is Get's statement for n IDs: a search of the index on id for
+// each.
+func (q *queries) getQuery(n int) string {
+	return q.fill(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id IN (` + inList(1, n) + `)`)
+}
+
+// deleteQuery is Delete's statement for n IDs: it returns, of each row it
+// removes, what keeping the grants and owners tables needs.
+func (q *queries) deleteQuery(n int) string {
+	return q.fill(`DELETE FROM "{p}tokens" WHERE id IN (` + inList(1, n) + `) RETURNING gkey, grant_id, id, client_id, subject`)
+}
+
+// revokeQuery is RevokeGrants' statement for n grants (?2 on; ?1 is the
+// sequence number): the rows of each grant are a range of the primary
+// key, that of the grant's key, found in grants or through the grant's
+// first token. Only the seq column is set, and with it the seq index.
+func (q *queries) revokeQuery(n int) string {
+	in := inList(2, n)
+	return q.fill(`UPDATE "{p}tokens" SET seq = ?1 WHERE seq = 0 AND gkey IN (
+		SELECT gkey FROM "{p}grants" WHERE grant_id IN (` + in + `)
+		UNION SELECT gkey FROM "{p}tokens" WHERE id IN (` + in + `) AND grant_id = id)
+		RETURNING id, check_sum, expires_at, seq, status_list, status_idx`)
 }
 
 func newQueries(prefix string) queries {
-	p := func(q string) string { return strings.ReplaceAll(q, "{p}", prefix) }
-	setSeqKey, setSeqID := setSeqQueries(p)
-	return queries{
-		setSeqKey: setSeqKey,
-		setSeqID:  setSeqID,
-		prefix:    prefix,
-		// The row of an ID, through the unique index on id.
-		get: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE id = ?`),
-		// get for the key, expiry and owners only, which Put needs.
-		locate: p(`SELECT gkey, grant_id, expires_at, client_id, subject FROM "{p}tokens" WHERE id = ?`),
-		// put leaves expires_at, client_id and subject alone when it
-		// replaces a row, and with them the expiry, client and subject
-		// indexes: SQLite rewrites the entries of the indexes over the
-		// columns an UPDATE sets, whether their values change or not. A
-		// revocation or a rotation so writes the row and its seq index
-		// entry only. Put uses putAll when one of them changes.
-		put: p(upsert("check_sum", "kind", "parent", "seq", "successor", "rotated_at", "retries", "superseded",
-			"status_list", "status_idx")),
-		putAll: p(upsert("check_sum", "kind", "client_id", "subject", "parent", "expires_at", "seq",
-			"successor", "rotated_at", "retries", "superseded", "status_list", "status_idx")),
-		// delKey removes the row with the key (gkey, id).
-		delKey: p(`DELETE FROM "{p}tokens" WHERE gkey = ? AND id = ?`),
-		// A range of the primary key, that of the grant's key.
-		grant: p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE gkey = (` + grantKeyOf + `)`),
-		// "seq > 0" matches the partial index's condition, so SQLite can
-		// use the index whatever the bound value.
-		revokedSince: p(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`),
-		expired:      p(`SELECT ` + rowColumns + ` FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`),
-		getSeq:       p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`),
-		setSeq:       p(`UPDATE "{p}meta" SET value = ? WHERE name = 'seq'`),
-		// A range of the owners table's primary key.
-		subjectGrants: p(`SELECT grant_id FROM "{p}owners" WHERE owner = 1 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
-		clientGrants:  p(`SELECT grant_id FROM "{p}owners" WHERE owner = 2 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`),
-		// ownerAdd adds the row of an owner of a grant, if missing.
-		ownerAdd: p(`INSERT INTO "{p}owners" (owner, key, grant_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
-		// dropSubject and dropClient remove the row of a subject or client
-		// of a grant (?1, ?2) unless a token of the grant (key ?3) still
-		// has it: a range of the primary key of tokens.
-		dropSubject: p(`DELETE FROM "{p}owners" WHERE owner = 1 AND key = ?1 AND grant_id = ?2
-			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND subject = ?1)`),
-		dropClient: p(`DELETE FROM "{p}owners" WHERE owner = 2 AND key = ?1 AND grant_id = ?2
-			AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?3 AND client_id = ?1)`),
-		// grantKey reads the key of a grant: its grants row, or the key of
-		// its first token, if that token is in the grant. nextKey is one
-		// above the greatest key in use; newGrant records the key of a
-		// grant whose first token is not among its tokens, and keepGrant
-		// that of a grant whose first token goes (?2) while others stay.
-		grantKey: p(grantKeyOf),
-		nextKey:  p(nextKeyOf),
-		// rootKey is the key of the grant a new first token starts: the
-		// grant's row, if the grant lost its first token earlier, else the
-		// next key. (grantKey's second part, the token itself, is known
-		// absent.) One statement where grantKey and nextKey are two, for
-		// the Issue of every refresh token.
-		rootKey:   p(`SELECT coalesce((SELECT gkey FROM "{p}grants" WHERE grant_id = ?1), (` + nextKeyOf + `))`),
-		newGrant:  p(`INSERT INTO "{p}grants" (gkey, grant_id) VALUES (?, ?)`),
-		keepGrant: p(`INSERT INTO "{p}grants" (gkey, grant_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1) ON CONFLICT DO NOTHING`),
-		dropGrant: p(`DELETE FROM "{p}grants" WHERE gkey = ?1 AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1)`),
-	}
+	q := queries{prefix: prefix}
+	p := q.fill
+	// update rewrites the row of ?1 in place when its expiry stays, the
+	// usual case (a revocation, a rotation); insert adds a row, or
+	// replaces it whatever changed.
+	q.update = p(`UPDATE "{p}tokens" SET ` + assign(false, recordColumns...) + ` WHERE id = ?1 AND expires_at = ?8`)
+	q.insert = p(`INSERT INTO "{p}tokens" (gkey, ` + tokenColumns + `) VALUES (` + keyOf + `, ` + inList(1, 15) + `)
+		ON CONFLICT (gkey, id) DO UPDATE SET ` + assign(true, append(recordColumns, "expires_at")...))
+	// addOwners adds the rows of the client ?1 and the subject ?2 of the
+	// grant ?3, those missing: a row is added by the first token of a
+	// grant, found by the others.
+	q.addOwners = p(`INSERT INTO "{p}owners" (owner, key, grant_id)
+		SELECT o, k, ?3 FROM (SELECT 2 AS o, ?1 AS k UNION ALL SELECT 1, ?2 WHERE ?2 != '') WHERE true
+		ON CONFLICT DO NOTHING`)
+	// addGrant records the key of the grant ?2 of the token ?1, which is
+	// not its first, while the grant's first token is missing.
+	q.addGrant = p(`INSERT INTO "{p}grants" (gkey, grant_id)
+		SELECT gkey, grant_id FROM "{p}tokens" WHERE id = ?1 AND grant_id = ?2
+		AND NOT EXISTS (SELECT 1 FROM "{p}tokens" WHERE id = ?2)
+		ON CONFLICT DO NOTHING`)
+	// left reports whether a token of the grant key ?1 is left; dropGrant,
+	// dropOwners and keepGrant keep grants and owners in step once one is
+	// removed.
+	q.left = p(`SELECT EXISTS (SELECT 1 FROM "{p}tokens" WHERE gkey = ?1)`)
+	q.dropGrant = p(`DELETE FROM "{p}grants" WHERE gkey = ?1`)
+	q.dropOwners = p(`DELETE FROM "{p}owners" WHERE (owner, key, grant_id) IN (VALUES (2, ?1, ?3), (1, ?2, ?3))`)
+	q.keepGrant = p(`INSERT INTO "{p}grants" (gkey, grant_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING`)
+	// "seq > 0" matches the partial index's condition, so SQLite can use
+	// the index whatever the bound value.
+	q.revokedSince = p(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`)
+	q.expired = p(`SELECT id FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`)
+	// A range of the unique index on id, which holds every token, in ID
+	// order.
+	q.scan = p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id > ? ORDER BY id LIMIT ?`)
+	// The sequence counter, moved by the write-locked transaction itself.
+	q.nextSeq = p(`UPDATE "{p}meta" SET value = value + 1 WHERE name = 'seq' AND value >= 0 AND value < 9223372036854775807 RETURNING value`)
+	q.getSeq = p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`)
+	q.raiseSeq = p(`UPDATE "{p}meta" SET value = ?1 WHERE name = 'seq' AND value < ?1`)
+	// A range of the owners table's primary key.
+	q.subjectGrants = p(`SELECT grant_id FROM "{p}owners" WHERE owner = 1 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`)
+	q.clientGrants = p(`SELECT grant_id FROM "{p}owners" WHERE owner = 2 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`)
+	return q
 }
 
 // fill puts the prefix into a schema statement.

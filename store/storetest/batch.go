@@ -57,17 +57,22 @@ type refusingTx struct {
 	refused bool
 }
 
-func (t *refusingTx) Put(ctx context.Context, rec revoke.Record) error {
-	if rec.ClientID == panickingClient {
+// Put refuses recs when one of them is of refusedClient, and panics when
+// one is of panickingClient.
+func (t *refusingTx) Put(ctx context.Context, recs []revoke.Record) error {
+	for _, rec := range recs {
+		if rec.ClientID != panickingClient && rec.ClientID != refusedClient {
+			continue
+		}
 		t.refused = true
-		panic(panickingMessage)
-	}
-	if rec.ClientID == refusedClient {
-		t.refused = true
+		t.puts += len(recs) - 1 // the others of the batch share its fate
+		if rec.ClientID == panickingClient {
+			panic(panickingMessage)
+		}
 		return errRefused
 	}
-	t.puts++
-	return t.Tx.Put(ctx, rec)
+	t.puts += len(recs)
+	return t.Tx.Put(ctx, recs)
 }
 
 // testOneBadWriteFailsAlone: a write the store refuses, with an error or

@@ -26,7 +26,7 @@ func testBoundaries(t *testing.T, open func(*testing.T) revoke.Store) {
 	}
 	err := s.Update(ctx, func(tx revoke.Tx) error {
 		for _, rec := range recs {
-			if err := tx.Put(ctx, rec); err != nil {
+			if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
 				return err
 			}
 		}
@@ -83,12 +83,9 @@ func checkGrantsBounds(t *testing.T, tx revoke.Tx, recs []revoke.Record) {
 	ctx := context.Background()
 	want := ids(recs) // each record is a grant of its own
 	list := func(after revoke.ID, limit int) []revoke.ID {
-		var got []revoke.ID
-		if err := tx.Grants(ctx, revoke.BySubject, "alice", after, limit, func(g revoke.ID) error {
-			got = append(got, g)
-			return nil
-		}); err != nil {
-			t.Fatalf("Tx.Grants: %v", err)
+		got, err := tx.GrantsOf(ctx, revoke.BySubject, "alice", after, limit)
+		if err != nil {
+			t.Fatalf("Tx.GrantsOf: %v", err)
 		}
 		return got
 	}
@@ -114,12 +111,13 @@ func checkScanBounds(t *testing.T, tx revoke.Tx, recs []revoke.Record) {
 	ctx := context.Background()
 	want := ids(recs)
 	list := func(after revoke.ID, limit int) []revoke.ID {
-		var got []revoke.ID
-		if err := tx.Scan(ctx, after, limit, func(rec revoke.Record) error {
-			got = append(got, rec.ID)
-			return nil
-		}); err != nil {
+		recs, err := tx.Scan(ctx, after, limit)
+		if err != nil {
 			t.Fatalf("Tx.Scan: %v", err)
+		}
+		got := make([]revoke.ID, 0, len(recs))
+		for _, rec := range recs {
+			got = append(got, rec.ID)
 		}
 		return got
 	}
@@ -138,11 +136,8 @@ func checkScanBounds(t *testing.T, tx revoke.Tx, recs []revoke.Record) {
 // expired returns the IDs Expired(cutoff, limit) reports.
 func expired(t *testing.T, tx revoke.Tx, cutoff time.Time, limit int) []revoke.ID {
 	t.Helper()
-	var got []revoke.ID
-	if err := tx.Expired(context.Background(), cutoff, limit, func(rec revoke.Record) error {
-		got = append(got, rec.ID)
-		return nil
-	}); err != nil {
+	got, err := tx.Expired(context.Background(), cutoff, limit)
+	if err != nil {
 		t.Fatalf("Tx.Expired(limit %d): %v", limit, err)
 	}
 	return got

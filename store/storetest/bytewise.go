@@ -97,13 +97,12 @@ func grantsOf(e *env, by revoke.Owner, key string) []revoke.ID {
 	e.t.Helper()
 	var got []revoke.ID
 	err := e.store.View(e.ctx, func(tx revoke.Tx) error {
-		return tx.Grants(e.ctx, by, key, revoke.ID{}, 100, func(g revoke.ID) error {
-			got = append(got, g)
-			return nil
-		})
+		var err error
+		got, err = tx.GrantsOf(e.ctx, by, key, revoke.ID{}, 100)
+		return err
 	})
 	if err != nil {
-		e.t.Fatalf("Tx.Grants(%v, %q): %v", by, key, err)
+		e.t.Fatalf("Tx.GrantsOf(%v, %q): %v", by, key, err)
 	}
 	return got
 }

@@ -43,8 +43,6 @@ type process struct {
 	closed atomic.Bool
 }
 
-var _ revoke.Shared = (*process)(nil)
-
 // newDatabase returns an empty database, whose processes share a lock when
 // serialized is true.
 func newDatabase(serialized bool) *database {
@@ -58,7 +56,8 @@ func newDatabase(serialized bool) *database {
 // open returns a new process over db.
 func (db *database) open(shared bool) *process { return &process{db: db, shared: shared} }
 
-func (p *process) Shared() bool { return p.shared }
+// Capabilities declares the process Shared when it was opened so.
+func (p *process) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: p.shared} }
 
 func (p *process) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	if p.closed.Load() {
@@ -96,10 +95,10 @@ func (p *process) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return p.db.mem.Update(ctx, func(tx revoke.Tx) error {
 		for _, w := range writes {
 			if w.Kind == 0 {
-				if err := tx.Delete(ctx, w.ID); err != nil {
+				if err := tx.Delete(ctx, []revoke.ID{w.ID}); err != nil {
 					return err
 				}
-			} else if err := tx.Put(ctx, w); err != nil {
+			} else if err := tx.Put(ctx, []revoke.Record{w}); err != nil {
 				return err
 			}
 		}
@@ -118,23 +117,15 @@ func (p *process) Close() error {
 func (db *database) snapshot(ctx context.Context) (*memory.Store, error) {
 	var recs []revoke.Record
 	err := db.mem.View(ctx, func(tx revoke.Tx) error {
-		return tx.Scan(ctx, revoke.ID{}, math.MaxInt, func(rec revoke.Record) error {
-			recs = append(recs, rec)
-			return nil
-		})
+		var err error
+		recs, err = tx.Scan(ctx, revoke.ID{}, math.MaxInt)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	snap := memory.New()
-	return snap, snap.Update(ctx, func(tx revoke.Tx) error {
-		for _, rec := range recs {
-			if err := tx.Put(ctx, rec); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return snap, snap.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, recs) })
 }
 
 // loggingTx notes the writes of a process's transaction and draws its
@@ -145,20 +136,42 @@ type loggingTx struct {
 	writes *[]revoke.Record
 }
 
-func (t *loggingTx) Put(ctx context.Context, rec revoke.Record) error {
-	for {
-		cur := t.db.seq.Load()
-		if rec.Seq <= cur || t.db.seq.CompareAndSwap(cur, rec.Seq) {
-			break
+func (t *loggingTx) Put(ctx context.Context, recs []revoke.Record) error {
+	for _, rec := range recs {
+		for {
+			cur := t.db.seq.Load()
+			if rec.Seq <= cur || t.db.seq.CompareAndSwap(cur, rec.Seq) {
+				break
+			}
 		}
 	}
-	*t.writes = append(*t.writes, rec)
-	return t.Tx.Put(ctx, rec)
+	*t.writes = append(*t.writes, recs...)
+	return t.Tx.Put(ctx, recs)
 }
 
-func (t *loggingTx) Delete(ctx context.Context, id revoke.ID) error {
-	*t.writes = append(*t.writes, revoke.Record{ID: id})
-	return t.Tx.Delete(ctx, id)
+func (t *loggingTx) Delete(ctx context.Context, ids []revoke.ID) error {
+	for _, id := range ids {
+		*t.writes = append(*t.writes, revoke.Record{ID: id})
+	}
+	return t.Tx.Delete(ctx, ids)
+}
+
+// RevokeGrants notes the records it revoked as writes.
+func (t *loggingTx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) ([]revoke.Revocation, error) {
+	revs, err := t.Tx.RevokeGrants(ctx, seq, grants)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]revoke.ID, len(revs))
+	for i, rev := range revs {
+		ids[i] = rev.ID
+	}
+	recs, err := t.Tx.Get(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	*t.writes = append(*t.writes, recs...)
+	return revs, nil
 }
 
 func (t *loggingTx) NextSeq(context.Context) (uint64, error) { return t.db.seq.Add(1), nil }
@@ -177,7 +190,7 @@ func (w *wrapped) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return w.Store.Update(ctx, func(tx revoke.Tx) error { return fn(w.wrap(tx)) })
 }
 
-// collatingTx matches Grants keys as a case- and accent-insensitive,
+// collatingTx matches GrantsOf keys as a case- and accent-insensitive,
 // space-padding collation does (MySQL's utf8mb4_general_ci).
 type collatingTx struct{ revoke.Tx }
 
@@ -187,12 +200,16 @@ func collate(s string) string {
 	return strings.ToLower(strings.TrimRight(s, " "))
 }
 
-func (t collatingTx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
+func (t collatingTx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int) ([]revoke.ID, error) {
 	if limit <= 0 {
-		return nil
+		return nil, nil
+	}
+	recs, err := t.Tx.Scan(ctx, revoke.ID{}, math.MaxInt)
+	if err != nil {
+		return nil, err
 	}
 	var found []revoke.ID
-	err := t.Tx.Scan(ctx, revoke.ID{}, math.MaxInt, func(rec revoke.Record) error {
+	for _, rec := range recs {
 		field := rec.ClientID
 		if by == revoke.BySubject {
 			field = rec.Subject
@@ -200,36 +217,27 @@ func (t collatingTx) Grants(ctx context.Context, by revoke.Owner, key string, af
 		if field != "" && collate(field) == collate(key) && bytes.Compare(rec.Grant[:], after[:]) > 0 {
 			found = append(found, rec.Grant)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	slices.SortFunc(found, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
 	found = slices.Compact(found)
-	for _, g := range found[:min(limit, len(found))] {
-		if err := fn(g); err != nil {
-			return err
-		}
-	}
-	return nil
+	return found[:min(limit, len(found))], nil
 }
 
 // inclusiveExpiredTx reports records expiring at the cutoff too (<=).
 type inclusiveExpiredTx struct{ revoke.Tx }
 
-func (t inclusiveExpiredTx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
-	return t.Tx.Expired(ctx, before.Add(time.Nanosecond), limit, fn)
+func (t inclusiveExpiredTx) Expired(ctx context.Context, before time.Time, limit int) ([]revoke.ID, error) {
+	return t.Tx.Expired(ctx, before.Add(time.Nanosecond), limit)
 }
 
 // unlimitedTx reads a limit <= 0 as no limit, as SQLite's LIMIT -1 does.
 type unlimitedTx struct{ revoke.Tx }
 
-func (t unlimitedTx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
+func (t unlimitedTx) Expired(ctx context.Context, before time.Time, limit int) ([]revoke.ID, error) {
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
-	return t.Tx.Expired(ctx, before, limit, fn)
+	return t.Tx.Expired(ctx, before, limit)
 }
 
 // readCommitted is a memory Store whose View runs each read in a
@@ -252,39 +260,50 @@ func (t perReadTx) read(ctx context.Context, fn func(revoke.Tx) error) error {
 	return t.s.View(ctx, fn)
 }
 
-func (t perReadTx) Get(ctx context.Context, id revoke.ID) (rec revoke.Record, found bool, err error) {
+func (t perReadTx) Get(ctx context.Context, ids []revoke.ID) (recs []revoke.Record, err error) {
 	err = t.read(ctx, func(tx revoke.Tx) error {
-		var err error
-		rec, found, err = tx.Get(ctx, id)
+		recs, err = tx.Get(ctx, ids)
 		return err
 	})
-	return rec, found, err
+	return recs, err
 }
 
-func (t perReadTx) Put(context.Context, revoke.Record) error { return errReadOnly }
+func (t perReadTx) Put(context.Context, []revoke.Record) error { return errReadOnly }
 
-func (t perReadTx) Delete(context.Context, revoke.ID) error { return errReadOnly }
+func (t perReadTx) Delete(context.Context, []revoke.ID) error { return errReadOnly }
 
 func (t perReadTx) NextSeq(context.Context) (uint64, error) { return 0, errReadOnly }
 
-func (t perReadTx) Grant(ctx context.Context, grant revoke.ID, fn func(revoke.Record) error) error {
-	return t.read(ctx, func(tx revoke.Tx) error { return tx.Grant(ctx, grant, fn) })
+func (t perReadTx) RevokeGrants(context.Context, uint64, []revoke.ID) ([]revoke.Revocation, error) {
+	return nil, errReadOnly
 }
 
 func (t perReadTx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revocation) error) error {
 	return t.read(ctx, func(tx revoke.Tx) error { return tx.RevokedSince(ctx, seq, fn) })
 }
 
-func (t perReadTx) Expired(ctx context.Context, before time.Time, limit int, fn func(revoke.Record) error) error {
-	return t.read(ctx, func(tx revoke.Tx) error { return tx.Expired(ctx, before, limit, fn) })
+func (t perReadTx) Expired(ctx context.Context, before time.Time, limit int) (ids []revoke.ID, err error) {
+	err = t.read(ctx, func(tx revoke.Tx) error {
+		ids, err = tx.Expired(ctx, before, limit)
+		return err
+	})
+	return ids, err
 }
 
-func (t perReadTx) Grants(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int, fn func(revoke.ID) error) error {
-	return t.read(ctx, func(tx revoke.Tx) error { return tx.Grants(ctx, by, key, after, limit, fn) })
+func (t perReadTx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int) (ids []revoke.ID, err error) {
+	err = t.read(ctx, func(tx revoke.Tx) error {
+		ids, err = tx.GrantsOf(ctx, by, key, after, limit)
+		return err
+	})
+	return ids, err
 }
 
-func (t perReadTx) Scan(ctx context.Context, after revoke.ID, limit int, fn func(revoke.Record) error) error {
-	return t.read(ctx, func(tx revoke.Tx) error { return tx.Scan(ctx, after, limit, fn) })
+func (t perReadTx) Scan(ctx context.Context, after revoke.ID, limit int) (recs []revoke.Record, err error) {
+	err = t.read(ctx, func(tx revoke.Tx) error {
+		recs, err = tx.Scan(ctx, after, limit)
+		return err
+	})
+	return recs, err
 }
 
 var errReadOnly = fmt.Errorf("perReadTx: a write in a read-only transaction")

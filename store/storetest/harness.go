@@ -157,7 +157,7 @@ func (e *env) recordByID(id revoke.ID) (revoke.Record, bool) {
 	)
 	err := e.store.View(e.ctx, func(tx revoke.Tx) error {
 		var err error
-		rec, found, err = tx.Get(e.ctx, id)
+		rec, found, err = getOne(e.ctx, tx, id)
 		return err
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ func testNextSeqNeverWraps(t *testing.T, open func(*testing.T) revoke.Store) {
 		ID: top, Check: revoke.Checksum("top"), Kind: revoke.Access, ClientID: "c1",
 		Grant: top, ExpiresAt: e.clock.Now().Add(time.Hour).UTC(), Seq: math.MaxInt64,
 	}
-	if err := e.store.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) }); err != nil {
+	if err := e.store.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
 		t.Fatalf("Put of a record at Seq MaxInt64: %v", err)
 	}
 	err := e.store.Update(ctx, func(tx revoke.Tx) error {

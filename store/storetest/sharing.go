@@ -89,8 +89,7 @@ func testSharedNeedsReopen(t *testing.T, open func(*testing.T) revoke.Store) {
 
 // isShared reports whether s says other processes may write its data.
 func isShared(s revoke.Store) bool {
-	sh, ok := s.(revoke.Shared)
-	return ok && sh.Shared()
+	return s.Capabilities().Shared
 }
 
 // testConverge checks a second Store over the same data: refused, or
@@ -140,7 +139,7 @@ func requireShared(t *testing.T, e *env, s2 revoke.Store) {
 	var found bool
 	err := s2.View(e.ctx, func(tx revoke.Tx) error {
 		var err error
-		_, found, err = tx.Get(e.ctx, revoke.TokenID(probe))
+		_, found, err = getOne(e.ctx, tx, revoke.TokenID(probe))
 		return err
 	})
 	switch {

@@ -37,7 +37,7 @@ func testViewSnapshot(t *testing.T, open func(*testing.T) revoke.Store) {
 	x.Grant = x.ID
 	y := revoke.Record{ID: revoke.TokenID("y"), Kind: revoke.Refresh, ClientID: "c1", Subject: "alice", ExpiresAt: exp}
 	y.Grant = y.ID
-	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, x) }); err != nil {
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{x}) }); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	done := make(chan error, 1)
@@ -88,10 +88,10 @@ func readAroundUpdate(t *testing.T, tx revoke.Tx, s revoke.Store, x, y revoke.Re
 			}
 			revoked := x
 			revoked.Seq = seq
-			if err := tx.Put(ctx, revoked); err != nil {
+			if err := tx.Put(ctx, []revoke.Record{revoked}); err != nil {
 				return err
 			}
-			return tx.Put(ctx, y)
+			return tx.Put(ctx, []revoke.Record{y})
 		})
 	}()
 	committed := false
@@ -120,10 +120,10 @@ func readAroundUpdate(t *testing.T, tx revoke.Tx, s revoke.Store, x, y revoke.Re
 func readSnapshot(ctx context.Context, tx revoke.Tx, x, y revoke.ID) (snapshotRead, error) {
 	var r snapshotRead
 	var err error
-	if r.x, _, err = tx.Get(ctx, x); err != nil {
+	if r.x, _, err = getOne(ctx, tx, x); err != nil {
 		return r, err
 	}
-	if _, r.yFound, err = tx.Get(ctx, y); err != nil {
+	if _, r.yFound, err = getOne(ctx, tx, y); err != nil {
 		return r, err
 	}
 	if err = tx.RevokedSince(ctx, 0, func(rev revoke.Revocation) error {
@@ -132,10 +132,7 @@ func readSnapshot(ctx context.Context, tx revoke.Tx, x, y revoke.ID) (snapshotRe
 	}); err != nil {
 		return r, err
 	}
-	err = tx.Grants(ctx, revoke.BySubject, "alice", revoke.ID{}, 10, func(g revoke.ID) error {
-		r.grants = append(r.grants, g)
-		return nil
-	})
+	r.grants, err = tx.GrantsOf(ctx, revoke.BySubject, "alice", revoke.ID{}, 10)
 	return r, err
 }
 

@@ -52,11 +52,11 @@ func testStatusRefRoundTrip(t *testing.T, open func(*testing.T) revoke.Store) {
 		statusRecord("loose", revoke.ID{}, 0, revoke.StatusRef{List: 5, Index: 5}, past),
 	}
 	check := func(tx revoke.Tx, step string, want []revoke.Record) error {
-		return errors.Join(checkStatusReads(ctx, tx, step, want, exp), checkStatusRevocations(ctx, tx, step, want))
+		return errors.Join(checkStatusReads(ctx, tx, step, want), checkStatusRevocations(ctx, tx, step, want))
 	}
 	err := s.Update(ctx, func(tx revoke.Tx) error {
 		for _, rec := range recs {
-			if err := tx.Put(ctx, rec); err != nil {
+			if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
 				return err
 			}
 		}
@@ -69,60 +69,57 @@ func testStatusRefRoundTrip(t *testing.T, open func(*testing.T) revoke.Store) {
 		t.Fatal(err)
 	}
 
-	// Revoke the live records, one of a grant read first as a cascade
-	// does and one the transaction has not read, and change the Status of
-	// a revoked one, then read again.
+	// Revoke the live records with RevokeGrants, the grant of one read
+	// first as a cascade does, and change the Status of a revoked one,
+	// then read again.
 	live, loose, changed := &recs[3], &recs[5], &recs[1]
-	live.Seq, loose.Seq = 7, 8
 	changed.Status = revoke.StatusRef{List: 2, Index: 9}
 	err = s.Update(ctx, func(tx revoke.Tx) error {
-		if err := tx.Grant(ctx, root.ID, func(revoke.Record) error { return nil }); err != nil {
+		if _, err := tx.Get(ctx, ids(recs[:4])); err != nil {
 			return err
 		}
-		if err := setSeqOrPut(ctx, tx, live.Seq, live.ID); err != nil {
+		if err := revokeGrantStatus(ctx, tx, live, root.ID); err != nil {
 			return err
 		}
-		if err := setSeqOrPut(ctx, tx, loose.Seq, loose.ID); err != nil {
+		if err := revokeGrantStatus(ctx, tx, loose, loose.ID); err != nil {
 			return err
 		}
-		if err := tx.Put(ctx, *changed); err != nil {
+		if err := tx.Put(ctx, []revoke.Record{*changed}); err != nil {
 			return err
 		}
-		return check(tx, "after SetSeq, in its transaction", recs)
+		return check(tx, "after RevokeGrants, in its transaction", recs)
 	})
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	if err := s.View(ctx, func(tx revoke.Tx) error { return check(tx, "after SetSeq", recs) }); err != nil {
+	if err := s.View(ctx, func(tx revoke.Tx) error { return check(tx, "after RevokeGrants", recs) }); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// setSeqOrPut sets the Seq of the records of ids with SetSeq, or, for a Tx
-// without it, with the Get and Put it stands for.
-func setSeqOrPut(ctx context.Context, tx revoke.Tx, seq uint64, ids ...revoke.ID) error {
-	if ss, ok := tx.(revoke.SeqSetter); ok {
-		return ss.SetSeq(ctx, seq, ids)
+// revokeGrantStatus revokes grant, whose one live record is *rec, under a
+// new sequence number, sets rec.Seq to it and checks that the revocation
+// RevokeGrants returns carries rec's Status.
+func revokeGrantStatus(ctx context.Context, tx revoke.Tx, rec *revoke.Record, grant revoke.ID) error {
+	seq, err := tx.NextSeq(ctx)
+	if err != nil {
+		return err
 	}
-	for _, id := range ids {
-		rec, found, err := tx.Get(ctx, id)
-		if err != nil || !found {
-			return err
-		}
-		rec.Seq = seq
-		if err := tx.Put(ctx, rec); err != nil {
-			return err
-		}
+	revs, err := tx.RevokeGrants(ctx, seq, []revoke.ID{grant})
+	if err != nil {
+		return fmt.Errorf("RevokeGrants: %w", err)
+	}
+	rec.Seq = seq
+	if len(revs) != 1 || revs[0] != rec.Revocation() {
+		return fmt.Errorf("RevokeGrants = %+v, want the one live record's entry %+v, Status included", revs, rec.Revocation())
 	}
 	return nil
 }
 
 // checkStatusReads checks that every path of tx that returns a record
-// returns want's records as they are, Status included: Get (after a
-// Prefetch, for a Tx that has it), Grant, Expired and Scan. The records of
-// want that expire before exp are the expired ones. step says when, in the
-// errors.
-func checkStatusReads(ctx context.Context, tx revoke.Tx, step string, want []revoke.Record, exp time.Time) error {
+// returns want's records as they are, Status included: Get of each, Get of
+// them all and Scan. step says when, in the errors.
+func checkStatusReads(ctx context.Context, tx revoke.Tx, step string, want []revoke.Record) error {
 	c := statusCheck{step: step, want: make(map[revoke.ID]revoke.Record, len(want)), seen: map[string]int{}}
 	for _, rec := range want {
 		c.want[rec.ID] = rec
@@ -130,24 +127,17 @@ func checkStatusReads(ctx context.Context, tx revoke.Tx, step string, want []rev
 	if err := c.get(ctx, tx, want); err != nil {
 		return err
 	}
-	for _, g := range distinctGrants(want) {
-		if err := tx.Grant(ctx, g, c.visit("Grant")); err != nil {
-			return fmt.Errorf("%s: Grant: %w", step, err)
-		}
+	batch, err := tx.Get(ctx, ids(want))
+	if err != nil {
+		return fmt.Errorf("%s: Get of them all: %w", step, err)
 	}
-	if err := tx.Expired(ctx, exp, len(want)+1, c.visit("Expired")); err != nil {
-		return fmt.Errorf("%s: Expired: %w", step, err)
-	}
-	if err := tx.Scan(ctx, revoke.ID{}, len(want)+1, c.visit("Scan")); err != nil {
+	c.visitAll("Get of them all", batch)
+	scanned, err := tx.Scan(ctx, revoke.ID{}, len(want)+1)
+	if err != nil {
 		return fmt.Errorf("%s: Scan: %w", step, err)
 	}
-	expired := 0
-	for _, rec := range want {
-		if rec.ExpiresAt.Before(exp) {
-			expired++
-		}
-	}
-	for how, n := range map[string]int{"Get": len(want), "Grant": len(want), "Expired": expired, "Scan": len(want)} {
+	c.visitAll("Scan", scanned)
+	for how, n := range map[string]int{"Get": len(want), "Get of them all": len(want), "Scan": len(want)} {
 		if c.seen[how] != n {
 			c.errs = append(c.errs, fmt.Errorf("%s: %s: %d records, want %d", step, how, c.seen[how], n))
 		}
@@ -174,20 +164,18 @@ func (c *statusCheck) visit(how string) func(revoke.Record) error {
 	}
 }
 
-// get checks Get of each record of want, after a Prefetch of them all for
-// a Tx that has it.
-func (c *statusCheck) get(ctx context.Context, tx revoke.Tx, want []revoke.Record) error {
-	if p, ok := tx.(revoke.Prefetcher); ok {
-		ids := make([]revoke.ID, 0, len(want))
-		for _, rec := range want {
-			ids = append(ids, rec.ID)
-		}
-		if err := p.Prefetch(ctx, ids); err != nil {
-			return fmt.Errorf("%s: Prefetch: %w", c.step, err)
-		}
+// visitAll checks each record of recs, which the read how returned.
+func (c *statusCheck) visitAll(how string, recs []revoke.Record) {
+	visit := c.visit(how)
+	for _, rec := range recs {
+		_ = visit(rec)
 	}
+}
+
+// get checks Get of each record of want, one at a time.
+func (c *statusCheck) get(ctx context.Context, tx revoke.Tx, want []revoke.Record) error {
 	for _, rec := range want {
-		got, found, err := tx.Get(ctx, rec.ID)
+		got, found, err := getOne(ctx, tx, rec.ID)
 		if err != nil {
 			return fmt.Errorf("%s: Get: %w", c.step, err)
 		}
