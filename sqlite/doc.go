@@ -53,10 +53,11 @@
 // they neither wait for writers nor hold them up.
 //
 // Each process answers IsRevoked from the in-memory index of its Revoker.
-// Store.Shared reports true, so the Revoker follows the database's
-// revocation sequence: every sync interval (revoke.WithSyncInterval, one
-// second by default) it reads the revocations committed since its last
-// read, through an index on the sequence. A revocation committed by another
+// Store.Capabilities declares the Store Shared, so the Revoker follows the
+// database's revocation sequence: every sync interval
+// (revoke.WithSyncInterval, one second by default) it reads the
+// revocations committed since its last read, through an index on the
+// sequence. A revocation committed by another
 // process is therefore reported by this one within about the sync interval;
 // its own revocations, at once. The sequence counter is read and written
 // inside the write-locked transaction, so it increases with commit order
@@ -85,57 +86,40 @@
 // grant_id, id and parent are SHA-256 digests of raw tokens (32 bytes); the
 // raw tokens are never stored. expires_at is in nanoseconds since 1970 UTC.
 // seq is zero for a live token and the revocation sequence number of a
-// revoked one. gkey is the store's own key of a grant, internal to it
-// (Record.Grant is grant_id), handed out in ascending order as grants are
-// created (one above the greatest in use). A grant's key is found through
-// its first token's row while that token is in the grant; revoke_grants
-// holds the keys of the other grants (whose first token was deleted or
-// moved while others stayed), and drops a grant's row with its last token.
+// revoked one. status_list and status_idx are the token's Token Status
+// List entry (revoke.Record.Status), 0 and 0 for none; status_list holds
+// the uint64 list number as the int64 of the same bits, so a list above
+// math.MaxInt64 shows as a negative number in SQL and reads back exactly.
+// successor, rotated_at, retries and superseded are the rotation state of
+// a refresh token.
 //
-// The primary key keeps the tokens of a grant side by side, and the grants
-// created at the same time side by side too, at the right edge of the
-// table: a commit of concurrent Issues, each in a grant of its own, writes
-// a few contiguous leaves rather than a random leaf per grant. A cascade
-// reads the grant as one range of the key, rewrites each row in place and
-// adds its entry to the seq index, leaving the other indexes alone, in one
-// UPDATE of the seq column per 128 tokens (Tx.SetSeq, see
-// revoke.SeqSetter):
-// revoking a grant of 1,001 tokens writes some 60 pages of 4 KiB, where
-// rows spread over the table by id would take about one page per token.
-// Every token is found by id through a unique index on id (Get, Scan):
-// issuing a token costs one random B-tree insert there, plus, for the first
-// token of a grant, one per owner into revoke_owners, besides the nearly
-// sequential inserts into the table and the index on expires_at (purges). A partial index on seq
-// WHERE seq > 0 (the start-up load and the follower) completes the set:
-// every query searches an index, and costs in proportion to the rows it
-// touches. The seq index also holds check_sum, expires_at, status_list and
-// status_idx, so that loading the revocations (and revoke.Revoker.Statuses)
-// reads the index alone (BENCHMARKS.md has revoke.New over a million).
+// gkey is the store's own key of a grant, handed out in ascending order
+// as grants are created. The primary key so keeps the tokens of a grant
+// side by side, and the grants created at the same time side by side too,
+// at the right edge of the table: a commit of concurrent Issues writes a
+// few contiguous leaves rather than a random leaf per grant, and a
+// cascade (Tx.RevokeGrants) is one UPDATE of the seq column over a range
+// of the key: revoking a grant of 1,001 tokens writes some 60 pages of 4
+// KiB. A grant's key is found through its first token's row;
+// revoke_grants holds the keys of the grants whose first token is not in
+// the store (deleted, or not imported), and loses a grant's row with its
+// last token.
 //
-// status_list and status_idx are the token's Token Status List entry
-// (revoke.Record.Status), 0 and 0 for a token without one. SQLite's
-// INTEGER is a signed 64-bit integer: status_list holds the uint64 list
-// number as the int64 of the same bits: a list above math.MaxInt64 shows
-// as a negative number in SQL (the list less 2^64), and every list reads
-// back through the Store exactly as it was written. status_idx holds the
-// uint32 index as it is.
+// Every token is found by id through a unique index on id (Get, Scan),
+// expired tokens through an index on expires_at (Purge), and revocations
+// through a partial index on seq WHERE seq > 0, which holds check_sum,
+// expires_at and the Status List entry too, so that loading the
+// revocations reads the index alone. revoke_owners lists the grants of a
+// user (owner 1, key the subject) or a client (owner 2, key the client
+// ID), one row per grant, for RevokeSubject and RevokeClient: the first
+// token put of a grant adds its rows, the deletion of its last token
+// removes them. Every query searches an index, and costs in proportion to
+// the rows it touches.
 //
-// successor, rotated_at, retries and superseded are the rotation state of a
-// refresh token (revoke.Record). revoke_owners lists the grants of a user
-// (owner 1, key the subject) or a client (owner 2, key the client ID) for
-// RevokeSubject and RevokeClient, one row per grant: logging out a user
-// costs that user's grants, not a scan. The first token of a grant adds its
-// rows; the tokens issued under it share its subject and client and add
-// none, so issuing them costs no insert there. A row goes when the last
-// token of its grant with that subject or client is deleted or changes
-// owner. Schema version 2 added the rotation state and indexes on
-// (subject, grant_id) and (client_id, grant_id), which held an entry per
-// token; version 3 replaced them with revoke_owners; version 4 keyed the
-// tokens by gkey rather than grant_id; version 5 added status_list and
-// status_idx (the rows of older versions take 0 and 0, no entry) and
-// rebuilt the seq index with them. Open migrates older tables in place,
-// in one transaction (version 4 rebuilds the tokens table, version 5 the
-// seq index).
+// Schema version 2 added the rotation state and indexes on subject and
+// client, which version 3 replaced with revoke_owners; version 4 keyed the
+// tokens by gkey; version 5 added status_list and status_idx. Open
+// migrates older tables in place, in one transaction.
 //
 // revoke_meta holds the schema version of the prefix's tables and the
 // sequence counter. Open and New migrate older tables in one BEGIN

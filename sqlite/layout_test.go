@@ -4,6 +4,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,17 +16,18 @@ import (
 	"github.com/sdkauth/revocation/sqlite"
 )
 
-// These tests check the layout of the tokens table, keyed by (grant_id, id):
-// a record that changes grant changes key, and must still be stored once.
+// These tests check the layout of the tokens table, keyed by the key of the
+// grant and the ID, and of the grants and owners tables that follow it.
 
-// rowsOf counts the rows stored for id, whatever their grant, and fails the
-// test if the database's integrity check finds anything wrong.
-func rowsOf(t *testing.T, path string, id revoke.ID) int {
+// count returns the result of the counting query q over the database at
+// path, and fails the test if the database's integrity check finds
+// anything wrong.
+func count(t *testing.T, path, q string, args ...any) int {
 	t.Helper()
 	db := sqlx.MustOpen("sqlite3", path)
 	defer db.Close()
 	var n int
-	if err := db.Get(&n, `SELECT count(*) FROM revoke_tokens NOT INDEXED WHERE id = ?`, id[:]); err != nil {
+	if err := db.Get(&n, q, args...); err != nil {
 		t.Fatal(err)
 	}
 	var check string
@@ -35,171 +37,243 @@ func rowsOf(t *testing.T, path string, id revoke.ID) int {
 	return n
 }
 
-// grantOf returns the IDs of the members of grant g.
-func grantOf(t *testing.T, s revoke.Store, g revoke.ID) map[revoke.ID]revoke.Record {
+// rowsOf counts the rows stored for id, whatever their key.
+func rowsOf(t *testing.T, path string, id revoke.ID) int {
+	t.Helper()
+	return count(t, path, `SELECT count(*) FROM revoke_tokens NOT INDEXED WHERE id = ?`, id[:])
+}
+
+// errRollBack makes an Update roll back.
+var errRollBack = errors.New("roll back")
+
+// grantOf returns the members of grant g, found by revoking it in a
+// transaction that rolls back.
+func grantOf(t *testing.T, s revoke.Store, g revoke.ID) map[revoke.ID]bool {
 	t.Helper()
 	ctx := context.Background()
-	got := map[revoke.ID]revoke.Record{}
-	err := s.View(ctx, func(tx revoke.Tx) error {
-		return tx.Grant(ctx, g, func(rec revoke.Record) error {
-			if _, dup := got[rec.ID]; dup {
-				return fmt.Errorf("Grant returned %v twice", rec.ID)
+	got := map[revoke.ID]bool{}
+	err := s.Update(ctx, func(tx revoke.Tx) error {
+		seq, err := tx.NextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		revs, err := tx.RevokeGrants(ctx, seq, []revoke.ID{g, g})
+		for _, rev := range revs {
+			if got[rev.ID] || rev.Seq != seq {
+				return fmt.Errorf("RevokeGrants returned %+v twice or at another Seq than %d", rev, seq)
 			}
-			got[rec.ID] = rec
-			return nil
-		})
+			got[rev.ID] = true
+		}
+		if err != nil {
+			return err
+		}
+		return errRollBack
 	})
-	if err != nil {
+	if !errors.Is(err, errRollBack) {
 		t.Fatal(err)
 	}
 	return got
 }
 
-// TestPutChangesGrant puts a record, then the same ID in every other shape
-// (the first token of its own grant, or a member of one grant or another,
-// with one expiry or another),
-// with and without reading it first, in the same transaction or the next:
-// Get, Grant and the table hold the last record only.
-func TestPutChangesGrant(t *testing.T) {
-	x, a, b := revoke.TokenID("x"), revoke.TokenID("a"), revoke.TokenID("b")
+// TestPutReplaces puts a record, then the same ID in every other shape
+// of its grant (another expiry, revoked, every column changed), in the
+// same transaction or the next: Get, the table and Expired hold the last
+// record only.
+func TestPutReplaces(t *testing.T) {
+	x, a := revoke.TokenID("x"), revoke.TokenID("a")
 	exp := time.Unix(1_900_000_000, 0).UTC()
 	shapes := map[string]revoke.Record{
-		"root": {ID: x, Kind: revoke.Refresh, ClientID: "c", Grant: x, ExpiresAt: exp},
-		"inA":  {ID: x, Kind: revoke.Access, ClientID: "c", Parent: a, Grant: a, ExpiresAt: exp},
-		"inB":  {ID: x, Kind: revoke.Access, ClientID: "c", Parent: b, Grant: b, ExpiresAt: exp.Add(time.Hour), Seq: 7},
-		// inB with another expiry, and every other column changed.
-		"inB2": {ID: x, Check: 9, Kind: revoke.Refresh, ClientID: "d", Subject: "s", Parent: a, Grant: b, ExpiresAt: exp.Add(-time.Hour)},
+		"live":    {ID: x, Kind: revoke.Access, ClientID: "c", Parent: a, Grant: a, ExpiresAt: exp},
+		"later":   {ID: x, Kind: revoke.Access, ClientID: "c", Parent: a, Grant: a, ExpiresAt: exp.Add(time.Hour), Seq: 7},
+		"revoked": {ID: x, Kind: revoke.Access, ClientID: "c", Parent: a, Grant: a, ExpiresAt: exp, Seq: 9},
+		"other": {ID: x, Check: 9, Kind: revoke.Refresh, ClientID: "c", Parent: a, Grant: a, ExpiresAt: exp.Add(-time.Hour),
+			Successor: a, RotatedAt: exp, Retries: 2, Superseded: true, Status: revoke.StatusRef{List: 3, Index: 4}},
 	}
-	grants := []revoke.ID{x, a, b}
-	ctx := context.Background()
 	for fromName, from := range shapes {
 		for toName, to := range shapes {
-			for _, mode := range []string{"blind", "read", "sameTx"} {
-				t.Run(fromName+"To"+toName+"/"+mode, func(t *testing.T) {
-					path := filepath.Join(t.TempDir(), "revoke.db")
-					s, err := sqlite.Open(path)
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer s.Close()
-					err = s.Update(ctx, func(tx revoke.Tx) error {
-						if err := tx.Put(ctx, from); err != nil {
-							return err
-						}
-						if mode == "sameTx" {
-							return tx.Put(ctx, to)
-						}
-						return nil
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if mode != "sameTx" {
-						err = s.Update(ctx, func(tx revoke.Tx) error {
-							if mode == "read" {
-								if _, found, err := tx.Get(ctx, x); err != nil || !found {
-									return fmt.Errorf("Get = %v, %v", found, err)
-								}
-							}
-							return tx.Put(ctx, to)
-						})
-						if err != nil {
-							t.Fatal(err)
-						}
-					}
-					err = s.View(ctx, func(tx revoke.Tx) error {
-						got, found, err := tx.Get(ctx, x)
-						if err != nil || !found || got != to {
-							t.Errorf("Get = %+v, %v, %v; want %+v", got, found, err, to)
-						}
-						return nil
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, g := range grants {
-						members := grantOf(t, s, g)
-						if _, in := members[x]; in != (g == to.Grant) || len(members) > 1 {
-							t.Errorf("Grant(%v) = %v, want x only in grant %v", g, members, to.Grant)
-						}
-					}
-					if n := rowsOf(t, path, x); n != 1 {
-						t.Errorf("%d rows for the ID, want 1", n)
-					}
-					// Expired sees the last expiry only.
-					var expired []revoke.Record
-					err = s.View(ctx, func(tx revoke.Tx) error {
-						return tx.Expired(ctx, exp.Add(2*time.Hour), 10, func(rec revoke.Record) error {
-							expired = append(expired, rec)
-							return nil
-						})
-					})
-					if err != nil || len(expired) != 1 || expired[0] != to {
-						t.Errorf("Expired = %+v, %v; want the last record", expired, err)
-					}
+			for _, sameTx := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%sTo%s/sameTx=%v", fromName, toName, sameTx), func(t *testing.T) {
+					testPutReplaces(t, from, to, sameTx)
 				})
 			}
 		}
 	}
 }
 
+// testPutReplaces puts from, then to (in the same transaction if sameTx),
+// and checks that the store holds to only.
+func testPutReplaces(t *testing.T, from, to revoke.Record, sameTx bool) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	puts := [][]revoke.Record{{from}, {to}}
+	if sameTx {
+		puts = [][]revoke.Record{{from}}
+	}
+	for i, recs := range puts {
+		err := s.Update(ctx, func(tx revoke.Tx) error {
+			if err := tx.Put(ctx, recs); err != nil || !sameTx {
+				return err
+			}
+			return tx.Put(ctx, []revoke.Record{to})
+		})
+		if err != nil {
+			t.Fatalf("Update %d: %v", i, err)
+		}
+	}
+	err = s.View(ctx, func(tx revoke.Tx) error {
+		got, err := tx.Get(ctx, []revoke.ID{to.ID, to.ID})
+		if err != nil || len(got) != 1 || got[0] != to {
+			t.Errorf("Get = %+v, %v; want %+v", got, err, to)
+		}
+		expired, err := tx.Expired(ctx, to.ExpiresAt.Add(3*time.Hour), 10)
+		if err != nil || len(expired) != 1 || expired[0] != to.ID {
+			t.Errorf("Expired = %x, %v; want the ID once", expired, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rowsOf(t, path, to.ID); n != 1 {
+		t.Errorf("%d rows for the ID, want 1", n)
+	}
+	if members := grantOf(t, s, to.Grant); len(members) != 1-min(1, int(to.Seq)) {
+		t.Errorf("live members of the grant = %v, want the ID if live", members)
+	}
+}
+
 // TestDeleteEitherShape deletes the first token of a grant and another
-// member, with and without reading them first.
+// member, with an absent ID and duplicates, and with and without reading
+// them first: the grant keeps its third member under its key.
 func TestDeleteEitherShape(t *testing.T) {
+	for _, read := range []bool{false, true} {
+		t.Run(fmt.Sprintf("read=%v", read), func(t *testing.T) { testDeleteEitherShape(t, read) })
+	}
+}
+
+func testDeleteEitherShape(t *testing.T, read bool) {
 	ctx := context.Background()
 	exp := time.Unix(1_900_000_000, 0).UTC()
-	for _, read := range []bool{false, true} {
-		path := filepath.Join(t.TempDir(), fmt.Sprintf("revoke-%v.db", read))
-		s, err := sqlite.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		root, member, other := revoke.TokenID("root"), revoke.TokenID("member"), revoke.TokenID("other")
-		recs := []revoke.Record{
-			{ID: root, Kind: revoke.Refresh, ClientID: "c", Grant: root, ExpiresAt: exp},
-			{ID: member, Kind: revoke.Access, ClientID: "c", Parent: root, Grant: root, ExpiresAt: exp},
-			{ID: other, Kind: revoke.Access, ClientID: "c", Parent: root, Grant: root, ExpiresAt: exp},
-		}
-		err = s.Update(ctx, func(tx revoke.Tx) error {
-			for _, rec := range recs {
-				if err := tx.Put(ctx, rec); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = s.Update(ctx, func(tx revoke.Tx) error {
-			for _, id := range []revoke.ID{root, member, revoke.TokenID("absent")} {
-				if read {
-					if _, _, err := tx.Get(ctx, id); err != nil {
-						return err
-					}
-				}
-				if err := tx.Delete(ctx, id); err != nil {
-					return err
-				}
-				if _, found, err := tx.Get(ctx, id); err != nil || found {
-					return fmt.Errorf("Get after Delete = %v, %v", found, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if members := grantOf(t, s, root); len(members) != 1 || members[other].ID != other {
-			t.Errorf("read %v: grant after Delete = %v, want the other member only", read, members)
-		}
-		for _, id := range []revoke.ID{root, member} {
-			if n := rowsOf(t, path, id); n != 0 {
-				t.Errorf("read %v: %d rows after Delete", read, n)
-			}
-		}
-		s.Close()
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer s.Close()
+	root, member, other, late := revoke.TokenID("root"), revoke.TokenID("member"), revoke.TokenID("other"), revoke.TokenID("late")
+	recs := []revoke.Record{
+		{ID: root, Kind: revoke.Refresh, ClientID: "c", Grant: root, ExpiresAt: exp},
+		{ID: member, Kind: revoke.Access, ClientID: "c", Parent: root, Grant: root, ExpiresAt: exp},
+		{ID: other, Kind: revoke.Access, ClientID: "c", Parent: root, Grant: root, ExpiresAt: exp},
+	}
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, recs) }); err != nil {
+		t.Fatal(err)
+	}
+	gone := []revoke.ID{root, member, revoke.TokenID("absent"), member}
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		if read {
+			if _, err := tx.Get(ctx, gone); err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(ctx, gone); err != nil {
+			return err
+		}
+		if got, err := tx.Get(ctx, gone); err != nil || len(got) != 0 {
+			return fmt.Errorf("Get after Delete = %+v, %v", got, err)
+		}
+		// A member put after its grant's first token went joins it.
+		return tx.Put(ctx, []revoke.Record{{ID: late, Kind: revoke.Access, ClientID: "c", Parent: other, Grant: root, ExpiresAt: exp}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if members := grantOf(t, s, root); len(members) != 2 || !members[other] || !members[late] {
+		t.Errorf("grant after Delete = %v, want other and late", members)
+	}
+	if n := rowsOf(t, path, root) + rowsOf(t, path, member); n != 0 {
+		t.Errorf("%d rows after Delete", n)
+	}
+	if n := count(t, path, `SELECT count(DISTINCT gkey) FROM revoke_tokens`); n != 1 {
+		t.Errorf("the grant's tokens have %d keys, want 1", n)
+	}
+}
+
+// TestGrantRows follows the rows of a grant in the grants and owners
+// tables: a grant imported without its first token gets a grants row and
+// its owners rows with its first record, its first token put later takes
+// its key, and the last Delete of the grant's records removes them all.
+func TestGrantRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exp := time.Unix(1_900_000_000, 0).UTC()
+	g, a, b := revoke.TokenID("g"), revoke.TokenID("a"), revoke.TokenID("b")
+	rec := func(id revoke.ID) revoke.Record {
+		r := revoke.Record{ID: id, Kind: revoke.Access, ClientID: "c", Subject: "alice", Parent: g, Grant: g, ExpiresAt: exp}
+		if id == g {
+			r.Kind, r.Parent = revoke.Refresh, revoke.ID{}
+		}
+		return r
+	}
+	put := func(ids ...revoke.ID) {
+		t.Helper()
+		err := s.Update(ctx, func(tx revoke.Tx) error {
+			for _, id := range ids {
+				if err := tx.Put(ctx, []revoke.Record{rec(id)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := func(ids ...revoke.ID) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Delete(ctx, ids) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(step string, grants, owners, keys int) {
+		t.Helper()
+		if n := count(t, path, `SELECT count(*) FROM revoke_grants`); n != grants {
+			t.Errorf("%s: %d grants rows, want %d", step, n, grants)
+		}
+		if n := count(t, path, `SELECT count(*) FROM revoke_owners`); n != owners {
+			t.Errorf("%s: %d owners rows, want %d", step, n, owners)
+		}
+		if n := count(t, path, `SELECT count(DISTINCT gkey) FROM revoke_tokens`); n != keys {
+			t.Errorf("%s: %d keys, want %d", step, n, keys)
+		}
+	}
+	put(a)
+	want("a member imported alone", 1, 2, 1)
+	put(b, g)
+	want("the first token put after", 1, 2, 1)
+	del(a, b)
+	want("members deleted", 1, 2, 1)
+	del(g)
+	want("the last token deleted", 0, 0, 0)
+	put(g, a)
+	want("a grant started by its first token", 0, 2, 1)
+	del(g)
+	want("the first token deleted", 1, 2, 1)
+	if members := grantOf(t, s, g); len(members) != 1 || !members[a] {
+		t.Errorf("grant without its first token = %v, want a", members)
+	}
+	del(a, a)
+	want("the grant emptied", 0, 0, 0)
 }
 
 // TestRevokeGrantPages counts the pages the commit of a cascade writes to
@@ -220,28 +294,23 @@ func TestRevokeGrantPages(t *testing.T) {
 	const grants, members = 20, 1000
 	roots := make([]string, grants)
 	start := time.Now().Add(time.Hour)
-	err = s.Update(ctx, func(tx revoke.Tx) error {
+	var recs []revoke.Record
+	for g := range roots {
+		roots[g] = tok()
+		id := revoke.TokenID(roots[g])
+		recs = append(recs, revoke.Record{ID: id, Check: revoke.Checksum(roots[g]), Kind: revoke.Refresh,
+			ClientID: "c", Grant: id, ExpiresAt: start.Add(24 * time.Hour)})
+	}
+	for i := range members {
 		for g := range roots {
-			roots[g] = tok()
-			id := revoke.TokenID(roots[g])
-			if err := tx.Put(ctx, revoke.Record{ID: id, Check: revoke.Checksum(roots[g]), Kind: revoke.Refresh,
-				ClientID: "c", Grant: id, ExpiresAt: start.Add(24 * time.Hour)}); err != nil {
-				return err
-			}
+			v := tok()
+			root := revoke.TokenID(roots[g])
+			recs = append(recs, revoke.Record{ID: revoke.TokenID(v), Check: revoke.Checksum(v), Kind: revoke.Access,
+				ClientID: "c", Parent: root, Grant: root,
+				ExpiresAt: start.Add(time.Duration(i*grants+g) * time.Second)})
 		}
-		for i := range members {
-			for g := range roots {
-				v := tok()
-				root := revoke.TokenID(roots[g])
-				if err := tx.Put(ctx, revoke.Record{ID: revoke.TokenID(v), Check: revoke.Checksum(v), Kind: revoke.Access,
-					ClientID: "c", Parent: root, Grant: root,
-					ExpiresAt: start.Add(time.Duration(i*grants+g) * time.Second)}); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	}
+	err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, recs) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,8 +14,8 @@ import (
 )
 
 // TestGrantRecreated: a grant whose last token is deleted and which gets a
-// token again in the same transaction is a grant like any other: Get and
-// Grant find the new token.
+// token again in the same transaction is a grant like any other: Get,
+// GrantsOf and RevokeGrants find the new token.
 func TestGrantRecreated(t *testing.T) {
 	s, err := sqlite.Open(filepath.Join(t.TempDir(), "grant.db"))
 	if err != nil {
@@ -24,33 +25,39 @@ func TestGrantRecreated(t *testing.T) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour).UTC()
 	g, a := revoke.TokenID("g"), revoke.TokenID("a")
-	root := revoke.Record{ID: g, Kind: revoke.Refresh, ClientID: "c", Grant: g, ExpiresAt: exp}
-	member := revoke.Record{ID: a, Kind: revoke.Access, ClientID: "c", Parent: g, Grant: g, ExpiresAt: exp}
-	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, root) }); err != nil {
+	root := revoke.Record{ID: g, Kind: revoke.Refresh, ClientID: "c", Subject: "s", Grant: g, ExpiresAt: exp}
+	member := revoke.Record{ID: a, Kind: revoke.Access, ClientID: "c", Subject: "s", Parent: g, Grant: g, ExpiresAt: exp}
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{root}) }); err != nil {
 		t.Fatal(err)
 	}
 	err = s.Update(ctx, func(tx revoke.Tx) error {
-		if _, _, err := tx.Get(ctx, g); err != nil {
+		if _, err := tx.Get(ctx, []revoke.ID{g}); err != nil {
 			return err
 		}
-		if err := tx.Delete(ctx, g); err != nil {
+		if err := tx.Delete(ctx, []revoke.ID{g}); err != nil {
 			return err
 		}
-		return tx.Put(ctx, member) // g's grant, now without a token
+		if grants, err := tx.GrantsOf(ctx, revoke.BySubject, "s", revoke.ID{}, 10); err != nil || len(grants) != 0 {
+			return fmt.Errorf("GrantsOf with the grant emptied = %x, %v; want none", grants, err)
+		}
+		return tx.Put(ctx, []revoke.Record{member}) // g's grant, now without a token
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(tx revoke.Tx) error {
-		if got, found, err := tx.Get(ctx, a); err != nil || !found || got != member {
-			t.Errorf("Get after the grant was recreated = %+v, %v, %v; want %+v", got, found, err, member)
+	err = s.Update(ctx, func(tx revoke.Tx) error {
+		if got, err := tx.Get(ctx, []revoke.ID{a}); err != nil || len(got) != 1 || got[0] != member {
+			t.Errorf("Get after the grant was recreated = %+v, %v; want %+v", got, err, member)
 		}
-		var ids []revoke.ID
-		if err := tx.Grant(ctx, g, func(r revoke.Record) error { ids = append(ids, r.ID); return nil }); err != nil {
-			return err
+		for _, by := range []revoke.Owner{revoke.BySubject, revoke.ByClient} {
+			key := map[revoke.Owner]string{revoke.BySubject: "s", revoke.ByClient: "c"}[by]
+			if grants, err := tx.GrantsOf(ctx, by, key, revoke.ID{}, 10); err != nil || len(grants) != 1 || grants[0] != g {
+				t.Errorf("GrantsOf(%v) after the grant was recreated = %x, %v; want g", by, grants, err)
+			}
 		}
-		if len(ids) != 1 || ids[0] != a {
-			t.Errorf("Grant after the grant was recreated = %x, want a's ID", ids)
+		revs, err := tx.RevokeGrants(ctx, 1, []revoke.ID{g})
+		if err != nil || len(revs) != 1 || revs[0].ID != a {
+			t.Errorf("RevokeGrants after the grant was recreated = %+v, %v; want a's", revs, err)
 		}
 		return nil
 	})

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"math"
 	"time"
@@ -163,9 +162,6 @@ func (v *idValue) Scan(src any) error {
 	return nil
 }
 
-// Value implements driver.Valuer.
-func (v idValue) Value() (driver.Value, error) { return v[:], nil }
-
 // nullID is a revoke.ID that is NULL when zero (a record without a
 // parent).
 type nullID revoke.ID
@@ -177,12 +173,4 @@ func (v *nullID) Scan(src any) error {
 		return nil
 	}
 	return (*idValue)(v).Scan(src)
-}
-
-// Value implements driver.Valuer.
-func (v nullID) Value() (driver.Value, error) {
-	if v == (nullID{}) {
-		return nil, nil
-	}
-	return v[:], nil
 }

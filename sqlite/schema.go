@@ -243,7 +243,7 @@ func (q *queries) revokeQuery(n int) string {
 	in := inList(2, n)
 	return q.fill(`UPDATE "{p}tokens" SET seq = ?1 WHERE seq = 0 AND gkey IN (
 		SELECT gkey FROM "{p}grants" WHERE grant_id IN (` + in + `)
-		UNION SELECT gkey FROM "{p}tokens" WHERE id IN (` + in + `) AND grant_id = id)
+		UNION ALL SELECT gkey FROM "{p}tokens" WHERE id IN (` + in + `) AND grant_id = id)
 		RETURNING id, check_sum, expires_at, seq, status_list, status_idx`)
 }
 

@@ -40,10 +40,7 @@ type Store struct {
 	closed bool
 }
 
-var (
-	_ revoke.Store  = (*Store)(nil)
-	_ revoke.Shared = (*Store)(nil)
-)
+var _ revoke.Store = (*Store)(nil)
 
 // stmtCacheSize is how many prepared statements each connection Open makes
 // keeps for reuse across transactions.
@@ -216,10 +213,10 @@ func (s *Store) init(ctx context.Context) error {
 	return nil
 }
 
-// Shared reports true: other processes may write to the database, so a
-// revoke.Revoker over the Store follows its revocation sequence (see
-// revoke.WithSyncInterval).
-func (s *Store) Shared() bool { return true }
+// Capabilities declares the Store Shared: other processes may write to the
+// database, so a revoke.Revoker over the Store follows its revocation
+// sequence (see revoke.WithSyncInterval). It has no Notify and no Clock.
+func (s *Store) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: true} }
 
 // Close releases the Store, after waiting for the transactions under way.
 // A Store made by Open closes its database; one made by New leaves it open.
@@ -305,17 +302,9 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		return wrapf(err, "%s: %s", s.name, begin)
 	}
 	t := &tx{s: s, conn: c.conn, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
-	if write {
-		t.known = make(map[revoke.ID]stored)
-		t.owned = make(map[ownerRow]bool)
-		t.grantKeys = make(map[revoke.ID]int64)
-	}
-	defer t.end()
+	defer func() { t.Done = true }()
 	err = fn(t)
-	if err == nil && write {
-		err = t.flush(ctx)
-	}
-	t.end()
+	t.Done = true
 	ended = true
 	if err == nil {
 		if cerr := ctx.Err(); cerr != nil {

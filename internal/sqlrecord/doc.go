@@ -2,8 +2,7 @@
 // alike with a revoke.Record: the range of values an SQL row keeps exactly
 // (times as int64 nanoseconds since 1970, sequence numbers as signed 64-bit
 // integers), the checks of a revocation read back from a row, the state
-// every method of their Tx checks first (TxState), the choice of owners
-// query (GrantsQuery), and the rows of the grant a cascade read, which
-// SetSeq finds by the grant's key (GrantRows). The SQL itself, whose
-// dialects differ, stays in each backend.
+// every method of their Tx checks first (TxState) and the choice of owners
+// query (GrantsQuery). The SQL itself, whose dialects differ, stays in
+// each backend.
 package sqlrecord

@@ -6,7 +6,7 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// GrantsQuery returns the query of Tx.Grants for by, one of the backend's
+// GrantsQuery returns the query of Tx.GrantsOf for by, one of the backend's
 // queries bySubject and byClient, and whether the call reports nothing
 // (none): a limit of 0 or less, or the empty subject, which no record
 // indexes. An unknown owner is an error wrapped with pkg.
@@ -17,7 +17,7 @@ func GrantsQuery(pkg string, by revoke.Owner, key string, limit int, bySubject, 
 	case revoke.ByClient:
 		query = byClient
 	default:
-		return "", true, fmt.Errorf("%s: Grants: unknown owner %v", pkg, by)
+		return "", true, fmt.Errorf("%s: GrantsOf: unknown owner %v", pkg, by)
 	}
 	return query, limit <= 0 || (by == revoke.BySubject && key == ""), nil
 }
