@@ -5,9 +5,9 @@ import (
 
 	"github.com/sdkauth/revocation/memory"
 	"github.com/sdkauth/revocation/revoke"
-	"github.com/sdkauth/revocation/store/storetest"
+	"github.com/sdkauth/revocation/store/storebench"
 )
 
 func BenchmarkStore(b *testing.B) {
-	storetest.RunBenchmarks(b, func(*testing.B) revoke.Store { return memory.New() })
+	storebench.Run(b, func(*testing.B) revoke.Store { return memory.New() })
 }

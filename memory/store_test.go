@@ -31,7 +31,7 @@ func TestUpdateCancelledBeforeCommitWritesNothing(t *testing.T) {
 	rec := revoke.Record{ID: revoke.TokenID("t"), Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
 	rec.Grant = rec.ID
 	err := s.Update(ctx, func(tx revoke.Tx) error {
-		if err := tx.Put(ctx, rec); err != nil {
+		if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
 			return err
 		}
 		cancel()
@@ -41,7 +41,7 @@ func TestUpdateCancelledBeforeCommitWritesNothing(t *testing.T) {
 		t.Errorf("Update cancelled before its commit: err = %v, want context.Canceled", err)
 	}
 	err = s.View(context.Background(), func(tx revoke.Tx) error {
-		if _, found, err := tx.Get(context.Background(), rec.ID); err != nil || found {
+		if recs, err := tx.Get(context.Background(), []revoke.ID{rec.ID}); err != nil || len(recs) != 0 { found := len(recs) != 0
 			return fmt.Errorf("Get = (found %v, %v), want nothing", found, err)
 		}
 		return nil

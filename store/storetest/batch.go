@@ -92,81 +92,100 @@ func oneBadWrite(t *testing.T, open func(*testing.T) revoke.Store, badClient str
 	}
 	t.Cleanup(func() { _ = r.Close() })
 	e := &env{t: t, ctx: context.Background(), store: w.Store, clock: c, r: r}
-
 	for round := 0; round < 8 && !w.mixed.Load(); round++ {
-		grants := make([]grant, 6)
-		for i := range grants {
-			grants[i] = e.newGrant("c1", 1)
-		}
-		w.waiting, w.gate = make(chan struct{}), make(chan struct{})
-		w.armed.Store(true)
-		var wg sync.WaitGroup
-		lead := make(chan error, 1)
-		wg.Go(func() { lead <- r.Issue(e.ctx, e.tokenFor(revoke.Access, "c1")) })
-		<-w.waiting // the leader's transaction waits; what comes now queues behind it
-
-		revokeErrs := make([]error, len(grants))
-		issued := make([]revoke.Token, 6)
-		issueErrs := make([]error, len(issued))
-		poison := e.tokenFor(revoke.Access, badClient)
-		var poisonErr error
-		for i, g := range grants {
-			wg.Go(func() {
-				n, err := r.Revoke(e.ctx, g.R[0], "c1")
-				if err == nil && n != 2 {
-					err = fmt.Errorf("revoked %d tokens, want 2", n)
-				}
-				revokeErrs[i] = err
-			})
-		}
-		for i := range issued {
-			issued[i] = e.tokenFor(revoke.Access, "c1")
-			wg.Go(func() { issueErrs[i] = r.Issue(e.ctx, issued[i]) })
-		}
-		// The bad write queues last, so that the others' writes come
-		// before it in the shared transaction.
-		time.Sleep(150 * time.Millisecond) // let them queue behind the leader (Revoke reads first)
-		wg.Go(func() { poisonErr = r.Issue(e.ctx, poison) })
-		time.Sleep(100 * time.Millisecond)
-		close(w.gate)
-		wg.Wait()
-
-		if err := <-lead; err != nil {
-			t.Fatalf("round %d: the leader's Issue: %v", round, err)
-		}
-		for i, err := range revokeErrs {
-			if err != nil {
-				t.Errorf("round %d: Revoke %d, sharing a transaction with a refused write: %v", round, i, err)
-			}
-		}
-		for i, err := range issueErrs {
-			if err != nil {
-				t.Errorf("round %d: Issue %d, sharing a transaction with a refused write: %v", round, i, err)
-			}
-		}
-		switch {
-		case badClient == refusedClient && !errors.Is(poisonErr, errRefused):
-			t.Errorf("round %d: the refused Issue: err = %v, want the store's refusal", round, poisonErr)
-		case badClient == panickingClient && (poisonErr == nil || !strings.Contains(poisonErr.Error(), panickingMessage)):
-			t.Errorf("round %d: the Issue whose record made the store panic: err = %v, want an error naming the panic", round, poisonErr)
-		}
-		if _, found := e.record(poison.Value); found {
-			t.Errorf("round %d: the refused record was stored", round)
-		}
-		for _, g := range grants {
-			e.wantRevoked("grant revoked beside a refused write", g.all()...)
-		}
-		for _, tok := range issued {
-			if _, found := e.record(tok.Value); !found {
-				t.Errorf("round %d: a token issued beside a refused write is not stored", round)
-			}
-		}
+		badWriteRound(e, w, round, badClient)
 		if t.Failed() {
 			return
 		}
 	}
 	if !w.mixed.Load() {
 		t.Fatal("in 8 rounds no transaction held the refused write together with others; the test did not exercise group commit")
+	}
+}
+
+// badRound is what the writers of one round of oneBadWrite did.
+type badRound struct {
+	grants     []grant
+	revokeErrs []error
+	issued     []revoke.Token
+	issueErrs  []error
+	poison     revoke.Token
+	poisonErr  error
+}
+
+// badWriteRound queues Revokes, Issues and the Issue of a record of
+// badClient behind a transaction held at w's gate, so that they share the
+// next one, and checks each one's outcome.
+func badWriteRound(e *env, w *refusingStore, round int, badClient string) {
+	t := e.t
+	b := badRound{grants: make([]grant, 6), issued: make([]revoke.Token, 6), poison: e.tokenFor(revoke.Access, badClient)}
+	for i := range b.grants {
+		b.grants[i] = e.newGrant("c1", 1)
+	}
+	b.revokeErrs, b.issueErrs = make([]error, len(b.grants)), make([]error, len(b.issued))
+	w.waiting, w.gate = make(chan struct{}), make(chan struct{})
+	w.armed.Store(true)
+	var wg sync.WaitGroup
+	lead := make(chan error, 1)
+	wg.Go(func() { lead <- e.r.Issue(e.ctx, e.tokenFor(revoke.Access, "c1")) })
+	<-w.waiting // the leader's transaction waits; what comes now queues behind it
+	for i, g := range b.grants {
+		wg.Go(func() {
+			n, err := e.r.Revoke(e.ctx, g.R[0], "c1")
+			if err == nil && n != 2 {
+				err = fmt.Errorf("revoked %d tokens, want 2", n)
+			}
+			b.revokeErrs[i] = err
+		})
+	}
+	for i := range b.issued {
+		b.issued[i] = e.tokenFor(revoke.Access, "c1")
+		wg.Go(func() { b.issueErrs[i] = e.r.Issue(e.ctx, b.issued[i]) })
+	}
+	// The bad write queues last, so that the others' writes come
+	// before it in the shared transaction.
+	time.Sleep(150 * time.Millisecond) // let them queue behind the leader (Revoke reads first)
+	wg.Go(func() { b.poisonErr = e.r.Issue(e.ctx, b.poison) })
+	time.Sleep(100 * time.Millisecond)
+	close(w.gate)
+	wg.Wait()
+	if err := <-lead; err != nil {
+		t.Fatalf("round %d: the leader's Issue: %v", round, err)
+	}
+	checkBadRound(e, b, round, badClient)
+}
+
+// checkBadRound checks the outcomes of a round of oneBadWrite: every write
+// but the bad one succeeded and is stored, the bad one failed with the
+// store's refusal or panic and is not.
+func checkBadRound(e *env, b badRound, round int, badClient string) {
+	t := e.t
+	for i, err := range b.revokeErrs {
+		if err != nil {
+			t.Errorf("round %d: Revoke %d, sharing a transaction with a refused write: %v", round, i, err)
+		}
+	}
+	for i, err := range b.issueErrs {
+		if err != nil {
+			t.Errorf("round %d: Issue %d, sharing a transaction with a refused write: %v", round, i, err)
+		}
+	}
+	switch {
+	case badClient == refusedClient && !errors.Is(b.poisonErr, errRefused):
+		t.Errorf("round %d: the refused Issue: err = %v, want the store's refusal", round, b.poisonErr)
+	case badClient == panickingClient && (b.poisonErr == nil || !strings.Contains(b.poisonErr.Error(), panickingMessage)):
+		t.Errorf("round %d: the Issue whose record made the store panic: err = %v, want an error naming the panic", round, b.poisonErr)
+	}
+	if _, found := e.record(b.poison.Value); found {
+		t.Errorf("round %d: the refused record was stored", round)
+	}
+	for _, g := range b.grants {
+		e.wantRevoked("grant revoked beside a refused write", g.all()...)
+	}
+	for _, tok := range b.issued {
+		if _, found := e.record(tok.Value); !found {
+			t.Errorf("round %d: a token issued beside a refused write is not stored", round)
+		}
 	}
 }
 

@@ -56,7 +56,7 @@ func checkGrantsBytewise(e *env, grants []grant) {
 		for _, by := range []revoke.Owner{revoke.BySubject, revoke.ByClient} {
 			got := grantsOf(e, by, key)
 			if want := revoke.TokenID(grants[i].R[0]); len(got) != 1 || got[0] != want {
-				e.t.Errorf("Tx.Grants(%v, %q) listed the grants of %q, want only the grant of %q: keys match byte for byte, "+
+				e.t.Errorf("Tx.GrantsOf(%v, %q) listed the grants of %q, want only the grant of %q: keys match byte for byte, "+
 					"so ClientID and Subject must not use a collation that ignores case, accents, trailing spaces or Unicode "+
 					"normalization (a _ci or PAD SPACE one): use VARBINARY or a binary NO PAD collation (MariaDB's "+
 					"utf8mb4_nopad_bin; utf8mb4_bin pads trailing spaces)",

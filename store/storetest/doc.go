@@ -12,26 +12,31 @@
 //		})
 //	}
 //
-// Run exercises every rule of package revoke through revoke.New, one named
-// subtest per rule (cascade, isolation, idempotence, client mismatch, Issue
-// under a revoked, unknown, foreign or expired parent, rollback, sequence,
-// purge, closing, cancelled contexts, and concurrent Issue against Revoke on
-// one grant over many rounds), one Revoker per Store, a write the store
-// refuses failing alone in its shared transaction, Tx.Scan (every record
-// once, in ID order, a page at a time; a copy made with it and Put keeps
-// NextSeq above the copied Seqs and loads the same revoked set), the
-// revoke.Prefetcher contract for a Tx that implements it (Prefetch: a Get
-// answers the same with or without it, the transaction's own writes before
-// and after it included), the revoke.SeqSetter contract likewise (SetSeq:
-// the Seq of the records named and nothing else, the transaction's own
-// writes before and after it included, the indexes following), and the
-// Store contract directly: a View is one snapshot (an Update committed
-// between two of its reads is not seen: ViewIsOneSnapshot), the boundaries
-// the contract states (Expired strictly before its cutoff, to the
-// nanosecond; a limit <= 0 reports none; Grants and Scan resume strictly
-// after their after: StoreBoundaries), and client IDs and subjects stored
-// and matched byte for byte ("alice", "Alice", "alice ", composed and
-// decomposed "é", fullwidth letters: ByteExactStrings).
+// Run checks the Tx contract of revoke.Store one method at a time, on the
+// Store directly, one subtest per method and property: Get/Batch,
+// Get/OwnWrites, Put/Batch, Put/ReplacesRecord,
+// Put/MemberWithoutRootAddsGrant (an import whose first Put of a grant is
+// not its root), Delete/Batch, Delete/LastRecordDropsGrant,
+// RevokeGrants/OnlyLiveRecords, RevokeGrants/SeesOwnWrites,
+// RevokeGrants/Duplicates, RevokeGrants/ReadsFollow, GrantsOf/Paging,
+// GrantsOf/OneEntryPerGrant, GrantsOf/Owners, GrantsOf/OwnWrites,
+// NextSeq/Increasing, NextSeq/AboveImported, RevokedSince/Order,
+// RevokedSince/StopsOnError, Expired/Cutoff (strictly before, to the
+// nanosecond), Expired/Limit, Expired/OwnWrites, Scan/Paging,
+// Scan/OwnWrites and Capabilities/Stable. It checks the Store as a whole
+// too: a View is one snapshot (ViewIsOneSnapshot), a failed Update keeps
+// nothing (Rollback), closing and cancelled contexts, and client IDs and
+// subjects stored and matched byte for byte ("alice", "Alice", "alice ",
+// composed and decomposed "é", fullwidth letters: ByteExactStrings).
+//
+// Run then exercises the rules of package revoke through revoke.New, as an
+// application would: cascade, isolation, idempotence, client mismatch,
+// Issue under a revoked, unknown, foreign or expired parent, sequence,
+// purge, concurrent Issue against Revoke on one grant over many rounds, one
+// Revoker per Store, a write the store refuses failing alone in its shared
+// transaction (OneBadWriteFailsAlone), and a copy made with revoke.ScanAll
+// and Put keeping NextSeq above the copied Seqs and loading the same
+// revoked set (ScanAllCopy).
 //
 // A backend whose data other processes can reach (a file several
 // processes may open, a database server) passes WithReopen, a way to open a
@@ -46,30 +51,26 @@
 // one of concurrent Rotates of one token through both succeeds, an Issue
 // through one racing a Revoke of its grant through the other is refused or
 // revoked, and revocation sequence numbers become visible in order to a
-// follower reading through either. A Store that reports Shared() == true
+// follower reading through either. A Store whose Capabilities declare Shared
 // fails without WithReopen, and a second Store that sees the first one's
 // commits fails unless it is Shared. Each failure names the method and the
 // rule it broke.
 //
 // It also covers the token lifecycle: the rotation state a Store must keep
-// on records (RotationStateRoundTrip), its subject and client index
-// (GrantsIndex: distinct, ascending, bounded, resumable, following Put,
-// Delete and rollback in the same transaction), and through revoke.New the
-// rotation chain, Rotate's refusals, reuse revoking the whole grant (the
-// newest token included, and through Issue under a spent parent), the grace
-// window (immediate parent only, window, retries), concurrent rotations of
-// one token (exactly one wins), Rotate racing Revoke, subject inheritance,
+// on records (RotationStateRoundTrip), and through revoke.New the rotation
+// chain, Rotate's refusals, reuse revoking the whole grant (the newest token
+// included, and through Issue under a spent parent), the grace window
+// (immediate parent only, window, retries), concurrent rotations of one
+// token (exactly one wins), Rotate racing Revoke, subject inheritance,
 // RevokeSubject and RevokeClient across clients and chains, in batches and
 // against racing issuers, and purge keeping reuse detection for the live
-// members of a grant. RunBenchmarks measures Rotate, RevokeSubject and
-// RevokeClient too.
+// members of a grant. Package store/storebench measures a Store.
 //
 // And a token's Token Status List entry (revoke.Record.Status): a Store
 // keeps it as it keeps the other fields, the ends of its ranges and the
-// zero StatusRef included, returns it from Get (after Prefetch too),
-// Grant, Expired and Scan and in RevokedSince's revocations, in the
-// writing transaction and after, and SetSeq leaves it as it is
-// (StatusRefRoundTrip); and through revoke.New it follows the token however
+// zero StatusRef included, returns it from Get, of one ID or many, and
+// Scan, and in the revocations of RevokeGrants and RevokedSince, in the
+// writing transaction and after (StatusRefRoundTrip); and through revoke.New it follows the token however
 // it is revoked (by a cascade, RevokeSubject, RevokeClient or reuse), into
 // the change log and revoke.Revoker.Statuses, which report exactly the
 // revoked tokens' entries (StatusesFollowRevocations).

@@ -1,11 +1,8 @@
 package storetest
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +18,6 @@ var lifecycleTests = []struct {
 	fn   func(*testing.T, func(*testing.T) revoke.Store)
 }{
 	{"RotationStateRoundTrip", testRotationStateRoundTrip},
-	{"GrantsIndex", testGrantsIndex},
 	{"RotationChain", testRotationChain},
 	{"RotateRefusals", testRotateRefusals},
 	{"ReuseRevokesGrant", testReuseRevokesGrant},
@@ -127,222 +123,13 @@ func testRotationStateRoundTrip(t *testing.T, open func(*testing.T) revoke.Store
 	}
 }
 
-// getCase is a Get that wantGets checks: of id, returning want, or no
-// record for a nil want.
-type getCase struct {
-	step string
-	id   revoke.ID
-	want *revoke.Record
-}
-
-// wantGets checks each case with wantGet, suffix added to its step.
-func wantGets(ctx context.Context, tx revoke.Tx, suffix string, cases []getCase) error {
-	for _, c := range cases {
-		if err := wantGet(ctx, tx, c.step+suffix, c.id, c.want); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// wantGet checks that tx.Get of id returns want, or no record for a nil
-// want; step says where, in the error.
-func wantGet(ctx context.Context, tx revoke.Tx, step string, id revoke.ID, want *revoke.Record) error {
-	got, found, err := getOne(ctx, tx, id)
-	switch {
-	case err != nil:
-		return fmt.Errorf("%s: Get: %w", step, err)
-	case want == nil && found:
-		return fmt.Errorf("%s: Get found a record (client %q, Seq %d), want none", step, got.ClientID, got.Seq)
-	case want != nil && !found:
-		return fmt.Errorf("%s: Get found no record, want one of client %q, Seq %d", step, want.ClientID, want.Seq)
-	case want != nil && !recordsEqual(got, *want):
-		return fmt.Errorf("%s: Get = %+v, want %+v", step, got, *want)
-	}
-	return nil
-}
-
+// recordsEqual compares records field by field, rotation state included,
+// times by instant.
 func recordsEqual(a, b revoke.Record) bool {
 	return a.ID == b.ID && a.Check == b.Check && a.Kind == b.Kind && a.ClientID == b.ClientID &&
 		a.Subject == b.Subject && a.Parent == b.Parent && a.Grant == b.Grant && a.ExpiresAt.Equal(b.ExpiresAt) &&
 		a.Seq == b.Seq && a.Successor == b.Successor && a.RotatedAt.Equal(b.RotatedAt) &&
 		a.Retries == b.Retries && a.Superseded == b.Superseded && a.Status == b.Status
-}
-
-// testGrantsIndex checks Tx.Grants on the Store directly: distinct grant
-// IDs above the cursor, ascending, at most limit, following Put and Delete
-// in the same transaction.
-func testGrantsIndex(t *testing.T, open func(*testing.T) revoke.Store) {
-	s := open(t)
-	defer s.Close()
-	ctx := t.Context()
-	exp := time.Now().Add(time.Hour).UTC()
-	var (
-		aliceGrants []revoke.ID
-		recs        []revoke.Record
-	)
-	// Alice: 7 grants of c1 and c2, each of three records; bob: one grant
-	// of c1; a grant without a subject.
-	for i := range 7 {
-		root := revoke.TokenID(fmt.Sprintf("alice-%d", i))
-		aliceGrants = append(aliceGrants, root)
-		client := []string{"c1", "c2"}[i%2]
-		recs = append(recs, revoke.Record{ID: root, Kind: revoke.Refresh, ClientID: client, Subject: "alice", Grant: root, ExpiresAt: exp})
-		for j := range 2 {
-			id := revoke.TokenID(fmt.Sprintf("alice-%d-%d", i, j))
-			recs = append(recs, revoke.Record{ID: id, Kind: revoke.Access, ClientID: client, Subject: "alice", Parent: root, Grant: root, ExpiresAt: exp})
-		}
-	}
-	bob := revoke.TokenID("bob")
-	recs = append(recs, revoke.Record{ID: bob, Kind: revoke.Refresh, ClientID: "c1", Subject: "bob", Grant: bob, ExpiresAt: exp})
-	anon := revoke.TokenID("anon")
-	recs = append(recs, revoke.Record{ID: anon, Kind: revoke.Refresh, ClientID: "c3", Grant: anon, ExpiresAt: exp})
-	slices.SortFunc(aliceGrants, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
-
-	list := func(tx revoke.Tx, by revoke.Owner, key string, after revoke.ID, limit int) []revoke.ID {
-		t.Helper()
-		got, err := tx.GrantsOf(ctx, by, key, after, limit)
-		if err != nil {
-			t.Fatalf("GrantsOf(%v, %q): %v", by, key, err)
-		}
-		return got
-	}
-	err := s.Update(ctx, func(tx revoke.Tx) error {
-		for _, rec := range recs {
-			if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
-				return err
-			}
-		}
-		// Seen in the same transaction.
-		if got := list(tx, revoke.BySubject, "alice", revoke.ID{}, 100); !slices.Equal(got, aliceGrants) {
-			t.Errorf("Grants(subject alice) in the writing transaction = %d grants, want the %d, distinct and ascending", len(got), len(aliceGrants))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	err = s.View(ctx, func(tx revoke.Tx) error {
-		if got := list(tx, revoke.BySubject, "alice", revoke.ID{}, 100); !slices.Equal(got, aliceGrants) {
-			t.Errorf("Grants(subject alice) = %x, want %x", got, aliceGrants)
-		}
-		// Resumable batches of 3.
-		var paged []revoke.ID
-		after := revoke.ID{}
-		for range 10 {
-			got := list(tx, revoke.BySubject, "alice", after, 3)
-			if len(got) > 3 {
-				t.Fatalf("Grants with limit 3 reported %d", len(got))
-			}
-			paged = append(paged, got...)
-			if len(got) < 3 {
-				break
-			}
-			after = got[len(got)-1]
-		}
-		if !slices.Equal(paged, aliceGrants) {
-			t.Errorf("Grants in batches of 3 = %d grants, want the %d in order", len(paged), len(aliceGrants))
-		}
-		var c1 []revoke.ID
-		for i, g := range aliceGrants {
-			_ = i
-			for _, rec := range recs {
-				if rec.ID == g && rec.ClientID == "c1" {
-					c1 = append(c1, g)
-				}
-			}
-		}
-		c1 = append(c1, bob)
-		slices.SortFunc(c1, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
-		if got := list(tx, revoke.ByClient, "c1", revoke.ID{}, 100); !slices.Equal(got, c1) {
-			t.Errorf("Grants(client c1) = %d grants, want %d", len(got), len(c1))
-		}
-		if got := list(tx, revoke.BySubject, "bob", revoke.ID{}, 100); !slices.Equal(got, []revoke.ID{bob}) {
-			t.Errorf("Grants(subject bob) = %x, want bob's grant", got)
-		}
-		if got := list(tx, revoke.BySubject, "", revoke.ID{}, 100); len(got) != 0 {
-			t.Errorf("Grants(empty subject) = %d grants, want none", len(got))
-		}
-		if got := list(tx, revoke.ByClient, "c3", revoke.ID{}, 100); !slices.Equal(got, []revoke.ID{anon}) {
-			t.Errorf("Grants(client c3) = %x, want the grant without a subject", got)
-		}
-		if got := list(tx, revoke.BySubject, "alic", revoke.ID{}, 100); len(got) != 0 {
-			t.Errorf("Grants(subject alic), a prefix of alice = %d grants, want none", len(got))
-		}
-		if got := list(tx, revoke.BySubject, "alice", revoke.ID{}, 0); len(got) != 0 {
-			t.Errorf("Grants with limit 0 = %d grants, want none", len(got))
-		}
-		last := aliceGrants[len(aliceGrants)-1]
-		if got := list(tx, revoke.BySubject, "alice", last, 100); len(got) != 0 {
-			t.Errorf("Grants after the last grant = %d grants, want none", len(got))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("View: %v", err)
-	}
-	// Deleting a grant's records but one keeps the grant listed; deleting
-	// the last one removes it.
-	g := aliceGrants[0]
-	var members []revoke.ID
-	for _, rec := range recs {
-		if rec.Grant == g {
-			members = append(members, rec.ID)
-		}
-	}
-	err = s.Update(ctx, func(tx revoke.Tx) error {
-		for _, id := range members[1:] {
-			if err := tx.Delete(ctx, []revoke.ID{id}); err != nil {
-				return err
-			}
-		}
-		if got := list(tx, revoke.BySubject, "alice", revoke.ID{}, 1); !slices.Equal(got, []revoke.ID{g}) {
-			t.Errorf("Grants after deleting all members but one = %x, want the grant still listed", got)
-		}
-		if err := tx.Delete(ctx, []revoke.ID{members[0]}); err != nil {
-			return err
-		}
-		if got := list(tx, revoke.BySubject, "alice", revoke.ID{}, 100); !slices.Equal(got, aliceGrants[1:]) {
-			t.Errorf("Grants after deleting a grant's records, in the same transaction = %d grants, want %d", len(got), len(aliceGrants)-1)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	err = s.View(ctx, func(tx revoke.Tx) error {
-		if got := list(tx, revoke.BySubject, "alice", revoke.ID{}, 100); !slices.Equal(got, aliceGrants[1:]) {
-			t.Errorf("Grants after deleting a grant = %d grants, want %d", len(got), len(aliceGrants)-1)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("View: %v", err)
-	}
-	// A rolled-back Put leaves no entry.
-	errRollback := errors.New("roll back")
-	ghost := revoke.TokenID("ghost")
-	err = s.Update(ctx, func(tx revoke.Tx) error {
-		if err := tx.Put(ctx, []revoke.Record{{ID: ghost, Kind: revoke.Refresh, ClientID: "ghost-client", Subject: "ghost", Grant: ghost, ExpiresAt: exp}}); err != nil {
-			return err
-		}
-		return errRollback
-	})
-	if !errors.Is(err, errRollback) {
-		t.Fatalf("Update that fails: err = %v, want its error", err)
-	}
-	err = s.View(ctx, func(tx revoke.Tx) error {
-		if got := list(tx, revoke.BySubject, "ghost", revoke.ID{}, 100); len(got) != 0 {
-			t.Error("Grants lists the subject of a rolled-back Put")
-		}
-		if got := list(tx, revoke.ByClient, "ghost-client", revoke.ID{}, 100); len(got) != 0 {
-			t.Error("Grants lists the client of a rolled-back Put")
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("View: %v", err)
-	}
 }
 
 func testRotationChain(t *testing.T, open func(*testing.T) revoke.Store) {

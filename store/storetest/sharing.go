@@ -19,8 +19,8 @@ type config struct {
 // (the same file, database or tables), as another process or another
 // replica would, and adds the subtests of SecondStoreOverSameData. Every
 // backend whose data another process can reach (a file other processes may
-// open, a database server) must pass it; Run fails a Store that reports
-// Shared() == true without it.
+// open, a database server) must pass it; Run fails a Store whose
+// Capabilities declare Shared without it.
 //
 // reopen returns an error when the backend refuses a second Store (a file
 // lock, a handle already in use): that is one of the two behaviours the
@@ -75,13 +75,13 @@ func testSecondStore(t *testing.T, open func(*testing.T) revoke.Store, reopen fu
 	}
 }
 
-// testSharedNeedsReopen: a Store that reports Shared() == true is written by
+// testSharedNeedsReopen: a Store that declares Shared is written by
 // other processes, and Run cannot check that without a second Store.
 func testSharedNeedsReopen(t *testing.T, open func(*testing.T) revoke.Store) {
 	s := open(t)
 	defer s.Close()
 	if isShared(s) {
-		t.Fatal("Shared: the Store reports Shared() == true (other processes write its data), but Run was given no way " +
+		t.Fatal("Shared: the Store's Capabilities declare Shared (other processes write its data), but Run was given no way " +
 			"to open a second Store over the same data: pass storetest.WithReopen so the suite can check that the " +
 			"writes of two Stores are serialized and their revocations reach each other")
 	}
@@ -126,7 +126,7 @@ func testConverge(t *testing.T, open func(*testing.T) revoke.Store, reopen func(
 }
 
 // requireShared fails the test, closing s2, unless s2, a second Store over
-// the data of e's, reports Shared() == true. Its message says whether s2
+// the data of e's, declares Shared. Its message says whether s2
 // sees e's commits (the store must be Shared) or not (reopen opened other
 // data).
 func requireShared(t *testing.T, e *env, s2 revoke.Store) {
@@ -146,9 +146,9 @@ func requireShared(t *testing.T, e *env, s2 revoke.Store) {
 	case err != nil:
 		t.Fatalf("Store.View of the second Store: %v", err)
 	case found:
-		t.Fatal("Shared: a second Store over the same data sees the first one's commits, but the store reports " +
-			"Shared() == false, so its Revoker would never follow the other Store's revocations: other processes " +
-			"write this data, so Shared must report true (or the backend must refuse the second Store)")
+		t.Fatal("Shared: a second Store over the same data sees the first one's commits, but the store's " +
+			"Capabilities do not declare Shared, so its Revoker would never follow the other Store's revocations: other processes " +
+			"write this data, so Capabilities must declare Shared (or the backend must refuse the second Store)")
 	default:
 		t.Fatal("WithReopen: the second Store does not see a record the first one committed: reopen must open a " +
 			"Store over the same data (the same file, database or tables), or refuse with an error")

@@ -30,12 +30,11 @@ func statusRecord(name string, grant revoke.ID, seq uint64, status revoke.Status
 // testStatusRefRoundTrip checks that a Store keeps Record.Status as it
 // keeps the other fields: Put records with Status List entries at the ends
 // of their ranges, and the zero StatusRef, and read them back through
-// every path that returns a record (Get, after Prefetch too, Grant,
-// Expired, Scan) and in the Revocation of RevokedSince, in the writing
-// transaction and in a later one. SetSeq (or, for a Tx without it, the Get
-// and Put it stands for) leaves the Status as it is, and a Put that
-// changes only the Status of a revoked record changes what RevokedSince
-// reports.
+// every path that returns a record (Get of one ID and of many, Scan) and
+// in the Revocations of RevokeGrants and RevokedSince, in the writing
+// transaction and in a later one. RevokeGrants leaves the Status as it is,
+// and a Put that changes only the Status of a revoked record changes what
+// RevokedSince reports.
 func testStatusRefRoundTrip(t *testing.T, open func(*testing.T) revoke.Store) {
 	s := open(t)
 	t.Cleanup(func() { _ = s.Close() })
@@ -186,17 +185,6 @@ func (c *statusCheck) get(ctx context.Context, tx revoke.Tx, want []revoke.Recor
 		_ = c.visit("Get")(got)
 	}
 	return nil
-}
-
-// distinctGrants returns the distinct grants of recs.
-func distinctGrants(recs []revoke.Record) []revoke.ID {
-	var grants []revoke.ID
-	for _, rec := range recs {
-		if !slices.Contains(grants, rec.Grant) {
-			grants = append(grants, rec.Grant)
-		}
-	}
-	return grants
 }
 
 // checkStatusRevocations checks that RevokedSince reports the revoked
