@@ -114,7 +114,7 @@ import (
 // Stores over the same data, which its WithReopen option opens.
 type Store interface {
 	// Capabilities declares what the store does beyond the contract. It
-	// returns the same value every time it is called.
+	// declares the same capabilities every time it is called.
 	Capabilities() Capabilities
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -173,7 +173,8 @@ type Tx interface {
 	// same ID, and keeps every index over it (grant, expiry, revocation
 	// sequence, owners) in the same transaction. The IDs of recs are
 	// distinct. A record replaced keeps its Grant, ClientID and Subject
-	// (see "Records and grants").
+	// (see "Records and grants"); the Revoker never breaks that, and a
+	// store need not check it.
 	Put(ctx context.Context, recs []Record) error
 
 	// Delete removes the records of ids, with their index entries. IDs the
@@ -185,8 +186,9 @@ type Tx interface {
 	// Put of each, and returns their index entries (Seq set to seq), in no
 	// particular order. Records already revoked keep their Seq. grants may
 	// hold duplicates and IDs of no grant. seq is a number NextSeq returned
-	// in this transaction. It is how a cascade revokes a grant of a
-	// thousand tokens in one statement.
+	// in this transaction, so the store need not raise its sequence for it;
+	// the Revoker passes each number once. It is how a cascade revokes a
+	// grant of a thousand tokens in one statement.
 	RevokeGrants(ctx context.Context, seq uint64, grants []ID) ([]Revocation, error)
 
 	// GrantsOf returns the IDs of the grants whose records have Subject
@@ -196,15 +198,17 @@ type Tx interface {
 	// (none for limit <= 0). A caller that got limit IDs resumes with after
 	// set to the last one. A grant is reported while the store holds a
 	// record of it, whether live, revoked, spent or expired. An empty key
-	// reports nothing for BySubject; other values of by are an error. The
+	// reports nothing for BySubject (the Revoker never asks for an empty
+	// client); other values of by are an error. The
 	// cost is proportional to the grants reported (plus a logarithmic
 	// seek), not to the records of the store.
 	GrantsOf(ctx context.Context, by Owner, key string, after ID, limit int) ([]ID, error)
 
 	// NextSeq returns a revocation sequence number greater than every Seq
 	// of a committed record, including those committed by other processes
-	// and those Put with a Seq given rather than drawn (an import), and
-	// greater than the numbers it returned before in this transaction.
+	// and those Put with a Seq given rather than drawn (an import), greater
+	// than every Seq Put earlier in this transaction, and greater than the
+	// numbers it returned before in this transaction.
 	// Numbers of a transaction that rolled back may be handed out again.
 	NextSeq(ctx context.Context) (uint64, error)
 
@@ -218,8 +222,8 @@ type Tx interface {
 	RevokedSince(ctx context.Context, seq uint64, fn func(Revocation) error) error
 
 	// Expired returns the IDs of at most limit records whose ExpiresAt is
-	// before t, strictly (a record expiring at t is not reported), in no
-	// particular order; none for limit <= 0.
+	// before t, strictly (a record expiring at t is not reported), each
+	// once, in no particular order; none for limit <= 0.
 	Expired(ctx context.Context, t time.Time, limit int) ([]ID, error)
 
 	// Scan returns at most limit records whose ID is greater than after, in
