@@ -1,4 +1,4 @@
-package storetest
+package revoke_test
 
 import (
 	"context"
