@@ -209,15 +209,6 @@ func (e *env) wantReused(what string, next string, err error) {
 	}
 }
 
-// recordsEqual compares records field by field, rotation state included,
-// times by instant.
-func recordsEqual(a, b revoke.Record) bool {
-	return a.ID == b.ID && a.Check == b.Check && a.Kind == b.Kind && a.ClientID == b.ClientID &&
-		a.Subject == b.Subject && a.Parent == b.Parent && a.Grant == b.Grant && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		a.Seq == b.Seq && a.Successor == b.Successor && a.RotatedAt.Equal(b.RotatedAt) &&
-		a.Retries == b.Retries && a.Superseded == b.Superseded && a.Status == b.Status
-}
-
 func mustRecord(e *env, tok string) revoke.Record {
 	e.t.Helper()
 	rec, found := e.record(tok)
