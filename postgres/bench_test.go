@@ -15,10 +15,10 @@ import (
 
 	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
-	"github.com/sdkauth/revocation/store/storetest"
+	"github.com/sdkauth/revocation/store/storebench"
 )
 
-// BenchmarkStore runs the common benchmarks of package storetest. The bytes
+// BenchmarkStore runs the common benchmarks of package storebench. The bytes
 // written per token are the server's: the WAL it wrote (pg_stat_wal), which
 // holds every row and index change, and the full page images after a
 // checkpoint.
@@ -29,13 +29,13 @@ func BenchmarkStore(b *testing.B) {
 		err := db.Get(&n, `SELECT wal_bytes::bigint FROM pg_stat_wal`)
 		return n, err
 	}
-	storetest.RunBenchmarks(b, func(b *testing.B) revoke.Store {
+	storebench.Run(b, func(b *testing.B) revoke.Store {
 		s, err := postgres.Open(context.Background(), dsn, postgres.WithTablePrefix(freshPrefix(b)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		return s
-	}, storetest.WithWriteMeter(walBytes))
+	}, storebench.WithWriteMeter(walBytes))
 }
 
 // The environment of a follower process of BenchmarkPropagation.
@@ -114,10 +114,15 @@ func propagationFollower(t *testing.B, mode string) {
 	_ = w.Flush()
 }
 
-// pollOnly is a Store that is Shared but not a Notifier.
+// pollOnly is a Store that is Shared but does not notify.
 type pollOnly struct{ revoke.Store }
 
-func (pollOnly) Shared() bool { return true }
+// Capabilities declares the Store's capabilities less Notify.
+func (p pollOnly) Capabilities() revoke.Capabilities {
+	c := p.Store.Capabilities()
+	c.Notify = nil
+	return c
+}
 
 func benchPropagation(b *testing.B, mode string) {
 	ctx := context.Background()

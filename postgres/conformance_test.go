@@ -61,8 +61,8 @@ func TestAtRest(t *testing.T) {
 		if err := db.Select(&tables, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE starts_with(tablename, $1)`, prefix); err != nil {
 			return nil, err
 		}
-		if len(tables) != 2 {
-			return nil, fmt.Errorf("found tables %q, want the tokens and meta tables", tables)
+		if len(tables) != 3 {
+			return nil, fmt.Errorf("found tables %q, want the tokens, owners and meta tables", tables)
 		}
 		var out []byte
 		for _, tb := range tables {

@@ -42,7 +42,7 @@ func storedIn(t *testing.T, s revoke.Store, value string) bool {
 	var found bool
 	err := s.View(context.Background(), func(tx revoke.Tx) error {
 		var err error
-		_, found, err = tx.Get(context.Background(), revoke.TokenID(value))
+		_, found, err = getOne(context.Background(), tx, revoke.TokenID(value))
 		return err
 	})
 	if err != nil {
@@ -165,7 +165,7 @@ func TestCancelledUpdateDoesNotWaitForTheServer(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- s.Update(cctx, func(tx revoke.Tx) error {
-			if _, _, err := tx.Get(cctx, revoke.TokenID("any")); err != nil {
+			if _, err := tx.Get(cctx, []revoke.ID{revoke.TokenID("any")}); err != nil {
 				return err
 			}
 			px.freeze() // the server stops answering, then the caller gives up

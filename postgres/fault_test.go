@@ -218,7 +218,7 @@ func TestServerCutMidRun(t *testing.T) {
 	var rec revoke.Record
 	err = sB.View(ctx, func(tx revoke.Tx) error {
 		var err error
-		rec, _, err = tx.Get(ctx, revoke.TokenID(toks[1]))
+		rec, _, err = getOne(ctx, tx, revoke.TokenID(toks[1]))
 		return err
 	})
 	if err != nil || rec.Revoked() {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -158,4 +159,13 @@ func newRevoker(t testing.TB, s revoke.Store, opts ...revoke.Option) *revoke.Rev
 	}
 	t.Cleanup(func() { _ = r.Close() })
 	return r
+}
+
+// getOne reads the record of id in tx; found is false if there is none.
+func getOne(ctx context.Context, tx revoke.Tx, id revoke.ID) (rec revoke.Record, found bool, err error) {
+	recs, err := tx.Get(ctx, []revoke.ID{id})
+	if err != nil || len(recs) == 0 {
+		return revoke.Record{}, false, err
+	}
+	return recs[0], true, nil
 }

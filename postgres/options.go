@@ -23,10 +23,8 @@ const (
 	// DefaultMaxConns is the size of the pool Open makes.
 	DefaultMaxConns = 8
 	// DefaultIdleInTransactionTimeout is how long the server waits for the
-	// next statement of a write transaction, which holds the write lock,
-	// before it ends the transaction's session (see
-	// WithIdleInTransactionTimeout): below DefaultLockTimeout, so that the
-	// writers a paused replica holds up get the lock rather than fail.
+	// next statement of a write transaction before it ends its session
+	// (see WithIdleInTransactionTimeout): below DefaultLockTimeout.
 	DefaultIdleInTransactionTimeout = 2 * time.Second
 )
 
@@ -39,8 +37,7 @@ const (
 	maxTimeout           = 24 * time.Hour
 	maxConnsLimit        = 1024
 	// MinIdleInTransactionTimeout is the least WithIdleInTransactionTimeout
-	// takes: a write transaction's own pauses between statements (a
-	// garbage collection, a busy machine) must not reach it.
+	// takes, above a write transaction's own pauses between statements.
 	MinIdleInTransactionTimeout = 100 * time.Millisecond
 )
 
@@ -104,12 +101,10 @@ func identifier(what, name string, max int) error {
 }
 
 // WithTablePrefix sets the prefix of the Store's table and index names
-// (default DefaultTablePrefix), so that the tables can sit beside an
-// application's own and two Stores can share one database. The prefix may
-// hold ASCII letters, digits and underscores, must not start with a digit,
-// and is at most MaxTablePrefixLength long; it may be empty. Names are
-// quoted, so case matters. Open and New return an error wrapping ErrOption
-// for any other prefix.
+// (default DefaultTablePrefix), so that two Stores can share one database.
+// It may hold ASCII letters, digits and underscores, not starting with a
+// digit, at most MaxTablePrefixLength of them; it may be empty. Names are
+// quoted, so case matters.
 func WithTablePrefix(prefix string) Option {
 	return func(o *options) {
 		if err := identifier("table prefix", prefix, MaxTablePrefixLength); err != nil {
@@ -121,10 +116,9 @@ func WithTablePrefix(prefix string) Option {
 }
 
 // WithSchema puts the Store's tables in the named schema, which Open and New
-// create if it does not exist. By default they go in the connection's
-// current schema (the first of its search_path, usually public), resolved
-// once at Open. The name follows the rules of WithTablePrefix, up to 63
-// characters, and may not be empty.
+// create if it does not exist, rather than the connection's current schema
+// (resolved once at Open). The name follows the rules of WithTablePrefix,
+// up to 63 characters, and may not be empty.
 func WithSchema(schema string) Option {
 	return func(o *options) {
 		if schema == "" {
@@ -161,10 +155,9 @@ func WithLockTimeout(d time.Duration) Option {
 }
 
 // WithStatementTimeout bounds each statement the Store runs (default
-// DefaultStatementTimeout). A statement over it fails with an error wrapping
-// revoke.ErrUnavailable and its transaction rolls back. It must be between
-// 1ms and 24h, and should exceed the time New takes to load every
-// revocation.
+// DefaultStatementTimeout); one over it fails with an error wrapping
+// revoke.ErrUnavailable. It must be between 1ms and 24h, and exceed the
+// time a Revoker takes to load every revocation.
 func WithStatementTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if err := timeout("statement timeout", d); err != nil {
@@ -176,17 +169,13 @@ func WithStatementTimeout(d time.Duration) Option {
 }
 
 // WithIdleInTransactionTimeout sets how long the server waits for the next
-// statement of a write transaction before it ends the transaction's
-// session, rolling it back (default DefaultIdleInTransactionTimeout; it is
-// the transaction's idle_in_transaction_session_timeout). A write
-// transaction holds the write lock that the writers of every process take
-// in turn: this bounds how long a replica that stops talking while it
-// holds the lock (its process or virtual machine paused, its network path
-// dead) holds up every other replica's writes. The paused replica's write
-// then fails, with an error wrapping revoke.ErrUnavailable, and is not
-// committed. It must be between MinIdleInTransactionTimeout and 24h, and
-// should be below the lock timeout (WithLockTimeout), so that the writers
-// waiting get the lock rather than fail.
+// statement of a write transaction before it ends its session, rolling it
+// back (default DefaultIdleInTransactionTimeout): it bounds how long a
+// replica that stops talking while it holds the write lock (paused, cut
+// off) holds up every other replica's writes. Its write then fails with an
+// error wrapping revoke.ErrUnavailable. It must be between
+// MinIdleInTransactionTimeout and 24h, and should be below the lock
+// timeout, so that the writers waiting get the lock rather than fail.
 func WithIdleInTransactionTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if d < MinIdleInTransactionTimeout || d > maxTimeout {
@@ -212,20 +201,16 @@ func WithMaxConns(n int) Option {
 }
 
 // WithSynchronousCommitOff accepts a server or role whose synchronous_commit
-// is off. Open and New refuse one otherwise, with ErrDurability: with it
-// off, PostgreSQL acknowledges a commit before its WAL reaches disk, and a
-// server crash can lose the last few hundred milliseconds of commits, so
-// that tokens revoked just before it come back as live. Give this option
-// only if that is acceptable.
+// is off, which Open and New refuse otherwise, with ErrDurability: a server
+// crash could then lose the last commits, bringing tokens revoked just
+// before it back to life.
 func WithSynchronousCommitOff() Option {
 	return func(o *options) { o.asyncCommit = true }
 }
 
-// WithFeedConfig sets the connection configuration of the change feed's own
-// connection (the LISTEN connection, see Store.Notify), for a Store made by
-// New. By default New takes the configuration of a connection of the
-// application's pool, which must then be a pgx stdlib pool. Open uses its
-// DSN and ignores this option. cfg is copied.
+// WithFeedConfig sets the configuration of the change feed's own LISTEN
+// connection for a Store made by New, which otherwise takes that of a
+// connection of its pool, if it is pgx's. Open ignores it. cfg is copied.
 func WithFeedConfig(cfg *pgx.ConnConfig) Option {
 	return func(o *options) {
 		if cfg == nil {
@@ -269,17 +254,14 @@ func WithReconnectBackoff(min, max time.Duration) Option {
 	}
 }
 
-// WithReadOnly opens the Store for reading only, as bolt.WithReadOnly does
-// for a bbolt file: nothing is created, migrated or written, and the role
-// needs no privilege but reading the tables. They must already exist at
-// this package's schema version: Open and New fail with an error wrapping
-// ErrNotMigrated (and ErrReadOnly) when the prefix's tables (or the schema,
-// see WithSchema) are missing or at an older version, and with ErrVersion
-// at a newer one. Since a read-only Store acknowledges no write, Open and
-// New do not check synchronous_commit (see WithSynchronousCommitOff). View
-// and Notify work; Update returns an error wrapping ErrReadOnly, so a
-// revoke.Revoker over the Store answers IsRevoked, following other
-// processes' revocations as usual, but fails Issue, Revoke and Purge.
+// WithReadOnly opens the Store for reading only: nothing is created,
+// migrated or written, and the role needs no privilege but reading the
+// tables, which must exist at this package's schema version (Open and New
+// fail with ErrNotMigrated, wrapping ErrReadOnly, otherwise, and with
+// ErrVersion at a newer one). synchronous_commit is not checked. View and
+// the change feed work; Update returns an error wrapping ErrReadOnly, so a
+// revoke.Revoker over the Store follows other processes' revocations but
+// fails Issue, Revoke and Purge.
 func WithReadOnly() Option {
 	return func(o *options) { o.readOnly = true }
 }

@@ -39,11 +39,7 @@ func TestSilentLockHolderIsEnded(t *testing.T) {
 		held <- holder.Update(ctx, func(tx revoke.Tx) error {
 			rec := revoke.Record{ID: revoke.TokenID(lost), Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
 			rec.Grant = rec.ID
-			if err := tx.Put(ctx, rec); err != nil {
-				return err
-			}
-			// A read of the grant sends the Put: the row is the server's.
-			if err := tx.Grant(ctx, rec.Grant, func(revoke.Record) error { return nil }); err != nil {
+			if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
 				return err
 			}
 			close(holding)
@@ -141,10 +137,7 @@ func pausedChild(prefix string) {
 	_ = s.Update(ctx, func(tx revoke.Tx) error {
 		rec := revoke.Record{ID: revoke.TokenID("paused-" + prefix), Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
 		rec.Grant = rec.ID
-		if err := tx.Put(ctx, rec); err != nil {
-			return err
-		}
-		if err := tx.Grant(ctx, rec.Grant, func(revoke.Record) error { return nil }); err != nil {
+		if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
 			return err
 		}
 		fmt.Println("holding")

@@ -121,7 +121,7 @@ func TestWithReadOnlyReads(t *testing.T) {
 		t.Errorf("Revoke: %v, want ErrReadOnly", err)
 	}
 	err = ws.View(ctx, func(tx revoke.Tx) error {
-		rec, found, err := tx.Get(ctx, revoke.TokenID("tok-live"))
+		rec, found, err := getOne(ctx, tx, revoke.TokenID("tok-live"))
 		if found && rec.Revoked() {
 			t.Error("a read-only Store's Revoke reached the tables")
 		}

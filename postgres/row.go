@@ -111,8 +111,6 @@ func (c *columns) args() []any {
 		c.successor, c.rotated, c.retries, c.superseded, c.statusList, c.statusIndex}
 }
 
-func (c *columns) len() int { return len(c.id) }
-
 func idOf(b []byte, what string) (revoke.ID, error) {
 	var id revoke.ID
 	if len(b) != len(id) {

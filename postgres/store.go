@@ -2,18 +2,14 @@ package postgres
 
 import (
 	"context"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
-	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -173,29 +169,11 @@ func (s *Store) checkDurability(ctx context.Context) error {
 	return nil
 }
 
-// Capabilities declares the Store Shared: other processes may write its
-// tables, so a revoke.Revoker over it follows their revocations.
-//
-// Notify is the change feed: it returns a channel that receives soon after
-// any process commits a revocation to the Store's tables, and each time the
-// feed's connection is re-established (notifications sent while it was
-// down are lost, so the receiver must catch up). Sends never block and
-// coalesce; the channel is closed when ctx is done or the Store closes. The
-// feed is a connection of the Store's own, outside the pool, that LISTENs
-// on a channel named after the schema and table prefix; Update sends a
-// NOTIFY on it in every transaction that takes or writes a revocation
-// sequence number, delivered if and only if the transaction commits. The
-// first call of Notify opens the connection; if it fails, or later drops,
-// the feed reconnects in the background with backoff (see
-// WithReconnectBackoff). Notify returns an error wrapping revoke.ErrClosed
-// after Close, and one wrapping ErrOption for a Store made by New over a
-// pool that is not pgx's without WithFeedConfig.
-//
-// Clock reads the database server's clock (clock_timestamp()), in UTC: a
-// Revoker purges by the earlier of its own clock and this one, so that a
-// replica whose clock runs fast cannot purge records the database still
-// holds unexpired. It returns an error wrapping revoke.ErrClosed after
-// Close.
+// Capabilities declares the Store Shared, since other processes write its
+// tables; Notify is its change feed (see "Change feed" in the package
+// documentation), which fails with revoke.ErrClosed after Close and with
+// ErrOption for a Store made by New over a pool that is not pgx's without
+// WithFeedConfig; Clock reads the server's clock, in UTC.
 func (s *Store) Capabilities() revoke.Capabilities {
 	return revoke.Capabilities{Shared: true, Notify: s.notify, Clock: s.now}
 }
@@ -234,131 +212,14 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, false, fn)
 }
 
-// Update runs fn in a write transaction that holds the Store's advisory
-// lock, which every write transaction over the same schema and table prefix
-// takes first, in every process: write transactions run one at a time, so
-// they are serializable, and sequence numbers commit in the order they are
-// handed out. Reads run at READ COMMITTED, after the lock is granted, so
-// they see every transaction committed before. If fn returns nil, Update
-// notifies the change feed if fn took or wrote a sequence number, and
-// commits; otherwise it rolls back
-// and returns fn's error. When Update returns nil the transaction is
-// committed, with synchronous_commit as the server has it (see
-// WithSynchronousCommitOff). On a Store opened WithReadOnly, Update returns
-// an error wrapping ErrReadOnly.
+// Update runs fn in a write transaction that first takes the Store's
+// advisory lock, which every write transaction over the same schema and
+// table prefix takes, in every process, and then reads at READ COMMITTED
+// (see "Serializability and the sequence" in the package documentation).
+// If fn returns nil, Update commits, notifying the change feed if fn took
+// or wrote a sequence number; otherwise it rolls back and returns fn's
+// error. On a Store opened WithReadOnly it returns an error wrapping
+// ErrReadOnly.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
-}
-
-func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return fmt.Errorf("postgres: %w", revoke.ErrClosed)
-	}
-	if s.db == nil {
-		return errZeroStore
-	}
-	if write && s.opts.readOnly {
-		return fmt.Errorf("postgres: Update: %w: the Store was opened WithReadOnly", ErrReadOnly)
-	}
-	return s.runOnce(ctx, write, fn)
-}
-
-func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
-	c, err := s.db.Connx(ctx)
-	if err != nil {
-		return wrapf(err, "connecting")
-	}
-	ended := false
-	defer func() {
-		if !ended {
-			// fn panicked: the connection is closed, which rolls back.
-			discard(c)
-		}
-		_ = c.Close()
-	}()
-	begin := s.beginRead
-	if write {
-		begin = s.beginWrite
-	}
-	if _, err := c.ExecContext(ctx, begin); err != nil {
-		ended = true
-		s.abort(ctx, c)
-		return s.ctxErr(ctx, wrapf(err, "begin"))
-	}
-	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
-	err = fn(t)
-	t.Done = true
-	ended = true
-	if err == nil {
-		if cerr := ctx.Err(); cerr != nil {
-			err = fmt.Errorf("postgres: transaction: %w", cerr)
-		}
-	}
-	if err != nil || !write {
-		s.abort(ctx, c)
-		return err
-	}
-	commit := "COMMIT"
-	if t.seq != 0 {
-		// The notification is delivered when, and only if, the
-		// transaction commits.
-		commit = "SELECT pg_notify('" + s.channel + "', '" + strconv.FormatUint(t.seq, 10) + "'); COMMIT"
-	}
-	// COMMIT, once sent, runs to completion whatever ctx says, within the
-	// statement timeout.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.stmtTimeout)
-	defer cancel()
-	if _, err := c.ExecContext(cctx, commit); err != nil {
-		discard(c)
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) {
-			// No answer from the server: whether it committed is
-			// unknown. The write is not acknowledged, nor run again
-			// (see revoke.Store).
-			return fmt.Errorf("postgres: commit: outcome unknown: %w (%w)", err, revoke.ErrUnavailable)
-		}
-		// The server answered with an error: it rolled back.
-		return wrapf(err, "commit")
-	}
-	return nil
-}
-
-// abort ends the transaction on c without committing it. When ctx is done
-// it closes c, which ends the transaction as well, rather than wait for a
-// ROLLBACK that a server that does not answer would hold past ctx.
-func (s *Store) abort(ctx context.Context, c *sqlx.Conn) {
-	if ctx.Err() != nil {
-		discard(c)
-		return
-	}
-	s.rollback(c)
-}
-
-// rollback ends the transaction on c, or discards c when that fails.
-func (s *Store) rollback(c *sqlx.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.stmtTimeout)
-	defer cancel()
-	if _, err := c.ExecContext(ctx, "ROLLBACK"); err != nil {
-		discard(c)
-	}
-}
-
-// ctxErr returns ctx's error, wrapped, if ctx is done, else err: pgx
-// reports a statement interrupted by ctx in its own words.
-func (s *Store) ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w (%w)", err, cerr)
-	}
-	return err
-}
-
-// discard makes database/sql close c rather than pool it: its state is
-// unknown.
-func discard(c *sqlx.Conn) {
-	_ = c.Raw(func(any) error { return driver.ErrBadConn })
 }

@@ -245,7 +245,7 @@ func TestTimeouts(t *testing.T) {
 	}
 }
 
-// Notify's channels receive a commit's signal, close with their context or
+// The channels of Capabilities.Notify receive a commit's signal, close with their context or
 // with the Store, and Notify after Close fails.
 func TestNotify(t *testing.T) {
 	ctx := context.Background()
@@ -255,11 +255,11 @@ func TestNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	short, err := s.Notify(cctx)
+	short, err := s.Capabilities().Notify(cctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	long, err := s.Notify(ctx)
+	long, err := s.Capabilities().Notify(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitClosed(t, long)
-	if _, err := s.Notify(ctx); !errors.Is(err, revoke.ErrClosed) {
+	if _, err := s.Capabilities().Notify(ctx); !errors.Is(err, revoke.ErrClosed) {
 		t.Errorf("Notify after Close: %v, want ErrClosed", err)
 	}
 }
@@ -317,7 +317,7 @@ func TestZeroStore(t *testing.T) {
 	if err := s.Update(context.Background(), func(revoke.Tx) error { return nil }); err == nil {
 		t.Error("Update on a zero Store succeeded")
 	}
-	if _, err := s.Notify(context.Background()); err == nil {
+	if _, err := s.Capabilities().Notify(context.Background()); err == nil {
 		t.Error("Notify on a zero Store succeeded")
 	}
 	if err := s.Close(); err == nil {
