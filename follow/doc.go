@@ -13,7 +13,11 @@
 //		return err
 //	}
 //	defer checker.Close()
-//	mux.Handle("/api/", httpadapter.Middleware(checker)(api))
+//	protect, err := httpadapter.Middleware(checker)
+//	if err != nil {
+//		return err
+//	}
+//	mux.Handle("/api/", protect(api))
 //
 // New returns once the follower has loaded the feed's snapshot: every
 // revocation the server's index holds. It then applies each revocation the

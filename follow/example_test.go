@@ -47,7 +47,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer checker.Close()
-	api := httpadapter.Middleware(checker)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	protect, err := httpadapter.Middleware(checker)
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "hello")
 	}))
 	call := func() int {

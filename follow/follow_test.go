@@ -158,7 +158,11 @@ func TestMaxLagFailsClosed(t *testing.T) {
 	if ok, err := c.IsRevoked(ctx, "revoked"); !ok || err != nil {
 		t.Errorf("IsRevoked(revoked) while stale = %v, %v", ok, err)
 	}
-	api := httpadapter.Middleware(c)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	protect, err := httpadapter.Middleware(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/api", nil)
 	req.Header.Set("Authorization", "Bearer live")

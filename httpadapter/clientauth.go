@@ -59,7 +59,7 @@ type ClaimedClient struct {
 //		}
 //		return c.ID, nil
 //	}
-//	h := httpadapter.NewHandler(rev, httpadapter.WithClientAuth(mtls))
+//	h, err := httpadapter.NewHandler(rev, httpadapter.WithClientAuth(mtls))
 type ClientAuth func(r *http.Request, c ClaimedClient) (clientID string, err error)
 
 // WithClientAuth makes NewHandler authenticate the client of every request
@@ -68,8 +68,16 @@ type ClientAuth func(r *http.Request, c ClaimedClient) (clientID string, err err
 // form request need not carry client_id, and one that names another client
 // than the credentials' is refused. Without it (the default) the client named
 // in the body is taken on trust; see the package documentation.
+// NewIntrospectionHandler requires it, and authenticates its callers with
+// auth. It does not apply to Middleware. auth must not be nil.
 func WithClientAuth(auth ClientAuth) Option {
-	return func(o *options) { o.auth = auth }
+	return option("WithClientAuth", forHandler|forIntrospection, func(o *options) error {
+		if auth == nil {
+			return errors.New("nil ClientAuth")
+		}
+		o.auth = auth
+		return nil
+	})
 }
 
 // AuthOption configures BasicAuth.

@@ -49,7 +49,7 @@ func TestBasicAuthStandardClient(t *testing.T) {
 	if err := f.rev.Issue(ctx, revoke.Token{Value: oddToken, Kind: revoke.Refresh, ClientID: oddClient, ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(oddSecrets))))
+	h := newHandler(t, f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(oddSecrets))))
 
 	// Credentials encoded without the form-urlencoding first: "+" reads as
 	// a space, so the secret is wrong.
@@ -78,7 +78,7 @@ func revoked(t *testing.T, f *fixture, tok string) bool { t.Helper(); return f.r
 
 func TestBasicAuthRequester(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(oddSecrets))))
+	h := newHandler(t, f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(oddSecrets))))
 	form := func(v url.Values, id, secret string) *http.Request {
 		return standardClientRequest(id, secret, v)
 	}
@@ -128,8 +128,8 @@ func TestBasicAuthMethods(t *testing.T) {
 	f := newFixture(t)
 	verify := httpadapter.StaticSecrets(oddSecrets)
 	isPublic := func(_ context.Context, id string) (bool, error) { return id == "spa", nil }
-	strict := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify)))
-	lenient := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(
+	strict := newHandler(t, f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify)))
+	lenient := newHandler(t, f.rev, httpadapter.WithClientAuth(
 		httpadapter.BasicAuth(verify, httpadapter.AllowPublicClients(isPublic), httpadapter.AllowSecretPost(), nil)))
 	for _, tc := range []struct {
 		name          string
@@ -175,8 +175,8 @@ func TestDuplicateAuthorization(t *testing.T) {
 	f := newFixture(t)
 	secrets := map[string]string{"client-a": "s3cr3t", "other": "pw"}
 	auth := httpadapter.BasicAuth(httpadapter.StaticSecrets(secrets), httpadapter.AllowSecretPost())
-	authed := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(auth))
-	open := httpadapter.NewHandler(f.rev)
+	authed := newHandler(t, f.rev, httpadapter.WithClientAuth(auth))
+	open := newHandler(t, f.rev)
 	for _, order := range [][]string{
 		{basic("client-a", "s3cr3t"), basic("other", "pw")},
 		{basic("other", "pw"), basic("client-a", "s3cr3t")},
@@ -231,8 +231,8 @@ func TestSecretPostStandardClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	verify := httpadapter.StaticSecrets(oddSecrets)
-	basicOnly := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify)))
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify, httpadapter.AllowSecretPost())))
+	basicOnly := newHandler(t, f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify)))
+	h := newHandler(t, f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify, httpadapter.AllowSecretPost())))
 	form := url.Values{"token": {oddToken}, "token_type_hint": {"refresh_token"}, "client_id": {oddClient}, "client_secret": {oddSecret}}
 	if rec := postForm(t, basicOnly, form); rec.Code != http.StatusUnauthorized || oauthError(t, rec) != "invalid_client" {
 		t.Fatalf("without AllowSecretPost: %d %s, want 401 invalid_client", rec.Code, rec.Body)
@@ -272,7 +272,7 @@ func TestClientAuthErrors(t *testing.T) {
 	} {
 		verify := func(context.Context, string, string) (bool, error) { return false, tc.err }
 		isPublic := func(context.Context, string) (bool, error) { return false, tc.err }
-		h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify, httpadapter.AllowPublicClients(isPublic))))
+		h := newHandler(t, f.rev, httpadapter.WithClientAuth(httpadapter.BasicAuth(verify, httpadapter.AllowPublicClients(isPublic))))
 		for _, req := range []*http.Request{
 			standardClientRequest("client-a", "secret-a", url.Values{"token": {accessA1}}),
 			newRequest(http.MethodPost, formCT, url.Values{"token": {accessA1}, "client_id": {"client-a"}}.Encode()),
@@ -288,7 +288,7 @@ func TestClientAuthErrors(t *testing.T) {
 		}
 	}
 	// An authenticator that returns no client and no error is a bug: 500.
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(func(*http.Request, httpadapter.ClaimedClient) (string, error) {
+	h := newHandler(t, f.rev, httpadapter.WithClientAuth(func(*http.Request, httpadapter.ClaimedClient) (string, error) {
 		return "", nil
 	}))
 	if rec := postForm(t, h, url.Values{"token": {accessA1}, "client_id": {"client-a"}}); rec.Code != http.StatusInternalServerError {
@@ -304,7 +304,7 @@ func TestClientAuthErrors(t *testing.T) {
 func TestClientAuthSeesClaim(t *testing.T) {
 	f := newFixture(t)
 	var got httpadapter.ClaimedClient
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuth(func(r *http.Request, c httpadapter.ClaimedClient) (string, error) {
+	h := newHandler(t, f.rev, httpadapter.WithClientAuth(func(r *http.Request, c httpadapter.ClaimedClient) (string, error) {
 		got = c
 		if r.Header.Get("X-Test-Cert") != "client-a" {
 			return "", httpadapter.ErrInvalidClient

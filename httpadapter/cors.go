@@ -1,6 +1,8 @@
 package httpadapter
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,19 +59,24 @@ const DefaultCORSMaxAge = 10 * time.Minute
 // are not affected. Browsers send Origin with same-origin POSTs too: if
 // pages of the server's own origin call the endpoint, allow that origin.
 //
-// WithCORS panics if c.AllowOrigin is nil or c.MaxAge is out of range.
+// WithCORS applies to NewHandler only: the middleware leaves CORS to the API
+// it guards, and browsers do not call introspection. c.AllowOrigin must not
+// be nil, and c.MaxAge must be between 0 and 24 hours.
 func WithCORS(c CORS) Option {
-	if c.AllowOrigin == nil {
-		panic("httpadapter: WithCORS: nil AllowOrigin")
-	}
-	if c.MaxAge < 0 || c.MaxAge > 24*time.Hour {
-		panic("httpadapter: WithCORS: MaxAge " + c.MaxAge.String() + " is not between 0 and 24h")
-	}
-	if c.MaxAge == 0 {
-		c.MaxAge = DefaultCORSMaxAge
-	}
-	maxAge := []string{strconv.Itoa(int(c.MaxAge / time.Second))}
-	return func(o *options) { o.cors = &corsConfig{allow: c.AllowOrigin, maxAge: maxAge} }
+	return option("WithCORS", forHandler, func(o *options) error {
+		if c.AllowOrigin == nil {
+			return errors.New("nil AllowOrigin")
+		}
+		if c.MaxAge < 0 || c.MaxAge > 24*time.Hour {
+			return fmt.Errorf("MaxAge %v is not between 0 and 24h", c.MaxAge)
+		}
+		maxAge := c.MaxAge
+		if maxAge == 0 {
+			maxAge = DefaultCORSMaxAge
+		}
+		o.cors = &corsConfig{allow: c.AllowOrigin, maxAge: []string{strconv.Itoa(int(maxAge / time.Second))}}
+		return nil
+	})
 }
 
 // AllowOrigins returns a CORS.AllowOrigin that allows the given origins for

@@ -1,6 +1,7 @@
 package httpadapter_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,7 +31,7 @@ var corsHeaders = []string{"Access-Control-Allow-Origin", "Access-Control-Allow-
 
 func TestNoCORSUnlessConfigured(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	rec := serve(t, h, preflightRequest("https://app.example"))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("preflight without CORS: %d, want 405", rec.Code)
@@ -45,7 +46,7 @@ func TestNoCORSUnlessConfigured(t *testing.T) {
 
 func TestCORS(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithCORS(httpadapter.CORS{
+	h := newHandler(t, f.rev, httpadapter.WithCORS(httpadapter.CORS{
 		AllowOrigin: httpadapter.AllowOrigins("https://app.example", "http://localhost:3000"),
 		MaxAge:      time.Hour,
 	}))
@@ -100,7 +101,7 @@ func TestCORS(t *testing.T) {
 // an Origin (a server, curl) is served.
 func TestCORSRefusesOtherOrigins(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithCORS(httpadapter.CORS{
+	h := newHandler(t, f.rev, httpadapter.WithCORS(httpadapter.CORS{
 		AllowOrigin: httpadapter.AllowOrigins("https://app.example"),
 	}))
 	// The simple form POST a page of another origin can send without a
@@ -145,7 +146,7 @@ func TestCORSRefusesOtherOrigins(t *testing.T) {
 func TestCORSPerClient(t *testing.T) {
 	f := newFixture(t)
 	allowed := map[string]string{"client-a": "https://a.example", "client-b": "https://b.example"}
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithCORS(httpadapter.CORS{
+	h := newHandler(t, f.rev, httpadapter.WithCORS(httpadapter.CORS{
 		AllowOrigin: func(origin, clientID string) bool {
 			if clientID == "" { // preflight: any client's origin
 				return origin == allowed["client-a"] || origin == allowed["client-b"]
@@ -174,13 +175,29 @@ func TestCORSPerClient(t *testing.T) {
 	}
 }
 
-func TestCORSPanics(t *testing.T) {
+// TestCORSRefuses checks that a CORS configuration NewHandler cannot serve
+// is an error of NewHandler naming WithCORS.
+func TestCORSRefuses(t *testing.T) {
+	f := newFixture(t)
+	for name, c := range map[string]httpadapter.CORS{
+		"nil AllowOrigin": {},
+		"negative MaxAge": {AllowOrigin: httpadapter.AllowOrigins(), MaxAge: -1},
+		"MaxAge over 24h": {AllowOrigin: httpadapter.AllowOrigins(), MaxAge: 24*time.Hour + time.Second},
+	} {
+		h, err := httpadapter.NewHandler(f.rev, httpadapter.WithCORS(c))
+		if !errors.Is(err, httpadapter.ErrInvalidOption) || h != nil || !strings.Contains(err.Error(), "WithCORS") {
+			t.Errorf("%s: NewHandler = %v, %v; want an error wrapping ErrInvalidOption naming WithCORS", name, h, err)
+		}
+	}
+	for _, d := range []time.Duration{0, 24 * time.Hour} {
+		newHandler(t, f.rev, httpadapter.WithCORS(httpadapter.CORS{AllowOrigin: httpadapter.AllowOrigins(), MaxAge: d}))
+	}
+}
+
+// TestAllowOriginsPanics checks that AllowOrigins takes serialized origins
+// only.
+func TestAllowOriginsPanics(t *testing.T) {
 	for name, fn := range map[string]func(){
-		"nil AllowOrigin": func() { httpadapter.WithCORS(httpadapter.CORS{}) },
-		"negative MaxAge": func() { httpadapter.WithCORS(httpadapter.CORS{AllowOrigin: httpadapter.AllowOrigins(), MaxAge: -1}) },
-		"MaxAge over 24h": func() {
-			httpadapter.WithCORS(httpadapter.CORS{AllowOrigin: httpadapter.AllowOrigins(), MaxAge: 25 * time.Hour})
-		},
 		"wildcard":     func() { httpadapter.AllowOrigins("*") },
 		"path":         func() { httpadapter.AllowOrigins("https://a.example/") },
 		"no scheme":    func() { httpadapter.AllowOrigins("a.example") },

@@ -15,8 +15,12 @@
 // Mount the handler at Path for every method, so that it answers every
 // request to the path itself:
 //
+//	h, err := httpadapter.NewHandler(rev)
+//	if err != nil {
+//		return err
+//	}
 //	mux := http.NewServeMux()
-//	httpadapter.Mount(mux, httpadapter.NewHandler(rev))
+//	httpadapter.Mount(mux, h)
 //
 // which is mux.Handle(httpadapter.Path, h). Do not register it under a
 // method pattern ("POST /v1/auth/token/revoke" on a ServeMux, or chi's
@@ -141,7 +145,7 @@
 //
 //	auth := httpadapter.BasicAuth(clients.VerifySecret,
 //		httpadapter.AllowPublicClients(clients.IsPublic))
-//	h := httpadapter.NewHandler(rev, httpadapter.WithClientAuth(auth))
+//	h, err := httpadapter.NewHandler(rev, httpadapter.WithClientAuth(auth))
 //
 // Mutual TLS, private_key_jwt or anything else is a ClientAuth function of
 // your own (see ClientAuth for an mTLS one). An error that is not a verdict
@@ -162,7 +166,7 @@
 // header and Origin is ignored. Mount the handler for every method (see
 // Mounting), or the preflight never reaches it.
 //
-//	h := httpadapter.NewHandler(rev,
+//	h, err := httpadapter.NewHandler(rev,
 //		httpadapter.WithClientAuth(auth),
 //		httpadapter.WithCORS(httpadapter.CORS{
 //			AllowOrigin: httpadapter.AllowOrigins("https://app.example"),
@@ -184,10 +188,28 @@
 // each token up in the store (revoke.Revoker.Lookup, a store read per
 // request) and lets through only live access tokens; a token never issued,
 // expired, spent or a refresh token gets 401 with error="invalid_token".
-// NewMiddleware is Middleware returning an error rather than panicking, for
-// RequireIssued over a Checker that cannot look tokens up.
+// Middleware refuses RequireIssued over a Checker that cannot look tokens
+// up.
 //
-//	mux.Handle("/api/", httpadapter.Middleware(rev, httpadapter.RequireIssued())(api))
+//	protect, err := httpadapter.Middleware(rev, httpadapter.RequireIssued())
+//	if err != nil {
+//		return err
+//	}
+//	mux.Handle("/api/", protect(api))
+//
+// # Options
+//
+// NewHandler, Middleware and NewIntrospectionHandler take the same Option
+// type, and check every option they are given: a nil option, a value out of
+// the option's range (each option states it), or an option that does not
+// apply to that constructor (WithCORS given to Middleware, RequireIssued
+// given to NewHandler) makes the constructor return an error wrapping
+// ErrInvalidOption that names the option. Nothing is ignored and no bad
+// value falls back to a default, so a configuration that starts is the one
+// written. See Option for which option applies where. NewFeedHandler
+// (FeedOption) and NewGlobalRevocationHandler (GlobalOption) check theirs
+// the same way, and each refuses a nil Revoker or Checker. None of these
+// five constructors panics.
 //
 // # Token introspection
 //

@@ -19,4 +19,7 @@ func TestOptionErrorsWrapRevokes(t *testing.T) {
 			t.Errorf("httpadapter.%s does not wrap revoke.ErrInvalidOption", name)
 		}
 	}
+	if !errors.Is(httpadapter.ErrInvalidFeedOption, httpadapter.ErrInvalidOption) {
+		t.Error("ErrInvalidFeedOption does not wrap ErrInvalidOption: one test does not catch every constructor's refusal")
+	}
 }

@@ -66,7 +66,11 @@ func ExampleRequireIssued() {
 		log.Fatal(err)
 	}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
-	protected := httpadapter.Middleware(rev, httpadapter.RequireIssued())(api)
+	protect, err := httpadapter.Middleware(rev, httpadapter.RequireIssued())
+	if err != nil {
+		log.Fatal(err)
+	}
+	protected := protect(api)
 
 	for _, token := range []string{"access-123", "made-up"} {
 		req := httptest.NewRequest(http.MethodGet, "/api/", nil)

@@ -2,6 +2,7 @@ package httpadapter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -30,8 +31,12 @@ func ExampleNewHandler() {
 		log.Fatal(err)
 	}
 
+	h, err := httpadapter.NewHandler(rev)
+	if err != nil {
+		log.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	httpadapter.Mount(mux, httpadapter.NewHandler(rev))
+	httpadapter.Mount(mux, h)
 
 	for _, body := range []string{
 		`{"token":"refresh-123","clientId":"other-client"}`,
@@ -66,7 +71,11 @@ func ExampleMiddleware() {
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "hello")
 	})
-	protected := httpadapter.Middleware(rev)(api)
+	protect, err := httpadapter.Middleware(rev)
+	if err != nil {
+		log.Fatal(err)
+	}
+	protected := protect(api)
 
 	for _, token := range []string{"access-1", "access-2"} {
 		req := httptest.NewRequest(http.MethodGet, "/api", nil)
@@ -100,8 +109,12 @@ func ExampleBasicAuth() {
 		log.Fatal(err)
 	}
 	auth := httpadapter.BasicAuth(httpadapter.StaticSecrets(map[string]string{"my-client": "s3cr3t+/="}))
+	h, err := httpadapter.NewHandler(rev, httpadapter.WithClientAuth(auth))
+	if err != nil {
+		log.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	httpadapter.Mount(mux, httpadapter.NewHandler(rev, httpadapter.WithClientAuth(auth)))
+	httpadapter.Mount(mux, h)
 
 	for _, secret := range []string{"wrong", "s3cr3t+/="} {
 		req := httptest.NewRequest(http.MethodPost, httpadapter.Path,
@@ -119,4 +132,27 @@ func ExampleBasicAuth() {
 	// 401 "{\"error\":\"invalid_client\",\"error_description\":\"client authentication failed\"}\n"
 	// 200 ""
 	// revoked: true
+}
+
+// A constructor checks every option it is given: one that does not apply
+// to it, or a value out of the option's range, is an error, never ignored.
+func ExampleOption() {
+	rev, err := revoke.New(memory.New())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rev.Close()
+
+	cors := httpadapter.WithCORS(httpadapter.CORS{AllowOrigin: httpadapter.AllowOrigins("https://app.example")})
+	if _, err := httpadapter.NewHandler(rev, cors); err == nil {
+		fmt.Println("NewHandler: ok")
+	}
+	_, err = httpadapter.Middleware(rev, cors)
+	fmt.Println(err)
+	_, err = httpadapter.NewHandler(rev, httpadapter.WithRetryAfter(0))
+	fmt.Println(errors.Is(err, httpadapter.ErrInvalidOption), err)
+	// Output:
+	// NewHandler: ok
+	// httpadapter: Middleware: WithCORS does not apply to Middleware: httpadapter: invalid option: revoke: invalid option
+	// true httpadapter: NewHandler: WithRetryAfter: 0s is not between 1s and 1h: httpadapter: invalid option: revoke: invalid option
 }

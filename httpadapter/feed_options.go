@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/sdkauth/revocation/revoke"
 )
 
 // Defaults and bounds of the feed's options.
@@ -25,10 +23,13 @@ const (
 
 // ErrInvalidFeedOption is wrapped by the error NewFeedHandler returns for a
 // nil Revoker, a nil option, an option out of its bounds, or no way to
-// authenticate followers.
-var ErrInvalidFeedOption = fmt.Errorf("httpadapter: invalid feed option: %w", revoke.ErrInvalidOption)
+// authenticate followers. It wraps ErrInvalidOption, and so
+// revoke.ErrInvalidOption.
+var ErrInvalidFeedOption = fmt.Errorf("httpadapter: invalid feed option: %w", ErrInvalidOption)
 
-// FeedOption configures NewFeedHandler.
+// FeedOption configures NewFeedHandler. Like Option, it is checked when
+// the constructor runs: a nil FeedOption, or one given a value out of its
+// range, is an error wrapping ErrInvalidFeedOption that names it.
 type FeedOption func(*feedOptions) error
 
 type feedOptions struct {

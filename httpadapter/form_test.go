@@ -40,7 +40,7 @@ func oauthError(t testing.TB, rec *httptest.ResponseRecorder) string {
 
 func TestFormRevokes(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	rec := postForm(t, h, url.Values{"token": {accessA1}, "client_id": {"client-a"}})
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body %s", rec.Code, rec.Body)
@@ -63,7 +63,7 @@ func TestFormRevokes(t *testing.T) {
 
 func TestFormHintIsNotAFilter(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	// A refresh token under an access_token hint: its grant is revoked.
 	rec := postForm(t, h, url.Values{"token": {refreshA}, "token_type_hint": {"access_token"}, "client_id": {"client-a"}})
 	if rec.Code != http.StatusOK || !f.revoked(t, accessA1) || !f.revoked(t, accessA2) {
@@ -78,7 +78,7 @@ func TestFormHintIsNotAFilter(t *testing.T) {
 
 func TestFormInvalidRequest(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	long := strings.Repeat("t", httpadapter.DefaultMaxTokenLength+1)
 	for _, body := range []string{
 		"",
@@ -116,7 +116,7 @@ func TestFormInvalidRequest(t *testing.T) {
 
 func TestFormClients(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	// No client at all.
 	rec := postForm(t, h, url.Values{"token": {accessA1}})
 	if rec.Code != http.StatusUnauthorized || oauthError(t, rec) != "invalid_client" {
@@ -142,7 +142,7 @@ func TestFormClients(t *testing.T) {
 
 func TestFormFailures(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithMaxBodyBytes(64))
+	h := newHandler(t, f.rev, httpadapter.WithMaxBodyBytes(64))
 	rec := postForm(t, h, url.Values{"token": {accessA1}, "client_id": {"client-a"}, "pad": {strings.Repeat("p", 64)}})
 	if rec.Code != http.StatusRequestEntityTooLarge || oauthError(t, rec) != "invalid_request" {
 		t.Fatalf("large body: status %d %s, want 413 invalid_request", rec.Code, rec.Body)
@@ -157,7 +157,7 @@ func TestFormFailures(t *testing.T) {
 		t.Fatal("revoked although the store failed")
 	}
 	for _, err := range []error{revoke.ErrUnavailable, revoke.ErrClosed, context.Canceled, context.DeadlineExceeded} {
-		h := httpadapter.NewHandler(revokerFunc(func(context.Context, string, string) (int, error) {
+		h := newHandler(t, revokerFunc(func(context.Context, string, string) (int, error) {
 			return 0, fmt.Errorf("wrapped: %w", err)
 		}))
 		rec := postForm(t, h, url.Values{"token": {"t"}, "client_id": {"c"}})
@@ -168,7 +168,7 @@ func TestFormFailures(t *testing.T) {
 			t.Errorf("%v: Retry-After %q, want the default 5", err, got)
 		}
 	}
-	h = httpadapter.NewHandler(revokerFunc(func(context.Context, string, string) (int, error) {
+	h = newHandler(t, revokerFunc(func(context.Context, string, string) (int, error) {
 		return 0, errors.New("boom")
 	}))
 	if rec := postForm(t, h, url.Values{"token": {"t"}, "client_id": {"c"}}); rec.Code != http.StatusInternalServerError || rec.Header().Get("Retry-After") != "" {
@@ -188,7 +188,7 @@ func TestUnavailableStore(t *testing.T) {
 	defer rev.Close()
 	_ = rev.Issue(context.Background(), revoke.Token{Value: "tok-u", Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)})
 	s.down.Store(true)
-	h := httpadapter.NewHandler(rev, httpadapter.WithRetryAfter(90e9))
+	h := newHandler(t, rev, httpadapter.WithRetryAfter(90e9))
 	for _, rec := range []*httptest.ResponseRecorder{
 		post(t, h, "tok-u", "c"),
 		postForm(t, h, url.Values{"token": {"tok-u"}, "client_id": {"c"}}),
@@ -223,20 +223,19 @@ func (s *unavailableStore) View(ctx context.Context, fn func(revoke.Tx) error) e
 }
 
 func TestWithRetryAfter(t *testing.T) {
-	h := httpadapter.NewHandler(revokerFunc(func(context.Context, string, string) (int, error) {
+	h := newHandler(t, revokerFunc(func(context.Context, string, string) (int, error) {
 		return 0, revoke.ErrUnavailable
 	}), httpadapter.WithRetryAfter(1500*time.Millisecond))
 	if rec := post(t, h, "t", "c"); rec.Header().Get("Retry-After") != "2" {
 		t.Errorf("Retry-After %q, want 2 (rounded up)", rec.Header().Get("Retry-After"))
 	}
 	for _, d := range []time.Duration{0, time.Second - 1, time.Hour + 1, -time.Second} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("WithRetryAfter(%v) did not panic", d)
-				}
-			}()
-			httpadapter.WithRetryAfter(d)
-		}()
+		h, err := httpadapter.NewHandler(revokerFunc(nil), httpadapter.WithRetryAfter(d))
+		if !errors.Is(err, httpadapter.ErrInvalidOption) || h != nil || !strings.Contains(err.Error(), "WithRetryAfter") {
+			t.Errorf("WithRetryAfter(%v): NewHandler = %v, %v; want an error wrapping ErrInvalidOption naming WithRetryAfter", d, h, err)
+		}
+	}
+	for _, d := range []time.Duration{time.Second, time.Hour} {
+		newHandler(t, revokerFunc(nil), httpadapter.WithRetryAfter(d))
 	}
 }

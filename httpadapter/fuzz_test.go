@@ -59,8 +59,8 @@ func FuzzHandler(f *testing.F) {
 		f.Add([]byte(seed.body), seed.ct, seed.auth, true)
 	}
 	fx := newFixture(f)
-	open := httpadapter.NewHandler(fx.rev, httpadapter.WithMaxBodyBytes(16<<10))
-	authed := httpadapter.NewHandler(fx.rev, httpadapter.WithMaxBodyBytes(16<<10),
+	open := newHandler(f, fx.rev, httpadapter.WithMaxBodyBytes(16<<10))
+	authed := newHandler(f, fx.rev, httpadapter.WithMaxBodyBytes(16<<10),
 		httpadapter.WithClientAuth(httpadapter.BasicAuth(httpadapter.StaticSecrets(oddSecrets),
 			httpadapter.AllowSecretPost(),
 			httpadapter.AllowPublicClients(func(_ context.Context, id string) (bool, error) { return id == "spa", nil }))))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -90,25 +89,15 @@ func (id SubjectID) check() string {
 //
 // WithGlobalAuth is required (the draft requires the request to be
 // authenticated), and one of WithSubjectResolver and WithGlobalIssuer;
-// without them, or with a nil rv, it returns an error wrapping
-// ErrInvalidOption.
+// without them, with a nil rv, a nil option or an option given a value it
+// does not take, it returns an error wrapping ErrInvalidOption.
 func NewGlobalRevocationHandler(rv SubjectRevoker, opts ...GlobalOption) (http.Handler, error) {
-	o := globalOptions{
-		log:        slog.New(slog.DiscardHandler),
-		retryAfter: retryAfterHeader(DefaultRetryAfter),
-		set:        make(map[string]bool),
-	}
-	for _, opt := range opts {
-		if opt == nil {
-			return nil, fmt.Errorf("%w: nil GlobalOption", ErrInvalidOption)
-		}
-		opt(&o)
-	}
 	if rv == nil {
-		return nil, fmt.Errorf("%w: nil SubjectRevoker", ErrInvalidOption)
+		return nil, fmt.Errorf("httpadapter: NewGlobalRevocationHandler: nil SubjectRevoker: %w", ErrInvalidOption)
 	}
-	if err := o.validate(); err != nil {
-		return nil, err
+	o, err := newGlobalOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("httpadapter: NewGlobalRevocationHandler: %w: %w", err, ErrInvalidOption)
 	}
 	return &globalHandler{rv: rv, o: o}, nil
 }

@@ -37,8 +37,11 @@ type GlobalAuth func(ctx context.Context, bearer string, id SubjectID) error
 // wrapping ErrSubjectNotFound.
 type SubjectResolver func(ctx context.Context, id SubjectID) (subject string, err error)
 
-// GlobalOption configures NewGlobalRevocationHandler.
-type GlobalOption func(*globalOptions)
+// GlobalOption configures NewGlobalRevocationHandler. Like Option, it is
+// checked when the constructor runs: a nil GlobalOption, or one given a
+// value it does not take, is an error wrapping ErrInvalidOption that names
+// it. When an option is given more than once, the last one counts.
+type GlobalOption func(*globalOptions) error
 
 type globalOptions struct {
 	auth       GlobalAuth
@@ -46,51 +49,81 @@ type globalOptions struct {
 	issuer     string
 	log        *slog.Logger
 	retryAfter []string
-	set        map[string]bool // options given
 }
 
 // WithGlobalAuth sets the function that authenticates and authorizes
-// callers. Required.
+// callers. Required; auth must not be nil.
 func WithGlobalAuth(auth GlobalAuth) GlobalOption {
-	return func(o *globalOptions) { o.auth = auth; o.set["WithGlobalAuth"] = true }
+	return func(o *globalOptions) error {
+		if auth == nil {
+			return errors.New("WithGlobalAuth: nil GlobalAuth")
+		}
+		o.auth = auth
+		return nil
+	}
 }
 
 // WithSubjectResolver sets the function that maps subject identifiers of
 // the formats "email", "opaque" and "iss_sub" (but those that
 // WithGlobalIssuer names directly) to subjects, and says which users do
-// not exist.
+// not exist. resolve must not be nil.
 func WithSubjectResolver(resolve SubjectResolver) GlobalOption {
-	return func(o *globalOptions) { o.resolve = resolve; o.set["WithSubjectResolver"] = true }
+	return func(o *globalOptions) error {
+		if resolve == nil {
+			return errors.New("WithSubjectResolver: nil SubjectResolver")
+		}
+		o.resolve = resolve
+		return nil
+	}
 }
 
 // WithGlobalIssuer sets the issuer whose "iss_sub" identifiers name the
 // subject of the server's tokens directly: {"format": "iss_sub", "iss":
 // iss, "sub": s} revokes the grants of subject s, without the resolver
 // (and with 204 whether or not s has tokens, since the server cannot tell
-// whether s exists).
+// whether s exists). iss must not be empty.
 func WithGlobalIssuer(iss string) GlobalOption {
-	return func(o *globalOptions) { o.issuer = iss; o.set["WithGlobalIssuer"] = true }
+	return func(o *globalOptions) error {
+		if iss == "" {
+			return errors.New("WithGlobalIssuer: empty issuer")
+		}
+		o.issuer = iss
+		return nil
+	}
 }
 
 // WithGlobalLogger sets the logger of the failures the caller is not told
-// about. The default discards them.
+// about. The default discards them; l must not be nil.
 func WithGlobalLogger(l *slog.Logger) GlobalOption {
-	return func(o *globalOptions) { o.log = l; o.set["WithGlobalLogger"] = true }
+	return func(o *globalOptions) error {
+		if l == nil {
+			return errors.New("WithGlobalLogger: nil logger")
+		}
+		o.log = l
+		return nil
+	}
 }
 
-// validate checks the options.
-func (o *globalOptions) validate() error {
+// newGlobalOptions returns the configuration opts give, or why it cannot
+// serve.
+func newGlobalOptions(opts []GlobalOption) (globalOptions, error) {
+	o := globalOptions{
+		log:        slog.New(slog.DiscardHandler),
+		retryAfter: retryAfterHeader(DefaultRetryAfter),
+	}
+	for i, opt := range opts {
+		if opt == nil {
+			return o, fmt.Errorf("option %d is nil", i)
+		}
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
 	switch {
 	case o.auth == nil:
-		return fmt.Errorf("%w: the endpoint needs a caller check (WithGlobalAuth)", ErrInvalidOption)
-	case o.set["WithSubjectResolver"] && o.resolve == nil:
-		return fmt.Errorf("%w: nil resolver (WithSubjectResolver)", ErrInvalidOption)
-	case o.set["WithGlobalIssuer"] && o.issuer == "":
-		return fmt.Errorf("%w: empty issuer (WithGlobalIssuer)", ErrInvalidOption)
+		return o, errors.New("the endpoint needs a caller check (WithGlobalAuth)")
 	case o.resolve == nil && o.issuer == "":
-		return fmt.Errorf("%w: no subject identifier can be resolved: give WithSubjectResolver or WithGlobalIssuer", ErrInvalidOption)
-	case o.log == nil:
-		return fmt.Errorf("%w: nil logger (WithGlobalLogger)", ErrInvalidOption)
+		return o, errors.New("no subject identifier can be resolved: give WithSubjectResolver or WithGlobalIssuer")
 	}
-	return nil
+	return o, nil
 }

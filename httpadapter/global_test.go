@@ -217,18 +217,22 @@ func TestGlobalRevocationOptions(t *testing.T) {
 	for name, c := range map[string]struct {
 		rv   SubjectRevoker
 		opts []GlobalOption
+		want string // what the error must name
 	}{
-		"no caller check":        {rv, []GlobalOption{resolve}},
-		"nil caller check":       {rv, []GlobalOption{WithGlobalAuth(nil), resolve}},
-		"no resolver nor issuer": {rv, []GlobalOption{allow}},
-		"nil resolver":           {rv, []GlobalOption{allow, WithSubjectResolver(nil), WithGlobalIssuer(globalIssuer)}},
-		"empty issuer":           {rv, []GlobalOption{allow, resolve, WithGlobalIssuer("")}},
-		"nil logger":             {rv, []GlobalOption{allow, resolve, WithGlobalLogger(nil)}},
-		"nil option":             {rv, []GlobalOption{allow, resolve, nil}},
-		"nil revoker":            {nil, []GlobalOption{allow, resolve}},
+		"no caller check":        {rv, []GlobalOption{resolve}, "WithGlobalAuth"},
+		"nil caller check":       {rv, []GlobalOption{WithGlobalAuth(nil), resolve}, "WithGlobalAuth"},
+		"no resolver nor issuer": {rv, []GlobalOption{allow}, "WithSubjectResolver or WithGlobalIssuer"},
+		"nil resolver":           {rv, []GlobalOption{allow, WithSubjectResolver(nil), WithGlobalIssuer(globalIssuer)}, "WithSubjectResolver"},
+		"empty issuer":           {rv, []GlobalOption{allow, resolve, WithGlobalIssuer("")}, "WithGlobalIssuer"},
+		"nil logger":             {rv, []GlobalOption{allow, resolve, WithGlobalLogger(nil)}, "WithGlobalLogger"},
+		"nil option":             {rv, []GlobalOption{allow, resolve, nil}, "option 2 is nil"},
+		"nil revoker":            {nil, []GlobalOption{allow, resolve}, "nil SubjectRevoker"},
 	} {
-		if h, err := NewGlobalRevocationHandler(c.rv, c.opts...); !errors.Is(err, ErrInvalidOption) || h != nil {
+		h, err := NewGlobalRevocationHandler(c.rv, c.opts...)
+		if !errors.Is(err, ErrInvalidOption) || h != nil {
 			t.Errorf("%s: %v, %v; want ErrInvalidOption", name, h, err)
+		} else if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %q does not name %s", name, err, c.want)
 		}
 	}
 }

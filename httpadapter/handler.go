@@ -12,9 +12,7 @@ import (
 )
 
 // Path is the path the revocation endpoint is documented at. NewHandler does
-// not look at the request path; mount it where you like, e.g.
-//
-//	mux.Handle(httpadapter.Path, httpadapter.NewHandler(rev))
+// not look at the request path; mount it where you like, e.g. with Mount.
 const Path = "/v1/auth/token/revoke"
 
 // Revoker revokes a token on behalf of a client and reports how many tokens
@@ -36,13 +34,21 @@ const (
 )
 
 // NewHandler returns the http.Handler of the revocation endpoint (see the
-// package documentation for the contract) over r. It panics if r is nil.
-// The handler is safe for concurrent use.
-func NewHandler(r Revoker, opts ...Option) http.Handler {
+// package documentation for the contract) over r. It applies WithLogger,
+// WithMaxBodyBytes, WithMaxTokenLength, WithMaxClientIDLength,
+// WithClientAuth, WithCORS and WithRetryAfter; for a nil r, a nil option, an
+// option out of its range or one of another constructor (RequireIssued,
+// WithIntrospectionAccess) it returns an error wrapping ErrInvalidOption
+// (see Option). The handler is safe for concurrent use.
+func NewHandler(r Revoker, opts ...Option) (http.Handler, error) {
 	if r == nil {
-		panic("httpadapter: NewHandler: nil Revoker")
+		return nil, invalidOption(forHandler, errors.New("nil Revoker"))
 	}
-	return &handler{rev: r, opts: newOptions(opts)}
+	o, err := newOptions(forHandler, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &handler{rev: r, opts: o}, nil
 }
 
 type handler struct {

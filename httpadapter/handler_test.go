@@ -18,7 +18,7 @@ import (
 
 func TestHandlerRevokesAccessToken(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 
 	rec := post(t, h, accessA1, "client-a")
 	if rec.Code != http.StatusOK {
@@ -40,7 +40,7 @@ func TestHandlerRevokesAccessToken(t *testing.T) {
 
 func TestHandlerRFC7009Answers200ForUnknownAndExpired(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 
 	if rec := post(t, h, "never-issued", "client-a"); rec.Code != http.StatusOK {
 		t.Errorf("unknown token: status = %d, want 200", rec.Code)
@@ -66,8 +66,8 @@ func TestHandlerRFC7009Answers200ForUnknownAndExpired(t *testing.T) {
 
 func TestHandlerCascadeThroughHTTP(t *testing.T) {
 	f := newFixture(t)
-	revokeH := httpadapter.NewHandler(f.rev)
-	protected := httpadapter.Middleware(f.rev)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	revokeH := newHandler(t, f.rev)
+	protected := newMiddleware(t, f.rev)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"hello":"world"}`)
 	}))
@@ -103,7 +103,7 @@ func TestHandlerCascadeThroughHTTP(t *testing.T) {
 
 func TestHandlerClientMismatch(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	rec := post(t, h, accessA1, "client-b")
 	if rec.Code != http.StatusForbidden {
 		t.Fatalf("status = %d, want 403", rec.Code)
@@ -171,7 +171,7 @@ func TestHandlerValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			h := httpadapter.NewHandler(f.rev)
+			h := newHandler(t, f.rev)
 			rec := serve(t, h, newRequest(http.MethodPost, "application/json", tc.body))
 			if rec.Code != http.StatusBadRequest {
 				t.Fatalf("status = %d, want 400; body %s", rec.Code, rec.Body)
@@ -194,7 +194,7 @@ func TestHandlerAcceptsValidBodies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			rec := serve(t, httpadapter.NewHandler(f.rev), newRequest(http.MethodPost, tc.contentType, tc.body))
+			rec := serve(t, newHandler(t, f.rev), newRequest(http.MethodPost, tc.contentType, tc.body))
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status = %d, want 200; body %s", rec.Code, rec.Body)
 			}
@@ -207,7 +207,7 @@ func TestHandlerAcceptsValidBodies(t *testing.T) {
 
 func TestHandlerMethodNotAllowed(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodHead, "BREW"} {
 		rec := serve(t, h, newRequest(m, "application/json", jsonBody(accessA1, "client-a")))
 		if rec.Code != http.StatusMethodNotAllowed {
@@ -224,7 +224,7 @@ func TestHandlerMethodNotAllowed(t *testing.T) {
 
 func TestHandlerUnsupportedMediaType(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	body := jsonBody(accessA1, "client-a")
 	for _, ct := range []string{
 		"", // missing
@@ -256,7 +256,7 @@ func TestHandlerUnsupportedMediaType(t *testing.T) {
 
 func TestHandlerBodyTooLarge(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	pad := strings.Repeat(" ", httpadapter.DefaultMaxBodyBytes)
 	rec := serve(t, h, newRequest(http.MethodPost, "application/json", jsonBody(accessA1, "client-a")+pad))
 	if rec.Code != http.StatusRequestEntityTooLarge {
@@ -269,7 +269,7 @@ func TestHandlerBodyTooLarge(t *testing.T) {
 	// WithMaxBodyBytes: a body of exactly the limit passes, one byte more
 	// does not.
 	body := jsonBody(accessA1, "client-a")
-	h = httpadapter.NewHandler(f.rev, httpadapter.WithMaxBodyBytes(int64(len(body))))
+	h = newHandler(t, f.rev, httpadapter.WithMaxBodyBytes(int64(len(body))))
 	if rec := serve(t, h, newRequest(http.MethodPost, "application/json", body+" ")); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("one byte over the limit: status = %d, want 413", rec.Code)
 	}
@@ -280,7 +280,7 @@ func TestHandlerBodyTooLarge(t *testing.T) {
 
 func TestHandlerLengthOptions(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithMaxTokenLength(len(accessA1)), httpadapter.WithMaxClientIDLength(len("client-a")))
+	h := newHandler(t, f.rev, httpadapter.WithMaxTokenLength(len(accessA1)), httpadapter.WithMaxClientIDLength(len("client-a")))
 	rec := post(t, h, accessA1+"x", "client-a"+"x")
 	want := []string{
 		fmt.Sprintf("token: must be at most %d bytes", len(accessA1)),
@@ -292,8 +292,8 @@ func TestHandlerLengthOptions(t *testing.T) {
 	if rec := post(t, h, accessA1, "client-a"); rec.Code != http.StatusOK {
 		t.Fatalf("at the limits: status = %d, want 200", rec.Code)
 	}
-	// Non-positive values keep the defaults.
-	h = httpadapter.NewHandler(f.rev, httpadapter.WithMaxTokenLength(0), httpadapter.WithMaxClientIDLength(-1), httpadapter.WithMaxBodyBytes(0), nil)
+	// Without the options, the defaults.
+	h = newHandler(t, f.rev)
 	if rec := post(t, h, strings.Repeat("t", httpadapter.DefaultMaxTokenLength), strings.Repeat("c", httpadapter.DefaultMaxClientIDLength)); rec.Code != http.StatusOK {
 		t.Fatalf("default limits: status = %d, want 200; body %s", rec.Code, rec.Body)
 	}
@@ -302,7 +302,7 @@ func TestHandlerLengthOptions(t *testing.T) {
 func TestHandlerStoreFailure(t *testing.T) {
 	f := newFixture(t)
 	var logs logBuffer
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithLogger(newLogger(&logs)))
+	h := newHandler(t, f.rev, httpadapter.WithLogger(newLogger(&logs)))
 	f.store.fail.Store(true)
 	rec := post(t, h, accessA1, "client-a")
 	if rec.Code != http.StatusInternalServerError {
@@ -328,7 +328,7 @@ func TestHandlerStoreFailure(t *testing.T) {
 
 func TestHandlerClosedRevoker(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	if err := f.rev.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestHandlerClosedRevoker(t *testing.T) {
 
 func TestHandlerCancelledRequest(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req := newRequest(http.MethodPost, "application/json", jsonBody(accessA1, "client-a")).WithContext(ctx)
@@ -348,22 +348,26 @@ func TestHandlerCancelledRequest(t *testing.T) {
 	}
 }
 
-func TestHandlerClientAuthenticator(t *testing.T) {
+// TestHandlerClientAuth checks a ClientAuth of the application's own: it is
+// called after the request is validated, its ErrInvalidClient is a 401 with
+// the Basic challenge and is logged, and the client it authenticates must
+// be the one the body names.
+func TestHandlerClientAuth(t *testing.T) {
 	f := newFixture(t)
 	var logs logBuffer
 	var calls []string
 	var mu sync.Mutex
-	auth := func(r *http.Request, clientID string) error {
+	auth := func(r *http.Request, c httpadapter.ClaimedClient) (string, error) {
 		mu.Lock()
-		calls = append(calls, clientID)
+		calls = append(calls, c.ID)
 		mu.Unlock()
 		user, pass, ok := r.BasicAuth()
-		if !ok || user != clientID || pass != "secret-of-"+clientID {
-			return errors.New("bad client credentials")
+		if !ok || pass != "secret-of-"+user {
+			return "", fmt.Errorf("%w: bad client credentials", httpadapter.ErrInvalidClient)
 		}
-		return nil
+		return user, nil
 	}
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithClientAuthenticator(auth), httpadapter.WithLogger(newLogger(&logs)))
+	h := newHandler(t, f.rev, httpadapter.WithClientAuth(auth), httpadapter.WithLogger(newLogger(&logs)))
 
 	// No credentials.
 	rec := post(t, h, accessA1, "client-a")
@@ -441,7 +445,7 @@ func TestHandlerMapsRevokerErrors(t *testing.T) {
 		{"other", errors.New("boom"), 500, "internal error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := httpadapter.NewHandler(revokerFunc(func(context.Context, string, string) (int, error) { return 0, tc.err }))
+			h := newHandler(t, revokerFunc(func(context.Context, string, string) (int, error) { return 0, tc.err }))
 			rec := post(t, h, "tok", "cli")
 			if rec.Code != tc.status {
 				t.Fatalf("status = %d, want %d", rec.Code, tc.status)
@@ -462,7 +466,7 @@ func TestHandlerMapsRevokerErrors(t *testing.T) {
 func TestHandlerPassesContext(t *testing.T) {
 	type key struct{}
 	var got any
-	h := httpadapter.NewHandler(revokerFunc(func(ctx context.Context, token, clientID string) (int, error) {
+	h := newHandler(t, revokerFunc(func(ctx context.Context, token, clientID string) (int, error) {
 		got = ctx.Value(key{})
 		if token != "tok" || clientID != "cli" {
 			t.Errorf("Revoke(%q, %q)", token, clientID)
@@ -479,7 +483,7 @@ func TestHandlerPassesContext(t *testing.T) {
 func TestHandlerNeverEchoesInput(t *testing.T) {
 	const marker = "MARKER<script>"
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev, httpadapter.WithMaxBodyBytes(512), httpadapter.WithMaxTokenLength(20))
+	h := newHandler(t, f.rev, httpadapter.WithMaxBodyBytes(512), httpadapter.WithMaxTokenLength(20))
 	for _, tc := range []struct{ method, ct, body string }{
 		{"GET", "application/json", marker},
 		{"POST", "text/" + marker, marker},
@@ -500,7 +504,7 @@ func TestHandlerNilBody(t *testing.T) {
 	f := newFixture(t)
 	req := newRequest(http.MethodPost, "application/json", "")
 	req.Body = nil
-	rec := serve(t, httpadapter.NewHandler(f.rev), req)
+	rec := serve(t, newHandler(t, f.rev), req)
 	if got := violations(t, rec); rec.Code != 400 || !slices.Equal(got, []string{"body: required request body missing"}) {
 		t.Fatalf("status %d, violations %q", rec.Code, got)
 	}
@@ -516,25 +520,16 @@ func TestHandlerBodyReadError(t *testing.T) {
 	f := newFixture(t)
 	req := newRequest(http.MethodPost, "application/json", "")
 	req.Body = errReader{}
-	rec := serve(t, httpadapter.NewHandler(f.rev), req)
+	rec := serve(t, newHandler(t, f.rev), req)
 	if got := violations(t, rec); rec.Code != 400 || !slices.Equal(got, []string{"body: could not be read"}) {
 		t.Fatalf("status %d, violations %q", rec.Code, got)
 	}
 }
 
-func TestNewHandlerPanicsOnNil(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("NewHandler(nil) did not panic")
-		}
-	}()
-	httpadapter.NewHandler(nil)
-}
-
 func TestHandlerConcurrent(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
-	mw := httpadapter.Middleware(f.rev)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := newHandler(t, f.rev)
+	mw := newMiddleware(t, f.rev)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	ctx := context.Background()
 	exp := f.clock.Now().Add(time.Hour)
 	const workers, each = 8, 20

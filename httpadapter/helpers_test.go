@@ -304,6 +304,33 @@ func checkFormBody(rec *httptest.ResponseRecorder) error {
 	return nil
 }
 
+// checkViolations checks the body of a 400: a list of violations, none
+// empty, at most one per field.
+func checkViolations(body []byte) error {
+	var v struct {
+		Violations []struct {
+			Field, Description string
+		}
+	}
+	if err := strictUnmarshal(body, &v); err != nil {
+		return fmt.Errorf("400 body: %w", err)
+	}
+	if len(v.Violations) == 0 {
+		return fmt.Errorf("400 without violations")
+	}
+	seen := map[string]bool{}
+	for _, x := range v.Violations {
+		if x.Field == "" || x.Description == "" {
+			return fmt.Errorf("400 with an empty violation")
+		}
+		if seen[x.Field] {
+			return fmt.Errorf("400 with two violations of %q", x.Field)
+		}
+		seen[x.Field] = true
+	}
+	return nil
+}
+
 // checkBody checks that a response of the handler has a JSON object body of
 // the shape of its status, ending with a newline.
 func checkBody(rec *httptest.ResponseRecorder) error {
@@ -321,26 +348,8 @@ func checkBody(rec *httptest.ResponseRecorder) error {
 			return fmt.Errorf("200 body = %s, want {}", body)
 		}
 	case http.StatusBadRequest:
-		var v struct {
-			Violations []struct {
-				Field, Description string
-			}
-		}
-		if err := strictUnmarshal(body, &v); err != nil {
-			return fmt.Errorf("400 body: %w", err)
-		}
-		if len(v.Violations) == 0 {
-			return fmt.Errorf("400 without violations")
-		}
-		seen := map[string]bool{}
-		for _, x := range v.Violations {
-			if x.Field == "" || x.Description == "" {
-				return fmt.Errorf("400 with an empty violation")
-			}
-			if seen[x.Field] {
-				return fmt.Errorf("400 with two violations of %q", x.Field)
-			}
-			seen[x.Field] = true
+		if err := checkViolations(body); err != nil {
+			return err
 		}
 	default:
 		var v struct{ Message string }
@@ -509,4 +518,26 @@ func (b *logBuffer) String() string {
 
 func newLogger(b *logBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// newHandler is httpadapter.NewHandler for a configuration that must be
+// valid: it fails the test on an error.
+func newHandler(t testing.TB, r httpadapter.Revoker, opts ...httpadapter.Option) http.Handler {
+	t.Helper()
+	h, err := httpadapter.NewHandler(r, opts...)
+	if err != nil {
+		t.Fatalf("NewHandler: %v", err)
+	}
+	return h
+}
+
+// newMiddleware is httpadapter.Middleware for a configuration that must be
+// valid: it fails the test on an error.
+func newMiddleware(t testing.TB, c httpadapter.Checker, opts ...httpadapter.Option) func(http.Handler) http.Handler {
+	t.Helper()
+	mw, err := httpadapter.Middleware(c, opts...)
+	if err != nil {
+		t.Fatalf("Middleware: %v", err)
+	}
+	return mw
 }

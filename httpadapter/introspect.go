@@ -2,7 +2,6 @@ package httpadapter
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -20,27 +19,26 @@ import (
 //	mux.Handle(httpadapter.IntrospectionPath, h)
 const IntrospectionPath = "/v1/auth/token/introspect"
 
-// introspectionOptions are the options that only NewIntrospectionHandler
-// reads.
-type introspectionOptions struct {
-	allow    func(client string, token revoke.TokenInfo) bool
-	allowSet bool // WithIntrospectionAccess was given, nil or not
-}
-
 // WithIntrospectionAccess sets which authenticated client may learn about
 // which token through NewIntrospectionHandler's endpoint. allow is called
 // for a live token with the authenticated client and what the store knows
 // of the token; when it returns false the answer is {"active":false}, as
 // RFC 7662, section 2.2 asks for a token the caller may not introspect. It
-// may be called concurrently. A nil allow makes NewIntrospectionHandler
-// return an error.
+// may be called concurrently. allow must not be nil. It applies to
+// NewIntrospectionHandler only.
 //
 // Without it, any authenticated client may introspect any token: resource
 // servers are clients of the authorization server, and introspect the
 // tokens of every client that calls them. OwnTokens restricts each client
 // to the tokens issued to it.
 func WithIntrospectionAccess(allow func(client string, token revoke.TokenInfo) bool) Option {
-	return func(o *options) { o.introspect = introspectionOptions{allow: allow, allowSet: true} }
+	return option("WithIntrospectionAccess", forIntrospection, func(o *options) error {
+		if allow == nil {
+			return errors.New("nil rule")
+		}
+		o.allow = allow
+		return nil
+	})
 }
 
 // OwnTokens is a rule for WithIntrospectionAccess: a client may introspect
@@ -86,10 +84,9 @@ var inactiveBody = []byte("{\"active\":false}\n")
 //	token=<token>&token_type_hint=access_token
 //
 // The caller must authenticate as a client with the ClientAuth given by
-// WithClientAuth (or WithClientAuthenticator), as it would to revoke: a
-// handler without one is refused here, with an error wrapping
-// ErrInvalidOption, since introspection must never describe tokens to
-// anonymous callers (RFC 7662, section 4). For the same reason, do not give
+// WithClientAuth, as it would to revoke: a handler without one is refused
+// here, with an error wrapping ErrInvalidOption, since introspection must
+// never describe tokens to anonymous callers (RFC 7662, section 4). For the same reason, do not give
 // it a ClientAuth that accepts public clients (AllowPublicClients): a
 // client without a secret proves nothing. The responses, each with
 // Content-Type: application/json, Cache-Control: no-store and Pragma:
@@ -128,27 +125,24 @@ var inactiveBody = []byte("{\"active\":false}\n")
 // the endpoint behind the rate limiting of the rest of the server. Of the
 // options, WithLogger, WithMaxBodyBytes, WithMaxTokenLength,
 // WithMaxClientIDLength, WithRetryAfter, WithClientAuth and
-// WithIntrospectionAccess apply; WithCORS is refused with an error
-// (resource servers call introspection, not browsers). The handler is safe
-// for concurrent use.
+// WithIntrospectionAccess apply. It returns an error wrapping
+// ErrInvalidOption (see Option) for a nil rv, a nil option, an option out of
+// its range or of another constructor (WithCORS: resource servers call
+// introspection, not browsers; RequireIssued), and without WithClientAuth.
+// The handler is safe for concurrent use.
 func NewIntrospectionHandler(rv *revoke.Revoker, opts ...Option) (http.Handler, error) {
 	if rv == nil {
-		return nil, fmt.Errorf("httpadapter: NewIntrospectionHandler: nil Revoker: %w", ErrInvalidOption)
+		return nil, invalidOption(forIntrospection, errors.New("nil Revoker"))
 	}
-	o := newOptions(opts)
-	var why string
-	switch {
-	case o.auth == nil:
-		why = "no client authentication (WithClientAuth): introspection must not answer anonymous callers"
-	case o.cors != nil:
-		why = "WithCORS does not apply: browsers do not call introspection"
-	case o.introspect.allowSet && o.introspect.allow == nil:
-		why = "nil rule (WithIntrospectionAccess)"
+	o, err := newOptions(forIntrospection, opts)
+	if err != nil {
+		return nil, err
 	}
-	if why != "" {
-		return nil, fmt.Errorf("httpadapter: NewIntrospectionHandler: %s: %w", why, ErrInvalidOption)
+	if o.auth == nil {
+		return nil, invalidOption(forIntrospection,
+			errors.New("no client authentication (WithClientAuth): introspection must not answer anonymous callers"))
 	}
-	allow := o.introspect.allow
+	allow := o.allow
 	if allow == nil {
 		allow = anyClient
 	}

@@ -313,11 +313,12 @@ func TestNewIntrospectionHandlerRefuses(t *testing.T) {
 		rev  *revoke.Revoker
 		opts []httpadapter.Option
 	}{
-		"nil Revoker":              {nil, []httpadapter.Option{auth}},
-		"no client authentication": {f.rev, nil},
-		"authentication removed":   {f.rev, []httpadapter.Option{auth, httpadapter.WithClientAuth(nil)}},
-		"CORS":                     {f.rev, []httpadapter.Option{auth, cors}},
-		"nil access rule":          {f.rev, []httpadapter.Option{auth, httpadapter.WithIntrospectionAccess(nil)}},
+		"nil Revoker":               {nil, []httpadapter.Option{auth}},
+		"no client authentication":  {f.rev, nil},
+		"nil client authentication": {f.rev, []httpadapter.Option{auth, httpadapter.WithClientAuth(nil)}},
+		"RequireIssued":             {f.rev, []httpadapter.Option{auth, httpadapter.RequireIssued()}},
+		"CORS":                      {f.rev, []httpadapter.Option{auth, cors}},
+		"nil access rule":           {f.rev, []httpadapter.Option{auth, httpadapter.WithIntrospectionAccess(nil)}},
 	} {
 		h, err := httpadapter.NewIntrospectionHandler(tc.rev, tc.opts...)
 		if !errors.Is(err, httpadapter.ErrInvalidOption) || h != nil {

@@ -54,8 +54,14 @@ type Looker interface {
 // allocations of that read. It does not make the Middleware verify
 // signatures, audiences or scopes: a token that was issued and is live
 // passes, whoever presents it and wherever.
+//
+// It applies to Middleware only; Middleware refuses it for a Checker that
+// is not a Looker.
 func RequireIssued() Option {
-	return func(o *options) { o.requireIssued = true }
+	return option("RequireIssued", forMiddleware, func(o *options) error {
+		o.requireIssued = true
+		return nil
+	})
 }
 
 // Middleware returns a middleware that turns away requests whose bearer
@@ -88,39 +94,31 @@ func RequireIssued() Option {
 //     revocation, and lets through any string it has never seen.
 //
 // Every response it writes carries Content-Type: application/json and
-// Cache-Control: no-store. Of the options, only WithLogger, WithRetryAfter
-// and RequireIssued apply. On the path that lets a request through, the
+// Cache-Control: no-store. On the path that lets a request through, the
 // middleware itself allocates nothing; *revoke.Revoker's IsRevoked does not
-// allocate either (RequireIssued adds a store read). Middleware panics
-// where NewMiddleware returns an error (c is nil, or RequireIssued is given
-// and c is not a Looker), and the returned function panics if the handler
-// it wraps is nil.
-func Middleware(c Checker, opts ...Option) func(http.Handler) http.Handler {
+// allocate either (RequireIssued adds a store read).
+//
+// Of the options, WithLogger, WithRetryAfter and RequireIssued apply.
+// Middleware returns an error wrapping ErrInvalidOption (see Option) for a
+// nil c, a nil option, an option out of its range or of another constructor
+// (WithCORS, WithClientAuth, WithMaxBodyBytes, ...), and for RequireIssued
+// with a Checker that is not a Looker (one that can only answer IsRevoked
+// cannot tell an issued token from a made-up one). The function it returns
+// panics if the handler it wraps is nil: that is a mistake in the wiring,
+// made once at start-up.
+func Middleware(c Checker, opts ...Option) (func(http.Handler) http.Handler, error) {
 	if c == nil {
-		panic("httpadapter: Middleware: nil Checker")
+		return nil, invalidOption(forMiddleware, errors.New("nil Checker"))
 	}
-	mw, err := NewMiddleware(c, opts...)
+	o, err := newOptions(forMiddleware, opts)
 	if err != nil {
-		panic(err.Error())
+		return nil, err
 	}
-	return mw
-}
-
-// NewMiddleware is Middleware, returning an error wrapping ErrInvalidOption
-// where Middleware panics: for a nil Checker, and for RequireIssued with a
-// Checker that is not a Looker (one that can only answer IsRevoked cannot
-// tell an issued token from a made-up one). The returned function panics if
-// the handler it wraps is nil.
-func NewMiddleware(c Checker, opts ...Option) (func(http.Handler) http.Handler, error) {
-	if c == nil {
-		return nil, fmt.Errorf("httpadapter: NewMiddleware: nil Checker: %w", ErrInvalidOption)
-	}
-	o := newOptions(opts)
 	var look Looker
 	if o.requireIssued {
 		l, ok := c.(Looker)
 		if !ok {
-			return nil, fmt.Errorf("httpadapter: NewMiddleware: RequireIssued needs a Checker with a Lookup method (a Looker), not a %T: %w", c, ErrInvalidOption)
+			return nil, invalidOption(forMiddleware, fmt.Errorf("RequireIssued needs a Checker with a Lookup method (a Looker), not a %T", c))
 		}
 		look = l
 	}

@@ -65,7 +65,7 @@ func TestMiddleware(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs logBuffer
-	h := httpadapter.Middleware(f.rev, httpadapter.WithLogger(newLogger(&logs)))(nextHandler)
+	h := newMiddleware(t, f.rev, httpadapter.WithLogger(newLogger(&logs)))(nextHandler)
 	revoked := `Bearer error="invalid_token", error_description="The access token has been revoked"`
 	malformed := `Bearer error="invalid_request", error_description="Malformed Bearer credentials"`
 	for _, tc := range []struct {
@@ -124,7 +124,7 @@ func (f checkerFunc) IsRevoked(ctx context.Context, token string) (bool, error) 
 
 func TestMiddlewareFailsClosed(t *testing.T) {
 	var logs logBuffer
-	h := httpadapter.Middleware(checkerFunc(func(context.Context, string) (bool, error) {
+	h := newMiddleware(t, checkerFunc(func(context.Context, string) (bool, error) {
 		return false, errors.New("index unavailable")
 	}), httpadapter.WithLogger(newLogger(&logs)))(nextHandler)
 	rec := serveMiddleware(t, h, bearerRequest("Bearer abc"))
@@ -157,7 +157,7 @@ func TestMiddlewareRefusedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rev.Close()
-	h := httpadapter.Middleware(rev, httpadapter.WithRetryAfter(30*time.Second))(nextHandler)
+	h := newMiddleware(t, rev, httpadapter.WithRetryAfter(30*time.Second))(nextHandler)
 	rec := serveMiddleware(t, h, bearerRequest("Bearer not-a-jwt"))
 	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
 		t.Fatalf("status = %d, WWW-Authenticate %q; want 401 invalid_token", rec.Code, rec.Header().Get("WWW-Authenticate"))
@@ -170,7 +170,7 @@ func TestMiddlewareRefusedKey(t *testing.T) {
 
 func TestMiddlewareClosedRevokerFailsClosed(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.Middleware(f.rev)(nextHandler)
+	h := newMiddleware(t, f.rev)(nextHandler)
 	_ = f.rev.Close()
 	if rec := serveMiddleware(t, h, bearerRequest("Bearer "+accessA2)); rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", rec.Code)
@@ -180,7 +180,7 @@ func TestMiddlewareClosedRevokerFailsClosed(t *testing.T) {
 func TestMiddlewarePassesRequestThrough(t *testing.T) {
 	type key struct{}
 	var got *http.Request
-	h := httpadapter.Middleware(checkerFunc(func(ctx context.Context, token string) (bool, error) {
+	h := newMiddleware(t, checkerFunc(func(ctx context.Context, token string) (bool, error) {
 		if ctx.Value(key{}) != "v" || token != "tok" {
 			t.Errorf("IsRevoked(%v, %q)", ctx.Value(key{}), token)
 		}
@@ -194,20 +194,17 @@ func TestMiddlewarePassesRequestThrough(t *testing.T) {
 	}
 }
 
-func TestMiddlewarePanicsOnNil(t *testing.T) {
-	for name, fn := range map[string]func(){
-		"checker": func() { httpadapter.Middleware(nil) },
-		"next":    func() { httpadapter.Middleware(checkerFunc(nil))(nil) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("nil %s did not panic", name)
-				}
-			}()
-			fn()
-		}()
-	}
+// TestMiddlewarePanicsOnNilNext checks that the function Middleware
+// returns panics when it is given no handler to wrap, a mistake in the
+// wiring that no request should find.
+func TestMiddlewarePanicsOnNilNext(t *testing.T) {
+	mw := newMiddleware(t, checkerFunc(nil))
+	defer func() {
+		if recover() == nil {
+			t.Error("wrapping a nil handler did not panic")
+		}
+	}()
+	mw(nil)
 }
 
 // nopWriter is a ResponseWriter that allocates nothing.
@@ -225,7 +222,7 @@ func TestMiddlewareAllocations(t *testing.T) {
 	if _, err := f.rev.Revoke(context.Background(), refreshA, "client-a"); err != nil {
 		t.Fatal(err)
 	}
-	h := httpadapter.Middleware(f.rev)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := newMiddleware(t, f.rev)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	w := nopWriter{h: http.Header{}}
 	for _, tc := range []struct{ name, auth string }{
 		{"no Authorization", ""},
@@ -245,7 +242,7 @@ func TestMiddlewareAllocations(t *testing.T) {
 
 func BenchmarkMiddleware(b *testing.B) {
 	f := newFixture(b)
-	h := httpadapter.Middleware(f.rev)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := newMiddleware(b, f.rev)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := bearerRequest("Bearer " + accessA3)
 	w := nopWriter{h: http.Header{}}
 	b.ReportAllocs()

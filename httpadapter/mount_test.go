@@ -15,7 +15,7 @@ import (
 // it in text/plain, which is why Mount exists.
 func TestMount(t *testing.T) {
 	f := newFixture(t)
-	h := httpadapter.NewHandler(f.rev)
+	h := newHandler(t, f.rev)
 	get := func(mux *http.ServeMux) (*http.Response, string) {
 		srv := httptest.NewServer(mux)
 		defer srv.Close()

@@ -74,24 +74,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("operations %v, want only POST", slices.Collect(mapKeys(ops)))
 	}
 	for _, st := range contractStatuses {
-		r := s.op.Responses.Status(st)
-		if r == nil {
-			t.Errorf("status %d not documented", st)
-			continue
-		}
-		mt := r.Value.Content.Get("application/json")
-		if mt == nil || mt.Schema == nil {
-			t.Errorf("status %d: no application/json schema", st)
-			continue
-		}
-		if want := contractSchemas[st]; mt.Schema.Ref != want {
-			t.Errorf("status %d: schema %q, want %q", st, mt.Schema.Ref, want)
-		}
-		for _, h := range []string{"Cache-Control", "Pragma"} {
-			if hr := r.Value.Headers[h]; hr == nil || !hr.Value.Required {
-				t.Errorf("status %d: header %s not documented as required", st, h)
-			}
-		}
+		checkContractResponse(t, s, st)
 	}
 	if hr := s.op.Responses.Status(405).Value.Headers["Allow"]; hr == nil || !hr.Value.Required {
 		t.Error("405 does not document Allow")
@@ -105,6 +88,30 @@ func TestOpenAPIDocument(t *testing.T) {
 	if mt := s.op.RequestBody.Value.Content.Get("application/x-www-form-urlencoded"); mt == nil ||
 		mt.Schema.Ref != "#/components/schemas/RevocationForm" {
 		t.Error("the form dialect's request is not documented")
+	}
+}
+
+// checkContractResponse checks that the document describes the response of
+// status st of the contract: its JSON schema and its required headers.
+func checkContractResponse(t *testing.T, s *spec, st int) {
+	t.Helper()
+	r := s.op.Responses.Status(st)
+	if r == nil {
+		t.Errorf("status %d not documented", st)
+		return
+	}
+	mt := r.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		t.Errorf("status %d: no application/json schema", st)
+		return
+	}
+	if want := contractSchemas[st]; mt.Schema.Ref != want {
+		t.Errorf("status %d: schema %q, want %q", st, mt.Schema.Ref, want)
+	}
+	for _, h := range []string{"Cache-Control", "Pragma"} {
+		if hr := r.Value.Headers[h]; hr == nil || !hr.Value.Required {
+			t.Errorf("status %d: header %s not documented as required", st, h)
+		}
 	}
 }
 

@@ -1,9 +1,9 @@
 package httpadapter
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -24,13 +24,54 @@ const (
 	DefaultMaxClientIDLength = revoke.MaxClientIDLength
 )
 
-// Option configures NewHandler, NewIntrospectionHandler or Middleware.
-// Options that do not apply to one of them are ignored by it (Middleware uses
-// only WithLogger, WithRetryAfter and RequireIssued), except those that
-// NewIntrospectionHandler refuses (see there).
-type Option func(*options)
+// Option configures NewHandler, Middleware or NewIntrospectionHandler. Each
+// option says which of them it applies to and which values it takes; it is
+// checked when the constructor runs. The constructor returns an error
+// wrapping ErrInvalidOption, naming the option, for a nil Option, an option
+// given a value out of its range, and an option that does not apply to it
+// (WithCORS given to Middleware, say): an option is never ignored, and a
+// bad value never falls back to the default. When an option is given more
+// than once, the last one counts.
+//
+// Which option applies where:
+//
+//	                         NewHandler  Middleware  NewIntrospectionHandler
+//	WithLogger                   x           x                x
+//	WithRetryAfter               x           x                x
+//	WithMaxBodyBytes             x                            x
+//	WithMaxTokenLength           x                            x
+//	WithMaxClientIDLength        x                            x
+//	WithClientAuth               x                            x (required)
+//	WithCORS                     x
+//	RequireIssued                            x
+//	WithIntrospectionAccess                                   x
+type Option func(*options) error
+
+// endpoint names the constructor an Option is given to; as a set of bits,
+// the constructors an Option applies to.
+type endpoint uint8
+
+const (
+	forHandler endpoint = 1 << iota
+	forMiddleware
+	forIntrospection
+)
+
+// String returns the name of the constructor e stands for.
+func (e endpoint) String() string {
+	switch e {
+	case forHandler:
+		return "NewHandler"
+	case forMiddleware:
+		return "Middleware"
+	case forIntrospection:
+		return "NewIntrospectionHandler"
+	}
+	return "endpoint(" + strconv.Itoa(int(e)) + ")"
+}
 
 type options struct {
+	ctor        endpoint // the constructor the options are given to
 	log         *slog.Logger
 	maxBody     int64
 	maxToken    int
@@ -39,100 +80,106 @@ type options struct {
 	cors        *corsConfig
 	retryAfter  []string // the Retry-After header of 503 responses
 
-	requireIssued bool                 // RequireIssued, see middleware.go
-	introspect    introspectionOptions // see introspect.go
+	requireIssued bool                                             // RequireIssued, see middleware.go
+	allow         func(client string, token revoke.TokenInfo) bool // WithIntrospectionAccess, see introspect.go
 }
 
-func newOptions(opts []Option) options {
+// option returns the Option called name, which the constructors in scope
+// accept, and which configures them with set. set returns why the option's
+// value is refused, or nil.
+func option(name string, scope endpoint, set func(*options) error) Option {
+	return func(o *options) error {
+		if o.ctor&scope == 0 {
+			return fmt.Errorf("%s does not apply to %s", name, o.ctor)
+		}
+		if err := set(o); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+}
+
+// invalidOption returns the error of constructor ctor for a configuration it
+// refuses for the reason err gives: it wraps err and ErrInvalidOption.
+func invalidOption(ctor endpoint, err error) error {
+	return fmt.Errorf("httpadapter: %s: %w: %w", ctor, err, ErrInvalidOption)
+}
+
+// newOptions returns the configuration opts give constructor ctor, or the
+// error (see invalidOption) for the first option it refuses.
+func newOptions(ctor endpoint, opts []Option) (options, error) {
 	o := options{
+		ctor:        ctor,
+		log:         slog.New(slog.DiscardHandler),
 		maxBody:     DefaultMaxBodyBytes,
 		maxToken:    DefaultMaxTokenLength,
 		maxClientID: DefaultMaxClientIDLength,
 		retryAfter:  retryAfterHeader(DefaultRetryAfter),
 	}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
+	for i, opt := range opts {
+		if opt == nil {
+			return options{}, invalidOption(ctor, fmt.Errorf("option %d is nil", i))
+		}
+		if err := opt(&o); err != nil {
+			return options{}, invalidOption(ctor, err)
 		}
 	}
-	if o.log == nil {
-		o.log = slog.New(slog.DiscardHandler)
-	}
-	return o
+	return o, nil
 }
 
 // WithLogger sets the logger that receives the details of failures the
 // client is not told about (store errors, checker errors). Tokens are never
-// logged. A nil logger, like the default, discards everything.
+// logged. By default nothing is logged; l must not be nil. It applies to
+// NewHandler, Middleware and NewIntrospectionHandler.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) { o.log = l }
+	return option("WithLogger", forHandler|forMiddleware|forIntrospection, func(o *options) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		o.log = l
+		return nil
+	})
 }
 
 // WithMaxBodyBytes sets the largest request body, in bytes, that NewHandler
-// reads; a longer body is answered 413 Request Entity Too Large. Values of
-// zero or less keep DefaultMaxBodyBytes.
+// and NewIntrospectionHandler read (DefaultMaxBodyBytes); a longer body is
+// answered 413 Request Entity Too Large. n must be at least 1.
 func WithMaxBodyBytes(n int64) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxBody = n
+	return option("WithMaxBodyBytes", forHandler|forIntrospection, func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("%d bytes is less than 1", n)
 		}
-	}
+		o.maxBody = n
+		return nil
+	})
 }
 
 // WithMaxTokenLength sets the longest token, in bytes, that NewHandler
-// accepts; a longer token is a 400 violation of field "token". Values of zero
-// or less keep DefaultMaxTokenLength.
+// accepts (DefaultMaxTokenLength); a longer token is a 400 violation of
+// field "token". NewIntrospectionHandler answers a longer token
+// {"active":false}. n must be at least 1.
 func WithMaxTokenLength(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxToken = n
+	return option("WithMaxTokenLength", forHandler|forIntrospection, func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("%d bytes is less than 1", n)
 		}
-	}
+		o.maxToken = n
+		return nil
+	})
 }
 
-// WithMaxClientIDLength sets the longest clientId, in bytes, that
-// NewHandler accepts; a longer one is a 400 violation of field "clientId".
-// Values of zero or less keep DefaultMaxClientIDLength.
+// WithMaxClientIDLength sets the longest clientId (client_id), in bytes,
+// that NewHandler and NewIntrospectionHandler accept
+// (DefaultMaxClientIDLength); a longer one is a 400 violation of field
+// "clientId" (invalid_request in the form dialect). n must be at least 1.
 func WithMaxClientIDLength(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxClientID = n
+	return option("WithMaxClientIDLength", forHandler|forIntrospection, func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("%d bytes is less than 1", n)
 		}
-	}
-}
-
-// WithClientAuthenticator makes NewHandler authenticate the client before
-// revoking anything; it predates WithClientAuth, which also lets the
-// credentials name the client. After the request has been validated, auth
-// is called with the request and the client the body names (JSON clientId,
-// form client_id; a form request without client_id is refused with 401
-// before auth is called); it should check the client's credentials (HTTP
-// Basic, a client assertion, the TLS client certificate, ...) and that they
-// are those of that client. Any non-nil error is answered 401 Unauthorized
-// with
-//
-//	WWW-Authenticate: Basic realm="revocation"
-//
-// and nothing is revoked. The error itself is logged, not sent. auth must not
-// read r.Body, which the handler has consumed; it may be called concurrently.
-// Without an authenticator the client the body names is taken on trust (see
-// the package documentation). A nil auth removes the authenticator.
-func WithClientAuthenticator(auth func(r *http.Request, clientID string) error) Option {
-	return func(o *options) {
-		if auth == nil {
-			o.auth = nil
-			return
-		}
-		o.auth = func(r *http.Request, c ClaimedClient) (string, error) {
-			if c.ID == "" {
-				return "", fmt.Errorf("%w: no client_id", ErrInvalidClient)
-			}
-			if err := auth(r, c.ID); err != nil {
-				return "", fmt.Errorf("%w: %w", ErrInvalidClient, err)
-			}
-			return c.ID, nil
-		}
-	}
+		o.maxClientID = n
+		return nil
+	})
 }
 
 // DefaultRetryAfter is the Retry-After of a 503 unless WithRetryAfter says
@@ -140,14 +187,17 @@ func WithClientAuthenticator(auth func(r *http.Request, clientID string) error) 
 const DefaultRetryAfter = 5 * time.Second
 
 // WithRetryAfter sets the Retry-After header (RFC 9110, section 10.2.3) that
-// NewHandler and Middleware send with a 503, rounded up to whole seconds. It
-// panics unless d is between 1 second and 1 hour.
+// NewHandler, Middleware and NewIntrospectionHandler send with a 503,
+// rounded up to whole seconds (DefaultRetryAfter). d must be between 1
+// second and 1 hour.
 func WithRetryAfter(d time.Duration) Option {
-	if d < time.Second || d > time.Hour {
-		panic("httpadapter: WithRetryAfter: " + d.String() + " is not between 1s and 1h")
-	}
-	v := retryAfterHeader(d)
-	return func(o *options) { o.retryAfter = v }
+	return option("WithRetryAfter", forHandler|forMiddleware|forIntrospection, func(o *options) error {
+		if d < time.Second || d > time.Hour {
+			return fmt.Errorf("%v is not between 1s and 1h", d)
+		}
+		o.retryAfter = retryAfterHeader(d)
+		return nil
+	})
 }
 
 func retryAfterHeader(d time.Duration) []string {

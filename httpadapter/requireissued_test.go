@@ -32,7 +32,7 @@ func (s *viewStore) View(ctx context.Context, fn func(revoke.Tx) error) error {
 }
 
 func (s *viewStore) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: s.shared} }
-func (s *viewStore) Close() error { return nil }
+func (s *viewStore) Close() error                      { return nil }
 
 func (s *viewStore) fail(err error) { s.err.Store(&err) }
 
@@ -84,11 +84,7 @@ func newIssuedFixture(t testing.TB, opts ...revoke.Option) *issuedFixture {
 // refresh tokens as it turns away revoked ones.
 func TestRequireIssued(t *testing.T) {
 	f := newIssuedFixture(t)
-	mw, err := httpadapter.NewMiddleware(f.rev, httpadapter.RequireIssued())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := mw(nextHandler)
+	h := newMiddleware(t, f.rev, httpadapter.RequireIssued())(nextHandler)
 	f.clock.Advance(2 * time.Minute) // issuedExpiring has expired
 	for _, tc := range []struct {
 		name, token string
@@ -117,7 +113,7 @@ func TestRequireIssued(t *testing.T) {
 	}
 
 	// Without the option, the made-up token goes through: the reason for it.
-	if rec := serveMiddleware(t, httpadapter.Middleware(f.rev)(nextHandler), bearerRequest("Bearer made-up-token")); rec.Code != http.StatusTeapot {
+	if rec := serveMiddleware(t, newMiddleware(t, f.rev)(nextHandler), bearerRequest("Bearer made-up-token")); rec.Code != http.StatusTeapot {
 		t.Errorf("without RequireIssued, a made-up token got %d", rec.Code)
 	}
 }
@@ -134,7 +130,7 @@ func TestRequireIssuedSpent(t *testing.T) {
 	if err := f.rev.Issue(ctx, revoke.Token{Value: "next-access", Kind: revoke.Access, ClientID: "app", Parent: "next-refresh", ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
-	h := httpadapter.Middleware(f.rev, httpadapter.RequireIssued())(nextHandler)
+	h := newMiddleware(t, f.rev, httpadapter.RequireIssued())(nextHandler)
 	for token, want := range map[string]int{
 		issuedRefresh: http.StatusUnauthorized,
 		"next-access": http.StatusTeapot,
@@ -150,7 +146,7 @@ func TestRequireIssuedSpent(t *testing.T) {
 // the lookup fails: 503 with Retry-After, never the wrapped handler.
 func TestRequireIssuedStoreDown(t *testing.T) {
 	f := newIssuedFixture(t)
-	h := httpadapter.Middleware(f.rev, httpadapter.RequireIssued(), httpadapter.WithRetryAfter(7*time.Second))(nextHandler)
+	h := newMiddleware(t, f.rev, httpadapter.RequireIssued(), httpadapter.WithRetryAfter(7*time.Second))(nextHandler)
 	f.store.fail(fmt.Errorf("connection refused: %w", revoke.ErrUnavailable))
 	rec := serveMiddleware(t, h, bearerRequest("Bearer "+issuedAccess))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "7" {
@@ -177,7 +173,7 @@ func TestRequireIssuedSeesAnotherProcess(t *testing.T) {
 	if err := writer.Issue(ctx, revoke.Token{Value: "tok", Kind: revoke.Access, ClientID: "app", ExpiresAt: c.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	h := httpadapter.Middleware(reader, httpadapter.RequireIssued())(nextHandler)
+	h := newMiddleware(t, reader, httpadapter.RequireIssued())(nextHandler)
 	if rec := serveMiddleware(t, h, bearerRequest("Bearer tok")); rec.Code != http.StatusTeapot {
 		t.Fatalf("issued by another process: %d", rec.Code)
 	}
@@ -193,30 +189,17 @@ func TestRequireIssuedSeesAnotherProcess(t *testing.T) {
 	}
 }
 
-// TestNewMiddlewareRefuses checks that what the middleware cannot do
-// safely is refused at construction: an error from NewMiddleware, a panic
-// from Middleware.
-func TestNewMiddlewareRefuses(t *testing.T) {
+// TestMiddlewareRefusesRequireIssued checks that RequireIssued over a
+// Checker that cannot look tokens up is refused at construction, with an
+// error that names it, and that such a Checker is fine without it.
+func TestMiddlewareRefusesRequireIssued(t *testing.T) {
 	isRevokedOnly := checkerFunc(func(context.Context, string) (bool, error) { return false, nil })
-	for name, c := range map[string]httpadapter.Checker{
-		"nil Checker":            nil,
-		"Checker without Lookup": isRevokedOnly,
-	} {
-		mw, err := httpadapter.NewMiddleware(c, httpadapter.RequireIssued())
-		if !errors.Is(err, httpadapter.ErrInvalidOption) || mw != nil {
-			t.Errorf("%s: NewMiddleware = %v, want an error wrapping ErrInvalidOption", name, err)
-		}
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: Middleware did not panic", name)
-				}
-			}()
-			httpadapter.Middleware(c, httpadapter.RequireIssued())
-		}()
+	mw, err := httpadapter.Middleware(isRevokedOnly, httpadapter.RequireIssued())
+	if !errors.Is(err, httpadapter.ErrInvalidOption) || mw != nil || !strings.Contains(err.Error(), "RequireIssued") {
+		t.Errorf("Middleware(Checker without Lookup, RequireIssued) = %v, want an error wrapping ErrInvalidOption naming RequireIssued", err)
 	}
-	if _, err := httpadapter.NewMiddleware(isRevokedOnly); err != nil {
-		t.Errorf("NewMiddleware without RequireIssued: %v", err)
+	if _, err := httpadapter.Middleware(isRevokedOnly); err != nil {
+		t.Errorf("Middleware without RequireIssued: %v", err)
 	}
 }
 
@@ -225,7 +208,7 @@ func TestNewMiddlewareRefuses(t *testing.T) {
 // the middleware without it).
 func BenchmarkRequireIssued(b *testing.B) {
 	f := newIssuedFixture(b)
-	h := httpadapter.Middleware(f.rev, httpadapter.RequireIssued())(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := newMiddleware(b, f.rev, httpadapter.RequireIssued())(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := bearerRequest("Bearer " + issuedAccess)
 	w := nopWriter{h: http.Header{}}
 	b.ReportAllocs()

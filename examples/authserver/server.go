@@ -67,7 +67,11 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, e endpoints) (http.Handler
 	// RFC 7009 forms), mounted for every method. Without -clients it takes
 	// the client the request names on trust; a production server
 	// authenticates clients (httpadapter.WithClientAuth).
-	httpadapter.Mount(mux, httpadapter.NewHandler(rev, append([]httpadapter.Option{httpadapter.WithLogger(log)}, e.revoke...)...))
+	revokeEndpoint, err := httpadapter.NewHandler(rev, append([]httpadapter.Option{httpadapter.WithLogger(log)}, e.revoke...)...)
+	if err != nil {
+		return nil, err
+	}
+	httpadapter.Mount(mux, revokeEndpoint)
 
 	// Token introspection (RFC 7662) for resource servers, with -clients
 	// only: it describes tokens to authenticated clients, never to
@@ -122,7 +126,11 @@ func newServer(rev *revoke.Revoker, log *slog.Logger, e endpoints) (http.Handler
 	// revoked tokens and, since every token this server mints is recorded
 	// (RequireIssued), tokens it never issued, expired ones and refresh
 	// tokens, at the cost of a store read per request.
-	mux.Handle("GET /demo/protected", httpadapter.Middleware(rev, httpadapter.WithLogger(log), httpadapter.RequireIssued())(demoProtected()))
+	protect, err := httpadapter.Middleware(rev, httpadapter.WithLogger(log), httpadapter.RequireIssued())
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /demo/protected", protect(demoProtected()))
 
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")

@@ -57,10 +57,18 @@ func run(ctx context.Context, addr, db string) error {
 	}
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
-	mux := http.NewServeMux()
-	httpadapter.Mount(mux, httpadapter.NewHandler(rv)) // POST /v1/auth/token/revoke (JSON and RFC 7009 forms)
+	revokeEndpoint, err := httpadapter.NewHandler(rv) // POST /v1/auth/token/revoke (JSON and RFC 7009 forms)
+	if err != nil {
+		return err
+	}
 	// 401 for bearer tokens that are revoked, expired, or that rv never issued (a store read each)
-	mux.Handle("/api/", httpadapter.Middleware(rv, httpadapter.RequireIssued())(api))
+	protect, err := httpadapter.Middleware(rv, httpadapter.RequireIssued())
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	httpadapter.Mount(mux, revokeEndpoint)
+	mux.Handle("/api/", protect(api))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

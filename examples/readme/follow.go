@@ -25,7 +25,11 @@ func Follow(ctx context.Context, mux *http.ServeMux, api http.Handler) error {
 		return err // a bad option, refused credentials, or ctx done before the snapshot loaded
 	}
 	defer checker.Close()
-	mux.Handle("/api/", httpadapter.Middleware(checker)(api))
+	protect, err := httpadapter.Middleware(checker)
+	if err != nil {
+		return err // a bad option
+	}
+	mux.Handle("/api/", protect(api))
 	// README end: follow
 	return serve(ctx)
 }

@@ -52,27 +52,36 @@ type Clients interface {
 // ClientAuthentication holds the fragment of the README's "Standard OAuth
 // clients": the handler mounted on mux with client authentication against
 // clients, by HTTP Basic or client_secret_post.
-func ClientAuthentication(rv *revoke.Revoker, mux *http.ServeMux, clients Clients) {
+func ClientAuthentication(rv *revoke.Revoker, mux *http.ServeMux, clients Clients) error {
 	// README: client authentication
 	auth := httpadapter.BasicAuth(clients.VerifySecret, // func(ctx, id, secret) (bool, error); client_secret_basic
 		httpadapter.AllowSecretPost(),                    // optional: client_secret_post too
 		httpadapter.AllowPublicClients(clients.IsPublic)) // optional: clients without a secret
-	httpadapter.Mount(mux, httpadapter.NewHandler(rv, httpadapter.WithClientAuth(auth)))
+	h, err := httpadapter.NewHandler(rv, httpadapter.WithClientAuth(auth))
+	if err != nil {
+		return err // a bad option: nothing is ignored, nothing falls back to a default
+	}
+	httpadapter.Mount(mux, h)
 	// README end: client authentication
+	return nil
 }
 
 // BrowserClients holds the fragment of the README's "Browser clients (CORS)":
 // the handler mounted on mux with client authentication auth and CORS for
 // one origin.
-func BrowserClients(rv *revoke.Revoker, mux *http.ServeMux, auth httpadapter.ClientAuth) {
+func BrowserClients(rv *revoke.Revoker, mux *http.ServeMux, auth httpadapter.ClientAuth) error {
 	// README: cors
-	h := httpadapter.NewHandler(rv,
+	h, err := httpadapter.NewHandler(rv,
 		httpadapter.WithClientAuth(auth), // with AllowPublicClients for the SPA's client_id
 		httpadapter.WithCORS(httpadapter.CORS{
 			AllowOrigin: httpadapter.AllowOrigins("https://app.example"), // or func(origin, clientID string) bool
 		}))
+	if err != nil {
+		return err // e.g. a nil AllowOrigin, or a MaxAge over 24 h
+	}
 	httpadapter.Mount(mux, h) // every method: the preflight (OPTIONS) must reach the handler
 	// README end: cors
+	return nil
 }
 
 // JWTTokenKey holds the first fragment of the README's "JWT access tokens":

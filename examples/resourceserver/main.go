@@ -167,12 +167,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	st := checker.Stats()
 	log.Info("snapshot loaded", "url", st.URL, "entries", st.Entries, "position", st.Position)
 
+	handler, err := newServer(checker, cfg.maxLag, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newServer(checker, cfg.maxLag, log),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

@@ -15,15 +15,18 @@ import (
 
 // newServer returns the server's routes: the API behind the middleware over
 // checker, and the follower's health. maxLag is -max-lag (0: none).
-func newServer(checker *follow.Checker, maxLag time.Duration, log *slog.Logger) http.Handler {
+func newServer(checker *follow.Checker, maxLag time.Duration, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
 	// The API: the middleware refuses the tokens the auth server revoked
 	// (401), from the follower's memory, and fails closed (503) while the
 	// follower lags by more than -max-lag.
-	protect := httpadapter.Middleware(checker, httpadapter.WithLogger(log))
+	protect, err := httpadapter.Middleware(checker, httpadapter.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
 	mux.Handle("GET /api/hello", protect(hello()))
 	mux.Handle("GET /healthz", healthz(checker, maxLag))
-	return serve.AccessLog(log, mux)
+	return serve.AccessLog(log, mux), nil
 }
 
 // hello is the API. The middleware has turned away every bearer token the
