@@ -6,12 +6,12 @@ import (
 
 	"github.com/sdkauth/revocation/bolt"
 	"github.com/sdkauth/revocation/revoke"
-	"github.com/sdkauth/revocation/store/storetest"
+	"github.com/sdkauth/revocation/store/storebench"
 )
 
-// BenchmarkStore runs the common benchmarks of package storetest.
+// BenchmarkStore runs the common benchmarks of package storebench.
 func BenchmarkStore(b *testing.B) {
-	storetest.RunBenchmarks(b, func(b *testing.B) revoke.Store {
+	storebench.Run(b, func(b *testing.B) revoke.Store {
 		s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
 		if err != nil {
 			b.Fatal(err)

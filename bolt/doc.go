@@ -116,9 +116,9 @@
 // or another, waits up to the lock timeout (WithTimeout, DefaultTimeout by
 // default) and then fails with ErrLocked; it never waits forever. Read-only
 // handles (WithReadOnly) share a lock with each other but not with a writer.
-// One process thus serves the file, and the Store does not implement
-// revoke.Shared: a Revoker's own revocations reach its index as it commits
-// them, and nothing else writes.
+// One process thus serves the file, and the Store declares no
+// revoke.Capabilities (not Shared): a Revoker's own revocations reach its
+// index as it commits them, and nothing else writes.
 //
 // On a Store from Open, a View reuses a bbolt read transaction that an
 // earlier View finished with, when it began less than a millisecond ago and
@@ -137,7 +137,7 @@
 //	records    grant key ‖ token ID → record (see below)
 //	ids        token ID → grant key, for every token
 //	grantkeys  grant ID → grant key, for a grant with records but not
-//	           its first token (deleted, or moved to another grant)
+//	           its first token (deleted, or never stored)
 //	expiry     expiry ‖ token ID → empty
 //	revoked    Seq ‖ token ID → CRC-32C (4 bytes) ‖ expiry (8 bytes)
 //	           [‖ Status List entry: list, index, uvarints]
@@ -182,23 +182,21 @@
 // Each index entry, and a record's ids entry, is written and removed in
 // the same transaction as its record, so RevokedSince streams the revoked
 // index alone, in Seq order, without touching a record (see BENCHMARKS.md
-// for revoke.New over a million revocations). An owners entry is there
-// while at least one record of its grant has that subject or client.
+// for revoke.New over a million revocations). Every record of a grant has
+// the grant's subject and client (see revoke.Store), so a grant's owners
+// entries are written with its first record and removed with its last.
 //
 // The format version, FormatVersion, is written when the store is created.
 // Open and New refuse a store of a newer or unknown version with ErrVersion
 // and leave it untouched: a newer version of this package may change the
-// layout, and this one will not misread it. Version 2 added the rotation
-// state and the owners bucket, version 3 the grant keys and one owners
-// entry per grant, version 4 the journal (the tree is version 3's),
-// version 5 a record's Status List entry, in its record and its revoked
-// entry (only records that have one carry it: those of versions 3 and 4
-// read as they are, with the zero StatusRef). A writable Open or New
-// upgrades a version 3 or 4 store by writing the version, so that a
-// package that knows no journal, or no Status, refuses it; a read-only one
-// reads it as it is. Files of versions 1 and 2 (never released) are
-// refused with ErrVersion, without migration.
-// The journal's segments have a format version of their own: version 2
+// layout, and this one will not misread it. Version 3 has the grant keys
+// and one owners entry per grant, version 4 the journal (the tree is
+// version 3's), version 5 a record's Status List entry, in its record and
+// its revoked entry (only records that have one carry it: those of
+// versions 3 and 4 read as they are, with the zero StatusRef). A writable
+// Open or New upgrades a version 3 or 4 store by writing the version, so
+// that a package that knows no journal, or no Status, refuses it; a
+// read-only one reads it as it is. The journal's segments have a format version of their own: version 2
 // added the frame header's checksum, the salt and the acknowledged extent;
 // version 1, which no release wrote, is refused with ErrVersion and left
 // as it is.

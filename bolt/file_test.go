@@ -402,86 +402,96 @@ func TestReadOnlySharedLock(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	t.Run("File", func(t *testing.T) {
-		path := populated(t, 2)
-		if err := os.Chmod(path, 0o444); err != nil {
-			t.Fatal(err)
-		}
-		t.Log(wantOpenError(t, path, bolt.ErrReadOnly))
+	t.Run("File", testReadOnlyFile)
+	t.Run("Directory", testReadOnlyDirectory)
+	t.Run("WithReadOnlyMissingFile", testReadOnlyWithReadOnlyMissingFile)
+	t.Run("WithReadOnlyEmptyFile", testReadOnlyWithReadOnlyEmptyFile)
+	t.Run("WithReadOnlyNoStore", testReadOnlyWithReadOnlyNoStore)
+}
 
-		// WithReadOnly reads it: IsRevoked works, writes fail.
-		s, err := bolt.Open(path, bolt.WithReadOnly())
-		if err != nil {
-			t.Fatalf("Open WithReadOnly: %v", err)
-		}
-		r, err := revoke.New(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		if ok, err := r.IsRevoked(ctx, "access-0"); err != nil || !ok {
-			t.Errorf("IsRevoked over a read-only store = %v, %v; want true", ok, err)
-		}
-		if _, err := r.Revoke(ctx, "refresh-1", "c"); !errors.Is(err, bolt.ErrReadOnly) {
-			t.Errorf("Revoke over a read-only store: %v, want ErrReadOnly", err)
-		}
-		err = r.Issue(ctx, revoke.Token{Value: "new", Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)})
-		if !errors.Is(err, bolt.ErrReadOnly) {
-			t.Errorf("Issue over a read-only store: %v, want ErrReadOnly", err)
-		}
-		if err := s.Update(ctx, func(revoke.Tx) error { t.Error("Update ran fn"); return nil }); !errors.Is(err, bolt.ErrReadOnly) {
-			t.Errorf("Update of a read-only store: %v, want ErrReadOnly", err)
-		}
+func testReadOnlyFile(t *testing.T) {
+	path := populated(t, 2)
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(wantOpenError(t, path, bolt.ErrReadOnly))
+
+	// WithReadOnly reads it: IsRevoked works, writes fail.
+	s, err := bolt.Open(path, bolt.WithReadOnly())
+	if err != nil {
+		t.Fatalf("Open WithReadOnly: %v", err)
+	}
+	r, err := revoke.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if ok, err := r.IsRevoked(ctx, "access-0"); err != nil || !ok {
+		t.Errorf("IsRevoked over a read-only store = %v, %v; want true", ok, err)
+	}
+	if _, err := r.Revoke(ctx, "refresh-1", "c"); !errors.Is(err, bolt.ErrReadOnly) {
+		t.Errorf("Revoke over a read-only store: %v, want ErrReadOnly", err)
+	}
+	err = r.Issue(ctx, revoke.Token{Value: "new", Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)})
+	if !errors.Is(err, bolt.ErrReadOnly) {
+		t.Errorf("Issue over a read-only store: %v, want ErrReadOnly", err)
+	}
+	if err := s.Update(ctx, func(revoke.Tx) error { t.Error("Update ran fn"); return nil }); !errors.Is(err, bolt.ErrReadOnly) {
+		t.Errorf("Update of a read-only store: %v, want ErrReadOnly", err)
+	}
+}
+
+func testReadOnlyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "existing.db")
+	s, err := bolt.Open(existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+	path := filepath.Join(dir, "new.db")
+	_, err = bolt.Open(path)
+	if !errors.Is(err, bolt.ErrReadOnly) {
+		t.Fatalf("Open of a new file in a read-only directory: %v, want ErrReadOnly", err)
+	}
+	t.Log(err)
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed Open left a file behind (%v)", err)
+	}
+	// bbolt writes no file beside the database: an existing store
+	// in a read-only directory works.
+	s, err = bolt.Open(existing)
+	if err != nil {
+		t.Fatalf("Open of a writable file in a read-only directory: %v", err)
+	}
+	if err := s.Update(ctx, func(revoke.Tx) error { return nil }); err != nil {
+		t.Errorf("Update: %v", err)
+	}
+	s.Close()
+}
+
+func testReadOnlyWithReadOnlyMissingFile(t *testing.T) {
+	_, err := bolt.Open(filepath.Join(t.TempDir(), "none.db"), bolt.WithReadOnly())
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open WithReadOnly of a missing file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+func testReadOnlyWithReadOnlyEmptyFile(t *testing.T) {
+	wantOpenError(t, writeFile(t, nil), bolt.ErrReadOnly, bolt.WithReadOnly())
+}
+
+func testReadOnlyWithReadOnlyNoStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	withBolt(t, path, func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucket([]byte("app"))
+		return err
 	})
-	t.Run("Directory", func(t *testing.T) {
-		dir := t.TempDir()
-		existing := filepath.Join(dir, "existing.db")
-		s, err := bolt.Open(existing)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		if err := os.Chmod(dir, 0o555); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
-		path := filepath.Join(dir, "new.db")
-		_, err = bolt.Open(path)
-		if !errors.Is(err, bolt.ErrReadOnly) {
-			t.Fatalf("Open of a new file in a read-only directory: %v, want ErrReadOnly", err)
-		}
-		t.Log(err)
-		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("a failed Open left a file behind (%v)", err)
-		}
-		// bbolt writes no file beside the database: an existing store
-		// in a read-only directory works.
-		s, err = bolt.Open(existing)
-		if err != nil {
-			t.Fatalf("Open of a writable file in a read-only directory: %v", err)
-		}
-		if err := s.Update(ctx, func(revoke.Tx) error { return nil }); err != nil {
-			t.Errorf("Update: %v", err)
-		}
-		s.Close()
-	})
-	t.Run("WithReadOnlyMissingFile", func(t *testing.T) {
-		_, err := bolt.Open(filepath.Join(t.TempDir(), "none.db"), bolt.WithReadOnly())
-		if !errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("Open WithReadOnly of a missing file: %v, want fs.ErrNotExist", err)
-		}
-	})
-	t.Run("WithReadOnlyEmptyFile", func(t *testing.T) {
-		wantOpenError(t, writeFile(t, nil), bolt.ErrReadOnly, bolt.WithReadOnly())
-	})
-	t.Run("WithReadOnlyNoStore", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "app.db")
-		withBolt(t, path, func(tx *bbolt.Tx) error {
-			_, err := tx.CreateBucket([]byte("app"))
-			return err
-		})
-		wantOpenError(t, path, bolt.ErrReadOnly, bolt.WithReadOnly())
-	})
+	wantOpenError(t, path, bolt.ErrReadOnly, bolt.WithReadOnly())
 }
 
 func TestFileMode(t *testing.T) {

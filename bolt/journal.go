@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	bbolt "go.etcd.io/bbolt"
 )
 
 // The journal is a sequence of segment files beside the database, named
@@ -102,12 +104,21 @@ func segments(prefix string) ([]uint64, error) {
 	return ns, nil
 }
 
-// syncDir makes the directory entries of dir durable. It is a variable
-// so that tests can see when it runs.
-var syncDir = func(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// The operations of the disk and the tree that the journal's failures and
+// races turn on, kept as variables so that the package's tests can fail,
+// hold up or watch them: syncDir makes the entries of a directory durable,
+// syncFile the data of a segment (see datasync), beginTree begins a bbolt
+// transaction of the tree, and updateTree runs the one that writes a batch
+// of the journal to the tree.
+var (
+	syncDir = func(dir string) error {
+		d, err := os.Open(dir)
+		if err != nil {
+			return err
+		}
+		return errors.Join(d.Sync(), d.Close())
 	}
-	return errors.Join(d.Sync(), d.Close())
-}
+	syncFile   = datasync
+	beginTree  = (*bbolt.DB).Begin
+	updateTree = (*bbolt.DB).Update
+)

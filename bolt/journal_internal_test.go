@@ -17,19 +17,6 @@ import (
 	"github.com/sdkauth/revocation/store/storetest"
 )
 
-// withApply sets the applier's batch: n changes or d.
-func withApply(n int, d time.Duration) Option {
-	return func(o *options) { o.applyBatch, o.applyInterval = n, d }
-}
-
-// withHooks sets the test hooks of the journal.
-func withHooks(sync, apply func() error) Option {
-	return func(o *options) { o.syncHook, o.applyHook = sync, apply }
-}
-
-// never keeps the applier from running (but Checkpoint and Close apply).
-var never = withApply(1<<30, time.Hour)
-
 // TestConformanceTinyBatches runs the suite with the applier running after
 // every other change, so that transactions read the tree, a frozen layer
 // and the active one together.
@@ -85,17 +72,18 @@ func rec(name string, grant string) revoke.Record {
 
 func put(t *testing.T, s *Store, recs ...revoke.Record) {
 	t.Helper()
-	err := s.Update(bg, func(tx revoke.Tx) error {
-		for _, r := range recs {
-			if err := tx.Put(bg, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, recs) }); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
+}
+
+// getOne returns the record of id that tx holds.
+func getOne(tx revoke.Tx, id revoke.ID) (revoke.Record, bool, error) {
+	recs, err := tx.Get(bg, []revoke.ID{id})
+	if err != nil || len(recs) == 0 {
+		return revoke.Record{}, false, err
+	}
+	return recs[0], true, nil
 }
 
 // reopen opens the Store at path, to be closed at the end of the test.
@@ -109,35 +97,21 @@ func reopen(t *testing.T, path string) *Store {
 	return s
 }
 
-// want checks that s holds exactly the records recs, by Get, Scan, Grant
-// and Grants.
+// want checks that s holds exactly the records recs, by Get, Scan, the
+// grants' members and GrantsOf.
 func want(t *testing.T, s *Store, recs ...revoke.Record) {
 	t.Helper()
 	err := s.View(bg, func(tx revoke.Tx) error {
-		var scanned []revoke.Record
-		if err := tx.Scan(bg, revoke.ID{}, 1<<20, func(r revoke.Record) error { scanned = append(scanned, r); return nil }); err != nil {
+		scanned, err := tx.Scan(bg, revoke.ID{}, 1<<20)
+		if err != nil {
 			return err
 		}
 		if len(scanned) != len(recs) {
 			return fmt.Errorf("Scan: %d records, want %d", len(scanned), len(recs))
 		}
 		for _, r := range recs {
-			got, found, err := tx.Get(bg, r.ID)
-			if err != nil || !found || !same(got, r) {
-				return fmt.Errorf("Get %s: %+v %v %v, want %+v", r.ID, got, found, err, r)
-			}
-			members := 0
-			if err := tx.Grant(bg, r.Grant, func(m revoke.Record) error {
-				if m.ID == r.ID {
-					members++
-				}
-				return nil
-			}); err != nil || members != 1 {
-				return fmt.Errorf("Grant of %s: found it %d times, %v", r.ID, members, err)
-			}
-			var grants []revoke.ID
-			if err := tx.Grants(bg, revoke.BySubject, r.Subject, revoke.ID{}, 10, func(g revoke.ID) error { grants = append(grants, g); return nil }); err != nil || !slices.Equal(grants, []revoke.ID{r.Grant}) {
-				return fmt.Errorf("Grants of %s: %v, %v", r.Subject, grants, err)
+			if err := wantOne(tx, r); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -145,6 +119,23 @@ func want(t *testing.T, s *Store, recs ...revoke.Record) {
 	if err != nil {
 		t.Error(err)
 	}
+}
+
+// wantOne checks that tx holds r, by Get, its grant's members and GrantsOf.
+func wantOne(tx revoke.Tx, r revoke.Record) error {
+	got, found, err := getOne(tx, r.ID)
+	if err != nil || !found || !same(got, r) {
+		return fmt.Errorf("Get %s: %+v %v %v, want %+v", r.ID, got, found, err, r)
+	}
+	ms, err := members(tx, r.Grant)
+	if n := len(slices.DeleteFunc(ms, func(m revoke.Record) bool { return m.ID != r.ID })); err != nil || n != 1 {
+		return fmt.Errorf("members of %s: found it %d times, %v", r.Grant, n, err)
+	}
+	grants, err := tx.GrantsOf(bg, revoke.BySubject, r.Subject, revoke.ID{}, 10)
+	if err != nil || !slices.Equal(grants, []revoke.ID{r.Grant}) {
+		return fmt.Errorf("GrantsOf %s: %v, %v", r.Subject, grants, err)
+	}
+	return nil
 }
 
 // same reports whether a and b hold the same values.
@@ -333,7 +324,7 @@ func twoSegments(t *testing.T) string {
 	b.Seq = 7
 	put(t, s, b)
 	if err := s.Update(bg, func(tx revoke.Tx) error {
-		return errors.Join(tx.Delete(bg, revoke.TokenID("c")), tx.Put(bg, rec("c", "c")), tx.Put(bg, rec("d", "c")))
+		return errors.Join(tx.Delete(bg, []revoke.ID{revoke.TokenID("c")}), tx.Put(bg, []revoke.Record{rec("c", "c")}), tx.Put(bg, []revoke.Record{rec("d", "c")}))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -361,13 +352,13 @@ func fileSums(t *testing.T, path string) []string {
 // segment's deletion replays the segment over a tree that holds it.
 func TestJournalReplayedTwice(t *testing.T) {
 	s, path, _ := journaled(t)
-	// Move b to grant c, delete a, revoke c: the tree must end as the
-	// journal says, however many times it is applied.
+	// Delete b and put it again in grant c, delete a, revoke c: the tree
+	// must end as the journal says, however many times it is applied.
 	b, c := rec("b", "c"), rec("c", "c")
 	b.Subject = c.Subject
 	c.Seq = 3
 	if err := s.Update(bg, func(tx revoke.Tx) error {
-		return errors.Join(tx.Put(bg, b), tx.Delete(bg, revoke.TokenID("a")), tx.Put(bg, c))
+		return errors.Join(tx.Delete(bg, []revoke.ID{b.ID}), tx.Put(bg, []revoke.Record{b}), tx.Delete(bg, []revoke.ID{revoke.TokenID("a")}), tx.Put(bg, []revoke.Record{c}))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +413,8 @@ func TestJournalReadOnly(t *testing.T) {
 	}
 }
 
-// failure is a hook of the journal (see withHooks) that fails while on.
+// failure is a hook of the journal (see onSyncFile, onApply) that fails
+// while on.
 type failure struct {
 	what string
 	on   atomic.Bool
@@ -441,18 +433,19 @@ func (f *failure) hook() error {
 func TestJournalSyncFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revocation.db")
 	fsync := failure{what: "sync"}
-	s, err := Open(path, withHooks(fsync.hook, nil))
+	onSyncFile(t, fsync.hook)
+	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b, c := rec("a", "a"), rec("b", "b"), rec("c", "c")
 	put(t, s, a)
 	fsync.on.Store(true)
-	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, b) }); err == nil {
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, []revoke.Record{b}) }); err == nil {
 		t.Fatal("Update with a failing sync succeeded")
 	}
 	fsync.on.Store(false)
-	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, c) }); err == nil {
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, []revoke.Record{c}) }); err == nil {
 		t.Error("Update after a failed sync succeeded")
 	}
 	want(t, s, a)
@@ -474,7 +467,8 @@ func TestJournalApplyFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revocation.db")
 	apply := failure{what: "apply"}
 	apply.on.Store(true)
-	s, err := Open(path, never, withHooks(nil, apply.hook))
+	onApply(t, apply.hook)
+	s, err := Open(path, never)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +477,7 @@ func TestJournalApplyFailure(t *testing.T) {
 	if err := s.Checkpoint(bg); err == nil {
 		t.Fatal("Checkpoint with a failing application succeeded")
 	}
-	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, b) }); err == nil {
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, []revoke.Record{b}) }); err == nil {
 		t.Error("Update after a failed application succeeded")
 	}
 	want(t, s, a)
@@ -494,6 +488,7 @@ func TestJournalApplyFailure(t *testing.T) {
 	if len(segmentFiles(t, path)) == 0 {
 		t.Error("the journal is gone though it was never applied")
 	}
+	apply.on.Store(false)
 	s, err = Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -512,7 +507,8 @@ func TestJournalBoundsMemory(t *testing.T) {
 		return nil
 	}
 	path := filepath.Join(t.TempDir(), "revocation.db")
-	s, err := Open(path, withApply(1, time.Hour), withHooks(nil, hook))
+	onApply(t, hook)
+	s, err := Open(path, withApply(1, time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +519,7 @@ func TestJournalBoundsMemory(t *testing.T) {
 	}
 	c, cancel := context.WithTimeout(bg, 20*time.Millisecond)
 	defer cancel()
-	err = s.Update(c, func(tx revoke.Tx) error { return tx.Put(bg, rec("late", "late")) })
+	err = s.Update(c, func(tx revoke.Tx) error { return tx.Put(bg, []revoke.Record{rec("late", "late")}) })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Update with the applier stuck four batches behind: %v, want it to wait until its context expires", err)
 	}
@@ -531,9 +527,33 @@ func TestJournalBoundsMemory(t *testing.T) {
 	put(t, s, rec("late", "late"))
 }
 
+// shadowed checks that the revocations of tx are b2's and c2's, and that
+// its indexes hold no trace of d, deleted.
+func shadowed(tx revoke.Tx, b2, c2, d revoke.Record) error {
+	var revs []revoke.Revocation
+	if err := tx.RevokedSince(bg, 0, func(r revoke.Revocation) error { revs = append(revs, r); return nil }); err != nil {
+		return err
+	}
+	if !slices.Equal(revs, []revoke.Revocation{b2.Revocation(), c2.Revocation()}) {
+		return fmt.Errorf("RevokedSince: %v", revs)
+	}
+	expired, err := tx.Expired(bg, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 10)
+	if err != nil {
+		return err
+	}
+	if len(expired) != 4 || slices.Contains(expired, d.ID) {
+		return fmt.Errorf("Expired: %d records %v", len(expired), expired)
+	}
+	grants, err := tx.GrantsOf(bg, revoke.BySubject, d.Subject, revoke.ID{}, 10)
+	if err != nil || len(grants) != 0 {
+		return fmt.Errorf("GrantsOf a deleted record's subject: %v, %v", grants, err)
+	}
+	return nil
+}
+
 // TestJournalShadowsTree: records the tree holds and the journal's layer
-// changed (moved to another grant, revoked, deleted) are reported as the
-// layer has them, once, by every iteration.
+// changed (deleted and put again in another grant, revoked, deleted) are
+// reported as the layer has them, once, by every iteration.
 func TestJournalShadowsTree(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revocation.db")
 	s, err := Open(path, never)
@@ -549,33 +569,13 @@ func TestJournalShadowsTree(t *testing.T) {
 	b2, c2, e := rec("b", "c"), rec("c", "c"), rec("e", "e")
 	b2.Seq, c2.Seq = 5, 6
 	if err := s.Update(bg, func(tx revoke.Tx) error {
-		return errors.Join(tx.Put(bg, b2), tx.Put(bg, c2), tx.Delete(bg, d.ID), tx.Put(bg, e))
+		return errors.Join(tx.Delete(bg, []revoke.ID{b2.ID, d.ID}), tx.Put(bg, []revoke.Record{b2, c2, e}))
 	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, view := range []string{"journal over the tree", "tree alone"} {
 		want(t, s, a, b2, c2, e)
-		err := s.View(bg, func(tx revoke.Tx) error {
-			var revs []revoke.Revocation
-			if err := tx.RevokedSince(bg, 0, func(r revoke.Revocation) error { revs = append(revs, r); return nil }); err != nil {
-				return err
-			}
-			if !slices.Equal(revs, []revoke.Revocation{b2.Revocation(), c2.Revocation()}) {
-				return fmt.Errorf("RevokedSince: %v", revs)
-			}
-			var expired []revoke.ID
-			if err := tx.Expired(bg, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 10, func(r revoke.Record) error { expired = append(expired, r.ID); return nil }); err != nil {
-				return err
-			}
-			if len(expired) != 4 || slices.Contains(expired, d.ID) {
-				return fmt.Errorf("Expired: %d records %v", len(expired), expired)
-			}
-			var grants []revoke.ID
-			if err := tx.Grants(bg, revoke.BySubject, d.Subject, revoke.ID{}, 10, func(g revoke.ID) error { grants = append(grants, g); return nil }); err != nil || len(grants) != 0 {
-				return fmt.Errorf("Grants of a deleted record's subject: %v, %v", grants, err)
-			}
-			return nil
-		})
+		err := s.View(bg, func(tx revoke.Tx) error { return shadowed(tx, b2, c2, d) })
 		if err != nil {
 			t.Errorf("%s: %v", view, err)
 		}

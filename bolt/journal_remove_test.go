@@ -2,32 +2,10 @@ package bolt
 
 import (
 	"path/filepath"
-	"sync"
 	"testing"
 
 	bbolt "go.etcd.io/bbolt"
 )
-
-// watchDirSyncs makes syncDir record, at each call, how many segments of
-// the store at path exist, and returns the record.
-func watchDirSyncs(t *testing.T, path string) func() []int {
-	t.Helper()
-	var mu sync.Mutex
-	var seen []int
-	orig := syncDir
-	syncDir = func(dir string) error {
-		mu.Lock()
-		seen = append(seen, len(segmentFiles(t, path)))
-		mu.Unlock()
-		return orig(dir)
-	}
-	t.Cleanup(func() { syncDir = orig })
-	return func() []int {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]int(nil), seen...)
-	}
-}
 
 // TestJournalRemovalDurable: a segment written to the tree is deleted
 // durably (the directory synced after the deletion) before the call that

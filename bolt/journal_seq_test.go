@@ -23,14 +23,11 @@ func grow(t *testing.T, s *Store) {
 	if err := s.Checkpoint(bg); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(bg, func(tx revoke.Tx) error {
-		for _, r := range recs {
-			if err := tx.Delete(bg, r.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	ids := make([]revoke.ID, 0, len(recs))
+	for _, r := range recs {
+		ids = append(ids, r.ID)
+	}
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Delete(bg, ids) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Checkpoint(bg); err != nil {
@@ -52,7 +49,8 @@ func TestNextSeqAfterFrozenLayerApplied(t *testing.T) {
 		}
 		return nil
 	}
-	s, err := Open(filepath.Join(t.TempDir(), "revocation.db"), never, withHooks(nil, hook))
+	onApply(t, hook)
+	s, err := Open(filepath.Join(t.TempDir(), "revocation.db"), never)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,37 +88,18 @@ func TestNextSeqAfterFrozenLayerApplied(t *testing.T) {
 // and Open, NextSeq hands out a greater number.
 func TestNextSeqOnlyCommitSurvives(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revocation.db")
-	next := func(s *Store) uint64 {
-		t.Helper()
-		var n uint64
-		if err := s.Update(bg, func(tx revoke.Tx) error {
-			var err error
-			n, err = tx.NextSeq(bg)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	for _, apply := range []string{"Close", "Checkpoint", "Crash"} {
-		s, err := Open(path, never)
-		if err != nil {
-			t.Fatal(err)
-		}
-		first := next(s)
-		if apply == "Crash" {
-			// Replayed from the journal by the next Open.
+		s := openNever(t, path)
+		first := nextSeq(t, s)
+		switch apply {
+		case "Crash": // replayed from the journal by the next Open
 			img := crashImage(t, path)
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
 			path = img
-			s, err = Open(path, never)
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if apply == "Checkpoint" {
+			s = openNever(t, path)
+		case "Checkpoint":
 			if err := s.Checkpoint(bg); err != nil {
 				t.Fatal(err)
 			}
@@ -131,15 +110,37 @@ func TestNextSeqOnlyCommitSurvives(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		s, err = Open(path, never)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if second := next(s); second <= first {
+		s = openNever(t, path)
+		if second := nextSeq(t, s); second <= first {
 			t.Errorf("%s: NextSeq after reopening = %d, want above %d", apply, second, first)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// openNever opens the store at path with never.
+func openNever(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// nextSeq commits a transaction that takes a sequence number, and returns
+// it.
+func nextSeq(t *testing.T, s *Store) uint64 {
+	t.Helper()
+	var n uint64
+	if err := s.Update(bg, func(tx revoke.Tx) error {
+		var err error
+		n, err = tx.NextSeq(bg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -48,14 +48,6 @@ type journal struct {
 	kick chan struct{}
 	stop chan struct{}
 	done chan struct{}
-
-	// Test hooks: a non-nil error fails the commit's sync, or the
-	// application before its bbolt commit; beginHook runs between a
-	// transaction's snapshot of the overlay and its bbolt read
-	// transaction.
-	syncHook  func() error
-	applyHook func() error
-	beginHook func()
 }
 
 func (j *journal) err() error {
@@ -140,7 +132,7 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 	if cap(frame) <= 1<<20 {
 		j.buf = frame
 	}
-	if err := j.w.append(frame, j.syncHook); err != nil {
+	if err := j.w.append(frame); err != nil {
 		err = fmt.Errorf("writing the journal: %w", err)
 		j.fail(err)
 		s.ov.wake()
@@ -166,10 +158,7 @@ func (s *Store) runLayered(fn func(revoke.Tx) error, write bool) (ws *writeSet, 
 	var btx *bbolt.Tx
 	for {
 		snap = s.ov.snapshot()
-		if s.jr != nil && s.jr.beginHook != nil {
-			s.jr.beginHook()
-		}
-		if btx, err = s.db.Begin(false); err != nil {
+		if btx, err = beginTree(s.db, false); err != nil {
 			return nil, nil, err
 		}
 		if !snap.stale() {
@@ -217,10 +206,7 @@ func (s *Store) viewLayered(fn func(revoke.Tx) error) (fnErr, err error) {
 func (s *Store) beginRead() (snapshot, *readTx, error) {
 	for {
 		snap := s.ov.snapshot()
-		if s.jr != nil && s.jr.beginHook != nil {
-			s.jr.beginHook()
-		}
-		btx, err := s.db.Begin(false)
+		btx, err := beginTree(s.db, false)
 		if err != nil {
 			return snapshot{}, nil, err
 		}
@@ -288,7 +274,7 @@ func (s *Store) applyOnce() error {
 			return nil
 		}
 	}
-	if err := s.applyLayer(l, j.applyHook); err != nil {
+	if err := s.applyLayer(l); err != nil {
 		err = fmt.Errorf("bolt: applying the journal to the tree: %w", err)
 		j.fail(err)
 		s.ov.wake()
@@ -340,11 +326,11 @@ const applyChunk = 4096
 // twice (a crash after a transaction and before the segment's deletion)
 // leaves the same tree. Readers read l over the tree until it is dropped,
 // so the tree between two chunks is never seen alone.
-func (s *Store) applyLayer(l *layer, hook func() error) error {
+func (s *Store) applyLayer(l *layer) error {
 	for start := 0; start == 0 || start < len(l.order); start += applyChunk {
 		chunk := l.order[start:min(start+applyChunk, len(l.order))]
 		err := guard(func() error {
-			return s.db.Update(func(btx *bbolt.Tx) error { return s.applyPart(btx, l, chunk, hook) })
+			return updateTree(s.db, func(btx *bbolt.Tx) error { return s.applyPart(btx, l, chunk) })
 		})
 		if err != nil {
 			return err
@@ -355,12 +341,7 @@ func (s *Store) applyLayer(l *layer, hook func() error) error {
 
 // applyPart writes the last change of each ID of chunk, of layer l, to
 // the tree in btx, and raises the tree's sequence to the layer's.
-func (s *Store) applyPart(btx *bbolt.Tx, l *layer, chunk []revoke.ID, hook func() error) error {
-	if hook != nil {
-		if err := hook(); err != nil {
-			return err
-		}
-	}
+func (s *Store) applyPart(btx *bbolt.Tx, l *layer, chunk []revoke.ID) error {
 	t, err := s.begin(btx)
 	if err != nil {
 		return err
@@ -404,7 +385,7 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 		for _, w := range commits[i] {
 			l.publish(w)
 		}
-		if err := s.applyLayer(l.active, nil); err != nil {
+		if err := s.applyLayer(l.active); err != nil {
 			return fmt.Errorf("replaying journal segment %d: %w", n, err)
 		}
 		if err := os.Remove(segmentPath(prefix, n)); err != nil {
@@ -430,7 +411,6 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 	s.jr = &journal{
 		prefix: prefix, mode: o.mode, noSync: o.noSync, n: 1,
 		batch: o.applyBatch, interval: o.applyInterval, limit: applyLimitFactor * o.applyBatch,
-		syncHook: o.syncHook, applyHook: o.applyHook, beginHook: o.beginHook,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		wmu: make(writeLock, 1),
 	}

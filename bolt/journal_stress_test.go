@@ -25,105 +25,120 @@ func TestJournalConcurrentSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	a, b := rec("a", "a"), rec("b", "a")
-	versioned := func(v uint32) revoke.Record {
-		r := rec(fmt.Sprint("v", v), "v")
-		r.Check = v
-		return r
-	}
-	put(t, s, a, b, versioned(0))
-	const updates = 300
+	put(t, s, stressA, stressB, versioned(0))
 	var done atomic.Bool
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
-	report := func(err error) {
-		select {
-		case errs <- err:
-		default:
-		}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer done.Store(true)
-		var last uint64
-		for v := uint32(1); v <= updates; v++ {
-			var seq uint64
-			err := s.Update(bg, func(tx revoke.Tx) error {
-				ga, _, err := tx.Get(bg, a.ID)
-				if err != nil || ga.Check != v-1 {
-					return fmt.Errorf("Update %d reads a's version %d (%v)", v, ga.Check, err)
-				}
-				if seq, err = tx.NextSeq(bg); err != nil {
-					return err
-				}
-				na, nb := a, b
-				na.Check, nb.Check = v, v
-				return errors.Join(tx.Put(bg, na), tx.Put(bg, nb), tx.Put(bg, versioned(v)), tx.Delete(bg, versioned(v-1).ID))
-			})
-			if err != nil {
-				report(err)
-				return
-			}
-			if seq <= last {
-				report(fmt.Errorf("NextSeq %d after %d", seq, last))
-				return
-			}
-			last = seq
-		}
-	}()
-	for range 3 {
+	run := func(fn func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for !done.Load() {
-				err := s.View(bg, func(tx revoke.Tx) error {
-					ga, _, err1 := tx.Get(bg, a.ID)
-					gb, _, err2 := tx.Get(bg, b.ID)
-					if err := errors.Join(err1, err2); err != nil {
-						return err
-					}
-					if ga.Check != gb.Check {
-						return fmt.Errorf("a has version %d, b %d", ga.Check, gb.Check)
-					}
-					var found []uint32
-					if err := tx.Grant(bg, revoke.TokenID("v"), func(r revoke.Record) error { found = append(found, r.Check); return nil }); err != nil {
-						return err
-					}
-					var scanned []uint32
-					if err := tx.Scan(bg, revoke.ID{}, 1000, func(r revoke.Record) error {
-						if r.Grant == revoke.TokenID("v") {
-							scanned = append(scanned, r.Check)
-						}
-						return nil
-					}); err != nil {
-						return err
-					}
-					if len(found) != 1 || found[0] != ga.Check || len(scanned) != 1 || scanned[0] != ga.Check {
-						return fmt.Errorf("version %d: Grant reports %v, Scan %v", ga.Check, found, scanned)
-					}
-					return nil
-				})
-				if err != nil {
-					report(err)
-					return
+			if err := fn(); err != nil {
+				select {
+				case errs <- err:
+				default:
 				}
 			}
 		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	run(func() error {
+		defer done.Store(true)
+		return stressUpdates(s, 300)
+	})
+	view := func() error {
 		for !done.Load() {
-			if err := s.Checkpoint(bg); err != nil {
-				report(err)
-				return
+			if err := s.View(bg, stressView); err != nil {
+				return err
 			}
 		}
-	}()
+		return nil
+	}
+	for range 3 {
+		run(view)
+	}
+	run(func() error {
+		for !done.Load() {
+			if err := s.Checkpoint(bg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// The records of TestJournalConcurrentSnapshots: a and b carry the
+// version in their Check, and grant v holds the versioned record alone.
+var stressA, stressB = rec("a", "a"), rec("b", "a")
+
+func versioned(v uint32) revoke.Record {
+	r := rec(fmt.Sprint("v", v), "v")
+	r.Check = v
+	return r
+}
+
+// stressUpdates runs the Updates of versions 1 to n, and checks that their
+// sequence numbers rise.
+func stressUpdates(s *Store, n uint32) error {
+	var last uint64
+	for v := uint32(1); v <= n; v++ {
+		var seq uint64
+		err := s.Update(bg, func(tx revoke.Tx) error {
+			ga, _, err := getOne(tx, stressA.ID)
+			if err != nil || ga.Check != v-1 {
+				return fmt.Errorf("Update %d reads a's version %d (%v)", v, ga.Check, err)
+			}
+			if seq, err = tx.NextSeq(bg); err != nil {
+				return err
+			}
+			na, nb := stressA, stressB
+			na.Check, nb.Check = v, v
+			return errors.Join(tx.Put(bg, []revoke.Record{na, nb, versioned(v)}), tx.Delete(bg, []revoke.ID{versioned(v - 1).ID}))
+		})
+		if err != nil {
+			return err
+		}
+		if seq <= last {
+			return fmt.Errorf("NextSeq %d after %d", seq, last)
+		}
+		last = seq
+	}
+	return nil
+}
+
+// stressView checks that tx sees one version throughout.
+func stressView(tx revoke.Tx) error {
+	ga, _, err1 := getOne(tx, stressA.ID)
+	gb, _, err2 := getOne(tx, stressB.ID)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	if ga.Check != gb.Check {
+		return fmt.Errorf("a has version %d, b %d", ga.Check, gb.Check)
+	}
+	ms, err := members(tx, revoke.TokenID("v"))
+	if err != nil {
+		return err
+	}
+	all, err := tx.Scan(bg, revoke.ID{}, 1000)
+	if err != nil {
+		return err
+	}
+	var found, scanned []uint32
+	for _, r := range ms {
+		found = append(found, r.Check)
+	}
+	for _, r := range all {
+		if r.Grant == revoke.TokenID("v") {
+			scanned = append(scanned, r.Check)
+		}
+	}
+	if len(found) != 1 || found[0] != ga.Check || len(scanned) != 1 || scanned[0] != ga.Check {
+		return fmt.Errorf("version %d: the grant holds %v, Scan %v", ga.Check, found, scanned)
+	}
+	return nil
 }

@@ -38,7 +38,7 @@ func TestCheckpoint(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	recs := []revoke.Record{newRecord("a", exp), newRecord("b", exp)}
 	for _, r := range recs {
-		update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, r) })
+		update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{r}) })
 	}
 	if len(journalFiles(t, path)) == 0 {
 		t.Fatal("no journal beside the database after a commit")
@@ -67,7 +67,7 @@ func TestCheckpoint(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	update(t, s, func(tx revoke.Tx) error { return tx.Delete(ctx, recs[0].ID) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Delete(ctx, []revoke.ID{recs[0].ID}) })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func testUpgradeFormat(t *testing.T, old uint32) {
 	s := mustOpen(t, path)
 	rec := newRecord("with-status", time.Now().Add(time.Hour))
 	rec.Seq, rec.Status = 100, revoke.StatusRef{List: 9, Index: 12345}
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, rec) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestNewReplaysJournal(t *testing.T) {
 	s := mustOpen(t, path)
 	exp := time.Now().Add(time.Hour)
 	a := newRecord("a", exp)
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, a) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{a}) })
 	// The crash image: the database and the journal as they are now.
 	img := filepath.Join(t.TempDir(), "revocation.db")
 	for _, name := range append(journalFiles(t, path), filepath.Base(path)) {

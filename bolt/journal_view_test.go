@@ -9,12 +9,6 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// withBeginHook sets the hook run between a transaction's snapshot of the
-// overlay and its bbolt read transaction.
-func withBeginHook(hook func()) Option {
-	return func(o *options) { o.beginHook = hook }
-}
-
 // TestViewSnapshotOutlivesApplication: a View that took its snapshot of
 // the journal's layers, then was held up before its bbolt read
 // transaction while a later commit was published and the applier wrote
@@ -29,7 +23,8 @@ func TestViewSnapshotOutlivesApplication(t *testing.T) {
 			<-release
 		}
 	}
-	s, err := Open(filepath.Join(t.TempDir(), "revocation.db"), never, withBeginHook(hook))
+	onBegin(t, hook)
+	s, err := Open(filepath.Join(t.TempDir(), "revocation.db"), never)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,11 +35,11 @@ func TestViewSnapshotOutlivesApplication(t *testing.T) {
 	view := make(chan error, 1)
 	go func() {
 		view <- s.View(bg, func(tx revoke.Tx) error {
-			gx, _, err := tx.Get(bg, x.ID)
+			gx, _, err := getOne(tx, x.ID)
 			if err != nil {
 				return err
 			}
-			_, yFound, err := tx.Get(bg, y.ID)
+			_, yFound, err := getOne(tx, y.ID)
 			if err != nil {
 				return err
 			}

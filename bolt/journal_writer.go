@@ -79,11 +79,11 @@ func removeHalfCreated(prefix string) error {
 }
 
 // append writes frame after the segment's frames, records in an extent
-// slot that the frames before it are durable (unless noSync: nothing is
-// known durable then), runs hook (a test's, or nil), and makes both
-// durable with one fdatasync. The slot's claim holds whether or not the
-// sync completes: the previous commit's sync made those frames durable.
-func (w *segmentWriter) append(frame []byte, hook func() error) error {
+// slot that the frames before it are durable, and makes both durable with
+// one fdatasync (unless noSync: nothing is known durable then). The slot's
+// claim holds whether or not the sync completes: the previous commit's
+// sync made those frames durable.
+func (w *segmentWriter) append(frame []byte) error {
 	if _, err := w.f.WriteAt(frame, w.end); err != nil {
 		return err
 	}
@@ -91,14 +91,7 @@ func (w *segmentWriter) append(frame []byte, hook func() error) error {
 		if err := w.record(w.end); err != nil {
 			return err
 		}
-	}
-	if hook != nil {
-		if err := hook(); err != nil {
-			return err
-		}
-	}
-	if !w.noSync {
-		if err := datasync(w.f); err != nil {
+		if err := syncFile(w.f); err != nil {
 			return err
 		}
 	}

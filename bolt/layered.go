@@ -76,22 +76,7 @@ func (t *ltx) get(id revoke.ID) (revoke.Record, bool, error) {
 
 // Get returns the records of ids the transaction sees, each once.
 func (t *ltx) Get(_ context.Context, ids []revoke.ID) ([]revoke.Record, error) {
-	recs := make([]revoke.Record, 0, len(ids))
-	seen := make(map[revoke.ID]struct{}, len(ids))
-	for _, id := range ids {
-		if _, dup := seen[id]; dup {
-			continue
-		}
-		seen[id] = struct{}{}
-		rec, found, err := t.get(id)
-		if err != nil {
-			return nil, fmt.Errorf("bolt: Get: %w", err)
-		}
-		if found {
-			recs = append(recs, rec)
-		}
-	}
-	return recs, nil
+	return getEach(ids, t.get)
 }
 
 func (t *ltx) writable(op string) error {
@@ -101,10 +86,7 @@ func (t *ltx) writable(op string) error {
 	return nil
 }
 
-// Put records recs in the transaction's write set, once each encodes and
-// keeps the grant and owners of the record it replaces: the journal's
-// commits are applied to the tree later, where a refused change would
-// fail the store.
+// Put records recs in the transaction's write set, once each encodes.
 func (t *ltx) Put(_ context.Context, recs []revoke.Record) error {
 	if err := t.writable("Put"); err != nil {
 		return err
@@ -112,13 +94,6 @@ func (t *ltx) Put(_ context.Context, recs []revoke.Record) error {
 	for _, rec := range recs {
 		if _, err := encodeRecord(nil, rec); err != nil {
 			return err
-		}
-		old, found, err := t.get(rec.ID)
-		if err == nil && found {
-			err = sameGrant(old, rec)
-		}
-		if err != nil {
-			return fmt.Errorf("bolt: Put: %w", err)
 		}
 		t.ws.set(rec.ID, change{rec: rec})
 	}
@@ -191,6 +166,7 @@ func (t *ltx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) 
 			revs = append(revs, rec.Revocation())
 		}
 	}
+	t.ws.seq = max(t.ws.seq, seq) // as a Put of a record at seq would
 	return revs, nil
 }
 
@@ -219,12 +195,16 @@ func (t *ltx) members(ctx context.Context, grant revoke.ID) ([]revoke.Record, er
 	}
 	ids = append(ids, t.snap.inGrant(grant)...)
 	seen := make(map[revoke.ID]bool, len(ids))
+	n := counter{ctx: ctx, op: "RevokeGrants"}
 	for _, id := range ids {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		if c, _ := t.lookup(id); !c.deleted {
+		if err := n.tick(); err != nil {
+			return nil, err
+		}
+		if c, _ := t.lookup(id); !c.deleted && c.rec.Grant == grant { // not deleted and put again elsewhere
 			recs = append(recs, c.rec)
 		}
 	}

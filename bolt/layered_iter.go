@@ -41,9 +41,13 @@ func (t *ltx) Expired(ctx context.Context, before time.Time, limit int) ([]revok
 		return nil, nil
 	}
 	var ids []revoke.ID
+	c := counter{ctx: ctx, op: "Expired"}
 	for _, rec := range t.records(func(r revoke.Record) bool { return r.ExpiresAt.Before(before) }) {
 		if len(ids) == limit {
 			return ids, nil
+		}
+		if err := c.tick(); err != nil {
+			return nil, err
 		}
 		ids = append(ids, rec.ID)
 	}

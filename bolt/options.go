@@ -28,11 +28,9 @@ type options struct {
 	readOnly bool
 	mode     fs.FileMode
 	bucket   string
-	// The applier's batch, and test hooks (see journal).
-	applyBatch          int
-	applyInterval       time.Duration
-	syncHook, applyHook func() error
-	beginHook           func()
+	// The applier's batch (see journal).
+	applyBatch    int
+	applyInterval time.Duration
 	// fileOnly names the options given that only Open can honour.
 	fileOnly []string
 }

@@ -49,7 +49,8 @@ type layer struct {
 	m     map[revoke.ID][]version
 	order []revoke.ID // records in the order first touched, for the applier
 	// byGrant lists, per grant, the records put in it (a record deleted
-	// since stays listed: readers check the version they see).
+	// since, or deleted and put again in another grant, stays listed:
+	// readers check the version they see).
 	byGrant map[revoke.ID][]revoke.ID
 	n       int    // versions held
 	seq     uint64 // the highest sequence number committed in it
@@ -99,7 +100,7 @@ func (o *overlay) publish(w *writeSet) {
 		}
 		c := w.m[id]
 		l.m[id] = append(vs, version{at: o.at, c: c})
-		if !c.deleted && (len(vs) == 0 || vs[len(vs)-1].c.deleted) {
+		if !c.deleted && (len(vs) == 0 || vs[len(vs)-1].c.deleted || vs[len(vs)-1].c.rec.Grant != c.rec.Grant) {
 			l.byGrant[c.rec.Grant] = append(l.byGrant[c.rec.Grant], id)
 		}
 	}

@@ -47,7 +47,6 @@ func (c *readTxCache) get(gen uint64, now time.Time) *readTx {
 			continue
 		}
 		if rt.reuse && rt.gen == gen && now.Sub(rt.born) < readTxAge {
-			rt.t.lastValid = false
 			return rt
 		}
 		_ = rt.t.btx.Rollback()

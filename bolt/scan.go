@@ -15,14 +15,7 @@ func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int) ([]revoke.Rec
 		return nil, nil
 	}
 	var recs []revoke.Record
-	err := t.eachRecord(ctx, after, func(rec revoke.Record) error {
-		recs = append(recs, rec)
-		if len(recs) == limit {
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && err != errStop {
+	if err := t.eachRecord(ctx, after, collect(&recs, limit)); err != nil && err != errStop {
 		return nil, err
 	}
 	return recs, nil

@@ -59,11 +59,9 @@ var (
 
 // FormatVersion is the version of the on-disk layout this package writes and
 // reads. It is stored in the meta bucket; a store of another version is
-// refused with ErrVersion. Version 2
-// added the rotation state of records and the owners bucket. Version 3 keys
-// records by a time-ordered grant key instead of the grant's ID, indexes
-// every token by ID, and keeps one owners entry per grant rather than per
-// token. Version 4 has the tree of version 3 and a journal beside the file
+// refused with ErrVersion. Version 3 keys records by a time-ordered grant
+// key, indexes every token by ID, and keeps one owners entry per grant.
+// Version 4 has the tree of version 3 and a journal beside the file
 // (see the package documentation, Durability): a package that knows only
 // version 3 would ignore the journal and lose the writes it holds, so it
 // must refuse the store. Version 5 adds a record's Token Status List entry
@@ -71,8 +69,7 @@ var (
 // records of versions 3 and 4 read as they are, with the zero StatusRef,
 // but a package that knows only version 4 would refuse a record that has
 // one as damaged. A writable Open or New upgrades a version 3 or 4 store
-// by writing the version; a read-only one reads it as it is. No release
-// wrote version 1 or 2, so there is no migration: such a store is refused.
+// by writing the version; a read-only one reads it as it is.
 const FormatVersion = 5
 
 // Open opens the store in the bbolt database file at path, creating the
@@ -280,10 +277,6 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 		upgrade = true
 	case ver > FormatVersion:
 		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
-	case ver == 1:
-		return fmt.Errorf("%w: the store has format version 1, from before refresh rotation and the owner index (this package reads %d); no release wrote it, so there is no migration: start a new store", ErrVersion, FormatVersion)
-	case ver == 2:
-		return fmt.Errorf("%w: the store has format version 2, whose records are keyed by grant ID (this package reads %d, keyed by grant key); no release wrote it, so there is no migration: start a new store", ErrVersion, FormatVersion)
 	case ver != FormatVersion:
 		return fmt.Errorf("%w: the store has unknown format version %d (this package reads %d)", ErrVersion, ver, FormatVersion)
 	}
@@ -307,6 +300,11 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 // the version tells older packages, which know nothing of the journal
 // (version 3) or of a record's Status (versions 3 and 4), to keep off.
 var errUpgrade = errors.New("format version 3 or 4")
+
+// Capabilities returns the zero Capabilities: a Store serves one process
+// (the file is locked, and New refuses a second Store over a bucket), has
+// no clock of its own and announces nothing.
+func (s *Store) Capabilities() revoke.Capabilities { return revoke.Capabilities{} }
 
 // View runs fn in a read-only transaction, which sees a consistent
 // snapshot (of the journal's commits not yet in the tree, taken before a

@@ -45,8 +45,10 @@ func get(t *testing.T, s revoke.Store, id revoke.ID) (revoke.Record, bool) {
 		found bool
 	)
 	err := s.View(ctx, func(tx revoke.Tx) error {
-		var err error
-		rec, found, err = tx.Get(ctx, id)
+		recs, err := tx.Get(ctx, []revoke.ID{id})
+		if len(recs) == 1 {
+			rec, found = recs[0], true
+		}
 		return err
 	})
 	if err != nil {
@@ -66,10 +68,8 @@ func newRecord(name string, exp time.Time) revoke.Record {
 func indexes(t *testing.T, s revoke.Store, grant revoke.ID, before time.Time) (members, expired []revoke.ID, revs []revoke.Revocation) {
 	t.Helper()
 	err := s.View(ctx, func(tx revoke.Tx) error {
-		if err := tx.Grant(ctx, grant, func(r revoke.Record) error { members = append(members, r.ID); return nil }); err != nil {
-			return err
-		}
-		if err := tx.Expired(ctx, before, math.MaxInt, func(r revoke.Record) error { expired = append(expired, r.ID); return nil }); err != nil {
+		var err error
+		if expired, err = tx.Expired(ctx, before, math.MaxInt); err != nil {
 			return err
 		}
 		return tx.RevokedSince(ctx, 0, func(r revoke.Revocation) error { revs = append(revs, r); return nil })
@@ -77,7 +77,7 @@ func indexes(t *testing.T, s revoke.Store, grant revoke.ID, before time.Time) (m
 	if err != nil {
 		t.Fatalf("View: %v", err)
 	}
-	return members, expired, revs
+	return grantMembers(t, s, grant), expired, revs
 }
 
 func TestClosed(t *testing.T) {
@@ -134,12 +134,12 @@ func TestCloseRacesTransactions(t *testing.T) {
 				var err error
 				if w%2 == 0 {
 					err = s.View(ctx, func(tx revoke.Tx) error {
-						_, _, err := tx.Get(ctx, revoke.TokenID("x"))
+						_, err := tx.Get(ctx, []revoke.ID{revoke.TokenID("x")})
 						return err
 					})
 				} else {
 					err = s.Update(ctx, func(tx revoke.Tx) error {
-						return tx.Put(ctx, newRecord(fmt.Sprint(w, "-", i), time.Now().Add(time.Hour)))
+						return tx.Put(ctx, []revoke.Record{newRecord(fmt.Sprint(w, "-", i), time.Now().Add(time.Hour))})
 					})
 				}
 				if i == 10 {
@@ -177,7 +177,7 @@ func TestCancelledContext(t *testing.T) {
 	}{"Cancelled": {cancelled, context.Canceled}, "Expired": {expired, context.DeadlineExceeded}} {
 		err := s.Update(c.ctx, func(tx revoke.Tx) error {
 			t.Errorf("%s: Update ran fn", name)
-			return tx.Put(ctx, rec)
+			return tx.Put(ctx, []revoke.Record{rec})
 		})
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: Update: %v, want %v", name, err, c.want)
@@ -189,7 +189,7 @@ func TestCancelledContext(t *testing.T) {
 	// Cancelled while fn runs: nothing is committed.
 	during, cancel3 := context.WithCancel(ctx)
 	err := s.Update(during, func(tx revoke.Tx) error {
-		if err := tx.Put(during, rec); err != nil {
+		if err := tx.Put(during, []revoke.Record{rec}); err != nil {
 			return err
 		}
 		cancel3()
@@ -204,54 +204,71 @@ func TestCancelledContext(t *testing.T) {
 }
 
 // TestIterationsCheckContext: the iterations notice a cancelled context
-// within a few hundred items.
+// within a few hundred items, and visit every item otherwise.
 func TestIterationsCheckContext(t *testing.T) {
 	s := mustOpen(t, tempPath(t), bolt.WithNoSync())
 	defer s.Close()
 	const n = 2000
 	grant := revoke.TokenID("grant")
 	past := time.Now().Add(-time.Hour)
-	update(t, s, func(tx revoke.Tx) error {
-		for i := range n {
-			rec := newRecord(fmt.Sprint("tok-", i), past)
-			rec.Grant, rec.Seq = grant, uint64(i+1)
-			if err := tx.Put(ctx, rec); err != nil {
-				return err
-			}
+	recs := make([]revoke.Record, 0, n)
+	for i := range n {
+		rec := newRecord(fmt.Sprint("tok-", i), past)
+		rec.Grant = grant
+		if i%2 == 0 {
+			rec.Seq = uint64(i + 1)
 		}
-		return nil
-	})
-	iterations := map[string]func(context.Context, revoke.Tx, func()) error{
-		"Grant": func(c context.Context, tx revoke.Tx, f func()) error {
-			return tx.Grant(c, grant, func(revoke.Record) error { f(); return nil })
+		recs = append(recs, rec)
+	}
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, recs) })
+	// Each iteration, run with c, reports how many items it visited.
+	iterations := map[string]func(c context.Context, tx revoke.Tx) (int, error){
+		"RevokeGrants": func(c context.Context, tx revoke.Tx) (int, error) {
+			revs, err := tx.RevokeGrants(c, n+1, []revoke.ID{grant})
+			return len(revs), err
 		},
-		"RevokedSince": func(c context.Context, tx revoke.Tx, f func()) error {
-			return tx.RevokedSince(c, 0, func(revoke.Revocation) error { f(); return nil })
+		"RevokedSince": func(c context.Context, tx revoke.Tx) (int, error) {
+			seen := 0
+			err := tx.RevokedSince(c, 0, func(revoke.Revocation) error { seen++; return nil })
+			return seen, err
 		},
-		"Expired": func(c context.Context, tx revoke.Tx, f func()) error {
-			return tx.Expired(c, time.Now(), n, func(revoke.Record) error { f(); return nil })
+		"Expired": func(c context.Context, tx revoke.Tx) (int, error) {
+			ids, err := tx.Expired(c, time.Now(), n)
+			return len(ids), err
+		},
+		"Scan": func(c context.Context, tx revoke.Tx) (int, error) {
+			got, err := tx.Scan(c, revoke.ID{}, n)
+			return len(got), err
+		},
+		"GrantsOf": func(c context.Context, tx revoke.Tx) (int, error) {
+			got, err := tx.GrantsOf(c, revoke.ByClient, "c", revoke.ID{}, n)
+			return len(got), err
 		},
 	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	want := map[string]int{"RevokeGrants": n / 2, "RevokedSince": n / 2, "Expired": n, "Scan": n, "GrantsOf": 1}
 	for name, iter := range iterations {
-		c, cancel := context.WithCancel(ctx)
-		seen := 0
-		err := s.View(ctx, func(tx revoke.Tx) error {
-			return iter(c, tx, func() {
-				if seen++; seen == 1 {
-					cancel()
-				}
-			})
-		})
-		if !errors.Is(err, context.Canceled) || seen > 1000 {
-			t.Errorf("%s with its context cancelled at the first item: %v after %d items, want context.Canceled within 1000", name, err, seen)
+		if name != "GrantsOf" { // one grant: nothing to notice
+			err := s.Update(ctx, func(tx revoke.Tx) error { _, err := iter(cancelled, tx); return err })
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s with a cancelled context: %v, want context.Canceled", name, err)
+			}
 		}
-		// Uncancelled, it visits every item.
-		seen = 0
-		if err := s.View(ctx, func(tx revoke.Tx) error { return iter(ctx, tx, func() { seen++ }) }); err != nil || seen != n {
-			t.Errorf("%s: %d items, %v; want %d", name, seen, err, n)
+		var got int
+		err := s.Update(ctx, func(tx revoke.Tx) error {
+			var err error
+			got, err = iter(ctx, tx)
+			return errors.Join(err, errRollBack)
+		})
+		if !errors.Is(err, errRollBack) || got != want[name] {
+			t.Errorf("%s: %d items, %v; want %d", name, got, err, want[name])
 		}
 	}
 }
+
+// errRollBack rolls an Update back.
+var errRollBack = errors.New("roll back")
 
 func TestReopenPersists(t *testing.T) {
 	path := tempPath(t)
@@ -322,7 +339,7 @@ func TestRecordRoundTrip(t *testing.T) {
 
 	update(t, s, func(tx revoke.Tx) error {
 		for _, rec := range recs {
-			if err := tx.Put(ctx, rec); err != nil {
+			if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
 				return err
 			}
 		}
@@ -339,7 +356,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	for _, exp := range []time.Time{{}, time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1677, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		rec := newRecord("bad-"+exp.String(), exp)
 		rec.ExpiresAt = exp
-		err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec) })
+		err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) })
 		if err == nil {
 			t.Errorf("Put with ExpiresAt %v succeeded", exp)
 		}
@@ -350,7 +367,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	// So are absurdly long strings.
 	long := newRecord("long", time.Now())
 	long.Subject = strings.Repeat("s", 1<<17)
-	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, long) }); err == nil {
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{long}) }); err == nil {
 		t.Error("Put of a 128 KiB subject succeeded")
 	}
 }
@@ -364,7 +381,7 @@ func TestIndexMaintenance(t *testing.T) {
 	g1, g2 := revoke.TokenID("g1"), revoke.TokenID("g2")
 	rec := newRecord("tok", now.Add(-time.Hour))
 	rec.Grant = g1
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, rec) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) })
 	members, expired, revs := indexes(t, s, g1, now)
 	if len(members) != 1 || len(expired) != 1 || len(revs) != 0 {
 		t.Fatalf("after Put: %d members, %d expired, %d revocations; want 1, 1, 0", len(members), len(expired), len(revs))
@@ -372,21 +389,31 @@ func TestIndexMaintenance(t *testing.T) {
 
 	// Revoke it.
 	rec.Seq = 5
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, rec) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) })
 	if _, _, revs = indexes(t, s, g1, now); len(revs) != 1 || revs[0] != rec.Revocation() {
 		t.Fatalf("after revoking: revocations %+v, want %+v", revs, rec.Revocation())
 	}
 
-	// Move it to another grant, a later expiry and sequence.
-	moved := rec
-	moved.Grant, moved.ExpiresAt, moved.Seq, moved.Check = g2, now.Add(time.Hour), 9, 77
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, moved) })
+	// Put it again at a later expiry and sequence: the entries move.
+	later := rec
+	later.ExpiresAt, later.Seq, later.Check = now.Add(time.Hour), 9, 77
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{later}) })
 	members, expired, revs = indexes(t, s, g1, now)
-	if len(members) != 0 || len(expired) != 0 {
-		t.Errorf("after moving: old grant has %d members, %d expired; want none", len(members), len(expired))
+	if len(members) != 1 || len(expired) != 0 {
+		t.Errorf("after a later expiry: %d members, %d expired; want 1, 0", len(members), len(expired))
 	}
-	if len(revs) != 1 || revs[0] != moved.Revocation() {
-		t.Errorf("after moving: revocations %+v, want only %+v", revs, moved.Revocation())
+	if len(revs) != 1 || revs[0] != later.Revocation() {
+		t.Errorf("after a later Seq: revocations %+v, want only %+v", revs, later.Revocation())
+	}
+
+	// Delete it and put it again in another grant.
+	moved := later
+	moved.Grant = g2
+	update(t, s, func(tx revoke.Tx) error {
+		return errors.Join(tx.Delete(ctx, []revoke.ID{moved.ID}), tx.Put(ctx, []revoke.Record{moved}))
+	})
+	if members, _, revs = indexes(t, s, g1, now); len(members) != 0 || len(revs) != 1 || revs[0] != moved.Revocation() {
+		t.Errorf("after moving: old grant has %d members, revocations %+v; want none, %+v", len(members), revs, moved.Revocation())
 	}
 	if members, expired, _ = indexes(t, s, g2, now.Add(2*time.Hour)); len(members) != 1 || len(expired) != 1 {
 		t.Errorf("after moving: new grant has %d members, %d expired by then; want 1, 1", len(members), len(expired))
@@ -395,17 +422,17 @@ func TestIndexMaintenance(t *testing.T) {
 	// Un-revoke (a store stores what it is given).
 	live := moved
 	live.Seq = 0
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, live) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{live}) })
 	if _, _, revs = indexes(t, s, g2, now); len(revs) != 0 {
 		t.Errorf("after clearing Seq: %d revocations, want 0", len(revs))
 	}
 
 	// Delete removes everything; deleting again does nothing.
 	update(t, s, func(tx revoke.Tx) error {
-		if err := tx.Delete(ctx, moved.ID); err != nil {
+		if err := tx.Delete(ctx, []revoke.ID{moved.ID, moved.ID}); err != nil {
 			return err
 		}
-		return tx.Delete(ctx, moved.ID)
+		return tx.Delete(ctx, []revoke.ID{moved.ID})
 	})
 	members, expired, revs = indexes(t, s, g2, now.Add(2*time.Hour))
 	if len(members)+len(expired)+len(revs) != 0 {
@@ -419,9 +446,10 @@ func TestIndexMaintenance(t *testing.T) {
 // TestLayout: a record lies under its grant's key ‖ its own ID, keys are
 // handed out in ascending order, the ids bucket maps every record's ID to
 // its grant's key, the grantkeys bucket maps to its key every grant that has
-// records but not its first token (and no other), the owners bucket holds one entry per grant and
-// client, and Put and Delete keep them in step as records move between
-// grants, all checked in the buckets themselves.
+// records but not its first token (and no other), the owners bucket holds
+// one entry per grant and client, and Put and Delete keep them in step as
+// records are deleted and put again in other grants, all checked in the
+// buckets themselves.
 func TestLayout(t *testing.T) {
 	db, err := bbolt.Open(filepath.Join(t.TempDir(), "app.db"), 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
 	if err != nil {
@@ -438,188 +466,207 @@ func TestLayout(t *testing.T) {
 	a, b := newRecord("a", exp), newRecord("b", exp)
 	a.Parent, a.Grant, a.Kind = g.ID, g.ID, revoke.Access
 	b.Parent, b.Grant, b.Kind = g.ID, g.ID, revoke.Access
-	name := map[revoke.ID]string{g.ID: "g", o.ID: "o", a.ID: "a", b.ID: "b"}
-	keys := map[revoke.ID]string{} // the key each grant was first given
-
-	// check wants the buckets to hold exactly recs and their entries, the
-	// expiry index an entry per record, and Get and Grant to find each
-	// record as it was put.
-	check := func(step string, recs ...revoke.Record) {
-		t.Helper()
-		wantRecords, wantIDs, wantGrants, wantGrantKeys := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
-		grants := map[revoke.ID][]string{}
-		for _, r := range recs {
-			wantRecords[name[r.Grant]+"‖"+name[r.ID]] = ""
-			wantIDs[name[r.ID]] = name[r.Grant]
-			wantGrants[name[r.Grant]] = ""
-			wantGrantKeys[name[r.Grant]] = ""
-			grants[r.Grant] = append(grants[r.Grant], name[r.ID])
-		}
-		for _, r := range recs {
-			if r.Grant == r.ID {
-				delete(wantGrantKeys, name[r.ID])
-			}
-		}
-		gotRecords, gotIDs, gotGrants := map[string]string{}, map[string]string{}, map[string]string{}
-		var expiries, owners int
-		err := db.View(func(tx *bbolt.Tx) error {
-			top := tx.Bucket([]byte("revocation"))
-			if top.Bucket([]byte("members")) != nil {
-				t.Errorf("%s: the store has a members bucket", step)
-			}
-			byKey := map[string]string{} // grant key -> grant name
-			note := func(g revoke.ID, v []byte) {
-				if prev, ok := keys[g]; ok && prev != string(v) {
-					t.Errorf("%s: grant %s changed key from %x to %x", step, name[g], prev, v)
-				}
-				keys[g] = string(v)
-				byKey[string(v)] = name[g]
-				gotGrants[name[g]] = ""
-			}
-			// The grants without their first token are in grantkeys, the
-			// others' keys are their first token's ids entries.
-			gotGrantKeys := map[string]string{}
-			err := top.Bucket([]byte("grantkeys")).ForEach(func(k, v []byte) error {
-				if len(k) != 32 || len(v) != 8 {
-					return fmt.Errorf("grantkeys entry of %d+%d bytes", len(k), len(v))
-				}
-				note(revoke.ID(k), v)
-				gotGrantKeys[name[revoke.ID(k)]] = ""
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				if r.Grant == r.ID {
-					if v := top.Bucket([]byte("ids")).Get(r.ID[:]); v != nil {
-						note(r.ID, v)
-					}
-				}
-			}
-			if fmt.Sprint(gotGrantKeys) != fmt.Sprint(wantGrantKeys) {
-				t.Errorf("%s: grantkeys entries of %v, want %v", step, gotGrantKeys, wantGrantKeys)
-			}
-			err = top.Bucket([]byte("records")).ForEach(func(k, v []byte) error {
-				if len(k) != 40 {
-					return fmt.Errorf("records key of %d bytes", len(k))
-				}
-				gotRecords[byKey[string(k[:8])]+"‖"+name[revoke.ID(k[8:])]] = ""
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			err = top.Bucket([]byte("ids")).ForEach(func(k, v []byte) error {
-				if len(k) != 32 || len(v) != 8 {
-					return fmt.Errorf("ids entry of %d+%d bytes", len(k), len(v))
-				}
-				gotIDs[name[revoke.ID(k)]] = byKey[string(v)]
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			expiries = top.Bucket([]byte("expiry")).Stats().KeyN
-			owners = top.Bucket([]byte("owners")).Stats().KeyN
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		if fmt.Sprint(gotRecords) != fmt.Sprint(wantRecords) {
-			t.Errorf("%s: records keys %v, want %v", step, gotRecords, wantRecords)
-		}
-		if fmt.Sprint(gotIDs) != fmt.Sprint(wantIDs) {
-			t.Errorf("%s: ids %v, want %v", step, gotIDs, wantIDs)
-		}
-		if fmt.Sprint(gotGrants) != fmt.Sprint(wantGrants) {
-			t.Errorf("%s: grant keys of %v, want %v", step, gotGrants, wantGrants)
-		}
-		if expiries != len(recs) {
-			t.Errorf("%s: %d expiry index entries, want %d", step, expiries, len(recs))
-		}
-		// Every record has client "c" and no subject: one entry per grant.
-		if owners != len(wantGrants) {
-			t.Errorf("%s: %d owners entries, want %d (one per grant)", step, owners, len(wantGrants))
-		}
-		for _, r := range recs {
-			if got, found := get(t, s, r.ID); !found || got != r {
-				t.Errorf("%s: Get(%s) = %+v (found %v), want %+v", step, name[r.ID], got, found, r)
-			}
-		}
-		for _, grant := range []revoke.ID{g.ID, o.ID, a.ID, b.ID} {
-			var got []string
-			for _, id := range grantMembers(t, s, grant) {
-				got = append(got, name[id])
-			}
-			want := grants[grant]
-			slices.Sort(got)
-			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("%s: Grant(%s) = %v, want %v", step, name[grant], got, want)
-			}
-		}
-	}
+	l := &layout{t: t, db: db, s: s, keys: map[revoke.ID]string{}, name: map[revoke.ID]string{g.ID: "g", o.ID: "o", a.ID: "a", b.ID: "b"}}
 	put := func(recs ...revoke.Record) {
 		t.Helper()
+		update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, recs) })
+	}
+	// move deletes r and puts it again, in the grant it names.
+	move := func(r revoke.Record) {
+		t.Helper()
 		update(t, s, func(tx revoke.Tx) error {
-			for _, r := range recs {
-				if err := tx.Put(ctx, r); err != nil {
-					return err
-				}
-			}
-			return nil
+			return errors.Join(tx.Delete(ctx, []revoke.ID{r.ID}), tx.Put(ctx, []revoke.Record{r}))
 		})
 	}
 
 	put(g, o, a, b)
-	check("Put", g, o, a, b)
+	l.check("Put", g, o, a, b)
 	// Grant keys ascend in the order the grants were created.
-	if keys[g.ID] >= keys[o.ID] {
-		t.Errorf("grant g, created first, has key %x, not below o's %x", keys[g.ID], keys[o.ID])
+	if l.keys[g.ID] >= l.keys[o.ID] {
+		t.Errorf("grant g, created first, has key %x, not below o's %x", l.keys[g.ID], l.keys[o.ID])
 	}
 
 	// Revoking rewrites the records in place.
 	g.Seq, a.Seq, b.Seq = 3, 3, 3
 	put(g, a, b)
-	check("revoking", g, o, a, b)
+	l.check("revoking", g, o, a, b)
 
 	// a moves to o's grant.
 	a.Grant = o.ID
-	put(a)
-	check("moving a member to another grant", g, o, a, b)
+	move(a)
+	l.check("moving a member to another grant", g, o, a, b)
 
 	// a starts a grant of its own.
 	a.Grant, a.Parent = a.ID, revoke.ID{}
-	put(a)
-	check("making a member a root", g, o, a, b)
+	move(a)
+	l.check("making a member a root", g, o, a, b)
 
 	// g, a root, joins o's grant; b stays in g's, without g.
 	g.Grant = o.ID
-	put(g)
-	check("making a root a member", g, o, a, b)
+	move(g)
+	l.check("making a root a member", g, o, a, b)
 
 	// Delete removes a record with its ids entry, from any grant.
-	update(t, s, func(tx revoke.Tx) error { return tx.Delete(ctx, b.ID) })
-	check("deleting a member", g, o, a)
-	update(t, s, func(tx revoke.Tx) error {
-		for _, id := range []revoke.ID{g.ID, o.ID, a.ID} {
-			if err := tx.Delete(ctx, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	check("deleting everything")
+	update(t, s, func(tx revoke.Tx) error { return tx.Delete(ctx, []revoke.ID{b.ID}) })
+	l.check("deleting a member", g, o, a)
+	update(t, s, func(tx revoke.Tx) error { return tx.Delete(ctx, []revoke.ID{g.ID, o.ID, a.ID}) })
+	l.check("deleting everything")
 	if _, _, revs := indexes(t, s, g.ID, exp.Add(time.Hour)); len(revs) != 0 {
 		t.Errorf("after deleting everything: %d revocations", len(revs))
 	}
 }
 
+// layout reads the buckets of a store for TestLayout, by the names of its
+// records.
+type layout struct {
+	t    *testing.T
+	db   *bbolt.DB
+	s    *bolt.Store
+	name map[revoke.ID]string
+	keys map[revoke.ID]string // the key each grant was first given
+}
+
+// buckets is what the buckets hold, by name: the records keys (grant ‖
+// record), the ids entries (record → grant), the grants that have a key,
+// those in grantkeys, and the number of expiry and owners entries.
+type buckets struct {
+	records, ids, grants, grantKeys map[string]string
+	expiries, owners                int
+}
+
+func newBuckets() buckets {
+	return buckets{records: map[string]string{}, ids: map[string]string{}, grants: map[string]string{}, grantKeys: map[string]string{}}
+}
+
+// want returns what the buckets hold with recs stored. Every record has
+// client "c" and no subject: one owners entry per grant.
+func (l *layout) want(recs []revoke.Record) buckets {
+	w := newBuckets()
+	for _, r := range recs {
+		w.records[l.name[r.Grant]+"‖"+l.name[r.ID]] = ""
+		w.ids[l.name[r.ID]] = l.name[r.Grant]
+		w.grants[l.name[r.Grant]] = ""
+		w.grantKeys[l.name[r.Grant]] = ""
+	}
+	for _, r := range recs {
+		if r.Grant == r.ID {
+			delete(w.grantKeys, l.name[r.ID])
+		}
+	}
+	w.expiries, w.owners = len(recs), len(w.grants)
+	return w
+}
+
+// check wants the buckets to hold exactly recs and their entries, and Get
+// and the grants' members to find each record as it was put.
+func (l *layout) check(step string, recs ...revoke.Record) {
+	l.t.Helper()
+	var got buckets
+	err := l.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		got, err = l.read(step, tx.Bucket([]byte("revocation")), recs)
+		return err
+	})
+	if err != nil {
+		l.t.Fatalf("%s: %v", step, err)
+	}
+	if want := l.want(recs); fmt.Sprint(got) != fmt.Sprint(want) {
+		l.t.Errorf("%s: buckets hold\n%v\nwant\n%v", step, got, want)
+	}
+	l.checkReads(step, recs)
+}
+
+// read reads the buckets of top, in which recs are stored.
+func (l *layout) read(step string, top *bbolt.Bucket, recs []revoke.Record) (buckets, error) {
+	if top.Bucket([]byte("members")) != nil {
+		l.t.Errorf("%s: the store has a members bucket", step)
+	}
+	got := newBuckets()
+	byKey, err := l.readGrantKeys(step, top, recs, got)
+	if err != nil {
+		return got, err
+	}
+	err = top.Bucket([]byte("records")).ForEach(func(k, v []byte) error {
+		if len(k) != 40 {
+			return fmt.Errorf("records key of %d bytes", len(k))
+		}
+		got.records[byKey[string(k[:8])]+"‖"+l.name[revoke.ID(k[8:])]] = ""
+		return nil
+	})
+	if err != nil {
+		return got, err
+	}
+	err = top.Bucket([]byte("ids")).ForEach(func(k, v []byte) error {
+		if len(k) != 32 || len(v) != 8 {
+			return fmt.Errorf("ids entry of %d+%d bytes", len(k), len(v))
+		}
+		got.ids[l.name[revoke.ID(k)]] = byKey[string(v)]
+		return nil
+	})
+	got.expiries = top.Bucket([]byte("expiry")).Stats().KeyN
+	got.owners = top.Bucket([]byte("owners")).Stats().KeyN
+	return got, err
+}
+
+// readGrantKeys reads the keys of the grants into got and returns the
+// grants' names by key. The grants without their first token are in
+// grantkeys, the others' keys are their first token's ids entries. A
+// grant's key never changes.
+func (l *layout) readGrantKeys(step string, top *bbolt.Bucket, recs []revoke.Record, got buckets) (map[string]string, error) {
+	byKey := map[string]string{}
+	note := func(g revoke.ID, v []byte) {
+		if prev, ok := l.keys[g]; ok && prev != string(v) {
+			l.t.Errorf("%s: grant %s changed key from %x to %x", step, l.name[g], prev, v)
+		}
+		l.keys[g] = string(v)
+		byKey[string(v)] = l.name[g]
+		got.grants[l.name[g]] = ""
+	}
+	err := top.Bucket([]byte("grantkeys")).ForEach(func(k, v []byte) error {
+		if len(k) != 32 || len(v) != 8 {
+			return fmt.Errorf("grantkeys entry of %d+%d bytes", len(k), len(v))
+		}
+		note(revoke.ID(k), v)
+		got.grantKeys[l.name[revoke.ID(k)]] = ""
+		return nil
+	})
+	for _, r := range recs {
+		if v := top.Bucket([]byte("ids")).Get(r.ID[:]); r.Grant == r.ID && v != nil {
+			note(r.ID, v)
+		}
+	}
+	return byKey, err
+}
+
+// checkReads wants Get to find each of recs as it was put, and the members
+// of each grant to be those of recs.
+func (l *layout) checkReads(step string, recs []revoke.Record) {
+	l.t.Helper()
+	grants := map[revoke.ID][]string{}
+	for _, r := range recs {
+		if got, found := get(l.t, l.s, r.ID); !found || got != r {
+			l.t.Errorf("%s: Get(%s) = %+v (found %v), want %+v", step, l.name[r.ID], got, found, r)
+		}
+		grants[r.Grant] = append(grants[r.Grant], l.name[r.ID])
+	}
+	for grant, n := range l.name {
+		var got []string
+		for _, id := range grantMembers(l.t, l.s, grant) {
+			got = append(got, l.name[id])
+		}
+		want := grants[grant]
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			l.t.Errorf("%s: members of %s = %v, want %v", step, n, got, want)
+		}
+	}
+}
+
 // TestGrantRecreated: a grant whose last record is deleted and which gets a
 // record again in the same transaction is a grant like any other: its key
-// is in the grantkeys bucket, and Get and Grant find the new record.
+// is in the grantkeys bucket, and Get and the grant's members find the new
+// record.
 func TestGrantRecreated(t *testing.T) {
 	s := mustOpen(t, tempPath(t), bolt.WithNoSync())
 	defer s.Close()
@@ -627,12 +674,12 @@ func TestGrantRecreated(t *testing.T) {
 	g := newRecord("g", exp)
 	a := newRecord("a", exp)
 	a.Parent, a.Grant, a.Kind = g.ID, g.ID, revoke.Access
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, g) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{g}) })
 	update(t, s, func(tx revoke.Tx) error {
-		if err := tx.Delete(ctx, g.ID); err != nil {
+		if err := tx.Delete(ctx, []revoke.ID{g.ID}); err != nil {
 			return err
 		}
-		return tx.Put(ctx, a) // g's grant, now without a record
+		return tx.Put(ctx, []revoke.Record{a}) // g's grant, now without a record
 	})
 	if got, found := get(t, s, a.ID); !found || got != a {
 		t.Errorf("Get after the grant was recreated = %+v (found %v), want %+v", got, found, a)
@@ -652,28 +699,25 @@ func TestExpiredOrderAndLimit(t *testing.T) {
 		rec := newRecord(fmt.Sprint("tok-", i), t0.Add(d))
 		recs = append(recs, rec)
 	}
-	update(t, s, func(tx revoke.Tx) error {
-		for _, rec := range recs {
-			if err := tx.Put(ctx, rec); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	count := func(before time.Time, limit int) (n int) {
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, recs) })
+	count := func(before time.Time, limit int) int {
+		var got []revoke.Record
 		err := s.View(ctx, func(tx revoke.Tx) error {
-			return tx.Expired(ctx, before, limit, func(rec revoke.Record) error {
-				if !rec.ExpiresAt.Before(before) {
-					t.Errorf("Expired(%v) returned a record expiring at %v", before, rec.ExpiresAt)
-				}
-				n++
-				return nil
-			})
+			ids, err := tx.Expired(ctx, before, limit)
+			if err == nil {
+				got, err = tx.Get(ctx, ids)
+			}
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		for _, rec := range got {
+			if !rec.ExpiresAt.Before(before) {
+				t.Errorf("Expired(%v) returned a record expiring at %v", before, rec.ExpiresAt)
+			}
+		}
+		return len(got)
 	}
 	for _, c := range []struct {
 		before time.Time
@@ -823,7 +867,7 @@ func TestCorruptRecords(t *testing.T) {
 			records.Put(key(gk(g1), id6), bytes.Clone(records.Get(key(gk(g0), revoke.TokenID("access-0"))))),
 			ids.Put(id6[:], gk(g1)),
 			// A record of its own grant (as its value says) stored
-			// under refresh-1's grant key, which Grant finds.
+			// under refresh-1's grant key, which RevokeGrants reads.
 			records.Put(key(gk(g1), garbage(8)), good),
 			// 7: an ids entry that is not a grant key.
 			ids.Put(id7[:], []byte{1, 2, 3}),
@@ -831,9 +875,9 @@ func TestCorruptRecords(t *testing.T) {
 			records.Put(append(gk(g2), 'x'), good),
 			// refresh-3 stored under its grant's key with a value
 			// naming another grant, refresh-1's. Get finds the
-			// contradiction; Grant of refresh-3 cannot: that record is
-			// taken for a member of another grant, and refresh-3's
-			// grant for one without records.
+			// contradiction; RevokeGrants of refresh-3 cannot: that
+			// record is taken for a member of another grant, and
+			// refresh-3's grant for one without records.
 			records.Put(key(gk(g3), g3), bytes.Clone(records.Get(key(gk(g1), revoke.TokenID("access-1"))))),
 			top.Bucket([]byte("revoked")).Put([]byte("short"), []byte{1}),
 		)
@@ -842,49 +886,51 @@ func TestCorruptRecords(t *testing.T) {
 	defer s.Close()
 	for _, id := range []revoke.ID{garbage(0), garbage(1), garbage(2), garbage(3), garbage(4), garbage(5), garbage(6), garbage(7), g3} {
 		err := s.View(ctx, func(tx revoke.Tx) error {
-			_, _, err := tx.Get(ctx, id)
+			_, err := tx.Get(ctx, []revoke.ID{id})
 			return err
 		})
 		if !errors.Is(err, bolt.ErrCorrupt) {
 			t.Errorf("Get of %x: %v, want ErrCorrupt", id[:4], err)
 		}
-		err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Delete(ctx, id) })
+		err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Delete(ctx, []revoke.ID{id}) })
 		if !errors.Is(err, bolt.ErrCorrupt) {
 			t.Errorf("Delete of %x: %v, want ErrCorrupt", id[:4], err)
 		}
 	}
 	for name, g := range map[string]revoke.ID{"a record of another grant": g1, "a short key": g2} {
-		err := s.View(ctx, func(tx revoke.Tx) error {
-			return tx.Grant(ctx, g, func(revoke.Record) error { return nil })
+		err := s.Update(ctx, func(tx revoke.Tx) error {
+			_, err := tx.RevokeGrants(ctx, 1, []revoke.ID{g})
+			return err
 		})
 		if !errors.Is(err, bolt.ErrCorrupt) {
-			t.Errorf("Grant over %s: %v, want ErrCorrupt", name, err)
+			t.Errorf("RevokeGrants over %s: %v, want ErrCorrupt", name, err)
 		}
 	}
 	// The undamaged grant reads as before.
 	if n := len(grantMembers(t, s, g0)); n != 2 {
-		t.Errorf("Grant of the undamaged grant: %d members, want 2", n)
+		t.Errorf("members of the undamaged grant: %d members, want 2", n)
 	}
 	if _, err := revoke.New(s); !errors.Is(err, bolt.ErrCorrupt) {
 		t.Errorf("revoke.New over a damaged revocation index: %v, want ErrCorrupt", err)
 	}
 }
 
-// grantMembers returns the IDs Grant reports for grant.
+// grantMembers returns the IDs of the records of grant.
 func grantMembers(t *testing.T, s revoke.Store, grant revoke.ID) []revoke.ID {
 	t.Helper()
 	var ids []revoke.ID
 	err := s.View(ctx, func(tx revoke.Tx) error {
-		return tx.Grant(ctx, grant, func(r revoke.Record) error {
+		recs, err := bolt.Members(tx, grant)
+		for _, r := range recs {
 			if r.Grant != grant {
-				t.Errorf("Grant(%x) reported a record of grant %x", grant[:4], r.Grant[:4])
+				t.Errorf("members of %x: a record of grant %x", grant[:4], r.Grant[:4])
 			}
 			ids = append(ids, r.ID)
-			return nil
-		})
+		}
+		return err
 	})
 	if err != nil {
-		t.Fatalf("Grant: %v", err)
+		t.Fatalf("members: %v", err)
 	}
 	return ids
 }
@@ -892,7 +938,7 @@ func grantMembers(t *testing.T, s revoke.Store, grant revoke.ID) []revoke.ID {
 func TestNoSync(t *testing.T) {
 	path := tempPath(t)
 	s := mustOpen(t, path, bolt.WithNoSync())
-	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, newRecord("x", time.Now())) })
+	update(t, s, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{newRecord("x", time.Now())}) })
 	s.Close()
 	s = mustOpen(t, path)
 	defer s.Close()

@@ -91,6 +91,14 @@ func (t *tx) get(id revoke.ID) (revoke.Record, grantKey, bool, error) {
 
 // Get returns the stored records of ids, each once.
 func (t *tx) Get(_ context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	return getEach(ids, func(id revoke.ID) (revoke.Record, bool, error) {
+		rec, _, found, err := t.get(id)
+		return rec, found, err
+	})
+}
+
+// getEach returns the records get finds of ids, each once.
+func getEach(ids []revoke.ID, get func(revoke.ID) (revoke.Record, bool, error)) ([]revoke.Record, error) {
 	recs := make([]revoke.Record, 0, len(ids))
 	seen := make(map[revoke.ID]struct{}, len(ids))
 	for _, id := range ids {
@@ -98,7 +106,7 @@ func (t *tx) Get(_ context.Context, ids []revoke.ID) ([]revoke.Record, error) {
 			continue
 		}
 		seen[id] = struct{}{}
-		rec, _, found, err := t.get(id)
+		rec, found, err := get(id)
 		if err != nil {
 			return nil, fmt.Errorf("bolt: Get: %w", err)
 		}
@@ -185,7 +193,11 @@ func (t *tx) Put(_ context.Context, recs []revoke.Record) error {
 
 // put stores rec under its grant's key ‖ rec.ID with its index entries:
 // a new record with all of them (and its grant's, for the grant's first
-// record), a replaced one with those that changed.
+// record), a replaced one with those that changed. A record replaced keeps
+// its grant and owners (see revoke.Store, "Records and grants"), but for
+// one deleted and put again, in another grant, within the journal's
+// commits that reach the tree together, as their last version alone:
+// that one is deleted, then inserted anew.
 func (t *tx) put(rec revoke.Record) error {
 	// bbolt keeps the key and value slices given to Put until the
 	// transaction ends, so each gets fresh memory.
@@ -197,24 +209,15 @@ func (t *tx) put(rec revoke.Record) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("replacing %w", err)
-	case existed:
-		if err := sameGrant(old, rec); err != nil {
-			return err
-		}
+	case !existed:
+		return t.insert(rec, val)
+	case old.Grant == rec.Grant && old.ClientID == rec.ClientID && old.Subject == rec.Subject:
 		return t.replace(old, rec, gk, val)
 	}
-	return t.insert(rec, val)
-}
-
-// sameGrant returns an error when next, replacing old, moves it to another
-// grant or changes its owners, which the contract rules out (see
-// revoke.Store, "Records and grants"): the grant and owners indexes hold
-// one entry per grant.
-func sameGrant(old, next revoke.Record) error {
-	if old.Grant != next.Grant || old.ClientID != next.ClientID || old.Subject != next.Subject {
-		return fmt.Errorf("record %s of grant %s cannot change its grant, client or subject (to grant %s)", old.ID, old.Grant, next.Grant)
+	if err := t.delete(rec.ID); err != nil {
+		return err
 	}
-	return nil
+	return t.insert(rec, val)
 }
 
 // insert stores rec, which the store does not hold, encoded as val, with

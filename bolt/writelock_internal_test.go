@@ -24,7 +24,7 @@ func TestUpdateStopsWaitingAtItsDeadline(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, rec("a", "a")) })
+		done <- s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec("a", "a")}) })
 	}()
 	select {
 	case err := <-done:

@@ -43,6 +43,11 @@ func (s *state) apply(w *overlay, seq uint64) {
 }
 
 func (s *state) put(rec revoke.Record) {
+	// A transaction may delete a record and put it again under another
+	// grant: the record it replaces leaves its grant first.
+	if old, ok := s.records[rec.ID]; ok && old.Grant != rec.Grant {
+		s.remove(rec.ID)
+	}
 	s.records[rec.ID] = rec
 	members := s.grants[rec.Grant]
 	if members == nil {

@@ -25,8 +25,10 @@ import (
 // its parent's Grant otherwise. The Revoker keeps these invariants, and
 // imports must keep them too (revokectl checks them):
 //
-//   - A record never moves to another grant: a Put of an ID the store holds
-//     carries the same Grant, ClientID and Subject as the stored record.
+//   - A record never moves to another grant: a Put of an ID the store
+//     holds, as the transaction sees it, carries the same Grant, ClientID
+//     and Subject as the stored record. (A record deleted may be Put again
+//     under another grant, in the same transaction too.)
 //   - Every record of a grant has the grant's ClientID and Subject.
 //
 // So the owner indexes (see GrantsOf) need one entry per grant: the entry
