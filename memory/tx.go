@@ -61,18 +61,19 @@ func (t *tx) each(fn func(revoke.Record) bool) {
 func (t *tx) members(grant revoke.ID) []revoke.ID {
 	var ids []revoke.ID
 	for id := range t.base.grants[grant] {
-		if _, ok := t.get(id); ok {
+		if rec, ok := t.get(id); ok && rec.Grant == grant {
 			ids = append(ids, id)
 		}
 	}
-	if t.writes != nil {
-		for _, id := range t.writes.grants[grant] {
-			if _, inBase := t.base.grants[grant][id]; inBase {
-				continue // counted above
-			}
-			if _, ok := t.writes.records[id]; ok {
-				ids = append(ids, id)
-			}
+	if t.writes == nil {
+		return ids
+	}
+	for _, id := range t.writes.grants[grant] {
+		if _, inBase := t.base.grants[grant][id]; inBase {
+			continue // seen above
+		}
+		if rec, ok := t.writes.records[id]; ok && rec.Grant == grant {
+			ids = append(ids, id)
 		}
 	}
 	return ids

@@ -29,6 +29,7 @@ var contractTests = []struct {
 	{"Put", []property{
 		{"Batch", testPutBatch}, {"ReplacesRecord", testPutReplacesRecord},
 		{"MemberWithoutRootAddsGrant", testPutMemberWithoutRoot},
+		{"AgainUnderAnotherGrant", testPutAgainUnderAnotherGrant},
 	}},
 	{"Delete", []property{{"Batch", testDeleteBatch}, {"LastRecordDropsGrant", testDeleteLastRecordDropsGrant}}},
 	{"RevokeGrants", []property{

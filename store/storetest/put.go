@@ -159,3 +159,46 @@ func testPutMemberWithoutRoot(f *fixture) {
 		return wantRevocations("RevokeGrants of a grant without its root", revs, seq, member)
 	})
 }
+
+// testPutAgainUnderAnotherGrant: a record deleted may be Put again under
+// another grant, in the same transaction: it leaves its old grant, whose
+// RevokeGrants no longer finds it and which GrantsOf no longer lists once
+// it has no record, and joins the new one.
+func testPutAgainUnderAnotherGrant(f *fixture) {
+	oldRoot := withOwners(f.rec("old-root", revoke.ID{}), "c1", "moved-from")
+	newRoot := withOwners(f.rec("new-root", revoke.ID{}), "c1", "moved-to")
+	member := withOwners(f.rec("member", oldRoot.ID), "c1", "moved-from")
+	f.put(oldRoot, newRoot, member)
+	moved := withOwners(f.rec("member", newRoot.ID), "c1", "moved-to")
+	f.inAndAfter(func(tx revoke.Tx) error {
+		if err := tx.Delete(f.ctx, []revoke.ID{oldRoot.ID, member.ID}); err != nil {
+			return err
+		}
+		return tx.Put(f.ctx, []revoke.Record{moved})
+	}, func(tx revoke.Tx, when string) error {
+		from, err := tx.GrantsOf(f.ctx, revoke.BySubject, "moved-from", revoke.ID{}, 10)
+		if err != nil {
+			return err
+		}
+		to, err := tx.GrantsOf(f.ctx, revoke.BySubject, "moved-to", revoke.ID{}, 10)
+		if err != nil {
+			return err
+		}
+		return errors.Join(wantIDs("GrantsOf of the grant left without records, "+when, from, nil),
+			wantIDs("GrantsOf of the grant the record joined, "+when, to, []revoke.ID{newRoot.ID}))
+	})
+	f.update(func(tx revoke.Tx) error {
+		seq, revs, err := revokeGrants(f.ctx, tx, oldRoot.ID)
+		if err != nil {
+			return err
+		}
+		return wantRevocations("RevokeGrants of the grant the record left", revs, seq)
+	})
+	f.update(func(tx revoke.Tx) error {
+		seq, revs, err := revokeGrants(f.ctx, tx, newRoot.ID)
+		if err != nil {
+			return err
+		}
+		return wantRevocations("RevokeGrants of the grant the record joined", revs, seq, newRoot, moved)
+	})
+}
