@@ -41,7 +41,8 @@ func TestUpdateCancelledBeforeCommitWritesNothing(t *testing.T) {
 		t.Errorf("Update cancelled before its commit: err = %v, want context.Canceled", err)
 	}
 	err = s.View(context.Background(), func(tx revoke.Tx) error {
-		if recs, err := tx.Get(context.Background(), []revoke.ID{rec.ID}); err != nil || len(recs) != 0 { found := len(recs) != 0
+		if recs, err := tx.Get(context.Background(), []revoke.ID{rec.ID}); err != nil || len(recs) != 0 {
+			found := len(recs) != 0
 			return fmt.Errorf("Get = (found %v, %v), want nothing", found, err)
 		}
 		return nil
