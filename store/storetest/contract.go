@@ -45,6 +45,7 @@ var contractTests = []struct {
 	{"Expired", []property{{"Cutoff", testExpiredCutoff}, {"Limit", testExpiredLimit}, {"OwnWrites", testExpiredOwnWrites}}},
 	{"Scan", []property{{"Paging", testScanPaging}, {"OwnWrites", testScanOwnWrites}}},
 	{"Capabilities", []property{{"Stable", testCapabilitiesStable}}},
+	{"View", []property{{"NotBlockedByUpdate", testViewNotBlockedByUpdate}}},
 }
 
 // runContract runs contractTests, one subtest per method and property.
