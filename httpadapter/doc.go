@@ -383,7 +383,7 @@
 // must also reject requests that carry no token where one is required. Over a
 // store that several processes share (the sqlite backend), a revocation
 // committed by another process reaches IsRevoked within the Revoker's sync
-// interval (revoke.WithSyncInterval), not at once.
+// interval (revoke.FollowPolicy.Interval), not at once.
 //
 // OpenAPI states the default limits; a handler configured with other limits
 // enforces those instead, and its document should say so.

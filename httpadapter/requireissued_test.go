@@ -162,7 +162,7 @@ func TestRequireIssuedSeesAnotherProcess(t *testing.T) {
 	mem := memory.New()
 	c := newClock()
 	open := func() *revoke.Revoker {
-		rev, err := revoke.New(&viewStore{Store: mem, shared: true}, revoke.WithClock(c.Now), revoke.WithSyncInterval(time.Hour))
+		rev, err := revoke.New(&viewStore{Store: mem, shared: true}, revoke.WithClock(c.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 		if err != nil {
 			t.Fatal(err)
 		}

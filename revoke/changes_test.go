@@ -77,7 +77,7 @@ func issue(t *testing.T, r *revoke.Revoker, tok revoke.Token) {
 func TestChangeLogGetsEveryRevocation(t *testing.T) {
 	ctx := context.Background()
 	m := memory.New()
-	r, err := revoke.New(&sharedStore{Store: m}, revoke.WithSyncInterval(5*time.Millisecond))
+	r, err := revoke.New(&sharedStore{Store: m}, revoke.WithFollow(revoke.FollowPolicy{Interval: 5 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestChangeLogGetsEveryRevocation(t *testing.T) {
 
 	// Another Revoker over the same store: this one learns of its
 	// revocation by sync, and logs it.
-	other, err := revoke.New(&sharedStore{Store: m}, revoke.WithSyncInterval(0))
+	other, err := revoke.New(&sharedStore{Store: m}, revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestChangeLogGetsEveryRevocation(t *testing.T) {
 // log them a second time.
 func TestChangeLogSyncDoesNotRepeatLocalRevocations(t *testing.T) {
 	ns := &notifyingStore{sharedStore: sharedStore{Store: memory.New()}, sig: make(chan struct{})}
-	r, err := revoke.New(ns, revoke.WithSyncInterval(time.Hour))
+	r, err := revoke.New(ns, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}

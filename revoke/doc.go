@@ -48,12 +48,12 @@
 //     records are: purging the expired members of a grant leaves the live
 //     ones, and their markers, so reuse is detected for the whole life of
 //     the family.
-//   - With a grace window (WithReuseGrace, off by default), the immediately
+//   - With a grace window (RotationPolicy.ReuseGrace, off by default), the immediately
 //     previous refresh token of the chain, presented again within the
 //     window (measured from its first rotation: grace retries do not
 //     extend it), rotates again, for clients whose response was lost; the
 //     successor it replaces is spent without grace. An older generation,
-//     a retry after the window, or more retries than WithGraceRetries
+//     a retry after the window, or more retries than RotationPolicy.GraceRetries
 //     allows, is reuse. The chain as committed decides, not timestamps:
 //     of concurrent Rotates of one token without grace exactly one wins.
 //
@@ -133,7 +133,7 @@
 // reuse, RevokeSubject, RevokeClient and RevokeUntracked revoke every
 // record still kept, whatever this Revoker's clock says of its expiry.
 // Expiry is judged in three places only, each with the purge grace
-// (WithPurgeGrace, DefaultPurgeGrace) as the allowance for skew: Purge
+// (PurgePolicy.Grace, DefaultPurgeGrace) as the allowance for skew: Purge
 // deletes records that expired more than the grace ago; the index sheds
 // such entries; and Issue and Rotate refuse a parent that has expired (a
 // refusal, which fails safe). Over a store with a clock of its own
@@ -166,11 +166,11 @@
 //     store. IsRevoked reads it without locks.
 //   - Only stores that other processes may write to (Capabilities.Shared,
 //     such as the sqlite backend) make New start a goroutine, the follower, which reads
-//     their revocations every sync interval (WithSyncInterval). Until it
+//     their revocations every sync interval (FollowPolicy.Interval). Until it
 //     does, a revocation committed by another process is not yet seen by
 //     IsRevoked in this one. Revocations made through this Revoker are seen
 //     at once.
-//   - Records are deleted only by Purge (or the janitor, WithJanitor). Each
+//   - Records are deleted only by Purge (or the janitor, PurgePolicy.Every). Each
 //     Revoker also sheds from its own index, at most once a minute, the
 //     entries that expired more than the purge grace ago, janitor or not, so
 //     its memory stays bounded by what is revoked and unexpired; New and the

@@ -17,7 +17,7 @@ import (
 // newest tokens included (RFC 9700 section 4.14.2).
 func ExampleRevoker_Rotate() {
 	ctx := context.Background()
-	r, err := revoke.New(memory.New(), revoke.WithReuseGrace(0))
+	r, err := revoke.New(memory.New(), revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: 0, GraceRetries: revoke.DefaultGraceRetries}))
 	if err != nil {
 		panic(err)
 	}

@@ -87,7 +87,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestNotifierWakesTheFollower(t *testing.T) {
 	m := memory.New()
-	writer, err := revoke.New(&sharedStore{Store: m}, revoke.WithSyncInterval(0))
+	writer, err := revoke.New(&sharedStore{Store: m}, revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestNotifierWakesTheFollower(t *testing.T) {
 	ns := &notifyingStore{sharedStore: sharedStore{Store: m}, sig: make(chan struct{})}
 	// The poll would come only after an hour: only the signal can bring
 	// the revocation.
-	follower, err := revoke.New(ns, revoke.WithSyncInterval(time.Hour))
+	follower, err := revoke.New(ns, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,14 +115,14 @@ func TestNotifierWakesTheFollower(t *testing.T) {
 
 func TestLagAndMaxLag(t *testing.T) {
 	m := memory.New()
-	writer, err := revoke.New(&sharedStore{Store: m}, revoke.WithSyncInterval(0))
+	writer, err := revoke.New(&sharedStore{Store: m}, revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer writer.Close()
 	issueAndRevoke(t, writer, "before")
 	ss := &sharedStore{Store: m}
-	r, err := revoke.New(ss, revoke.WithSyncInterval(10*time.Millisecond), revoke.WithMaxLag(100*time.Millisecond))
+	r, err := revoke.New(ss, revoke.WithFollow(revoke.FollowPolicy{Interval: 10 * time.Millisecond, MaxLag: 100 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestLagAndMaxLag(t *testing.T) {
 }
 
 func TestLagOfAStoreNotShared(t *testing.T) {
-	r, err := revoke.New(memory.New(), revoke.WithMaxLag(time.Hour))
+	r, err := revoke.New(memory.New(), revoke.WithFollow(revoke.FollowPolicy{Interval: revoke.DefaultSyncInterval, MaxLag: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,9 +177,9 @@ func TestLagOfAStoreNotShared(t *testing.T) {
 
 func TestMaxLagValidated(t *testing.T) {
 	for _, opts := range [][]revoke.Option{
-		{revoke.WithMaxLag(-time.Second)},
-		{revoke.WithSyncInterval(time.Second), revoke.WithMaxLag(time.Second)},
-		{revoke.WithMaxLag(500 * time.Millisecond)}, // below the default sync interval
+		{revoke.WithFollow(revoke.FollowPolicy{Interval: revoke.DefaultSyncInterval, MaxLag: -time.Second})},
+		{revoke.WithFollow(revoke.FollowPolicy{Interval: time.Second, MaxLag: time.Second})},
+		{revoke.WithFollow(revoke.FollowPolicy{Interval: revoke.DefaultSyncInterval, MaxLag: 500 * time.Millisecond})}, // below the default sync interval
 	} {
 		if r, err := revoke.New(memory.New(), opts...); err == nil {
 			_ = r.Close()
@@ -190,14 +190,14 @@ func TestMaxLagValidated(t *testing.T) {
 
 func TestIsRevokedDoesNotAllocateWithMaxLag(t *testing.T) {
 	m := memory.New()
-	writer, err := revoke.New(&sharedStore{Store: m}, revoke.WithSyncInterval(0))
+	writer, err := revoke.New(&sharedStore{Store: m}, revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer writer.Close()
 	issueAndRevoke(t, writer, "revoked")
 	ss := &sharedStore{Store: m}
-	r, err := revoke.New(ss, revoke.WithSyncInterval(10*time.Millisecond), revoke.WithMaxLag(50*time.Millisecond))
+	r, err := revoke.New(ss, revoke.WithFollow(revoke.FollowPolicy{Interval: 10 * time.Millisecond, MaxLag: 50 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func TestIndexAgainstModel(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
-	r, err := revoke.New(memory.New(), revoke.WithClock(clock), revoke.WithPurgeGrace(0))
+	r, err := revoke.New(memory.New(), revoke.WithClock(clock), revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestIndexConcurrentReaders(t *testing.T) {
 	var now atomic.Int64
 	now.Store(time.Unix(1_800_000_000, 0).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	r, err := revoke.New(memory.New(), revoke.WithClock(clock), revoke.WithPurgeGrace(0))
+	r, err := revoke.New(memory.New(), revoke.WithClock(clock), revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestObserverEvents(t *testing.T) {
 	// expires at a known step, however slow the machine.
 	var ahead atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
-	r, err := revoke.New(fs, revoke.WithObserver(rec.observe), revoke.WithPurgeGrace(0), revoke.WithClock(clock))
+	r, err := revoke.New(fs, revoke.WithObserver(rec.observe), revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch}), revoke.WithClock(clock))
 	mustDo(t, err)
 	defer r.Close()
 	raw := []string{"root-secret", "access-secret", "next-secret", "again-secret", "lone-access", "bob-root", "short-lived"}
@@ -176,7 +176,7 @@ func TestObserverFollower(t *testing.T) {
 	now := time.Now()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	r, err := revoke.New(s, revoke.WithObserver(rec.observe), revoke.WithSyncInterval(5*time.Millisecond), revoke.WithClock(clock))
+	r, err := revoke.New(s, revoke.WithObserver(rec.observe), revoke.WithFollow(revoke.FollowPolicy{Interval: 5 * time.Millisecond}), revoke.WithClock(clock))
 	mustDo(t, err)
 	defer r.Close()
 	// Another process revokes a token.
@@ -290,10 +290,10 @@ func TestLifecycleOptionsValidated(t *testing.T) {
 		name string
 		opt  revoke.Option
 	}{
-		{"NegativeGrace", revoke.WithReuseGrace(-time.Second)},
-		{"HugeGrace", revoke.WithReuseGrace(revoke.MaxReuseGrace + 1)},
-		{"ZeroRetries", revoke.WithGraceRetries(0)},
-		{"HugeRetries", revoke.WithGraceRetries(revoke.MaxGraceRetries + 1)},
+		{"NegativeGrace", revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: -time.Second, GraceRetries: revoke.DefaultGraceRetries})},
+		{"HugeGrace", revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: revoke.MaxReuseGrace + 1, GraceRetries: revoke.DefaultGraceRetries})},
+		{"ZeroRetries", revoke.WithRotation(revoke.RotationPolicy{GraceRetries: 0})},
+		{"HugeRetries", revoke.WithRotation(revoke.RotationPolicy{GraceRetries: revoke.MaxGraceRetries + 1})},
 		{"ZeroBatch", revoke.WithOwnerBatch(0)},
 		{"HugeBatch", revoke.WithOwnerBatch(revoke.MaxOwnerBatch + 1)},
 	} {
@@ -307,7 +307,7 @@ func TestLifecycleOptionsValidated(t *testing.T) {
 			}
 		})
 	}
-	r, err := revoke.New(memory.New(), revoke.WithReuseGrace(revoke.MaxReuseGrace), revoke.WithGraceRetries(revoke.MaxGraceRetries), revoke.WithOwnerBatch(revoke.MaxOwnerBatch))
+	r, err := revoke.New(memory.New(), revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: revoke.MaxReuseGrace, GraceRetries: revoke.MaxGraceRetries}), revoke.WithOwnerBatch(revoke.MaxOwnerBatch))
 	mustDo(t, err)
 	r.Close()
 }

@@ -280,8 +280,8 @@ func TestLookupStoreErrors(t *testing.T) {
 func TestLookupSeesAnotherProcess(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.New()
-	writer, c := newKeyedOn(t, &sharedStore{Store: mem}, revoke.WithSyncInterval(time.Hour))
-	reader, _ := newKeyedOn(t, &sharedStore{Store: mem}, revoke.WithSyncInterval(time.Hour),
+	writer, c := newKeyedOn(t, &sharedStore{Store: mem}, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
+	reader, _ := newKeyedOn(t, &sharedStore{Store: mem}, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}),
 		revoke.WithClock(c.Now))
 	mustDo(t, writer.Issue(ctx, revoke.Token{Value: "tok", Kind: revoke.Access, ClientID: "app", ExpiresAt: c.now.Add(time.Hour)}))
 	if _, err := writer.Revoke(ctx, "tok", "app"); err != nil {

@@ -18,19 +18,19 @@ import (
 func TestNewRefusesBadOptions(t *testing.T) {
 	cases := map[string][]revoke.Option{
 		"nil option":              {nil},
-		"nil option after others": {revoke.WithPurgeGrace(time.Minute), nil},
+		"nil option after others": {revoke.WithPurge(revoke.PurgePolicy{Grace: time.Minute, Batch: revoke.DefaultPurgeBatch}), nil},
 		"nil clock":               {revoke.WithClock(nil)},
 		"nil logger":              {revoke.WithLogger(nil)},
-		"negative grace":          {revoke.WithPurgeGrace(-time.Second)},
-		"grace over the bound":    {revoke.WithPurgeGrace(revoke.MaxPurgeGrace + 1)},
-		"zero batch":              {revoke.WithPurgeBatch(0)},
-		"negative batch":          {revoke.WithPurgeBatch(-1)},
-		"batch of MaxInt":         {revoke.WithPurgeBatch(math.MaxInt)},
-		"batch of 1<<24":          {revoke.WithPurgeBatch(1 << 24)},
-		"negative janitor":        {revoke.WithJanitor(-time.Second)},
-		"janitor of 1ns":          {revoke.WithJanitor(time.Nanosecond)},
-		"negative sync interval":  {revoke.WithSyncInterval(-time.Second)},
-		"sync interval of 1ns":    {revoke.WithSyncInterval(time.Nanosecond)},
+		"negative grace":          {revoke.WithPurge(revoke.PurgePolicy{Grace: -time.Second, Batch: revoke.DefaultPurgeBatch})},
+		"grace over the bound":    {revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.MaxPurgeGrace + 1, Batch: revoke.DefaultPurgeBatch})},
+		"zero batch":              {revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.DefaultPurgeGrace, Batch: 0})},
+		"negative batch":          {revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.DefaultPurgeGrace, Batch: -1})},
+		"batch of MaxInt":         {revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.DefaultPurgeGrace, Batch: math.MaxInt})},
+		"batch of 1<<24":          {revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.DefaultPurgeGrace, Batch: 1 << 24})},
+		"negative janitor":        {revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.DefaultPurgeGrace, Batch: revoke.DefaultPurgeBatch, Every: -time.Second})},
+		"janitor of 1ns":          {revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.DefaultPurgeGrace, Batch: revoke.DefaultPurgeBatch, Every: time.Nanosecond})},
+		"negative sync interval":  {revoke.WithFollow(revoke.FollowPolicy{Interval: -time.Second})},
+		"sync interval of 1ns":    {revoke.WithFollow(revoke.FollowPolicy{Interval: time.Nanosecond})},
 	}
 	for name, opts := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -51,8 +51,8 @@ func TestNewRefusesBadOptions(t *testing.T) {
 // TestNewAcceptsBounds checks that the bounds themselves are accepted.
 func TestNewAcceptsBounds(t *testing.T) {
 	r, err := revoke.New(memory.New(),
-		revoke.WithPurgeGrace(revoke.MaxPurgeGrace), revoke.WithPurgeBatch(revoke.MaxPurgeBatch),
-		revoke.WithJanitor(revoke.MinJanitorInterval), revoke.WithSyncInterval(revoke.MinSyncInterval))
+		revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.MaxPurgeGrace, Batch: revoke.MaxPurgeBatch, Every: revoke.MinJanitorInterval}),
+		revoke.WithFollow(revoke.FollowPolicy{Interval: revoke.MinSyncInterval}))
 	if err != nil {
 		t.Fatalf("New at the bounds: %v", err)
 	}
@@ -63,7 +63,7 @@ func TestNewAcceptsBounds(t *testing.T) {
 // records it deletes, not the batch limit: with the largest batch, a purge
 // of an empty store allocates next to nothing.
 func TestPurgeAllocatesWithWhatItFinds(t *testing.T) {
-	r, err := revoke.New(memory.New(), revoke.WithPurgeBatch(revoke.MaxPurgeBatch))
+	r, err := revoke.New(memory.New(), revoke.WithPurge(revoke.PurgePolicy{Grace: revoke.DefaultPurgeGrace, Batch: revoke.MaxPurgeBatch}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,14 +83,14 @@ func TestPurgeAllocatesWithWhatItFinds(t *testing.T) {
 	}
 }
 
-// TestJanitorPurges checks that WithJanitor purges in the background.
+// TestJanitorPurges checks that PurgePolicy.Every purges in the background.
 func TestJanitorPurges(t *testing.T) {
 	start := time.Now()
 	var offset atomic.Int64
 	clock := func() time.Time { return start.Add(time.Duration(offset.Load())) }
 	now := start
 	s := memory.New()
-	r, err := revoke.New(s, revoke.WithClock(clock), revoke.WithJanitor(revoke.MinJanitorInterval), revoke.WithPurgeGrace(0))
+	r, err := revoke.New(s, revoke.WithClock(clock), revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch, Every: revoke.MinJanitorInterval}))
 	if err != nil {
 		t.Fatal(err)
 	}

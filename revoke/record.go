@@ -136,7 +136,7 @@ type Record struct {
 	// the nanosecond, in UTC; the zero time while Successor is zero.
 	RotatedAt time.Time
 	// Retries is how many grace retries rotated this token again after
-	// its first rotation (see WithReuseGrace).
+	// its first rotation (see RotationPolicy.ReuseGrace).
 	Retries uint32
 	// Superseded marks a successor replaced by a grace retry of its
 	// parent: the token whose response was lost. It is spent without

@@ -46,8 +46,8 @@ var maxExpiry = time.Unix(0, math.MaxInt64)
 
 // New returns a Revoker over s. It loads the revocations s holds into the
 // in-memory index, streaming them in one read transaction. New starts no
-// goroutine unless asked: WithJanitor starts the janitor, and a Shared store
-// (with the default WithSyncInterval) starts the follower that reads other
+// goroutine unless asked: PurgePolicy.Every starts the janitor, and a Shared store
+// (with the default FollowPolicy.Interval) starts the follower that reads other
 // processes' revocations. Close stops them and closes s. If New fails, s is
 // left open.
 //
@@ -407,9 +407,9 @@ func revokeToken(ctx context.Context, t *txn, id ID, client string, revs []Revoc
 // its grant. It is true until the token has expired and its record has been
 // purged, and false for a token never issued. IsRevoked answers from memory
 // without touching the store and without allocating, except over a Shared
-// store whose follower was turned off (WithSyncInterval(0)), or a key
+// store whose follower was turned off (FollowPolicy.Interval 0), or a key
 // function (WithTokenKey) that allocates. A token the key function refuses is
-// reported revoked, with an error wrapping ErrInvalidToken. With WithMaxLag,
+// reported revoked, with an error wrapping ErrInvalidToken. With FollowPolicy.MaxLag,
 // a token the index does not hold as revoked gets an error wrapping ErrStale
 // while the index lags the store by more than the bound.
 func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
@@ -473,8 +473,8 @@ func (r *Revoker) get(ctx context.Context, id ID) (rec Record, found bool, err e
 }
 
 // Purge deletes the records of tokens that expired more than the purge
-// grace ago (see WithPurgeGrace), in transactions of at most the purge batch
-// (see WithPurgeBatch) so that it never holds the store for long, and
+// grace ago (see PurgePolicy.Grace), in transactions of at most the purge batch
+// (see PurgePolicy.Batch) so that it never holds the store for long, and
 // returns how many it deleted. A revoked token stays revoked until its own
 // record is purged, so purging never makes a live token of a revoked grant
 // look live. On error, the batches already committed stay deleted.

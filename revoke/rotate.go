@@ -23,7 +23,7 @@ var ErrReused = errors.New("revoke: refresh token reused")
 //     *FieldError. Nothing is stored, as for Issue under such a parent.
 //   - old already spent: reuse. Every live token of the grant is revoked
 //     in the same transaction and Rotate returns an error wrapping
-//     ErrReused. With a grace window (WithReuseGrace), the immediately
+//     ErrReused. With a grace window (RotationPolicy.ReuseGrace), the immediately
 //     previous token of the chain, presented again within the window and
 //     within the grace retries, rotates again instead: Rotate returns nil,
 //     and the successor it replaces is spent from then on, without grace.
@@ -157,7 +157,7 @@ func (ro *rotation) checkNew(ctx context.Context, t *txn, p Record) (bool, error
 }
 
 // graceRetry reports whether presenting p, a spent refresh token, again is
-// a grace retry (see WithReuseGrace), and if so marks the successor it
+// a grace retry (see RotationPolicy.ReuseGrace), and if so marks the successor it
 // replaces as superseded.
 func (r *Revoker) graceRetry(ctx context.Context, t *txn, p Record, now time.Time) (bool, error) {
 	g := r.opts.life

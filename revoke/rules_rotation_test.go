@@ -146,7 +146,7 @@ func testIssueUnderSpentParent(t *testing.T, open func(*testing.T) revoke.Store)
 
 func testGraceImmediateParentOnly(t *testing.T, open func(*testing.T) revoke.Store) {
 	t.Run("Immediate", func(t *testing.T) {
-		e := setup(t, open, revoke.WithReuseGrace(time.Minute))
+		e := setup(t, open, revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: time.Minute, GraceRetries: revoke.DefaultGraceRetries}))
 		r0 := e.issue(revoke.Refresh, "c1", "", 24*time.Hour)
 		r1 := e.rotate(r0, "c1")
 		lost := e.rotate(r1, "c1") // its response is lost
@@ -165,7 +165,7 @@ func testGraceImmediateParentOnly(t *testing.T, open func(*testing.T) revoke.Sto
 		e.wantRevoked("grant after the superseded token's reuse", r0, r1, r2, lost)
 	})
 	t.Run("OlderGeneration", func(t *testing.T) {
-		e := setup(t, open, revoke.WithReuseGrace(time.Minute))
+		e := setup(t, open, revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: time.Minute, GraceRetries: revoke.DefaultGraceRetries}))
 		r0 := e.issue(revoke.Refresh, "c1", "", 24*time.Hour)
 		r1 := e.rotate(r0, "c1")
 		r2 := e.rotate(r1, "c1")
@@ -182,8 +182,8 @@ func testGraceWindow(t *testing.T, open func(*testing.T) revoke.Store) {
 		reused  bool
 		options []revoke.Option
 	}{
-		{"Within", time.Minute - time.Nanosecond, false, []revoke.Option{revoke.WithReuseGrace(time.Minute)}},
-		{"After", time.Minute, true, []revoke.Option{revoke.WithReuseGrace(time.Minute)}},
+		{"Within", time.Minute - time.Nanosecond, false, []revoke.Option{revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: time.Minute, GraceRetries: revoke.DefaultGraceRetries})}},
+		{"After", time.Minute, true, []revoke.Option{revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: time.Minute, GraceRetries: revoke.DefaultGraceRetries})}},
 		{"Off", 0, true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -206,7 +206,7 @@ func testGraceWindow(t *testing.T, open func(*testing.T) revoke.Store) {
 }
 
 func testGraceRetries(t *testing.T, open func(*testing.T) revoke.Store) {
-	e := setup(t, open, revoke.WithReuseGrace(time.Minute), revoke.WithGraceRetries(2))
+	e := setup(t, open, revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: time.Minute, GraceRetries: 2}))
 	r0 := e.issue(revoke.Refresh, "c1", "", 24*time.Hour)
 	toks := []string{r0, e.rotate(r0, "c1")}
 	for i := range 2 {
@@ -224,7 +224,7 @@ func testGraceRetries(t *testing.T, open func(*testing.T) revoke.Store) {
 // testGraceWindowFixed checks that the grace window is measured from the
 // first rotation: grace retries do not slide it.
 func testGraceWindowFixed(t *testing.T, open func(*testing.T) revoke.Store) {
-	e := setup(t, open, revoke.WithReuseGrace(10*time.Second), revoke.WithGraceRetries(3))
+	e := setup(t, open, revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: 10 * time.Second, GraceRetries: 3}))
 	r0 := e.issue(revoke.Refresh, "c1", "", 24*time.Hour)
 	toks := []string{r0, e.rotate(r0, "c1")}
 	e.clock.Advance(9 * time.Second)
@@ -326,7 +326,7 @@ func testOwnerBatches(t *testing.T, open func(*testing.T) revoke.Store) {
 // keeps the spent markers of its live ones, so reuse is detected for the
 // whole life of the family.
 func testPurgeKeepsReuseDetection(t *testing.T, open func(*testing.T) revoke.Store) {
-	e := setup(t, open, revoke.WithPurgeGrace(0))
+	e := setup(t, open, revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch}))
 	r0 := e.issue(revoke.Refresh, "c1", "", time.Hour) // short-lived root
 	a0 := e.issue(revoke.Access, "c1", r0, time.Hour)
 	r1 := e.rotate(r0, "c1")

@@ -276,7 +276,7 @@ func testIssueUnderExpiredParent(t *testing.T, open func(*testing.T) revoke.Stor
 }
 
 func testPurgeKeepsGrantRevoked(t *testing.T, open func(*testing.T) revoke.Store) {
-	e := setup(t, open, revoke.WithPurgeGrace(0))
+	e := setup(t, open, revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch}))
 	// The root expires first; the rotated refresh token and its access
 	// token outlive it.
 	root := e.issue(revoke.Refresh, "c1", "", time.Hour)

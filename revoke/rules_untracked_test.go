@@ -15,7 +15,7 @@ import (
 func testRevokeUntracked(t *testing.T, open func(*testing.T) revoke.Store) {
 	s := open(t)
 	c := newClock()
-	r1, err := revoke.New(keepOpen{s}, revoke.WithClock(c.Now), revoke.WithSyncInterval(0), revoke.WithPurgeGrace(0))
+	r1, err := revoke.New(keepOpen{s}, revoke.WithClock(c.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: 0}), revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch}))
 	if err != nil {
 		t.Fatalf("revoke.New: %v", err)
 	}
@@ -43,7 +43,7 @@ func testRevokeUntracked(t *testing.T, open func(*testing.T) revoke.Store) {
 	if err := r1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r2, err := revoke.New(s, revoke.WithClock(c.Now), revoke.WithPurgeGrace(0))
+	r2, err := revoke.New(s, revoke.WithClock(c.Now), revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: revoke.DefaultPurgeBatch}))
 	if err != nil {
 		t.Fatalf("revoke.New: %v", err)
 	}

@@ -19,7 +19,7 @@ func (r *Revoker) indexed(revs []Revocation) {
 // grace ago, at most once per shedInterval, so that the index stays bounded
 // by what is revoked and unexpired even in a process that never purges
 // (the replicas of a shared store other than the one running the janitor,
-// or a Revoker without WithJanitor). The follower calls it after every
+// or a Revoker without PurgePolicy.Every). The follower calls it after every
 // catch-up; writes call it after they commit. A sweep visits every entry
 // of the index once.
 func (r *Revoker) shed() {

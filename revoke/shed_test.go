@@ -61,7 +61,7 @@ func TestFollowerShedsExpired(t *testing.T) {
 	ctx := context.Background()
 	clock := &lockedClock{now: time.Now()}
 	s := followedStore{memory.New()}
-	r, err := revoke.New(s, revoke.WithClock(clock.Now), revoke.WithSyncInterval(5*time.Millisecond))
+	r, err := revoke.New(s, revoke.WithClock(clock.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: 5 * time.Millisecond}))
 	mustDo(t, err)
 	defer r.Close()
 	for _, tok := range []string{"a", "b", "c"} {

@@ -137,7 +137,7 @@ type Capabilities struct {
 	// the postgres backend: replicas on any hosts). A Revoker over a
 	// Shared store follows its revocation sequence so that revocations
 	// committed elsewhere reach its index within the sync interval (see
-	// WithSyncInterval); over a store that is not Shared it never reads the
+	// FollowPolicy.Interval); over a store that is not Shared it never reads the
 	// store's revocations after New. A Shared store must serialize writes
 	// across processes and make sequence numbers visible in order (see
 	// Store).

@@ -52,7 +52,7 @@
 // others' within its sync interval). A revocation reaches the served list
 // as soon as the Issuer reads it, in a millisecond or so on the replica
 // that made it; on the others, after the store's sync interval
-// (revoke.WithSyncInterval, 1 s by default). The bit array is compressed in
+// (revoke.FollowPolicy.Interval, 1 s by default). The bit array is compressed in
 // chunks of 8 KiB (65,536 entries), each compressed on its own at the
 // highest level and cached: a revocation recompresses its chunk only, so a
 // list of 10 million entries is served again in about 9 ms, rather than

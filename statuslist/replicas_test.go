@@ -32,7 +32,7 @@ func TestReplicasFlipEntriesOverPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rv, err := revoke.New(s, revoke.WithSyncInterval(50*time.Millisecond))
+		rv, err := revoke.New(s, revoke.WithFollow(revoke.FollowPolicy{Interval: 50 * time.Millisecond}))
 		if err != nil {
 			_ = s.Close()
 			t.Fatal(err)

@@ -115,7 +115,7 @@ func TestCurlRotationSession(t *testing.T) {
 // again within the window rotates again; the token it replaced is then
 // reuse.
 func TestRefreshGrace(t *testing.T) {
-	c := newObservedServer(t, revoke.WithReuseGrace(time.Minute))
+	c := newObservedServer(t, revoke.WithRotation(revoke.RotationPolicy{ReuseGrace: time.Minute, GraceRetries: revoke.DefaultGraceRetries}))
 	_, t1 := c.token(url.Values{"clientId": {"my-app"}})
 	_, lost := c.refresh(t1.RefreshToken, "my-app") // the response is lost
 	r, t3 := c.refresh(t1.RefreshToken, "my-app")

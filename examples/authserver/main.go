@@ -100,7 +100,7 @@ type config struct {
 	store string
 	path  string
 	auth  authFlags // see clientauth.go
-	// reuseGrace is the refresh rotation grace window (revoke.WithReuseGrace).
+	// reuseGrace is the refresh rotation grace window (revoke.RotationPolicy.ReuseGrace).
 	reuseGrace time.Duration
 	// jwt mints access tokens as JWTs with a status claim, under issuer.
 	jwt    bool
@@ -197,8 +197,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("opening %s store: %w", cfg.store, err)
 	}
-	ropts := []revoke.Option{revoke.WithLogger(log), revoke.WithJanitor(10 * time.Minute),
-		revoke.WithReuseGrace(cfg.reuseGrace), revoke.WithObserver(audit(log))}
+	purge, rotation := revoke.DefaultPurge(), revoke.DefaultRotation()
+	purge.Every, rotation.ReuseGrace = 10*time.Minute, cfg.reuseGrace
+	ropts := []revoke.Option{revoke.WithLogger(log), revoke.WithPurge(purge), revoke.WithRotation(rotation), revoke.WithObserver(audit(log))}
 	if cfg.jwt {
 		// A JWT is its issuer and jti, however it is spelled.
 		ropts = append(ropts, revoke.WithTokenKey(jwtkey.KeyOrOpaque))

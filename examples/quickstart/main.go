@@ -37,7 +37,9 @@ func run(ctx context.Context, addr, db string) error {
 	if err != nil {
 		return err
 	}
-	rv, err := revoke.New(store, revoke.WithJanitor(time.Hour)) // the janitor purges expired records
+	purge := revoke.DefaultPurge()
+	purge.Every = time.Hour // the janitor purges expired records
+	rv, err := revoke.New(store, revoke.WithPurge(purge))
 	if err != nil {
 		store.Close()
 		return err

@@ -113,7 +113,9 @@ func Replicas(ctx context.Context, serve func(*revoke.Revoker) error) error {
 	if err != nil {
 		return err
 	}
-	revoker, err := revoke.New(store, revoke.WithMaxLag(5*time.Second)) // fail closed past 5 s of lag
+	follow := revoke.DefaultFollow()
+	follow.MaxLag = 5 * time.Second // fail closed past 5 s of lag
+	revoker, err := revoke.New(store, revoke.WithFollow(follow))
 	// README end: postgres
 	if err != nil {
 		store.Close()

@@ -260,7 +260,7 @@ func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
 		// keepOpen: closing r after each round leaves s open for the next.
-		r, err := revoke.New(keepOpen{s}, revoke.WithSyncInterval(0))
+		r, err := revoke.New(keepOpen{s}, revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 		if err != nil {
 			b.Fatal(err)
 		}

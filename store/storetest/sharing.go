@@ -96,7 +96,7 @@ func isShared(s revoke.Store) bool {
 // Shared with both Revokers converging.
 func testConverge(t *testing.T, open func(*testing.T) revoke.Store, reopen func(*testing.T, revoke.Store) (revoke.Store, error)) {
 	const interval = 10 * time.Millisecond
-	e := setup(t, open, revoke.WithSyncInterval(interval))
+	e := setup(t, open, revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
 	g1 := e.newGrant("c1", 2)
 	s2, err := reopen(t, e.store)
 	if err != nil {
@@ -106,7 +106,7 @@ func testConverge(t *testing.T, open func(*testing.T) revoke.Store, reopen func(
 		return
 	}
 	requireShared(t, e, s2)
-	r2, err := revoke.New(s2, revoke.WithClock(e.clock.Now), revoke.WithSyncInterval(interval))
+	r2, err := revoke.New(s2, revoke.WithClock(e.clock.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
 	if err != nil {
 		_ = s2.Close()
 		t.Fatalf("revoke.New over the second Store: %v", err)

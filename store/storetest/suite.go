@@ -114,7 +114,7 @@ func testIndexLoadedAtNew(t *testing.T, open func(*testing.T) revoke.Store) {
 	// can only come from what New loaded.
 	s := open(t)
 	c := newClock()
-	r1, err := revoke.New(keepOpen{s}, revoke.WithClock(c.Now), revoke.WithSyncInterval(0))
+	r1, err := revoke.New(keepOpen{s}, revoke.WithClock(c.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 	if err != nil {
 		t.Fatalf("revoke.New: %v", err)
 	}
@@ -271,7 +271,7 @@ func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 }
 
 func testPurge(t *testing.T, open func(*testing.T) revoke.Store) {
-	e := setup(t, open, revoke.WithPurgeGrace(time.Minute))
+	e := setup(t, open, revoke.WithPurge(revoke.PurgePolicy{Grace: time.Minute, Batch: revoke.DefaultPurgeBatch}))
 	short := e.issue(revoke.Access, "c1", "", time.Minute)
 	shortRevoked := e.issue(revoke.Access, "c1", "", time.Minute)
 	long := e.issue(revoke.Access, "c1", "", time.Hour)
@@ -306,7 +306,7 @@ func testPurge(t *testing.T, open func(*testing.T) revoke.Store) {
 }
 
 func testPurgeInBatches(t *testing.T, open func(*testing.T) revoke.Store) {
-	e := setup(t, open, revoke.WithPurgeGrace(0), revoke.WithPurgeBatch(3))
+	e := setup(t, open, revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: 3}))
 	var live []string
 	for i := range 10 {
 		e.issue(revoke.Access, "c1", "", time.Minute)

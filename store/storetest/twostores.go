@@ -30,13 +30,13 @@ const (
 func openPair(t *testing.T, open func(*testing.T) revoke.Store, reopen func(*testing.T, revoke.Store) (revoke.Store, error)) (*env, *env) {
 	t.Helper()
 	const interval = 10 * time.Millisecond
-	e := setup(t, open, revoke.WithSyncInterval(interval))
+	e := setup(t, open, revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
 	s2, err := reopen(t, e.store)
 	if err != nil {
 		t.Skipf("the backend refuses a second Store over the same data (%v): there are no two Stores to race", err)
 	}
 	requireShared(t, e, s2)
-	r2, err := revoke.New(s2, revoke.WithClock(e.clock.Now), revoke.WithSyncInterval(interval))
+	r2, err := revoke.New(s2, revoke.WithClock(e.clock.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
 	if err != nil {
 		_ = s2.Close()
 		t.Fatalf("revoke.New over the second Store: %v", err)
