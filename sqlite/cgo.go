@@ -34,13 +34,10 @@ func classify(err error) error {
 
 // tuneConn sets the pragmas the DSN cannot on each connection Open makes:
 // the page size of a new database, which only counts before its first
-// write (journal_mode=WAL is one, so it comes after), WAL mode, and the
-// WAL's checkpoint threshold in pages of the database's page size.
+// write (Store.setWAL's switch to WAL mode is one, so it comes after), and
+// the WAL's checkpoint threshold in pages of the database's page size.
 func tuneConn(c *sqlite3.SQLiteConn) error {
 	if _, err := c.Exec(fmt.Sprintf("PRAGMA page_size = %d", pageSize), nil); err != nil {
-		return err
-	}
-	if _, err := c.Exec("PRAGMA journal_mode = WAL", nil); err != nil {
 		return err
 	}
 	size := int64(pageSize)

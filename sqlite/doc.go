@@ -116,15 +116,12 @@
 // removes them. Every query searches an index, and costs in proportion to
 // the rows it touches.
 //
-// Schema version 2 added the rotation state and indexes on subject and
-// client, which version 3 replaced with revoke_owners; version 4 keyed the
-// tokens by gkey; version 5 added status_list and status_idx. Open
-// migrates older tables in place, in one transaction.
-//
-// revoke_meta holds the schema version of the prefix's tables and the
-// sequence counter. Open and New migrate older tables in one BEGIN
-// IMMEDIATE transaction, so that processes starting together on a new file
-// do not race, and refuse tables of a newer version with ErrVersion. The
+// revoke_meta holds the schema version of the prefix's tables (5, see
+// SchemaVersion) and the sequence counter. Open and New create missing
+// tables in one BEGIN IMMEDIATE transaction, so that processes starting
+// together on a new file do not race, and refuse tables of any other
+// version with ErrVersion: a newer one, or one of the versions 1 to 4,
+// which predate the first release and are not migrated. The
 // version is kept in the meta table rather than in PRAGMA user_version
 // because New puts the tables into the application's database: the
 // application may use user_version for its own schema, and one database
@@ -158,9 +155,9 @@
 //     over a database opened read-only (mode=ro in the data source name)
 //     succeeds if the tables are up to date: reads work, and every write
 //     fails with ErrReadOnly.
-//   - Open and New create or migrate the tables of their prefix: a mistyped
+//   - Open and New create the tables of their prefix: a mistyped
 //     WithTablePrefix makes an empty Store beside the real one. Tools that
 //     only read (inspecting, exporting) should open WithReadOnly, which
-//     creates, migrates and writes nothing, and fails with ErrNotMigrated
-//     when the prefix's tables are missing or at an older version.
+//     creates and writes nothing, and fails with ErrNotMigrated when the
+//     prefix's tables are missing.
 package sqlite

@@ -12,9 +12,11 @@ import (
 // them with detail, and wrap the driver's error where there is one.
 var (
 	// ErrVersion is returned by Open and New when the database holds this
-	// Store's tables at a schema version newer than this package knows: a
-	// newer release of the library has migrated them. Nothing is changed.
-	ErrVersion = fmt.Errorf("sqlite: schema version is newer than this package supports: %w", revoke.ErrVersion)
+	// Store's tables at a schema version other than SchemaVersion: a newer
+	// one, written by a newer release of the library, or one of the
+	// versions 1 to 4, which predate the first release and are not
+	// migrated. Nothing is changed.
+	ErrVersion = fmt.Errorf("sqlite: unsupported schema version: %w", revoke.ErrVersion)
 
 	// ErrNotDatabase is returned by Open and New when the file is not a
 	// SQLite database (or is encrypted).
@@ -27,15 +29,14 @@ var (
 	// ErrReadOnly is returned when the database cannot be written: the file
 	// or its directory is read-only, or the database was opened read-only.
 	// Open reports it for a file it cannot write, New when it needs to
-	// create or migrate the tables, and Update otherwise.
+	// create the tables, and Update otherwise.
 	ErrReadOnly = fmt.Errorf("sqlite: database is read-only: %w", revoke.ErrReadOnly)
 
 	// ErrNotMigrated is returned by Open and New WithReadOnly when the
-	// prefix's tables do not exist, or are at an older schema version than
-	// this package's: a read-only Store creates and migrates nothing. (A
+	// prefix's tables do not exist: a read-only Store creates nothing. (A
 	// mistyped WithTablePrefix is the usual cause.) The error wraps
 	// ErrReadOnly too.
-	ErrNotMigrated = errors.New("sqlite: the tables are missing or at an older schema version")
+	ErrNotMigrated = errors.New("sqlite: the tables are missing")
 
 	// ErrOption is returned by Open and New for an invalid Option or path.
 	ErrOption = fmt.Errorf("sqlite: invalid option: %w", revoke.ErrInvalidOption)
@@ -46,6 +47,12 @@ var (
 	// another backend (memory, bolt) that needs no cgo.
 	ErrNeedsCgo = errors.New("sqlite: this program was built without cgo; the sqlite backend needs cgo and a C compiler (CGO_ENABLED=1, gcc)")
 )
+
+// errBusy classifies SQLITE_BUSY and SQLITE_LOCKED: another connection or
+// process held the lock for longer than the busy timeout (WithBusyTimeout).
+// It wraps revoke.ErrUnavailable, so that callers (the HTTP handler's 503)
+// know a retry may succeed. Nothing was written.
+var errBusy = fmt.Errorf("sqlite: database is locked past the busy timeout: %w", revoke.ErrUnavailable)
 
 // errZeroStore is returned by every method of a Store that was not made by
 // Open or New.

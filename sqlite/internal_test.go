@@ -4,13 +4,11 @@ package sqlite
 
 import (
 	"context"
-	"math"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/sdkauth/revocation/revoke"
@@ -199,139 +197,6 @@ func TestNewPragmas(t *testing.T) {
 	}
 	if got := pragma(t, db, "busy_timeout"); got != "10" {
 		t.Errorf("application's busy_timeout = %s after Update, want its 10 restored", got)
-	}
-}
-
-// TestMigrateFromVersion1: tables of schema version 1 are brought to the
-// current version on Open, keeping their rows, which then carry no rotation
-// state and are found by subject and client.
-func TestMigrateFromVersion1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v1.db")
-	db, err := sqlx.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := newQueries("revoke_")
-	stmts := append([]string{createMeta}, migrations[0]...)
-	stmts = append(stmts,
-		`INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', 1)`,
-		`INSERT INTO "{p}tokens" (grant_id, id, check_sum, kind, client_id, subject, expires_at)
-			VALUES (x'0101010101010101010101010101010101010101010101010101010101010101',
-			        x'0101010101010101010101010101010101010101010101010101010101010101', 7, 2, 'c1', 'alice', 9000000000000000000)`,
-	)
-	for _, stmt := range stmts {
-		if _, err := db.Exec(q.fill(stmt)); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-	s, err := Open(path)
-	if err != nil {
-		t.Fatalf("Open of a version 1 database: %v", err)
-	}
-	defer s.Close()
-	var id revoke.ID
-	for i := range id {
-		id[i] = 1
-	}
-	err = s.View(context.Background(), func(tx revoke.Tx) error {
-		recs, err := tx.Get(context.Background(), []revoke.ID{id})
-		if err != nil || len(recs) != 1 || recs[0].Spent() || !recs[0].RotatedAt.IsZero() || recs[0].Subject != "alice" {
-			t.Errorf("migrated row: %+v, err %v", recs, err)
-		}
-		grants, err := tx.GrantsOf(context.Background(), revoke.BySubject, "alice", revoke.ID{}, 10)
-		if err != nil || len(grants) != 1 || grants[0] != id {
-			t.Errorf("Grants(alice) after migration = %x, %v", grants, err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v int
-	if err := s.db.Get(&v, q.fill(getVersion)); err != nil || v != schemaVersion || schemaVersion != 5 {
-		t.Errorf("schema version after Open = %d (%v), want %d = 5", v, err, schemaVersion)
-	}
-}
-
-// TestMigrateFromVersion4: tables of schema version 4, from before Status
-// List entries, are brought to the current version on Open: their rows,
-// live and revoked, read with the zero StatusRef (RevokedSince still from
-// the seq index alone), and new rows keep their Status.
-func TestMigrateFromVersion4(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v4.db")
-	db, err := sqlx.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := newQueries("revoke_")
-	stmts := []string{createMeta}
-	for _, m := range migrations[:4] {
-		stmts = append(stmts, m...)
-	}
-	stmts = append(stmts,
-		`INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', 4)`,
-		`UPDATE "{p}meta" SET value = 9 WHERE name = 'seq'`,
-		// A live refresh token and a revoked access token of its grant.
-		`INSERT INTO "{p}tokens" (gkey, id, grant_id, check_sum, kind, client_id, subject, expires_at)
-			VALUES (1, x'0101010101010101010101010101010101010101010101010101010101010101',
-			        x'0101010101010101010101010101010101010101010101010101010101010101', 7, 2, 'c1', 'alice', 9000000000000000000)`,
-		`INSERT INTO "{p}tokens" (gkey, id, grant_id, parent, check_sum, kind, client_id, subject, expires_at, seq)
-			VALUES (1, x'0202020202020202020202020202020202020202020202020202020202020202',
-			        x'0101010101010101010101010101010101010101010101010101010101010101',
-			        x'0101010101010101010101010101010101010101010101010101010101010101', 8, 1, 'c1', 'alice', 9000000000000000000, 9)`,
-	)
-	for _, stmt := range stmts {
-		if _, err := db.Exec(q.fill(stmt)); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-	s, err := Open(path)
-	if err != nil {
-		t.Fatalf("Open of a version 4 database: %v", err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	root, access := revoke.ID{}, revoke.ID{}
-	for i := range root {
-		root[i], access[i] = 1, 2
-	}
-	with := revoke.Record{ID: revoke.TokenID("new"), Kind: revoke.Access, ClientID: "c1", Subject: "alice", Parent: root, Grant: root,
-		ExpiresAt: time.Unix(0, 9000000000000000000).UTC(), Seq: 10, Status: revoke.StatusRef{List: math.MaxUint64, Index: math.MaxUint32}}
-	err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{with}) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.View(ctx, func(tx revoke.Tx) error {
-		for _, id := range []revoke.ID{root, access} {
-			recs, err := tx.Get(ctx, []revoke.ID{id})
-			if err != nil || len(recs) != 1 || !recs[0].Status.IsZero() {
-				t.Errorf("migrated row %x: %+v, err %v; want the zero Status", id[:1], recs, err)
-			}
-		}
-		if recs, err := tx.Get(ctx, []revoke.ID{with.ID}); err != nil || len(recs) != 1 || recs[0].Status != with.Status {
-			t.Errorf("new row: %+v, err %v; want Status %+v", recs, err, with.Status)
-		}
-		var revs []revoke.Revocation
-		err := tx.RevokedSince(ctx, 0, func(rev revoke.Revocation) error { revs = append(revs, rev); return nil })
-		if err != nil || len(revs) != 2 || revs[0].ID != access || !revs[0].Status.IsZero() || revs[1].Status != with.Status {
-			t.Errorf("RevokedSince after migration = %+v, %v; want the migrated revocation with the zero Status, then the new one's", revs, err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plan []struct {
-		ID, Parent, NotUsed int
-		Detail              string
-	}
-	if err := s.db.Select(&plan, "EXPLAIN QUERY PLAN "+s.q.revokedSince, 0); err != nil {
-		t.Fatal(err)
-	}
-	if len(plan) != 1 || !strings.Contains(plan[0].Detail, "COVERING INDEX revoke_tokens_seq") {
-		t.Errorf("RevokedSince after migration: plan %+v, want the covering seq index alone", plan)
 	}
 }
 

@@ -74,12 +74,8 @@ type options struct {
 	err         error // the first invalid option
 }
 
-func defaultOptions() options {
-	return options{prefix: DefaultTablePrefix, busyTimeout: DefaultBusyTimeout, sync: SynchronousFull}
-}
-
 func buildOptions(opts []Option) (options, error) {
-	o := defaultOptions()
+	o := options{prefix: DefaultTablePrefix, busyTimeout: DefaultBusyTimeout, sync: SynchronousFull}
 	for _, opt := range opts {
 		if opt == nil {
 			return o, fmt.Errorf("%w: nil Option", ErrOption)
@@ -149,11 +145,10 @@ func WithSynchronous(s Synchronous) Option {
 }
 
 // WithReadOnly opens the Store for reading only, as bolt.WithReadOnly does
-// for a bbolt file: nothing is created, migrated or written. The database
-// must already hold the prefix's tables at this package's schema version;
-// Open and New fail with an error wrapping ErrNotMigrated (and ErrReadOnly)
-// when the tables are missing or at an older version, and with ErrVersion
-// at a newer one. Open opens the file read-only (SQLite's mode=ro), so it
+// for a bbolt file: nothing is created or written. The database must
+// already hold the prefix's tables at this package's schema version; Open
+// and New fail with an error wrapping ErrNotMigrated (and ErrReadOnly)
+// when the tables are missing, and with ErrVersion at another version. Open opens the file read-only (SQLite's mode=ro), so it
 // reads a file it may not write, and fails rather than create a file that
 // does not exist; it leaves the journal mode as the file has it. View works;
 // Update returns an error wrapping ErrReadOnly, so a revoke.Revoker over the

@@ -75,38 +75,6 @@ func TestWithReadOnlyCreatesNothing(t *testing.T) {
 	}
 }
 
-// TestWithReadOnlyOlderSchema: tables at an older schema version are not
-// migrated by a read-only Store, which refuses them.
-func TestWithReadOnlyOlderSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "revoke.db")
-	s, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	db := sqlx.MustOpen("sqlite3", path)
-	defer db.Close()
-	db.MustExec(`UPDATE revoke_meta SET value = value - 1 WHERE name = 'schema_version'`)
-	var want int
-	if err := db.Get(&want, `SELECT value FROM revoke_meta WHERE name = 'schema_version'`); err != nil {
-		t.Fatal(err)
-	}
-
-	if s, err := sqlite.Open(path, sqlite.WithReadOnly()); !errors.Is(err, sqlite.ErrNotMigrated) {
-		if err == nil {
-			s.Close()
-		}
-		t.Fatalf("Open WithReadOnly of an older schema: %v, want ErrNotMigrated", err)
-	}
-	var got int
-	if err := db.Get(&got, `SELECT value FROM revoke_meta WHERE name = 'schema_version'`); err != nil {
-		t.Fatal(err)
-	}
-	if got != want {
-		t.Fatalf("schema version %d became %d", want, got)
-	}
-}
-
 // TestWithReadOnlyReads: a read-only Store beside a writable one reads what
 // it committed, including revocations committed after it opened (the
 // Revoker over it follows them), and refuses every write with ErrReadOnly.

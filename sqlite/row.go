@@ -10,9 +10,9 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// row is the record of a row of the tokens table (its columns but gkey,
-// the key of its grant, which is the store's own). The statements scan and
-// bind it by position (dest, args), without reflection.
+// row is a row of the tokens table as scanned (its columns but gkey, the
+// key of its grant, which is the store's own), by position (dest), without
+// reflection; argsOf binds a record the same way.
 type row struct {
 	ID        idValue
 	Check     int64
@@ -28,7 +28,7 @@ type row struct {
 	RotatedAt  sql.NullInt64 // NULL for the zero time
 	Retries    int64
 	Superseded bool
-	// Status List entry (see migration 5).
+	// Status List entry (see createTables).
 	StatusList  int64 // the uint64's bits
 	StatusIndex int64
 }
@@ -40,61 +40,29 @@ func (r *row) dest() []any {
 		&r.ExpiresAt, &r.Seq, &r.Successor, &r.RotatedAt, &r.Retries, &r.Superseded, &r.StatusList, &r.StatusIndex}
 }
 
-// args returns the values of r in the order of tokenColumns, the
+// argsOf returns the values of rec in the order of tokenColumns, the
 // parameters ?1 to ?15 of update and insert: the driver's own types, so
 // that binding needs no Valuer.
-func (r *row) args() []any {
-	var parent, successor, rotated any
-	if r.Parent != (nullID{}) {
-		parent = r.Parent[:]
-	}
-	if r.Successor != (nullID{}) {
-		successor = r.Successor[:]
-	}
-	if r.RotatedAt.Valid {
-		rotated = r.RotatedAt.Int64
-	}
-	return []any{r.ID[:], r.Check, r.Kind, r.ClientID, r.Subject, parent, r.Grant[:],
-		r.ExpiresAt, r.Seq, successor, rotated, r.Retries, r.Superseded, r.StatusList, r.StatusIndex}
-}
-
-// revRow is the part of a row RevokedSince reads (from the seq index
-// alone) and RevokeGrants returns, in the order of dest.
-type revRow struct {
-	ID          idValue
-	Check       int64
-	ExpiresAt   int64
-	Seq         int64
-	StatusList  int64
-	StatusIndex int64
-}
-
-func rowOf(rec revoke.Record) (row, error) {
+func argsOf(rec revoke.Record) ([]any, error) {
 	if err := sqlrecord.CheckRange(rec); err != nil {
-		return row{}, fmt.Errorf("sqlite: Put: %w", err)
+		return nil, fmt.Errorf("sqlite: Put: %w", err)
 	}
-	var rotated sql.NullInt64
+	var rotated any // NULL for the zero time
 	if !rec.RotatedAt.IsZero() {
-		rotated = sql.NullInt64{Int64: rec.RotatedAt.UnixNano(), Valid: true}
+		rotated = rec.RotatedAt.UnixNano()
 	}
-	return row{
-		Successor:  nullID(rec.Successor),
-		RotatedAt:  rotated,
-		Retries:    int64(rec.Retries),
-		Superseded: rec.Superseded,
-		ID:         idValue(rec.ID),
-		Check:      int64(rec.Check),
-		Kind:       int64(rec.Kind),
-		ClientID:   rec.ClientID,
-		Subject:    rec.Subject,
-		Parent:     nullID(rec.Parent),
-		Grant:      idValue(rec.Grant),
-		ExpiresAt:  rec.ExpiresAt.UnixNano(),
-		Seq:        int64(rec.Seq),
+	return []any{rec.ID[:], int64(rec.Check), int64(rec.Kind), rec.ClientID, rec.Subject, nullable(rec.Parent), rec.Grant[:],
+		rec.ExpiresAt.UnixNano(), int64(rec.Seq), nullable(rec.Successor), rotated, int64(rec.Retries), rec.Superseded,
+		sqlrecord.StatusList(rec.Status), int64(rec.Status.Index)}, nil
+}
 
-		StatusList:  sqlrecord.StatusList(rec.Status),
-		StatusIndex: int64(rec.Status.Index),
-	}, nil
+// nullable returns the BLOB of id, or NULL for the zero ID (a record
+// without a parent or a successor).
+func nullable(id revoke.ID) any {
+	if id == (revoke.ID{}) {
+		return nil
+	}
+	return id[:]
 }
 
 func (r *row) record() (revoke.Record, error) {
@@ -132,20 +100,6 @@ func (r *row) record() (revoke.Record, error) {
 		Seq:        uint64(r.Seq),
 		Status:     status,
 	}, nil
-}
-
-// dest returns pointers to the fields of r, in the order of the columns
-// of revokedSince and revokeQuery.
-func (r *revRow) dest() []any {
-	return []any{&r.ID, &r.Check, &r.ExpiresAt, &r.Seq, &r.StatusList, &r.StatusIndex}
-}
-
-func (r *revRow) revocation() (revoke.Revocation, error) {
-	rev, ok := sqlrecord.Revocation(revoke.ID(r.ID), r.Check, r.ExpiresAt, r.Seq, r.StatusList, r.StatusIndex)
-	if !ok {
-		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d, status_idx %d", ErrCorrupt, r.ID[:], r.Check, r.Seq, r.StatusIndex)
-	}
-	return rev, nil
 }
 
 // idValue is a revoke.ID kept as a 32-byte BLOB. Scanning copies the

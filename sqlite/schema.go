@@ -10,138 +10,45 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/revoke"
 )
 
-// schemaVersion is the version of the tables this package writes: the
-// number of migrations.
-var schemaVersion = len(migrations)
+// schemaVersion is the version of the tables this package writes: 5, that
+// of the databases created so far. Versions 1 to 4 predate the first
+// release and are refused, not migrated.
+const schemaVersion = 5
 
-// migrations[i] takes the tables of a prefix from version i to i+1. "{p}"
-// stands for the table prefix. Each runs in the transaction that records
-// the new version, so a migration is applied entirely or not at all.
-var migrations = [][]string{
-	// 1: the tokens table and its indexes, and the sequence counter.
-	{
-		// Keyed by (grant_id, id): the members of a grant are contiguous,
-		// so that a cascade reads and rewrites a few leaves rather than
-		// one leaf per member. A token that starts its own grant (most
-		// tokens) is at (id, id).
-		`CREATE TABLE "{p}tokens" (
-			grant_id   BLOB    NOT NULL,
-			id         BLOB    NOT NULL,
-			check_sum  INTEGER NOT NULL,
-			kind       INTEGER NOT NULL,
-			client_id  TEXT    NOT NULL,
-			subject    TEXT    NOT NULL DEFAULT '',
-			parent     BLOB,
-			expires_at INTEGER NOT NULL,
-			seq        INTEGER NOT NULL DEFAULT 0,
-			PRIMARY KEY (grant_id, id)
-		) WITHOUT ROWID`,
-		// The tokens that do not start their grant, by id: Get finds them
-		// here, and no two of them share an ID. The first tokens of grants
-		// are left out, which spares a random B-tree insert per Issue: Get
-		// finds them by primary key. That a first token and another share
-		// no ID is Put's to keep (see tx.Put).
-		`CREATE UNIQUE INDEX "{p}tokens_id" ON "{p}tokens" (id) WHERE grant_id != id`,
-		`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
-		// Covering for RevokedSince: the start-up load reads the index
-		// alone, never the table.
-		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at) WHERE seq > 0`,
-		`INSERT INTO "{p}meta" (name, value) VALUES ('seq', 0)`,
-	},
-	// 2: the rotation state of refresh tokens, and the subject and client
-	// indexes of RevokeSubject and RevokeClient.
-	{
-		`ALTER TABLE "{p}tokens" ADD COLUMN successor BLOB`,
-		// Unix nanoseconds; NULL for the zero time (never rotated).
-		`ALTER TABLE "{p}tokens" ADD COLUMN rotated_at INTEGER`,
-		`ALTER TABLE "{p}tokens" ADD COLUMN retries INTEGER NOT NULL DEFAULT 0`,
-		`ALTER TABLE "{p}tokens" ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0`,
-		// The grants of a subject or client, in grant order: Grants reads
-		// a range of one of these indexes alone (the primary key's
-		// grant_id is in every index entry of a WITHOUT ROWID table).
-		`CREATE INDEX "{p}tokens_subject" ON "{p}tokens" (subject, grant_id) WHERE subject != ''`,
-		`CREATE INDEX "{p}tokens_client" ON "{p}tokens" (client_id, grant_id)`,
-	},
-	// 3: the grants of a subject or client in a table of one row per
-	// grant and owner, in place of the indexes of migration 2, which held
-	// an entry per token. The tokens issued under a grant share its
-	// subject and client, so only the first token of a grant adds rows;
-	// the indexes took two random B-tree inserts per token.
-	{
-		`CREATE TABLE "{p}owners" (
-			owner    INTEGER NOT NULL, -- 1 subject, 2 client (revoke.Owner)
-			key      TEXT    NOT NULL,
-			grant_id BLOB    NOT NULL,
-			PRIMARY KEY (owner, key, grant_id)
-		) WITHOUT ROWID`,
-		`INSERT INTO "{p}owners" (owner, key, grant_id)
-			SELECT DISTINCT 1, subject, grant_id FROM "{p}tokens" WHERE subject != ''`,
-		`INSERT INTO "{p}owners" (owner, key, grant_id)
-			SELECT DISTINCT 2, client_id, grant_id FROM "{p}tokens"`,
-		`DROP INDEX "{p}tokens_subject"`,
-		`DROP INDEX "{p}tokens_client"`,
-	},
-	// 4: tokens keyed by (gkey, id), gkey being the grant's key in the
-	// grants table, handed out in ascending order as grants are created,
-	// instead of (grant_id, id): the tokens of the grants issued at the
-	// same time are adjacent at the right edge of the table, rather than
-	// on a random leaf per grant. Every token is in the index on id.
-	{
-		`CREATE TABLE "{p}grants" (
-			gkey     INTEGER PRIMARY KEY,
-			grant_id BLOB    NOT NULL
-		)`,
-		`INSERT INTO "{p}grants" (grant_id) SELECT DISTINCT grant_id FROM "{p}tokens" ORDER BY grant_id`,
-		// (Only the grants without their first token need a row: the
-		// others' rows stay until the grant has no token, harmlessly.)
-		`CREATE UNIQUE INDEX "{p}grants_id" ON "{p}grants" (grant_id)`,
-		`CREATE TABLE "{p}tokens_4" (
-			gkey       INTEGER NOT NULL,
-			id         BLOB    NOT NULL,
-			grant_id   BLOB    NOT NULL,
-			check_sum  INTEGER NOT NULL,
-			kind       INTEGER NOT NULL,
-			client_id  TEXT    NOT NULL,
-			subject    TEXT    NOT NULL DEFAULT '',
-			parent     BLOB,
-			expires_at INTEGER NOT NULL,
-			seq        INTEGER NOT NULL DEFAULT 0,
-			successor  BLOB,
-			rotated_at INTEGER,
-			retries    INTEGER NOT NULL DEFAULT 0,
-			superseded INTEGER NOT NULL DEFAULT 0,
-			PRIMARY KEY (gkey, id)
-		) WITHOUT ROWID`,
-		`INSERT INTO "{p}tokens_4" (gkey, ` + tokenColumns4 + `)
-			SELECT g.gkey, ` + prefixed("t.", tokenColumns4) + `
-			FROM "{p}tokens" AS t JOIN "{p}grants" AS g ON g.grant_id = t.grant_id`,
-		`DROP TABLE "{p}tokens"`,
-		`ALTER TABLE "{p}tokens_4" RENAME TO "{p}tokens"`,
-		`CREATE UNIQUE INDEX "{p}tokens_id" ON "{p}tokens" (id)`,
-		`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
-		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at) WHERE seq > 0`,
-	},
-	// 5: a token's Token Status List entry (revoke.Record.Status), 0 and 0
-	// for none: status_list holds the uint64 list number as the int64 of
-	// the same bits, status_idx the uint32 index. The seq index takes them
-	// too, so that RevokedSince still reads it alone.
-	{
-		`ALTER TABLE "{p}tokens" ADD COLUMN status_list INTEGER NOT NULL DEFAULT 0`,
-		`ALTER TABLE "{p}tokens" ADD COLUMN status_idx INTEGER NOT NULL DEFAULT 0`,
-		`DROP INDEX "{p}tokens_seq"`,
-		`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at, status_list, status_idx) WHERE seq > 0`,
-	},
-}
+// SchemaVersion returns the version of the tables this package writes.
+// Open and New create the tables at it and refuse tables of any other
+// version with ErrVersion, so it is the version of every open Store's
+// tables.
+func SchemaVersion() int { return schemaVersion }
 
-// prefixed returns the comma-separated columns with p before each.
-func prefixed(p, columns string) string {
-	cs := strings.Split(columns, ", ")
-	for i, c := range cs {
-		cs[i] = p + c
-	}
-	return strings.Join(cs, ", ")
+// createTables makes the tables of a prefix at schemaVersion ("{p}" stands
+// for the prefix), in the transaction that records the version, so that
+// they are made entirely or not at all. The package documentation (Schema
+// and versions) says what each table, column and index is for.
+var createTables = []string{
+	`CREATE TABLE "{p}tokens" (
+		gkey INTEGER NOT NULL, id BLOB NOT NULL, grant_id BLOB NOT NULL,
+		check_sum INTEGER NOT NULL, kind INTEGER NOT NULL,
+		client_id TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', parent BLOB,
+		expires_at INTEGER NOT NULL, seq INTEGER NOT NULL DEFAULT 0,
+		successor BLOB, rotated_at INTEGER, -- NULL: never rotated
+		retries INTEGER NOT NULL DEFAULT 0, superseded INTEGER NOT NULL DEFAULT 0,
+		status_list INTEGER NOT NULL DEFAULT 0, status_idx INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (gkey, id)
+	) WITHOUT ROWID`,
+	`CREATE UNIQUE INDEX "{p}tokens_id" ON "{p}tokens" (id)`,
+	`CREATE INDEX "{p}tokens_expires" ON "{p}tokens" (expires_at)`,
+	`CREATE INDEX "{p}tokens_seq" ON "{p}tokens" (seq, check_sum, expires_at, status_list, status_idx) WHERE seq > 0`,
+	`CREATE TABLE "{p}grants" (gkey INTEGER PRIMARY KEY, grant_id BLOB NOT NULL)`,
+	`CREATE UNIQUE INDEX "{p}grants_id" ON "{p}grants" (grant_id)`,
+	`CREATE TABLE "{p}owners" (
+		owner INTEGER NOT NULL, key TEXT NOT NULL, grant_id BLOB NOT NULL,
+		PRIMARY KEY (owner, key, grant_id)
+	) WITHOUT ROWID`,
+	`INSERT INTO "{p}meta" (name, value) VALUES ('seq', 0)`,
 }
 
 // The meta table holds the schema version of the prefix's tables and the
@@ -151,18 +58,15 @@ const (
 		name  TEXT    NOT NULL PRIMARY KEY,
 		value INTEGER NOT NULL
 	) WITHOUT ROWID`
-	metaExists = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`
-	getVersion = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
-	setVersion = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`
-	// tokenColumns4 are the columns of a token of schema version 4, which
-	// migration 4 copies.
-	tokenColumns4 = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded`
-	tokenColumns  = tokenColumns4 + `, status_list, status_idx`
+	metaExists   = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`
+	getVersion   = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
+	setVersion   = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?)`
+	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded, status_list, status_idx`
 )
 
 // queries are the statements of a Store, with its table prefix filled in.
 // The parameters ?1 to ?15 of update, insert and their like are the
-// columns of tokenColumns, in order (see row.args).
+// columns of tokenColumns, in order (see argsOf).
 type queries struct {
 	prefix        string
 	update        string
@@ -183,7 +87,7 @@ type queries struct {
 	clientGrants  string
 }
 
-// keyOf is the key of the grant of the token ?1 (see migration 4): the
+// keyOf is the key of the grant of the token ?1 (see createTables): the
 // token's own row's, else the grant's row in grants, else that of the
 // grant's first token (?7 is the grant), else one above every key in use.
 const keyOf = `coalesce(
@@ -193,7 +97,7 @@ const keyOf = `coalesce(
 	(SELECT max((SELECT coalesce(max(gkey), 0) FROM "{p}tokens"), (SELECT coalesce(max(gkey), 0) FROM "{p}grants")) + 1))`
 
 // assign returns "c = v" for each column c of columns, v being its
-// parameter of row.args, or excluded.c with excluded set.
+// parameter of argsOf, or excluded.c with excluded set.
 func assign(excluded bool, columns ...string) string {
 	all := strings.Split(tokenColumns, ", ")
 	set := make([]string, len(columns))
@@ -295,79 +199,47 @@ func newQueries(prefix string) queries {
 // fill puts the prefix into a schema statement.
 func (q *queries) fill(stmt string) string { return strings.ReplaceAll(stmt, "{p}", q.prefix) }
 
-// migrate brings the prefix's tables to schemaVersion. It first reads the
-// version without taking the write lock, so that a database already up to
-// date opens even when it is read-only; if a migration is due it takes the
+// create makes the prefix's tables if they do not exist. It first reads
+// the version in a read transaction, so that a database already set up
+// opens even when it is read-only; if the tables are missing it takes the
 // write lock (BEGIN IMMEDIATE), reads the version again, since another
-// process may have migrated meanwhile, and migrates in that one transaction.
-func (s *Store) migrate(ctx context.Context) error {
-	c, err := s.acquire(ctx, !s.opts.readOnly)
-	if err != nil {
-		return wrapf(err, "%s: connecting", s.name)
-	}
-	defer c.release()
-
-	v, err := s.version(ctx, c.conn)
-	if err != nil || v == schemaVersion {
+// process may have created them meanwhile, and creates them in that one
+// transaction.
+func (s *Store) create(ctx context.Context) error {
+	var v int
+	err := s.run(ctx, false, func(t revoke.Tx) (err error) {
+		v, err = s.version(ctx, t.(*tx).conn)
 		return err
-	}
-	if s.opts.readOnly {
-		return s.notMigrated(v)
-	}
-	// A migration is due.
-	if _, err := c.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return wrapf(err, "%s: migrating tables of prefix %q", s.name, s.q.prefix)
-	}
-	err = s.migrateLocked(ctx, c.conn)
-	if err == nil {
-		_, err = c.conn.ExecContext(context.Background(), "COMMIT")
-		if err != nil {
-			err = wrapf(err, "%s: migrating tables of prefix %q: commit", s.name, s.q.prefix)
-		}
-	}
-	if err != nil {
-		if _, rerr := c.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil {
-			c.discard()
-		}
+	})
+	switch {
+	case err != nil || v == schemaVersion:
 		return err
-	}
-	return nil
-}
-
-// notMigrated is the error of a read-only Store (WithReadOnly) over tables
-// at version v, below schemaVersion: 0 when they do not exist.
-func (s *Store) notMigrated(v int) error {
-	if v == 0 {
+	case s.opts.readOnly:
 		return fmt.Errorf("%w: %s: no tables of prefix %q, and a read-only Store creates none (%w)", ErrNotMigrated, s.name, s.q.prefix, ErrReadOnly)
 	}
-	return fmt.Errorf("%w: %s: the tables of prefix %q are at schema version %d, this package reads version %d, and a read-only Store migrates nothing (%w)",
-		ErrNotMigrated, s.name, s.q.prefix, v, schemaVersion, ErrReadOnly)
-}
-
-// migrateLocked migrates inside the write transaction.
-func (s *Store) migrateLocked(ctx context.Context, conn *sqlx.Conn) error {
-	if _, err := conn.ExecContext(ctx, s.q.fill(createMeta)); err != nil {
-		return wrapf(err, "%s: creating table %smeta", s.name, s.q.prefix)
-	}
-	v, err := s.version(ctx, conn)
-	if err != nil {
-		return err
-	}
-	for ; v < schemaVersion; v++ {
-		for _, stmt := range migrations[v] {
+	return s.run(ctx, true, func(t revoke.Tx) error {
+		conn := t.(*tx).conn
+		if _, err := conn.ExecContext(ctx, s.q.fill(createMeta)); err != nil {
+			return wrapf(err, "%s: creating table %smeta", s.name, s.q.prefix)
+		}
+		if v, err := s.version(ctx, conn); err != nil || v == schemaVersion {
+			return err
+		}
+		for _, stmt := range createTables {
 			if _, err := conn.ExecContext(ctx, s.q.fill(stmt)); err != nil {
-				return wrapf(err, "%s: migrating tables of prefix %q to version %d", s.name, s.q.prefix, v+1)
+				return wrapf(err, "%s: creating the tables of prefix %q", s.name, s.q.prefix)
 			}
 		}
-	}
-	if _, err := conn.ExecContext(ctx, s.q.fill(setVersion), schemaVersion); err != nil {
-		return wrapf(err, "%s: recording schema version of prefix %q", s.name, s.q.prefix)
-	}
-	return nil
+		if _, err := conn.ExecContext(ctx, s.q.fill(setVersion), schemaVersion); err != nil {
+			return wrapf(err, "%s: recording the schema version of prefix %q", s.name, s.q.prefix)
+		}
+		return nil
+	})
 }
 
 // version reads the schema version of the prefix's tables: 0 when they do
-// not exist yet.
+// not exist yet. Tables of another version than schemaVersion are refused
+// with ErrVersion.
 func (s *Store) version(ctx context.Context, conn *sqlx.Conn) (int, error) {
 	var n int
 	name := s.q.prefix + "meta"
@@ -386,8 +258,10 @@ func (s *Store) version(ctx context.Context, conn *sqlx.Conn) (int, error) {
 		return 0, wrapf(err, "%s: reading schema version from table %s", s.name, name)
 	case v < 0:
 		return 0, fmt.Errorf("%w: %s: table %s holds schema version %d", ErrCorrupt, s.name, name, v)
-	case v > int64(schemaVersion):
-		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, this package knows versions up to %d", ErrVersion, s.name, s.q.prefix, v, schemaVersion)
+	case v > schemaVersion:
+		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, newer than this package's %d", ErrVersion, s.name, s.q.prefix, v, schemaVersion)
+	case v > 0 && v < schemaVersion:
+		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, which predates the first release and is not migrated: this package reads version %d only; recreate the tables", ErrVersion, s.name, s.q.prefix, v, schemaVersion)
 	}
 	return int(v), nil
 }

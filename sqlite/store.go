@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
@@ -22,12 +23,11 @@ import (
 // share. It is safe for concurrent use. Create one with Open or New; the
 // zero Store is not usable, and its methods return an error.
 type Store struct {
-	db     *sqlx.DB
-	owned  bool   // Open made db; Close closes it
-	name   string // the file, or "database", for error messages
-	opts   options
-	busyMS int64
-	q      queries
+	db    *sqlx.DB
+	owned bool   // Open made db; Close closes it
+	name  string // the file, or "database", for error messages
+	opts  options
+	q     queries
 
 	// wlock serializes this Store's write transactions, so that they queue
 	// here rather than poll SQLite's busy handler; other processes are kept
@@ -55,11 +55,11 @@ const stmtCacheSize = 16
 // path is a file path, not a URI; ":memory:" is refused (use package memory,
 // or New with a database of your own). Open returns an error wrapping
 // ErrNotDatabase for a file that is not a SQLite database, ErrVersion for
-// tables a newer release has migrated, ErrReadOnly when the tables must be
-// created or migrated in a database that cannot be written, and ErrOption
-// for an invalid option. WithReadOnly opens an existing database for
-// reading, and fails with ErrNotMigrated rather than create or migrate
-// tables, and with an error wrapping fs.ErrNotExist for a missing file.
+// tables of another schema version than SchemaVersion, ErrReadOnly when the
+// tables must be created in a database that cannot be written, and
+// ErrOption for an invalid option. WithReadOnly opens an existing database
+// for reading, and fails with ErrNotMigrated rather than create tables, and
+// with an error wrapping fs.ErrNotExist for a missing file.
 func Open(path string, opts ...Option) (*Store, error) {
 	if !cgoEnabled {
 		return nil, fmt.Errorf("sqlite: Open: %w", ErrNeedsCgo)
@@ -93,7 +93,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 	// pragmas); keep a few for the follower's reads and the writes.
 	db.SetMaxIdleConns(4)
 	s := newStore(db, true, path, o)
-	if err := s.init(context.Background()); err != nil {
+	if !o.readOnly {
+		// A read-only Store reads in the journal mode the file has.
+		err = s.setWAL(context.Background())
+	}
+	if err == nil {
+		err = s.create(context.Background())
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -102,10 +109,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 
 // driverName is the go-sqlite3 driver, registered under a name of the
 // package's own, that Open uses: it tunes each connection as it opens.
-const driverName = "sqlite3-revocation"
-
-// readOnlyDriverName is the driver of Open WithReadOnly, which tunes nothing.
-const readOnlyDriverName = "sqlite3-revocation-ro"
+// readOnlyDriverName, that of Open WithReadOnly, tunes nothing.
+const driverName, readOnlyDriverName = "sqlite3-revocation", "sqlite3-revocation-ro"
 
 var registerDriver sync.Once
 
@@ -116,12 +121,8 @@ var registerDriver sync.Once
 // such commit would also run a checkpoint, with its own fsyncs.
 const walCheckpointBytes = 32 << 20
 
-// pageSize is the page size of the databases Open creates (SQLite's
-// default is 4,096 bytes). Every token's record lands on a random leaf of
-// the index by token ID, so a commit of a group of tokens writes about one
-// page per token to the WAL (and again at the checkpoint): smaller pages
-// write fewer bytes per token for the same work. BENCHMARKS.md has the
-// figures. A database created with another page size keeps it.
+// pageSize is the page size of the databases Open creates, smaller than
+// SQLite's 4,096 bytes: the package documentation (Durability) says why.
 const pageSize = 2048
 
 // dsnOf returns the go-sqlite3 data source name for the file at path: a
@@ -152,14 +153,15 @@ func dsnOf(path string, o options) (string, error) {
 }
 
 // New returns a Store whose tables live in db, an application's database
-// opened with the go-sqlite3 driver, creating or migrating them if needed
-// (WithReadOnly: neither).
+// opened with the go-sqlite3 driver, creating them if needed (WithReadOnly:
+// never).
 // The Store does not own db: Close leaves it open. Give each Store in one
 // database its own prefix (WithTablePrefix).
 //
 // Since db's data source name is the application's, every transaction sets
-// the busy timeout, and every write transaction the synchronous level, on
-// the connection it runs on, and restores them when it ends. The journal
+// the Store's busy timeout, and every write transaction its synchronous
+// level, on the connection it runs on when the connection's differ, and
+// restores the application's when it ends. The journal
 // mode is left as the application set it; WAL is strongly recommended (see
 // the package documentation). db must not be an in-memory database unless
 // it is limited to one connection. New returns the errors Open does.
@@ -175,7 +177,7 @@ func New(db *sqlx.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := newStore(db, false, "database", o)
-	if err := s.init(context.Background()); err != nil {
+	if err := s.create(context.Background()); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -183,34 +185,39 @@ func New(db *sqlx.DB, opts ...Option) (*Store, error) {
 
 func newStore(db *sqlx.DB, owned bool, name string, o options) *Store {
 	return &Store{
-		db:     db,
-		owned:  owned,
-		name:   name,
-		opts:   o,
-		busyMS: o.busyTimeout.Milliseconds(),
-		q:      newQueries(o.prefix),
-		wlock:  make(chan struct{}, 1),
+		db:    db,
+		owned: owned,
+		name:  name,
+		opts:  o,
+		q:     newQueries(o.prefix),
+		wlock: make(chan struct{}, 1),
 	}
 }
 
-// init migrates the tables and checks the journal mode of a database Open
-// made (a read-only Store checks the tables' version only, and reads in any
-// journal mode).
-func (s *Store) init(ctx context.Context) error {
-	if err := s.migrate(ctx); err != nil {
-		return err
+// setWAL puts the database in WAL mode, which the file keeps, once per
+// Open rather than on each connection. Switching a file to WAL reads its
+// header and then rewrites it; SQLite does not call the busy handler for
+// that upgrade of a read lock to a write lock, since waiting there could
+// deadlock, and fails at once with SQLITE_BUSY while another connection
+// (another process opening the same new file) holds the write lock. So
+// setWAL waits and retries, within the busy timeout, as the busy handler
+// would; once the other connection has switched the file, the switch is a
+// read.
+func (s *Store) setWAL(ctx context.Context) error {
+	deadline := time.Now().Add(s.opts.busyTimeout)
+	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
+		var mode string
+		err := s.db.GetContext(ctx, &mode, "PRAGMA journal_mode = WAL")
+		switch {
+		case err == nil && !strings.EqualFold(mode, "wal"):
+			return fmt.Errorf("sqlite: %s: journal mode is %q, not WAL (is the file system local and writable?)", s.name, mode)
+		case err == nil:
+			return nil
+		case classify(err) != errBusy || time.Now().After(deadline):
+			return wrapf(err, "%s: setting WAL mode", s.name)
+		}
+		time.Sleep(pause)
 	}
-	if !s.owned || s.opts.readOnly {
-		return nil
-	}
-	var mode string
-	if err := s.db.GetContext(ctx, &mode, "PRAGMA journal_mode"); err != nil {
-		return wrapf(err, "%s: reading the journal mode", s.name)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("sqlite: %s: journal mode is %q, not WAL (is the file system local and writable?)", s.name, mode)
-	}
-	return nil
 }
 
 // Capabilities declares the Store Shared: other processes may write to the
@@ -283,29 +290,23 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	if err != nil {
 		return wrapf(err, "%s: connecting", s.name)
 	}
-	ended := false
-	defer func() {
-		if !ended {
-			// fn panicked: closing the connection rolls the transaction
-			// back, and keeps it out of the pool.
-			c.discard()
-		}
-		c.release()
-	}()
+	// bad until the transaction has ended: if fn panics, closing the
+	// connection rolls the transaction back, and keeps it out of the pool.
+	bad := true
+	defer func() { c.release(bad) }()
 	begin := "BEGIN"
 	if write {
 		begin = "BEGIN IMMEDIATE"
 	}
-	if _, err := c.conn.ExecContext(ctx, begin); err != nil {
+	if _, err := c.ExecContext(ctx, begin); err != nil {
 		// A failed BEGIN leaves no transaction open.
-		ended = true
+		bad = false
 		return wrapf(err, "%s: %s", s.name, begin)
 	}
-	t := &tx{s: s, conn: c.conn, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
+	t := &tx{s: s, conn: c.Conn, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
 	defer func() { t.Done = true }()
 	err = fn(t)
 	t.Done = true
-	ended = true
 	if err == nil {
 		if cerr := ctx.Err(); cerr != nil {
 			err = fmt.Errorf("sqlite: transaction: %w", cerr)
@@ -313,21 +314,19 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	}
 	// COMMIT and ROLLBACK run to completion whatever ctx says.
 	end := context.Background()
-	if err != nil || !write {
-		if _, rerr := c.conn.ExecContext(end, "ROLLBACK"); rerr != nil {
-			// An interrupted write may have rolled back already; either way
-			// the connection is not trusted again.
-			c.discard()
+	if err == nil && write {
+		_, err = c.ExecContext(end, "COMMIT")
+		if err == nil {
+			bad = false
+			return nil
 		}
-		return err
+		err = wrapf(err, "%s: commit", s.name)
 	}
-	if _, err := c.conn.ExecContext(end, "COMMIT"); err != nil {
-		if _, rerr := c.conn.ExecContext(end, "ROLLBACK"); rerr != nil {
-			c.discard()
-		}
-		return wrapf(err, "%s: commit", s.name)
-	}
-	return nil
+	// An interrupted write may have rolled back already; either way a
+	// connection whose ROLLBACK fails is not trusted again.
+	_, rerr := c.ExecContext(end, "ROLLBACK")
+	bad = rerr != nil
+	return err
 }
 
 // lockWrite takes the Store's write lock for a write transaction, and
@@ -347,75 +346,53 @@ func (s *Store) lockWrite(ctx context.Context) (unlock func(), err error) {
 
 // conn is a connection taken from the pool for one transaction.
 type conn struct {
-	conn    *sqlx.Conn
-	restore []string // statements that restore the pragmas set on it
-	bad     bool
+	*sqlx.Conn
+	restore string // the statement that restores the application's pragmas
 }
 
 // acquire takes a connection from the pool. On a database the Store does
-// not own it sets the busy timeout and, for a write, the synchronous level,
-// to be restored by release.
+// not own (New), whose data source name is the application's, it sets the
+// Store's busy timeout and, for a write, its synchronous level, when the
+// connection's differ, and release restores the application's.
 func (s *Store) acquire(ctx context.Context, write bool) (*conn, error) {
 	sc, err := s.db.Connx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{conn: sc}
+	c := &conn{Conn: sc}
 	if s.owned {
 		return c, nil
 	}
-	if err := c.set(ctx, "busy_timeout", s.busyMS); err != nil {
-		c.release()
-		return nil, err
-	}
+	var busy, sync int64
+	err = sc.QueryRowContext(ctx, "SELECT * FROM pragma_busy_timeout, pragma_synchronous").Scan(&busy, &sync)
+	wantBusy, wantSync := s.opts.busyTimeout.Milliseconds(), sync
 	if write {
-		if err := c.set(ctx, "synchronous", int64(s.opts.sync.level())); err != nil {
-			c.release()
-			return nil, err
-		}
+		wantSync = int64(s.opts.sync.level())
+	}
+	if err == nil && (busy != wantBusy || sync != wantSync) {
+		const set = "PRAGMA busy_timeout = %d; PRAGMA synchronous = %d"
+		c.restore = fmt.Sprintf(set, busy, sync)
+		_, err = sc.ExecContext(ctx, fmt.Sprintf(set, wantBusy, wantSync))
+	}
+	if err != nil {
+		c.release(true)
+		return nil, err
 	}
 	return c, nil
 }
 
-// set sets the integer pragma name to want if it is not already.
-func (c *conn) set(ctx context.Context, name string, want int64) error {
-	var cur int64
-	if err := c.conn.GetContext(ctx, &cur, "PRAGMA "+name); err != nil {
-		return err
+// release restores the application's pragmas and returns the connection
+// to the pool, or closes it if it is bad (its state is unknown) or cannot
+// be restored.
+func (c *conn) release(bad bool) {
+	if !bad && c.restore != "" {
+		_, err := c.ExecContext(context.Background(), c.restore)
+		bad = err != nil
 	}
-	if cur == want {
-		return nil
-	}
-	if _, err := c.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA %s = %d", name, want)); err != nil {
-		return err
-	}
-	c.restore = append(c.restore, fmt.Sprintf("PRAGMA %s = %d", name, cur))
-	return nil
-}
-
-// discard marks the connection to be closed rather than returned to the
-// pool: its state is unknown.
-func (c *conn) discard() { c.bad = true }
-
-// release restores the pragmas and returns the connection to the pool, or
-// closes it if it was discarded or cannot be restored.
-func (c *conn) release() {
-	if c.conn == nil {
-		return
-	}
-	for _, stmt := range c.restore {
-		if c.bad {
-			break
-		}
-		if _, err := c.conn.ExecContext(context.Background(), stmt); err != nil {
-			c.bad = true
-		}
-	}
-	if c.bad {
+	if bad {
 		// Returning driver.ErrBadConn from Raw makes database/sql close the
 		// connection instead of pooling it.
-		_ = c.conn.Raw(func(any) error { return driver.ErrBadConn })
+		_ = c.Raw(func(any) error { return driver.ErrBadConn })
 	}
-	_ = c.conn.Close()
-	c.conn = nil
+	_ = c.Close()
 }

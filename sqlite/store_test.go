@@ -113,7 +113,16 @@ func TestOpenRejectsForeignFiles(t *testing.T) {
 	}
 }
 
-func TestNewerSchemaRefused(t *testing.T) {
+// TestOtherSchemaVersionsRefused: tables of a newer schema version, and of
+// the versions that predate the first release, are refused with ErrVersion,
+// by Open, New and a read-only Store alike, and left as they are.
+func TestOtherSchemaVersionsRefused(t *testing.T) {
+	for _, v := range []int{sqlite.SchemaVersion() + 1, sqlite.SchemaVersion() - 1, 1} {
+		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) { testSchemaVersionRefused(t, v) })
+	}
+}
+
+func testSchemaVersionRefused(t *testing.T, v int) {
 	path := filepath.Join(t.TempDir(), "revoke.db")
 	s, err := sqlite.Open(path)
 	if err != nil {
@@ -124,16 +133,24 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 	db := sqlx.MustOpen("sqlite3", path)
 	defer db.Close()
-	db.MustExec(`UPDATE revoke_meta SET value = value + 1 WHERE name = 'schema_version'`)
+	db.MustExec(`UPDATE revoke_meta SET value = ? WHERE name = 'schema_version'`, v)
 
-	if s, err := sqlite.Open(path); !errors.Is(err, sqlite.ErrVersion) {
-		if err == nil {
-			s.Close()
+	for _, opts := range [][]sqlite.Option{nil, {sqlite.WithReadOnly()}} {
+		if s, err := sqlite.Open(path, opts...); !errors.Is(err, sqlite.ErrVersion) {
+			if err == nil {
+				s.Close()
+			}
+			t.Fatalf("Open of schema version %d: %v, want ErrVersion", v, err)
+		} else if v < sqlite.SchemaVersion() && !strings.Contains(err.Error(), "predates the first release") {
+			t.Errorf("Open of schema version %d: %q does not say why it is refused", v, err)
 		}
-		t.Fatalf("Open of a newer schema: %v, want ErrVersion", err)
 	}
 	if _, err := sqlite.New(db); !errors.Is(err, sqlite.ErrVersion) {
-		t.Fatalf("New over a newer schema: %v, want ErrVersion", err)
+		t.Fatalf("New over schema version %d: %v, want ErrVersion", v, err)
+	}
+	var got int
+	if err := db.Get(&got, `SELECT value FROM revoke_meta WHERE name = 'schema_version'`); err != nil || got != v {
+		t.Fatalf("schema version %d became %d (%v)", v, got, err)
 	}
 	// Another prefix in the same database is unaffected.
 	s2, err := sqlite.New(db, sqlite.WithTablePrefix("other_"))
@@ -143,7 +160,10 @@ func TestNewerSchemaRefused(t *testing.T) {
 	s2.Close()
 }
 
-func TestMigrationIsIdempotent(t *testing.T) {
+// TestReopen opens a file three times: the first Open creates the tables at
+// SchemaVersion (5, which the databases created so far hold), the others
+// find them.
+func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revoke.db")
 	for i := range 3 {
 		s, err := sqlite.Open(path)
@@ -152,10 +172,17 @@ func TestMigrationIsIdempotent(t *testing.T) {
 		}
 		s.Close()
 	}
+	db := sqlx.MustOpen("sqlite3", path)
+	defer db.Close()
+	var v int
+	if err := db.Get(&v, `SELECT value FROM revoke_meta WHERE name = 'schema_version'`); err != nil || v != sqlite.SchemaVersion() || v != 5 {
+		t.Errorf("schema version = %d (%v), want SchemaVersion() = 5", v, err)
+	}
 }
 
 // TestConcurrentOpenOfFreshFile opens one new file from several Stores at
-// once, as processes starting together would: the migrations serialize.
+// once, as processes starting together would: the switches to WAL mode and
+// the creations of the tables serialize.
 func TestConcurrentOpenOfFreshFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revoke.db")
 	var wg sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -132,16 +133,7 @@ func (t *tx) Expired(ctx context.Context, before time.Time, limit int) ([]revoke
 	if err := t.check(ctx, "Expired", false); err != nil || limit <= 0 {
 		return nil, err
 	}
-	var ids []revoke.ID
-	err := t.rows(ctx, "Expired", t.s.q.expired, []any{sqlrecord.ClampNano(before), limit}, func(rs *sql.Rows) error {
-		var id idValue
-		if err := rs.Scan(&id); err != nil {
-			return wrapf(err, "Expired")
-		}
-		ids = append(ids, revoke.ID(id))
-		return nil
-	})
-	return ids, err
+	return t.ids(ctx, "Expired", t.s.q.expired, sqlrecord.ClampNano(before), limit)
 }
 
 // GrantsOf returns at most limit grants of the subject or client key above
@@ -154,16 +146,21 @@ func (t *tx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after re
 	if none || err != nil {
 		return nil, err
 	}
-	var grants []revoke.ID
-	err = t.rows(ctx, "GrantsOf", query, []any{key, after[:], limit}, func(rs *sql.Rows) error {
-		var g idValue
-		if err := rs.Scan(&g); err != nil {
-			return wrapf(err, "GrantsOf")
+	return t.ids(ctx, "GrantsOf", query, key, after[:], limit)
+}
+
+// ids runs query, whose one column is an ID, and returns the IDs.
+func (t *tx) ids(ctx context.Context, op, query string, args ...any) ([]revoke.ID, error) {
+	var ids []revoke.ID
+	err := t.rows(ctx, op, query, args, func(rs *sql.Rows) error {
+		var id idValue
+		if err := rs.Scan(&id); err != nil {
+			return wrapf(err, "%s", op)
 		}
-		grants = append(grants, revoke.ID(g))
+		ids = append(ids, revoke.ID(id))
 		return nil
 	})
-	return grants, err
+	return ids, err
 }
 
 // RevokedSince streams the revocations whose Seq is above seq, in Seq
@@ -179,18 +176,21 @@ func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revoca
 	return t.revocations(ctx, "RevokedSince", t.s.q.revokedSince, []any{int64(seq)}, fn)
 }
 
-// revocations runs query, whose columns are revRow's, and calls fn with
-// the index entry of each row.
+// revocations runs query, whose columns are those of a revocation (id,
+// check_sum, expires_at, seq, status_list, status_idx: the seq index's),
+// and calls fn with the index entry of each row.
 func (t *tx) revocations(ctx context.Context, op, query string, args []any, fn func(revoke.Revocation) error) error {
-	var r revRow
-	dest := r.dest()
+	var (
+		id                               idValue
+		check, expires, seq, list, index int64
+	)
 	return t.rows(ctx, op, query, args, func(rs *sql.Rows) error {
-		if err := rs.Scan(dest...); err != nil {
+		if err := rs.Scan(&id, &check, &expires, &seq, &list, &index); err != nil {
 			return wrapf(err, "%s", op)
 		}
-		rev, err := r.revocation()
-		if err != nil {
-			return err
+		rev, ok := sqlrecord.Revocation(revoke.ID(id), check, expires, seq, list, index)
+		if !ok {
+			return fmt.Errorf("%w: revocation %x has check_sum %d, seq %d, status_idx %d", ErrCorrupt, id[:], check, seq, index)
 		}
 		return fn(rev)
 	})

@@ -71,11 +71,10 @@ func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 }
 
 func (t *tx) put(ctx context.Context, st *stmts, rec revoke.Record) error {
-	r, err := rowOf(rec)
+	args, err := argsOf(rec)
 	if err != nil {
 		return err
 	}
-	args := r.args()
 	res, err := st.exec(ctx, t.s.q.update, args...)
 	if err != nil {
 		return wrapf(err, "Put")
