@@ -23,9 +23,9 @@ func classify(err error) error {
 	case sqlite3.ErrNotADB:
 		return ErrNotDatabase
 	case sqlite3.ErrCorrupt:
-		return ErrCorrupt
+		return errCorrupt
 	case sqlite3.ErrReadonly:
-		return ErrReadOnly
+		return errReadOnly
 	case sqlite3.ErrBusy, sqlite3.ErrLocked:
 		return errBusy
 	}

@@ -120,7 +120,7 @@
 // SchemaVersion) and the sequence counter. Open and New create missing
 // tables in one BEGIN IMMEDIATE transaction, so that processes starting
 // together on a new file do not race, and refuse tables of any other
-// version with ErrVersion: a newer one, or one of the versions 1 to 4,
+// version with revoke.ErrVersion: a newer one, or one of the versions 1 to 4,
 // which predate the first release and are not migrated. The
 // version is kept in the meta table rather than in PRAGMA user_version
 // because New puts the tables into the application's database: the
@@ -151,10 +151,10 @@
 //   - Client IDs and subjects are stored as given, in clear.
 //   - Times are kept as int64 nanoseconds, which covers the years 1678 to
 //     2262; a Revoker refuses expiries outside that range.
-//   - Open of a file the process cannot write fails with ErrReadOnly. New
+//   - Open of a file the process cannot write fails with revoke.ErrReadOnly. New
 //     over a database opened read-only (mode=ro in the data source name)
 //     succeeds if the tables are up to date: reads work, and every write
-//     fails with ErrReadOnly.
+//     fails with revoke.ErrReadOnly.
 //   - Open and New create the tables of their prefix: a mistyped
 //     WithTablePrefix makes an empty Store beside the real one. Tools that
 //     only read (inspecting, exporting) should open WithReadOnly, which

@@ -11,35 +11,35 @@ import (
 // context's errors. Compare them with errors.Is; the errors returned wrap
 // them with detail, and wrap the driver's error where there is one.
 var (
-	// ErrVersion is returned by Open and New when the database holds this
+	// errVersion is returned by Open and New when the database holds this
 	// Store's tables at a schema version other than SchemaVersion: a newer
 	// one, written by a newer release of the library, or one of the
 	// versions 1 to 4, which predate the first release and are not
 	// migrated. Nothing is changed.
-	ErrVersion = fmt.Errorf("sqlite: unsupported schema version: %w", revoke.ErrVersion)
+	errVersion = fmt.Errorf("sqlite: unsupported schema version: %w", revoke.ErrVersion)
 
 	// ErrNotDatabase is returned by Open and New when the file is not a
 	// SQLite database (or is encrypted).
 	ErrNotDatabase = errors.New("sqlite: file is not a SQLite database")
 
-	// ErrCorrupt is returned when SQLite reports the database malformed, or
+	// errCorrupt is returned when SQLite reports the database malformed, or
 	// a stored row does not have the shape this package writes.
-	ErrCorrupt = fmt.Errorf("sqlite: database is corrupt: %w", revoke.ErrCorrupt)
+	errCorrupt = fmt.Errorf("sqlite: database is corrupt: %w", revoke.ErrCorrupt)
 
-	// ErrReadOnly is returned when the database cannot be written: the file
+	// errReadOnly is returned when the database cannot be written: the file
 	// or its directory is read-only, or the database was opened read-only.
 	// Open reports it for a file it cannot write, New when it needs to
 	// create the tables, and Update otherwise.
-	ErrReadOnly = fmt.Errorf("sqlite: database is read-only: %w", revoke.ErrReadOnly)
+	errReadOnly = fmt.Errorf("sqlite: database is read-only: %w", revoke.ErrReadOnly)
 
 	// ErrNotMigrated is returned by Open and New WithReadOnly when the
 	// prefix's tables do not exist: a read-only Store creates nothing. (A
 	// mistyped WithTablePrefix is the usual cause.) The error wraps
-	// ErrReadOnly too.
+	// revoke.ErrReadOnly too.
 	ErrNotMigrated = errors.New("sqlite: the tables are missing")
 
-	// ErrOption is returned by Open and New for an invalid Option or path.
-	ErrOption = fmt.Errorf("sqlite: invalid option: %w", revoke.ErrInvalidOption)
+	// errOption is returned by Open and New for an invalid Option or path.
+	errOption = fmt.Errorf("sqlite: invalid option: %w", revoke.ErrInvalidOption)
 
 	// ErrNeedsCgo is returned by Open and New in a program built without
 	// cgo (CGO_ENABLED=0, or no C compiler): SQLite is C code, linked in

@@ -78,7 +78,7 @@ func buildOptions(opts []Option) (options, error) {
 	o := options{prefix: DefaultTablePrefix, busyTimeout: DefaultBusyTimeout, sync: SynchronousFull}
 	for _, opt := range opts {
 		if opt == nil {
-			return o, fmt.Errorf("%w: nil Option", ErrOption)
+			return o, fmt.Errorf("%w: nil Option", errOption)
 		}
 		opt(&o)
 	}
@@ -97,16 +97,16 @@ func (o *options) fail(err error) {
 // hold ASCII letters, digits and underscores only, at most 64 of them; it
 // may be empty. SQLite compares names regardless of case, so prefixes that
 // differ only in case name the same tables. Open and New return an error
-// wrapping ErrOption for any other prefix.
+// wrapping revoke.ErrInvalidOption for any other prefix.
 func WithTablePrefix(prefix string) Option {
 	return func(o *options) {
 		if len(prefix) > maxPrefixLen {
-			o.fail(fmt.Errorf("%w: table prefix is longer than %d characters", ErrOption, maxPrefixLen))
+			o.fail(fmt.Errorf("%w: table prefix is longer than %d characters", errOption, maxPrefixLen))
 			return
 		}
 		for _, c := range prefix {
 			if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-				o.fail(fmt.Errorf("%w: table prefix %q: only ASCII letters, digits and '_' are allowed", ErrOption, prefix))
+				o.fail(fmt.Errorf("%w: table prefix %q: only ASCII letters, digits and '_' are allowed", errOption, prefix))
 				return
 			}
 		}
@@ -118,11 +118,11 @@ func WithTablePrefix(prefix string) Option {
 // connection or process holds before it fails with SQLite's "database is
 // locked" (default DefaultBusyTimeout). It is applied with millisecond
 // precision; zero means fail at once. Open and New return an error wrapping
-// ErrOption for a negative d.
+// revoke.ErrInvalidOption for a negative d.
 func WithBusyTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if d < 0 {
-			o.fail(fmt.Errorf("%w: negative busy timeout %v", ErrOption, d))
+			o.fail(fmt.Errorf("%w: negative busy timeout %v", errOption, d))
 			return
 		}
 		o.busyTimeout = d
@@ -131,7 +131,7 @@ func WithBusyTimeout(d time.Duration) Option {
 
 // WithSynchronous sets the durability of commits (default SynchronousFull).
 // SynchronousNormal trades durability against power loss for speed; see its
-// documentation. Open and New return an error wrapping ErrOption for a value
+// documentation. Open and New return an error wrapping revoke.ErrInvalidOption for a value
 // that is not one of the constants.
 func WithSynchronous(s Synchronous) Option {
 	return func(o *options) {
@@ -139,7 +139,7 @@ func WithSynchronous(s Synchronous) Option {
 		case SynchronousFull, SynchronousNormal, SynchronousExtra:
 			o.sync = s
 		default:
-			o.fail(fmt.Errorf("%w: unknown %v", ErrOption, s))
+			o.fail(fmt.Errorf("%w: unknown %v", errOption, s))
 		}
 	}
 }
@@ -147,11 +147,11 @@ func WithSynchronous(s Synchronous) Option {
 // WithReadOnly opens the Store for reading only, as bolt.WithReadOnly does
 // for a bbolt file: nothing is created or written. The database must
 // already hold the prefix's tables at this package's schema version; Open
-// and New fail with an error wrapping ErrNotMigrated (and ErrReadOnly)
-// when the tables are missing, and with ErrVersion at another version. Open opens the file read-only (SQLite's mode=ro), so it
+// and New fail with an error wrapping ErrNotMigrated (and revoke.ErrReadOnly)
+// when the tables are missing, and with revoke.ErrVersion at another version. Open opens the file read-only (SQLite's mode=ro), so it
 // reads a file it may not write, and fails rather than create a file that
 // does not exist; it leaves the journal mode as the file has it. View works;
-// Update returns an error wrapping ErrReadOnly, so a revoke.Revoker over the
+// Update returns an error wrapping revoke.ErrReadOnly, so a revoke.Revoker over the
 // Store answers IsRevoked, following other processes' revocations as usual,
 // but fails Issue, Revoke and Purge.
 func WithReadOnly() Option {

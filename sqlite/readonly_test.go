@@ -62,7 +62,7 @@ func TestWithReadOnlyCreatesNothing(t *testing.T) {
 			defer app.Close()
 			s, err = sqlite.New(app, sqlite.WithReadOnly(), sqlite.WithTablePrefix("revoke_typo_"))
 		}
-		if !errors.Is(err, sqlite.ErrNotMigrated) || !errors.Is(err, sqlite.ErrReadOnly) {
+		if !errors.Is(err, sqlite.ErrNotMigrated) || !errors.Is(err, revoke.ErrReadOnly) {
 			if err == nil {
 				s.Close()
 			}
@@ -110,14 +110,14 @@ func TestWithReadOnlyReads(t *testing.T) {
 	waitRevoked(t, r, later)
 
 	err = rs.Update(ctx, func(revoke.Tx) error { return nil })
-	if !errors.Is(err, sqlite.ErrReadOnly) {
+	if !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Update: %v, want ErrReadOnly", err)
 	}
 	err = r.Issue(ctx, revoke.Token{Value: tok(), Kind: revoke.Access, ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)})
-	if !errors.Is(err, sqlite.ErrReadOnly) {
+	if !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Issue: %v, want ErrReadOnly", err)
 	}
-	if _, err := r.Revoke(ctx, live, "c1"); !errors.Is(err, sqlite.ErrReadOnly) {
+	if _, err := r.Revoke(ctx, live, "c1"); !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Revoke: %v, want ErrReadOnly", err)
 	}
 	if _, revoked := stored(t, ws, live); revoked {
@@ -129,10 +129,10 @@ func TestWithReadOnlyReads(t *testing.T) {
 // that one errors.Is asks "is the store damaged?" whatever the backend.
 func TestErrorsWrapRevokes(t *testing.T) {
 	for name, c := range map[string][2]error{
-		"ErrCorrupt":  {sqlite.ErrCorrupt, revoke.ErrCorrupt},
-		"ErrVersion":  {sqlite.ErrVersion, revoke.ErrVersion},
-		"ErrReadOnly": {sqlite.ErrReadOnly, revoke.ErrReadOnly},
-		"ErrOption":   {sqlite.ErrOption, revoke.ErrInvalidOption},
+		"ErrCorrupt":  {revoke.ErrCorrupt, revoke.ErrCorrupt},
+		"ErrVersion":  {revoke.ErrVersion, revoke.ErrVersion},
+		"ErrReadOnly": {revoke.ErrReadOnly, revoke.ErrReadOnly},
+		"ErrOption":   {revoke.ErrInvalidOption, revoke.ErrInvalidOption},
 	} {
 		if !errors.Is(c[0], c[1]) {
 			t.Errorf("sqlite.%s does not wrap %v", name, c[1])

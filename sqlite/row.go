@@ -68,17 +68,17 @@ func nullable(id revoke.ID) any {
 func (r *row) record() (revoke.Record, error) {
 	switch {
 	case r.Check < 0 || r.Check > math.MaxUint32:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has check_sum %d", ErrCorrupt, r.ID[:], r.Check)
+		return revoke.Record{}, fmt.Errorf("%w: record %x has check_sum %d", errCorrupt, r.ID[:], r.Check)
 	case r.Kind < 0 || r.Kind > math.MaxUint8:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", ErrCorrupt, r.ID[:], r.Kind)
+		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", errCorrupt, r.ID[:], r.Kind)
 	case r.Seq < 0:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", ErrCorrupt, r.ID[:], r.Seq)
+		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", errCorrupt, r.ID[:], r.Seq)
 	case r.Retries < 0 || r.Retries > math.MaxUint32:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", ErrCorrupt, r.ID[:], r.Retries)
+		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", errCorrupt, r.ID[:], r.Retries)
 	}
 	status, ok := sqlrecord.Status(r.StatusList, r.StatusIndex)
 	if !ok {
-		return revoke.Record{}, fmt.Errorf("%w: record %x has status_idx %d", ErrCorrupt, r.ID[:], r.StatusIndex)
+		return revoke.Record{}, fmt.Errorf("%w: record %x has status_idx %d", errCorrupt, r.ID[:], r.StatusIndex)
 	}
 	var rotated time.Time
 	if r.RotatedAt.Valid {
@@ -110,7 +110,7 @@ type idValue revoke.ID
 func (v *idValue) Scan(src any) error {
 	b, ok := src.([]byte)
 	if !ok || len(b) != len(v) {
-		return fmt.Errorf("%w: an ID column holds %T of %d bytes, want a %d-byte BLOB", ErrCorrupt, src, len(b), len(v))
+		return fmt.Errorf("%w: an ID column holds %T of %d bytes, want a %d-byte BLOB", errCorrupt, src, len(b), len(v))
 	}
 	copy(v[:], b)
 	return nil

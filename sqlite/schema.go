@@ -20,7 +20,7 @@ const schemaVersion = 5
 
 // SchemaVersion returns the version of the tables this package writes.
 // Open and New create the tables at it and refuse tables of any other
-// version with ErrVersion, so it is the version of every open Store's
+// version with revoke.ErrVersion, so it is the version of every open Store's
 // tables.
 func SchemaVersion() int { return schemaVersion }
 
@@ -215,7 +215,7 @@ func (s *Store) create(ctx context.Context) error {
 	case err != nil || v == schemaVersion:
 		return err
 	case s.opts.readOnly:
-		return fmt.Errorf("%w: %s: no tables of prefix %q, and a read-only Store creates none (%w)", ErrNotMigrated, s.name, s.q.prefix, ErrReadOnly)
+		return fmt.Errorf("%w: %s: no tables of prefix %q, and a read-only Store creates none (%w)", ErrNotMigrated, s.name, s.q.prefix, errReadOnly)
 	}
 	return s.run(ctx, true, func(t revoke.Tx) error {
 		conn := t.(*tx).conn
@@ -239,7 +239,7 @@ func (s *Store) create(ctx context.Context) error {
 
 // version reads the schema version of the prefix's tables: 0 when they do
 // not exist yet. Tables of another version than schemaVersion are refused
-// with ErrVersion.
+// with revoke.ErrVersion.
 func (s *Store) version(ctx context.Context, conn *sqlx.Conn) (int, error) {
 	var n int
 	name := s.q.prefix + "meta"
@@ -257,11 +257,11 @@ func (s *Store) version(ctx context.Context, conn *sqlx.Conn) (int, error) {
 	case err != nil:
 		return 0, wrapf(err, "%s: reading schema version from table %s", s.name, name)
 	case v < 0:
-		return 0, fmt.Errorf("%w: %s: table %s holds schema version %d", ErrCorrupt, s.name, name, v)
+		return 0, fmt.Errorf("%w: %s: table %s holds schema version %d", errCorrupt, s.name, name, v)
 	case v > schemaVersion:
-		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, newer than this package's %d", ErrVersion, s.name, s.q.prefix, v, schemaVersion)
+		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, newer than this package's %d", errVersion, s.name, s.q.prefix, v, schemaVersion)
 	case v > 0 && v < schemaVersion:
-		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, which predates the first release and is not migrated: this package reads version %d only; recreate the tables", ErrVersion, s.name, s.q.prefix, v, schemaVersion)
+		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, which predates the first release and is not migrated: this package reads version %d only; recreate the tables", errVersion, s.name, s.q.prefix, v, schemaVersion)
 	}
 	return int(v), nil
 }

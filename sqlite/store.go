@@ -54,10 +54,10 @@ const stmtCacheSize = 16
 //
 // path is a file path, not a URI; ":memory:" is refused (use package memory,
 // or New with a database of your own). Open returns an error wrapping
-// ErrNotDatabase for a file that is not a SQLite database, ErrVersion for
-// tables of another schema version than SchemaVersion, ErrReadOnly when the
+// ErrNotDatabase for a file that is not a SQLite database, revoke.ErrVersion for
+// tables of another schema version than SchemaVersion, revoke.ErrReadOnly when the
 // tables must be created in a database that cannot be written, and
-// ErrOption for an invalid option. WithReadOnly opens an existing database
+// revoke.ErrInvalidOption for an invalid option. WithReadOnly opens an existing database
 // for reading, and fails with ErrNotMigrated rather than create tables, and
 // with an error wrapping fs.ErrNotExist for a missing file.
 func Open(path string, opts ...Option) (*Store, error) {
@@ -130,9 +130,9 @@ const pageSize = 2048
 func dsnOf(path string, o options) (string, error) {
 	switch {
 	case path == "":
-		return "", fmt.Errorf("%w: empty path", ErrOption)
+		return "", fmt.Errorf("%w: empty path", errOption)
 	case path == ":memory:" || strings.HasPrefix(path, "file:"):
-		return "", fmt.Errorf("%w: Open takes a file path, not %q; use New with a database of your own", ErrOption, path)
+		return "", fmt.Errorf("%w: Open takes a file path, not %q; use New with a database of your own", errOption, path)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -170,7 +170,7 @@ func New(db *sqlx.DB, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: New: %w", ErrNeedsCgo)
 	}
 	if db == nil {
-		return nil, fmt.Errorf("%w: nil *sqlx.DB", ErrOption)
+		return nil, fmt.Errorf("%w: nil *sqlx.DB", errOption)
 	}
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -262,7 +262,7 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 // otherwise, or if ctx is done by then, it rolls back and returns fn's
 // error (or ctx's). When Update returns nil, the transaction is on stable
 // storage (with the default SynchronousFull). On a Store opened
-// WithReadOnly, Update returns an error wrapping ErrReadOnly.
+// WithReadOnly, Update returns an error wrapping revoke.ErrReadOnly.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
 }
@@ -334,7 +334,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 // refuses.
 func (s *Store) lockWrite(ctx context.Context) (unlock func(), err error) {
 	if s.opts.readOnly {
-		return nil, fmt.Errorf("sqlite: %s: Update: %w: the Store was opened WithReadOnly", s.name, ErrReadOnly)
+		return nil, fmt.Errorf("sqlite: %s: Update: %w: the Store was opened WithReadOnly", s.name, errReadOnly)
 	}
 	select {
 	case s.wlock <- struct{}{}:

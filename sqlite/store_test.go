@@ -136,7 +136,7 @@ func testSchemaVersionRefused(t *testing.T, v int) {
 	db.MustExec(`UPDATE revoke_meta SET value = ? WHERE name = 'schema_version'`, v)
 
 	for _, opts := range [][]sqlite.Option{nil, {sqlite.WithReadOnly()}} {
-		if s, err := sqlite.Open(path, opts...); !errors.Is(err, sqlite.ErrVersion) {
+		if s, err := sqlite.Open(path, opts...); !errors.Is(err, revoke.ErrVersion) {
 			if err == nil {
 				s.Close()
 			}
@@ -145,7 +145,7 @@ func testSchemaVersionRefused(t *testing.T, v int) {
 			t.Errorf("Open of schema version %d: %q does not say why it is refused", v, err)
 		}
 	}
-	if _, err := sqlite.New(db); !errors.Is(err, sqlite.ErrVersion) {
+	if _, err := sqlite.New(db); !errors.Is(err, revoke.ErrVersion) {
 		t.Fatalf("New over schema version %d: %v, want ErrVersion", v, err)
 	}
 	var got int
@@ -214,7 +214,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 	db.MustExec(`CREATE TABLE app (x INTEGER)`)
 	db.Close()
 	ro := sqlx.MustOpen("sqlite3", "file:"+path+"?mode=ro")
-	if _, err := sqlite.New(ro); !errors.Is(err, sqlite.ErrReadOnly) {
+	if _, err := sqlite.New(ro); !errors.Is(err, revoke.ErrReadOnly) {
 		t.Fatalf("New over a read-only database without the tables: %v, want ErrReadOnly", err)
 	}
 	ro.Close()
@@ -243,10 +243,10 @@ func TestReadOnlyDatabase(t *testing.T) {
 		t.Error("read-only store answers IsRevoked wrongly")
 	}
 	err = r.Issue(ctx, revoke.Token{Value: tok(), Kind: revoke.Access, ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)})
-	if !errors.Is(err, sqlite.ErrReadOnly) {
+	if !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Issue on a read-only database: %v, want ErrReadOnly", err)
 	}
-	if _, err := r.Revoke(ctx, live, "c1"); !errors.Is(err, sqlite.ErrReadOnly) {
+	if _, err := r.Revoke(ctx, live, "c1"); !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Revoke on a read-only database: %v, want ErrReadOnly", err)
 	}
 }
@@ -288,7 +288,7 @@ func testReadOnlyFile(t *testing.T, dirToo bool) {
 			t.Fatal("a write to a read-only file succeeded")
 		}
 	}
-	if !errors.Is(err, sqlite.ErrReadOnly) {
+	if !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("read-only file: %v, want ErrReadOnly", err)
 	}
 }
@@ -316,12 +316,12 @@ func TestInvalidOptions(t *testing.T) {
 				s.Close()
 				t.Fatal("Open succeeded")
 			}
-			if !errors.Is(err, sqlite.ErrOption) {
+			if !errors.Is(err, revoke.ErrInvalidOption) {
 				t.Errorf("Open: %v, want ErrOption", err)
 			}
 		})
 	}
-	if _, err := sqlite.New(nil); !errors.Is(err, sqlite.ErrOption) {
+	if _, err := sqlite.New(nil); !errors.Is(err, revoke.ErrInvalidOption) {
 		t.Errorf("New(nil): %v, want ErrOption", err)
 	}
 }
@@ -643,7 +643,7 @@ func TestCorruptRow(t *testing.T) {
 		_, err := tx.Get(ctx, []revoke.ID{id})
 		return err
 	})
-	if !errors.Is(err, sqlite.ErrCorrupt) {
+	if !errors.Is(err, revoke.ErrCorrupt) {
 		t.Errorf("Get of a malformed row: %v, want ErrCorrupt", err)
 	}
 }

@@ -190,7 +190,7 @@ func (t *tx) revocations(ctx context.Context, op, query string, args []any, fn f
 		}
 		rev, ok := sqlrecord.Revocation(revoke.ID(id), check, expires, seq, list, index)
 		if !ok {
-			return fmt.Errorf("%w: revocation %x has check_sum %d, seq %d, status_idx %d", ErrCorrupt, id[:], check, seq, index)
+			return fmt.Errorf("%w: revocation %x has check_sum %d, seq %d, status_idx %d", errCorrupt, id[:], check, seq, index)
 		}
 		return fn(rev)
 	})

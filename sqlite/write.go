@@ -201,9 +201,9 @@ func (t *tx) NextSeq(ctx context.Context) (uint64, error) {
 		err = t.conn.QueryRowContext(ctx, t.s.q.getSeq).Scan(&v)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return 0, fmt.Errorf("%w: table %smeta has no sequence row", ErrCorrupt, t.s.q.prefix)
+			return 0, fmt.Errorf("%w: table %smeta has no sequence row", errCorrupt, t.s.q.prefix)
 		case err == nil && v < 0:
-			return 0, fmt.Errorf("%w: negative sequence %d in table %smeta", ErrCorrupt, v, t.s.q.prefix)
+			return 0, fmt.Errorf("%w: negative sequence %d in table %smeta", errCorrupt, v, t.s.q.prefix)
 		case err == nil:
 			return 0, errors.New("sqlite: NextSeq: the revocation sequence is exhausted")
 		}
