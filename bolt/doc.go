@@ -60,7 +60,7 @@
 // frame at the end of the last segment, or zeros where the file system
 // extended the file before the data reached it. That commit was never
 // acknowledged; Open drops it and replays the rest. Damage is anything
-// else, and Open refuses it with an error wrapping ErrCorrupt that names
+// else, and Open refuses it with an error wrapping revoke.ErrCorrupt that names
 // the segment file and the offset of the damage, and deletes, replays and
 // changes nothing: the files stay as they are for an operator to examine,
 // or to restore from a backup. What Open takes for damage:
@@ -187,7 +187,7 @@
 // entries are written with its first record and removed with its last.
 //
 // The format version, FormatVersion, is written when the store is created.
-// Open and New refuse a store of a newer or unknown version with ErrVersion
+// Open and New refuse a store of a newer or unknown version with revoke.ErrVersion
 // and leave it untouched: a newer version of this package may change the
 // layout, and this one will not misread it. Version 3 has the grant keys
 // and one owners entry per grant, version 4 the journal (the tree is
@@ -198,7 +198,7 @@
 // that a package that knows no journal, or no Status, refuses it; a
 // read-only one reads it as it is. The journal's segments have a format version of their own: version 2
 // added the frame header's checksum, the salt and the acknowledged extent;
-// version 1, which no release wrote, is refused with ErrVersion and left
+// version 1, which no release wrote, is refused with revoke.ErrVersion and left
 // as it is.
 //
 // Logging out a user or a client (revoke.Revoker.RevokeSubject,
@@ -223,7 +223,7 @@
 //     taken for a torn tail wherever it is. The extent's record of a
 //     segment's switch is not synced; when a crash loses it, the segment's
 //     last commit is checked as above.
-//   - A refused journal needs an operator. Open returns ErrCorrupt until
+//   - A refused journal needs an operator. Open returns revoke.ErrCorrupt until
 //     the files change: restore the database file and its segments from a
 //     backup taken together. Moving the damaged segment, and every segment
 //     numbered after it, out of the directory lets Open replay the others,
@@ -245,13 +245,13 @@
 //     bbolt.Compact, with the Store closed) does.
 //   - Damage after opening. Open and New check the file's header, its size
 //     and the store's layout, and turn a bbolt panic or a memory fault while
-//     doing so into ErrCorrupt. bbolt trusts its pages after that: a file
+//     doing so into revoke.ErrCorrupt. bbolt trusts its pages after that: a file
 //     damaged or truncated while open (by another program, or by disk
 //     failure) can make a later transaction panic or fault. Check a suspect
 //     file with bbolt's check command. A file Open refuses because bbolt
 //     panicked on it is unlocked and closed, but stays mapped into memory
 //     until the process ends.
-//   - Write permission. Open refuses, with ErrReadOnly, a file without write
+//   - Write permission. Open refuses, with revoke.ErrReadOnly, a file without write
 //     permission bits or a new file in a directory without them, even when
 //     the process could write anyway (as root); WithReadOnly reads such a
 //     file. An empty file is taken as a new database.

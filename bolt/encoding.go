@@ -155,15 +155,15 @@ func decodeStatus(b []byte) (revoke.StatusRef, []byte, error) {
 
 // decodeRecord decodes the record stored under id. It copies everything out
 // of b, which may be bbolt's memory, and returns an error wrapping
-// ErrCorrupt, never a panic, for bytes it cannot decode.
+// revoke.ErrCorrupt, never a panic, for bytes it cannot decode.
 func decodeRecord(id, b []byte) (revoke.Record, error) {
 	var rec revoke.Record
 	if len(id) != len(rec.ID) {
-		return rec, fmt.Errorf("%w: record key of %d bytes, want %d", ErrCorrupt, len(id), len(rec.ID))
+		return rec, fmt.Errorf("%w: record key of %d bytes, want %d", errCorrupt, len(id), len(rec.ID))
 	}
 	copy(rec.ID[:], id)
 	fail := func(err error) (revoke.Record, error) {
-		return revoke.Record{}, fmt.Errorf("%w: record %s: %v", ErrCorrupt, rec.ID, err)
+		return revoke.Record{}, fmt.Errorf("%w: record %s: %v", errCorrupt, rec.ID, err)
 	}
 	if len(b) < recordFixed {
 		return fail(errShort)
@@ -279,10 +279,10 @@ func recordKey(gk grantKey, id revoke.ID) [recordKeyLen]byte {
 }
 
 // decodeStored decodes a records bucket entry, copying out of k and v. A
-// key of another length is ErrCorrupt.
+// key of another length is revoke.ErrCorrupt.
 func decodeStored(k, v []byte) (revoke.Record, error) {
 	if len(k) != recordKeyLen {
-		return revoke.Record{}, fmt.Errorf("%w: record key of %d bytes, want %d", ErrCorrupt, len(k), recordKeyLen)
+		return revoke.Record{}, fmt.Errorf("%w: record key of %d bytes, want %d", errCorrupt, len(k), recordKeyLen)
 	}
 	return decodeRecord(k[grantKeyLen:], v)
 }
@@ -323,7 +323,7 @@ func revocationValue(check uint32, ns int64, status revoke.StatusRef) []byte {
 func decodeRevocation(k, v []byte) (revoke.Revocation, error) {
 	var rev revoke.Revocation
 	if len(k) != orderKeyLen || len(v) < revValueLen {
-		return rev, fmt.Errorf("%w: revocation index entry of %d+%d bytes, want %d+%d or more", ErrCorrupt, len(k), len(v), orderKeyLen, revValueLen)
+		return rev, fmt.Errorf("%w: revocation index entry of %d+%d bytes, want %d+%d or more", errCorrupt, len(k), len(v), orderKeyLen, revValueLen)
 	}
 	rev.Seq = binary.BigEndian.Uint64(k)
 	copy(rev.ID[:], k[8:])
@@ -335,9 +335,9 @@ func decodeRevocation(k, v []byte) (revoke.Revocation, error) {
 	status, rest, err := decodeStatus(v[revValueLen:])
 	switch {
 	case err != nil:
-		return revoke.Revocation{}, fmt.Errorf("%w: revocation index entry of %s: %v", ErrCorrupt, rev.ID, err)
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation index entry of %s: %v", errCorrupt, rev.ID, err)
 	case len(rest) != 0:
-		return revoke.Revocation{}, fmt.Errorf("%w: revocation index entry of %s: %v", ErrCorrupt, rev.ID, errTrailing)
+		return revoke.Revocation{}, fmt.Errorf("%w: revocation index entry of %s: %v", errCorrupt, rev.ID, errTrailing)
 	}
 	rev.Status = status
 	return rev, nil

@@ -77,7 +77,7 @@ func TestEncodingRoundTrip(t *testing.T) {
 }
 
 // TestDecodeStored: a records entry decodes under its key, grant key ‖ ID,
-// and a key of another length is ErrCorrupt.
+// and a key of another length is revoke.ErrCorrupt.
 func TestDecodeStored(t *testing.T) {
 	gk := grantKey{0, 0, 0, 0, 0, 0, 1, 2}
 	for i, rec := range sampleRecords() {
@@ -97,8 +97,8 @@ func TestDecodeStored(t *testing.T) {
 			"a long key":   append(bytes.Clone(k[:]), 0),
 			"the ID alone": rec.ID[:],
 		} {
-			if _, err := decodeStored(bad, enc); !errors.Is(err, ErrCorrupt) {
-				t.Errorf("record %d under %s: %v, want ErrCorrupt", i, name, err)
+			if _, err := decodeStored(bad, enc); !errors.Is(err, revoke.ErrCorrupt) {
+				t.Errorf("record %d under %s: %v, want revoke.ErrCorrupt", i, name, err)
 			}
 		}
 	}
@@ -157,12 +157,12 @@ func TestDecodeRevocation(t *testing.T) {
 			t.Errorf("decodeRevocation with %+v = %+v, %v; want %+v", status, rev, err, want)
 		}
 		for n := revValueLen + 1; n < len(v); n++ {
-			if _, err := decodeRevocation(k, v[:n]); !errors.Is(err, ErrCorrupt) {
-				t.Errorf("status %+v: a %d-byte prefix of %d: %v, want ErrCorrupt", status, n, len(v), err)
+			if _, err := decodeRevocation(k, v[:n]); !errors.Is(err, revoke.ErrCorrupt) {
+				t.Errorf("status %+v: a %d-byte prefix of %d: %v, want revoke.ErrCorrupt", status, n, len(v), err)
 			}
 		}
-		if _, err := decodeRevocation(k, append(v, 0)); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("status %+v: a trailing byte: %v, want ErrCorrupt", status, err)
+		if _, err := decodeRevocation(k, append(v, 0)); !errors.Is(err, revoke.ErrCorrupt) {
+			t.Errorf("status %+v: a trailing byte: %v, want revoke.ErrCorrupt", status, err)
 		}
 	}
 }

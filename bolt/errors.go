@@ -11,21 +11,21 @@ import (
 // returned wrap them with detail (and, where there is one, the underlying
 // bbolt or operating-system error, which errors.Is finds too).
 var (
-	// ErrVersion is returned by Open and New for a store whose format
+	// errVersion is returned by Open and New for a store whose format
 	// version this package does not know: written by a newer version of
 	// this package, or damaged. The file is left as it is. Open also
 	// returns it for a bbolt file of another bbolt file-format version, and
 	// for a journal segment of another journal version.
-	ErrVersion = fmt.Errorf("bolt: unsupported store format version: %w", revoke.ErrVersion)
+	errVersion = fmt.Errorf("bolt: unsupported store format version: %w", revoke.ErrVersion)
 
-	// ErrCorrupt is returned for a file that is not a bbolt database (random
+	// errCorrupt is returned for a file that is not a bbolt database (random
 	// bytes, a truncated file), for a database whose revocation bucket is
 	// damaged, for a stored record that does not decode, and by Open for a
 	// damaged journal, whose acknowledged commits may be lost (its message
 	// names the segment file and the offset; see the package
 	// documentation, Damage). A torn tail, the commit being written when
 	// the process stopped, is not damage: it was never acknowledged.
-	ErrCorrupt = fmt.Errorf("bolt: corrupt or foreign data: %w", revoke.ErrCorrupt)
+	errCorrupt = fmt.Errorf("bolt: corrupt or foreign data: %w", revoke.ErrCorrupt)
 
 	// ErrLocked is returned by Open when another handle (this process or
 	// another) holds the file's lock for longer than the lock timeout (see
@@ -33,11 +33,11 @@ var (
 	// and revoke.ErrUnavailable too: the lock may be free later.
 	ErrLocked = errors.New("bolt: database file is locked by another handle")
 
-	// ErrReadOnly is returned by Open for a file, or the directory of a file
+	// errReadOnly is returned by Open for a file, or the directory of a file
 	// to be created, that is not writable; by Open WithReadOnly, and New
 	// over a read-only *bbolt.DB, when there is no store to read; and by
 	// Update on a read-only store.
-	ErrReadOnly = fmt.Errorf("bolt: read-only: %w", revoke.ErrReadOnly)
+	errReadOnly = fmt.Errorf("bolt: read-only: %w", revoke.ErrReadOnly)
 )
 
 // errZeroStore is returned by every method of a Store that was not made by

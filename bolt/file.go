@@ -28,14 +28,14 @@ var (
 var errPanicked = errors.New("bbolt panicked reading the file")
 
 // guard runs fn, turning a panic, or a memory fault on bbolt's mapping of a
-// damaged file, into an error wrapping ErrCorrupt. bbolt trusts the pages of
+// damaged file, into an error wrapping revoke.ErrCorrupt. bbolt trusts the pages of
 // its file; Open and New use guard so that a foreign or damaged file is
 // refused with an error rather than crashing the process.
 func guard(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %w: %v", ErrCorrupt, errPanicked, p)
+			err = fmt.Errorf("%w: %w: %v", errCorrupt, errPanicked, p)
 		}
 	}()
 	return fn()
@@ -44,16 +44,16 @@ func guard(fn func() error) (err error) {
 // openError classifies an error of bbolt.Open.
 func openError(err error, timeout time.Duration) error {
 	switch {
-	case errors.Is(err, ErrCorrupt):
+	case errors.Is(err, errCorrupt):
 		return err
 	case errors.Is(err, berrors.ErrTimeout):
 		return fmt.Errorf("%w: still held after waiting %v: %w (%w)", ErrLocked, max(timeout, 0), err, revoke.ErrUnavailable)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum):
-		return fmt.Errorf("%w: not a bbolt database: %w", ErrCorrupt, err)
+		return fmt.Errorf("%w: not a bbolt database: %w", errCorrupt, err)
 	case errors.Is(err, berrors.ErrVersionMismatch):
-		return fmt.Errorf("%w: bbolt file format: %w", ErrVersion, err)
+		return fmt.Errorf("%w: bbolt file format: %w", errVersion, err)
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
-		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+		return fmt.Errorf("%w: %w", errReadOnly, err)
 	}
 	return err
 }
@@ -75,7 +75,7 @@ func preflight(path string, o options) error {
 			return err
 		}
 		if di.Mode().Perm()&0o222 == 0 {
-			return fmt.Errorf("%w: cannot create the file: directory %s is not writable (mode %v)", ErrReadOnly, dir, di.Mode().Perm())
+			return fmt.Errorf("%w: cannot create the file: directory %s is not writable (mode %v)", errReadOnly, dir, di.Mode().Perm())
 		}
 		return nil
 	}
@@ -86,11 +86,11 @@ func preflight(path string, o options) error {
 		return fmt.Errorf("not a regular file (mode %v)", fi.Mode())
 	}
 	if !o.readOnly && fi.Mode().Perm()&0o222 == 0 {
-		return fmt.Errorf("%w: the file is not writable (mode %v); open it WithReadOnly to read it", ErrReadOnly, fi.Mode().Perm())
+		return fmt.Errorf("%w: the file is not writable (mode %v); open it WithReadOnly to read it", errReadOnly, fi.Mode().Perm())
 	}
 	if fi.Size() == 0 {
 		if o.readOnly {
-			return fmt.Errorf("%w: the file is empty and holds no store", ErrReadOnly)
+			return fmt.Errorf("%w: the file is empty and holds no store", errReadOnly)
 		}
 		return nil // bbolt initialises an empty file
 	}
@@ -142,8 +142,8 @@ func readMeta(b []byte) (boltMeta, error) {
 }
 
 // checkHeader reads the two meta pages of the file at path, as bbolt does,
-// and returns an error wrapping ErrCorrupt if neither is valid or the file
-// is shorter than the valid one says, ErrVersion for another bbolt version.
+// and returns an error wrapping revoke.ErrCorrupt if neither is valid or the file
+// is shorter than the valid one says, revoke.ErrVersion for another bbolt version.
 func checkHeader(path string, size int64) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -178,20 +178,20 @@ func checkHeader(path string, size int64) error {
 	switch {
 	case err0 != nil && err1 != nil:
 		if errors.Is(err0, errBoltVersion) {
-			return fmt.Errorf("%w: %w", ErrVersion, err0)
+			return fmt.Errorf("%w: %w", errVersion, err0)
 		}
 		if errors.Is(err1, errBoltVersion) {
-			return fmt.Errorf("%w: %w", ErrVersion, err1)
+			return fmt.Errorf("%w: %w", errVersion, err1)
 		}
-		return fmt.Errorf("%w: not a bbolt database (%v)", ErrCorrupt, err0)
+		return fmt.Errorf("%w: not a bbolt database (%v)", errCorrupt, err0)
 	case err0 != nil || (err1 == nil && m1.txid > m0.txid):
 		m = m1
 	}
 	if m.pageSize < 512 || m.pageSize&(m.pageSize-1) != 0 {
-		return fmt.Errorf("%w: bbolt meta page gives a page size of %d", ErrCorrupt, m.pageSize)
+		return fmt.Errorf("%w: bbolt meta page gives a page size of %d", errCorrupt, m.pageSize)
 	}
 	if pages := uint64(size) / uint64(m.pageSize); m.pgid > pages {
-		return fmt.Errorf("%w: the file is truncated: it holds %d bytes, its meta page describes %d pages of %d bytes", ErrCorrupt, size, m.pgid, m.pageSize)
+		return fmt.Errorf("%w: the file is truncated: it holds %d bytes, its meta page describes %d pages of %d bytes", errCorrupt, size, m.pgid, m.pageSize)
 	}
 	return nil
 }

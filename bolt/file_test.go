@@ -135,7 +135,7 @@ func TestOpenForeignFile(t *testing.T) {
 		{"Zeros", make([]byte, 32<<10)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := wantOpenError(t, writeFile(t, c.data), bolt.ErrCorrupt)
+			err := wantOpenError(t, writeFile(t, c.data), revoke.ErrCorrupt)
 			t.Log(err)
 		})
 	}
@@ -177,7 +177,7 @@ func TestOpenTruncatedFile(t *testing.T) {
 	}
 	for _, size := range []int{hw / 2, hw - pageSize(data), 3 * pageSize(data), pageSize(data) + 100, 1000, 10} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			t.Log(wantOpenError(t, writeFile(t, data[:size]), bolt.ErrCorrupt))
+			t.Log(wantOpenError(t, writeFile(t, data[:size]), revoke.ErrCorrupt))
 		})
 	}
 	t.Run("AtHighWater", func(t *testing.T) {
@@ -215,13 +215,13 @@ func TestOpenDamagedFile(t *testing.T) {
 	t.Run("Pages", func(t *testing.T) {
 		// Meta pages intact, every other page random: bbolt reads garbage.
 		bad := append(append([]byte(nil), data[:2*ps]...), randomBytes(len(data)-2*ps)...)
-		t.Log(wantOpenError(t, writeFile(t, bad), bolt.ErrCorrupt))
+		t.Log(wantOpenError(t, writeFile(t, bad), revoke.ErrCorrupt))
 	})
 	t.Run("BothMetaPages", func(t *testing.T) {
 		bad := append([]byte(nil), data...)
 		copy(bad[16:80], randomBytes(64))
 		copy(bad[ps+16:ps+80], randomBytes(64))
-		t.Log(wantOpenError(t, writeFile(t, bad), bolt.ErrCorrupt))
+		t.Log(wantOpenError(t, writeFile(t, bad), revoke.ErrCorrupt))
 	})
 	t.Run("OlderMetaPage", func(t *testing.T) {
 		// bbolt needs one good meta page: damage to the older one loses
@@ -258,7 +258,7 @@ func TestOpenDamagedFile(t *testing.T) {
 			h.Write(m[:56])
 			binary.NativeEndian.PutUint64(m[56:], h.Sum64())
 		}
-		t.Log(wantOpenError(t, writeFile(t, bad), bolt.ErrVersion))
+		t.Log(wantOpenError(t, writeFile(t, bad), revoke.ErrVersion))
 	})
 }
 
@@ -270,11 +270,11 @@ func TestOpenFormatVersion(t *testing.T) {
 		version []byte
 		want    error
 	}{
-		{"Newer", binary.BigEndian.AppendUint32(nil, bolt.FormatVersion+1), bolt.ErrVersion},
-		{"Zero", binary.BigEndian.AppendUint32(nil, 0), bolt.ErrVersion},
-		{"Version1", binary.BigEndian.AppendUint32(nil, 1), bolt.ErrVersion},
-		{"Version2", binary.BigEndian.AppendUint32(nil, 2), bolt.ErrVersion},
-		{"Malformed", []byte{1}, bolt.ErrCorrupt},
+		{"Newer", binary.BigEndian.AppendUint32(nil, bolt.FormatVersion+1), revoke.ErrVersion},
+		{"Zero", binary.BigEndian.AppendUint32(nil, 0), revoke.ErrVersion},
+		{"Version1", binary.BigEndian.AppendUint32(nil, 1), revoke.ErrVersion},
+		{"Version2", binary.BigEndian.AppendUint32(nil, 2), revoke.ErrVersion},
+		{"Malformed", []byte{1}, revoke.ErrCorrupt},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := populated(t, 1)
@@ -289,7 +289,7 @@ func TestOpenFormatVersion(t *testing.T) {
 		withBolt(t, path, func(tx *bbolt.Tx) error {
 			return tx.Bucket([]byte("revocation")).Bucket([]byte("meta")).Delete([]byte("version"))
 		})
-		t.Log(wantOpenError(t, path, bolt.ErrCorrupt))
+		t.Log(wantOpenError(t, path, revoke.ErrCorrupt))
 	})
 }
 
@@ -306,7 +306,7 @@ func TestOpenForeignLayout(t *testing.T) {
 			}
 			return b.Put([]byte("user"), []byte("data"))
 		})
-		t.Log(wantOpenError(t, path, bolt.ErrCorrupt))
+		t.Log(wantOpenError(t, path, revoke.ErrCorrupt))
 	})
 	t.Run("MissingSubBucket", func(t *testing.T) {
 		for _, sub := range []string{"records", "ids", "grantkeys", "expiry", "revoked", "owners"} {
@@ -315,7 +315,7 @@ func TestOpenForeignLayout(t *testing.T) {
 				withBolt(t, path, func(tx *bbolt.Tx) error {
 					return tx.Bucket([]byte("revocation")).DeleteBucket([]byte(sub))
 				})
-				t.Log(wantOpenError(t, path, bolt.ErrCorrupt))
+				t.Log(wantOpenError(t, path, revoke.ErrCorrupt))
 			})
 		}
 	})
@@ -414,7 +414,7 @@ func testReadOnlyFile(t *testing.T) {
 	if err := os.Chmod(path, 0o444); err != nil {
 		t.Fatal(err)
 	}
-	t.Log(wantOpenError(t, path, bolt.ErrReadOnly))
+	t.Log(wantOpenError(t, path, revoke.ErrReadOnly))
 
 	// WithReadOnly reads it: IsRevoked works, writes fail.
 	s, err := bolt.Open(path, bolt.WithReadOnly())
@@ -429,14 +429,14 @@ func testReadOnlyFile(t *testing.T) {
 	if ok, err := r.IsRevoked(ctx, "access-0"); err != nil || !ok {
 		t.Errorf("IsRevoked over a read-only store = %v, %v; want true", ok, err)
 	}
-	if _, err := r.Revoke(ctx, "refresh-1", "c"); !errors.Is(err, bolt.ErrReadOnly) {
+	if _, err := r.Revoke(ctx, "refresh-1", "c"); !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Revoke over a read-only store: %v, want ErrReadOnly", err)
 	}
 	err = r.Issue(ctx, revoke.Token{Value: "new", Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)})
-	if !errors.Is(err, bolt.ErrReadOnly) {
+	if !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Issue over a read-only store: %v, want ErrReadOnly", err)
 	}
-	if err := s.Update(ctx, func(revoke.Tx) error { t.Error("Update ran fn"); return nil }); !errors.Is(err, bolt.ErrReadOnly) {
+	if err := s.Update(ctx, func(revoke.Tx) error { t.Error("Update ran fn"); return nil }); !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Update of a read-only store: %v, want ErrReadOnly", err)
 	}
 }
@@ -455,7 +455,7 @@ func testReadOnlyDirectory(t *testing.T) {
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
 	path := filepath.Join(dir, "new.db")
 	_, err = bolt.Open(path)
-	if !errors.Is(err, bolt.ErrReadOnly) {
+	if !errors.Is(err, revoke.ErrReadOnly) {
 		t.Fatalf("Open of a new file in a read-only directory: %v, want ErrReadOnly", err)
 	}
 	t.Log(err)
@@ -482,7 +482,7 @@ func testReadOnlyWithReadOnlyMissingFile(t *testing.T) {
 }
 
 func testReadOnlyWithReadOnlyEmptyFile(t *testing.T) {
-	wantOpenError(t, writeFile(t, nil), bolt.ErrReadOnly, bolt.WithReadOnly())
+	wantOpenError(t, writeFile(t, nil), revoke.ErrReadOnly, bolt.WithReadOnly())
 }
 
 func testReadOnlyWithReadOnlyNoStore(t *testing.T) {
@@ -491,7 +491,7 @@ func testReadOnlyWithReadOnlyNoStore(t *testing.T) {
 		_, err := tx.CreateBucket([]byte("app"))
 		return err
 	})
-	wantOpenError(t, path, bolt.ErrReadOnly, bolt.WithReadOnly())
+	wantOpenError(t, path, revoke.ErrReadOnly, bolt.WithReadOnly())
 }
 
 func TestFileMode(t *testing.T) {

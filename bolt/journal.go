@@ -45,11 +45,11 @@ import (
 // frame before it, which the previous commit made durable; one fdatasync
 // makes both durable. Switching to the next segment records the end of the
 // last frame too. The frames before the recorded extent were acknowledged:
-// damage to them is ErrCorrupt, whatever follows (see readSegment). The
+// damage to them is revoke.ErrCorrupt, whatever follows (see readSegment). The
 // salt keeps a frame that a payload happens to hold, or a frame of another
 // segment, from passing for a frame of this one. Version 1, which no
 // release wrote, had neither the salt, the extent nor the header's own
-// checksum; its segments are refused with ErrVersion.
+// checksum; its segments are refused with revoke.ErrVersion.
 const (
 	journalMagic   = "\x00rvkjrnl"
 	journalVersion = 2

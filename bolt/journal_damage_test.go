@@ -77,7 +77,7 @@ func onlySegment(t *testing.T, img string) (string, []int) {
 	return segs[0], offs
 }
 
-// refused checks that Open of img fails with ErrCorrupt naming seg and the
+// refused checks that Open of img fails with revoke.ErrCorrupt naming seg and the
 // offset off, and leaves every file as it was.
 func refused(t *testing.T, img, seg string, off int) {
 	t.Helper()
@@ -87,8 +87,8 @@ func refused(t *testing.T, img, seg string, off int) {
 		_ = s.Close()
 		t.Fatal("Open of a journal damaged inside its acknowledged commits succeeded")
 	}
-	if !errors.Is(err, ErrCorrupt) {
-		t.Errorf("Open: %v, want ErrCorrupt", err)
+	if !errors.Is(err, revoke.ErrCorrupt) {
+		t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, seg) || !strings.Contains(msg, fmt.Sprintf("offset %d:", off)) {
 		t.Errorf("Open: %q, want it to name %s and offset %d", msg, seg, off)
@@ -109,7 +109,7 @@ func frameAround(offs []int, x int) int {
 
 // TestJournalDamageInAcknowledgedExtent: damage to the only segment of the
 // journal before its last acknowledged commits, after a crash, refuses the
-// store with ErrCorrupt, names the segment and the offset, and deletes
+// store with revoke.ErrCorrupt, names the segment and the offset, and deletes
 // nothing, rather than dropping the acknowledged commits that follow it
 // (revocations lost, revoked tokens live again).
 func TestJournalDamageInAcknowledgedExtent(t *testing.T) {

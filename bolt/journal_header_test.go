@@ -3,6 +3,7 @@ package bolt
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/sdkauth/revocation/revoke"
 	"hash/crc32"
 	"io/fs"
 	"os"
@@ -67,7 +68,7 @@ func TestJournalHalfCreatedSegment(t *testing.T) {
 }
 
 // TestJournalMissingSegment: a gap in the numbers of the segments is a
-// segment lost, with the commits it held: ErrCorrupt, naming it.
+// segment lost, with the commits it held: revoke.ErrCorrupt, naming it.
 func TestJournalMissingSegment(t *testing.T) {
 	img := twoSegments(t)
 	prefix := journalPrefix(img, DefaultBucket)
@@ -80,8 +81,8 @@ func TestJournalMissingSegment(t *testing.T) {
 		_ = s.Close()
 		t.Fatal("Open succeeded")
 	}
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), segmentPath(prefix, 2)) {
-		t.Errorf("Open: %v, want ErrCorrupt naming %s", err, segmentPath(prefix, 2))
+	if !errors.Is(err, revoke.ErrCorrupt) || !strings.Contains(err.Error(), segmentPath(prefix, 2)) {
+		t.Errorf("Open: %v, want revoke.ErrCorrupt naming %s", err, segmentPath(prefix, 2))
 	}
 	if after := fileSums(t, img); !slices.Equal(before, after) {
 		t.Errorf("Open changed the files: %v, then %v", before, after)
@@ -89,7 +90,7 @@ func TestJournalMissingSegment(t *testing.T) {
 }
 
 // TestJournalHeaderDamage: a segment whose header is damaged or cut is
-// ErrCorrupt, and Open leaves the files as they are.
+// revoke.ErrCorrupt, and Open leaves the files as they are.
 func TestJournalHeaderDamage(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -123,8 +124,8 @@ func TestJournalHeaderDamage(t *testing.T) {
 				_ = s.Close()
 				t.Fatal("Open succeeded")
 			}
-			if !errors.Is(err, ErrCorrupt) {
-				t.Errorf("Open: %v, want ErrCorrupt", err)
+			if !errors.Is(err, revoke.ErrCorrupt) {
+				t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
 			}
 			if after := fileSums(t, img); !slices.Equal(before, after) {
 				t.Errorf("Open changed the files: %v, then %v", before, after)
@@ -134,7 +135,7 @@ func TestJournalHeaderDamage(t *testing.T) {
 }
 
 // TestJournalVersion1Refused: a segment of the journal's first format,
-// whose frame lengths no checksum covers, is refused with ErrVersion and
+// whose frame lengths no checksum covers, is refused with revoke.ErrVersion and
 // left as it is, not replayed.
 func TestJournalVersion1Refused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "revocation.db")
@@ -160,8 +161,8 @@ func TestJournalVersion1Refused(t *testing.T) {
 		_ = s.Close()
 		t.Fatal("Open of a version 1 journal succeeded")
 	}
-	if !errors.Is(err, ErrVersion) {
-		t.Errorf("Open: %v, want ErrVersion", err)
+	if !errors.Is(err, revoke.ErrVersion) {
+		t.Errorf("Open: %v, want revoke.ErrVersion", err)
 	}
 	if after := fileSums(t, path); !slices.Equal(before, after) {
 		t.Errorf("Open changed the files: %v, then %v", before, after)

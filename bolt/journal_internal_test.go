@@ -280,8 +280,8 @@ func TestJournalBadFrameNotLast(t *testing.T) {
 				s.Close()
 				t.Fatal("Open succeeded")
 			}
-			if !errors.Is(err, ErrCorrupt) {
-				t.Errorf("Open: %v, want ErrCorrupt", err)
+			if !errors.Is(err, revoke.ErrCorrupt) {
+				t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
 			}
 			if after := fileSums(t, img); !slices.Equal(before, after) {
 				t.Errorf("Open changed the files: %v, then %v", before, after)
@@ -402,8 +402,8 @@ func TestJournalReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(t, s, recs...)
-	if err := s.Checkpoint(bg); !errors.Is(err, ErrReadOnly) {
-		t.Errorf("Checkpoint: %v, want ErrReadOnly", err)
+	if err := s.Checkpoint(bg); !errors.Is(err, revoke.ErrReadOnly) {
+		t.Errorf("Checkpoint: %v, want revoke.ErrReadOnly", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func readJournal(prefix string, ns []uint64) ([][]*writeSet, error) {
 	var commits [][]*writeSet
 	for i, n := range ns {
 		if i > 0 && n != ns[i-1]+1 {
-			return nil, fmt.Errorf("%w: journal segment %s is missing, between segments %d and %d", ErrCorrupt, segmentPath(prefix, ns[i-1]+1), ns[i-1], n)
+			return nil, fmt.Errorf("%w: journal segment %s is missing, between segments %d and %d", errCorrupt, segmentPath(prefix, ns[i-1]+1), ns[i-1], n)
 		}
 		ws, err := readSegment(segmentPath(prefix, n), i == len(ns)-1)
 		if err != nil {
@@ -44,7 +44,7 @@ func readJournal(prefix string, ns []uint64) ([][]*writeSet, error) {
 // when the process stopped, never acknowledged, unless a valid frame
 // follows it somewhere: readSegment stops there, dropping it and whatever
 // follows (zeros, a part of the frame). A segment has its whole header
-// from its creation (see createSegment). Anything else is ErrCorrupt,
+// from its creation (see createSegment). Anything else is revoke.ErrCorrupt,
 // with the segment's path and the offset of the damage; readSegment
 // changes no file.
 func readSegment(path string, last bool) ([]*writeSet, error) {
@@ -59,9 +59,9 @@ func readSegment(path string, last bool) ([]*writeSet, error) {
 	return sg.commits(last)
 }
 
-// corrupt returns an error wrapping ErrCorrupt for damage at offset off.
+// corrupt returns an error wrapping revoke.ErrCorrupt for damage at offset off.
 func (sg *segment) corrupt(off int, format string, args ...any) error {
-	return fmt.Errorf("%w: journal segment %s, offset %d: %s", ErrCorrupt, sg.path, off, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: journal segment %s, offset %d: %s", errCorrupt, sg.path, off, fmt.Sprintf(format, args...))
 }
 
 // readHeader checks the segment's header and reads its salt and extent.
@@ -71,7 +71,7 @@ func (sg *segment) readHeader() error {
 		return sg.corrupt(0, "not a journal segment's header")
 	}
 	if v := binary.BigEndian.Uint32(b[len(journalMagic):]); v != journalVersion {
-		return fmt.Errorf("%w: journal segment %s has version %d (this package reads %d)", ErrVersion, sg.path, v, journalVersion)
+		return fmt.Errorf("%w: journal segment %s has version %d (this package reads %d)", errVersion, sg.path, v, journalVersion)
 	}
 	if len(b) < journalHeader {
 		return sg.corrupt(0, "a header of %d bytes", len(b))
@@ -120,7 +120,7 @@ func (sg *segment) commits(last bool) ([]*writeSet, error) {
 }
 
 // checkTail returns nil when the bad frame at off, whose fault is fault,
-// is a torn tail, and otherwise the ErrCorrupt that says why it is not.
+// is a torn tail, and otherwise the revoke.ErrCorrupt that says why it is not.
 func (sg *segment) checkTail(off int, fault string, last bool) error {
 	switch {
 	case off < sg.extent:

@@ -446,7 +446,7 @@ func (s *Store) closeJournal() error {
 // it was called, and deletes the journal segments that held them, so that
 // the database file alone (a copy of it, a backup) holds them. A store
 // from New, which commits to the tree directly, has nothing to do. On a
-// read-only store it returns an error wrapping ErrReadOnly when there is a
+// read-only store it returns an error wrapping revoke.ErrReadOnly when there is a
 // journal it cannot apply.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -458,7 +458,7 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	defer s.active.Done()
 	if s.jr == nil {
 		if s.ov != nil {
-			return fmt.Errorf("bolt: Checkpoint: %w: the journal cannot be applied to a read-only database", ErrReadOnly)
+			return fmt.Errorf("bolt: Checkpoint: %w: the journal cannot be applied to a read-only database", errReadOnly)
 		}
 		return nil
 	}

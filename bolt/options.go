@@ -93,7 +93,7 @@ func WithNoSync() Option {
 // must already hold a store. A journal a crash left beside it is read into
 // memory, not replayed: the handle sees every acknowledged write and writes
 // nothing. View works; Update returns an error wrapping
-// ErrReadOnly, so a Revoker over it answers IsRevoked but fails Issue,
+// revoke.ErrReadOnly, so a Revoker over it answers IsRevoked but fails Issue,
 // Revoke and Purge. Only Open takes it: for New, open the *bbolt.DB with
 // bbolt.Options.ReadOnly and New sees that.
 func WithReadOnly() Option {

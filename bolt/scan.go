@@ -38,12 +38,12 @@ func (t *tx) eachRecord(ctx context.Context, after revoke.ID, fn func(revoke.Rec
 			}
 		}
 		if len(k) != idLen || len(v) != grantKeyLen {
-			return fmt.Errorf("%w: ids entry of %d+%d bytes, want %d+%d", ErrCorrupt, len(k), len(v), idLen, grantKeyLen)
+			return fmt.Errorf("%w: ids entry of %d+%d bytes, want %d+%d", errCorrupt, len(k), len(v), idLen, grantKeyLen)
 		}
 		rk := recordKey(grantKey(v), revoke.ID(k))
 		val := t.records.Get(rk[:])
 		if val == nil {
-			return fmt.Errorf("%w: ids entry names a missing record %x under grant key %x", ErrCorrupt, k, v)
+			return fmt.Errorf("%w: ids entry names a missing record %x under grant key %x", errCorrupt, k, v)
 		}
 		rec, err := decodeStored(rk[:], val)
 		if err != nil {

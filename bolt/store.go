@@ -59,7 +59,7 @@ var (
 
 // FormatVersion is the version of the on-disk layout this package writes and
 // reads. It is stored in the meta bucket; a store of another version is
-// refused with ErrVersion. Version 3 keys records by a time-ordered grant
+// refused with revoke.ErrVersion. Version 3 keys records by a time-ordered grant
 // key, indexes every token by ID, and keeps one owners entry per grant.
 // Version 4 has the tree of version 3 and a journal beside the file
 // (see the package documentation, Durability): a package that knows only
@@ -85,10 +85,10 @@ const FormatVersion = 5
 // read-only Open (WithReadOnly) reads the journal without writing.
 //
 // Open refuses a file that is not a bbolt database or is truncated
-// (ErrCorrupt), a journal damaged anywhere but at the end of its last
-// segment (ErrCorrupt, leaving every file as it is), a store of an unknown
-// format version (ErrVersion), and a file, or a directory to create it in,
-// without write permission (ErrReadOnly; see WithReadOnly to read such a
+// (revoke.ErrCorrupt), a journal damaged anywhere but at the end of its last
+// segment (revoke.ErrCorrupt, leaving every file as it is), a store of an unknown
+// format version (revoke.ErrVersion), and a file, or a directory to create it in,
+// without write permission (revoke.ErrReadOnly; see WithReadOnly to read such a
 // file).
 func Open(path string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
@@ -225,7 +225,7 @@ func (s *Store) init() error {
 		return err
 	}
 	if s.readOnly {
-		return fmt.Errorf("%w: the database is read-only and holds no store in bucket %q", ErrReadOnly, s.bucket)
+		return fmt.Errorf("%w: the database is read-only and holds no store in bucket %q", errReadOnly, s.bucket)
 	}
 	return s.db.Update(func(btx *bbolt.Tx) error {
 		err := checkLayout(btx, s.bucket)
@@ -251,7 +251,7 @@ func (s *Store) init() error {
 
 // checkLayout returns errNoStore when btx has no bucket name (or an empty
 // one), nil when it holds a store of FormatVersion, and an error wrapping
-// ErrVersion or ErrCorrupt otherwise.
+// revoke.ErrVersion or revoke.ErrCorrupt otherwise.
 func checkLayout(btx *bbolt.Tx, name []byte) error {
 	top := btx.Bucket(name)
 	if top == nil {
@@ -262,27 +262,27 @@ func checkLayout(btx *bbolt.Tx, name []byte) error {
 	}
 	meta := top.Bucket(bucketMeta)
 	if meta == nil {
-		return fmt.Errorf("%w: bucket %q holds no meta bucket: not a revocation store", ErrCorrupt, name)
+		return fmt.Errorf("%w: bucket %q holds no meta bucket: not a revocation store", errCorrupt, name)
 	}
 	v := meta.Get(keyVersion)
 	switch {
 	case v == nil:
-		return fmt.Errorf("%w: bucket %q holds no format version", ErrCorrupt, name)
+		return fmt.Errorf("%w: bucket %q holds no format version", errCorrupt, name)
 	case len(v) != 4:
-		return fmt.Errorf("%w: format version of %d bytes, want 4", ErrCorrupt, len(v))
+		return fmt.Errorf("%w: format version of %d bytes, want 4", errCorrupt, len(v))
 	}
 	upgrade := false
 	switch ver := binary.BigEndian.Uint32(v); {
 	case ver == 3 || ver == 4:
 		upgrade = true
 	case ver > FormatVersion:
-		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", ErrVersion, ver, FormatVersion)
+		return fmt.Errorf("%w: the store has format version %d, newer than this package's %d: upgrade the package", errVersion, ver, FormatVersion)
 	case ver != FormatVersion:
-		return fmt.Errorf("%w: the store has unknown format version %d (this package reads %d)", ErrVersion, ver, FormatVersion)
+		return fmt.Errorf("%w: the store has unknown format version %d (this package reads %d)", errVersion, ver, FormatVersion)
 	}
 	for _, sub := range subBuckets {
 		if top.Bucket(sub) == nil {
-			return fmt.Errorf("%w: bucket %q/%q is missing", ErrCorrupt, name, sub)
+			return fmt.Errorf("%w: bucket %q/%q is missing", errCorrupt, name, sub)
 		}
 	}
 	if _, err := storedSeq(meta); err != nil {
@@ -347,7 +347,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	}
 	defer s.active.Done()
 	if write && s.readOnly {
-		return fmt.Errorf("bolt: Update: %w: the database was opened read-only", ErrReadOnly)
+		return fmt.Errorf("bolt: Update: %w: the database was opened read-only", errReadOnly)
 	}
 	if write && s.jr != nil {
 		return s.updateJournaled(ctx, fn)

@@ -813,10 +813,10 @@ func TestNewReadOnlyDB(t *testing.T) {
 	if _, found := get(t, s, revoke.TokenID("refresh-1")); !found {
 		t.Error("record not found")
 	}
-	if err := s.Update(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, bolt.ErrReadOnly) {
+	if err := s.Update(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("Update over a read-only db: %v, want ErrReadOnly", err)
 	}
-	if _, err := bolt.New(db, bolt.WithBucket("other")); !errors.Is(err, bolt.ErrReadOnly) {
+	if _, err := bolt.New(db, bolt.WithBucket("other")); !errors.Is(err, revoke.ErrReadOnly) {
 		t.Errorf("New over a read-only db without the store: %v, want ErrReadOnly", err)
 	}
 }
@@ -889,11 +889,11 @@ func TestCorruptRecords(t *testing.T) {
 			_, err := tx.Get(ctx, []revoke.ID{id})
 			return err
 		})
-		if !errors.Is(err, bolt.ErrCorrupt) {
+		if !errors.Is(err, revoke.ErrCorrupt) {
 			t.Errorf("Get of %x: %v, want ErrCorrupt", id[:4], err)
 		}
 		err = s.Update(ctx, func(tx revoke.Tx) error { return tx.Delete(ctx, []revoke.ID{id}) })
-		if !errors.Is(err, bolt.ErrCorrupt) {
+		if !errors.Is(err, revoke.ErrCorrupt) {
 			t.Errorf("Delete of %x: %v, want ErrCorrupt", id[:4], err)
 		}
 	}
@@ -902,7 +902,7 @@ func TestCorruptRecords(t *testing.T) {
 			_, err := tx.RevokeGrants(ctx, 1, []revoke.ID{g})
 			return err
 		})
-		if !errors.Is(err, bolt.ErrCorrupt) {
+		if !errors.Is(err, revoke.ErrCorrupt) {
 			t.Errorf("RevokeGrants over %s: %v, want ErrCorrupt", name, err)
 		}
 	}
@@ -910,7 +910,7 @@ func TestCorruptRecords(t *testing.T) {
 	if n := len(grantMembers(t, s, g0)); n != 2 {
 		t.Errorf("members of the undamaged grant: %d members, want 2", n)
 	}
-	if _, err := revoke.New(s); !errors.Is(err, bolt.ErrCorrupt) {
+	if _, err := revoke.New(s); !errors.Is(err, revoke.ErrCorrupt) {
 		t.Errorf("revoke.New over a damaged revocation index: %v, want ErrCorrupt", err)
 	}
 }

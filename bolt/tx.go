@@ -29,12 +29,12 @@ type tx struct {
 
 var _ revoke.Tx = (*tx)(nil)
 
-// begin returns the store's view of btx, or an error wrapping ErrCorrupt
+// begin returns the store's view of btx, or an error wrapping revoke.ErrCorrupt
 // when its buckets are gone (New's db shared with code that deleted them).
 func (s *Store) begin(btx *bbolt.Tx) (*tx, error) {
 	top := btx.Bucket(s.bucket)
 	if top == nil {
-		return nil, fmt.Errorf("%w: bucket %q is gone", ErrCorrupt, s.bucket)
+		return nil, fmt.Errorf("%w: bucket %q is gone", errCorrupt, s.bucket)
 	}
 	t := &tx{
 		btx:     btx,
@@ -47,7 +47,7 @@ func (s *Store) begin(btx *bbolt.Tx) (*tx, error) {
 		owners:  top.Bucket(bucketOwners),
 	}
 	if t.records == nil || t.ids == nil || t.grants == nil || t.expiry == nil || t.revoked == nil || t.meta == nil || t.owners == nil {
-		return nil, fmt.Errorf("%w: a sub-bucket of %q is gone", ErrCorrupt, s.bucket)
+		return nil, fmt.Errorf("%w: a sub-bucket of %q is gone", errCorrupt, s.bucket)
 	}
 	return t, nil
 }
@@ -68,13 +68,13 @@ func (t *tx) get(id revoke.ID) (revoke.Record, grantKey, bool, error) {
 		return revoke.Record{}, grantKey{}, false, nil
 	}
 	if len(v) != grantKeyLen {
-		return revoke.Record{}, grantKey{}, false, fmt.Errorf("%w: ids entry of %x holds %d bytes, want %d", ErrCorrupt, id, len(v), grantKeyLen)
+		return revoke.Record{}, grantKey{}, false, fmt.Errorf("%w: ids entry of %x holds %d bytes, want %d", errCorrupt, id, len(v), grantKeyLen)
 	}
 	gk := grantKey(v)
 	k := recordKey(gk, id)
 	val := t.records.Get(k[:])
 	if val == nil {
-		return revoke.Record{}, grantKey{}, false, fmt.Errorf("%w: ids entry names a missing record %x under grant key %x", ErrCorrupt, id, gk)
+		return revoke.Record{}, grantKey{}, false, fmt.Errorf("%w: ids entry names a missing record %x under grant key %x", errCorrupt, id, gk)
 	}
 	rec, err := decodeStored(k[:], val)
 	if err != nil {
@@ -82,7 +82,7 @@ func (t *tx) get(id revoke.ID) (revoke.Record, grantKey, bool, error) {
 	}
 	if own, found, err := t.grantKeyOf(rec.Grant); err != nil || !found || own != gk {
 		if err == nil {
-			err = fmt.Errorf("%w: record %s of grant %s is stored under grant key %x, not its grant's (%x)", ErrCorrupt, id, rec.Grant, gk, own)
+			err = fmt.Errorf("%w: record %s of grant %s is stored under grant key %x, not its grant's (%x)", errCorrupt, id, rec.Grant, gk, own)
 		}
 		return revoke.Record{}, grantKey{}, false, err
 	}
@@ -130,18 +130,18 @@ func (t *tx) grantKeyOf(grant revoke.ID) (grantKey, bool, error) {
 			return grantKey{}, false, nil
 		}
 		if len(v) != grantKeyLen {
-			return grantKey{}, false, fmt.Errorf("%w: ids entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
+			return grantKey{}, false, fmt.Errorf("%w: ids entry of %x holds %d bytes, want %d", errCorrupt, grant, len(v), grantKeyLen)
 		}
 		k := recordKey(grantKey(v), grant)
 		rec := t.records.Get(k[:])
 		switch {
 		case len(rec) < 2:
-			return grantKey{}, false, fmt.Errorf("%w: ids entry names a missing or short record %x under grant key %x", ErrCorrupt, grant, v)
+			return grantKey{}, false, fmt.Errorf("%w: ids entry names a missing or short record %x under grant key %x", errCorrupt, grant, v)
 		case rec[1]&flagGrantSelf == 0:
 			return grantKey{}, false, nil // a member of another grant
 		}
 	} else if len(v) != grantKeyLen {
-		return grantKey{}, false, fmt.Errorf("%w: grantkeys entry of %x holds %d bytes, want %d", ErrCorrupt, grant, len(v), grantKeyLen)
+		return grantKey{}, false, fmt.Errorf("%w: grantkeys entry of %x holds %d bytes, want %d", errCorrupt, grant, len(v), grantKeyLen)
 	}
 	return grantKey(v), true, nil
 }
@@ -158,7 +158,7 @@ func (t *tx) newGrantKey(grant revoke.ID, root bool) (grantKey, error) {
 	case grantKeyLen:
 		n = binary.BigEndian.Uint64(v)
 	default:
-		return grantKey{}, fmt.Errorf("%w: grant key counter of %d bytes, want %d", ErrCorrupt, len(v), grantKeyLen)
+		return grantKey{}, fmt.Errorf("%w: grant key counter of %d bytes, want %d", errCorrupt, len(v), grantKeyLen)
 	}
 	if n == math.MaxUint64 {
 		return grantKey{}, errors.New("grant keys are exhausted")

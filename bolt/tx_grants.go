@@ -76,7 +76,7 @@ func (t *tx) eachInGrant(ctx context.Context, grant revoke.ID, fn func(revoke.Re
 			return gk, err
 		}
 		if rec.Grant != grant {
-			return gk, fmt.Errorf("%w: record %s of grant %s is stored under the key of grant %s", ErrCorrupt, rec.ID, rec.Grant, grant)
+			return gk, fmt.Errorf("%w: record %s of grant %s is stored under the key of grant %s", errCorrupt, rec.ID, rec.Grant, grant)
 		}
 		if err := fn(rec); err != nil {
 			return gk, err
@@ -199,7 +199,7 @@ func (t *tx) eachOwned(ctx context.Context, o owned, after revoke.ID, fn func(re
 			}
 		}
 		if len(k) != len(prefix)+idLen {
-			return fmt.Errorf("%w: owners key of %d bytes, want %d", ErrCorrupt, len(k), len(prefix)+idLen)
+			return fmt.Errorf("%w: owners key of %d bytes, want %d", errCorrupt, len(k), len(prefix)+idLen)
 		}
 		if err := fn(revoke.ID(k[len(prefix):])); err != nil {
 			return err

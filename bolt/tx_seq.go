@@ -70,7 +70,7 @@ func (t *tx) eachExpired(ctx context.Context, before time.Time, fn func(revoke.I
 	n := 0
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if len(k) != orderKeyLen {
-			return fmt.Errorf("%w: expiry index key of %d bytes, want %d", ErrCorrupt, len(k), orderKeyLen)
+			return fmt.Errorf("%w: expiry index key of %d bytes, want %d", errCorrupt, len(k), orderKeyLen)
 		}
 		if !all && binary.BigEndian.Uint64(k) >= bound {
 			return nil
@@ -82,7 +82,7 @@ func (t *tx) eachExpired(ctx context.Context, before time.Time, fn func(revoke.I
 		}
 		id := revoke.ID(k[8:])
 		if t.ids.Get(id[:]) == nil {
-			return fmt.Errorf("%w: expiry index names a missing record %x", ErrCorrupt, id)
+			return fmt.Errorf("%w: expiry index names a missing record %x", errCorrupt, id)
 		}
 		if err := fn(id); err != nil {
 			return err
@@ -120,7 +120,7 @@ func (t *tx) seqFloor() (uint64, error) {
 	}
 	if k, _ := t.revoked.Cursor().Last(); k != nil {
 		if len(k) != orderKeyLen {
-			return 0, fmt.Errorf("%w: revocation index key of %d bytes, want %d", ErrCorrupt, len(k), orderKeyLen)
+			return 0, fmt.Errorf("%w: revocation index key of %d bytes, want %d", errCorrupt, len(k), orderKeyLen)
 		}
 		cur = max(cur, binary.BigEndian.Uint64(k))
 	}
@@ -145,5 +145,5 @@ func storedSeq(meta *bbolt.Bucket) (uint64, error) {
 	case 8:
 		return binary.BigEndian.Uint64(v), nil
 	}
-	return 0, fmt.Errorf("%w: sequence counter of %d bytes, want 8", ErrCorrupt, len(v))
+	return 0, fmt.Errorf("%w: sequence counter of %d bytes, want 8", errCorrupt, len(v))
 }
