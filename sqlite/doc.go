@@ -55,7 +55,7 @@
 // Each process answers IsRevoked from the in-memory index of its Revoker.
 // Store.Capabilities declares the Store Shared, so the Revoker follows the
 // database's revocation sequence: every sync interval
-// (revoke.WithSyncInterval, one second by default) it reads the
+// (revoke.FollowPolicy.Interval, one second by default) it reads the
 // revocations committed since its last read, through an index on the
 // sequence. A revocation committed by another
 // process is therefore reported by this one within about the sync interval;
@@ -134,8 +134,8 @@
 //     file and does not work over a network file system.
 //   - A revocation committed by another process is visible to this
 //     process's IsRevoked only after the follower's next read, that is
-//     within about the sync interval. revoke.WithSyncInterval(0) makes
-//     IsRevoked read the database for every token the index does not
+//     within about the sync interval. A revoke.FollowPolicy with an
+//     Interval of 0 makes IsRevoked read the database for every token the index does not
 //     hold instead: exact, but a query per call.
 //   - New leaves the journal mode as the application set it. WAL is strongly
 //     recommended (PRAGMA journal_mode=WAL, or _journal_mode=WAL in the

@@ -314,7 +314,7 @@ func TestRevokeGrantPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRevoker(t, s, revoke.WithSyncInterval(0))
+	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 	db := sqlx.MustOpen("sqlite3", path)
 	defer db.Close()
 	db.MustExec(`PRAGMA wal_checkpoint(TRUNCATE)`)

@@ -100,7 +100,7 @@ func TestWithReadOnlyReads(t *testing.T) {
 	if found, revoked := stored(t, rs, gone); !found || !revoked {
 		t.Errorf("the read-only Store reads %v %v for a revoked token", found, revoked)
 	}
-	r := newRevoker(t, rs, revoke.WithSyncInterval(10*time.Millisecond))
+	r := newRevoker(t, rs, revoke.WithFollow(revoke.FollowPolicy{Interval: 10 * time.Millisecond}))
 	if !isRevoked(t, r, gone) || isRevoked(t, r, live) {
 		t.Error("the read-only Store answers IsRevoked wrongly")
 	}

@@ -222,7 +222,7 @@ func (s *Store) setWAL(ctx context.Context) error {
 
 // Capabilities declares the Store Shared: other processes may write to the
 // database, so a revoke.Revoker over the Store follows its revocation
-// sequence (see revoke.WithSyncInterval). It has no Notify and no Clock.
+// sequence (see revoke.FollowPolicy). It has no Notify and no Clock.
 func (s *Store) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: true} }
 
 // Close releases the Store, after waiting for the transactions under way.

@@ -759,8 +759,8 @@ func TestTwoStoresOneFile(t *testing.T) {
 		t.Fatalf("Capabilities() = %+v, want Shared only", c)
 	}
 	const interval = 20 * time.Millisecond
-	r1 := newRevoker(t, s1, revoke.WithSyncInterval(interval))
-	r2 := newRevoker(t, s2, revoke.WithSyncInterval(interval))
+	r1 := newRevoker(t, s1, revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
+	r2 := newRevoker(t, s2, revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
 
 	// Issued through one, revoked through the other, seen by the first.
 	rt := issue(t, r1, revoke.Refresh, "c1", "")

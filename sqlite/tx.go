@@ -142,7 +142,7 @@ func (t *tx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after re
 	if err := t.check(ctx, "GrantsOf", false); err != nil {
 		return nil, err
 	}
-	query, none, err := sqlrecord.GrantsQuery("sqlite", by, key, limit, t.s.q.subjectGrants, t.s.q.clientGrants)
+	query, none, err := grantsQuery(by, key, limit, t.s.q.subjectGrants, t.s.q.clientGrants)
 	if none || err != nil {
 		return nil, err
 	}
@@ -194,4 +194,20 @@ func (t *tx) revocations(ctx context.Context, op, query string, args []any, fn f
 		}
 		return fn(rev)
 	})
+}
+
+// grantsQuery returns the query of GrantsOf for by, one of bySubject and
+// byClient, and whether the call reports nothing (none): a limit of 0 or
+// less, or the empty subject, which no record indexes. An unknown owner is
+// an error.
+func grantsQuery(by revoke.Owner, key string, limit int, bySubject, byClient string) (query string, none bool, err error) {
+	switch by {
+	case revoke.BySubject:
+		query = bySubject
+	case revoke.ByClient:
+		query = byClient
+	default:
+		return "", true, fmt.Errorf("sqlite: GrantsOf: unknown owner %v", by)
+	}
+	return query, limit <= 0 || (by == revoke.BySubject && key == ""), nil
 }
