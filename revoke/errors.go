@@ -50,19 +50,18 @@ var (
 
 	// ErrCorrupt is wrapped by the errors of every Store whose data is
 	// damaged or not its own (a foreign file, a table of unexpected
-	// shape, a journal damaged inside what was acknowledged). Each backend's
-	// own ErrCorrupt wraps it, so that "is the store damaged?" is one
-	// errors.Is(err, ErrCorrupt), whatever the backend.
+	// shape, a journal damaged inside what was acknowledged), so that "is
+	// the store damaged?" is one errors.Is(err, ErrCorrupt), whatever the
+	// backend.
 	ErrCorrupt = errors.New("revoke: store data is damaged")
 
-	// ErrVersion is wrapped by the errors of every Store whose data was
-	// written by a newer version of its backend (a format or schema version
-	// this code does not know). Each backend's own ErrVersion wraps it.
-	ErrVersion = errors.New("revoke: store version is newer than this code supports")
+	// ErrVersion is wrapped by the errors of every Store whose data is of a
+	// format or schema version its backend does not read: one written by a
+	// newer version of the backend, or one that predates the first release.
+	ErrVersion = errors.New("revoke: unsupported store version")
 
 	// ErrReadOnly is wrapped by the errors of every Store opened read-only
-	// (or whose database refuses writes) for a write. Each backend's own
-	// ErrReadOnly wraps it.
+	// (or whose database refuses writes) for a write.
 	ErrReadOnly = errors.New("revoke: store is read-only")
 
 	// ErrInvalidOption is returned by New for a nil Store, a nil Option, or

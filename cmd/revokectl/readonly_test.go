@@ -9,9 +9,9 @@ import (
 	"github.com/sdkauth/revocation/sqlite"
 )
 
-// TestOlderTablesNotMigrated: revokectl migrates the tables of an older
-// schema version only in import and migrate --to; the other commands leave
-// them as they are and fail with exit code 4, naming the version.
+// TestOlderTablesNotMigrated: tables of a schema version older than the
+// first release are refused by every command, left as they are, with exit
+// code 7 and a message naming the version.
 func TestOlderTablesNotMigrated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rev.sqlite")
 	s, err := sqlite.Open(path)
@@ -32,10 +32,10 @@ func TestOlderTablesNotMigrated(t *testing.T) {
 		}
 		return v
 	}
-	for _, args := range [][]string{{"stats"}, {"purge"}, {"revoke-client", "app"}} {
+	for _, args := range [][]string{{"stats"}, {"purge"}, {"revoke-client", "app"}, {"import"}} {
 		code, _, errOut := runCLI(t, "", append([]string{"--store", "sqlite:" + path}, args...)...)
-		if code != exitNotFound || !strings.Contains(errOut, "at schema version") {
-			t.Errorf("%s over tables of an older version: exit %d, %q; want 4", args[0], code, errOut)
+		if code != exitFailure || !strings.Contains(errOut, "predates the first release") {
+			t.Errorf("%s over tables of an older version: exit %d, %q; want 7", args[0], code, errOut)
 		}
 		if v := version(); v != older {
 			t.Fatalf("%s migrated the tables from version %d to %d", args[0], older, v)
