@@ -113,7 +113,7 @@ func TestWriteEndsAtItsDeadlineWhileTheServerDoesNotAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRevoker(t, s, revoke.WithSyncInterval(time.Hour))
+	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 	if err := r.Issue(ctx, accessToken("before-"+prefix)); err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,6 @@
 //	}
 //	revoker, err := revoke.New(store) // revoker.Close closes the store
 //
-// Open makes a connection pool of the Store's own. New uses the
-// application's pool (a *sqlx.DB over pgx's stdlib driver) and leaves it
-// open on Close.
-//
 // # Change feed
 //
 // Every write transaction that takes or writes a revocation sequence
@@ -27,9 +23,9 @@
 // connection per Store, outside the pool, LISTENing on that channel, and
 // on each notification reads the revocations committed since the last
 // sequence number it loaded. It also polls every sync interval
-// (revoke.WithSyncInterval), which bounds the delay when notifications are
-// lost. When the feed's connection drops it reconnects with backoff
-// (WithReconnectBackoff) and, once listening again, signals a catch-up.
+// (revoke.FollowPolicy.Interval), which bounds the delay when notifications are
+// lost. When the feed's connection drops it reconnects with backoff (50ms
+// doubling to 5s) and, once listening again, signals a catch-up.
 // The Store's revoke.Capabilities.Clock is the server's clock.
 //
 // # Serializability and the sequence
@@ -50,48 +46,31 @@
 // number it saw skips none. A record Put with a Seq of its own (an import)
 // raises the counter to it in the same statement.
 //
-// Every Tx method is one statement, sent when it is called: Get a SELECT
-// ... WHERE id = ANY($1), Put one INSERT ... ON CONFLICT of all its
-// records, Delete one DELETE, RevokeGrants one UPDATE of the seq column
-// over the grants' ranges of the primary key. The transaction keeps no
-// record of its own: the group committer of package revoke reads and
-// writes a whole group commit in a few of them.
-//
 // # Durability and faults
 //
-// Update returns nil only after COMMIT returned. Open and New refuse a
-// server or role whose synchronous_commit is off with ErrDurability, unless
-// WithSynchronousCommitOff accepts it: PostgreSQL would acknowledge commits
-// before they reach disk, and a crash could bring revoked tokens back.
-//
-// Errors of an unreachable server, a lost connection, a server shutting
-// down, a lock not granted within the lock timeout (WithLockTimeout) or a
-// statement over the statement timeout (WithStatementTimeout) wrap
-// revoke.ErrUnavailable. When the connection is lost during COMMIT the
-// outcome is unknown, and Update says so with revoke.ErrUnavailable. The
-// context of Update bounds everything up to the commit; when it ends
-// before COMMIT is sent, Update returns without waiting for the server and
-// nothing is written. COMMIT, once sent, runs to its end within the
-// statement timeout. If a replica stops talking while it holds the write
-// lock, the server ends its session after WithIdleInTransactionTimeout
-// (2s by default), which releases the lock.
+// Update returns nil only after COMMIT returned; Open and New refuse a
+// server that would acknowledge commits before they reach disk (see
+// WithSynchronousCommitOff). Errors of an unreachable server, a lost
+// connection, a server shutting down, or a lock or statement timeout wrap
+// revoke.ErrUnavailable; so does a connection lost during COMMIT, whose
+// outcome is unknown. The context of Update bounds everything up to the
+// commit; when it ends before COMMIT is sent, Update returns without
+// waiting for the server and nothing is written. COMMIT, once sent, runs
+// to its end within the statement timeout. The server ends the session of
+// a replica that stops talking while it holds the write lock (see
+// WithIdleInTransactionTimeout), which releases the lock.
 //
 // # Schema
 //
-// Three tables per prefix (WithTablePrefix, "revoke_" by default), in the
-// connection's current schema or the one WithSchema names:
-// {prefix}tokens, one row per record, keyed by (grant_id, id), with a
-// unique index on id, an index on expiry and a partial covering index on
-// the revocation sequence (RevokedSince reads it alone); {prefix}owners,
-// one row per grant and owner (subject or client, compared byte for byte),
-// which GrantsOf reads a range of; and {prefix}meta, the schema version
-// and the sequence counter. IDs are the SHA-256 digests of the raw tokens,
-// as bytea; raw tokens are never stored. Times are nanoseconds since 1970;
-// status_list holds the uint64 list number's bits as a bigint. Open and New
-// create or migrate the tables in one transaction under the advisory lock;
-// tables a newer release migrated are refused with ErrVersion. Version 2
-// added the Status List columns; version 3 the owners table, in place of
-// two indexes of the tokens table. Every statement runs on an index.
+// Three tables per prefix (WithTablePrefix), in the connection's current
+// schema or the one WithSchema names: {prefix}tokens, one row per record;
+// {prefix}owners, one row per grant and owner, for GrantsOf; and
+// {prefix}meta, the schema version and the sequence counter. IDs are the
+// SHA-256 digests of the raw tokens; raw tokens are never stored. Every
+// statement runs on an index. Open and New create the tables in one
+// transaction under the advisory lock. Tables at another schema version
+// than SchemaVersion are refused with an error wrapping revoke.ErrVersion
+// (versions 1 and 2 predate the first release).
 //
 // # Caveats
 //
@@ -100,14 +79,13 @@
 //     group commit. Reads (IsRevoked) never touch the database.
 //   - Behind a transaction-mode connection pooler (PgBouncer), LISTEN does
 //     not work: give the feed a direct connection with WithListenDSN, or
-//     rely on the poll. A Store made by New over a pool that is not pgx's
-//     needs WithFeedConfig or WithListenDSN for its feed.
+//     rely on the poll.
 //   - Purging (revoke.Revoker.Purge) deletes in batches under the write
 //     lock; run it from one replica (revoke.WithJanitor) rather than all.
 //   - Import into tables no Revoker follows yet: a record imported with a
 //     Seq below numbers already handed out is not read by followers that
 //     are past it, until they restart.
-//   - Open and New create or migrate the tables of their prefix and schema:
-//     a mistyped WithTablePrefix makes an empty Store beside the real one.
+//   - Open and New create the tables of their prefix and schema: a
+//     mistyped WithTablePrefix makes an empty Store beside the real one.
 //     Tools that only read should open WithReadOnly.
 package postgres

@@ -176,7 +176,7 @@ func TestServerCutMidRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newRevoker(t, sA, revoke.WithSyncInterval(100*time.Millisecond), revoke.WithMaxLag(time.Second))
+	a := newRevoker(t, sA, revoke.WithFollow(revoke.FollowPolicy{Interval: 100 * time.Millisecond, MaxLag: time.Second}))
 	app := "replica_" + prefix
 	// B's feed waits 300ms before it reconnects, so that A's revocation
 	// below is committed while B's feed is down: only the catch-up after
@@ -186,7 +186,7 @@ func TestServerCutMidRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newRevoker(t, sB, revoke.WithSyncInterval(time.Hour))
+	b := newRevoker(t, sB, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 
 	exp := time.Now().Add(time.Hour)
 	toks := make([]string, 6)

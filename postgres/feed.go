@@ -2,35 +2,26 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/sdkauth/revocation/revoke"
 )
 
-// feed is the Store's change feed: one connection of its own LISTENs on the
-// Store's channel, and every notification is passed on to the subscribers'
-// channels. It starts with the first subscriber and reconnects, with
-// backoff, until the Store closes.
+// feed is the Store's change feed (see the package documentation), started
+// by the first subscriber.
 type feed struct {
 	cfg      *pgx.ConnConfig
 	channel  string
 	min, max time.Duration
 
-	mu      sync.Mutex
-	subs    map[chan struct{}]struct{}
-	started bool
-	ctx     context.Context // cancelled by stop
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-}
-
-func newFeed(cfg *pgx.ConnConfig, channel string, min, max time.Duration) *feed {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &feed{cfg: cfg, channel: channel, min: min, max: max, subs: make(map[chan struct{}]struct{}), ctx: ctx, cancel: cancel}
+	mu     sync.Mutex
+	subs   map[chan struct{}]struct{}
+	start  sync.Once
+	ctx    context.Context // cancelled by stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // notify is the Store's Capabilities.Notify: a subscription to the feed,
@@ -38,11 +29,8 @@ func newFeed(cfg *pgx.ConnConfig, channel string, min, max time.Duration) *feed 
 func (s *Store) notify(ctx context.Context) (<-chan struct{}, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, fmt.Errorf("postgres: Notify: %w", revoke.ErrClosed)
-	}
-	if s.feed == nil {
-		return nil, fmt.Errorf("%w: Notify: the pool is not pgx's and no WithFeedConfig was given", ErrOption)
+	if err := s.usable(); err != nil {
+		return nil, err
 	}
 	return s.feed.subscribe(ctx), nil
 }
@@ -50,33 +38,30 @@ func (s *Store) notify(ctx context.Context) (<-chan struct{}, error) {
 func (f *feed) subscribe(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.subs[ch] = struct{}{}
-	if !f.started {
-		f.started = true
-		f.wg.Add(1)
-		go f.run()
-	}
-	f.mu.Unlock()
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		select {
-		case <-ctx.Done():
-		case <-f.ctx.Done():
-		}
+	f.start.Do(func() { f.wg.Add(1); go f.run() })
+	context.AfterFunc(ctx, func() {
 		f.mu.Lock()
-		delete(f.subs, ch)
-		f.mu.Unlock()
-		close(ch)
-	}()
+		defer f.mu.Unlock()
+		if _, ok := f.subs[ch]; ok {
+			delete(f.subs, ch)
+			close(ch)
+		}
+	})
 	return ch
 }
 
-// stop ends the feed and waits for its goroutines; the subscribers'
-// channels are closed.
+// stop ends the feed, waits for it, and closes the subscribers' channels.
 func (f *feed) stop() {
 	f.cancel()
 	f.wg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		delete(f.subs, ch)
+		close(ch)
+	}
 }
 
 // signal sends to every subscriber that has no signal pending.

@@ -167,7 +167,7 @@ func mpChild(t *testing.T, role string) {
 		t.Fatal(err)
 	}
 	if role == "follower" {
-		r, err := revoke.New(s, revoke.WithSyncInterval(time.Hour))
+		r, err := revoke.New(s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,7 +54,7 @@ func TestSilentLockHolderIsEnded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRevoker(t, s, revoke.WithSyncInterval(time.Hour))
+	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 	start := time.Now()
 	if err := r.Issue(ctx, accessToken("waits-"+prefix)); err != nil {
 		t.Fatalf("Issue while a silent transaction holds the write lock: %v after %v", err, time.Since(start))
@@ -89,7 +89,7 @@ func TestPausedReplicaReleasesTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRevoker(t, s, revoke.WithSyncInterval(time.Hour))
+	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPausedReplicaReleasesTheLock$", "-test.count=1")
 	cmd.Env = append(os.Environ(), pauseRoleEnv+"="+prefix)

@@ -42,12 +42,11 @@ func TestQueriesUseIndexes(t *testing.T) {
 	exp := fillPlanStore(t, s)
 	id, id2 := revoke.TokenID("x"), revoke.TokenID("y")
 	ids := [][]byte{id[:], id2[:]}
-	var cols columns
-	cols.add(&revoke.Record{ID: id, Grant: id, ExpiresAt: exp})
+	args := putArgs([]revoke.Record{{ID: id, Grant: id, ExpiresAt: exp}})
 	for _, c := range []planCase{
 		{"Get", s.q.get, "tokens_id", []any{id[:]}, false, false},
 		{"GetMany", s.q.getMany, "tokens_id", []any{ids}, false, false},
-		{"Put", s.q.put, "tokens_id owners_pkey meta_pkey", append(cols.args(), int64(7)), false, false},
+		{"Put", s.q.put, "tokens_id owners_pkey meta_pkey", append(args, int64(7)), false, false},
 		{"Delete", s.q.del, "tokens_id owners_pkey tokens_pkey", []any{ids}, false, false},
 		{"RevokeGrants", s.q.revokeGrants, "tokens_pkey", []any{int64(5), ids}, false, false},
 		{"GrantsOf", s.q.grantsOf, "owners_pkey", []any{int16(revoke.BySubject), "user-3", id[:], 100}, true, false},

@@ -74,7 +74,7 @@ func refusedWriteFailsAlone(t *testing.T, badClient string) {
 		t.Fatal(err)
 	}
 	refuseClients(t, prefix)
-	r := newRevoker(t, s, revoke.WithSyncInterval(time.Hour))
+	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 	holder, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix), postgres.WithIdleInTransactionTimeout(time.Minute))
 	if err != nil {
 		t.Fatal(err)

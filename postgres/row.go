@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"database/sql"
-	"fmt"
 	"math"
 	"time"
 
@@ -11,38 +10,32 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// This file is the one place that maps a revoke.Record to the columns of the
-// tokens table and back: a new field of Record is a column here, in
-// tokenColumns, in the batch of Put (columns) and in a migration.
-
 // tokenColumns are the columns of the tokens table in the order row scans
-// them and columns binds them.
-const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded, status_list, status_idx`
-
-// tokenTypes are the array types of the columns, in tokenColumns' order,
-// for the unnest of a batch upsert.
-const tokenTypes = `$1::bytea[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[],
+// them and putArgs binds them (a new field of Record is a column in each,
+// and in createTables); tokenTypes are their array types, for Put.
+const (
+	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded, status_list, status_idx`
+	tokenTypes   = `$1::bytea[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[],
 	$10::bytea[], $11::bigint[], $12::bigint[], $13::boolean[], $14::bigint[], $15::bigint[]`
+)
 
 // row is a row of the tokens table, for sqlx to scan.
 type row struct {
-	ID        []byte `db:"id"`
-	Check     int64  `db:"check_sum"`
-	Kind      int16  `db:"kind"`
-	ClientID  string `db:"client_id"`
-	Subject   string `db:"subject"`
-	Parent    []byte `db:"parent"` // NULL for a record without a parent
-	Grant     []byte `db:"grant_id"`
-	ExpiresAt int64  `db:"expires_at"` // nanoseconds since 1970, UTC
-	Seq       int64  `db:"seq"`
-	// Rotation state.
-	Successor  []byte        `db:"successor"`  // NULL while never rotated
-	RotatedAt  sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
-	Retries    int64         `db:"retries"`
-	Superseded bool          `db:"superseded"`
-	// Status List entry (see migration 2).
-	StatusList  int64 `db:"status_list"` // the uint64's bits
-	StatusIndex int64 `db:"status_idx"`
+	ID          []byte        `db:"id"`
+	Check       int64         `db:"check_sum"`
+	Kind        int16         `db:"kind"`
+	ClientID    string        `db:"client_id"`
+	Subject     string        `db:"subject"`
+	Parent      []byte        `db:"parent"` // NULL for none
+	Grant       []byte        `db:"grant_id"`
+	ExpiresAt   int64         `db:"expires_at"`
+	Seq         int64         `db:"seq"`
+	Successor   []byte        `db:"successor"`  // NULL while never rotated
+	RotatedAt   sql.NullInt64 `db:"rotated_at"` // NULL for the zero time
+	Retries     int64         `db:"retries"`
+	Superseded  bool          `db:"superseded"`
+	StatusList  int64         `db:"status_list"` // the uint64's bits
+	StatusIndex int64         `db:"status_idx"`
 }
 
 // revRow is the part of a row RevokedSince reads (from the index alone).
@@ -55,149 +48,101 @@ type revRow struct {
 	StatusIndex int64  `db:"status_idx"`
 }
 
-// columns holds a batch of records column by column: the arguments of the
-// batch upsert, one array per column.
-type columns struct {
-	id, parent, grant, successor [][]byte
-	check, exp, seq, retries     []int64
-	statusList, statusIndex      []int64
-	rotated                      []pgtype.Int8 // NULL for the zero time
-	kind                         []int16
-	client, subject              []string
-	superseded                   []bool
+// putArgs returns the arguments of Put for recs, which
+// sqlrecord.CheckRange accepted: one array per column, in tokenTypes' order.
+func putArgs(recs []revoke.Record) []any {
+	return []any{
+		column(recs, func(r *revoke.Record) []byte { return r.ID[:] }),
+		column(recs, func(r *revoke.Record) int64 { return int64(r.Check) }),
+		column(recs, func(r *revoke.Record) int16 { return int16(r.Kind) }),
+		column(recs, func(r *revoke.Record) string { return r.ClientID }),
+		column(recs, func(r *revoke.Record) string { return r.Subject }),
+		column(recs, func(r *revoke.Record) []byte { return nullID(r.Parent) }),
+		column(recs, func(r *revoke.Record) []byte { return r.Grant[:] }),
+		column(recs, func(r *revoke.Record) int64 { return r.ExpiresAt.UnixNano() }),
+		column(recs, func(r *revoke.Record) int64 { return int64(r.Seq) }),
+		column(recs, func(r *revoke.Record) []byte { return nullID(r.Successor) }),
+		column(recs, func(r *revoke.Record) pgtype.Int8 {
+			return pgtype.Int8{Int64: r.RotatedAt.UnixNano(), Valid: !r.RotatedAt.IsZero()} // NULL for the zero time
+		}),
+		column(recs, func(r *revoke.Record) int64 { return int64(r.Retries) }),
+		column(recs, func(r *revoke.Record) bool { return r.Superseded }),
+		column(recs, func(r *revoke.Record) int64 { return sqlrecord.StatusList(r.Status) }),
+		column(recs, func(r *revoke.Record) int64 { return int64(r.Status.Index) }),
+	}
 }
 
-// checkRecord reports why rec cannot be stored, or nil.
-func checkRecord(rec revoke.Record) error {
-	if err := sqlrecord.CheckRange(rec); err != nil {
-		return fmt.Errorf("postgres: Put: %w", err)
+// column returns a column of recs.
+func column[T any](recs []revoke.Record, value func(*revoke.Record) T) []T {
+	col := make([]T, len(recs))
+	for i := range recs {
+		col[i] = value(&recs[i])
 	}
-	return nil
+	return col
 }
 
-// add appends rec, which checkRecord accepted.
-func (c *columns) add(rec *revoke.Record) {
-	var parent, successor []byte
-	if !rec.Parent.IsZero() {
-		parent = rec.Parent[:]
+// nullID is id as a column value, NULL for the zero ID.
+func nullID(id revoke.ID) []byte {
+	if id.IsZero() {
+		return nil
 	}
-	if !rec.Successor.IsZero() {
-		successor = rec.Successor[:]
-	}
-	var rotated pgtype.Int8
-	if !rec.RotatedAt.IsZero() {
-		rotated = pgtype.Int8{Int64: rec.RotatedAt.UnixNano(), Valid: true}
-	}
-	c.id = append(c.id, rec.ID[:])
-	c.check = append(c.check, int64(rec.Check))
-	c.kind = append(c.kind, int16(rec.Kind))
-	c.client = append(c.client, rec.ClientID)
-	c.subject = append(c.subject, rec.Subject)
-	c.parent = append(c.parent, parent)
-	c.grant = append(c.grant, rec.Grant[:])
-	c.exp = append(c.exp, rec.ExpiresAt.UnixNano())
-	c.seq = append(c.seq, int64(rec.Seq))
-	c.successor = append(c.successor, successor)
-	c.rotated = append(c.rotated, rotated)
-	c.retries = append(c.retries, int64(rec.Retries))
-	c.superseded = append(c.superseded, rec.Superseded)
-	c.statusList = append(c.statusList, sqlrecord.StatusList(rec.Status))
-	c.statusIndex = append(c.statusIndex, int64(rec.Status.Index))
+	return id[:]
 }
 
-// args returns the arguments of the batch upsert, in tokenTypes' order.
-func (c *columns) args() []any {
-	return []any{c.id, c.check, c.kind, c.client, c.subject, c.parent, c.grant, c.exp, c.seq,
-		c.successor, c.rotated, c.retries, c.superseded, c.statusList, c.statusIndex}
+// setID decodes b into id, reporting whether it holds an ID (or is NULL,
+// if null is allowed).
+func setID(id *revoke.ID, b []byte, null bool) bool {
+	if b == nil && null {
+		return true
+	}
+	return copy(id[:], b) == len(id) && len(b) == len(id)
 }
 
-func idOf(b []byte, what string) (revoke.ID, error) {
-	var id revoke.ID
-	if len(b) != len(id) {
-		return id, fmt.Errorf("%w: a %s holds %d bytes, want %d", ErrCorrupt, what, len(b), len(id))
+// idOf decodes an ID column value.
+func idOf(b *[]byte) (id revoke.ID, err error) {
+	if !setID(&id, *b, false) {
+		err = corrupt("an ID of %d bytes", len(*b))
 	}
-	copy(id[:], b)
-	return id, nil
-}
-
-// idsOf decodes the IDs of a column, what it holds.
-func idsOf(col [][]byte, what string) ([]revoke.ID, error) {
-	ids := make([]revoke.ID, len(col))
-	for i, b := range col {
-		var err error
-		if ids[i], err = idOf(b, what); err != nil {
-			return nil, err
-		}
-	}
-	return ids, nil
+	return id, err
 }
 
 func (r *row) record() (revoke.Record, error) {
-	id, err := idOf(r.ID, "token ID")
-	if err != nil {
-		return revoke.Record{}, err
+	rec := revoke.Record{
+		Check: uint32(r.Check), Kind: revoke.Kind(r.Kind), ClientID: r.ClientID, Subject: r.Subject,
+		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(), Seq: uint64(r.Seq),
+		Retries: uint32(r.Retries), Superseded: r.Superseded,
 	}
-	grant, err := idOf(r.Grant, "grant ID")
-	if err != nil {
-		return revoke.Record{}, err
-	}
-	var parent, successor revoke.ID
-	if r.Parent != nil {
-		if parent, err = idOf(r.Parent, "parent ID"); err != nil {
-			return revoke.Record{}, err
-		}
-	}
-	if r.Successor != nil {
-		if successor, err = idOf(r.Successor, "successor ID"); err != nil {
-			return revoke.Record{}, err
-		}
-	}
-	switch {
-	case r.Check < 0 || r.Check > math.MaxUint32:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has check_sum %d", ErrCorrupt, r.ID, r.Check)
-	case r.Kind < 0 || r.Kind > math.MaxUint8:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", ErrCorrupt, r.ID, r.Kind)
-	case r.Seq < 0:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", ErrCorrupt, r.ID, r.Seq)
-	case r.Retries < 0 || r.Retries > math.MaxUint32:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", ErrCorrupt, r.ID, r.Retries)
+	if r.RotatedAt.Valid {
+		rec.RotatedAt = time.Unix(0, r.RotatedAt.Int64).UTC()
 	}
 	status, ok := sqlrecord.Status(r.StatusList, r.StatusIndex)
+	rec.Status = status
+	ok = ok && setID(&rec.ID, r.ID, false) && setID(&rec.Grant, r.Grant, false) &&
+		setID(&rec.Parent, r.Parent, true) && setID(&rec.Successor, r.Successor, true) &&
+		r.Check >= 0 && r.Check <= math.MaxUint32 && r.Kind >= 0 && r.Kind <= math.MaxUint8 &&
+		r.Seq >= 0 && r.Retries >= 0 && r.Retries <= math.MaxUint32
 	if !ok {
-		return revoke.Record{}, fmt.Errorf("%w: record %x has status_idx %d", ErrCorrupt, r.ID, r.StatusIndex)
+		return revoke.Record{}, corrupt("record %x: %+v", r.ID, *r)
 	}
-	var rotated time.Time
-	if r.RotatedAt.Valid {
-		rotated = time.Unix(0, r.RotatedAt.Int64).UTC()
+	return rec, nil
+}
+
+// decode decodes rows.
+func decode[R, T any](rows []R, value func(*R) (T, error)) ([]T, error) {
+	out := make([]T, len(rows))
+	for i := range rows {
+		var err error
+		if out[i], err = value(&rows[i]); err != nil {
+			return nil, err
+		}
 	}
-	return revoke.Record{
-		ID:        id,
-		Check:     uint32(r.Check),
-		Kind:      revoke.Kind(r.Kind),
-		ClientID:  r.ClientID,
-		Subject:   r.Subject,
-		Parent:    parent,
-		Grant:     grant,
-		ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(),
-		Seq:       uint64(r.Seq),
-
-		Successor:  successor,
-		RotatedAt:  rotated,
-		Retries:    uint32(r.Retries),
-		Superseded: r.Superseded,
-
-		Status: status,
-	}, nil
+	return out, nil
 }
 
 func (r *revRow) revocation() (revoke.Revocation, error) {
-	id, err := idOf(r.ID, "token ID")
-	if err != nil {
-		return revoke.Revocation{}, err
-	}
-	rev, ok := sqlrecord.Revocation(id, r.Check, r.ExpiresAt, r.Seq, r.StatusList, r.StatusIndex)
-	if !ok {
-		return revoke.Revocation{}, fmt.Errorf("%w: revocation %x has check_sum %d, seq %d, status_idx %d", ErrCorrupt, r.ID, r.Check, r.Seq, r.StatusIndex)
+	rev, ok := sqlrecord.Revocation(revoke.ID{}, r.Check, r.ExpiresAt, r.Seq, r.StatusList, r.StatusIndex)
+	if !ok || !setID(&rev.ID, r.ID, false) {
+		return revoke.Revocation{}, corrupt("revocation %x: check_sum %d, seq %d, status_idx %d", r.ID, r.Check, r.Seq, r.StatusIndex)
 	}
 	return rev, nil
 }

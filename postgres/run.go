@@ -13,58 +13,44 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// run runs fn in a transaction of its own connection, a write transaction
-// if write is set.
+// run runs fn in a transaction of a connection of its own, a write
+// transaction if write is set, and commits it or rolls it back.
 func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return fmt.Errorf("postgres: %w", revoke.ErrClosed)
-	}
-	if s.db == nil {
-		return errZeroStore
+	if err := s.usable(); err != nil {
+		return err
 	}
 	if write && s.opts.readOnly {
-		return fmt.Errorf("postgres: Update: %w: the Store was opened WithReadOnly", ErrReadOnly)
+		return fmt.Errorf("postgres: Update: the Store was opened WithReadOnly: %w", revoke.ErrReadOnly)
 	}
-	return s.runTx(ctx, write, fn)
-}
-
-// runTx begins the transaction on a connection of the pool, runs fn in it,
-// and commits it or rolls it back.
-func (s *Store) runTx(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
 	c, err := s.db.Connx(ctx)
 	if err != nil {
 		return wrapf(err, "connecting")
 	}
-	ended := false
-	defer func() {
-		if !ended {
-			// fn panicked: the connection is closed, which rolls back.
-			discard(c)
-		}
-		_ = c.Close()
-	}()
+	defer c.Close()
 	begin := s.beginRead
 	if write {
 		begin = s.beginWrite
 	}
 	if _, err := c.ExecContext(ctx, begin); err != nil {
-		ended = true
 		s.abort(ctx, c)
-		return s.ctxErr(ctx, wrapf(err, "begin"))
+		return withCtx(ctx, wrapf(err, "begin"))
 	}
 	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
-	err = fn(t)
-	t.Done = true
-	ended = true
-	if err == nil {
-		if cerr := ctx.Err(); cerr != nil {
-			err = fmt.Errorf("postgres: transaction: %w", cerr)
+	ended := false
+	defer func() {
+		if !ended { // fn panicked: closing the connection rolls back
+			discard(c)
 		}
+	}()
+	err = fn(t)
+	t.Done, ended = true, true
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("postgres: transaction: %w", ctx.Err())
 	}
 	if err != nil || !write {
 		s.abort(ctx, c)
@@ -73,56 +59,46 @@ func (s *Store) runTx(ctx context.Context, write bool, fn func(revoke.Tx) error)
 	return s.commit(ctx, c, t.seq)
 }
 
-// commit commits the transaction on c, with a NOTIFY of seq if it is not 0.
+// commit commits the transaction on c, with a NOTIFY of seq if it is not 0,
+// which the server delivers if and only if the transaction commits.
 func (s *Store) commit(ctx context.Context, c *sqlx.Conn, seq uint64) error {
 	commit := "COMMIT"
 	if seq != 0 {
-		// The notification is delivered when, and only if, the
-		// transaction commits.
-		commit = "SELECT pg_notify('" + s.channel + "', '" + strconv.FormatUint(seq, 10) + "'); COMMIT"
+		commit = "SELECT pg_notify('" + s.feed.channel + "', '" + strconv.FormatUint(seq, 10) + "'); COMMIT"
 	}
-	// COMMIT, once sent, runs to completion whatever ctx says, within the
-	// statement timeout.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.stmtTimeout)
 	defer cancel()
 	if _, err := c.ExecContext(cctx, commit); err != nil {
 		discard(c)
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) {
-			// No answer from the server: whether it committed is
-			// unknown. The write is not acknowledged, nor run again
+			// No answer from the server: whether it committed is unknown
 			// (see revoke.Store).
 			return fmt.Errorf("postgres: commit: outcome unknown: %w (%w)", err, revoke.ErrUnavailable)
 		}
-		// The server answered with an error: it rolled back.
-		return wrapf(err, "commit")
+		return wrapf(err, "commit") // the server rolled back
 	}
 	return nil
 }
 
-// abort ends the transaction on c without committing it. When ctx is done
-// it closes c, which ends the transaction as well, rather than wait for a
-// ROLLBACK that a server that does not answer would hold past ctx.
+// abort rolls back the transaction on c, or closes c, which rolls back too,
+// when ctx is done (rather than wait for a server that may not answer) or
+// the ROLLBACK fails.
 func (s *Store) abort(ctx context.Context, c *sqlx.Conn) {
 	if ctx.Err() != nil {
 		discard(c)
 		return
 	}
-	s.rollback(c)
-}
-
-// rollback ends the transaction on c, or discards c when that fails.
-func (s *Store) rollback(c *sqlx.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.stmtTimeout)
+	rctx, cancel := context.WithTimeout(context.Background(), s.opts.stmtTimeout)
 	defer cancel()
-	if _, err := c.ExecContext(ctx, "ROLLBACK"); err != nil {
+	if _, err := c.ExecContext(rctx, "ROLLBACK"); err != nil {
 		discard(c)
 	}
 }
 
-// ctxErr returns ctx's error, wrapped, if ctx is done, else err: pgx
-// reports a statement interrupted by ctx in its own words.
-func (s *Store) ctxErr(ctx context.Context, err error) error {
+// withCtx returns err, wrapping ctx's error too if ctx is done: pgx reports
+// a statement interrupted by ctx in its own words.
+func withCtx(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w (%w)", err, cerr)
 	}

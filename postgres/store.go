@@ -25,9 +25,7 @@ type Store struct {
 	// beginWrite and beginRead open a transaction, set its timeouts and,
 	// for a write, take the Store's advisory lock: one round trip each.
 	beginWrite, beginRead string
-	channel               string // the NOTIFY channel
-
-	feed *feed // nil when no connection config for the feed is known
+	feed                  *feed
 
 	// mu is held for reading by every transaction and for writing by
 	// Close, which so waits for the transactions under way.
@@ -38,17 +36,17 @@ type Store struct {
 var _ revoke.Store = (*Store)(nil)
 
 // Open connects to the PostgreSQL server of dsn (a URL or a key=value
-// string, as pgx reads it), creates or migrates the Store's tables, and
-// returns a Store that owns its connection pool: Close closes it. The change
-// feed's connection uses the same DSN.
+// string, as pgx reads it), creates the Store's tables unless they exist,
+// and returns a Store that owns its connection pool of 8 connections (New
+// takes a pool of any size): Close closes it. The change feed's connection
+// uses the same DSN, unless WithListenDSN gives another.
 //
-// Open returns an error wrapping ErrOption for an invalid option or DSN,
-// revoke.ErrUnavailable when the server cannot be reached, ErrPermission
-// when the role may not create or use the tables, ErrVersion for tables a
-// newer release has migrated, and ErrDurability when the server commits with
-// synchronous_commit off (see WithSynchronousCommitOff). WithReadOnly
-// opens existing tables for reading, and fails with ErrNotMigrated rather
-// than create or migrate them.
+// Open returns an error wrapping revoke.ErrInvalidOption for an invalid
+// option or DSN, revoke.ErrUnavailable when the server cannot be reached,
+// revoke.ErrVersion for tables at another schema version, and
+// ErrDurability when the server commits with synchronous_commit off (see
+// WithSynchronousCommitOff). WithReadOnly opens existing tables for
+// reading, and fails with ErrNotMigrated rather than create them.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -56,11 +54,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: DSN: %w", ErrOption, err)
+		return nil, optionErr("DSN: %v", err)
 	}
 	db := sqlx.NewDb(stdlib.OpenDB(*cfg), "pgx")
-	db.SetMaxOpenConns(o.maxConns)
-	db.SetMaxIdleConns(o.maxConns)
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s, err := newStore(ctx, db, true, cfg, o)
 	if err != nil {
@@ -72,37 +70,21 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New returns a Store whose tables live in the database of db, an
 // application's pool opened with pgx's database/sql driver
-// (github.com/jackc/pgx/v5/stdlib), creating or migrating them if needed
-// (WithReadOnly: neither).
-// The Store does not own db: Close leaves it open. Give each Store in one
-// schema its own prefix (WithTablePrefix).
-//
-// The change feed needs a connection of its own, outside the pool: New
-// takes its configuration from a connection of db, unless WithFeedConfig or
-// WithListenDSN gives one. For a pool of another driver without either,
-// the Store works but Notify fails, and a revoke.Revoker over it follows
-// other processes by polling alone. New returns the errors Open does.
+// (github.com/jackc/pgx/v5/stdlib), creating them unless they exist
+// (WithReadOnly: never). The Store does not own db: Close leaves it open.
+// Give each Store in one schema its own prefix (WithTablePrefix). The
+// change feed's connection, outside the pool, takes the configuration of a
+// connection of db, unless WithListenDSN gives one. New returns the errors
+// Open does, and one wrapping revoke.ErrInvalidOption for a pool of another
+// driver.
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	if db == nil {
-		return nil, fmt.Errorf("%w: nil *sqlx.DB", ErrOption)
+		return nil, optionErr("nil *sqlx.DB")
 	}
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg := o.feedConfig
-	if cfg == nil {
-		cfg, err = poolConfig(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-	}
-	return newStore(ctx, db, false, cfg, o)
-}
-
-// poolConfig returns the connection configuration of a connection of db, or
-// nil when db is not a pgx pool.
-func poolConfig(ctx context.Context, db *sqlx.DB) (*pgx.ConnConfig, error) {
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return nil, wrapf(err, "connecting")
@@ -110,18 +92,25 @@ func poolConfig(ctx context.Context, db *sqlx.DB) (*pgx.ConnConfig, error) {
 	defer c.Close()
 	var cfg *pgx.ConnConfig
 	err = c.Raw(func(dc any) error {
-		if pc, ok := dc.(*stdlib.Conn); ok {
-			cfg = pc.Conn().Config()
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return optionErr("the pool's driver is not pgx's (github.com/jackc/pgx/v5/stdlib)")
 		}
+		cfg = pc.Conn().Config()
 		return nil
 	})
 	if err != nil {
-		return nil, wrapf(err, "reading the connection configuration")
+		return nil, err
 	}
-	return cfg, nil
+	return newStore(ctx, db, false, cfg, o)
 }
 
-func newStore(ctx context.Context, db *sqlx.DB, owned bool, feedCfg *pgx.ConnConfig, o options) (*Store, error) {
+// newStore makes the Store of db; cfg is the feed's connection
+// configuration, unless WithListenDSN gave one.
+func newStore(ctx context.Context, db *sqlx.DB, owned bool, cfg *pgx.ConnConfig, o options) (*Store, error) {
+	if o.feedConfig == nil {
+		o.feedConfig = cfg
+	}
 	s := &Store{db: db, owned: owned, opts: o}
 	schema := o.schema
 	if schema == "" {
@@ -129,7 +118,7 @@ func newStore(ctx context.Context, db *sqlx.DB, owned bool, feedCfg *pgx.ConnCon
 			return nil, wrapf(err, "connecting")
 		}
 		if schema == "" {
-			return nil, fmt.Errorf("%w: the connection has no current schema (empty search_path); use WithSchema", ErrOption)
+			return nil, optionErr("the connection has no current schema (empty search_path); use WithSchema")
 		}
 	}
 	if !o.readOnly {
@@ -138,21 +127,20 @@ func newStore(ctx context.Context, db *sqlx.DB, owned bool, feedCfg *pgx.ConnCon
 		}
 	}
 	s.q = newQueries(schema, o.prefix)
-	s.channel = channelName(schema, o.prefix)
-	timeouts := "SET LOCAL lock_timeout = " + strconv.FormatInt(o.lockTimeout.Milliseconds(), 10) +
-		"; SET LOCAL statement_timeout = " + strconv.FormatInt(o.stmtTimeout.Milliseconds(), 10)
-	// A write transaction holds the lock every writer takes: the server
-	// ends one that stops talking (see WithIdleInTransactionTimeout).
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	timeouts := "SET LOCAL lock_timeout = " + ms(o.lockTimeout) + "; SET LOCAL statement_timeout = " + ms(o.stmtTimeout)
+	// The server ends a write transaction that stops talking while it
+	// holds the lock every writer takes (WithIdleInTransactionTimeout).
 	s.beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED; " + timeouts +
-		"; SET LOCAL idle_in_transaction_session_timeout = " + strconv.FormatInt(o.idleTimeout.Milliseconds(), 10) +
+		"; SET LOCAL idle_in_transaction_session_timeout = " + ms(o.idleTimeout) +
 		"; SELECT pg_advisory_xact_lock(" + strconv.FormatInt(lockKey(schema, o.prefix), 10) + ")"
 	s.beginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + timeouts
-	if err := s.migrate(ctx); err != nil {
+	if err := s.create(ctx); err != nil {
 		return nil, err
 	}
-	if feedCfg != nil {
-		s.feed = newFeed(feedCfg, s.channel, o.reconnectMin, o.reconnectMax)
-	}
+	fctx, cancel := context.WithCancel(context.Background())
+	s.feed = &feed{cfg: o.feedConfig, channel: channelName(schema, o.prefix), min: o.reconnectMin, max: o.reconnectMax,
+		subs: make(map[chan struct{}]struct{}), ctx: fctx, cancel: cancel}
 	return s, nil
 }
 
@@ -171,9 +159,8 @@ func (s *Store) checkDurability(ctx context.Context) error {
 
 // Capabilities declares the Store Shared, since other processes write its
 // tables; Notify is its change feed (see "Change feed" in the package
-// documentation), which fails with revoke.ErrClosed after Close and with
-// ErrOption for a Store made by New over a pool that is not pgx's without
-// WithFeedConfig; Clock reads the server's clock, in UTC.
+// documentation), which fails with revoke.ErrClosed after Close; Clock
+// reads the server's clock, in UTC.
 func (s *Store) Capabilities() revoke.Capabilities {
 	return revoke.Capabilities{Shared: true, Notify: s.notify, Clock: s.now}
 }
@@ -186,20 +173,26 @@ func (s *Store) Capabilities() revoke.Capabilities {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	s.closed = true
+	s.feed.stop()
+	if s.owned {
+		if err := s.db.Close(); err != nil {
+			return wrapf(err, "close")
+		}
+	}
+	return nil
+}
+
+// usable returns why the Store cannot be used, or nil. s.mu is held.
+func (s *Store) usable() error {
 	if s.closed {
 		return fmt.Errorf("postgres: %w", revoke.ErrClosed)
 	}
 	if s.db == nil {
 		return errZeroStore
-	}
-	s.closed = true
-	if s.feed != nil {
-		s.feed.stop()
-	}
-	if s.owned {
-		if err := s.db.Close(); err != nil {
-			return wrapf(err, "close")
-		}
 	}
 	return nil
 }
@@ -212,14 +205,26 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, false, fn)
 }
 
-// Update runs fn in a write transaction that first takes the Store's
-// advisory lock, which every write transaction over the same schema and
-// table prefix takes, in every process, and then reads at READ COMMITTED
+// Update runs fn in a write transaction under the Store's advisory lock
 // (see "Serializability and the sequence" in the package documentation).
 // If fn returns nil, Update commits, notifying the change feed if fn took
 // or wrote a sequence number; otherwise it rolls back and returns fn's
 // error. On a Store opened WithReadOnly it returns an error wrapping
-// ErrReadOnly.
+// revoke.ErrReadOnly.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
+}
+
+// now is the Store's Capabilities.Clock: the database server's clock.
+func (s *Store) now(ctx context.Context) (time.Time, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.usable(); err != nil {
+		return time.Time{}, err
+	}
+	var now time.Time
+	if err := s.db.QueryRowxContext(ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
+		return time.Time{}, wrapf(err, "reading the server's clock")
+	}
+	return now.UTC(), nil
 }

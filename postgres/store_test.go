@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
@@ -27,11 +28,8 @@ func TestOpenRefusesInvalidOptions(t *testing.T) {
 		"zero lock timeout":    postgres.WithLockTimeout(0),
 		"huge lock timeout":    postgres.WithLockTimeout(25 * time.Hour),
 		"negative stmt":        postgres.WithStatementTimeout(-time.Second),
-		"tiny idle timeout":    postgres.WithIdleInTransactionTimeout(postgres.MinIdleInTransactionTimeout - time.Millisecond),
+		"tiny idle timeout":    postgres.WithIdleInTransactionTimeout(99 * time.Millisecond),
 		"huge idle timeout":    postgres.WithIdleInTransactionTimeout(25 * time.Hour),
-		"one conn":             postgres.WithMaxConns(1),
-		"backoff min > max":    postgres.WithReconnectBackoff(time.Second, time.Millisecond),
-		"nil feed config":      postgres.WithFeedConfig(nil),
 		"malformed listen dsn": postgres.WithListenDSN("postgres://%zz"),
 	} {
 		s, err := postgres.Open(ctx, dsn, opt)
@@ -40,19 +38,19 @@ func TestOpenRefusesInvalidOptions(t *testing.T) {
 			t.Errorf("%s: Open succeeded", name)
 			continue
 		}
-		if !errors.Is(err, postgres.ErrOption) {
-			t.Errorf("%s: err = %v, want ErrOption", name, err)
+		if !errors.Is(err, revoke.ErrInvalidOption) {
+			t.Errorf("%s: err = %v, want ErrInvalidOption", name, err)
 		}
 	}
-	if _, err := postgres.New(ctx, nil); !errors.Is(err, postgres.ErrOption) {
-		t.Errorf("New(nil): err = %v, want ErrOption", err)
+	if _, err := postgres.New(ctx, nil); !errors.Is(err, revoke.ErrInvalidOption) {
+		t.Errorf("New(nil): err = %v, want ErrInvalidOption", err)
 	}
 }
 
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, err := postgres.Open(ctx, "postgres://%zz"); !errors.Is(err, postgres.ErrOption) {
-		t.Errorf("bad DSN: err = %v, want ErrOption", err)
+	if _, err := postgres.Open(ctx, "postgres://%zz"); !errors.Is(err, revoke.ErrInvalidOption) {
+		t.Errorf("bad DSN: err = %v, want ErrInvalidOption", err)
 	}
 	start := time.Now()
 	_, err := postgres.Open(ctx, "postgres://root@127.0.0.1:1/test?sslmode=disable&connect_timeout=5")
@@ -83,8 +81,37 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 	}
 	_ = s.Close()
 	admin(t).MustExec(fmt.Sprintf(`UPDATE %q SET value = value + 1 WHERE name = 'schema_version'`, prefix+"meta"))
-	if _, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix)); !errors.Is(err, postgres.ErrVersion) {
+	if _, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix)); !errors.Is(err, revoke.ErrVersion) {
 		t.Errorf("err = %v, want ErrVersion", err)
+	}
+}
+
+// Tables at schema version 1 or 2, which predate the first release, are
+// refused, read-write or read-only, and left as they are.
+func TestOpenRefusesAnOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	db := admin(t)
+	for _, v := range []int{1, 2} {
+		db.MustExec(fmt.Sprintf(`UPDATE %q SET value = $1 WHERE name = 'schema_version'`, prefix+"meta"), v)
+		for _, opts := range [][]postgres.Option{{}, {postgres.WithReadOnly()}} {
+			s, err := postgres.Open(ctx, dsn, append(opts, postgres.WithTablePrefix(prefix))...)
+			if !errors.Is(err, revoke.ErrVersion) || !strings.Contains(err.Error(), "predates the first release") {
+				if err == nil {
+					_ = s.Close()
+				}
+				t.Errorf("Open (%d options) of version %d: %v, want ErrVersion, predating the first release", len(opts), v, err)
+			}
+		}
+		var got int
+		if err := db.Get(&got, fmt.Sprintf(`SELECT value FROM %q WHERE name = 'schema_version'`, prefix+"meta")); err != nil || got != v {
+			t.Errorf("schema version %d became %d (%v)", v, got, err)
+		}
 	}
 }
 
@@ -99,14 +126,15 @@ func TestOpenWithoutPermission(t *testing.T) {
 		t.Fatalf("cannot put a user into %s", dsnEnv)
 	}
 	_, err := postgres.Open(ctx, roleDSN, postgres.WithTablePrefix(freshPrefix(t)))
-	if !errors.Is(err, postgres.ErrPermission) {
-		t.Errorf("err = %v, want ErrPermission", err)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "42501" || errors.Is(err, revoke.ErrUnavailable) {
+		t.Errorf("err = %v, want the server's permission error (42501), not ErrUnavailable", err)
 	}
 }
 
-// Replicas starting at once over tables not made yet: one migrates, the
+// Replicas starting at once over tables not made yet: one creates them, the
 // others wait for it and find the tables.
-func TestConcurrentOpensMigrateOnce(t *testing.T) {
+func TestConcurrentOpensCreateOnce(t *testing.T) {
 	ctx := context.Background()
 	prefix := freshPrefix(t)
 	var wg sync.WaitGroup
@@ -143,7 +171,7 @@ func TestNewOverTheApplicationsPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	follower := newRevoker(t, other, revoke.WithSyncInterval(time.Hour))
+	follower := newRevoker(t, other, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 	issueAndRevoke(t, writer, "tok-new")
 	waitRevoked(t, follower, "tok-new")
 	if err := writer.Close(); err != nil {
@@ -275,7 +303,7 @@ func TestNotify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issueAndRevoke(t, newRevoker(t, w, revoke.WithSyncInterval(0)), "tok-notify")
+	issueAndRevoke(t, newRevoker(t, w, revoke.WithFollow(revoke.FollowPolicy{Interval: 0})), "tok-notify")
 	select {
 	case <-long:
 	case <-time.After(5 * time.Second):

@@ -35,7 +35,7 @@ func testViewNotBlockedByUpdate(f *fixture) {
 		viewed <- f.s.View(f.ctx, func(tx revoke.Tx) error {
 			got, err := tx.Get(f.ctx, []revoke.ID{rec.ID})
 			if err == nil && len(got) != 0 {
-				err = fmt.Errorf("Get saw a record an open Update wrote")
+				err = fmt.Errorf("get saw a record an open Update wrote")
 			}
 			return err
 		})
