@@ -81,7 +81,7 @@
 //     not work: give the feed a direct connection with WithListenDSN, or
 //     rely on the poll.
 //   - Purging (revoke.Revoker.Purge) deletes in batches under the write
-//     lock; run it from one replica (revoke.WithJanitor) rather than all.
+//     lock; run it from one replica (revoke.PurgePolicy.Every) rather than all.
 //   - Import into tables no Revoker follows yet: a record imported with a
 //     Seq below numbers already handed out is not read by followers that
 //     are past it, until they restart.
