@@ -3,9 +3,9 @@
 // github.com/mattn/go-sqlite3 driver.
 //
 // It is for authorization servers that already run on SQLite, and for
-// several server processes on one host that must share their revocations:
-// they open the same file, each with a Revoker of its own, and a token
-// revoked through any of them is refused by all.
+// several server processes on one host that share their revocations: each
+// opens the same file with a Revoker of its own, and a token revoked
+// through any of them is refused by all.
 //
 //	store, err := sqlite.Open("/var/lib/authserver/revocations.db")
 //	if err != nil {
@@ -14,118 +14,61 @@
 //	revoker, err := revoke.New(store) // revoker.Close closes the store
 //
 // Open opens (or creates) a database file of the Store's own. New puts the
-// Store's tables into the application's database instead, beside its own
-// tables, and leaves that database open on Close.
+// Store's tables into the application's database instead, and leaves that
+// database open on Close.
 //
 // # Durability
 //
-// Open puts the database in WAL mode and commits with synchronous=FULL: the
-// write-ahead log is synced to stable storage before a commit returns, so a
-// revocation that Revoke acknowledged survives a crash of the process, of
-// the operating system, or of the power. WithSynchronous(SynchronousNormal)
-// trades the last case for faster commits, and only when asked. A Store made by New
-// applies the same synchronous level to the connection of each of its write
-// transactions, and restores the application's setting afterwards.
+// Open puts the database in WAL mode and commits with synchronous=FULL: a
+// commit that returned survives a crash of the process, the operating
+// system or the power. WithSynchronous(SynchronousNormal) gives up the last
+// two for faster commits. A Store made by New applies the same level to
+// the connection of each write transaction, and restores the application's
+// afterwards.
 //
-// A database Open creates has pages of 2 KiB rather than SQLite's 4 KiB.
-// Tokens are found by their SHA-256 ID, so each token of a commit lands on
-// its own leaf of the index by ID, and a commit writes about a page per
-// token to the WAL (and again when the WAL is checkpointed into the file):
-// 2 KiB pages write a third fewer bytes per token at the same throughput
-// (BENCHMARKS.md, "Durable issuance under load"). 1 KiB pages would halve
-// them, but a grant's cascade, whose rows then spread over twice as many
-// pages, takes longer. A database created with
-// another page size keeps it; a VACUUM after PRAGMA page_size = 2048, with
-// the journal mode set to DELETE for the VACUUM, converts it. The WAL is
-// checkpointed into the file once it holds 32 MiB.
+// A database Open creates has pages of 2 KiB rather than 4 KiB: tokens are
+// found by their SHA-256 ID, so each token of a commit lands on a leaf of
+// its own and costs about a page of WAL, and 2 KiB pages write a third
+// fewer bytes at the same throughput (BENCHMARKS.md, "Durable issuance
+// under load"). A database created with another page size keeps it. The
+// WAL is checkpointed into the file once it holds 32 MiB.
 //
 // # Concurrency across processes
 //
 // Every write transaction begins with BEGIN IMMEDIATE, which takes the
-// database's write lock before it reads anything: two processes writing at
-// once are serialized, never deadlock (no transaction upgrades a read lock
-// it already holds), and never overwrite each other's updates. A process
-// that finds the lock taken waits for up to the busy timeout (5 seconds by
-// default, see WithBusyTimeout) before its write fails with SQLite's
-// "database is locked". Within one process, the Store's writes queue on a
-// mutex instead, and a Revoker shares one transaction among concurrent
-// writers (group commit). Read transactions see a snapshot; in WAL mode
-// they neither wait for writers nor hold them up.
-//
-// Each process answers IsRevoked from the in-memory index of its Revoker.
-// Store.Capabilities declares the Store Shared, so the Revoker follows the
-// database's revocation sequence: every sync interval
-// (revoke.FollowPolicy.Interval, one second by default) it reads the
-// revocations committed since its last read, through an index on the
-// sequence. A revocation committed by another
-// process is therefore reported by this one within about the sync interval;
-// its own revocations, at once. The sequence counter is read and written
-// inside the write-locked transaction, so it increases with commit order
-// across processes, and a follower misses nothing.
+// database's write lock before it reads anything: writers of all processes
+// run one at a time and never deadlock. A process that finds the lock
+// taken waits up to the busy timeout (WithBusyTimeout) before its write
+// fails with an error wrapping revoke.ErrUnavailable; within one process,
+// writes queue on a mutex instead. In WAL mode read transactions neither
+// wait for writers nor hold them up. The Store is declared Shared, and the
+// sequence counter moves inside the write-locked transaction, so a
+// Revoker's follower reads every revocation of other processes, through an
+// index on the sequence, within about the sync interval.
 //
 // # cgo
 //
 // The go-sqlite3 driver is SQLite's C source compiled with cgo: building
-// needs CGO_ENABLED=1 and a C compiler for the target (the first build
-// takes a minute or more). Programs that must build without cgo can use the
+// needs CGO_ENABLED=1 and a C compiler (the first build takes a minute or
+// more). Programs built without cgo get ErrNeedsCgo; they can use the
 // memory or bolt backends.
 //
-// # Schema and versions
+// # Schema
 //
-// With the default prefix (see WithTablePrefix) the Store keeps four tables:
-//
-//	revoke_tokens(gkey INTEGER, id BLOB, grant_id BLOB, check_sum, kind,
-//	              client_id, subject, parent, expires_at, seq, successor,
-//	              rotated_at, retries, superseded, status_list, status_idx,
-//	              PRIMARY KEY (gkey, id)) WITHOUT ROWID
-//	revoke_grants(gkey INTEGER PRIMARY KEY, grant_id BLOB UNIQUE)
-//	revoke_owners(owner INTEGER, key TEXT, grant_id BLOB,
-//	              PRIMARY KEY (owner, key, grant_id)) WITHOUT ROWID
-//	revoke_meta(name TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID
-//
-// grant_id, id and parent are SHA-256 digests of raw tokens (32 bytes); the
-// raw tokens are never stored. expires_at is in nanoseconds since 1970 UTC.
-// seq is zero for a live token and the revocation sequence number of a
-// revoked one. status_list and status_idx are the token's Token Status
-// List entry (revoke.Record.Status), 0 and 0 for none; status_list holds
-// the uint64 list number as the int64 of the same bits, so a list above
-// math.MaxInt64 shows as a negative number in SQL and reads back exactly.
-// successor, rotated_at, retries and superseded are the rotation state of
-// a refresh token.
-//
-// gkey is the store's own key of a grant, handed out in ascending order
-// as grants are created. The primary key so keeps the tokens of a grant
-// side by side, and the grants created at the same time side by side too,
-// at the right edge of the table: a commit of concurrent Issues writes a
-// few contiguous leaves rather than a random leaf per grant, and a
-// cascade (Tx.RevokeGrants) is one UPDATE of the seq column over a range
-// of the key: revoking a grant of 1,001 tokens writes some 60 pages of 4
-// KiB. A grant's key is found through its first token's row;
-// revoke_grants holds the keys of the grants whose first token is not in
-// the store (deleted, or not imported), and loses a grant's row with its
-// last token.
-//
-// Every token is found by id through a unique index on id (Get, Scan),
-// expired tokens through an index on expires_at (Purge), and revocations
-// through a partial index on seq WHERE seq > 0, which holds check_sum,
-// expires_at and the Status List entry too, so that loading the
-// revocations reads the index alone. revoke_owners lists the grants of a
-// user (owner 1, key the subject) or a client (owner 2, key the client
-// ID), one row per grant, for RevokeSubject and RevokeClient: the first
-// token put of a grant adds its rows, the deletion of its last token
-// removes them. Every query searches an index, and costs in proportion to
-// the rows it touches.
-//
-// revoke_meta holds the schema version of the prefix's tables (5, see
-// SchemaVersion) and the sequence counter. Open and New create missing
-// tables in one BEGIN IMMEDIATE transaction, so that processes starting
-// together on a new file do not race, and refuse tables of any other
-// version with revoke.ErrVersion: a newer one, or one of the versions 1 to 4,
-// which predate the first release and are not migrated. The
-// version is kept in the meta table rather than in PRAGMA user_version
-// because New puts the tables into the application's database: the
-// application may use user_version for its own schema, and one database
-// may hold two Stores with different prefixes, each with its own version.
+// Four tables per prefix (WithTablePrefix): {prefix}tokens, one row per
+// record, keyed by (gkey, id), gkey being the store's own key of the
+// record's grant, handed out in ascending order, so that the tokens of a
+// grant lie side by side and a cascade is one UPDATE over a range of the
+// key; {prefix}grants, the keys of the grants whose first token is not
+// stored (deleted, or not imported); {prefix}owners, one row per grant and
+// owner, for GrantsOf; and {prefix}meta, the schema version and the
+// sequence counter. IDs are SHA-256 digests of the raw tokens, which are
+// never stored; times are int64 nanoseconds in UTC. Every statement runs
+// on an index. Open and New create missing tables in one BEGIN IMMEDIATE
+// transaction, and refuse tables at another version than SchemaVersion
+// with an error wrapping revoke.ErrVersion (versions 1 to 4 predate the
+// first release). The version is kept in the meta table, not in PRAGMA
+// user_version, which belongs to the application's schema under New.
 //
 // # Caveats
 //
@@ -135,8 +78,8 @@
 //   - A revocation committed by another process is visible to this
 //     process's IsRevoked only after the follower's next read, that is
 //     within about the sync interval. A revoke.FollowPolicy with an
-//     Interval of 0 makes IsRevoked read the database for every token the index does not
-//     hold instead: exact, but a query per call.
+//     Interval of 0 makes IsRevoked read the database for every token the
+//     index does not hold instead: exact, but a query per call.
 //   - New leaves the journal mode as the application set it. WAL is strongly
 //     recommended (PRAGMA journal_mode=WAL, or _journal_mode=WAL in the
 //     data source name): in the rollback-journal modes readers and the

@@ -37,25 +37,24 @@ func TestQueryPlans(t *testing.T) {
 		query   string
 		indexes []string
 	}{
-		"Get":           {s.q.getQuery(8), []string{byID}},
-		"Scan":          {s.q.scan, []string{"INDEX revoke_tokens_id (id>?)"}},
-		"update":        {s.q.update, []string{byID}},
-		"insert":        {s.q.insert, []string{byID, byKey, "SEARCH revoke_tokens", "SEARCH revoke_grants"}},
-		"addOwners":     {s.q.addOwners, nil},
-		"addGrant":      {s.q.addGrant, []string{byID}},
-		"Delete":        {s.q.deleteQuery(8), []string{byID}},
-		"left":          {s.q.left, []string{byGrant}},
-		"dropGrant":     {s.q.dropGrant, []string{"USING INTEGER PRIMARY KEY (rowid=?)"}},
-		"dropOwners":    {s.q.dropOwners, []string{ownerKey}},
-		"keepGrant":     {s.q.keepGrant, nil},
-		"RevokeGrants":  {s.q.revokeQuery(8), []string{byGrant, byKey, byID}},
-		"Expired":       {s.q.expired, []string{"COVERING INDEX revoke_tokens_expires (expires_at<?)"}},
-		"RevokedSince":  {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
-		"NextSeq":       {s.q.nextSeq, []string{meta}},
-		"getSeq":        {s.q.getSeq, []string{meta}},
-		"raiseSeq":      {s.q.raiseSeq, []string{meta}},
-		"SubjectGrants": {s.q.subjectGrants, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id>?)"}},
-		"ClientGrants":  {s.q.clientGrants, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id>?)"}},
+		"Get":          {s.q.getQuery(8), []string{byID}},
+		"Scan":         {s.q.scan, []string{"INDEX revoke_tokens_id (id>?)"}},
+		"update":       {s.q.update, []string{byID}},
+		"insert":       {s.q.insert, []string{byID, byKey, "SEARCH revoke_tokens", "SEARCH revoke_grants"}},
+		"addOwners":    {s.q.addOwners, nil},
+		"addGrant":     {s.q.addGrant, []string{byID}},
+		"Delete":       {s.q.deleteQuery(8), []string{byID}},
+		"left":         {s.q.left, []string{byGrant}},
+		"dropGrant":    {s.q.dropGrant, []string{"USING INTEGER PRIMARY KEY (rowid=?)"}},
+		"dropOwners":   {s.q.dropOwners, []string{ownerKey}},
+		"keepGrant":    {s.q.keepGrant, nil},
+		"RevokeGrants": {s.q.revokeQuery(8), []string{byGrant, byKey, byID}},
+		"Expired":      {s.q.expired, []string{"COVERING INDEX revoke_tokens_expires (expires_at<?)"}},
+		"RevokedSince": {s.q.revokedSince, []string{"COVERING INDEX revoke_tokens_seq (seq>?)"}},
+		"NextSeq":      {s.q.nextSeq, []string{meta}},
+		"getSeq":       {s.q.getSeq, []string{meta}},
+		"raiseSeq":     {s.q.raiseSeq, []string{meta}},
+		"GrantsOf":     {s.q.grantsOf, []string{"USING PRIMARY KEY (owner=? AND key=? AND grant_id>?)"}},
 	}
 	for name, w := range want {
 		var plan []struct {
@@ -124,7 +123,6 @@ func TestOpenPragmas(t *testing.T) {
 	}{
 		{nil, "2", "5000"},
 		{[]Option{WithSynchronous(SynchronousNormal), WithBusyTimeout(1234 * 1e6)}, "1", "1234"},
-		{[]Option{WithSynchronous(SynchronousExtra)}, "3", "5000"},
 	} {
 		s, err := Open(filepath.Join(t.TempDir(), "p.db"), c.opts...)
 		if err != nil {

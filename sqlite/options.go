@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// Option configures a Store opened by Open or New.
-type Option func(*options)
+// Option configures a Store opened by Open or New. An invalid one makes
+// them fail with an error wrapping revoke.ErrInvalidOption.
+type Option func(*options) error
 
-// Synchronous is how hard a commit works to reach stable storage: the
-// setting of SQLite's synchronous pragma on the connections that write.
+// Synchronous is the setting of SQLite's synchronous pragma on the
+// connections that write (see WithSynchronous).
 type Synchronous int
 
 // The settings of WithSynchronous. The zero value is SynchronousFull.
@@ -18,142 +19,105 @@ const (
 	// commit: a commit that returned survives a power loss or an operating
 	// system crash.
 	SynchronousFull Synchronous = iota
-	// SynchronousNormal syncs the write-ahead log only at checkpoints.
-	// Commits are faster and still survive the process being killed, and
-	// the database stays consistent, but the last commits before a power
-	// loss or an operating system crash may be lost: tokens revoked just
-	// before it may come back as live. Choose it only if that is acceptable.
+	// SynchronousNormal syncs the write-ahead log only at checkpoints:
+	// commits are faster and survive the process being killed, but the
+	// last ones before a power loss or an operating system crash may be
+	// lost, bringing tokens revoked just before it back to life.
 	SynchronousNormal
-	// SynchronousExtra is SynchronousFull plus a sync of the directory
-	// after a journal is deleted. In WAL mode it makes no difference.
-	SynchronousExtra
 )
 
-// String returns the pragma value: "FULL", "NORMAL" or "EXTRA".
+// String returns the pragma value: "FULL" or "NORMAL".
 func (s Synchronous) String() string {
 	switch s {
 	case SynchronousFull:
 		return "FULL"
 	case SynchronousNormal:
 		return "NORMAL"
-	case SynchronousExtra:
-		return "EXTRA"
 	}
 	return fmt.Sprintf("Synchronous(%d)", int(s))
 }
 
 // level is the pragma's numeric value, as PRAGMA synchronous reports it.
-func (s Synchronous) level() int {
-	switch s {
-	case SynchronousNormal:
-		return 1
-	case SynchronousExtra:
-		return 3
-	}
-	return 2
-}
+func (s Synchronous) level() int64 { return 2 - int64(s) }
 
 // Defaults of the options.
 const (
-	// DefaultTablePrefix is put before the names of the tables the Store
-	// keeps: revoke_tokens and revoke_meta.
+	// DefaultTablePrefix is put before the names of the Store's tables.
 	DefaultTablePrefix = "revoke_"
-	// DefaultBusyTimeout is how long a transaction waits for another
-	// process's write lock (or another connection's) before it fails.
+	// DefaultBusyTimeout is the default of WithBusyTimeout.
 	DefaultBusyTimeout = 5 * time.Second
 )
-
-// maxPrefixLen bounds a table prefix; SQLite itself has no limit.
-const maxPrefixLen = 64
 
 type options struct {
 	prefix      string
 	busyTimeout time.Duration
 	sync        Synchronous
 	readOnly    bool
-	err         error // the first invalid option
 }
 
 func buildOptions(opts []Option) (options, error) {
-	o := options{prefix: DefaultTablePrefix, busyTimeout: DefaultBusyTimeout, sync: SynchronousFull}
+	o := options{prefix: DefaultTablePrefix, busyTimeout: DefaultBusyTimeout}
 	for _, opt := range opts {
 		if opt == nil {
 			return o, fmt.Errorf("%w: nil Option", errOption)
 		}
-		opt(&o)
+		if err := opt(&o); err != nil {
+			return o, err
+		}
 	}
-	return o, o.err
-}
-
-func (o *options) fail(err error) {
-	if o.err == nil {
-		o.err = err
-	}
+	return o, nil
 }
 
 // WithTablePrefix sets the prefix of the Store's table and index names
-// (default DefaultTablePrefix), so that the tables can sit beside an
-// application's own and two Stores can share one database. The prefix may
-// hold ASCII letters, digits and underscores only, at most 64 of them; it
-// may be empty. SQLite compares names regardless of case, so prefixes that
-// differ only in case name the same tables. Open and New return an error
-// wrapping revoke.ErrInvalidOption for any other prefix.
+// (default DefaultTablePrefix), so that two Stores can share one database,
+// beside the application's tables. It may hold ASCII letters, digits and
+// underscores, at most 64 of them; it may be empty. SQLite ignores the
+// case of names, so prefixes that differ only in case name the same tables.
 func WithTablePrefix(prefix string) Option {
-	return func(o *options) {
-		if len(prefix) > maxPrefixLen {
-			o.fail(fmt.Errorf("%w: table prefix is longer than %d characters", errOption, maxPrefixLen))
-			return
-		}
+	return func(o *options) error {
+		ok := len(prefix) <= 64
 		for _, c := range prefix {
-			if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-				o.fail(fmt.Errorf("%w: table prefix %q: only ASCII letters, digits and '_' are allowed", errOption, prefix))
-				return
-			}
+			ok = ok && (c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
+		}
+		if !ok {
+			return fmt.Errorf("%w: table prefix %q: at most 64 ASCII letters, digits and '_'", errOption, prefix)
 		}
 		o.prefix = prefix
+		return nil
 	}
 }
 
 // WithBusyTimeout sets how long a transaction waits for a lock another
-// connection or process holds before it fails with SQLite's "database is
-// locked" (default DefaultBusyTimeout). It is applied with millisecond
-// precision; zero means fail at once. Open and New return an error wrapping
-// revoke.ErrInvalidOption for a negative d.
+// connection or process holds (default DefaultBusyTimeout), to the
+// millisecond; zero means fail at once. It may not be negative.
 func WithBusyTimeout(d time.Duration) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		if d < 0 {
-			o.fail(fmt.Errorf("%w: negative busy timeout %v", errOption, d))
-			return
+			return fmt.Errorf("%w: negative busy timeout %v", errOption, d)
 		}
 		o.busyTimeout = d
+		return nil
 	}
 }
 
 // WithSynchronous sets the durability of commits (default SynchronousFull).
-// SynchronousNormal trades durability against power loss for speed; see its
-// documentation. Open and New return an error wrapping revoke.ErrInvalidOption for a value
-// that is not one of the constants.
 func WithSynchronous(s Synchronous) Option {
-	return func(o *options) {
-		switch s {
-		case SynchronousFull, SynchronousNormal, SynchronousExtra:
-			o.sync = s
-		default:
-			o.fail(fmt.Errorf("%w: unknown %v", errOption, s))
+	return func(o *options) error {
+		if s != SynchronousFull && s != SynchronousNormal {
+			return fmt.Errorf("%w: unknown %v", errOption, s)
 		}
+		o.sync = s
+		return nil
 	}
 }
 
-// WithReadOnly opens the Store for reading only, as bolt.WithReadOnly does
-// for a bbolt file: nothing is created or written. The database must
-// already hold the prefix's tables at this package's schema version; Open
-// and New fail with an error wrapping ErrNotMigrated (and revoke.ErrReadOnly)
-// when the tables are missing, and with revoke.ErrVersion at another version. Open opens the file read-only (SQLite's mode=ro), so it
-// reads a file it may not write, and fails rather than create a file that
-// does not exist; it leaves the journal mode as the file has it. View works;
-// Update returns an error wrapping revoke.ErrReadOnly, so a revoke.Revoker over the
-// Store answers IsRevoked, following other processes' revocations as usual,
-// but fails Issue, Revoke and Purge.
+// WithReadOnly opens the Store for reading only: nothing is created or
+// written, and the prefix's tables must exist (Open and New fail with
+// ErrNotMigrated otherwise). Open opens the file read-only (SQLite's
+// mode=ro), fails for a file that does not exist, and leaves the journal
+// mode as the file has it. View works; Update returns an error wrapping
+// revoke.ErrReadOnly, so a revoke.Revoker over the Store follows other
+// processes' revocations but fails Issue, Revoke and Purge.
 func WithReadOnly() Option {
-	return func(o *options) { o.readOnly = true }
+	return func(o *options) error { o.readOnly = true; return nil }
 }

@@ -10,39 +10,25 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// row is a row of the tokens table as scanned (its columns but gkey, the
-// key of its grant, which is the store's own), by position (dest), without
-// reflection; argsOf binds a record the same way.
+// row is a row of the tokens table but gkey, scanned by position (dest) in
+// the order of tokenColumns, as argsOf binds a record.
 type row struct {
-	ID        idValue
-	Check     int64
-	Kind      int64
-	ClientID  string
-	Subject   string
-	Parent    nullID
-	Grant     idValue
-	ExpiresAt int64 // nanoseconds since 1970, UTC
-	Seq       int64
-	// Rotation state.
-	Successor  nullID
-	RotatedAt  sql.NullInt64 // NULL for the zero time
-	Retries    int64
-	Superseded bool
-	// Status List entry (see createTables).
-	StatusList  int64 // the uint64's bits
-	StatusIndex int64
+	ID, Grant                            idValue
+	Parent, Successor                    nullID
+	ClientID, Subject                    string
+	Check, Kind, ExpiresAt, Seq, Retries int64
+	RotatedAt                            sql.NullInt64 // NULL for the zero time
+	Superseded                           bool
+	StatusList, StatusIndex              int64 // the list's uint64 as int64 bits
 }
 
-// dest returns pointers to the fields of r in the order of tokenColumns,
-// for a plain Scan of a row.
 func (r *row) dest() []any {
 	return []any{&r.ID, &r.Check, &r.Kind, &r.ClientID, &r.Subject, &r.Parent, &r.Grant,
 		&r.ExpiresAt, &r.Seq, &r.Successor, &r.RotatedAt, &r.Retries, &r.Superseded, &r.StatusList, &r.StatusIndex}
 }
 
 // argsOf returns the values of rec in the order of tokenColumns, the
-// parameters ?1 to ?15 of update and insert: the driver's own types, so
-// that binding needs no Valuer.
+// parameters ?1 to ?15 of update and insert, as the driver's own types.
 func argsOf(rec revoke.Record) ([]any, error) {
 	if err := sqlrecord.CheckRange(rec); err != nil {
 		return nil, fmt.Errorf("sqlite: Put: %w", err)
@@ -56,54 +42,35 @@ func argsOf(rec revoke.Record) ([]any, error) {
 		sqlrecord.StatusList(rec.Status), int64(rec.Status.Index)}, nil
 }
 
-// nullable returns the BLOB of id, or NULL for the zero ID (a record
-// without a parent or a successor).
+// nullable returns the BLOB of id, or NULL for the zero ID.
 func nullable(id revoke.ID) any {
-	if id == (revoke.ID{}) {
+	if id.IsZero() {
 		return nil
 	}
 	return id[:]
 }
 
 func (r *row) record() (revoke.Record, error) {
-	switch {
-	case r.Check < 0 || r.Check > math.MaxUint32:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has check_sum %d", errCorrupt, r.ID[:], r.Check)
-	case r.Kind < 0 || r.Kind > math.MaxUint8:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has kind %d", errCorrupt, r.ID[:], r.Kind)
-	case r.Seq < 0:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has seq %d", errCorrupt, r.ID[:], r.Seq)
-	case r.Retries < 0 || r.Retries > math.MaxUint32:
-		return revoke.Record{}, fmt.Errorf("%w: record %x has retries %d", errCorrupt, r.ID[:], r.Retries)
+	rec := revoke.Record{
+		ID: revoke.ID(r.ID), Check: uint32(r.Check), Kind: revoke.Kind(r.Kind), ClientID: r.ClientID, Subject: r.Subject,
+		Parent: revoke.ID(r.Parent), Grant: revoke.ID(r.Grant), ExpiresAt: time.Unix(0, r.ExpiresAt).UTC(), Seq: uint64(r.Seq),
+		Successor: revoke.ID(r.Successor), Retries: uint32(r.Retries), Superseded: r.Superseded,
+	}
+	if r.RotatedAt.Valid {
+		rec.RotatedAt = time.Unix(0, r.RotatedAt.Int64).UTC()
 	}
 	status, ok := sqlrecord.Status(r.StatusList, r.StatusIndex)
-	if !ok {
-		return revoke.Record{}, fmt.Errorf("%w: record %x has status_idx %d", errCorrupt, r.ID[:], r.StatusIndex)
+	rec.Status = status
+	if !ok || r.Check < 0 || r.Check > math.MaxUint32 || r.Kind < 0 || r.Kind > math.MaxUint8 ||
+		r.Seq < 0 || r.Retries < 0 || r.Retries > math.MaxUint32 {
+		return revoke.Record{}, fmt.Errorf("%w: record %x: check_sum %d, kind %d, seq %d, retries %d, status_idx %d",
+			errCorrupt, r.ID[:], r.Check, r.Kind, r.Seq, r.Retries, r.StatusIndex)
 	}
-	var rotated time.Time
-	if r.RotatedAt.Valid {
-		rotated = time.Unix(0, r.RotatedAt.Int64).UTC()
-	}
-	return revoke.Record{
-		Successor:  revoke.ID(r.Successor),
-		RotatedAt:  rotated,
-		Retries:    uint32(r.Retries),
-		Superseded: r.Superseded,
-		ID:         revoke.ID(r.ID),
-		Check:      uint32(r.Check),
-		Kind:       revoke.Kind(r.Kind),
-		ClientID:   r.ClientID,
-		Subject:    r.Subject,
-		Parent:     revoke.ID(r.Parent),
-		Grant:      revoke.ID(r.Grant),
-		ExpiresAt:  time.Unix(0, r.ExpiresAt).UTC(),
-		Seq:        uint64(r.Seq),
-		Status:     status,
-	}, nil
+	return rec, nil
 }
 
-// idValue is a revoke.ID kept as a 32-byte BLOB. Scanning copies the
-// driver's bytes straight into the array.
+// idValue is a revoke.ID kept as a 32-byte BLOB, scanned straight into
+// the array.
 type idValue revoke.ID
 
 // Scan implements sql.Scanner.
@@ -116,8 +83,7 @@ func (v *idValue) Scan(src any) error {
 	return nil
 }
 
-// nullID is a revoke.ID that is NULL when zero (a record without a
-// parent).
+// nullID is an idValue that may be NULL, for the zero ID.
 type nullID revoke.ID
 
 // Scan implements sql.Scanner.

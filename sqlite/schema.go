@@ -13,21 +13,17 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// schemaVersion is the version of the tables this package writes: 5, that
-// of the databases created so far. Versions 1 to 4 predate the first
-// release and are refused, not migrated.
+// schemaVersion is the version of the tables this package writes;
+// versions 1 to 4 predate the first release and are refused.
 const schemaVersion = 5
 
-// SchemaVersion returns the version of the tables this package writes.
-// Open and New create the tables at it and refuse tables of any other
-// version with revoke.ErrVersion, so it is the version of every open Store's
-// tables.
+// SchemaVersion returns the version of the tables this package writes,
+// that of every open Store's tables.
 func SchemaVersion() int { return schemaVersion }
 
-// createTables makes the tables of a prefix at schemaVersion ("{p}" stands
-// for the prefix), in the transaction that records the version, so that
-// they are made entirely or not at all. The package documentation (Schema
-// and versions) says what each table, column and index is for.
+// createTables makes the tables of a prefix ("{p}"), in the transaction
+// that records the version. The index on seq covers the revocations, so
+// that RevokedSince reads it alone.
 var createTables = []string{
 	`CREATE TABLE "{p}tokens" (
 		gkey INTEGER NOT NULL, id BLOB NOT NULL, grant_id BLOB NOT NULL,
@@ -48,11 +44,9 @@ var createTables = []string{
 		owner INTEGER NOT NULL, key TEXT NOT NULL, grant_id BLOB NOT NULL,
 		PRIMARY KEY (owner, key, grant_id)
 	) WITHOUT ROWID`,
-	`INSERT INTO "{p}meta" (name, value) VALUES ('seq', 0)`,
+	`INSERT INTO "{p}meta" (name, value) VALUES ('seq', 0), ('schema_version', ` + strconv.Itoa(schemaVersion) + `)`,
 }
 
-// The meta table holds the schema version of the prefix's tables and the
-// revocation sequence counter, one row each.
 const (
 	createMeta = `CREATE TABLE IF NOT EXISTS "{p}meta" (
 		name  TEXT    NOT NULL PRIMARY KEY,
@@ -60,31 +54,17 @@ const (
 	) WITHOUT ROWID`
 	metaExists   = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`
 	getVersion   = `SELECT value FROM "{p}meta" WHERE name = 'schema_version'`
-	setVersion   = `INSERT INTO "{p}meta" (name, value) VALUES ('schema_version', ?)`
 	tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded, status_list, status_idx`
 )
 
 // queries are the statements of a Store, with its table prefix filled in.
-// The parameters ?1 to ?15 of update, insert and their like are the
-// columns of tokenColumns, in order (see argsOf).
+// The parameters ?1 to ?15 of update and insert are the columns of
+// tokenColumns, in order (see argsOf).
 type queries struct {
-	prefix        string
-	update        string
-	insert        string
-	addOwners     string
-	addGrant      string
-	left          string
-	dropGrant     string
-	dropOwners    string
-	keepGrant     string
-	revokedSince  string
-	expired       string
-	scan          string
-	nextSeq       string
-	getSeq        string
-	raiseSeq      string
-	subjectGrants string
-	clientGrants  string
+	prefix, update, insert, addOwners, addGrant string
+	left, dropGrant, dropOwners, keepGrant      string
+	revokedSince, expired, scan, grantsOf       string
+	nextSeq, getSeq, raiseSeq                   string
 }
 
 // keyOf is the key of the grant of the token ?1 (see createTables): the
@@ -111,10 +91,8 @@ func assign(excluded bool, columns ...string) string {
 	return strings.Join(set, ", ")
 }
 
-// recordColumns are the columns a Put may change: all but the key and
-// the expiry, which update leaves alone, and with it the expiry index
-// (SQLite rewrites the entries of the indexes over the columns an UPDATE
-// sets, whether their values change or not).
+// recordColumns are the columns update sets: all but the key and the
+// expiry, so that SQLite leaves the expiry index alone.
 var recordColumns = []string{"check_sum", "kind", "client_id", "subject", "parent", "seq", "successor",
 	"rotated_at", "retries", "superseded", "status_list", "status_idx"}
 
@@ -127,22 +105,20 @@ func inList(from, n int) string {
 	return strings.Join(ps, ", ")
 }
 
-// getQuery is Get's statement for n IDs: a search of the index on id for
-// each.
+// getQuery is Get's statement for n IDs.
 func (q *queries) getQuery(n int) string {
 	return q.fill(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id IN (` + inList(1, n) + `)`)
 }
 
-// deleteQuery is Delete's statement for n IDs: it returns, of each row it
-// removes, what keeping the grants and owners tables needs.
+// deleteQuery is Delete's statement for n IDs: it returns what keeping
+// the grants and owners tables needs.
 func (q *queries) deleteQuery(n int) string {
 	return q.fill(`DELETE FROM "{p}tokens" WHERE id IN (` + inList(1, n) + `) RETURNING gkey, grant_id, id, client_id, subject`)
 }
 
 // revokeQuery is RevokeGrants' statement for n grants (?2 on; ?1 is the
-// sequence number): the rows of each grant are a range of the primary
-// key, that of the grant's key, found in grants or through the grant's
-// first token. Only the seq column is set, and with it the seq index.
+// sequence number): a range of the primary key per grant, whose key is
+// found in grants or through the grant's first token.
 func (q *queries) revokeQuery(n int) string {
 	in := inList(2, n)
 	return q.fill(`UPDATE "{p}tokens" SET seq = ?1 WHERE seq = 0 AND gkey IN (
@@ -179,32 +155,25 @@ func newQueries(prefix string) queries {
 	q.dropGrant = p(`DELETE FROM "{p}grants" WHERE gkey = ?1`)
 	q.dropOwners = p(`DELETE FROM "{p}owners" WHERE (owner, key, grant_id) IN (VALUES (2, ?1, ?3), (1, ?2, ?3))`)
 	q.keepGrant = p(`INSERT INTO "{p}grants" (gkey, grant_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING`)
-	// "seq > 0" matches the partial index's condition, so SQLite can use
-	// the index whatever the bound value.
+	// "seq > 0" is the partial index's condition, so that SQLite uses it.
 	q.revokedSince = p(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM "{p}tokens" WHERE seq > 0 AND seq > ? ORDER BY seq`)
 	q.expired = p(`SELECT id FROM "{p}tokens" WHERE expires_at < ? LIMIT ?`)
-	// A range of the unique index on id, which holds every token, in ID
-	// order.
 	q.scan = p(`SELECT ` + tokenColumns + ` FROM "{p}tokens" WHERE id > ? ORDER BY id LIMIT ?`)
-	// The sequence counter, moved by the write-locked transaction itself.
 	q.nextSeq = p(`UPDATE "{p}meta" SET value = value + 1 WHERE name = 'seq' AND value >= 0 AND value < 9223372036854775807 RETURNING value`)
 	q.getSeq = p(`SELECT value FROM "{p}meta" WHERE name = 'seq'`)
 	q.raiseSeq = p(`UPDATE "{p}meta" SET value = ?1 WHERE name = 'seq' AND value < ?1`)
-	// A range of the owners table's primary key.
-	q.subjectGrants = p(`SELECT grant_id FROM "{p}owners" WHERE owner = 1 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`)
-	q.clientGrants = p(`SELECT grant_id FROM "{p}owners" WHERE owner = 2 AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`)
+	// owner is that of revoke.Owner: 1 for the subject, 2 for the client.
+	q.grantsOf = p(`SELECT grant_id FROM "{p}owners" WHERE owner = ? AND key = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`)
 	return q
 }
 
 // fill puts the prefix into a schema statement.
 func (q *queries) fill(stmt string) string { return strings.ReplaceAll(stmt, "{p}", q.prefix) }
 
-// create makes the prefix's tables if they do not exist. It first reads
-// the version in a read transaction, so that a database already set up
-// opens even when it is read-only; if the tables are missing it takes the
-// write lock (BEGIN IMMEDIATE), reads the version again, since another
-// process may have created them meanwhile, and creates them in that one
-// transaction.
+// create makes the prefix's tables if they do not exist. It reads the
+// version in a read transaction first, so that a database set up already
+// opens read-only; else, under the write lock, it reads it again (another
+// process may have been first) and creates the tables.
 func (s *Store) create(ctx context.Context) error {
 	var v int
 	err := s.run(ctx, false, func(t revoke.Tx) (err error) {
@@ -215,7 +184,7 @@ func (s *Store) create(ctx context.Context) error {
 	case err != nil || v == schemaVersion:
 		return err
 	case s.opts.readOnly:
-		return fmt.Errorf("%w: %s: no tables of prefix %q, and a read-only Store creates none (%w)", ErrNotMigrated, s.name, s.q.prefix, errReadOnly)
+		return fmt.Errorf("%w: %s: no tables of prefix %q", ErrNotMigrated, s.name, s.q.prefix)
 	}
 	return s.run(ctx, true, func(t revoke.Tx) error {
 		conn := t.(*tx).conn
@@ -229,9 +198,6 @@ func (s *Store) create(ctx context.Context) error {
 			if _, err := conn.ExecContext(ctx, s.q.fill(stmt)); err != nil {
 				return wrapf(err, "%s: creating the tables of prefix %q", s.name, s.q.prefix)
 			}
-		}
-		if _, err := conn.ExecContext(ctx, s.q.fill(setVersion), schemaVersion); err != nil {
-			return wrapf(err, "%s: recording the schema version of prefix %q", s.name, s.q.prefix)
 		}
 		return nil
 	})

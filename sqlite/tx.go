@@ -15,8 +15,6 @@ import (
 )
 
 // tx is a transaction of a Store, bound to the connection that began it.
-// It keeps nothing of the rows between calls: each method runs its
-// statements when called.
 type tx struct {
 	s    *Store
 	conn *sqlx.Conn
@@ -25,14 +23,11 @@ type tx struct {
 
 var _ revoke.Tx = (*tx)(nil)
 
-// check returns why the transaction cannot run op: it has ended, or a
-// context is done.
 func (t *tx) check(ctx context.Context, op string, write bool) error {
 	return t.Check(ctx, "sqlite", op, write)
 }
 
-// rows runs query and calls each for every row it returns, as it reads
-// them.
+// rows runs query and calls each for every row, as it reads them.
 func (t *tx) rows(ctx context.Context, op, query string, args []any, each func(*sql.Rows) error) error {
 	rs, err := t.conn.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -44,141 +39,39 @@ func (t *tx) rows(ctx context.Context, op, query string, args []any, each func(*
 			return err
 		}
 	}
-	if err := rs.Err(); err != nil {
-		return wrapf(err, "%s", op)
-	}
-	return nil
+	return wrapf(rs.Err(), "%s", op)
 }
 
-// records runs query, whose columns are tokenColumns, and appends the
-// record of each row to recs.
-func (t *tx) records(ctx context.Context, op, query string, args []any, recs []revoke.Record) ([]revoke.Record, error) {
-	var r row
-	dest := r.dest()
+// scan runs query and returns what value makes of each row, scanned into
+// the fields dest returns.
+func scan[T any](ctx context.Context, t *tx, op, query string, args []any, out []T, dest []any, value func() (T, error)) ([]T, error) {
 	err := t.rows(ctx, op, query, args, func(rs *sql.Rows) error {
-		r = row{}
 		if err := rs.Scan(dest...); err != nil {
 			return wrapf(err, "%s", op)
 		}
-		rec, err := r.record()
-		recs = append(recs, rec)
+		v, err := value()
+		out = append(out, v)
 		return err
 	})
-	return recs, err
+	return out, err
 }
 
-// chunkSizes are the numbers of IDs a statement over a list of IDs is
-// made for. A list is cut into chunks of the largest size, well within
-// SQLite's limit of 32,766 parameters; the last chunk is padded to the
-// smallest size that holds it by repeating its last ID, which changes
-// nothing in an IN list, so that the driver prepares few statements.
-var chunkSizes = [...]int{1, 8, 64, 512}
-
-// chunks calls fn for each chunk of ids with the size n of its statement
-// and its arguments: head, then the chunk's IDs, padded to n.
-func chunks(ids []revoke.ID, head []any, fn func(n int, args []any) error) error {
-	for len(ids) > 0 {
-		n := chunkSizes[len(chunkSizes)-1]
-		for _, size := range chunkSizes {
-			if size >= len(ids) {
-				n = size
-				break
-			}
-		}
-		chunk := ids[:min(n, len(ids))]
-		ids = ids[len(chunk):]
-		args := append(make([]any, 0, len(head)+n), head...)
-		for i := range n {
-			args = append(args, chunk[min(i, len(chunk)-1)][:])
-		}
-		if err := fn(n, args); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Get returns the records of ids, in a statement per chunk of IDs, each a
-// search of the index on id per ID.
-func (t *tx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
-	if err := t.check(ctx, "Get", false); err != nil {
-		return nil, err
-	}
-	// Distinct, so that no record is returned twice from two chunks; in
-	// order, so that the searches walk the index forward.
-	ids = slices.Clone(ids)
-	slices.SortFunc(ids, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
-	ids = slices.Compact(ids)
-	recs := make([]revoke.Record, 0, len(ids))
-	err := chunks(ids, nil, func(n int, args []any) error {
-		var err error
-		recs, err = t.records(ctx, "Get", t.s.q.getQuery(n), args, recs)
-		return err
-	})
-	return recs, err
-}
-
-// Scan returns at most limit records whose ID is above after, in ascending
-// ID order, read from the index on id.
-func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int) ([]revoke.Record, error) {
-	if err := t.check(ctx, "Scan", false); err != nil || limit <= 0 {
-		return nil, err
-	}
-	return t.records(ctx, "Scan", t.s.q.scan, []any{after[:], limit}, nil)
-}
-
-// Expired returns the IDs of at most limit records that expire before
-// before, read from the expiry index alone.
-func (t *tx) Expired(ctx context.Context, before time.Time, limit int) ([]revoke.ID, error) {
-	if err := t.check(ctx, "Expired", false); err != nil || limit <= 0 {
-		return nil, err
-	}
-	return t.ids(ctx, "Expired", t.s.q.expired, sqlrecord.ClampNano(before), limit)
-}
-
-// GrantsOf returns at most limit grants of the subject or client key above
-// after, in ascending order, read from a range of the owners table.
-func (t *tx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int) ([]revoke.ID, error) {
-	if err := t.check(ctx, "GrantsOf", false); err != nil {
-		return nil, err
-	}
-	query, none, err := grantsQuery(by, key, limit, t.s.q.subjectGrants, t.s.q.clientGrants)
-	if none || err != nil {
-		return nil, err
-	}
-	return t.ids(ctx, "GrantsOf", query, key, after[:], limit)
+// records runs query, whose columns are tokenColumns, and appends the
+// records to recs.
+func (t *tx) records(ctx context.Context, op, query string, args []any, recs []revoke.Record) ([]revoke.Record, error) {
+	var r row
+	return scan(ctx, t, op, query, args, recs, r.dest(), r.record)
 }
 
 // ids runs query, whose one column is an ID, and returns the IDs.
 func (t *tx) ids(ctx context.Context, op, query string, args ...any) ([]revoke.ID, error) {
-	var ids []revoke.ID
-	err := t.rows(ctx, op, query, args, func(rs *sql.Rows) error {
-		var id idValue
-		if err := rs.Scan(&id); err != nil {
-			return wrapf(err, "%s", op)
-		}
-		ids = append(ids, revoke.ID(id))
-		return nil
-	})
-	return ids, err
+	var id idValue
+	return scan(ctx, t, op, query, args, nil, []any{&id}, func() (revoke.ID, error) { return revoke.ID(id), nil })
 }
 
-// RevokedSince streams the revocations whose Seq is above seq, in Seq
-// order, from the partial index on seq, one row at a time: a start-up load
-// of millions of revocations never holds them all.
-func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revocation) error) error {
-	if err := t.check(ctx, "RevokedSince", false); err != nil {
-		return err
-	}
-	if seq >= math.MaxInt64 {
-		return nil // no stored Seq is above it
-	}
-	return t.revocations(ctx, "RevokedSince", t.s.q.revokedSince, []any{int64(seq)}, fn)
-}
-
-// revocations runs query, whose columns are those of a revocation (id,
-// check_sum, expires_at, seq, status_list, status_idx: the seq index's),
-// and calls fn with the index entry of each row.
+// revocations runs query, whose columns are those of the seq index (id,
+// check_sum, expires_at, seq, status_list, status_idx), and calls fn with
+// the index entry of each row.
 func (t *tx) revocations(ctx context.Context, op, query string, args []any, fn func(revoke.Revocation) error) error {
 	var (
 		id                               idValue
@@ -196,18 +89,86 @@ func (t *tx) revocations(ctx context.Context, op, query string, args []any, fn f
 	})
 }
 
-// grantsQuery returns the query of GrantsOf for by, one of bySubject and
-// byClient, and whether the call reports nothing (none): a limit of 0 or
-// less, or the empty subject, which no record indexes. An unknown owner is
-// an error.
-func grantsQuery(by revoke.Owner, key string, limit int, bySubject, byClient string) (query string, none bool, err error) {
-	switch by {
-	case revoke.BySubject:
-		query = bySubject
-	case revoke.ByClient:
-		query = byClient
-	default:
-		return "", true, fmt.Errorf("sqlite: GrantsOf: unknown owner %v", by)
+// chunkSizes are the numbers of IDs a statement over a list of IDs is made
+// for: a list is cut into chunks of the largest, and the last chunk padded
+// to the smallest size that holds it by repeating its last ID (which
+// changes nothing in an IN list), so that few statements are prepared.
+var chunkSizes = [...]int{1, 8, 64, 512}
+
+// chunks calls fn for each chunk of ids with the size n of its statement
+// and its arguments: head, then the chunk's IDs, padded to n.
+func chunks(ids []revoke.ID, head []any, fn func(n int, args []any) error) error {
+	for len(ids) > 0 {
+		n := chunkSizes[len(chunkSizes)-1]
+		if i := slices.IndexFunc(chunkSizes[:], func(size int) bool { return size >= len(ids) }); i >= 0 {
+			n = chunkSizes[i]
+		}
+		chunk := ids[:min(n, len(ids))]
+		ids = ids[len(chunk):]
+		args := append(make([]any, 0, len(head)+n), head...)
+		for i := range n {
+			args = append(args, chunk[min(i, len(chunk)-1)][:])
+		}
+		if err := fn(n, args); err != nil {
+			return err
+		}
 	}
-	return query, limit <= 0 || (by == revoke.BySubject && key == ""), nil
+	return nil
+}
+
+// Get reads the records of ids in a statement per chunk of IDs.
+func (t *tx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	if err := t.check(ctx, "Get", false); err != nil {
+		return nil, err
+	}
+	// Distinct, so that no record comes twice from two chunks; sorted, so
+	// that the searches walk the index forward.
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
+	ids = slices.Compact(ids)
+	recs := make([]revoke.Record, 0, len(ids))
+	err := chunks(ids, nil, func(n int, args []any) (err error) {
+		recs, err = t.records(ctx, "Get", t.s.q.getQuery(n), args, recs)
+		return err
+	})
+	return recs, err
+}
+
+// Scan reads a range of the index on id.
+func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int) ([]revoke.Record, error) {
+	if err := t.check(ctx, "Scan", false); err != nil || limit <= 0 {
+		return nil, err
+	}
+	return t.records(ctx, "Scan", t.s.q.scan, []any{after[:], limit}, nil)
+}
+
+// Expired reads the expiry index alone.
+func (t *tx) Expired(ctx context.Context, before time.Time, limit int) ([]revoke.ID, error) {
+	if err := t.check(ctx, "Expired", false); err != nil || limit <= 0 {
+		return nil, err
+	}
+	return t.ids(ctx, "Expired", t.s.q.expired, sqlrecord.ClampNano(before), limit)
+}
+
+// GrantsOf reads a range of the owners table.
+func (t *tx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int) ([]revoke.ID, error) {
+	if err := t.check(ctx, "GrantsOf", false); err != nil {
+		return nil, err
+	}
+	if by != revoke.BySubject && by != revoke.ByClient {
+		return nil, fmt.Errorf("sqlite: GrantsOf: unknown owner %v", by)
+	}
+	if limit <= 0 || (by == revoke.BySubject && key == "") {
+		return nil, nil
+	}
+	return t.ids(ctx, "GrantsOf", t.s.q.grantsOf, int(by), key, after[:], limit)
+}
+
+// RevokedSince streams the partial index on seq, one row at a time, so
+// that a start-up load of millions of revocations never holds them all.
+func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revocation) error) error {
+	if err := t.check(ctx, "RevokedSince", false); err != nil || seq >= math.MaxInt64 {
+		return err // no stored Seq is above MaxInt64
+	}
+	return t.revocations(ctx, "RevokedSince", t.s.q.revokedSince, []any{int64(seq)}, fn)
 }

@@ -11,43 +11,39 @@ import (
 )
 
 // stmts are the statements one call of a write method prepares on the
-// transaction's connection at their first use, to run them for each of
-// its records; close releases them when the call returns.
+// transaction's connection, at their first use, to run them for each of
+// its records; close releases them.
 type stmts struct {
-	t    *tx
-	byID map[string]*sql.Stmt
+	t     *tx
+	bySQL map[string]*sql.Stmt
 }
 
-func (t *tx) stmts() *stmts { return &stmts{t: t, byID: make(map[string]*sql.Stmt)} }
+func (t *tx) stmts() *stmts { return &stmts{t: t, bySQL: make(map[string]*sql.Stmt)} }
 
-// exec runs query with args.
 func (s *stmts) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, ok := s.byID[query]
+	st, ok := s.bySQL[query]
 	if !ok {
 		var err error
 		if st, err = s.t.conn.PrepareContext(ctx, query); err != nil {
 			return nil, err
 		}
-		s.byID[query] = st
+		s.bySQL[query] = st
 	}
 	return st.ExecContext(ctx, args...)
 }
 
 func (s *stmts) close() {
-	for _, st := range s.byID {
+	for _, st := range s.bySQL {
 		_ = st.Close()
 	}
 }
 
-// Put writes each record of recs, one prepared statement at a time, and
-// keeps the sequence counter above the greatest Seq written (an import's).
-//
-// A record whose row is there with the same expiry, as when it is revoked
-// or rotated, is rewritten in place by one UPDATE, which leaves the expiry
-// index alone. Otherwise an INSERT finds the row's key, adds it or
-// replaces it; the owners rows of the record's grant are added if missing
-// and, if the grant's first token is not in the store, the grant's key is
-// recorded in the grants table, so that the grant's next tokens find it.
+// Put writes each record with prepared statements, and raises the
+// sequence counter to the greatest Seq written (an import's). A record
+// whose row is there with the same expiry (a revocation, a rotation) is
+// rewritten in place by update; otherwise insert adds or replaces its row,
+// adds its grant's owners rows if missing and, while the grant's first
+// token is not stored, records the grant's key in the grants table.
 func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 	if err := t.check(ctx, "Put", true); err != nil {
 		return err
@@ -64,10 +60,8 @@ func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 	if top == 0 {
 		return nil
 	}
-	if _, err := st.exec(ctx, t.s.q.raiseSeq, int64(top)); err != nil {
-		return wrapf(err, "Put: raising the sequence")
-	}
-	return nil
+	_, err := st.exec(ctx, t.s.q.raiseSeq, int64(top))
+	return wrapf(err, "Put: raising the sequence")
 }
 
 func (t *tx) put(ctx context.Context, st *stmts, rec revoke.Record) error {
@@ -80,42 +74,29 @@ func (t *tx) put(ctx context.Context, st *stmts, rec revoke.Record) error {
 		return wrapf(err, "Put")
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return wrapErr(err, "Put")
+		return wrapf(err, "Put")
 	}
 	if _, err := st.exec(ctx, t.s.q.insert, args...); err != nil {
 		return wrapf(err, "Put")
 	}
-	if _, err := st.exec(ctx, t.s.q.addOwners, rec.ClientID, rec.Subject, rec.Grant[:]); err != nil {
+	if _, err := st.exec(ctx, t.s.q.addOwners, rec.ClientID, rec.Subject, rec.Grant[:]); err != nil || rec.ID == rec.Grant {
 		return wrapf(err, "Put: owners")
 	}
-	if rec.ID != rec.Grant {
-		if _, err := st.exec(ctx, t.s.q.addGrant, rec.ID[:], rec.Grant[:]); err != nil {
-			return wrapf(err, "Put: grant")
-		}
-	}
-	return nil
+	_, err = st.exec(ctx, t.s.q.addGrant, rec.ID[:], rec.Grant[:])
+	return wrapf(err, "Put: grant")
 }
 
-// wrapErr is wrapf of a non-nil err, else nil.
-func wrapErr(err error, op string) error {
-	if err == nil {
-		return nil
-	}
-	return wrapf(err, "%s", op)
-}
-
-// gone is what Delete keeps of a grant it removed rows of: the rows of
-// its key in grants and owners follow.
+// gone is what Delete keeps of a grant it removed rows of.
 type gone struct {
 	grant           revoke.ID
 	root            bool // the grant's first token was among the rows
 	client, subject string
 }
 
-// Delete removes the rows of ids, in a statement per chunk of IDs, and
-// then, for each grant it removed rows of, the grant's rows in grants and
-// owners if no token of it is left, or records its key in grants if its
-// first token went and others stay.
+// Delete removes the rows of ids, in a statement per chunk, and then, for
+// each grant it removed rows of, the grant's rows in grants and owners if
+// no token of it is left, or records its key in grants if its first token
+// went and others stay.
 func (t *tx) Delete(ctx context.Context, ids []revoke.ID) error {
 	if err := t.check(ctx, "Delete", true); err != nil {
 		return err
@@ -168,8 +149,8 @@ func (t *tx) release(ctx context.Context, st *stmts, gkey int64, g gone) error {
 	return err
 }
 
-// RevokeGrants sets seq on the live rows of grants, in one UPDATE per
-// chunk of grants, which returns their index entries.
+// RevokeGrants runs one UPDATE per chunk of grants, which returns the
+// index entries.
 func (t *tx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) ([]revoke.Revocation, error) {
 	if err := t.check(ctx, "RevokeGrants", true); err != nil {
 		return nil, err
@@ -187,9 +168,8 @@ func (t *tx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) (
 	return revs, err
 }
 
-// NextSeq returns the next revocation sequence number. The counter lives in
-// the meta table and moves in this write-locked transaction, so no other
-// process can hand out the same numbers.
+// NextSeq moves the counter of the meta table, in this write-locked
+// transaction.
 func (t *tx) NextSeq(ctx context.Context) (uint64, error) {
 	if err := t.check(ctx, "NextSeq", true); err != nil {
 		return 0, err
