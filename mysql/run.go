@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
@@ -13,26 +14,19 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// View runs fn in a read-only REPEATABLE READ transaction started WITH
-// CONSISTENT SNAPSHOT: every read sees the commits made before it began,
-// and no later one; it neither waits for writers nor holds them up.
+// View runs fn in a REPEATABLE READ, READ ONLY transaction started WITH
+// CONSISTENT SNAPSHOT, which never waits for writers.
 func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, false, fn)
 }
 
-// Update runs fn in a READ COMMITTED transaction that first locks the
-// sequence counter's row (SELECT ... FOR UPDATE), as every write
-// transaction over the same tables does in every process, and commits it
-// if fn returns nil. See "Serializability and the sequence" in the package
-// documentation.
+// Update runs fn in a READ COMMITTED transaction that first takes the
+// write lock (see the package documentation).
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
 }
 
 func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("mysql: %w", err)
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.usable(); err != nil {
@@ -59,7 +53,11 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		err = fmt.Errorf("mysql: transaction: %w", ctx.Err())
 	}
 	if err != nil || !write {
-		s.abort(ctx, c)
+		if ctx.Err() != nil {
+			discard(c) // rather than wait for a server that may not answer
+		} else {
+			_ = s.finish(ctx, c, "ROLLBACK")
+		}
 		return err
 	}
 	return s.commit(ctx, c)
@@ -82,7 +80,7 @@ func (s *Store) begin(ctx context.Context, c *sqlx.Conn, write bool) (uint64, er
 			return c.GetContext(ctx, &counter, stmt)
 		})
 		if errors.Is(err, sql.ErrNoRows) || counter < 0 {
-			return 0, fmt.Errorf("%w: table %s has no valid sequence row (%d)", ErrCorrupt, s.q.meta, counter)
+			return 0, fmt.Errorf("mysql: table %s has no valid sequence row (%d): %w", s.q.meta, counter, revoke.ErrCorrupt)
 		} else if err != nil {
 			return 0, err
 		}
@@ -92,27 +90,14 @@ func (s *Store) begin(ctx context.Context, c *sqlx.Conn, write bool) (uint64, er
 
 // commit sends COMMIT, which runs to its end whatever ctx says.
 func (s *Store) commit(ctx context.Context, c *sqlx.Conn) error {
-	err := s.finish(ctx, c, "COMMIT")
-	var me *mysql.MySQLError
-	switch {
+	switch err := s.finish(ctx, c, "COMMIT"); {
 	case err == nil:
 		return nil
-	case errors.As(err, &me):
+	case errors.As(err, new(*mysql.MySQLError)):
 		return wrapf(err, "commit") // the server answered: rolled back
+	default: // no answer
+		return fmt.Errorf("mysql: commit: outcome unknown: %w (%w)", err, revoke.ErrUnavailable)
 	}
-	// No answer: whether it committed is unknown. The write is not
-	// acknowledged, nor run again (see revoke.Store).
-	return fmt.Errorf("mysql: commit: outcome unknown: %w (%w)", err, revoke.ErrUnavailable)
-}
-
-// abort rolls the transaction on c back. When ctx is done it closes c,
-// which rolls back too, rather than wait for a server that may not answer.
-func (s *Store) abort(ctx context.Context, c *sqlx.Conn) {
-	if ctx.Err() != nil {
-		discard(c)
-		return
-	}
-	_ = s.finish(ctx, c, "ROLLBACK")
 }
 
 // finish sends COMMIT or ROLLBACK, within the statement timeout whatever
@@ -128,8 +113,7 @@ func (s *Store) finish(ctx context.Context, c *sqlx.Conn, stmt string) error {
 }
 
 // do runs stmt, a statement of op, bounded by the statement timeout, and
-// wraps its error: with ctx's if ctx is done, as a statement timeout if the
-// timeout ended it.
+// wraps its error.
 func (s *Store) do(ctx context.Context, op string, stmt func(context.Context) error) error {
 	sctx, cancel := context.WithTimeoutCause(ctx, s.opts.stmtTimeout, errStatementTimeout)
 	defer cancel()
@@ -140,8 +124,7 @@ func (s *Store) do(ctx context.Context, op string, stmt func(context.Context) er
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w (%w)", wrapf(err, "%s", op), ctx.Err())
 	case errors.Is(context.Cause(sctx), errStatementTimeout):
-		// Not the caller's deadline: the driver's context error is not
-		// wrapped.
+		// Not the caller's deadline: the driver's context error is not wrapped.
 		err = fmt.Errorf("%w after %v (%v)", errStatementTimeout, s.opts.stmtTimeout, err)
 	}
 	return wrapf(err, "%s", op)
@@ -149,3 +132,45 @@ func (s *Store) do(ctx context.Context, op string, stmt func(context.Context) er
 
 // discard makes database/sql close c rather than pool it.
 func discard(c *sqlx.Conn) { _ = c.Raw(func(any) error { return driver.ErrBadConn }) }
+
+// ErrDurability is returned by Open and New for a server that may
+// acknowledge a commit that a crash loses (see WithRelaxedDurability).
+var ErrDurability = errors.New("mysql: the server does not flush commits to disk")
+
+var (
+	errZeroStore        = errors.New("mysql: the zero Store is not usable; create it with Open or New")
+	errStatementTimeout = errors.New("statement timeout")
+)
+
+// unavailable are the server's error numbers that mean it cannot serve
+// now: too many connections, shutdown, lock wait timeout, deadlock,
+// read-only server, query interrupted or killed, gone away, lost
+// connection, max_execution_time, disconnected for inactivity.
+var unavailable = map[uint16]bool{1040: true, 1053: true, 1205: true, 1213: true, 1290: true, 1792: true, 1836: true,
+	1317: true, 1927: true, 1969: true, 2006: true, 2013: true, 3024: true, 4031: true}
+
+// wrapf returns the error "mysql: <what>: <err>", also wrapping
+// revoke.ErrUnavailable when err says the server cannot serve now.
+func wrapf(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if isUnavailable(err) {
+		return fmt.Errorf("mysql: %s: %w (%w)", what, err, revoke.ErrUnavailable)
+	}
+	return fmt.Errorf("mysql: %s: %w", what, err)
+}
+
+// isUnavailable reports whether a driver error means the server cannot
+// serve now; the caller's context ending is not one.
+func isUnavailable(err error) bool {
+	var me *mysql.MySQLError
+	var ne net.Error
+	switch {
+	case errors.Is(err, errStatementTimeout):
+		return true
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	case errors.As(err, &me):
+		return unavailable[me.Number]
+	}
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn)
+}

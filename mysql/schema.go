@@ -3,31 +3,26 @@ package mysql
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// schemaVersion is the version of the tables this package writes: the
-// number of migrations.
+// schemaVersion is the version of the tables this package writes.
 var schemaVersion = len(migrations)
 
-// migrations[i] takes the tables of a prefix from version i to i+1; {t},
-// {o} and {m} stand for the tokens, owners and meta tables. MySQL commits
-// each DDL statement on its own, so each can run again: a migration cut
-// short completes at the next Open, which records the version last.
+// migrations[i] takes the tables from version i to i+1 ({t}, {o}, {m}: the
+// tokens, owners and meta tables). DDL commits on its own, so each
+// statement can run again: a migration cut short completes at the next Open.
 var migrations = [][]string{{
-	// InnoDB clusters rows by the primary key: the members of a grant are
-	// one range, which RevokeGrants reads. IDs are SHA-256 digests; times
-	// nanoseconds since 1970. VARBINARY compares byte for byte, without
-	// padding or folding. tokens_seq covers RevokedSince (InnoDB appends
-	// the primary key's columns to every index).
+	// A grant is one range of the clustered primary key; VARBINARY compares
+	// byte for byte; tokens_seq covers RevokedSince (with the primary key).
 	`CREATE TABLE IF NOT EXISTS {t} (
 		grant_id VARBINARY(32) NOT NULL, id VARBINARY(32) NOT NULL, check_sum BIGINT NOT NULL, kind SMALLINT NOT NULL,
 		client_id VARBINARY(256) NOT NULL, subject VARBINARY(1024) NOT NULL, parent VARBINARY(32), expires_at BIGINT NOT NULL,
@@ -44,23 +39,20 @@ var migrations = [][]string{{
 	`INSERT INTO {m} (name, value) VALUES ('seq', 0) ON DUPLICATE KEY UPDATE value = value`,
 }}
 
-// The meta table holds the schema version and the sequence counter, whose
-// row is also the write lock (queries.lockRow).
+// The meta table holds the schema version and the counter, the write lock.
 const (
 	createMeta = `CREATE TABLE IF NOT EXISTS {m} (name VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
 		value BIGINT NOT NULL) ENGINE=InnoDB`
-	getVersion = `SELECT value FROM {m} WHERE name = 'schema_version'`
-	setVersion = `INSERT INTO {m} (name, value) VALUES ('schema_version', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`
+	getVersion = `SELECT COALESCE(MAX(value), 0) FROM {m} WHERE name = 'schema_version'`
+	setVersion = `INSERT INTO {m} (name, value) VALUES ('schema_version', %d) ON DUPLICATE KEY UPDATE value = VALUES(value)`
 )
 
-// queries are the fixed statements of a Store, with its table names
-// filled in; those over lists are made per call.
+// queries are the statements of a Store, with its table names filled in.
 type queries struct {
 	prefix, tokens, owners, meta string
 
 	lockRow, grantsOf, setSeq, revokedSince, expired, scan string
-	// Over a list of IDs: see in.
-	get, grantsOfIDs, del, live, revoke string
+	get, grantsOfIDs, del, live, revoke                    string
 }
 
 // in expands the "IN (?)" of q to n placeholders.
@@ -88,47 +80,34 @@ func (q *queries) fill(stmt string) string {
 	return strings.NewReplacer("{t}", q.tokens, "{o}", q.owners, "{m}", q.meta).Replace(stmt)
 }
 
-// put is the upsert of n records. A record keeps its grant and owners (see
-// revoke.Store): a replacement leaves them, and the keys, as they are.
+// put is the upsert of n records; a record keeps its grant and owners.
 func (q *queries) put(n int) string {
-	var set []string
-	for _, c := range strings.Split(tokenColumns, ", ") {
-		if c != "id" && c != "grant_id" && c != "client_id" && c != "subject" {
-			set = append(set, c+" = VALUES("+c+")")
-		}
-	}
 	return q.fill(`INSERT INTO {t} (` + tokenColumns + `) VALUES ` + marks(n, "("+marks(nTokenColumns, "?", ",")+")", ",") +
-		` ON DUPLICATE KEY UPDATE ` + strings.Join(set, ", "))
+		` ON DUPLICATE KEY UPDATE check_sum = VALUES(check_sum), kind = VALUES(kind), parent = VALUES(parent),
+		expires_at = VALUES(expires_at), seq = VALUES(seq), successor = VALUES(successor), rotated_at = VALUES(rotated_at),
+		retries = VALUES(retries), superseded = VALUES(superseded), status_list = VALUES(status_list), status_idx = VALUES(status_idx)`)
 }
 
-// putOwners inserts n owner rows the table lacks. (INSERT IGNORE would
-// turn errors other than duplicates into warnings too.)
+// putOwners inserts n owner rows the table lacks (not IGNORE: other errors).
 func (q *queries) putOwners(n int) string {
 	return q.fill(`INSERT INTO {o} (owner, owner_key, grant_id) VALUES ` + marks(n, "(?,?,?)", ",") + ` ON DUPLICATE KEY UPDATE grant_id = grant_id`)
 }
 
-// deleteOwners deletes n owner rows, given as (owner, key, grant)
-// arguments, of the grants that have no record left.
+// deleteOwners deletes n owner rows of grants that have no record left.
 func (q *queries) deleteOwners(n int) string {
 	return q.fill(`DELETE FROM {o} WHERE (` + marks(n, "(owner = ? AND owner_key = ? AND grant_id = ?)", " OR ") +
 		`) AND NOT EXISTS (SELECT 1 FROM {t} WHERE {t}.grant_id = {o}.grant_id)`)
 }
 
-// migrate brings the prefix's tables to schemaVersion under a server lock
-// (GET_LOCK, named after the database and prefix): processes opening at
-// the same time take turns, and the later ones find the tables made.
+// migrate brings the tables to schemaVersion under a server lock named
+// after the prefix: processes opening at once take turns.
 func (s *Store) migrate(ctx context.Context, timeout string) error {
 	c, err := s.db.Connx(ctx)
 	if err != nil {
 		return wrapf(err, "connecting")
 	}
 	defer c.Close()
-	var db string
-	if err := c.GetContext(ctx, &db, `SELECT COALESCE(DATABASE(), '')`); err != nil || db == "" {
-		return wrapf(cmp.Or(err, ErrOption), "reading the database the DSN names")
-	}
-	h := sha256.Sum256([]byte("github.com/sdkauth/revocation/mysql\x00" + db + "\x00" + s.q.prefix))
-	name := "revoke_migrate_" + hex.EncodeToString(h[:16]) // at most 64 characters
+	name := "revoke_migrate_" + s.q.prefix // at most 64 characters; server-wide
 	var got sql.NullInt64
 	if err := c.GetContext(ctx, &got, `SELECT GET_LOCK(?, `+timeout+`)`, name); err != nil || got.Int64 != 1 {
 		return wrapf(cmp.Or(err, revoke.ErrUnavailable), "migrating tables of prefix %q: lock %s not granted", s.q.prefix, name)
@@ -136,28 +115,109 @@ func (s *Store) migrate(ctx context.Context, timeout string) error {
 	defer c.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(?)`, name) //nolint:errcheck // closing the connection releases it too
 	var v int64
 	if _, err = c.ExecContext(ctx, s.q.fill(createMeta)); err == nil {
-		if err = c.GetContext(ctx, &v, s.q.fill(getVersion)); errors.Is(err, sql.ErrNoRows) {
-			v, err = 0, nil
-		}
+		err = c.GetContext(ctx, &v, s.q.fill(getVersion))
 	}
 	switch {
 	case err != nil:
 		return wrapf(err, "reading the schema version of prefix %q", s.q.prefix)
 	case v < 0:
-		return fmt.Errorf("%w: table %s holds schema version %d", ErrCorrupt, s.q.meta, v)
+		return fmt.Errorf("mysql: table %s holds schema version %d: %w", s.q.meta, v, revoke.ErrCorrupt)
 	case v > int64(schemaVersion):
-		return fmt.Errorf("%w: tables of prefix %q are at version %d, this package knows versions up to %d", ErrVersion, s.q.prefix, v, schemaVersion)
+		return fmt.Errorf("mysql: tables of prefix %q are at version %d, this package knows versions up to %d: %w", s.q.prefix, v, schemaVersion, revoke.ErrVersion)
+	case v == int64(schemaVersion):
+		return nil // nothing written
 	}
-	if v == int64(schemaVersion) {
-		return nil
-	}
-	for _, stmt := range slices.Concat(migrations[v:]...) {
+	for _, stmt := range append(slices.Concat(migrations[v:]...), fmt.Sprintf(setVersion, schemaVersion)) {
 		if _, err = c.ExecContext(ctx, s.q.fill(stmt)); err != nil {
 			return wrapf(err, "migrating tables of prefix %q to version %d", s.q.prefix, schemaVersion)
 		}
 	}
-	if _, err = c.ExecContext(ctx, s.q.fill(setVersion), schemaVersion); err != nil {
-		return wrapf(err, "recording the schema version of prefix %q", s.q.prefix)
-	}
 	return nil
+}
+
+// tokenColumns are the columns of the tokens table, in rowArgs' order; a
+// new field of revoke.Record is a column here and in a migration.
+const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded, status_list, status_idx`
+
+const nTokenColumns = 15
+
+// row is a row of the tokens table. Times are nanoseconds since 1970;
+// zero parent, successor and rotated_at are NULL.
+type row struct {
+	ID          []byte        `db:"id"`
+	Check       int64         `db:"check_sum"`
+	Kind        int16         `db:"kind"`
+	ClientID    []byte        `db:"client_id"`
+	Subject     []byte        `db:"subject"`
+	Parent      []byte        `db:"parent"`
+	Grant       []byte        `db:"grant_id"`
+	ExpiresAt   int64         `db:"expires_at"`
+	Seq         int64         `db:"seq"`
+	Successor   []byte        `db:"successor"`
+	RotatedAt   sql.NullInt64 `db:"rotated_at"`
+	Retries     int64         `db:"retries"`
+	Superseded  bool          `db:"superseded"`
+	StatusList  int64         `db:"status_list"`
+	StatusIndex int64         `db:"status_idx"`
+}
+
+// rowArgs appends the column values of rec, in tokenColumns' order, or
+// returns why rec does not fit a row.
+func rowArgs(args []any, rec *revoke.Record) ([]any, error) {
+	err := sqlrecord.CheckRange(*rec)
+	if err == nil && (len(rec.ClientID) > revoke.MaxClientIDLength || len(rec.Subject) > revoke.MaxSubjectLength) {
+		err = fmt.Errorf("client ID or subject longer than %d or %d bytes", revoke.MaxClientIDLength, revoke.MaxSubjectLength)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mysql: Put: record %s: %w", rec.ID, err)
+	}
+	return append(args, rec.ID[:], int64(rec.Check), int16(rec.Kind), []byte(rec.ClientID), []byte(rec.Subject),
+		sql.Null[[]byte]{V: rec.Parent[:], Valid: !rec.Parent.IsZero()}, rec.Grant[:], rec.ExpiresAt.UnixNano(), int64(rec.Seq),
+		sql.Null[[]byte]{V: rec.Successor[:], Valid: !rec.Successor.IsZero()},
+		sql.NullInt64{Int64: rec.RotatedAt.UnixNano(), Valid: !rec.RotatedAt.IsZero()},
+		int64(rec.Retries), rec.Superseded, sqlrecord.StatusList(rec.Status), int64(rec.Status.Index)), nil
+}
+
+// idOf decodes an ID column, what it holds; a NULL one when null is set.
+func idOf(b []byte, what string, null bool) (id revoke.ID, err error) {
+	if len(b) != len(id) && (b != nil || !null) {
+		return id, fmt.Errorf("mysql: a %s holds %d bytes, want %d: %w", what, len(b), len(id), revoke.ErrCorrupt)
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+func (r *row) record() (rec revoke.Record, err error) {
+	for _, c := range []struct {
+		to   *revoke.ID
+		from []byte
+		what string
+		null bool
+	}{{&rec.ID, r.ID, "token ID", false}, {&rec.Grant, r.Grant, "grant ID", false}, {&rec.Parent, r.Parent, "parent ID", true}, {&rec.Successor, r.Successor, "successor ID", true}} {
+		if *c.to, err = idOf(c.from, c.what, c.null); err != nil {
+			return rec, err
+		}
+	}
+	status, ok := sqlrecord.Status(r.StatusList, r.StatusIndex)
+	if r.Check < 0 || r.Check > math.MaxUint32 || r.Kind < 0 || r.Kind > math.MaxUint8 || r.Seq < 0 || r.Retries < 0 || r.Retries > math.MaxUint32 || !ok {
+		return rec, fmt.Errorf("mysql: record %x has check_sum %d, kind %d, seq %d, retries %d, status_idx %d: %w",
+			r.ID, r.Check, r.Kind, r.Seq, r.Retries, r.StatusIndex, revoke.ErrCorrupt)
+	}
+	if r.RotatedAt.Valid {
+		rec.RotatedAt = time.Unix(0, r.RotatedAt.Int64).UTC()
+	}
+	rec.Check, rec.Kind, rec.Seq, rec.Retries = uint32(r.Check), revoke.Kind(r.Kind), uint64(r.Seq), uint32(r.Retries)
+	rec.ClientID, rec.Subject, rec.ExpiresAt = string(r.ClientID), string(r.Subject), time.Unix(0, r.ExpiresAt).UTC()
+	rec.Superseded, rec.Status = r.Superseded, status
+	return rec, nil
+}
+
+// revocation decodes the columns RevokedSince and RevokeGrants read.
+func (r *row) revocation() (revoke.Revocation, error) {
+	id, err := idOf(r.ID, "token ID", false)
+	rev, ok := sqlrecord.Revocation(id, r.Check, r.ExpiresAt, r.Seq, r.StatusList, r.StatusIndex)
+	if err == nil && !ok {
+		err = fmt.Errorf("mysql: revocation %x has check_sum %d, seq %d, status_idx %d: %w", r.ID, r.Check, r.Seq, r.StatusIndex, revoke.ErrCorrupt)
+	}
+	return rev, err
 }

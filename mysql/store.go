@@ -3,6 +3,8 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,41 +17,34 @@ import (
 )
 
 // Store is a revoke.Store in MySQL or MariaDB tables, which any number of
-// processes share. It is safe for concurrent use. Create one with Open or
-// New; the zero Store is not usable, and its methods return an error.
+// processes share. Create one with Open or New; the zero Store fails.
 type Store struct {
-	db    *sqlx.DB
-	owned bool // Open made db; Close closes it
-	opts  options
-	q     queries
-	// The statements that begin a transaction; the last of beginWrite
-	// takes the write lock.
-	beginWrite, beginRead []string
-	// mu is held for reading by every call and for writing by Close.
-	mu     sync.RWMutex
-	closed bool
+	db                    *sqlx.DB
+	owned                 bool // Open made db; Close closes it
+	opts                  options
+	q                     queries
+	beginWrite, beginRead []string     // the last of beginWrite takes the write lock
+	mu                    sync.RWMutex // held for reading by every call, for writing by Close
+	closed                bool
 }
 
-var _ revoke.Store = (*Store)(nil)
-
-// Open connects to the server of dsn (as github.com/go-sql-driver/mysql
-// reads it, naming a database), creates or migrates the Store's tables, and
-// returns a Store that owns its pool: Close closes it. Open turns on the
-// driver's interpolateParams, so that each statement is one round trip.
-//
-// Open returns an error wrapping ErrOption for an invalid option or DSN,
-// revoke.ErrUnavailable when the server cannot be reached, ErrVersion for
-// tables a newer release has migrated, and ErrDurability for a server that
-// does not flush its commits (see WithRelaxedDurability).
+// Open connects to the database of dsn (as github.com/go-sql-driver/mysql
+// reads it, with interpolateParams on), creates or migrates the Store's
+// tables, and returns a Store whose Close closes its pool. Its errors wrap
+// revoke.ErrInvalidOption, revoke.ErrUnavailable, revoke.ErrVersion (tables
+// of a newer release) or ErrDurability.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("%w: DSN: %w", ErrOption, err)
+	if err == nil && cfg.DBName == "" {
+		err = errors.New("names no database")
 	}
-	cfg.InterpolateParams = true
-	conn, err := mysql.NewConnector(cfg)
+	var conn driver.Connector
+	if err == nil {
+		cfg.InterpolateParams = true
+		conn, err = mysql.NewConnector(cfg)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: DSN: %w", ErrOption, err)
+		return nil, fmt.Errorf("mysql: DSN: %w (%w)", err, revoke.ErrInvalidOption)
 	}
 	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
 	db.SetMaxIdleConns(4)
@@ -63,16 +58,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// New returns a Store whose tables live in the database of db, an
-// application's pool of github.com/go-sql-driver/mysql, creating or
-// migrating them if needed; Close leaves db open. Give each Store in one
-// database its own prefix (WithTablePrefix), and turn on interpolateParams
-// in db's DSN: without it every statement with arguments is prepared, run
-// and closed, three round trips. New returns the errors Open does.
+// New is Open over db, an application's pool of
+// github.com/go-sql-driver/mysql, which Close leaves open. Turn on
+// interpolateParams in db's DSN: without it every statement with arguments
+// costs three round trips.
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err == nil && db == nil {
-		err = fmt.Errorf("%w: nil *sqlx.DB", ErrOption)
+		err = fmt.Errorf("mysql: nil *sqlx.DB: %w", revoke.ErrInvalidOption)
 	}
 	if err != nil {
 		return nil, err
@@ -80,7 +73,7 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	s := &Store{db: db, opts: o, q: newQueries(o.prefix)}
 	var version string
 	var flush, logBin, syncBinlog int64
-	err = db.QueryRowxContext(ctx, `SELECT VERSION(), @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.log_bin, @@GLOBAL.sync_binlog`).
+	err = db.QueryRowContext(ctx, `SELECT VERSION(), @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.log_bin, @@GLOBAL.sync_binlog`).
 		Scan(&version, &flush, &logBin, &syncBinlog)
 	if err != nil {
 		return nil, wrapf(err, "connecting")
@@ -105,37 +98,17 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 // durable reports why a server with these settings may acknowledge a
 // commit that a crash loses, or nil.
 func durable(flushLogAtTrxCommit, logBin, syncBinlog int64) error {
-	const advice = "an acknowledged revocation could be lost in a server crash; set it to 1, or accept it with WithRelaxedDurability"
-	switch {
-	case flushLogAtTrxCommit != 1:
-		return fmt.Errorf("%w: innodb_flush_log_at_trx_commit is %d, not 1: %s", ErrDurability, flushLogAtTrxCommit, advice)
-	case logBin != 0 && syncBinlog != 1:
-		return fmt.Errorf("%w: the binary log is on and sync_binlog is %d, not 1: %s", ErrDurability, syncBinlog, advice)
+	if flushLogAtTrxCommit == 1 && (logBin == 0 || syncBinlog == 1) {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%w: innodb_flush_log_at_trx_commit is %d, log_bin %d, sync_binlog %d; want 1, and sync_binlog 1 if log_bin is on, "+
+		"or an acknowledged revocation could be lost in a server crash (or accept that with WithRelaxedDurability)", ErrDurability, flushLogAtTrxCommit, logBin, syncBinlog)
 }
 
-// Capabilities declares the Store Shared: a revoke.Revoker over it follows
-// other processes' revocations by polling every sync interval (MySQL has
-// no notifications). Clock reads the server's clock, in whole seconds: a
-// Revoker purges by the earlier of its own and this one, so that a replica
-// whose clock runs fast cannot purge records the others hold unexpired.
+// Capabilities declares the Store Shared; a Revoker follows the others'
+// revocations by polling, since MySQL has no notifications.
 func (s *Store) Capabilities() revoke.Capabilities {
-	return revoke.Capabilities{Shared: true, Clock: s.now}
-}
-
-func (s *Store) now(ctx context.Context) (time.Time, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var now int64
-	err := s.usable()
-	if err == nil {
-		err = s.db.GetContext(ctx, &now, `SELECT UNIX_TIMESTAMP()`)
-	}
-	if err != nil {
-		return time.Time{}, wrapf(err, "reading the server's clock")
-	}
-	return time.Unix(now, 0).UTC(), nil
+	return revoke.Capabilities{Shared: true}
 }
 
 // usable returns why the Store cannot run a call, or nil; s.mu is held.
@@ -149,9 +122,8 @@ func (s *Store) usable() error {
 	return nil
 }
 
-// Close releases the Store, after waiting for the transactions under way;
-// a Store made by Open closes its pool. Later calls of View, Update, Clock
-// and Close return an error wrapping revoke.ErrClosed.
+// Close waits for the transactions under way, then closes the pool if Open
+// made it.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,10 +16,7 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// tx is a transaction of a Store, bound to the connection that began it.
-// Each method runs its statements when called: it keeps no record, read or
-// written, of its own. seq is the sequence counter as a write transaction
-// left it: read under the write lock, then raised by NextSeq and Put.
+// tx is a transaction on conn; seq is the counter as NextSeq and Put left it.
 type tx struct {
 	s    *Store
 	conn *sqlx.Conn
@@ -27,124 +24,94 @@ type tx struct {
 	seq uint64
 }
 
-var _ revoke.Tx = (*tx)(nil)
-
-// IDs, and rows of 15 columns, per statement of the batch methods: within
-// max_allowed_packet and the 65,535 placeholders of a prepared statement.
+// IDs and rows per statement: within max_allowed_packet and 65,535 placeholders.
 const idsPerStatement, rowsPerStatement = 1000, 500
 
-// sel runs query q of op and scans its rows into dest.
-func (t *tx) sel(ctx context.Context, op string, dest any, q string, args ...any) error {
-	return t.s.do(ctx, op, func(ctx context.Context) error { return t.conn.SelectContext(ctx, dest, q, args...) })
-}
-
-// exec runs statement q of op.
 func (t *tx) exec(ctx context.Context, op, q string, args ...any) error {
 	return t.s.do(ctx, op, func(ctx context.Context) error { _, err := t.conn.ExecContext(ctx, q, args...); return err })
 }
 
-// records runs query q of op, which reads tokenColumns.
-func (t *tx) records(ctx context.Context, op, q string, args ...any) ([]revoke.Record, error) {
+// decode runs query q of op and decodes its rows with dec.
+func decode[T any](t *tx, ctx context.Context, op string, dec func(*row) (T, error), q string, args ...any) ([]T, error) {
 	var rows []row
-	err := t.sel(ctx, op, &rows, q, args...)
-	recs := make([]revoke.Record, len(rows))
+	err := t.s.do(ctx, op, func(ctx context.Context) error { return t.conn.SelectContext(ctx, &rows, q, args...) })
+	out := make([]T, len(rows))
 	for i := 0; err == nil && i < len(rows); i++ {
-		recs[i], err = rows[i].record()
+		out[i], err = dec(&rows[i])
 	}
-	return recs, err
+	return out, err
 }
 
-// ids runs query q of op, which reads a column of IDs.
-func (t *tx) ids(ctx context.Context, op, q string, args ...any) ([]revoke.ID, error) {
-	var col [][]byte
-	err := t.sel(ctx, op, &col, q, args...)
-	ids := make([]revoke.ID, len(col))
-	for i := 0; err == nil && i < len(col); i++ {
-		ids[i], err = idOf(col[i], op+" ID", false)
-	}
-	return ids, err
-}
+func (r *row) id() (revoke.ID, error)    { return idOf(r.ID, "token ID", false) }
+func (r *row) grant() (revoke.ID, error) { return idOf(r.Grant, "grant ID", false) }
 
 // marks returns n times group, joined by sep.
 func marks(n int, group, sep string) string {
 	return strings.TrimSuffix(strings.Repeat(group+sep, n), sep)
 }
 
-// distinct returns ids once each, as statement arguments, in chunks of at
-// most idsPerStatement.
-func distinct(ids []revoke.ID) (chunks [][]any) {
-	sorted := slices.Clone(ids)
+// perChunk calls fn with ids once each as arguments, idsPerStatement at a
+// time, and returns what the calls return.
+func perChunk[T any](ids []revoke.ID, fn func(args []any) ([]T, error)) (out []T, err error) {
+	sorted, all := slices.Clone(ids), []any(nil)
 	slices.SortFunc(sorted, func(a, b revoke.ID) int { return bytes.Compare(a[:], b[:]) })
-	for c := range slices.Chunk(slices.Compact(sorted), idsPerStatement) {
-		args := make([]any, len(c))
-		for i := range c {
-			args[i] = c[i][:]
-		}
-		chunks = append(chunks, args)
+	for _, id := range slices.Compact(sorted) {
+		all = append(all, id[:])
 	}
-	return chunks
-}
-
-func (t *tx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
-	if err := t.Check(ctx, "mysql", "Get", false); err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	var recs []revoke.Record
-	for _, args := range distinct(ids) {
-		got, err := t.records(ctx, "Get", in(t.s.q.get, len(args)), args...)
+	for args := range slices.Chunk(all, idsPerStatement) {
+		got, err := fn(args)
 		if err != nil {
 			return nil, err
 		}
-		recs = append(recs, got...)
+		out = append(out, got...)
 	}
-	return recs, nil
+	return out, nil
 }
 
-// owner is a row of the owners table.
-type owner struct {
-	by    revoke.Owner
-	key   string
-	grant revoke.ID
+func (t *tx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	if err := t.Check(ctx, "mysql", "Get", false); err != nil {
+		return nil, err
+	}
+	return perChunk(ids, func(args []any) ([]revoke.Record, error) {
+		return decode(t, ctx, "Get", (*row).record, in(t.s.q.get, len(args)), args...)
+	})
 }
 
-// ownerArgs appends the owner rows of a grant that seen lacks to args.
-func ownerArgs(args []any, seen map[owner]bool, client, subject string, grant revoke.ID) []any {
-	for _, o := range []owner{{revoke.ByClient, client, grant}, {revoke.BySubject, subject, grant}} {
-		if !seen[o] && (o.by == revoke.ByClient || o.key != "") {
-			seen[o] = true
-			args = append(args, int8(o.by), []byte(o.key), grant[:])
-		}
+// ownerArgs appends the owner rows of grant unless seen has it: all the
+// records of a grant share their owners.
+func ownerArgs(args []any, seen map[revoke.ID]bool, client, subject string, grant revoke.ID) []any {
+	if !seen[grant] {
+		args = append(args, int8(revoke.ByClient), []byte(client), grant[:])
 	}
+	if !seen[grant] && subject != "" {
+		args = append(args, int8(revoke.BySubject), []byte(subject), grant[:])
+	}
+	seen[grant] = true
 	return args
 }
 
-// Put upserts recs (INSERT ... ON DUPLICATE KEY UPDATE), then the owner
-// rows of their grants, and raises the sequence counter to the highest Seq
-// put when that is above it (an import).
+// Put upserts recs and the owner rows of their grants, 500 at a time, and
+// raises the counter to the highest Seq put (an import).
 func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 	if err := t.Check(ctx, "mysql", "Put", true); err != nil || len(recs) == 0 {
 		return err
 	}
-	var maxSeq uint64
-	seen, own := map[owner]bool{}, []any(nil)
-	for i := range recs {
-		if err := checkRecord(&recs[i]); err != nil {
-			return err
-		}
-		maxSeq = max(maxSeq, recs[i].Seq)
-		own = ownerArgs(own, seen, recs[i].ClientID, recs[i].Subject, recs[i].Grant)
-	}
+	maxSeq, seen := t.seq, map[revoke.ID]bool{}
 	for c := range slices.Chunk(recs, rowsPerStatement) {
-		args := make([]any, 0, len(c)*nTokenColumns)
-		for i := range c {
-			args = rowArgs(args, &c[i])
+		args, own := make([]any, 0, len(c)*nTokenColumns), []any(nil)
+		var err error
+		for i := 0; err == nil && i < len(c); i++ {
+			maxSeq = max(maxSeq, c[i].Seq)
+			own = ownerArgs(own, seen, c[i].ClientID, c[i].Subject, c[i].Grant)
+			args, err = rowArgs(args, &c[i])
 		}
-		if err := t.exec(ctx, "Put", t.s.q.put(len(c)), args...); err != nil {
-			return err
+		if err == nil {
+			err = t.exec(ctx, "Put", t.s.q.put(len(c)), args...)
 		}
-	}
-	for c := range slices.Chunk(own, 3*rowsPerStatement) {
-		if err := t.exec(ctx, "Put", t.s.q.putOwners(len(c)/3), c...); err != nil {
+		if err == nil && len(own) > 0 {
+			err = t.exec(ctx, "Put", t.s.q.putOwners(len(own)/3), own...)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -155,37 +122,32 @@ func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 	return t.exec(ctx, "Put", t.s.q.setSeq, int64(maxSeq))
 }
 
-// Delete, per thousand IDs, reads the records' grants, deletes the
-// records, then the owner rows of those grants left without a record.
+// Delete reads the records' grants, deletes the records, then the owner
+// rows of those grants left without a record.
 func (t *tx) Delete(ctx context.Context, ids []revoke.ID) error {
-	if err := t.Check(ctx, "mysql", "Delete", true); err != nil || len(ids) == 0 {
+	if err := t.Check(ctx, "mysql", "Delete", true); err != nil {
 		return err
 	}
-	for _, args := range distinct(ids) {
-		var found []row
-		err := t.sel(ctx, "Delete", &found, in(t.s.q.grantsOfIDs, len(args)), args...)
-		seen, own := map[owner]bool{}, []any(nil)
-		for i := 0; err == nil && i < len(found); i++ {
-			var grant revoke.ID
-			grant, err = idOf(found[i].Grant, "grant ID", false)
-			own = ownerArgs(own, seen, string(found[i].ClientID), string(found[i].Subject), grant)
-		}
+	_, err := perChunk(ids, func(args []any) ([]struct{}, error) {
+		seen, own := map[revoke.ID]bool{}, []any(nil)
+		found, err := decode(t, ctx, "Delete", func(r *row) (g revoke.ID, err error) {
+			g, err = r.grant()
+			own = ownerArgs(own, seen, string(r.ClientID), string(r.Subject), g)
+			return g, err
+		}, in(t.s.q.grantsOfIDs, len(args)), args...)
 		if err == nil && len(found) > 0 {
 			err = t.exec(ctx, "Delete", in(t.s.q.del, len(args)), args...)
 		}
 		if err == nil && len(found) > 0 {
 			err = t.exec(ctx, "Delete", t.s.q.deleteOwners(len(own)/3), own...)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil, err
+	})
+	return err
 }
 
-// RevokeGrants, per thousand grants, reads the unrevoked records in the
-// grants' ranges of the primary key (SELECT ... FOR UPDATE: MySQL has no
-// UPDATE ... RETURNING), then sets their seq in one UPDATE.
+// RevokeGrants reads the unrevoked records of the grants (SELECT ... FOR
+// UPDATE: there is no RETURNING), then sets their seq in one UPDATE.
 func (t *tx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) ([]revoke.Revocation, error) {
 	if err := t.Check(ctx, "mysql", "RevokeGrants", true); err != nil || len(grants) == 0 {
 		return nil, err
@@ -193,24 +155,14 @@ func (t *tx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) (
 	if seq == 0 || seq > math.MaxInt64 {
 		return nil, fmt.Errorf("mysql: RevokeGrants: sequence number %d is not between 1 and 2^63-1", seq)
 	}
-	var revs []revoke.Revocation
-	for _, args := range distinct(grants) {
-		var rows []row
-		err := t.sel(ctx, "RevokeGrants", &rows, in(t.s.q.live, len(args)), args...)
-		if err == nil && len(rows) > 0 {
+	revoked := func(r *row) (revoke.Revocation, error) { r.Seq = int64(seq); return r.revocation() }
+	return perChunk(grants, func(args []any) ([]revoke.Revocation, error) {
+		revs, err := decode(t, ctx, "RevokeGrants", revoked, in(t.s.q.live, len(args)), args...)
+		if err == nil && len(revs) > 0 {
 			err = t.exec(ctx, "RevokeGrants", in(t.s.q.revoke, len(args)), append([]any{int64(seq)}, args...)...)
 		}
-		for i := 0; err == nil && i < len(rows); i++ {
-			rows[i].Seq = int64(seq)
-			var rev revoke.Revocation
-			rev, err = rows[i].revocation()
-			revs = append(revs, rev)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return revs, nil
+		return revs, err
+	})
 }
 
 func (t *tx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after revoke.ID, limit int) ([]revoke.ID, error) {
@@ -223,11 +175,10 @@ func (t *tx) GrantsOf(ctx context.Context, by revoke.Owner, key string, after re
 	if limit <= 0 || (by == revoke.BySubject && key == "") {
 		return nil, nil
 	}
-	return t.ids(ctx, "GrantsOf", t.s.q.grantsOf, int8(by), []byte(key), after[:], limit)
+	return decode(t, ctx, "GrantsOf", (*row).grant, t.s.q.grantsOf, int8(by), []byte(key), after[:], limit)
 }
 
-// NextSeq sets the counter, whose row the transaction locked first and
-// read (t.seq), to the next number.
+// NextSeq sets the counter, locked and read at the start, to the next number.
 func (t *tx) NextSeq(ctx context.Context) (uint64, error) {
 	if err := t.Check(ctx, "mysql", "NextSeq", true); err != nil {
 		return 0, err
@@ -246,18 +197,17 @@ func (t *tx) Expired(ctx context.Context, before time.Time, limit int) ([]revoke
 	if err := t.Check(ctx, "mysql", "Expired", false); err != nil || limit <= 0 {
 		return nil, err
 	}
-	return t.ids(ctx, "Expired", t.s.q.expired, sqlrecord.ClampNano(before), limit)
+	return decode(t, ctx, "Expired", (*row).id, t.s.q.expired, sqlrecord.ClampNano(before), limit)
 }
 
 func (t *tx) Scan(ctx context.Context, after revoke.ID, limit int) ([]revoke.Record, error) {
 	if err := t.Check(ctx, "mysql", "Scan", false); err != nil || limit <= 0 {
 		return nil, err
 	}
-	return t.records(ctx, "Scan", t.s.q.scan, after[:], limit)
+	return decode(t, ctx, "Scan", (*row).record, t.s.q.scan, after[:], limit)
 }
 
-// RevokedSince streams the rows of the index on seq, which holds every
-// column it reads. An error of fn, or a corrupt row, is returned as it is.
+// RevokedSince streams the rows of the index on seq, which covers it.
 func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revocation) error) error {
 	if err := t.Check(ctx, "mysql", "RevokedSince", false); err != nil || seq >= math.MaxInt64 {
 		return err // no stored Seq is above MaxInt64

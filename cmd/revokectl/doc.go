@@ -18,10 +18,11 @@
 //	bolt:PATH     a bbolt file (one process at a time)
 //	sqlite:PATH   an SQLite database (works beside a running server)
 //	postgres:DSN  a PostgreSQL database (works beside running servers)
+//	mysql:DSN     a MySQL or MariaDB database (works beside running servers)
 //
-// --table-prefix names the tables of sqlite and postgres stores whose
-// servers were configured with another prefix than revoke_. A password in a
-// postgres DSN is printed as xxxxx.
+// --table-prefix names the tables of sqlite, postgres and mysql stores
+// whose servers were configured with another prefix than revoke_. A
+// password in a postgres or mysql DSN is printed as xxxxx.
 //
 // --token-key (or REVOKE_TOKEN_KEY) says how the servers identify a token,
 // which check and revoke must match: raw (the default) is its exact bytes,
@@ -70,7 +71,10 @@
 //     4 when the tables are not there at this version (a mistyped
 //     --table-prefix): they never leave empty tables behind. check, stats,
 //     export, the dry runs, migrate --from and migrate --verify-only write
-//     nothing at all.
+//     nothing at all. A mysql store has no read-only mode: revokectl looks
+//     for its tables first (exit code 4 without them), and the read-only
+//     commands refuse to write; opening still takes the mysql package's
+//     migration lock and needs the CREATE privilege.
 //   - Tokens are read from standard input or --token-file, never from the
 //     command line, where shell history and ps would show them.
 //   - A bolt file is locked by the process that has it open. While a server

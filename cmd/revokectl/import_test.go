@@ -14,8 +14,8 @@ import (
 )
 
 // importStores are the stores import is tested on: a URL in dir for each
-// backend, postgres with tables of a prefix of the test's own when
-// REVOKE_POSTGRES_DSN is set.
+// backend, postgres and mysql with tables of a prefix of the test's own
+// when REVOKE_POSTGRES_DSN or REVOKE_MYSQL_DSN is set.
 func importStores(t *testing.T, dir string) map[string][]string {
 	stores := map[string][]string{
 		"bolt":   {"--store", "bolt:" + filepath.Join(dir, "rev.db")},
@@ -25,6 +25,11 @@ func importStores(t *testing.T, dir string) map[string][]string {
 		prefix := "revokectl_" + strconv.Itoa(os.Getpid()) + "_" + strconv.FormatInt(scriptSeq.Add(1), 10) + "_"
 		t.Cleanup(func() { dropTables(t, dsn, prefix) })
 		stores["postgres"] = []string{"--store", "postgres:" + dsn, "--table-prefix", prefix}
+	}
+	if dsn := mysqlDSN(t); dsn != "" {
+		prefix := "revokectl_" + strconv.Itoa(os.Getpid()) + "_" + strconv.FormatInt(scriptSeq.Add(1), 10) + "_"
+		t.Cleanup(func() { dropMySQLTables(t, dsn, prefix) })
+		stores["mysql"] = []string{"--store", "mysql:" + dsn, "--table-prefix", prefix}
 	}
 	return stores
 }

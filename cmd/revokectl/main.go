@@ -100,7 +100,7 @@ prints one JSON object per command for scripts. Errors go to stderr.
 	root.PersistentFlags().StringVar(&a.storeURL, "store", os.Getenv("REVOKE_STORE"), "store URL (default $REVOKE_STORE)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON for scripts")
 	root.PersistentFlags().DurationVar(&a.lockTimeout, "lock-timeout", bolt.DefaultTimeout, "how long to wait for a store's lock held by another process")
-	root.PersistentFlags().StringVar(&a.tablePrefix, "table-prefix", "revoke_", "prefix of the store's tables (sqlite, postgres), as the servers were configured")
+	root.PersistentFlags().StringVar(&a.tablePrefix, "table-prefix", "revoke_", "prefix of the store's tables (sqlite, postgres, mysql), as the servers were configured")
 	root.PersistentFlags().StringVar(&a.tokenKey, "token-key", cmp.Or(os.Getenv("REVOKE_TOKEN_KEY"), "raw"),
 		"how the servers identify a token: raw (its bytes) or jwt (revoke.WithTokenKey(jwtkey.KeyOrOpaque)); default $REVOKE_TOKEN_KEY or raw")
 	root.AddCommand(a.statsCmd(), a.checkCmd(), a.revokeCmd(), a.revokeSubjectCmd(), a.revokeClientCmd(),

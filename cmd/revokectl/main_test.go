@@ -39,12 +39,15 @@ func TestScripts(t *testing.T) {
 		Cmds: scriptCmds,
 		// postgres: the scripts' postgres parts run against the server in
 		// REVOKE_POSTGRES_DSN, each script on tables of its own prefix
-		// (PGPREFIX), dropped when it ends. long: REVOKE_LONG_TESTS is
-		// set (CI sets it), for the large versions of the scripts.
+		// (PGPREFIX), dropped when it ends; mysql: likewise with
+		// REVOKE_MYSQL_DSN and MYPREFIX. long: REVOKE_LONG_TESTS is set (CI
+		// sets it), for the large versions of the scripts.
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "postgres":
 				return postgresDSN(t) != "", nil
+			case "mysql":
+				return mysqlDSN(t) != "", nil
 			case "long":
 				return os.Getenv("REVOKE_LONG_TESTS") != "", nil
 			}
@@ -58,6 +61,12 @@ func TestScripts(t *testing.T) {
 				env.Setenv("REVOKE_POSTGRES_DSN", dsn)
 				env.Setenv("PGPREFIX", prefix)
 				env.Defer(func() { dropTables(t, dsn, prefix) })
+			}
+			if dsn := mysqlDSN(t); dsn != "" {
+				prefix := fmt.Sprintf("revokectl_%d_%d_", os.Getpid(), scriptSeq.Add(1))
+				env.Setenv("REVOKE_MYSQL_DSN", dsn)
+				env.Setenv("MYPREFIX", prefix)
+				env.Defer(func() { dropMySQLTables(t, dsn, prefix) })
 			}
 			return nil
 		},
@@ -207,9 +216,10 @@ func cmdReadBolt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { _ = s.Close() })
 }
 
-// tables URL PREFIX: print the names of the tables of the sqlite or
-// postgres store at URL whose names start with PREFIX, one a line, read
-// with a connection of its own (for postgres, in the current schema).
+// tables URL PREFIX: print the names of the tables of the sqlite, postgres
+// or mysql store at URL whose names start with PREFIX, one a line, read
+// with a connection of its own (for postgres, in the current schema; for
+// mysql, in the DSN's database).
 func cmdTables(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: tables URL PREFIX")
@@ -223,8 +233,11 @@ func cmdTables(ts *testscript.TestScript, neg bool, args []string) {
 	case "postgres":
 		driver = "pgx"
 		query = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, $1) ORDER BY tablename`
+	case "mysql":
+		driver = "mysql"
+		query = `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND LOCATE(?, TABLE_NAME) = 1 ORDER BY TABLE_NAME`
 	default:
-		ts.Fatalf("tables: scheme %q is neither sqlite nor postgres", scheme)
+		ts.Fatalf("tables: scheme %q is neither sqlite, postgres nor mysql", scheme)
 	}
 	db, err := sql.Open(driver, arg)
 	ts.Check(err)
@@ -322,6 +335,52 @@ func postgresDSN(t *testing.T) string {
 	return dsn
 }
 
+// mysqlDSN returns the DSN of the MySQL or MariaDB server the mysql parts
+// of the scripts run against, or "" to skip them. With
+// REVOKE_MYSQL_REQUIRED set, a missing DSN fails the test instead.
+func mysqlDSN(t *testing.T) string {
+	dsn := os.Getenv("REVOKE_MYSQL_DSN")
+	if dsn == "" && os.Getenv("REVOKE_MYSQL_REQUIRED") != "" {
+		t.Fatal("REVOKE_MYSQL_REQUIRED is set but REVOKE_MYSQL_DSN is not")
+	}
+	return dsn
+}
+
+// dropMySQLTables drops the tables whose names start with a script's
+// prefix, in the DSN's database.
+func dropMySQLTables(t *testing.T, dsn, prefix string) {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+		return
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT CONCAT('`+"`"+`', TABLE_NAME, '`+"`"+`') FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND LOCATE(?, TABLE_NAME) = 1`, prefix)
+	if err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+		return
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Errorf("dropping %s tables: %v", prefix, err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+	}
+	rows.Close()
+	if len(tables) == 0 {
+		return
+	}
+	if _, err := db.Exec(`DROP TABLE IF EXISTS ` + strings.Join(tables, ", ")); err != nil {
+		t.Errorf("dropping %s tables: %v", prefix, err)
+	}
+}
+
 // dropTables drops the tables whose names start with a script's prefix,
 // in the current schema.
 func dropTables(t *testing.T, dsn, prefix string) {
@@ -362,6 +421,10 @@ func TestRedacted(t *testing.T) {
 		"postgres:postgres://app:s3cret@db:5432/auth?sslmode=require": "postgres:postgres://app:xxxxx@db:5432/auth?sslmode=require",
 		"postgres:postgres://app@db/auth":                             "postgres:postgres://app@db/auth",
 		"bolt:/var/lib/rev.db":                                        "bolt:/var/lib/rev.db",
+		"mysql:app:s3c:r@t@tcp(db:3306)/auth?tls=true":                "mysql:app:xxxxx@tcp(db:3306)/auth?tls=true",
+		"mysql:app@tcp(db:3306)/auth":                                 "mysql:app@tcp(db:3306)/auth",
+		"mysql:root@/auth":                                            "mysql:root@/auth",
+		"mysql:/auth":                                                 "mysql:/auth",
 	} {
 		if got := redacted(in); got != want {
 			t.Errorf("redacted(%q) = %q, want %q", in, got, want)

@@ -91,7 +91,7 @@ refresh tokens; distinct grants, subjects and clients (counted exactly up to
 1048576 each, reported as "at least" beyond); the clients with most tokens
 (--top); the oldest expiry; the highest revocation sequence; the schema
 version; and the size on disk (postgres: of the tables, their indexes and
-TOAST). The store is only read: a store or tables that do not exist (a
+TOAST; mysql: of the tables and their indexes, InnoDB's estimate). The store is only read: a store or tables that do not exist (a
 mistyped --table-prefix) are not created, and fail with exit code 4.`,
 		Example: `  revokectl --store bolt:/var/lib/authd/revocation.db stats
   REVOKE_STORE=sqlite:rev.db revokectl stats --top 10 --json`,

@@ -34,6 +34,10 @@ var schemes = map[string]scheme{
 		help: "postgres:DSN  a PostgreSQL database, tables prefixed revoke_ (works beside running servers),\n                e.g. postgres:postgres://user@host/db",
 		open: openPostgres,
 	},
+	"mysql": {
+		help: "mysql:DSN     a MySQL or MariaDB database, tables prefixed revoke_ (works beside running servers),\n                e.g. mysql:user@tcp(host:3306)/db",
+		open: openMySQL,
+	},
 }
 
 // scheme opens the stores of one URL scheme.
@@ -50,12 +54,12 @@ type openOptions struct {
 	create bool
 	// readOnly opens the store for reading only: bolt under a shared lock,
 	// sqlite and postgres WithReadOnly (nothing created, migrated or
-	// written).
+	// written), mysql with Update refused (see openMySQL).
 	readOnly bool
 	// lockTimeout bounds the wait for a file lock (bolt).
 	lockTimeout time.Duration
-	// tablePrefix is the prefix of the tables (sqlite, postgres); empty
-	// means the backend's default.
+	// tablePrefix is the prefix of the tables (sqlite, postgres, mysql);
+	// empty means the backend's default.
 	tablePrefix string
 }
 
@@ -110,9 +114,13 @@ func openStore(ctx context.Context, url string, o openOptions) (*store, error) {
 }
 
 // redacted returns a store URL fit to print: a password in a postgres
-// DSN (postgres:postgres://user:secret@host/db) is replaced by xxxxx.
+// DSN (postgres:postgres://user:secret@host/db) or a mysql one
+// (mysql:user:secret@tcp(host)/db) is replaced by xxxxx.
 func redacted(storeURL string) string {
 	name, arg, _ := strings.Cut(storeURL, ":")
+	if name == "mysql" {
+		return name + ":" + redactedMySQL(arg)
+	}
 	if u, err := neturl.Parse(arg); err == nil && u.User != nil {
 		if _, has := u.User.Password(); has {
 			return name + ":" + u.Redacted()

@@ -24,9 +24,12 @@
 //		[-clients id=secret,...] [-secret-post] [-public id,...] [-cors-origins https://app.example,...]
 //		[-jwt [-issuer URL]] [-global-token SECRET] [-feed-secret SECRET]
 //	go run ./examples/authserver -store postgres [-dsn postgres://...] [-table-prefix revoke_] [flags as above]
+//	go run ./examples/authserver -store mysql [-dsn user@tcp(host:3306)/db] [-table-prefix revoke_] [flags as above]
 //
-// With -store postgres, any number of replicas may run over one database;
-// -dsn defaults to $REVOKE_POSTGRES_DSN.
+// With -store postgres or -store mysql (MySQL or MariaDB), any number of
+// replicas may run over one database; -dsn defaults to $REVOKE_POSTGRES_DSN
+// or $REVOKE_MYSQL_DSN. Over mysql, a replica sees the others' revocations
+// within the sync interval (one second), by polling.
 //
 // -clients turns on HTTP Basic client authentication (client_secret_basic,
 // RFC 6749, section 2.3.1) with the given secrets, and the introspection
@@ -77,6 +80,7 @@ import (
 	"github.com/sdkauth/revocation/examples/internal/serve"
 	"github.com/sdkauth/revocation/jwtkey"
 	"github.com/sdkauth/revocation/memory"
+	"github.com/sdkauth/revocation/mysql"
 	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/sdkauth/revocation/sqlite"
@@ -109,7 +113,7 @@ type config struct {
 	// endpoint; empty serves no such endpoint.
 	globalToken string
 
-	dsn, prefix string // -store postgres
+	dsn, prefix string // -store postgres or mysql
 }
 
 // Default file names of the durable stores, in the working directory.
@@ -123,9 +127,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	fs.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
-	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory, sqlite or postgres")
-	fs.StringVar(&c.dsn, "dsn", os.Getenv("REVOKE_POSTGRES_DSN"), "PostgreSQL connection string for -store postgres (default $REVOKE_POSTGRES_DSN)")
-	fs.StringVar(&c.prefix, "table-prefix", postgres.DefaultTablePrefix, "table prefix for -store postgres")
+	fs.StringVar(&c.store, "store", "bolt", "token store: bolt, memory, sqlite, postgres or mysql")
+	fs.StringVar(&c.dsn, "dsn", "", "connection string for -store postgres or mysql (default $REVOKE_POSTGRES_DSN or $REVOKE_MYSQL_DSN)")
+	fs.StringVar(&c.prefix, "table-prefix", postgres.DefaultTablePrefix, "table prefix for -store postgres or mysql")
 	fs.StringVar(&c.path, "path", "", "store file (default "+defaultBoltPath+" for bolt, "+defaultSQLitePath+" for sqlite)")
 	c.auth.register(fs)
 	fs.DurationVar(&c.reuseGrace, "reuse-grace", 0, "grace window in which the previous refresh token may be presented again after a lost response (0: none)")
@@ -140,6 +144,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.issuer != "" && !c.jwt {
 		return c, errors.New("-issuer needs -jwt")
+	}
+	if c.dsn == "" {
+		switch c.store {
+		case "postgres":
+			c.dsn = os.Getenv("REVOKE_POSTGRES_DSN")
+		case "mysql":
+			c.dsn = os.Getenv("REVOKE_MYSQL_DSN")
+		}
 	}
 	if c.path == "" {
 		switch c.store {
@@ -166,8 +178,13 @@ func openStore(c config) (revoke.Store, error) {
 			return nil, errors.New("-store postgres needs -dsn or $REVOKE_POSTGRES_DSN")
 		}
 		return postgres.Open(context.Background(), c.dsn, postgres.WithTablePrefix(c.prefix))
+	case "mysql":
+		if c.dsn == "" {
+			return nil, errors.New("-store mysql needs -dsn or $REVOKE_MYSQL_DSN")
+		}
+		return mysql.Open(context.Background(), c.dsn, mysql.WithTablePrefix(c.prefix))
 	}
-	return nil, fmt.Errorf("unknown store %q (want bolt, memory, sqlite or postgres)", c.store)
+	return nil, fmt.Errorf("unknown store %q (want bolt, memory, sqlite, postgres or mysql)", c.store)
 }
 
 // run runs the server with the command line args until ctx is done, then
@@ -278,7 +295,7 @@ func audit(log *slog.Logger) func(revoke.Event) {
 }
 
 func storePath(c config) string {
-	if c.store == "memory" || c.store == "postgres" { // a DSN may hold a password
+	if c.store == "memory" || c.store == "postgres" || c.store == "mysql" { // a DSN may hold a password
 		return ""
 	}
 	return c.path
