@@ -26,7 +26,7 @@ func Example() {
 		if err != nil {
 			panic(err)
 		}
-		r, err := revoke.New(store, revoke.WithSyncInterval(100*time.Millisecond))
+		r, err := revoke.New(store, revoke.WithFollow(revoke.FollowPolicy{Interval: 100 * time.Millisecond}))
 		if err != nil {
 			panic(err)
 		}

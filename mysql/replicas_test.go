@@ -18,7 +18,7 @@ import (
 func TestReplicas(t *testing.T) {
 	t.Parallel()
 	prefix := freshPrefix(t)
-	sync50 := revoke.WithSyncInterval(50 * time.Millisecond)
+	sync50 := revoke.WithFollow(revoke.FollowPolicy{Interval: 50 * time.Millisecond})
 	replicas := []*revoke.Revoker{newRevoker(t, open(t, prefix), sync50), newRevoker(t, open(t, prefix), sync50)}
 	const grants = 40
 	tok := func(r, g int, kind string) string { return fmt.Sprintf("%s-%d-%d-%s", kind, r, g, prefix) }

@@ -9,7 +9,7 @@ import (
 )
 
 // ErrStale is wrapped by the error IsRevoked returns, for a token the index
-// does not hold as revoked, when the Revoker was given WithMaxLag and its
+// does not hold as revoked, when the Revoker was given FollowPolicy.MaxLag and its
 // index has not caught up with the store for longer than that bound: the
 // token may have been revoked by another process meanwhile. The HTTP
 // middleware answers it with 503.
@@ -17,28 +17,15 @@ var ErrStale = errors.New("revoke: revocation index is stale")
 
 // errStale is what IsRevoked returns when the index is stale: made once,
 // so that the answer does not allocate.
-var errStale = fmt.Errorf("revoke: IsRevoked: %w (it has not caught up with the store within the bound of WithMaxLag)", ErrStale)
-
-// WithMaxLag makes IsRevoked fail closed over a Shared store: when the
-// in-memory index has not caught up with the store's revocations for longer
-// than d (see Revoker.Lag), IsRevoked returns an error wrapping ErrStale
-// for every token the index does not hold as revoked, until a catch-up
-// succeeds. It suits deployments that prefer refusing requests to honouring
-// a token another replica revoked. d must be greater than the sync interval
-// (see WithSyncInterval), which is the lag of a healthy follower when no
-// signal comes; zero (the default) turns the check off. Stores that are not
-// Shared ignore it: their index is never behind.
-func WithMaxLag(d time.Duration) Option {
-	return func(o *options) { o.maxLag = d }
-}
+var errStale = fmt.Errorf("revoke: IsRevoked: %w (it has not caught up with the store within the bound of FollowPolicy.MaxLag)", ErrStale)
 
 // checkFeedOptions validates the options of the follower.
 func checkFeedOptions(o *options) error {
 	switch {
 	case o.maxLag < 0:
-		return fmt.Errorf("negative max lag %v", o.maxLag)
+		return fmt.Errorf("negative max lag %v (FollowPolicy.MaxLag)", o.maxLag)
 	case o.maxLag > 0 && o.maxLag <= o.syncInterval:
-		return fmt.Errorf("max lag %v is not above the sync interval %v", o.maxLag, o.syncInterval)
+		return fmt.Errorf("max lag %v is not above the sync interval %v (FollowPolicy)", o.maxLag, o.syncInterval)
 	}
 	return nil
 }
@@ -57,7 +44,7 @@ type follower struct {
 // other processes committed. It is 0 for a store that is not Shared (only
 // this process writes to it, and its revocations reach the index before
 // Revoke returns) and for a Shared store read through on every call
-// (WithSyncInterval(0)). A healthy follower keeps it below the sync
+// (FollowPolicy.Interval 0). A healthy follower keeps it below the sync
 // interval; it grows while the store is unreachable.
 func (r *Revoker) Lag() time.Duration {
 	if !r.follow.on {
@@ -82,7 +69,7 @@ func (r *Revoker) catchUp(ctx context.Context) error {
 }
 
 // startFollower starts the goroutine that catches up on every signal of a
-// store that notifies (Capabilities.Notify) and every sync interval, and, with WithMaxLag, the
+// store that notifies (Capabilities.Notify) and every sync interval, and, with FollowPolicy.MaxLag, the
 // watchdog that keeps the stale flag.
 func (r *Revoker) startFollower() {
 	r.follow.on = true
@@ -127,7 +114,7 @@ func (r *Revoker) followLoop(signals <-chan struct{}) {
 	}
 }
 
-// watchLag keeps the stale flag of WithMaxLag.
+// watchLag keeps the stale flag of FollowPolicy.MaxLag.
 func (r *Revoker) watchLag(context.Context) error {
 	stale := r.Lag() > r.opts.maxLag
 	if stale != r.follow.stale.Load() {

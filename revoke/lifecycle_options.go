@@ -17,12 +17,12 @@ type lifecycleOptions struct {
 // Defaults and bounds of the lifecycle options.
 const (
 	// DefaultGraceRetries is how many grace retries one refresh token gets
-	// (see WithGraceRetries).
+	// (see RotationPolicy.GraceRetries).
 	DefaultGraceRetries = 2
-	// MaxReuseGrace bounds WithReuseGrace: a grace window is for a lost
+	// MaxReuseGrace bounds RotationPolicy.ReuseGrace: a grace window is for a lost
 	// response, seconds long, never hours.
 	MaxReuseGrace = 10 * time.Minute
-	// MaxGraceRetries bounds WithGraceRetries.
+	// MaxGraceRetries bounds RotationPolicy.GraceRetries.
 	MaxGraceRetries = 100
 	// DefaultOwnerBatch is how many grants one transaction of RevokeSubject
 	// or RevokeClient revokes at most.
@@ -33,26 +33,6 @@ const (
 
 func defaultLifecycle() lifecycleOptions {
 	return lifecycleOptions{graceRetries: DefaultGraceRetries, ownerBatch: DefaultOwnerBatch}
-}
-
-// WithReuseGrace sets the grace window of refresh token rotation, for
-// responses lost on the way to the client: within d of a token's rotation,
-// presenting that token again to Rotate is not reuse, as long as it is the
-// immediately previous token of its chain (its successor was never rotated)
-// and it has had fewer than the grace retries (WithGraceRetries). It rotates
-// again, and the successor it replaces is spent from then on, without
-// grace. The default, 0, turns grace off: any second presentation is reuse.
-// d must be between 0 and MaxReuseGrace.
-func WithReuseGrace(d time.Duration) Option {
-	return func(o *options) { o.life.reuseGrace = d }
-}
-
-// WithGraceRetries bounds how many times one refresh token may be rotated
-// again within the grace window (see WithReuseGrace); the next presentation
-// is reuse. The default is DefaultGraceRetries; n must be between 1 and
-// MaxGraceRetries.
-func WithGraceRetries(n int) Option {
-	return func(o *options) { o.life.graceRetries = n }
 }
 
 // WithOwnerBatch sets how many grants one transaction of RevokeSubject or

@@ -16,7 +16,7 @@ type options struct {
 	batch        int
 	janitor      time.Duration
 	syncInterval time.Duration
-	maxLag       time.Duration // see WithMaxLag in feed.go
+	maxLag       time.Duration // see FollowPolicy.MaxLag in feed.go
 	changeLog    int           // see WithChangeLog in changes.go
 	log          *slog.Logger
 	clockSet     bool                                     // WithClock was given
@@ -39,14 +39,14 @@ const (
 // Bounds of the options; New refuses values outside them with an error
 // wrapping ErrInvalidOption.
 const (
-	// MaxPurgeGrace is the longest purge grace (WithPurgeGrace).
+	// MaxPurgeGrace is the longest purge grace (PurgePolicy.Grace).
 	MaxPurgeGrace = 366 * 24 * time.Hour
-	// MaxPurgeBatch is the largest purge batch (WithPurgeBatch).
+	// MaxPurgeBatch is the largest purge batch (PurgePolicy.Batch).
 	MaxPurgeBatch = 100_000
-	// MinJanitorInterval is the shortest janitor interval (WithJanitor).
+	// MinJanitorInterval is the shortest janitor interval (PurgePolicy.Every).
 	MinJanitorInterval = time.Second
 	// MinSyncInterval is the shortest sync interval but zero
-	// (WithSyncInterval).
+	// (FollowPolicy.Interval).
 	MinSyncInterval = time.Millisecond
 )
 
@@ -58,13 +58,13 @@ func (o *options) validate() error {
 	case o.log == nil:
 		return errors.New("nil logger (WithLogger)")
 	case o.grace < 0 || o.grace > MaxPurgeGrace:
-		return fmt.Errorf("purge grace %v is outside [0, %v] (WithPurgeGrace)", o.grace, MaxPurgeGrace)
+		return fmt.Errorf("purge grace %v is outside [0, %v] (PurgePolicy.Grace)", o.grace, MaxPurgeGrace)
 	case o.batch < 1 || o.batch > MaxPurgeBatch:
-		return fmt.Errorf("purge batch %d is outside [1, %d] (WithPurgeBatch)", o.batch, MaxPurgeBatch)
+		return fmt.Errorf("purge batch %d is outside [1, %d] (PurgePolicy.Batch)", o.batch, MaxPurgeBatch)
 	case o.janitor != 0 && o.janitor < MinJanitorInterval:
-		return fmt.Errorf("janitor interval %v is neither 0 nor at least %v (WithJanitor)", o.janitor, MinJanitorInterval)
+		return fmt.Errorf("janitor interval %v is neither 0 nor at least %v (PurgePolicy.Every)", o.janitor, MinJanitorInterval)
 	case o.syncInterval != 0 && o.syncInterval < MinSyncInterval:
-		return fmt.Errorf("sync interval %v is neither 0 nor at least %v (WithSyncInterval)", o.syncInterval, MinSyncInterval)
+		return fmt.Errorf("sync interval %v is neither 0 nor at least %v (FollowPolicy.Interval)", o.syncInterval, MinSyncInterval)
 	}
 	if err := o.life.check(); err != nil {
 		return err
@@ -91,42 +91,6 @@ func defaultOptions() options {
 // move time; the default is time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) { o.now, o.clockSet = now, true }
-}
-
-// WithPurgeGrace sets how long after a token's expiry its record may be
-// purged. The grace covers clock skew between the servers that check the
-// token; the default is DefaultPurgeGrace. It must be between 0 and
-// MaxPurgeGrace.
-func WithPurgeGrace(d time.Duration) Option {
-	return func(o *options) { o.grace = d }
-}
-
-// WithPurgeBatch sets how many records one purge transaction deletes at most,
-// so that a large purge never holds the store's write lock for long. The
-// default is DefaultPurgeBatch; it must be between 1 and MaxPurgeBatch.
-func WithPurgeBatch(n int) Option {
-	return func(o *options) { o.batch = n }
-}
-
-// WithJanitor makes the Revoker run Purge every interval in a goroutine of
-// its own, which Close stops. Without it (the default) nothing runs in the
-// background unless the store is Shared; call Purge yourself. An interval
-// must be 0 (off) or at least MinJanitorInterval.
-func WithJanitor(interval time.Duration) Option {
-	return func(o *options) { o.janitor = interval }
-}
-
-// WithSyncInterval bounds how stale the in-memory index may be for
-// revocations committed by other processes to a Shared store (the sqlite
-// backend): every interval, a goroutine reads the revocations committed since
-// the last read. The default is DefaultSyncInterval. Zero turns the follower
-// off; IsRevoked then reads the store for every token the index does not
-// hold, which is exact but touches the store on every call. Stores that are
-// not Shared ignore it: only this process writes to them, and its own
-// revocations reach the index before Revoke returns. A non-zero interval
-// must be at least MinSyncInterval.
-func WithSyncInterval(d time.Duration) Option {
-	return func(o *options) { o.syncInterval = d }
 }
 
 // WithLogger sets the logger for background work (janitor, follower). By
