@@ -180,7 +180,7 @@ func openBolt(_ context.Context, path string, o openOptions) (*store, error) {
 // are missing or at an older schema version, as exitNotFound, naming the
 // prefix.
 func noTables(err error, o openOptions) error {
-	return withCode(exitNotFound, fmt.Errorf("%w\n(is --table-prefix %q the servers' prefix? only import and migrate --to create or migrate tables)", err, o.tablePrefix))
+	return withCode(exitNotFound, fmt.Errorf("%w\n(is --table-prefix %q the servers' prefix? only import and migrate --to create tables)", err, o.tablePrefix))
 }
 
 func openSQLite(_ context.Context, path string, o openOptions) (*store, error) {
