@@ -25,20 +25,18 @@
 //
 // # Tables
 //
-// Per prefix (WithTablePrefix): {prefix}tokens, keyed by (grant_id, id) so
-// that a grant is one range; {prefix}owners, a row per grant and owner, for
-// GrantsOf; {prefix}meta, the schema version and the counter. IDs, client
-// IDs and subjects are VARBINARY, compared byte for byte. Open and New
-// create or migrate them under a server lock (GET_LOCK), so replicas
-// starting at once take turns. Every statement runs on an index.
+// Per prefix: {prefix}tokens, keyed by (grant_id, id), a grant one range;
+// {prefix}owners, for GrantsOf; {prefix}meta, the schema version and the
+// counter. Keys are VARBINARY, compared byte for byte. Open and New create
+// or migrate them under GET_LOCK. Every statement runs on an index.
 //
 // # Caveats
 //
 //   - Writes of all replicas over one prefix run one at a time, shared by
 //     group commit. IsRevoked never touches the database.
 //   - A replica that stops talking while it holds the lock holds up every
-//     writer until the server drops its connection (wait_timeout or TCP
-//     keepalive).
+//     writer until the server drops its connection: after the wait_timeout
+//     Open sets, 30 s (give New a pool whose DSN sets one).
 //   - On MySQL (not MariaDB) the lock wait timeout is set for the session
 //     of each connection a write uses, not for one statement.
 //   - DDL commits on its own: a migration cut short is completed by the

@@ -14,8 +14,7 @@ type Option func(*options)
 
 // Defaults and bounds of the options.
 const (
-	// DefaultTablePrefix begins the Store's table names: revoke_tokens,
-	// revoke_owners and revoke_meta.
+	// DefaultTablePrefix begins the Store's table names (revoke_tokens, ...).
 	DefaultTablePrefix = "revoke_"
 	// DefaultLockTimeout bounds a write transaction's wait for the lock.
 	DefaultLockTimeout = 5 * time.Second
@@ -53,10 +52,9 @@ func buildOptions(opts []Option) (options, error) {
 	return o, fmt.Errorf("mysql: invalid option: %s: %w", bad, revoke.ErrInvalidOption)
 }
 
-// WithTablePrefix sets the prefix of the Store's table names (default
-// DefaultTablePrefix), so that several Stores can share one database: up
-// to MaxTablePrefixLength lowercase ASCII letters, digits and '_' (the
-// same names whatever lower_case_table_names says), or none.
+// WithTablePrefix sets the prefix of the Store's table names, so that
+// Stores can share a database: up to MaxTablePrefixLength lowercase ASCII
+// letters, digits and '_' (the same whatever lower_case_table_names says).
 func WithTablePrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
 
 // WithLockTimeout sets how long a write transaction waits for the write
@@ -66,11 +64,10 @@ func WithTablePrefix(prefix string) Option { return func(o *options) { o.prefix 
 // migration lock.
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
 
-// WithStatementTimeout bounds each statement (default
-// DefaultStatementTimeout), between 1ms and 24h. A statement over it has
-// its connection closed, rolling its transaction back, and fails with an
-// error wrapping revoke.ErrUnavailable. It should exceed the time a
-// Revoker's start takes to load every revocation.
+// WithStatementTimeout bounds each statement, between 1ms and 24h: one
+// over it has its connection closed, rolling its transaction back, and
+// fails with an error wrapping revoke.ErrUnavailable. Keep it above the
+// time a Revoker's start takes to load every revocation.
 func WithStatementTimeout(d time.Duration) Option { return func(o *options) { o.stmtTimeout = d } }
 
 // WithRelaxedDurability accepts a server that acknowledges commits before

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,8 +30,9 @@ type Store struct {
 }
 
 // Open connects to the database of dsn (as github.com/go-sql-driver/mysql
-// reads it, with interpolateParams on), creates or migrates the Store's
-// tables, and returns a Store whose Close closes its pool. Its errors wrap
+// reads it, with interpolateParams on and wait_timeout 30 s), creates or
+// migrates the Store's tables, and returns a Store whose Close closes its
+// pool. Its errors wrap
 // revoke.ErrInvalidOption, revoke.ErrUnavailable, revoke.ErrVersion (tables
 // of a newer release) or ErrDurability.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
@@ -40,7 +42,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	var conn driver.Connector
 	if err == nil {
-		cfg.InterpolateParams = true
+		// wait_timeout: the server frees the lock of a replica gone quiet.
+		params := map[string]string{"wait_timeout": "30"} // the DSN's own win
+		maps.Copy(params, cfg.Params)
+		cfg.InterpolateParams, cfg.Params = true, params
 		conn, err = mysql.NewConnector(cfg)
 	}
 	if err != nil {
@@ -48,7 +53,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	db := sqlx.NewDb(sql.OpenDB(conn), "mysql")
 	db.SetMaxIdleConns(4)
-	db.SetConnMaxIdleTime(time.Minute)
+	db.SetConnMaxIdleTime(20 * time.Second) // below wait_timeout
 	s, err := New(ctx, db, opts...)
 	if err != nil {
 		_ = db.Close()
