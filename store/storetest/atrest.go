@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -62,8 +63,8 @@ func atRestWorkload(t *testing.T, r *revoke.Revoker) (raws, revoked []string) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	for i := range 20 {
-		rt := "RAW-REFRESH-" + token()
-		at := "RAW-ACCESS-" + token()
+		rt := "RAW-REFRESH-" + harness.Token()
+		at := "RAW-ACCESS-" + harness.Token()
 		raws = append(raws, rt, at)
 		if err := r.Issue(ctx, revoke.Token{Value: rt, Kind: revoke.Refresh, ClientID: "client", Subject: "subject", ExpiresAt: exp}); err != nil {
 			t.Fatal(err)

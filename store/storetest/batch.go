@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -85,13 +86,13 @@ func testOneBadWriteFailsAlone(t *testing.T, open func(*testing.T) revoke.Store)
 
 func oneBadWrite(t *testing.T, open func(*testing.T) revoke.Store, badClient string) {
 	w := &refusingStore{Store: open(t)}
-	c := newClock()
+	c := harness.NewClock()
 	r, err := revoke.New(w, revoke.WithClock(c.Now))
 	if err != nil {
 		t.Fatalf("revoke.New: %v", err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
-	e := &env{t: t, ctx: context.Background(), store: w.Store, clock: c, r: r}
+	e := &env{&harness.Env{T: t, Ctx: context.Background(), Store: w.Store, Clock: c, R: r}}
 	for round := 0; round < 8 && !w.mixed.Load(); round++ {
 		badWriteRound(e, w, round, badClient)
 		if t.Failed() {
@@ -117,21 +118,21 @@ type badRound struct {
 // badClient behind a transaction held at w's gate, so that they share the
 // next one, and checks each one's outcome.
 func badWriteRound(e *env, w *refusingStore, round int, badClient string) {
-	t := e.t
+	t := e.T
 	b := badRound{grants: make([]grant, 6), issued: make([]revoke.Token, 6), poison: e.tokenFor(revoke.Access, badClient)}
 	for i := range b.grants {
-		b.grants[i] = e.newGrant("c1", 1)
+		b.grants[i] = e.NewGrant("c1", 1)
 	}
 	b.revokeErrs, b.issueErrs = make([]error, len(b.grants)), make([]error, len(b.issued))
 	w.waiting, w.gate = make(chan struct{}), make(chan struct{})
 	w.armed.Store(true)
 	var wg sync.WaitGroup
 	lead := make(chan error, 1)
-	wg.Go(func() { lead <- e.r.Issue(e.ctx, e.tokenFor(revoke.Access, "c1")) })
+	wg.Go(func() { lead <- e.R.Issue(e.Ctx, e.tokenFor(revoke.Access, "c1")) })
 	<-w.waiting // the leader's transaction waits; what comes now queues behind it
 	for i, g := range b.grants {
 		wg.Go(func() {
-			n, err := e.r.Revoke(e.ctx, g.R[0], "c1")
+			n, err := e.R.Revoke(e.Ctx, g.R[0], "c1")
 			if err == nil && n != 2 {
 				err = fmt.Errorf("revoked %d tokens, want 2", n)
 			}
@@ -140,12 +141,12 @@ func badWriteRound(e *env, w *refusingStore, round int, badClient string) {
 	}
 	for i := range b.issued {
 		b.issued[i] = e.tokenFor(revoke.Access, "c1")
-		wg.Go(func() { b.issueErrs[i] = e.r.Issue(e.ctx, b.issued[i]) })
+		wg.Go(func() { b.issueErrs[i] = e.R.Issue(e.Ctx, b.issued[i]) })
 	}
 	// The bad write queues last, so that the others' writes come
 	// before it in the shared transaction.
 	time.Sleep(150 * time.Millisecond) // let them queue behind the leader (Revoke reads first)
-	wg.Go(func() { b.poisonErr = e.r.Issue(e.ctx, b.poison) })
+	wg.Go(func() { b.poisonErr = e.R.Issue(e.Ctx, b.poison) })
 	time.Sleep(100 * time.Millisecond)
 	close(w.gate)
 	wg.Wait()
@@ -159,7 +160,7 @@ func badWriteRound(e *env, w *refusingStore, round int, badClient string) {
 // but the bad one succeeded and is stored, the bad one failed with the
 // store's refusal or panic and is not.
 func checkBadRound(e *env, b badRound, round int, badClient string) {
-	t := e.t
+	t := e.T
 	for i, err := range b.revokeErrs {
 		if err != nil {
 			t.Errorf("round %d: Revoke %d, sharing a transaction with a refused write: %v", round, i, err)
@@ -176,14 +177,14 @@ func checkBadRound(e *env, b badRound, round int, badClient string) {
 	case badClient == panickingClient && (b.poisonErr == nil || !strings.Contains(b.poisonErr.Error(), panickingMessage)):
 		t.Errorf("round %d: the Issue whose record made the store panic: err = %v, want an error naming the panic", round, b.poisonErr)
 	}
-	if _, found := e.record(b.poison.Value); found {
+	if _, found := e.Record(b.poison.Value); found {
 		t.Errorf("round %d: the refused record was stored", round)
 	}
 	for _, g := range b.grants {
-		e.wantRevoked("grant revoked beside a refused write", g.all()...)
+		e.WantRevoked("grant revoked beside a refused write", g.All()...)
 	}
 	for _, tok := range b.issued {
-		if _, found := e.record(tok.Value); !found {
+		if _, found := e.Record(tok.Value); !found {
 			t.Errorf("round %d: a token issued beside a refused write is not stored", round)
 		}
 	}
@@ -192,5 +193,5 @@ func checkBadRound(e *env, b badRound, round int, badClient string) {
 // tokenFor returns a fresh token of client, without a parent, valid for an
 // hour.
 func (e *env) tokenFor(kind revoke.Kind, client string) revoke.Token {
-	return revoke.Token{Value: token(), Kind: kind, ClientID: client, Subject: "alice", ExpiresAt: e.clock.Now().Add(time.Hour)}
+	return revoke.Token{Value: harness.Token(), Kind: kind, ClientID: client, Subject: "alice", ExpiresAt: e.Clock.Now().Add(time.Hour)}
 }

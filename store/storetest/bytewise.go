@@ -25,9 +25,9 @@ func testByteExactStrings(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
 	grants := make([]grant, len(lookalikes))
 	for i, key := range lookalikes {
-		r0 := e.issueAs(revoke.Refresh, key, key, "", 24*time.Hour)
-		a0 := e.issueAs(revoke.Access, key, "", r0, time.Hour)
-		grants[i] = grant{client: key, R: []string{r0}, A: []string{a0}}
+		r0 := e.IssueAs(revoke.Refresh, key, key, "", 24*time.Hour)
+		a0 := e.IssueAs(revoke.Access, key, "", r0, time.Hour)
+		grants[i] = grant{Client: key, R: []string{r0}, A: []string{a0}}
 	}
 	checkStringsRoundTrip(e, grants)
 	checkGrantsBytewise(e, grants)
@@ -36,12 +36,12 @@ func testByteExactStrings(t *testing.T, open func(*testing.T) revoke.Store) {
 
 // checkStringsRoundTrip: Get reads each lookalike back as it was Put.
 func checkStringsRoundTrip(e *env, grants []grant) {
-	e.t.Helper()
+	e.T.Helper()
 	for i, g := range grants {
-		for _, tok := range g.all() {
-			rec, found := e.record(tok)
+		for _, tok := range g.All() {
+			rec, found := e.Record(tok)
 			if !found || rec.ClientID != lookalikes[i] || rec.Subject != lookalikes[i] {
-				e.t.Fatalf("Tx.Get: a record Put with ClientID and Subject %q read back as %q and %q (found %v); "+
+				e.T.Fatalf("Tx.Get: a record Put with ClientID and Subject %q read back as %q and %q (found %v); "+
 					"the contract says every field reads back as it was Put, byte for byte", lookalikes[i], rec.ClientID, rec.Subject, found)
 			}
 		}
@@ -51,20 +51,20 @@ func checkStringsRoundTrip(e *env, grants []grant) {
 // checkGrantsBytewise: Grants lists each lookalike's grant alone, as a
 // subject and as a client.
 func checkGrantsBytewise(e *env, grants []grant) {
-	e.t.Helper()
+	e.T.Helper()
 	for i, key := range lookalikes {
 		for _, by := range []revoke.Owner{revoke.BySubject, revoke.ByClient} {
 			got := grantsOf(e, by, key)
 			if want := revoke.TokenID(grants[i].R[0]); len(got) != 1 || got[0] != want {
-				e.t.Errorf("Tx.GrantsOf(%v, %q) listed the grants of %q, want only the grant of %q: keys match byte for byte, "+
+				e.T.Errorf("Tx.GrantsOf(%v, %q) listed the grants of %q, want only the grant of %q: keys match byte for byte, "+
 					"so ClientID and Subject must not use a collation that ignores case, accents, trailing spaces or Unicode "+
 					"normalization (a _ci or PAD SPACE one): use VARBINARY or a binary NO PAD collation (MariaDB's "+
 					"utf8mb4_nopad_bin; utf8mb4_bin pads trailing spaces)",
 					by, key, ownersOf(got, grants), key)
 			}
 		}
-		if e.t.Failed() {
-			e.t.FailNow()
+		if e.T.Failed() {
+			e.T.FailNow()
 		}
 	}
 }
@@ -72,20 +72,20 @@ func checkGrantsBytewise(e *env, grants []grant) {
 // checkRevokeOwnerBytewise revokes each lookalike's grant in turn, as a
 // subject or as a client: it alone is revoked, and the others stay live.
 func checkRevokeOwnerBytewise(e *env, grants []grant) {
-	e.t.Helper()
+	e.T.Helper()
 	for i, key := range lookalikes {
-		how, revokeOwner := "RevokeSubject", e.r.RevokeSubject
+		how, revokeOwner := "RevokeSubject", e.R.RevokeSubject
 		if i%2 == 1 {
-			how, revokeOwner = "RevokeClient", e.r.RevokeClient
+			how, revokeOwner = "RevokeClient", e.R.RevokeClient
 		}
-		if n, err := revokeOwner(e.ctx, key); err != nil || n != 2 {
-			e.t.Fatalf("%s(%q) = (%d, %v), want (2, nil): the grant of %q alone", how, key, n, err, key)
+		if n, err := revokeOwner(e.Ctx, key); err != nil || n != 2 {
+			e.T.Fatalf("%s(%q) = (%d, %v), want (2, nil): the grant of %q alone", how, key, n, err, key)
 		}
-		e.wantRevoked(how+"("+key+")", grants[i].all()...)
+		e.WantRevoked(how+"("+key+")", grants[i].All()...)
 		for j := i + 1; j < len(grants); j++ {
-			for _, tok := range grants[j].all() {
-				if rec, _ := e.record(tok); rec.Revoked() {
-					e.t.Fatalf("%s(%q) revoked a token of %q: Tx.Grants must match keys byte for byte", how, key, lookalikes[j])
+			for _, tok := range grants[j].All() {
+				if rec, _ := e.Record(tok); rec.Revoked() {
+					e.T.Fatalf("%s(%q) revoked a token of %q: Tx.Grants must match keys byte for byte", how, key, lookalikes[j])
 				}
 			}
 		}
@@ -94,15 +94,15 @@ func checkRevokeOwnerBytewise(e *env, grants []grant) {
 
 // grantsOf lists the grants of an owner, up to 100.
 func grantsOf(e *env, by revoke.Owner, key string) []revoke.ID {
-	e.t.Helper()
+	e.T.Helper()
 	var got []revoke.ID
-	err := e.store.View(e.ctx, func(tx revoke.Tx) error {
+	err := e.Store.View(e.Ctx, func(tx revoke.Tx) error {
 		var err error
-		got, err = tx.GrantsOf(e.ctx, by, key, revoke.ID{}, 100)
+		got, err = tx.GrantsOf(e.Ctx, by, key, revoke.ID{}, 100)
 		return err
 	})
 	if err != nil {
-		e.t.Fatalf("Tx.GrantsOf(%v, %q): %v", by, key, err)
+		e.T.Fatalf("Tx.GrantsOf(%v, %q): %v", by, key, err)
 	}
 	return got
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -173,13 +174,13 @@ func issueCrashPlan(t *testing.T, open Opener, path string) crashPlan {
 	var wg sync.WaitGroup
 	for i := range plan.Grants {
 		wg.Go(func() {
-			g := crashGrant{Client: fmt.Sprintf("client-%d", i%4), Refresh: token()}
+			g := crashGrant{Client: fmt.Sprintf("client-%d", i%4), Refresh: harness.Token()}
 			if err := r.Issue(context.Background(), revoke.Token{Value: g.Refresh, Kind: revoke.Refresh, ClientID: g.Client, ExpiresAt: exp}); err != nil {
 				t.Errorf("Issue: %v", err)
 				return
 			}
 			for range 2 {
-				at := token()
+				at := harness.Token()
 				if err := r.Issue(context.Background(), revoke.Token{Value: at, Kind: revoke.Access, ClientID: g.Client, Parent: g.Refresh, ExpiresAt: exp}); err != nil {
 					t.Errorf("Issue: %v", err)
 					return

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -19,16 +20,16 @@ import (
 // sequence that loses it.
 func testNextSeqNeverWraps(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	ctx := e.ctx
+	ctx := e.Ctx
 	top := revoke.TokenID("top")
 	rec := revoke.Record{
 		ID: top, Check: revoke.Checksum("top"), Kind: revoke.Access, ClientID: "c1",
-		Grant: top, ExpiresAt: e.clock.Now().Add(time.Hour).UTC(), Seq: math.MaxInt64,
+		Grant: top, ExpiresAt: e.Clock.Now().Add(time.Hour).UTC(), Seq: math.MaxInt64,
 	}
-	if err := e.store.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
+	if err := e.Store.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
 		t.Fatalf("Put of a record at Seq MaxInt64: %v", err)
 	}
-	err := e.store.Update(ctx, func(tx revoke.Tx) error {
+	err := e.Store.Update(ctx, func(tx revoke.Tx) error {
 		n, err := tx.NextSeq(ctx)
 		if err == nil {
 			return fmt.Errorf("NextSeq = %d after a stored Seq of MaxInt64, want an error", n)
@@ -38,8 +39,8 @@ func testNextSeqNeverWraps(t *testing.T, open func(*testing.T) revoke.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := e.issue(revoke.Access, "c1", "", time.Hour)
-	if n, err := e.r.Revoke(ctx, a, "c1"); err == nil {
+	a := e.Issue(revoke.Access, "c1", "", time.Hour)
+	if n, err := e.R.Revoke(ctx, a, "c1"); err == nil {
 		t.Errorf("Revoke with the sequence exhausted = (%d, nil), want an error", n)
 	}
 }
@@ -50,7 +51,7 @@ func testNextSeqNeverWraps(t *testing.T, open func(*testing.T) revoke.Store) {
 // never fails the good callers whose writes share its transaction.
 func testBadInputAmongGoodWrites(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	ctx := e.ctx
+	ctx := e.Ctx
 	bads := []revoke.Token{
 		{Kind: revoke.Refresh, ClientID: "c1", Subject: "nul\x00byte"},
 		{Kind: revoke.Refresh, ClientID: "latin1-\xe9", Subject: "alice"},
@@ -60,13 +61,13 @@ func testBadInputAmongGoodWrites(t *testing.T, open func(*testing.T) revoke.Stor
 		errs := make([]error, 32)
 		for i := range errs {
 			wg.Go(func() {
-				tok := revoke.Token{Value: token(), Kind: revoke.Refresh, ClientID: "c1", Subject: "alice"}
+				tok := revoke.Token{Value: harness.Token(), Kind: revoke.Refresh, ClientID: "c1", Subject: "alice"}
 				if i == 0 {
 					tok = bads[round%len(bads)]
-					tok.Value = token()
+					tok.Value = harness.Token()
 				}
-				tok.ExpiresAt = e.clock.Now().Add(time.Hour)
-				errs[i] = e.r.Issue(ctx, tok)
+				tok.ExpiresAt = e.Clock.Now().Add(time.Hour)
+				errs[i] = e.R.Issue(ctx, tok)
 			})
 		}
 		wg.Wait()
@@ -82,13 +83,13 @@ func testBadInputAmongGoodWrites(t *testing.T, open func(*testing.T) revoke.Stor
 	}
 	for _, bad := range []string{"\xe9", "a\x00b"} {
 		var fe *revoke.FieldError
-		if _, err := e.r.RevokeSubject(ctx, bad); !errors.As(err, &fe) {
+		if _, err := e.R.RevokeSubject(ctx, bad); !errors.As(err, &fe) {
 			t.Errorf("RevokeSubject(%q): err = %v, want a *FieldError", bad, err)
 		}
-		if _, err := e.r.RevokeClient(ctx, bad); !errors.As(err, &fe) {
+		if _, err := e.R.RevokeClient(ctx, bad); !errors.As(err, &fe) {
 			t.Errorf("RevokeClient(%q): err = %v, want a *FieldError", bad, err)
 		}
-		if _, err := e.r.Revoke(ctx, "some-token", bad); !errors.As(err, &fe) {
+		if _, err := e.R.Revoke(ctx, "some-token", bad); !errors.As(err, &fe) {
 			t.Errorf("Revoke(token, %q): err = %v, want a *FieldError", bad, err)
 		}
 	}

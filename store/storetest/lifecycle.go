@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -22,38 +23,6 @@ var lifecycleTests = []struct {
 	{"RotateRevokeRace", testRotateRevokeRace},
 	{"RevokeSubject", testRevokeSubject},
 	{"OwnerBatchesRacingIssuer", testOwnerBatchesRacingIssuer},
-}
-
-// issueAs issues a token with a subject and fails the test on error.
-func (e *env) issueAs(kind revoke.Kind, client, subject, parent string, ttl time.Duration) string {
-	e.t.Helper()
-	v := token()
-	err := e.r.Issue(e.ctx, revoke.Token{
-		Value: v, Kind: kind, ClientID: client, Subject: subject,
-		Parent: parent, ExpiresAt: e.clock.Now().Add(ttl),
-	})
-	if err != nil {
-		e.t.Fatalf("Issue(%v, client %q, subject %q): %v", kind, client, subject, err)
-	}
-	return v
-}
-
-// tryRotate rotates old to a fresh refresh token of client and returns it
-// with Rotate's error.
-func (e *env) tryRotate(old, client string) (string, error) {
-	e.t.Helper()
-	v := token()
-	return v, e.r.Rotate(e.ctx, old, revoke.Token{Value: v, Kind: revoke.Refresh, ClientID: client, ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
-}
-
-// rotate rotates old and fails the test on error.
-func (e *env) rotate(old, client string) string {
-	e.t.Helper()
-	v, err := e.tryRotate(old, client)
-	if err != nil {
-		e.t.Fatalf("Rotate: %v", err)
-	}
-	return v
 }
 
 // testRotationStateRoundTrip: every field of a record, rotation state
@@ -113,8 +82,8 @@ func testConcurrentRotations(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
 	const rounds, racers = 20, 8
 	for round := range rounds {
-		r0 := e.issue(revoke.Refresh, "c1", "", 24*time.Hour)
-		a0 := e.issue(revoke.Access, "c1", r0, time.Hour)
+		r0 := e.Issue(revoke.Refresh, "c1", "", 24*time.Hour)
+		a0 := e.Issue(revoke.Access, "c1", r0, time.Hour)
 		var (
 			wg      sync.WaitGroup
 			mu      sync.Mutex
@@ -124,7 +93,7 @@ func testConcurrentRotations(t *testing.T, open func(*testing.T) revoke.Store) {
 		for range racers {
 			wg.Go(func() {
 				<-start
-				next, err := e.tryRotate(r0, "c1")
+				next, err := e.TryRotate(r0, "c1")
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -141,7 +110,7 @@ func testConcurrentRotations(t *testing.T, open func(*testing.T) revoke.Store) {
 		if len(winners) != 1 {
 			t.Fatalf("round %d: %d concurrent Rotates of one token returned nil, want exactly 1", round, len(winners))
 		}
-		e.wantRevoked(fmt.Sprintf("round %d: grant, winner included", round), r0, a0, winners[0])
+		e.WantRevoked(fmt.Sprintf("round %d: grant, winner included", round), r0, a0, winners[0])
 	}
 }
 
@@ -149,7 +118,7 @@ func testRotateRevokeRace(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
 	const rounds = 50
 	for round := range rounds {
-		r0 := e.issue(revoke.Refresh, "c1", "", 24*time.Hour)
+		r0 := e.Issue(revoke.Refresh, "c1", "", 24*time.Hour)
 		var (
 			wg    sync.WaitGroup
 			mu    sync.Mutex
@@ -160,7 +129,7 @@ func testRotateRevokeRace(t *testing.T, open func(*testing.T) revoke.Store) {
 			<-start
 			cur := r0
 			for range 5 {
-				next, err := e.tryRotate(cur, "c1")
+				next, err := e.TryRotate(cur, "c1")
 				if err != nil {
 					if !errors.Is(err, revoke.ErrRevoked) {
 						t.Errorf("round %d: Rotate: %v", round, err)
@@ -175,7 +144,7 @@ func testRotateRevokeRace(t *testing.T, open func(*testing.T) revoke.Store) {
 		})
 		wg.Go(func() {
 			<-start
-			if _, err := e.r.Revoke(e.ctx, r0, "c1"); err != nil {
+			if _, err := e.R.Revoke(e.Ctx, r0, "c1"); err != nil {
 				t.Errorf("round %d: Revoke: %v", round, err)
 			}
 		})
@@ -184,62 +153,41 @@ func testRotateRevokeRace(t *testing.T, open func(*testing.T) revoke.Store) {
 		// The Revoke revoked the grant: whatever the Rotates made is
 		// revoked, or was never committed.
 		for i, tok := range made {
-			if rec, found := e.record(tok); found && !rec.Revoked() {
+			if rec, found := e.Record(tok); found && !rec.Revoked() {
 				t.Errorf("round %d: token %d of the grant is live after Revoke", round, i)
 			}
 		}
-		e.wantRevoked(fmt.Sprintf("round %d: grant", round), made...)
-	}
-}
-
-// owned is the tokens of one subject's grants.
-type owned struct {
-	tokens []string
-	grants int
-}
-
-// logins issues n grants for subject at client, each rotated twice with an
-// access token per refresh token.
-func (e *env) logins(o *owned, client, subject string, n int) {
-	e.t.Helper()
-	for range n {
-		r0 := e.issueAs(revoke.Refresh, client, subject, "", 24*time.Hour)
-		r1 := e.rotate(r0, client)
-		a1 := e.issueAs(revoke.Access, client, "", r1, time.Hour)
-		r2 := e.rotate(r1, client)
-		a2 := e.issueAs(revoke.Access, client, "", r2, time.Hour)
-		o.tokens = append(o.tokens, r0, r1, a1, r2, a2)
-		o.grants++
+		e.WantRevoked(fmt.Sprintf("round %d: grant", round), made...)
 	}
 }
 
 func testRevokeSubject(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	var alice, bob owned
-	e.logins(&alice, "c1", "alice", 2)
-	e.logins(&alice, "c2", "alice", 2)
-	e.logins(&bob, "c1", "bob", 2)
-	e.logins(&bob, "c2", "bob", 1)
-	lone := e.issueAs(revoke.Access, "c3", "alice", "", time.Hour) // a grant of its own
-	alice.tokens = append(alice.tokens, lone)
-	e.revoke(alice.tokens[2], "c1", 1) // one already revoked
-	n, err := e.r.RevokeSubject(e.ctx, "alice")
-	if err != nil || n != len(alice.tokens)-1 {
-		t.Errorf("RevokeSubject(alice) = (%d, %v), want (%d, nil)", n, err, len(alice.tokens)-1)
+	var alice, bob harness.Owned
+	e.Logins(&alice, "c1", "alice", 2)
+	e.Logins(&alice, "c2", "alice", 2)
+	e.Logins(&bob, "c1", "bob", 2)
+	e.Logins(&bob, "c2", "bob", 1)
+	lone := e.IssueAs(revoke.Access, "c3", "alice", "", time.Hour) // a grant of its own
+	alice.Tokens = append(alice.Tokens, lone)
+	e.Revoke(alice.Tokens[2], "c1", 1) // one already revoked
+	n, err := e.R.RevokeSubject(e.Ctx, "alice")
+	if err != nil || n != len(alice.Tokens)-1 {
+		t.Errorf("RevokeSubject(alice) = (%d, %v), want (%d, nil)", n, err, len(alice.Tokens)-1)
 	}
-	e.wantRevoked("alice's tokens across clients", alice.tokens...)
-	e.wantLive("bob's tokens", bob.tokens...)
-	if n, err := e.r.RevokeSubject(e.ctx, "alice"); err != nil || n != 0 {
+	e.WantRevoked("alice's tokens across clients", alice.Tokens...)
+	e.WantLive("bob's tokens", bob.Tokens...)
+	if n, err := e.R.RevokeSubject(e.Ctx, "alice"); err != nil || n != 0 {
 		t.Errorf("RevokeSubject(alice) again = (%d, %v), want (0, nil)", n, err)
 	}
-	if n, err := e.r.RevokeSubject(e.ctx, "nobody"); err != nil || n != 0 {
+	if n, err := e.R.RevokeSubject(e.Ctx, "nobody"); err != nil || n != 0 {
 		t.Errorf("RevokeSubject(nobody) = (%d, %v), want (0, nil)", n, err)
 	}
 	// Alice logs in again: the new grant is live.
-	again := e.issueAs(revoke.Refresh, "c1", "alice", "", time.Hour)
-	e.wantLive("alice's new login", again)
+	again := e.IssueAs(revoke.Refresh, "c1", "alice", "", time.Hour)
+	e.WantLive("alice's new login", again)
 	var fe *revoke.FieldError
-	if _, err := e.r.RevokeSubject(e.ctx, ""); !errors.As(err, &fe) {
+	if _, err := e.R.RevokeSubject(e.Ctx, ""); !errors.As(err, &fe) {
 		t.Errorf("RevokeSubject(\"\"): err = %v, want a *FieldError", err)
 	}
 }
@@ -252,12 +200,12 @@ func testRevokeSubject(t *testing.T, open func(*testing.T) revoke.Store) {
 func testOwnerBatchesRacingIssuer(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open, revoke.WithOwnerBatch(1))
 	const grants, issuers = 12, 4
-	var alice owned
-	e.logins(&alice, "c1", "alice", grants/2)
-	e.logins(&alice, "c2", "alice", grants/2)
+	var alice harness.Owned
+	e.Logins(&alice, "c1", "alice", grants/2)
+	e.Logins(&alice, "c2", "alice", grants/2)
 	var heads []string // the newest refresh token of each grant
-	for i := 3; i < len(alice.tokens); i += 5 {
-		heads = append(heads, alice.tokens[i])
+	for i := 3; i < len(alice.Tokens); i += 5 {
+		heads = append(heads, alice.Tokens[i])
 	}
 	var (
 		wg      sync.WaitGroup
@@ -288,12 +236,12 @@ func testOwnerBatchesRacingIssuer(t *testing.T, open func(*testing.T) revoke.Sto
 				if g >= grants/2 {
 					client = "c2"
 				}
-				v := token()
+				v := harness.Token()
 				var err error
 				if i%2 == 0 {
-					err = e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: client, Parent: head, ExpiresAt: e.clock.Now().Add(time.Hour)})
+					err = e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: client, Parent: head, ExpiresAt: e.Clock.Now().Add(time.Hour)})
 				} else {
-					err = e.r.Rotate(e.ctx, head, revoke.Token{Value: v, Kind: revoke.Refresh, ClientID: client, ExpiresAt: e.clock.Now().Add(time.Hour)})
+					err = e.R.Rotate(e.Ctx, head, revoke.Token{Value: v, Kind: revoke.Refresh, ClientID: client, ExpiresAt: e.Clock.Now().Add(time.Hour)})
 				}
 				switch {
 				case err == nil:
@@ -312,19 +260,19 @@ func testOwnerBatchesRacingIssuer(t *testing.T, open func(*testing.T) revoke.Sto
 		})
 	}
 	close(start)
-	n, err := e.r.RevokeSubject(e.ctx, "alice")
+	n, err := e.R.RevokeSubject(e.Ctx, "alice")
 	if err != nil {
 		t.Fatalf("RevokeSubject: %v", err)
 	}
-	if n < len(alice.tokens) {
-		t.Errorf("RevokeSubject revoked %d tokens, fewer than the %d issued before it", n, len(alice.tokens))
+	if n < len(alice.Tokens) {
+		t.Errorf("RevokeSubject revoked %d tokens, fewer than the %d issued before it", n, len(alice.Tokens))
 	}
 	close(stopped)
 	wg.Wait()
-	e.wantRevoked("tokens issued before RevokeSubject", alice.tokens...)
-	e.wantRevoked("tokens issued under alice's grants during RevokeSubject", raced...)
+	e.WantRevoked("tokens issued before RevokeSubject", alice.Tokens...)
+	e.WantRevoked("tokens issued under alice's grants during RevokeSubject", raced...)
 	for i, tok := range raced {
-		if rec, found := e.record(tok); !found || !rec.Revoked() {
+		if rec, found := e.Record(tok); !found || !rec.Revoked() {
 			t.Errorf("raced token %d: stored record not revoked", i)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -16,10 +17,10 @@ import (
 // new Revoker, the same revoked set.
 func testScanAllCopy(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	ctx := e.ctx
+	ctx := e.Ctx
 	revoked, live, want := scanFixture(e)
 	var all []revoke.Record
-	if err := revoke.ScanAll(ctx, e.store, 5, func(rec revoke.Record) error {
+	if err := revoke.ScanAll(ctx, e.Store, 5, func(rec revoke.Record) error {
 		all = append(all, rec)
 		return nil
 	}); err != nil {
@@ -32,7 +33,7 @@ func testScanAllCopy(t *testing.T, open func(*testing.T) revoke.Store) {
 	// Copy into a fresh store, Seqs kept, as an import does.
 	dst := open(t)
 	copied := 0
-	if err := revoke.ScanAll(ctx, e.store, 4, func(rec revoke.Record) error {
+	if err := revoke.ScanAll(ctx, e.Store, 4, func(rec revoke.Record) error {
 		copied++
 		return dst.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) })
 	}); err != nil {
@@ -52,25 +53,25 @@ func testScanAllCopy(t *testing.T, open func(*testing.T) revoke.Store) {
 // the revoked and the live tokens and the records of them all, in ascending
 // ID order.
 func scanFixture(e *env) (revoked, live []string, want []revoke.Record) {
-	e.t.Helper()
+	e.T.Helper()
 	// Rotated grants put records under other grants' keys (bolt, sqlite).
 	for i := range 6 {
-		g := e.newGrant("c1", 3)
+		g := e.NewGrant("c1", 3)
 		if i%2 == 0 {
-			e.revoke(g.R[1], "c1", len(g.all()))
-			revoked = append(revoked, g.all()...)
+			e.Revoke(g.R[1], "c1", len(g.All()))
+			revoked = append(revoked, g.All()...)
 		} else {
-			live = append(live, g.all()...)
+			live = append(live, g.All()...)
 		}
 	}
-	single := e.issue(revoke.Access, "c2", "", time.Hour)
-	e.revoke(single, "c2", 1)
+	single := e.Issue(revoke.Access, "c2", "", time.Hour)
+	e.Revoke(single, "c2", 1)
 	revoked = append(revoked, single)
-	live = append(live, e.issue(revoke.Access, "c2", "", time.Hour))
+	live = append(live, e.Issue(revoke.Access, "c2", "", time.Hour))
 	for _, tok := range append(append([]string(nil), revoked...), live...) {
-		rec, found := e.record(tok)
+		rec, found := e.Record(tok)
 		if !found {
-			e.t.Fatalf("record of an issued token not found")
+			e.T.Fatalf("record of an issued token not found")
 		}
 		want = append(want, rec)
 	}
@@ -95,21 +96,21 @@ func checkCopy(t *testing.T, dst revoke.Store, high uint64, revoked, live []stri
 	if next <= high {
 		t.Errorf("after an import of Seqs up to %d, NextSeq = %d: it must be above every stored Seq", high, next)
 	}
-	c2 := newClock()
+	c2 := harness.NewClock()
 	r2, err := revoke.New(dst, revoke.WithClock(c2.Now))
 	if err != nil {
 		t.Fatalf("revoke.New over the copy: %v", err)
 	}
 	defer r2.Close()
-	e2 := &env{t: t, ctx: ctx, store: dst, clock: c2, r: r2}
-	e2.wantRevoked("copy: a revoked token", revoked...)
-	e2.wantLive("copy: a live token", live...)
+	e2 := &env{&harness.Env{T: t, Ctx: ctx, Store: dst, Clock: c2, R: r2}}
+	e2.WantRevoked("copy: a revoked token", revoked...)
+	e2.WantLive("copy: a live token", live...)
 	// A revocation in the copy gets a Seq above the imported ones.
 	last := live[len(live)-1]
 	if _, err := r2.Revoke(ctx, last, "c2"); err != nil {
 		t.Fatalf("Revoke in the copy: %v", err)
 	}
-	if rec, _ := e2.record(last); rec.Seq <= high {
+	if rec, _ := e2.Record(last); rec.Seq <= high {
 		t.Errorf("a revocation after the import has Seq %d, not above the imported %d", rec.Seq, high)
 	}
 }

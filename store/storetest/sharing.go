@@ -42,7 +42,7 @@ func WithReopen(reopen func(t *testing.T, s revoke.Store) (revoke.Store, error))
 // refused, since its index would never learn the first one's revocations.
 func testOneRevokerPerStore(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	r2, err := revoke.New(e.store, revoke.WithClock(e.clock.Now))
+	r2, err := revoke.New(e.Store, revoke.WithClock(e.Clock.Now))
 	if !errors.Is(err, revoke.ErrStoreInUse) {
 		if r2 != nil {
 			_ = r2.Close()
@@ -50,9 +50,9 @@ func testOneRevokerPerStore(t *testing.T, open func(*testing.T) revoke.Store) {
 		t.Fatalf("second revoke.New over the same Store: err = %v, want ErrStoreInUse", err)
 	}
 	// The refusal changed nothing: the first Revoker works on.
-	at := e.issue(revoke.Access, "c1", "", time.Hour)
-	e.revoke(at, "c1", 1)
-	e.wantRevoked("access", at)
+	at := e.Issue(revoke.Access, "c1", "", time.Hour)
+	e.Revoke(at, "c1", 1)
+	e.WantRevoked("access", at)
 }
 
 // testSecondStore runs the checks of a second Store over the same data, or,
@@ -97,32 +97,33 @@ func isShared(s revoke.Store) bool {
 func testConverge(t *testing.T, open func(*testing.T) revoke.Store, reopen func(*testing.T, revoke.Store) (revoke.Store, error)) {
 	const interval = 10 * time.Millisecond
 	e := setup(t, open, revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
-	g1 := e.newGrant("c1", 2)
-	s2, err := reopen(t, e.store)
+	g1 := e.NewGrant("c1", 2)
+	s2, err := reopen(t, e.Store)
 	if err != nil {
 		t.Logf("the backend refuses a second Store over the same data: %v", err)
-		e.revoke(g1.R[0], "c1", 4)
-		e.wantRevoked("grant", g1.all()...)
+		e.Revoke(g1.R[0], "c1", 4)
+		e.WantRevoked("grant", g1.All()...)
 		return
 	}
 	requireShared(t, e, s2)
-	r2, err := revoke.New(s2, revoke.WithClock(e.clock.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
+	r2, err := revoke.New(s2, revoke.WithClock(e.Clock.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
 	if err != nil {
 		_ = s2.Close()
 		t.Fatalf("revoke.New over the second Store: %v", err)
 	}
 	t.Cleanup(func() { _ = r2.Close() })
-	e2 := *e
-	e2.store, e2.r = s2, r2
-	g2 := e2.newGrant("c1", 2)
-	at := e.issue(revoke.Access, "c1", "", time.Hour)
+	inner := *e.Env // the same test and clock, the second Store and Revoker
+	inner.Store, inner.R = s2, r2
+	e2 := env{&inner}
+	g2 := e2.NewGrant("c1", 2)
+	at := e.Issue(revoke.Access, "c1", "", time.Hour)
 
 	// Each Revoker's revocations reach the other.
-	e.revoke(at, "c1", 1)
-	e.revoke(g1.R[1], "c1", 4)
-	e2.revoke(g2.R[0], "c1", 4)
-	eventually(t, "revocations through the first Store, seen by the second", r2, append(g1.all(), at)...)
-	eventually(t, "revocations through the second Store, seen by the first", e.r, g2.all()...)
+	e.Revoke(at, "c1", 1)
+	e.Revoke(g1.R[1], "c1", 4)
+	e2.Revoke(g2.R[0], "c1", 4)
+	eventually(t, "revocations through the first Store, seen by the second", r2, append(g1.All(), at)...)
+	eventually(t, "revocations through the second Store, seen by the first", e.R, g2.All()...)
 }
 
 // requireShared fails the test, closing s2, unless s2, a second Store over
@@ -135,11 +136,11 @@ func requireShared(t *testing.T, e *env, s2 revoke.Store) {
 		return
 	}
 	defer s2.Close()
-	probe := e.issue(revoke.Access, "c1", "", time.Hour)
+	probe := e.Issue(revoke.Access, "c1", "", time.Hour)
 	var found bool
-	err := s2.View(e.ctx, func(tx revoke.Tx) error {
+	err := s2.View(e.Ctx, func(tx revoke.Tx) error {
 		var err error
-		_, found, err = getOne(e.ctx, tx, revoke.TokenID(probe))
+		_, found, err = getOne(e.Ctx, tx, revoke.TokenID(probe))
 		return err
 	})
 	switch {

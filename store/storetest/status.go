@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -234,7 +235,7 @@ func testStatusesFollowRevocations(t *testing.T, open func(*testing.T) revoke.St
 	// the entries of the tokens it revokes.
 	step := func(what string, want []revoke.StatusRef, revoke func()) {
 		t.Helper()
-		_, head := e.r.ChangeRange()
+		_, head := e.R.ChangeRange()
 		revoke()
 		wantChanges(t, e, what, head, want)
 		for _, s := range want {
@@ -247,7 +248,7 @@ func testStatusesFollowRevocations(t *testing.T, open func(*testing.T) revoke.St
 	// A grant, rotated, revoked by a Revoke of its newest refresh token.
 	list++
 	g := e.statusGrant("c1", "alice", list)
-	step("Revoke (cascade)", g.refs, func() { e.revoke(g.toks[2], "c1", len(g.toks)) })
+	step("Revoke (cascade)", g.refs, func() { e.Revoke(g.toks[2], "c1", len(g.toks)) })
 
 	// A subject's two grants, one of them with a token without an entry.
 	list++
@@ -256,30 +257,30 @@ func testStatusesFollowRevocations(t *testing.T, open func(*testing.T) revoke.St
 	list++
 	b2 := e.statusGrant("c1", "bob", list)
 	step("RevokeSubject", concat(b1.refs, []revoke.StatusRef{{}}, b2.refs), func() {
-		if n, err := e.r.RevokeSubject(e.ctx, "bob"); err != nil || n != len(b1.toks)+1+len(b2.toks) {
+		if n, err := e.R.RevokeSubject(e.Ctx, "bob"); err != nil || n != len(b1.toks)+1+len(b2.toks) {
 			t.Fatalf("RevokeSubject = %d, %v", n, err)
 		}
 	})
-	e.wantRevoked("bob's token without an entry", plain)
+	e.WantRevoked("bob's token without an entry", plain)
 
 	// A client's grant, with entries at the ends of their ranges.
 	top := revoke.StatusRef{List: math.MaxUint64, Index: math.MaxUint32}
 	cr := e.issueStatus(revoke.Refresh, "c3", "carol", "", top)
 	ca := e.issueStatus(revoke.Access, "c3", "carol", cr, revoke.StatusRef{List: math.MaxUint64})
 	step("RevokeClient", []revoke.StatusRef{top, {List: math.MaxUint64}}, func() {
-		if n, err := e.r.RevokeClient(e.ctx, "c3"); err != nil || n != 2 {
+		if n, err := e.R.RevokeClient(e.Ctx, "c3"); err != nil || n != 2 {
 			t.Fatalf("RevokeClient = %d, %v", n, err)
 		}
 	})
-	e.wantRevoked("client's grant", cr, ca)
+	e.WantRevoked("client's grant", cr, ca)
 
 	// A grant revoked by the reuse of its spent first refresh token.
 	list++
 	r := e.statusGrant("c1", "dave", list)
 	step("reuse", r.refs, func() {
-		next := revoke.Token{Value: token(), Kind: revoke.Refresh, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour),
+		next := revoke.Token{Value: harness.Token(), Kind: revoke.Refresh, ClientID: "c1", ExpiresAt: e.Clock.Now().Add(time.Hour),
 			Status: revoke.StatusRef{List: list, Index: 99}}
-		if err := e.r.Rotate(e.ctx, r.toks[0], next); !errors.Is(err, revoke.ErrReused) {
+		if err := e.R.Rotate(e.Ctx, r.toks[0], next); !errors.Is(err, revoke.ErrReused) {
 			t.Fatalf("Rotate of a spent token: %v, want ErrReused", err)
 		}
 	})
@@ -287,7 +288,7 @@ func testStatusesFollowRevocations(t *testing.T, open func(*testing.T) revoke.St
 	// Live tokens with entries stay out of Statuses.
 	list++
 	live := e.statusGrant("c1", "erin", list)
-	e.wantLive("erin's grant", live.toks...)
+	e.WantLive("erin's grant", live.toks...)
 	wantStatuses(t, e, all)
 }
 
@@ -302,19 +303,19 @@ type statusGrant struct {
 // refresh token rotated from it and an access token minted from that, each
 // with its entry in list.
 func (e *env) statusGrant(client, subject string, list uint64) statusGrant {
-	e.t.Helper()
+	e.T.Helper()
 	ref := func(i uint32) revoke.StatusRef { return revoke.StatusRef{List: list, Index: i} }
 	r0 := e.issueStatus(revoke.Refresh, client, subject, "", ref(0))
 	a0 := e.issueStatus(revoke.Access, client, subject, r0, ref(1))
-	r1 := token()
-	next := revoke.Token{Value: r1, Kind: revoke.Refresh, ClientID: client, ExpiresAt: e.clock.Now().Add(24 * time.Hour), Status: ref(2)}
-	if err := e.r.Rotate(e.ctx, r0, next); err != nil {
-		e.t.Fatalf("Rotate: %v", err)
+	r1 := harness.Token()
+	next := revoke.Token{Value: r1, Kind: revoke.Refresh, ClientID: client, ExpiresAt: e.Clock.Now().Add(24 * time.Hour), Status: ref(2)}
+	if err := e.R.Rotate(e.Ctx, r0, next); err != nil {
+		e.T.Fatalf("Rotate: %v", err)
 	}
 	a1 := e.issueStatus(revoke.Access, client, subject, r1, ref(3))
 	for i, tok := range []string{r0, a0, r1, a1} {
-		if rec, found := e.record(tok); !found || rec.Status != ref(uint32(i)) {
-			e.t.Fatalf("stored record of token %d: Status %+v (found %v), want %+v", i, rec.Status, found, ref(uint32(i)))
+		if rec, found := e.Record(tok); !found || rec.Status != ref(uint32(i)) {
+			e.T.Fatalf("stored record of token %d: Status %+v (found %v), want %+v", i, rec.Status, found, ref(uint32(i)))
 		}
 	}
 	return statusGrant{toks: []string{r0, a0, r1, a1}, refs: []revoke.StatusRef{ref(0), ref(1), ref(2), ref(3)}}
@@ -322,12 +323,12 @@ func (e *env) statusGrant(client, subject string, list uint64) statusGrant {
 
 // issueStatus issues a token with a Status List entry and returns it.
 func (e *env) issueStatus(kind revoke.Kind, client, subject, parent string, status revoke.StatusRef) string {
-	e.t.Helper()
-	v := token()
-	err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: kind, ClientID: client, Subject: subject,
-		Parent: parent, ExpiresAt: e.clock.Now().Add(time.Hour), Status: status})
+	e.T.Helper()
+	v := harness.Token()
+	err := e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: kind, ClientID: client, Subject: subject,
+		Parent: parent, ExpiresAt: e.Clock.Now().Add(time.Hour), Status: status})
 	if err != nil {
-		e.t.Fatalf("Issue with Status %+v: %v", status, err)
+		e.T.Fatalf("Issue with Status %+v: %v", status, err)
 	}
 	return v
 }
@@ -337,7 +338,7 @@ func (e *env) issueStatus(kind revoke.Kind, client, subject, parent string, stat
 // once, as a reader of the log may see one twice).
 func wantChanges(t *testing.T, e *env, what string, head uint64, want []revoke.StatusRef) {
 	t.Helper()
-	changes, err := e.r.ChangesSince(head, make([]revoke.Revocation, 4*len(want)+16))
+	changes, err := e.R.ChangesSince(head, make([]revoke.Revocation, 4*len(want)+16))
 	if err != nil {
 		t.Fatalf("%s: ChangesSince: %v", what, err)
 	}
@@ -359,7 +360,7 @@ func wantChanges(t *testing.T, e *env, what string, head uint64, want []revoke.S
 func wantStatuses(t *testing.T, e *env, want []revoke.StatusRef) {
 	t.Helper()
 	var got []revoke.StatusRef
-	pos, err := e.r.Statuses(e.ctx, func(batch []revoke.StatusRef) error {
+	pos, err := e.R.Statuses(e.Ctx, func(batch []revoke.StatusRef) error {
 		got = append(got, batch...)
 		return nil
 	})
@@ -369,7 +370,7 @@ func wantStatuses(t *testing.T, e *env, want []revoke.StatusRef) {
 	if !sameRefs(got, want) {
 		t.Errorf("Statuses = %v, want %v", sortedRefs(got), sortedRefs(want))
 	}
-	if _, head := e.r.ChangeRange(); pos != head {
+	if _, head := e.R.ChangeRange(); pos != head {
 		t.Errorf("Statuses returned position %d, want the head %d", pos, head)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -67,14 +68,14 @@ func testRevokeRefreshCascades(t *testing.T, open func(*testing.T) revoke.Store)
 	}{{"Root", 0}, {"Middle", 1}, {"Newest", 2}} {
 		t.Run(pick.name, func(t *testing.T) {
 			e := setup(t, open)
-			g := e.newGrant("c1", 3)
-			extra := e.issue(revoke.Access, "c1", g.R[0], time.Hour)
-			e.revoke(g.R[pick.idx], "c1", 7)
-			e.wantRevoked("refresh", g.R...)
-			e.wantRevoked("access", append(g.A, extra)...)
+			g := e.NewGrant("c1", 3)
+			extra := e.Issue(revoke.Access, "c1", g.R[0], time.Hour)
+			e.Revoke(g.R[pick.idx], "c1", 7)
+			e.WantRevoked("refresh", g.R...)
+			e.WantRevoked("access", append(g.A, extra)...)
 			// A revocation is stored, not only indexed.
-			for i, tok := range g.all() {
-				if rec, found := e.record(tok); !found || !rec.Revoked() {
+			for i, tok := range g.All() {
+				if rec, found := e.Record(tok); !found || !rec.Revoked() {
 					t.Errorf("stored record %d: found %v, revoked %v; want a revoked record", i, found, rec.Revoked())
 				}
 			}
@@ -84,10 +85,10 @@ func testRevokeRefreshCascades(t *testing.T, open func(*testing.T) revoke.Store)
 
 func testRawTokensNotStored(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	g := e.newGrant("c1", 2)
-	e.revoke(g.R[1], "c1", 4)
-	for i, tok := range g.all() {
-		rec, found := e.record(tok)
+	g := e.NewGrant("c1", 2)
+	e.Revoke(g.R[1], "c1", 4)
+	for i, tok := range g.All() {
+		rec, found := e.Record(tok)
 		if !found {
 			t.Fatalf("token %d: no record under its SHA-256", i)
 		}
@@ -96,14 +97,14 @@ func testRawTokensNotStored(t *testing.T, open func(*testing.T) revoke.Store) {
 				i, rec.ID, rec.Check, revoke.TokenID(tok), revoke.Checksum(tok))
 		}
 		for _, field := range []string{rec.ClientID, rec.Subject} {
-			for _, raw := range g.all() {
+			for _, raw := range g.All() {
 				if field == raw {
 					t.Errorf("token %d: a raw token value is stored in a record field", i)
 				}
 			}
 		}
 	}
-	if rec, _ := e.record(g.A[1]); rec.Parent != revoke.TokenID(g.R[1]) || rec.Grant != revoke.TokenID(g.R[0]) {
+	if rec, _ := e.Record(g.A[1]); rec.Parent != revoke.TokenID(g.R[1]) || rec.Grant != revoke.TokenID(g.R[0]) {
 		t.Error("record's Parent and Grant are not the SHA-256 of the parent and root tokens")
 	}
 }
@@ -113,15 +114,15 @@ func testIndexLoadedAtNew(t *testing.T, open func(*testing.T) revoke.Store) {
 	// store open) before the second starts, so the second one's answers
 	// can only come from what New loaded.
 	s := open(t)
-	c := newClock()
-	r1, err := revoke.New(keepOpen{s}, revoke.WithClock(c.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
+	c := harness.NewClock()
+	r1, err := revoke.New(harness.KeepOpen{Store: s}, revoke.WithClock(c.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
 	if err != nil {
 		t.Fatalf("revoke.New: %v", err)
 	}
-	e := &env{t: t, ctx: context.Background(), store: s, clock: c, r: r1}
-	g := e.newGrant("c1", 2)
-	live := e.newGrant("c1", 1)
-	e.revoke(g.R[0], "c1", 4)
+	e := &env{&harness.Env{T: t, Ctx: context.Background(), Store: s, Clock: c, R: r1}}
+	g := e.NewGrant("c1", 2)
+	live := e.NewGrant("c1", 1)
+	e.Revoke(g.R[0], "c1", 4)
 	if err := r1.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -130,27 +131,21 @@ func testIndexLoadedAtNew(t *testing.T, open func(*testing.T) revoke.Store) {
 		t.Fatalf("second revoke.New over the same store: %v", err)
 	}
 	t.Cleanup(func() { _ = r2.Close() })
-	e.r = r2
-	e.wantRevoked("grant seen by a new Revoker", g.all()...)
-	e.wantLive("live grant seen by a new Revoker", live.all()...)
+	e.R = r2
+	e.WantRevoked("grant seen by a new Revoker", g.All()...)
+	e.WantLive("live grant seen by a new Revoker", live.All()...)
 }
-
-// keepOpen is a Store whose Close leaves the Store it wraps open, for a
-// Revoker that must stop without closing the store under the next one.
-type keepOpen struct{ revoke.Store }
-
-func (keepOpen) Close() error { return nil }
 
 func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	ctx := e.ctx
-	kept := e.issue(revoke.Refresh, "c1", "", time.Hour)
-	keptRec, _ := e.record(kept)
+	ctx := e.Ctx
+	kept := e.Issue(revoke.Refresh, "c1", "", time.Hour)
+	keptRec, _ := e.Record(kept)
 	boom := errors.New("boom")
-	fresh := revoke.Record{ID: revoke.TokenID(token()), Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour)}
+	fresh := revoke.Record{ID: revoke.TokenID(harness.Token()), Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.Clock.Now().Add(time.Hour)}
 	fresh.Grant = keptRec.ID
 	var seqInFailed uint64
-	err := e.store.Update(ctx, func(tx revoke.Tx) error {
+	err := e.Store.Update(ctx, func(tx revoke.Tx) error {
 		if err := tx.Put(ctx, []revoke.Record{fresh}); err != nil {
 			return err
 		}
@@ -172,13 +167,13 @@ func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Update whose fn failed returned %v, want the fn's error", err)
 	}
-	if _, found := e.recordByID(fresh.ID); found {
+	if _, found := e.RecordByID(fresh.ID); found {
 		t.Error("a rolled-back Put is visible")
 	}
-	if got, _ := e.record(kept); got.ClientID != "c1" || got.Revoked() {
+	if got, _ := e.Record(kept); got.ClientID != "c1" || got.Revoked() {
 		t.Errorf("a rolled-back replace is visible: client %q, revoked %v", got.ClientID, got.Revoked())
 	}
-	err = e.store.Update(ctx, func(tx revoke.Tx) error {
+	err = e.Store.Update(ctx, func(tx revoke.Tx) error {
 		if err := tx.Delete(ctx, []revoke.ID{keptRec.ID}); err != nil {
 			return err
 		}
@@ -187,11 +182,11 @@ func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Update whose fn failed returned %v, want the fn's error", err)
 	}
-	if _, found := e.record(kept); !found {
+	if _, found := e.Record(kept); !found {
 		t.Error("a rolled-back Delete is visible")
 	}
 	var grantSize int
-	err = e.store.View(ctx, func(tx revoke.Tx) error {
+	err = e.Store.View(ctx, func(tx revoke.Tx) error {
 		recs, err := members(ctx, tx, keptRec.ID)
 		grantSize = len(recs)
 		return err
@@ -199,16 +194,16 @@ func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
 	if err != nil || grantSize != 1 {
 		t.Errorf("grant index after rollbacks: %d members (err %v), want 1", grantSize, err)
 	}
-	e.wantLive("kept", kept)
-	e.revoke(kept, "c1", 1)
+	e.WantLive("kept", kept)
+	e.Revoke(kept, "c1", 1)
 }
 
 func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	ctx := e.ctx
+	ctx := e.Ctx
 	var last uint64
 	for round := range 3 {
-		err := e.store.Update(ctx, func(tx revoke.Tx) error {
+		err := e.Store.Update(ctx, func(tx revoke.Tx) error {
 			for range 2 {
 				seq, err := tx.NextSeq(ctx)
 				if err != nil {
@@ -228,14 +223,14 @@ func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 	// Revocations come back in sequence order, each once.
 	var toks []string
 	for range 5 {
-		at := e.issue(revoke.Access, "c1", "", time.Hour)
+		at := e.Issue(revoke.Access, "c1", "", time.Hour)
 		toks = append(toks, at)
-		e.revoke(at, "c1", 1)
+		e.Revoke(at, "c1", 1)
 	}
-	g := e.newGrant("c1", 2)
-	e.revoke(g.R[0], "c1", 4)
+	g := e.NewGrant("c1", 2)
+	e.Revoke(g.R[0], "c1", 4)
 	var revs []revoke.Revocation
-	err := e.store.View(ctx, func(tx revoke.Tx) error {
+	err := e.Store.View(ctx, func(tx revoke.Tx) error {
 		return tx.RevokedSince(ctx, last, func(rev revoke.Revocation) error {
 			revs = append(revs, rev)
 			return nil
@@ -262,7 +257,7 @@ func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 	}
 	cut := revs[4].Seq
 	n := 0
-	err = e.store.View(ctx, func(tx revoke.Tx) error {
+	err = e.Store.View(ctx, func(tx revoke.Tx) error {
 		return tx.RevokedSince(ctx, cut, func(revoke.Revocation) error { n++; return nil })
 	})
 	if err != nil || n != 4 {
@@ -272,35 +267,35 @@ func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 
 func testPurge(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open, revoke.WithPurge(revoke.PurgePolicy{Grace: time.Minute, Batch: revoke.DefaultPurgeBatch}))
-	short := e.issue(revoke.Access, "c1", "", time.Minute)
-	shortRevoked := e.issue(revoke.Access, "c1", "", time.Minute)
-	long := e.issue(revoke.Access, "c1", "", time.Hour)
-	longRevoked := e.issue(revoke.Access, "c1", "", time.Hour)
-	e.revoke(shortRevoked, "c1", 1)
-	e.revoke(longRevoked, "c1", 1)
+	short := e.Issue(revoke.Access, "c1", "", time.Minute)
+	shortRevoked := e.Issue(revoke.Access, "c1", "", time.Minute)
+	long := e.Issue(revoke.Access, "c1", "", time.Hour)
+	longRevoked := e.Issue(revoke.Access, "c1", "", time.Hour)
+	e.Revoke(shortRevoked, "c1", 1)
+	e.Revoke(longRevoked, "c1", 1)
 
-	e.clock.Advance(90 * time.Second) // expired, but within the grace
-	if n, err := e.r.Purge(e.ctx); err != nil || n != 0 {
+	e.Clock.Advance(90 * time.Second) // expired, but within the grace
+	if n, err := e.R.Purge(e.Ctx); err != nil || n != 0 {
 		t.Fatalf("Purge within the grace = (%d, %v), want (0, nil)", n, err)
 	}
-	e.wantRevoked("expired within the grace", shortRevoked)
+	e.WantRevoked("expired within the grace", shortRevoked)
 
-	e.clock.Advance(time.Minute)
-	if n, err := e.r.Purge(e.ctx); err != nil || n != 2 {
+	e.Clock.Advance(time.Minute)
+	if n, err := e.R.Purge(e.Ctx); err != nil || n != 2 {
 		t.Fatalf("Purge = (%d, %v), want (2, nil)", n, err)
 	}
 	for _, tok := range []string{short, shortRevoked} {
-		if _, found := e.record(tok); found {
+		if _, found := e.Record(tok); found {
 			t.Error("an expired record survived Purge")
 		}
 	}
-	e.wantLive("purged revoked token", shortRevoked)
-	e.wantRevoked("unexpired revoked token", longRevoked)
-	e.wantLive("unexpired live token", long)
-	if _, found := e.record(long); !found {
+	e.WantLive("purged revoked token", shortRevoked)
+	e.WantRevoked("unexpired revoked token", longRevoked)
+	e.WantLive("unexpired live token", long)
+	if _, found := e.Record(long); !found {
 		t.Error("Purge deleted an unexpired record")
 	}
-	if n, err := e.r.Purge(e.ctx); err != nil || n != 0 {
+	if n, err := e.R.Purge(e.Ctx); err != nil || n != 0 {
 		t.Errorf("second Purge = (%d, %v), want (0, nil)", n, err)
 	}
 }
@@ -309,17 +304,17 @@ func testPurgeInBatches(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open, revoke.WithPurge(revoke.PurgePolicy{Grace: 0, Batch: 3}))
 	var live []string
 	for i := range 10 {
-		e.issue(revoke.Access, "c1", "", time.Minute)
+		e.Issue(revoke.Access, "c1", "", time.Minute)
 		if i%3 == 0 {
-			live = append(live, e.issue(revoke.Access, "c1", "", time.Hour))
+			live = append(live, e.Issue(revoke.Access, "c1", "", time.Hour))
 		}
 	}
-	e.clock.Advance(2 * time.Minute)
-	if n, err := e.r.Purge(e.ctx); err != nil || n != 10 {
+	e.Clock.Advance(2 * time.Minute)
+	if n, err := e.R.Purge(e.Ctx); err != nil || n != 10 {
 		t.Fatalf("Purge in batches of 3 = (%d, %v), want (10, nil)", n, err)
 	}
 	for _, tok := range live {
-		if _, found := e.record(tok); !found {
+		if _, found := e.Record(tok); !found {
 			t.Error("Purge deleted an unexpired record")
 		}
 	}
@@ -327,28 +322,28 @@ func testPurgeInBatches(t *testing.T, open func(*testing.T) revoke.Store) {
 
 func testCancelledContext(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	at := e.issue(revoke.Access, "c1", "", time.Hour)
-	ctx, cancel := context.WithCancel(e.ctx)
+	at := e.Issue(revoke.Access, "c1", "", time.Hour)
+	ctx, cancel := context.WithCancel(e.Ctx)
 	cancel()
-	v := token()
-	err := e.r.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour)})
+	v := harness.Token()
+	err := e.R.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.Clock.Now().Add(time.Hour)})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Issue with a cancelled context: err = %v, want context.Canceled", err)
 	}
-	if _, found := e.record(v); found {
+	if _, found := e.Record(v); found {
 		t.Error("Issue with a cancelled context stored a record")
 	}
-	if n, err := e.r.Revoke(ctx, at, "c1"); !errors.Is(err, context.Canceled) || n != 0 {
+	if n, err := e.R.Revoke(ctx, at, "c1"); !errors.Is(err, context.Canceled) || n != 0 {
 		t.Errorf("Revoke with a cancelled context = (%d, %v), want (0, context.Canceled)", n, err)
 	}
-	e.wantLive("token revoked with a cancelled context", at)
-	if rec, _ := e.record(at); rec.Revoked() {
+	e.WantLive("token revoked with a cancelled context", at)
+	if rec, _ := e.Record(at); rec.Revoked() {
 		t.Error("Revoke with a cancelled context wrote a revocation")
 	}
-	if err := e.store.Update(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+	if err := e.Store.Update(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("Store.Update with a cancelled context: err = %v, want context.Canceled", err)
 	}
-	if err := e.store.View(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+	if err := e.Store.View(ctx, func(revoke.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("Store.View with a cancelled context: err = %v, want context.Canceled", err)
 	}
 }
@@ -360,7 +355,7 @@ func testConcurrentIssueAndRevoke(t *testing.T, open func(*testing.T) revoke.Sto
 	e := setup(t, open)
 	const rounds, issuers, perIssuer = 100, 4, 3
 	for round := range rounds {
-		g := e.newGrant("c1", 2)
+		g := e.NewGrant("c1", 2)
 		var (
 			mu     sync.Mutex
 			issued []string
@@ -372,12 +367,12 @@ func testConcurrentIssueAndRevoke(t *testing.T, open func(*testing.T) revoke.Sto
 				<-start
 				parent := g.R[w%2]
 				for range perIssuer {
-					v := token()
+					v := harness.Token()
 					kind := revoke.Access
 					if w%2 == 1 {
 						kind = revoke.Refresh
 					}
-					err := e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: kind, ClientID: "c1", Parent: parent, ExpiresAt: e.clock.Now().Add(time.Hour)})
+					err := e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: kind, ClientID: "c1", Parent: parent, ExpiresAt: e.Clock.Now().Add(time.Hour)})
 					switch {
 					case err == nil:
 						mu.Lock()
@@ -398,7 +393,7 @@ func testConcurrentIssueAndRevoke(t *testing.T, open func(*testing.T) revoke.Sto
 		var revoked int
 		wg.Go(func() {
 			<-start
-			n, err := e.r.Revoke(e.ctx, g.R[round%2], "c1")
+			n, err := e.R.Revoke(e.Ctx, g.R[round%2], "c1")
 			if err != nil {
 				t.Errorf("round %d: Revoke: %v", round, err)
 			}
@@ -406,15 +401,15 @@ func testConcurrentIssueAndRevoke(t *testing.T, open func(*testing.T) revoke.Sto
 		})
 		close(start)
 		wg.Wait()
-		e.wantRevoked(fmt.Sprintf("round %d: grant", round), g.all()...)
-		e.wantRevoked(fmt.Sprintf("round %d: token issued during the race", round), issued...)
+		e.WantRevoked(fmt.Sprintf("round %d: grant", round), g.All()...)
+		e.WantRevoked(fmt.Sprintf("round %d: token issued during the race", round), issued...)
 		for _, tok := range issued {
-			if rec, found := e.record(tok); !found || !rec.Revoked() {
+			if rec, found := e.Record(tok); !found || !rec.Revoked() {
 				t.Errorf("round %d: an issued token's stored record is not revoked", round)
 			}
 		}
-		if revoked > len(g.all())+len(issued) {
-			t.Errorf("round %d: Revoke counted %d, more than the grant's %d tokens", round, revoked, len(g.all())+len(issued))
+		if revoked > len(g.All())+len(issued) {
+			t.Errorf("round %d: Revoke counted %d, more than the grant's %d tokens", round, revoked, len(g.All())+len(issued))
 		}
 	}
 }
@@ -426,26 +421,26 @@ func testConcurrentWriters(t *testing.T, open func(*testing.T) revoke.Store) {
 	const writers = 16
 	grants := make([]grant, writers)
 	for i := range grants {
-		grants[i] = e.newGrant(fmt.Sprintf("c%d", i%3), 2)
+		grants[i] = e.NewGrant(fmt.Sprintf("c%d", i%3), 2)
 	}
 	var wg sync.WaitGroup
 	for i, g := range grants {
 		wg.Go(func() {
 			switch i % 4 {
 			case 0:
-				if n, err := e.r.Revoke(e.ctx, g.R[1], g.client); err != nil || n != 4 {
+				if n, err := e.R.Revoke(e.Ctx, g.R[1], g.Client); err != nil || n != 4 {
 					t.Errorf("writer %d: Revoke = (%d, %v), want (4, nil)", i, n, err)
 				}
 			case 1:
-				if n, err := e.r.Revoke(e.ctx, g.A[0], g.client); err != nil || n != 1 {
+				if n, err := e.R.Revoke(e.Ctx, g.A[0], g.Client); err != nil || n != 1 {
 					t.Errorf("writer %d: Revoke = (%d, %v), want (1, nil)", i, n, err)
 				}
 			case 2:
-				if n, err := e.r.Revoke(e.ctx, g.A[0], "intruder"); !errors.Is(err, revoke.ErrClientMismatch) || n != 0 {
+				if n, err := e.R.Revoke(e.Ctx, g.A[0], "intruder"); !errors.Is(err, revoke.ErrClientMismatch) || n != 0 {
 					t.Errorf("writer %d: foreign Revoke = (%d, %v), want ErrClientMismatch", i, n, err)
 				}
 			case 3:
-				err := e.r.Issue(e.ctx, revoke.Token{Value: token(), Kind: revoke.Access, ClientID: g.client, Parent: "unknown-parent", ExpiresAt: e.clock.Now().Add(time.Hour)})
+				err := e.R.Issue(e.Ctx, revoke.Token{Value: harness.Token(), Kind: revoke.Access, ClientID: g.Client, Parent: "unknown-parent", ExpiresAt: e.Clock.Now().Add(time.Hour)})
 				if !errors.Is(err, revoke.ErrUnknownParent) {
 					t.Errorf("writer %d: Issue under unknown parent: %v", i, err)
 				}
@@ -456,39 +451,39 @@ func testConcurrentWriters(t *testing.T, open func(*testing.T) revoke.Store) {
 	for i, g := range grants {
 		switch i % 4 {
 		case 0:
-			e.wantRevoked(fmt.Sprintf("writer %d grant", i), g.all()...)
+			e.WantRevoked(fmt.Sprintf("writer %d grant", i), g.All()...)
 		case 1:
-			e.wantRevoked(fmt.Sprintf("writer %d access", i), g.A[0])
-			e.wantLive(fmt.Sprintf("writer %d rest", i), g.R[0], g.R[1], g.A[1])
+			e.WantRevoked(fmt.Sprintf("writer %d access", i), g.A[0])
+			e.WantLive(fmt.Sprintf("writer %d rest", i), g.R[0], g.R[1], g.A[1])
 		default:
-			e.wantLive(fmt.Sprintf("writer %d grant", i), g.all()...)
+			e.WantLive(fmt.Sprintf("writer %d grant", i), g.All()...)
 		}
 	}
 }
 
 func testClosed(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	g := e.newGrant("c1", 1)
-	e.revoke(g.A[0], "c1", 1)
-	if err := e.r.Close(); err != nil {
+	g := e.NewGrant("c1", 1)
+	e.Revoke(g.A[0], "c1", 1)
+	if err := e.R.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	ctx := e.ctx
-	v := token()
+	ctx := e.Ctx
+	v := harness.Token()
 	checks := map[string]error{
-		"Issue": e.r.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.clock.Now().Add(time.Hour)}),
-		"Close": e.r.Close(),
-		"Store.View": e.store.View(ctx, func(revoke.Tx) error {
+		"Issue": e.R.Issue(ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", ExpiresAt: e.Clock.Now().Add(time.Hour)}),
+		"Close": e.R.Close(),
+		"Store.View": e.Store.View(ctx, func(revoke.Tx) error {
 			return errors.New("view ran fn after Close")
 		}),
-		"Store.Update": e.store.Update(ctx, func(revoke.Tx) error {
+		"Store.Update": e.Store.Update(ctx, func(revoke.Tx) error {
 			return errors.New("update ran fn after Close")
 		}),
-		"Store.Close": e.store.Close(),
+		"Store.Close": e.Store.Close(),
 	}
-	_, checks["Revoke"] = e.r.Revoke(ctx, g.R[0], "c1")
-	_, checks["IsRevoked"] = e.r.IsRevoked(ctx, g.A[0])
-	_, checks["Purge"] = e.r.Purge(ctx)
+	_, checks["Revoke"] = e.R.Revoke(ctx, g.R[0], "c1")
+	_, checks["IsRevoked"] = e.R.IsRevoked(ctx, g.A[0])
+	_, checks["Purge"] = e.R.Purge(ctx)
 	for name, err := range checks {
 		if !errors.Is(err, revoke.ErrClosed) {
 			t.Errorf("%s after Close: err = %v, want ErrClosed", name, err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkauth/revocation/internal/harness"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -31,19 +32,20 @@ func openPair(t *testing.T, open func(*testing.T) revoke.Store, reopen func(*tes
 	t.Helper()
 	const interval = 10 * time.Millisecond
 	e := setup(t, open, revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
-	s2, err := reopen(t, e.store)
+	s2, err := reopen(t, e.Store)
 	if err != nil {
 		t.Skipf("the backend refuses a second Store over the same data (%v): there are no two Stores to race", err)
 	}
 	requireShared(t, e, s2)
-	r2, err := revoke.New(s2, revoke.WithClock(e.clock.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
+	r2, err := revoke.New(s2, revoke.WithClock(e.Clock.Now), revoke.WithFollow(revoke.FollowPolicy{Interval: interval}))
 	if err != nil {
 		_ = s2.Close()
 		t.Fatalf("revoke.New over the second Store: %v", err)
 	}
 	t.Cleanup(func() { _ = r2.Close() })
-	e2 := *e
-	e2.store, e2.r = s2, r2
+	inner := *e.Env // the same test and clock, the second Store and Revoker
+	inner.Store, inner.R = s2, r2
+	e2 := env{&inner}
 	return e, &e2
 }
 
@@ -63,7 +65,7 @@ func testRotateAcrossStores(t *testing.T, open func(*testing.T) revoke.Store, re
 	e1, e2 := openPair(t, open, reopen)
 	const racers = 8
 	for round := range crossRounds {
-		r0 := e1.issue(revoke.Refresh, "c1", "", 24*time.Hour)
+		r0 := e1.Issue(revoke.Refresh, "c1", "", 24*time.Hour)
 		var (
 			wg      sync.WaitGroup
 			mu      sync.Mutex
@@ -101,7 +103,7 @@ func testRotateAcrossStores(t *testing.T, open func(*testing.T) revoke.Store, re
 func rotateRetrying(e *env, old string) error {
 	var err error
 	for range crossRetries {
-		if _, err = e.tryRotate(old, "c1"); !transient(err) {
+		if _, err = e.TryRotate(old, "c1"); !transient(err) {
 			return err
 		}
 	}
@@ -116,7 +118,7 @@ func testIssueRevokeAcrossStores(t *testing.T, open func(*testing.T) revoke.Stor
 	envs := []*env{e1, e2}
 	const issuers = 4
 	for round := range crossRounds {
-		g := e1.newGrant("c1", 2)
+		g := e1.NewGrant("c1", 2)
 		var (
 			mu     sync.Mutex
 			issued []string
@@ -141,8 +143,8 @@ func testIssueRevokeAcrossStores(t *testing.T, open func(*testing.T) revoke.Stor
 		close(start)
 		wg.Wait()
 		for si, e := range envs {
-			for _, tok := range append(g.all(), issued...) {
-				if rec, found := e.record(tok); !found || !rec.Revoked() {
+			for _, tok := range append(g.All(), issued...) {
+				if rec, found := e.Record(tok); !found || !rec.Revoked() {
 					t.Fatalf("Store.Update: round %d: a token of a grant revoked through one Store, issued through the "+
 						"other while the Revoke ran, is live when read through Store %d (found %v, revoked %v): "+
 						"the Revoke did not see the Issue's record, nor the Issue the Revoke's: %s",
@@ -177,7 +179,7 @@ func issueUntilRevoked(t *testing.T, e *env, parent string, round int) []string 
 func revokeRetrying(e *env, tok string) error {
 	var err error
 	for range crossRetries {
-		if _, err = e.r.Revoke(e.ctx, tok, "c1"); !transient(err) {
+		if _, err = e.R.Revoke(e.Ctx, tok, "c1"); !transient(err) {
 			return err
 		}
 	}
@@ -189,8 +191,8 @@ func revokeRetrying(e *env, tok string) error {
 func issueRetrying(e *env, parent string) (string, error) {
 	var err error
 	for range crossRetries {
-		v := token()
-		err = e.r.Issue(e.ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", Parent: parent, ExpiresAt: e.clock.Now().Add(time.Hour)})
+		v := harness.Token()
+		err = e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: "c1", Parent: parent, ExpiresAt: e.Clock.Now().Add(time.Hour)})
 		if !transient(err) {
 			return v, err
 		}
@@ -209,7 +211,7 @@ func testSeqOrderAcrossStores(t *testing.T, open func(*testing.T) revoke.Store, 
 	const tokens, writers = 80, 4
 	toks := make([]string, tokens)
 	for i := range toks {
-		toks[i] = envs[i%2].issue(revoke.Access, "c1", "", time.Hour)
+		toks[i] = envs[i%2].Issue(revoke.Access, "c1", "", time.Hour)
 	}
 	f := follower{seen: make(map[uint64]bool)}
 	done := make(chan struct{})
@@ -310,9 +312,9 @@ func (f *follower) passedAt(seq uint64) uint64 {
 // Store, checking their order.
 func revokedSince(e *env, seq uint64) ([]uint64, error) {
 	var seqs []uint64
-	err := e.store.View(e.ctx, func(tx revoke.Tx) error {
+	err := e.Store.View(e.Ctx, func(tx revoke.Tx) error {
 		seqs = seqs[:0]
-		return tx.RevokedSince(e.ctx, seq, func(rev revoke.Revocation) error {
+		return tx.RevokedSince(e.Ctx, seq, func(rev revoke.Revocation) error {
 			if rev.Seq <= seq || (len(seqs) > 0 && rev.Seq < seqs[len(seqs)-1]) {
 				return fmt.Errorf("Tx.RevokedSince(%d) reported Seq %d out of order", seq, rev.Seq)
 			}
