@@ -1,97 +1,36 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/internal/servertest"
 	"github.com/sdkauth/revocation/revoke"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// dsnEnv names the environment variable that holds the DSN of the server
-// the tests run against.
-const dsnEnv = "REVOKE_POSTGRES_DSN"
+// gate runs the tests against the server of REVOKE_POSTGRES_DSN and skips them
+// visibly without it (see package servertest).
+var gate = servertest.Gate{Package: "postgres", Server: "PostgreSQL", DSNEnv: "REVOKE_POSTGRES_DSN", RequiredEnv: "REVOKE_POSTGRES_REQUIRED",
+	Example: "postgres://root@127.0.0.1:5432/test?sslmode=disable"}
 
 var dsn string
 
-// requiredEnv names the environment variable that, set, makes a missing DSN
-// a failure rather than a skip (CI=true does too).
-const requiredEnv = "REVOKE_POSTGRES_REQUIRED"
-
-// noTestsToRun is the line of the testing package that go test looks for in
-// a passing package's output to add "[no tests to run]" to its summary line,
-// the only part of that output it shows without -v.
-const noTestsToRun = "testing: warning: no tests to run"
-
 func TestMain(m *testing.M) {
-	dsn = os.Getenv(dsnEnv)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" || os.Getenv(requiredEnv) != "" {
-			fmt.Fprintf(os.Stderr, "postgres: %s is not set, and CI=true or %s is: the PostgreSQL tests must run\n", dsnEnv, requiredEnv)
-			os.Exit(1)
-		}
-		// go test drops a passing package's output unless -v is given, so
-		// the skip is told twice: in words, and as the line that makes the
-		// summary read "ok .../postgres [no tests to run]".
-		fmt.Fprintf(os.Stderr, "postgres: %s is not set: skipping the PostgreSQL tests (set it, e.g. to postgres://root@127.0.0.1:5432/test?sslmode=disable)\n", dsnEnv)
-		fmt.Fprintln(os.Stderr, noTestsToRun)
-		os.Exit(0)
-	}
+	dsn = gate.Main(m)
 	os.Exit(m.Run())
 }
 
-// TestMainSkipsVisibly runs this test binary again without a DSN: it must
-// exit 0 with the skip on standard error, including the line go test turns
-// into "[no tests to run]"; with REVOKE_POSTGRES_REQUIRED set, or CI=true, it
-// must fail instead.
-func TestMainSkipsVisibly(t *testing.T) {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if name != dsnEnv && name != requiredEnv && name != "CI" {
-			env = append(env, kv)
-		}
-	}
-	runMain := func(extra ...string) (stdout, stderr string, code int) {
-		t.Helper()
-		cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1")
-		cmd.Env = append(env[:len(env):len(env)], extra...)
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-		case errors.As(err, &ee):
-			code = ee.ExitCode()
-		default:
-			t.Fatal(err)
-		}
-		return out.String(), errOut.String(), code
-	}
-	stdout, stderr, code := runMain()
-	if code != 0 || !strings.Contains(stderr, "postgres: "+dsnEnv+" is not set: skipping the PostgreSQL tests") ||
-		!strings.HasSuffix(stderr, "\n"+noTestsToRun+"\n") || stdout != "" {
-		t.Errorf("without a DSN: exit %d, stdout %q, stderr %q; want 0, the skip and %q on stderr", code, stdout, stderr, noTestsToRun)
-	}
-	for _, required := range []string{requiredEnv + "=1", "CI=true"} {
-		_, stderr, code := runMain(required)
-		if code != 1 || !strings.Contains(stderr, "the PostgreSQL tests must run") || strings.Contains(stderr, noTestsToRun) {
-			t.Errorf("without a DSN, %s: exit %d, stderr %q; want 1, must run", required, code, stderr)
-		}
-	}
-}
+// TestMainSkipsVisibly: without a DSN the tests skip visibly, and fail in
+// CI (see servertest.Gate.TestSkipsVisibly).
+func TestMainSkipsVisibly(t *testing.T) { gate.TestSkipsVisibly(t) }
 
 // admin returns a pool for the tests' own statements, closed at the end of
 // the test.

@@ -123,7 +123,7 @@ func TestOpenWithoutPermission(t *testing.T) {
 	t.Cleanup(func() { db.MustExec(`DROP ROLE ` + role) })
 	roleDSN := strings.Replace(dsn, "root@", role+"@", 1)
 	if roleDSN == dsn {
-		t.Fatalf("cannot put a user into %s", dsnEnv)
+		t.Fatalf("cannot put a user into %s", gate.DSNEnv)
 	}
 	_, err := postgres.Open(ctx, roleDSN, postgres.WithTablePrefix(freshPrefix(t)))
 	var pe *pgconn.PgError
