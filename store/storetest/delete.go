@@ -17,26 +17,14 @@ func testDeleteBatch(f *fixture) {
 	f.put(root, a1, a2, kept)
 	batch := []revoke.ID{a1.ID, cid("absent"), a2.ID, a1.ID}
 	f.inAndAfter(func(tx revoke.Tx) error { return tx.Delete(f.ctx, batch) }, func(tx revoke.Tx, when string) error {
-		got, err := tx.Get(f.ctx, []revoke.ID{root.ID, a1.ID, a2.ID, kept.ID})
-		if err != nil {
-			return err
-		}
-		scanned, err := scanAll(f.ctx, tx)
-		if err != nil {
-			return err
-		}
-		expired, err := tx.Expired(f.ctx, f.now, 10)
-		if err != nil {
-			return err
-		}
-		revs, err := revokedSinceAll(f.ctx, tx, 0)
+		ix, err := readIndexes(f, tx, []revoke.ID{root.ID, a1.ID, a2.ID, kept.ID})
 		if err != nil {
 			return err
 		}
 		left := []revoke.Record{root, kept}
-		return errors.Join(wantRecords("Get after a Delete, "+when, got, left), wantRecords("Scan after a Delete, "+when, scanned, left),
-			wantIDs("Expired after the Delete of the expired record, "+when, expired, nil),
-			wantEntries("RevokedSince after the Delete of the revoked record, "+when, revs, nil))
+		return errors.Join(wantRecords("Get after a Delete, "+when, ix.got, left), wantRecords("Scan after a Delete, "+when, ix.scanned, left),
+			wantIDs("Expired after the Delete of the expired record, "+when, ix.expired, nil),
+			wantEntries("RevokedSince after the Delete of the revoked record, "+when, ix.revs, nil))
 	})
 	f.del("absent", "absent")
 }

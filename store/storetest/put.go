@@ -27,11 +27,7 @@ func testPutBatch(f *fixture) {
 		}
 	}
 	f.inAndAfter(func(tx revoke.Tx) error { return tx.Put(f.ctx, recs) }, func(tx revoke.Tx, when string) error {
-		got, err := tx.Get(f.ctx, ids(recs))
-		if err != nil {
-			return err
-		}
-		scanned, err := scanAll(f.ctx, tx)
+		ix, err := readIndexes(f, tx, ids(recs))
 		if err != nil {
 			return err
 		}
@@ -39,12 +35,8 @@ func testPutBatch(f *fixture) {
 		if err != nil {
 			return err
 		}
-		revs, err := revokedSinceAll(f.ctx, tx, 0)
-		if err != nil {
-			return err
-		}
-		return errors.Join(wantRecords("Get "+when, got, recs), wantRecords("Scan "+when, scanned, recs),
-			wantIDs("GrantsOf "+when, listed, grants), wantEntries("RevokedSince "+when, revs, recs))
+		return errors.Join(wantRecords("Get "+when, ix.got, recs), wantRecords("Scan "+when, ix.scanned, recs),
+			wantIDs("GrantsOf "+when, listed, grants), wantEntries("RevokedSince "+when, ix.revs, recs))
 	})
 }
 
@@ -98,19 +90,7 @@ func testPutReplacesRecord(f *fixture) {
 // checkReplaced checks that tx holds root and rec, replaced, and nothing
 // of what rec was before.
 func checkReplaced(f *fixture, tx revoke.Tx, what string, root, rec revoke.Record) error {
-	got, err := tx.Get(f.ctx, []revoke.ID{rec.ID})
-	if err != nil {
-		return err
-	}
-	scanned, err := scanAll(f.ctx, tx)
-	if err != nil {
-		return err
-	}
-	expired, err := tx.Expired(f.ctx, f.now, 10)
-	if err != nil {
-		return err
-	}
-	revs, err := revokedSinceAll(f.ctx, tx, 0)
+	ix, err := readIndexes(f, tx, []revoke.ID{rec.ID})
 	if err != nil {
 		return err
 	}
@@ -118,10 +98,10 @@ func checkReplaced(f *fixture, tx revoke.Tx, what string, root, rec revoke.Recor
 	if rec.ExpiresAt.Before(f.now) {
 		wantExpired = append(wantExpired, rec.ID)
 	}
-	return errors.Join(wantRecords("Get of "+what, got, []revoke.Record{rec}),
-		wantRecords("Scan of "+what, scanned, []revoke.Record{root, rec}),
-		wantIDs("Expired of "+what, expired, wantExpired),
-		wantEntries("RevokedSince of "+what, revs, []revoke.Record{rec}))
+	return errors.Join(wantRecords("Get of "+what, ix.got, []revoke.Record{rec}),
+		wantRecords("Scan of "+what, ix.scanned, []revoke.Record{root, rec}),
+		wantIDs("Expired of "+what, ix.expired, wantExpired),
+		wantEntries("RevokedSince of "+what, ix.revs, []revoke.Record{rec}))
 }
 
 // testPutMemberWithoutRoot: an import may Put a grant's records without

@@ -131,21 +131,13 @@ func testRevokeGrantsReadsFollow(f *fixture) {
 		for i := range want {
 			want[i].Seq = seq
 		}
-		got, err := tx.Get(f.ctx, ids(want))
+		ix, err := readIndexes(f, tx, ids(want))
 		if err != nil {
 			return err
 		}
-		scanned, err := scanAll(f.ctx, tx)
-		if err != nil {
-			return err
-		}
-		revs, err := revokedSinceAll(f.ctx, tx, 0)
-		if err != nil {
-			return err
-		}
-		if err := errors.Join(wantRecords("Get after RevokeGrants in its transaction", got, want),
-			wantRecords("Scan after RevokeGrants in its transaction", scanned, want),
-			wantRevocations("RevokedSince after RevokeGrants in its transaction", revs, seq, root, a1)); err != nil {
+		if err := errors.Join(wantRecords("Get after RevokeGrants in its transaction", ix.got, want),
+			wantRecords("Scan after RevokeGrants in its transaction", ix.scanned, want),
+			wantRevocations("RevokedSince after RevokeGrants in its transaction", ix.revs, seq, root, a1)); err != nil {
 			return err
 		}
 		rotated := want[0]

@@ -72,3 +72,27 @@ func allGrantsOf(ctx context.Context, tx revoke.Tx, by revoke.Owner, key string)
 		after = page[len(page)-1]
 	}
 }
+
+// indexes is what a transaction's reads report of some records: Get of
+// their IDs, a whole Scan, Expired before the fixture's now, and every
+// revocation (RevokedSince 0).
+type indexes struct {
+	got, scanned []revoke.Record
+	expired      []revoke.ID
+	revs         []revoke.Revocation
+}
+
+// readIndexes reads indexes in tx, Get of ids first.
+func readIndexes(f *fixture, tx revoke.Tx, ids []revoke.ID) (ix indexes, err error) {
+	if ix.got, err = tx.Get(f.ctx, ids); err != nil {
+		return ix, err
+	}
+	if ix.scanned, err = scanAll(f.ctx, tx); err != nil {
+		return ix, err
+	}
+	if ix.expired, err = tx.Expired(f.ctx, f.now, 10); err != nil {
+		return ix, err
+	}
+	ix.revs, err = revokedSinceAll(f.ctx, tx, 0)
+	return ix, err
+}
