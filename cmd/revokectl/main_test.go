@@ -349,53 +349,32 @@ func mysqlDSN(t *testing.T) string {
 // dropMySQLTables drops the tables whose names start with a script's
 // prefix, in the DSN's database.
 func dropMySQLTables(t *testing.T, dsn, prefix string) {
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Errorf("dropping %s tables: %v", prefix, err)
-		return
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT CONCAT('`+"`"+`', TABLE_NAME, '`+"`"+`') FROM information_schema.TABLES
-		WHERE TABLE_SCHEMA = DATABASE() AND LOCATE(?, TABLE_NAME) = 1`, prefix)
-	if err != nil {
-		t.Errorf("dropping %s tables: %v", prefix, err)
-		return
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Errorf("dropping %s tables: %v", prefix, err)
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Err(); err != nil {
-		t.Errorf("dropping %s tables: %v", prefix, err)
-	}
-	rows.Close()
-	if len(tables) == 0 {
-		return
-	}
-	if _, err := db.Exec(`DROP TABLE IF EXISTS ` + strings.Join(tables, ", ")); err != nil {
-		t.Errorf("dropping %s tables: %v", prefix, err)
-	}
+	dropPrefixed(t, "mysql", dsn, prefix, `SELECT CONCAT('`+"`"+`', TABLE_NAME, '`+"`"+`') FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND LOCATE(?, TABLE_NAME) = 1`)
 }
 
 // dropTables drops the tables whose names start with a script's prefix,
-// in the current schema.
+// in the current schema of the PostgreSQL DSN.
 func dropTables(t *testing.T, dsn, prefix string) {
-	db, err := sql.Open("pgx", dsn)
+	dropPrefixed(t, "pgx", dsn, prefix,
+		`SELECT format('%I', tablename) FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, $1)`)
+}
+
+// dropPrefixed drops the tables that list, given prefix, names (quoted),
+// over a connection of driver to dsn.
+func dropPrefixed(t *testing.T, driver, dsn, prefix, list string) {
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Errorf("dropping %s tables: %v", prefix, err)
 		return
 	}
 	defer db.Close()
-	var tables []string
-	rows, err := db.Query(`SELECT format('%I', tablename) FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, $1)`, prefix)
+	rows, err := db.Query(list, prefix)
 	if err != nil {
 		t.Errorf("dropping %s tables: %v", prefix, err)
 		return
 	}
+	var tables []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
