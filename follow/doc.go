@@ -26,6 +26,16 @@
 // or another replica's commit over a shared store. IsRevoked takes no lock,
 // makes no network call and does not allocate.
 //
+// The follower reads version 2 of the feed's format
+// (application/vnd.sdkauth.revocations.v2, FeedContentType; specified in
+// package httpadapter's documentation, "The revocation feed"). Each of its
+// entries is 15 bytes, about a third of version 1's 40: the first 11 bytes
+// of the revoked token's ID (revoke.FingerprintSize, the fingerprint the
+// index keeps, of which it compares 86 bits; never a raw token, and not
+// even a full ID) and the expiry
+// (Unix seconds; a snapshot's rounded up to revoke.ExpiryResolution). A
+// server of another version is refused with an error wrapping ErrFormat.
+//
 // # Reconnection
 //
 // When its stream fails (the server restarts, a proxy cuts it, no frame
@@ -47,13 +57,15 @@
 //     revoke.ErrStale, a 503 from httpadapter.Middleware) once it lags by
 //     more than the bound. Without it, a follower cut off from the server
 //     keeps answering from what it has.
-//   - The index holds about 54 bytes per revoked, unexpired token, as the
-//     server's does. A snapshot is loaded beside the index it replaces, so
-//     a reload needs twice that for a moment.
+//   - The index holds about 14 to 16 bytes per revoked, unexpired token, as
+//     the server's does (see revoke.Index). A snapshot is loaded beside
+//     the index it replaces, so a reload needs twice that for a moment.
 //   - Entries are shed once expired for longer than the grace of WithSweep
-//     (revoke.DefaultPurgeGrace by default): a token the follower reports
-//     live after its expiry must be refused by its own expiry check, which
-//     the application makes anyway.
+//     (revoke.DefaultPurgeGrace by default), their expiry kept rounded up
+//     to revoke.ExpiryResolution (by the server's snapshot, then by the
+//     follower's index, so up to twice that late): a token the follower
+//     reports live after its expiry must be refused by its own expiry
+//     check, which the application makes anyway.
 //   - A JWT server's key function (revoke.WithTokenKey) must be given to
 //     the follower too (WithTokenKey): without it, the follower looks up
 //     the token's bytes, under which the server never files a JWT.

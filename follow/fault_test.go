@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +15,13 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// The frames of the feed's format, written here from its specification
-// (package httpadapter's documentation) to script broken servers.
+// The frames of the feed's format, version 2, written here from its
+// specification (package httpadapter's documentation) to script servers.
+const (
+	feedMediaType = "application/vnd.sdkauth.revocations.v2"
+	wireVersion   = 2
+	wireIDSize    = 11 // an entry: the ID's first 11 bytes, then the expiry (4)
+)
 
 func frame(typ byte, body []byte) []byte {
 	b := append([]byte{typ}, binary.BigEndian.AppendUint32(nil, uint32(len(body)))...)
@@ -33,6 +39,18 @@ func helloFrame(version byte, epoch uint64, mode byte, after uint64) []byte {
 }
 
 func entriesFrame(first uint64, toks ...string) []byte {
+	b := binary.BigEndian.AppendUint64(nil, first)
+	for _, tok := range toks {
+		id := revoke.TokenID(tok)
+		b = append(b, id[:wireIDSize]...)
+		b = binary.BigEndian.AppendUint32(b, uint32(time.Now().Add(time.Hour).Unix()))
+	}
+	return frame('E', b)
+}
+
+// v1EntriesFrame is an entries frame of version 1: 40-byte entries of the
+// full ID, its check and the expiry.
+func v1EntriesFrame(first uint64, toks ...string) []byte {
 	b := binary.BigEndian.AppendUint64(nil, first)
 	for _, tok := range toks {
 		id := revoke.TokenID(tok)
@@ -73,9 +91,13 @@ func scripted(t *testing.T, contentType string, status int, body []byte) *httpte
 // frames of a stream whose snapshot completed reaches the index.
 func TestBrokenStreamsNeverReachTheIndex(t *testing.T) {
 	const epoch = 0x1234
-	snapshot := func(toks ...string) []byte { return cat(helloFrame(1, epoch, 'S', 0), entriesFrame(0, toks...)) }
+	snapshot := func(toks ...string) []byte {
+		return cat(helloFrame(wireVersion, epoch, 'S', 0), entriesFrame(0, toks...))
+	}
 	flipped := entriesFrame(0, "bogus-crc")
 	flipped[20] ^= 1
+	short := entriesFrame(0, "bogus-1")
+	shortEntry := frame('E', short[5:len(short)-4-1]) // valid CRC, an entry a byte short
 	cases := map[string]struct {
 		body []byte
 		want error
@@ -83,16 +105,19 @@ func TestBrokenStreamsNeverReachTheIndex(t *testing.T) {
 		"truncated snapshot":          {snapshot("bogus-1")[:40], follow.ErrProtocol},
 		"snapshot without its sync":   {snapshot("bogus-1", "bogus-2"), follow.ErrProtocol},
 		"snapshot cut inside a frame": {cat(snapshot("bogus-1"), syncFrame(0)[:7]), follow.ErrProtocol},
-		"corrupt frame":               {cat(helloFrame(1, epoch, 'S', 0), flipped, syncFrame(0)), follow.ErrProtocol},
-		"positions in a snapshot":     {cat(helloFrame(1, epoch, 'S', 0), entriesFrame(3, "bogus-1"), syncFrame(3)), follow.ErrProtocol},
-		"unknown frame":               {cat(helloFrame(1, epoch, 'S', 0), frame('X', []byte("bogus"))), follow.ErrProtocol},
+		"corrupt frame":               {cat(helloFrame(wireVersion, epoch, 'S', 0), flipped, syncFrame(0)), follow.ErrProtocol},
+		"positions in a snapshot":     {cat(helloFrame(wireVersion, epoch, 'S', 0), entriesFrame(3, "bogus-1"), syncFrame(3)), follow.ErrProtocol},
+		"unknown frame":               {cat(helloFrame(wireVersion, epoch, 'S', 0), frame('X', []byte("bogus"))), follow.ErrProtocol},
 		"no hello":                    {cat(entriesFrame(0, "bogus-1"), syncFrame(0)), follow.ErrProtocol},
 		"garbage":                     {[]byte("<html>bogus-1 not a feed</html>\n"), follow.ErrProtocol},
-		"gap in the changes":          {cat(helloFrame(1, epoch, 'S', 0), syncFrame(0), entriesFrame(2, "bogus-gap")), follow.ErrProtocol},
-		"sync ahead of the changes":   {cat(helloFrame(1, epoch, 'S', 0), syncFrame(0), entriesFrame(1, "fake-1"), syncFrame(3), entriesFrame(4, "bogus-3")), follow.ErrProtocol},
-		"corrupt change":              {cat(helloFrame(1, epoch, 'S', 0), syncFrame(0), entriesFrame(1, "fake-1"), flipped), follow.ErrProtocol},
-		"another version":             {cat(helloFrame(2, epoch, 'S', 0), entriesFrame(0, "bogus-1"), syncFrame(1)), follow.ErrFormat},
-		"resume it did not ask for":   {cat(helloFrame(1, epoch, 'R', 7), entriesFrame(8, "bogus-1"), syncFrame(8)), follow.ErrProtocol},
+		"gap in the changes":          {cat(helloFrame(wireVersion, epoch, 'S', 0), syncFrame(0), entriesFrame(2, "bogus-gap")), follow.ErrProtocol},
+		"sync ahead of the changes":   {cat(helloFrame(wireVersion, epoch, 'S', 0), syncFrame(0), entriesFrame(1, "fake-1"), syncFrame(3), entriesFrame(4, "bogus-3")), follow.ErrProtocol},
+		"corrupt change":              {cat(helloFrame(wireVersion, epoch, 'S', 0), syncFrame(0), entriesFrame(1, "fake-1"), flipped), follow.ErrProtocol},
+		"version 1":                   {cat(helloFrame(1, epoch, 'S', 0), v1EntriesFrame(0, "bogus-1"), syncFrame(0)), follow.ErrFormat},
+		"another version":             {cat(helloFrame(3, epoch, 'S', 0), entriesFrame(0, "bogus-1"), syncFrame(0)), follow.ErrFormat},
+		"entries of version 1":        {cat(helloFrame(wireVersion, epoch, 'S', 0), v1EntriesFrame(0, "bogus-1"), syncFrame(0)), follow.ErrProtocol},
+		"entry cut short":             {cat(helloFrame(wireVersion, epoch, 'S', 0), shortEntry, syncFrame(0)), follow.ErrProtocol},
+		"resume it did not ask for":   {cat(helloFrame(wireVersion, epoch, 'R', 7), entriesFrame(8, "bogus-1"), syncFrame(8)), follow.ErrProtocol},
 	}
 	a := newAuthServer(t, nil, nil)
 	revokeNew(t, a.rv, "real-1")
@@ -134,26 +159,76 @@ func TestNewFailsOnGarbage(t *testing.T) {
 
 // TestRefusalsEndNewAtOnce: a server that refuses the credentials or the
 // format will not change its mind; New says so without waiting for its
-// context.
+// context. A server of version 1 of the format (or of a newer one) is
+// refused with ErrFormat and an error naming the version this follower
+// reads.
 func TestRefusalsEndNewAtOnce(t *testing.T) {
+	if follow.FeedContentType != feedMediaType {
+		t.Fatalf("FeedContentType = %q, want %q", follow.FeedContentType, feedMediaType)
+	}
 	a := newAuthServer(t, nil, nil)
+	const v1 = "application/vnd.sdkauth.revocations.v1"
+	v1Stream := cat(helloFrame(1, 0x1234, 'S', 0), v1EntriesFrame(0, "bogus-1"), syncFrame(0))
 	for name, tc := range map[string]struct {
 		url  string
 		opts []follow.Option
 		want error
 	}{
-		"wrong secret":        {a.url, []follow.Option{follow.WithBearer("not-the-secret-at-all")}, follow.ErrUnauthorized},
-		"no credentials":      {a.url, nil, follow.ErrUnauthorized},
-		"406 of a newer one":  {scripted(t, "application/json", http.StatusNotAcceptable, []byte(`{"message":"this server serves application/vnd.sdkauth.revocations.v2 only"}`)).URL, nil, follow.ErrFormat},
-		"another media type":  {scripted(t, "application/vnd.sdkauth.revocations.v2", http.StatusOK, nil).URL, nil, follow.ErrFormat},
-		"a plain HTML answer": {scripted(t, "text/html", http.StatusOK, []byte("<html>")).URL, nil, follow.ErrFormat},
+		"wrong secret":              {a.url, []follow.Option{follow.WithBearer("not-the-secret-at-all")}, follow.ErrUnauthorized},
+		"no credentials":            {a.url, nil, follow.ErrUnauthorized},
+		"406 of a version 1 server": {scripted(t, "application/json", http.StatusNotAcceptable, []byte(`{"message":"this server serves the revocation feed as `+v1+` only"}`)).URL, nil, follow.ErrFormat},
+		"406 of a newer one":        {scripted(t, "application/json", http.StatusNotAcceptable, []byte(`{"message":"this server serves application/vnd.sdkauth.revocations.v3 only"}`)).URL, nil, follow.ErrFormat},
+		"version 1 media type":      {scripted(t, v1, http.StatusOK, v1Stream).URL, nil, follow.ErrFormat},
+		"a newer media type":        {scripted(t, "application/vnd.sdkauth.revocations.v3", http.StatusOK, nil).URL, nil, follow.ErrFormat},
+		"a version 1 hello":         {scripted(t, feedMediaType, http.StatusOK, v1Stream).URL, nil, follow.ErrFormat},
+		"a plain HTML answer":       {scripted(t, "text/html", http.StatusOK, []byte("<html>")).URL, nil, follow.ErrFormat},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := follow.New(context.Background(), tc.url, tc.opts...)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("New = %v, want %v", err, tc.want)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := follow.New(ctx, tc.url, tc.opts...)
+			if !errors.Is(err, tc.want) || errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("New = %v, want %v at once", err, tc.want)
+			}
+			if tc.want == follow.ErrFormat && !strings.Contains(err.Error(), feedMediaType) && !strings.Contains(err.Error(), "this follower reads 2") {
+				t.Errorf("New = %v, want an error naming the version this follower reads", err)
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// TestScriptedStreamLoads follows a stream written from the specification
+// (version 2: entries of the ID's first 11 bytes and the expiry): every
+// entry of the snapshot and of the changes reaches the index, as the token
+// it stands for, and nothing else does.
+func TestScriptedStreamLoads(t *testing.T) {
+	const epoch = 0x5678
+	body := cat(helloFrame(wireVersion, epoch, 'S', 0),
+		entriesFrame(0, "snap-1", "snap-2"), entriesFrame(0, "snap-3"), syncFrame(4),
+		entriesFrame(5, "change-1", "change-2"), syncFrame(6))
+	// The stream stays open after its frames, so that the follower does
+	// not reconnect and load the snapshot again.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", feedMediaType)
+		_, _ = w.Write(body)
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	c := follower(t, srv.URL)
+	eventually(t, "the changes", func() bool { return c.Stats().Position == 6 })
+	if st := c.Stats(); st.Entries != 5 || st.Epoch != epoch {
+		t.Errorf("%d entries, epoch %x; want 5, %x", st.Entries, st.Epoch, epoch)
+	}
+	for _, tok := range []string{"snap-1", "snap-2", "snap-3", "change-1", "change-2"} {
+		if !revoked(t, c, tok) {
+			t.Errorf("%s not revoked", tok)
+		}
+	}
+	for _, tok := range []string{"snap-4", "change-3"} {
+		if revoked(t, c, tok) {
+			t.Errorf("%s revoked", tok)
+		}
 	}
 }

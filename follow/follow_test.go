@@ -198,8 +198,16 @@ func TestFollowerSheds(t *testing.T) {
 	if c.Stats().Entries != 1 {
 		t.Fatal("no entry")
 	}
-	// The token expires in an hour: two hours on, it is past the grace.
-	skew.Store(int64(2 * time.Hour))
+	// The token expires in an hour: half an hour on, sweeps keep it.
+	skew.Store(int64(30 * time.Minute))
+	time.Sleep(50 * time.Millisecond) // sweeps every millisecond
+	if c.Stats().Entries != 1 || !revoked(t, c, "soon") {
+		t.Fatal("the entry was swept before its token expired")
+	}
+	// Its expiry came in the snapshot, rounded up to the server index's
+	// resolution, then to the follower's (by up to an hour each): past
+	// that and the grace, it goes.
+	skew.Store(int64(time.Hour + 2*revoke.ExpiryResolution + 2*time.Minute))
 	eventually(t, "the sweep", func() bool { return c.Stats().Entries == 0 })
 	if revoked(t, c, "soon") {
 		t.Error("an expired entry is still revoked after the sweep")

@@ -15,25 +15,37 @@ import (
 // FeedContentType is the media type of the feed format this package reads
 // (package httpadapter serves it; its documentation, "The revocation feed",
 // specifies it).
-const FeedContentType = "application/vnd.sdkauth.revocations.v1"
+const FeedContentType = "application/vnd.sdkauth.revocations.v2"
 
-// The frames of version 1.
+// The frames of version 2.
 const (
-	feedVersion   = 1
-	frameHello    = 'H'
-	frameEntries  = 'E'
-	frameSync     = 'S'
-	modeSnapshot  = 'S'
-	modeResume    = 'R'
-	helloSize     = 22
-	syncSize      = 12
-	feedEntrySize = 40
+	feedVersion  = 2
+	frameHello   = 'H'
+	frameEntries = 'E'
+	frameSync    = 'S'
+	modeSnapshot = 'S'
+	modeResume   = 'R'
+	helloSize    = 22
+	syncSize     = 12
+	// An entry is the first feedIDSize bytes of an ID (the fingerprint an
+	// index keeps, revoke.FingerprintSize) and the expiry (4). It is the
+	// format's, fixed for version 2.
+	feedIDSize    = 11
+	feedEntrySize = feedIDSize + 4
 	// maxFrameEntries is the most entries a frame may carry.
 	maxFrameEntries = 1024
 	maxBody         = 8 + maxFrameEntries*feedEntrySize
 )
 
 var feedCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// An entry carries exactly the fingerprint an index keeps: were
+// revoke.FingerprintSize to change, the format would need a new version,
+// and this stops the build until it has one.
+var (
+	_ [feedIDSize - revoke.FingerprintSize]struct{}
+	_ [revoke.FingerprintSize - feedIDSize]struct{}
+)
 
 // frameReader reads the frames of a stream.
 type frameReader struct {
@@ -124,12 +136,13 @@ func entries(b []byte) (first uint64, n int) {
 	return binary.BigEndian.Uint64(b), (len(b) - 8) / feedEntrySize
 }
 
-// entry returns the i-th entry of an entries frame.
+// entry returns the i-th entry of an entries frame: a revocation whose ID
+// holds the fingerprint the entry carries, the rest zero, as
+// revoke.Index.Add takes it.
 func entry(b []byte, i int) revoke.Revocation {
 	e := b[8+i*feedEntrySize:]
 	var rev revoke.Revocation
-	copy(rev.ID[:], e[:32])
-	rev.Check = binary.BigEndian.Uint32(e[32:])
-	rev.ExpiresAt = time.Unix(int64(binary.BigEndian.Uint32(e[36:])), 0)
+	copy(rev.ID[:feedIDSize], e[:feedIDSize])
+	rev.ExpiresAt = time.Unix(int64(binary.BigEndian.Uint32(e[feedIDSize:])), 0)
 	return rev
 }

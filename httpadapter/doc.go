@@ -237,11 +237,11 @@
 // without a database (package follow is the follower). A follower sends
 //
 //	GET /v1/auth/revocations HTTP/1.1
-//	Accept: application/vnd.sdkauth.revocations.v1
+//	Accept: application/vnd.sdkauth.revocations.v2
 //	Authorization: Bearer <secret>
 //
 // optionally with ?epoch=<16 hex digits>&after=<position> to resume, and
-// gets 200 with Content-Type application/vnd.sdkauth.revocations.v1
+// gets 200 with Content-Type application/vnd.sdkauth.revocations.v2
 // (FeedContentType) and a body that does not end while the follower reads
 // and the Revoker runs. The refusals, each with a JSON {"message"} body
 // and no revocation: 401 with WWW-Authenticate for missing or wrong
@@ -257,25 +257,31 @@
 // integers big-endian, the CRC (Castagnoli) over type, length and body.
 // There are three types:
 //
-//   - 'H' hello, first and only once, 22 bytes: version (1 byte, 1), epoch
+//   - 'H' hello, first and only once, 22 bytes: version (1 byte, 2), epoch
 //     (8), mode (1: 'S' a snapshot follows, 'R' the stream resumes), after
 //     (8: the position it resumes after; 0 for a snapshot), heartbeat (4:
 //     milliseconds, see WithFeedHeartbeat).
-//   - 'E' entries, 8 + 40×k bytes for 1 <= k <= 1024: the position of the
+//   - 'E' entries, 8 + 15×k bytes for 1 <= k <= 1024: the position of the
 //     first entry (8; 0 inside a snapshot, where entries have none), then k
-//     entries of ID (32 bytes: the SHA-256 of the token's key, never the
-//     token), check (4: its CRC-32C, 0 for a revocation whose checksum the
-//     Revoker does not trust, to be found by ID alone) and expiry (4: Unix
-//     seconds, rounded up). Outside a snapshot, entries are at consecutive
-//     positions: the first of a frame follows the last one sent.
+//     entries of ID (11 bytes: the first 11 bytes of the SHA-256 of the
+//     token's key, the fingerprint the Revoker's index keeps,
+//     revoke.FingerprintSize; never a raw token, and not even a full ID;
+//     inside a snapshot the last two bits are 0, since the index compares
+//     86 bits, and a follower ignores them)
+//     and expiry (4: Unix seconds, rounded up; inside a snapshot, rounded
+//     up to revoke.ExpiryResolution, as the index keeps it). Outside a
+//     snapshot, entries are at consecutive positions: the first of a frame
+//     follows the last one sent.
 //   - 'S' sync, 12 bytes: position (8) and the Revoker's lag (4:
 //     milliseconds, see revoke.Revoker.Lag). The follower has every
 //     revocation up to that position. A snapshot ends with one, at the
 //     position it is complete up to; afterwards one follows each burst of
 //     entries and comes every heartbeat while there are none.
 //
-// A snapshot is 40 bytes a revocation on the wire, plus 17 bytes a frame of
-// up to 512 entries. Positions are those of the Revoker's change log (see
+// A snapshot is 15 bytes a revocation on the wire, plus 17 bytes a frame
+// of up to 512 entries: about a third of version 1's 40 bytes, whose
+// entries carried the full 32-byte ID and a 4-byte check, both gone from
+// version 2. Positions are those of the Revoker's change log (see
 // revoke.Revoker.ChangesSince): local to one Revoker, whose epoch names
 // them. A request that names the feed's epoch and a position its change log
 // still holds resumes there ('R'); any other gets a snapshot ('S'), which
@@ -302,6 +308,10 @@
 //
 // A new version of the format gets a new media type; a server serves the
 // versions it knows, and a follower that asks only for another one gets 406.
+// This one serves version 2 only: a follower of version 1 (Accept:
+// application/vnd.sdkauth.revocations.v1) gets 406, and a follower of
+// version 2 refuses a version 1 server (follow.ErrFormat), so servers and
+// followers are upgraded together.
 //
 // # Global Token Revocation
 //

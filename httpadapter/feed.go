@@ -22,7 +22,7 @@ const FeedPath = "/v1/auth/revocations"
 
 // FeedContentType is the media type of the feed, which names its format
 // and version (see "The revocation feed" in the package documentation).
-const FeedContentType = "application/vnd.sdkauth.revocations.v1"
+const FeedContentType = "application/vnd.sdkauth.revocations.v2"
 
 // NewFeedHandler returns the handler of the revocation feed of rv (mount it
 // at FeedPath): a GET streams to an authenticated follower first a snapshot
@@ -223,14 +223,22 @@ func (s *feedStream) serve(ctx context.Context, resume resumePoint) error {
 			return err
 		}
 		var err error
+		var f snapshotFramer
 		pos, err = rv.Snapshot(ctx, s.buf, func(revs []revoke.Revocation) error {
-			s.out = appendEntries(s.out[:0], 0, revs)
-			return s.write()
+			for i := range revs {
+				var full bool
+				if s.out, full = f.add(s.out, &revs[i]); full {
+					if err := s.write(); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return err
 		}
-		s.out = s.out[:0]
+		s.out = f.close(s.out) // the last frame, written with the sync that follows
 	}
 	return s.follow(ctx, pos)
 }

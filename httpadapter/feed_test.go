@@ -77,6 +77,62 @@ func getFeed(t *testing.T, url string, edit func(*http.Request)) *http.Response 
 	return resp
 }
 
+// The feed's format, version 2, as the package documentation specifies it.
+const (
+	feedMediaType = "application/vnd.sdkauth.revocations.v2"
+	wireVersion   = 2
+	wireIDSize    = 11 // the ID's first 11 bytes
+	wireEntrySize = wireIDSize + 4
+)
+
+// fingerprint is what an entry carries of a revocation's ID.
+type fingerprint [wireIDSize]byte
+
+// fp is the fingerprint of tok's ID.
+func fp(tok string) fingerprint {
+	id := revoke.TokenID(tok)
+	f := fingerprint(id[:wireIDSize])
+	f[wireIDSize-1] &^= 3 // the index keeps 86 bits: inside a snapshot, the last two are 0
+	return f
+}
+
+// wireEntries maps the fingerprints an entries frame carried to their
+// expiries, in Unix seconds.
+type wireEntries map[fingerprint]uint32
+
+// expiryWithin reports whether the wire expiry got (Unix seconds) is
+// between lo, rounded up to the second, and hi, rounded up to the second
+// and then by slack: slack 0 for a change, revoke.ExpiryResolution for a
+// snapshot entry, which the index keeps rounded up to it.
+func expiryWithin(got uint32, lo, hi time.Time, slack time.Duration) bool {
+	ceil := func(t time.Time) int64 {
+		if t.Nanosecond() > 0 {
+			return t.Unix() + 1
+		}
+		return t.Unix()
+	}
+	return int64(got) >= ceil(lo) && int64(got) <= ceil(hi)+int64(slack/time.Second)
+}
+
+// nearest describes the entry of got that shares the most leading bytes
+// with want, for the message of a test that misses want.
+func nearest(got wireEntries, want fingerprint) string {
+	best, n := fingerprint{}, -1
+	for f := range got {
+		i := 0
+		for i < len(f) && f[i] == want[i] {
+			i++
+		}
+		if i > n {
+			best, n = f, i
+		}
+	}
+	if n < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the nearest entry, %x, shares %d leading bytes)", best, n)
+}
+
 // wireReader decodes the feed's frames as the package documentation
 // specifies them.
 type wireReader struct {
@@ -130,7 +186,7 @@ func (w *wireReader) hello() wireHello {
 
 // until reads entries frames into got until a sync frame, and returns its
 // position.
-func (w *wireReader) until(got map[revoke.ID]uint32, first *uint64) uint64 {
+func (w *wireReader) until(got wireEntries, first *uint64) uint64 {
 	w.t.Helper()
 	for {
 		f := w.next()
@@ -138,17 +194,17 @@ func (w *wireReader) until(got map[revoke.ID]uint32, first *uint64) uint64 {
 		case 'S':
 			return binary.BigEndian.Uint64(f.body)
 		case 'E':
-			if (len(f.body)-8)%40 != 0 {
-				w.t.Fatalf("entries frame of %d bytes", len(f.body))
+			if len(f.body) <= 8 || (len(f.body)-8)%wireEntrySize != 0 {
+				w.t.Fatalf("entries frame of %d bytes, want 8 + %d×k", len(f.body), wireEntrySize)
 			}
 			pos := binary.BigEndian.Uint64(f.body)
 			if first != nil && pos != *first {
 				w.t.Fatalf("entries at position %d, want %d", pos, *first)
 			}
-			for e := f.body[8:]; len(e) > 0; e = e[40:] {
-				var id revoke.ID
-				copy(id[:], e)
-				got[id] = binary.BigEndian.Uint32(e[32:])
+			for e := f.body[8:]; len(e) > 0; e = e[wireEntrySize:] {
+				k := fingerprint(e[:wireIDSize])
+				k[wireIDSize-1] &^= 3 // as fp
+				got[k] = binary.BigEndian.Uint32(e[wireIDSize:])
 				if first != nil {
 					*first++
 				}
@@ -159,11 +215,13 @@ func (w *wireReader) until(got map[revoke.ID]uint32, first *uint64) uint64 {
 	}
 }
 
-// TestFeedWireFormat reads the stream as the documentation specifies it: a
-// hello, the snapshot (at most 64 bytes a revocation), a sync at its
-// position, then the changes at consecutive positions; a follower that asks
-// to resume from a position the log holds gets the changes after it, one
-// whose position is gone or of another epoch a snapshot.
+// TestFeedWireFormat reads the stream as the documentation specifies it
+// (version 2): a hello, the snapshot (15-byte entries: the ID's first 11
+// bytes and the expiry, rounded up to the index's resolution; at most 16
+// bytes a revocation in all), a sync at its position, then the changes at
+// consecutive positions, with their exact expiries; a follower that asks to
+// resume from a position the log holds gets the changes after it, one whose
+// position is gone or of another epoch a snapshot.
 func TestFeedWireFormat(t *testing.T) {
 	rv := newFeedRevoker(t, revoke.WithChangeLog(16))
 	const n = 1500
@@ -171,20 +229,25 @@ func TestFeedWireFormat(t *testing.T) {
 	for i := range toks {
 		toks[i] = fmt.Sprint("tok-", i)
 	}
+	before := time.Now().Add(time.Hour)
 	denyList(t, rv, toks...)
+	after := time.Now().Add(time.Hour)
 	srv := feedServer(t, rv)
 	url := srv.URL + httpadapter.FeedPath
 
+	if httpadapter.FeedContentType != feedMediaType {
+		t.Fatalf("FeedContentType = %q, want %q", httpadapter.FeedContentType, feedMediaType)
+	}
 	resp := getFeed(t, url, nil)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != httpadapter.FeedContentType {
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != feedMediaType {
 		t.Fatalf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	w := &wireReader{t: t, r: bufio.NewReader(resp.Body)}
 	h := w.hello()
-	if h.version != 1 || h.epoch != rv.Epoch() || h.mode != 'S' || h.beat != 20*time.Millisecond {
+	if h.version != wireVersion || h.epoch != rv.Epoch() || h.mode != 'S' || h.beat != 20*time.Millisecond {
 		t.Fatalf("hello = %+v", h)
 	}
-	got := map[revoke.ID]uint32{}
+	got := wireEntries{}
 	pos := w.until(got, nil)
 	if _, head := rv.ChangeRange(); pos != head {
 		t.Errorf("snapshot complete at %d, want the head %d", pos, head)
@@ -192,23 +255,40 @@ func TestFeedWireFormat(t *testing.T) {
 	if len(got) != n {
 		t.Fatalf("snapshot of %d entries, want %d", len(got), n)
 	}
+	missing := 0
 	for _, tok := range toks {
-		if got[revoke.TokenID(tok)] != revoke.Checksum(tok) {
-			t.Fatalf("%s missing or with a wrong check", tok)
+		exp, ok := got[fp(tok)]
+		if !ok {
+			if missing++; missing == 1 {
+				t.Errorf("%s missing from the snapshot: no entry of %x%s", tok, fp(tok), nearest(got, fp(tok)))
+			}
+			continue
+		}
+		if !expiryWithin(exp, before, after, revoke.ExpiryResolution) {
+			t.Fatalf("%s: snapshot expiry %v, want within %v of [%v, %v]", tok,
+				time.Unix(int64(exp), 0), revoke.ExpiryResolution, before, after)
 		}
 	}
-	if per := float64(w.bytes) / n; per > 64 {
-		t.Errorf("%.1f bytes per revocation on the wire, want at most 64", per)
+	if missing > 0 {
+		t.Fatalf("%d of %d revocations missing from the snapshot", missing, n)
+	}
+	if per := float64(w.bytes) / n; per > 16 {
+		t.Errorf("%.2f bytes per revocation on the wire, want at most 16", per)
 	}
 
+	before = time.Now().Add(time.Hour)
 	denyList(t, rv, "later-1", "later-2")
+	after = time.Now().Add(time.Hour)
 	next := pos + 1
-	changes := map[revoke.ID]uint32{}
+	changes := wireEntries{}
 	for len(changes) < 2 {
 		w.until(changes, &next)
 	}
-	if _, ok := changes[revoke.TokenID("later-2")]; !ok {
-		t.Fatal("later-2 not streamed")
+	for _, tok := range []string{"later-1", "later-2"} {
+		if exp, ok := changes[fp(tok)]; !ok || !expiryWithin(exp, before, after, 0) {
+			t.Fatalf("%s: streamed %v, expiry %v; want it streamed, expiring within [%v, %v]",
+				tok, ok, time.Unix(int64(exp), 0), before, after)
+		}
 	}
 
 	resume := func(epoch, after uint64) *wireReader {
@@ -219,10 +299,13 @@ func TestFeedWireFormat(t *testing.T) {
 	if h := w.hello(); h.mode != 'R' || h.after != pos+1 {
 		t.Fatalf("resume: hello %+v", h)
 	}
-	resumed := map[revoke.ID]uint32{}
+	resumed := wireEntries{}
 	next = pos + 2
 	if p := w.until(resumed, &next); p != pos+2 || len(resumed) != 1 {
 		t.Fatalf("resumed at %d with %d entries, want one entry to %d", p, len(resumed), pos+2)
+	}
+	if _, ok := resumed[fp("later-2")]; !ok {
+		t.Fatalf("resumed with %x, want later-2", resumed)
 	}
 	for name, w := range map[string]*wireReader{
 		"gone":          resume(rv.Epoch(), pos-20),
@@ -235,13 +318,15 @@ func TestFeedWireFormat(t *testing.T) {
 	}
 }
 
-// TestFeedSnapshotCarriesUncheckedEntries: a revocation without a trusted
-// checksum goes on the wire with check 0.
-func TestFeedSnapshotCarriesUncheckedEntries(t *testing.T) {
+// TestFeedSnapshotCarriesImportedEntries: a revocation imported without a
+// checksum goes on the wire like any other, by its ID's first 11 bytes,
+// with its expiry rounded up to the index's resolution.
+func TestFeedSnapshotCarriesImportedEntries(t *testing.T) {
 	ctx := context.Background()
 	s := memory.New()
 	id := revoke.TokenID("imported")
-	rec := revoke.Record{ID: id, Kind: revoke.Access, ClientID: "app", Grant: id, ExpiresAt: time.Now().Add(time.Hour).UTC(), Seq: 1}
+	exp := time.Now().Add(time.Hour).UTC()
+	rec := revoke.Record{ID: id, Kind: revoke.Access, ClientID: "app", Grant: id, ExpiresAt: exp, Seq: 1}
 	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
 		t.Fatal(err)
 	}
@@ -252,10 +337,14 @@ func TestFeedSnapshotCarriesUncheckedEntries(t *testing.T) {
 	srv := feedServer(t, rv)
 	w := &wireReader{t: t, r: bufio.NewReader(getFeed(t, srv.URL+httpadapter.FeedPath, nil).Body)}
 	w.hello()
-	got := map[revoke.ID]uint32{}
+	got := wireEntries{}
 	w.until(got, nil)
-	if check, ok := got[id]; !ok || check != 0 {
-		t.Errorf("imported entry: present %v, check %08x; want present with check 0", ok, check)
+	if got, ok := got[fp("imported")]; !ok || !expiryWithin(got, exp, exp, revoke.ExpiryResolution) {
+		t.Errorf("imported entry: present %v, expiry %v; want present, expiring within %v after %v",
+			ok, time.Unix(int64(got), 0), revoke.ExpiryResolution, exp)
+	}
+	if len(got) != 1 {
+		t.Errorf("snapshot of %d entries, want 1", len(got))
 	}
 }
 
@@ -299,18 +388,23 @@ func TestFeedRequiresAuthentication(t *testing.T) {
 	}
 }
 
-// TestFeedRefusals: the methods, formats and positions the feed refuses.
+// TestFeedRefusals: the methods, formats and positions the feed refuses. A
+// follower of version 1 (or of a version to come) gets 406, whose message
+// names the version served.
 func TestFeedRefusals(t *testing.T) {
 	rv := newFeedRevoker(t)
 	srv := feedServer(t, rv)
 	url := srv.URL + httpadapter.FeedPath
-	resp := getFeed(t, url, func(r *http.Request) { r.Header.Set("Accept", "application/vnd.sdkauth.revocations.v2") })
-	if resp.StatusCode == http.StatusOK {
-		t.Fatal("a follower of another version: 200, the feed streams")
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusNotAcceptable || !strings.Contains(string(body), httpadapter.FeedContentType) {
-		t.Errorf("a follower of another version: %d %s, want 406 naming the format served", resp.StatusCode, body)
+	for _, other := range []string{"application/vnd.sdkauth.revocations.v1", "application/vnd.sdkauth.revocations.v3"} {
+		resp := getFeed(t, url, func(r *http.Request) { r.Header.Set("Accept", other) })
+		if resp.StatusCode == http.StatusOK {
+			t.Fatalf("a follower of %s: 200, the feed streams", other)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusNotAcceptable || resp.Header.Get("Content-Type") != "application/json" ||
+			!strings.Contains(string(body), feedMediaType) {
+			t.Errorf("a follower of %s: %d %s, want 406 naming the format served, %s", other, resp.StatusCode, body, feedMediaType)
+		}
 	}
 	for _, accept := range []string{"*/*", "text/html, application/*;q=0.5", ""} {
 		if resp := getFeed(t, url, func(r *http.Request) { r.Header.Set("Accept", accept) }); resp.StatusCode != http.StatusOK {
@@ -437,7 +531,7 @@ func TestFeedCutsOffSlowFollower(t *testing.T) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatalf("the slow follower's stream is still open after %d bytes", n)
 	}
-	if n >= int64(total*40) {
+	if n >= int64(total*wireEntrySize) {
 		t.Errorf("the slow follower read %d bytes, all of the %d revocations", n, total)
 	}
 	t.Logf("cut off after %d revocations; it had %d bytes of the stream (%v)", total, n, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -157,9 +158,10 @@ func (r *Revoker) ChangeRange() (oldest, head uint64) {
 // revocation at that position or before is in the batches (unless it expired
 // and was swept meanwhile), and later ones may be too. A follower that loads
 // the snapshot and then applies ChangesSince(pos) misses nothing; it may see
-// a revocation twice, which changes nothing. Entries carry their expiry in
-// whole seconds (rounded up), Check 0 for revocations whose checksum the
-// Revoker does not trust (see Revocation), and no Seq.
+// a revocation twice, which changes nothing. Entries carry what the index
+// keeps: the fingerprint of the ID (its first FingerprintSize bytes but the
+// last two bits, the rest zero), the expiry rounded up to ExpiryResolution, no Check and no
+// Seq; Index.Add takes them as the revocations they stand for.
 //
 // No lock is held while fn runs: a slow fn delays no Revoke. Snapshot stops
 // with ctx's error when ctx is done, and with fn's error when fn fails; it
@@ -243,4 +245,19 @@ func (r *Revoker) syncAdd(rev Revocation) {
 	}
 	revs := [1]Revocation{rev}
 	r.admit(revs[:])
+}
+
+// expSeconds is t in Unix seconds, rounded up and clamped to uint32.
+func expSeconds(t time.Time) uint32 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	switch {
+	case s < 0:
+		return 0
+	case s > math.MaxUint32:
+		return math.MaxUint32
+	}
+	return uint32(s)
 }

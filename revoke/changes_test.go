@@ -290,10 +290,11 @@ func TestSnapshotAndChangesMissNothing(t *testing.T) {
 func snapshotMissesNothing(t *testing.T, r *revoke.Revoker) {
 	t.Helper()
 	buf := make([]revoke.Revocation, 7)
-	have := map[revoke.ID]bool{}
+	// A snapshot carries the fingerprints the index keeps.
+	have := map[[revoke.FingerprintSize]byte]bool{}
 	note := func(revs []revoke.Revocation) error {
 		for _, rev := range revs {
-			have[rev.ID] = true
+			have[fingerprint(rev.ID)] = true
 		}
 		return nil
 	}
@@ -315,20 +316,29 @@ func snapshotMissesNothing(t *testing.T, r *revoke.Revoker) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !have[revs[0].ID] {
+		if !have[fingerprint(revs[0].ID)] {
 			t.Fatalf("position %d is in neither the snapshot nor the changes after it", p)
 		}
 	}
 }
 
-// TestSnapshotCarriesUncheckedEntries checks that a revocation without a
-// trusted checksum is in the snapshot with Check 0, and that an Index given
-// it finds the token by ID.
-func TestSnapshotCarriesUncheckedEntries(t *testing.T) {
+// fingerprint is what the index keeps of id: its first FingerprintSize
+// bytes but the last two bits.
+func fingerprint(id revoke.ID) [revoke.FingerprintSize]byte {
+	f := [revoke.FingerprintSize]byte(id[:])
+	f[revoke.FingerprintSize-1] &^= 3
+	return f
+}
+
+// TestSnapshotCarriesFingerprints checks that a snapshot carries the
+// fingerprint of each ID (its first FingerprintSize bytes, the rest zero,
+// no checksum), and that an Index given it finds every token, among them an
+// imported one stored with a wrong checksum.
+func TestSnapshotCarriesFingerprints(t *testing.T) {
 	ctx := context.Background()
 	s := memory.New()
 	id := revoke.TokenID("imported")
-	rec := revoke.Record{ID: id, Kind: revoke.Access, ClientID: "c", Grant: id, ExpiresAt: time.Now().Add(time.Hour).UTC(), Seq: 3}
+	rec := revoke.Record{ID: id, Check: revoke.Checksum("imported") ^ 1, Kind: revoke.Access, ClientID: "c", Grant: id, ExpiresAt: time.Now().Add(time.Hour).UTC(), Seq: 3}
 	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
 		t.Fatal(err)
 	}
@@ -352,14 +362,25 @@ func TestSnapshotCarriesUncheckedEntries(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("snapshot of %d entries, want 2", len(got))
 	}
+	var want revoke.ID
+	f := fingerprint(id)
+	copy(want[:], f[:])
+	found := false
 	for _, rev := range got {
-		if rev.ID == id && rev.Check != 0 {
-			t.Errorf("the imported entry has check %08x in the snapshot, want 0", rev.Check)
+		found = found || rev.ID == want
+		if rev.Check != 0 || rev.Seq != 0 {
+			t.Errorf("snapshot entry %v carries check %08x and seq %d, want neither", rev.ID, rev.Check, rev.Seq)
 		}
+	}
+	if !found {
+		t.Errorf("snapshot %v lacks the fingerprint %v", got, want)
 	}
 	for _, tok := range []string{"imported", "checked"} {
 		if !x.Contains(tok) {
 			t.Errorf("Index.Contains(%q) = false after the snapshot", tok)
+		}
+		if ok, err := r.IsRevoked(ctx, tok); !ok || err != nil {
+			t.Errorf("IsRevoked(%q) = %v, %v; want true", tok, ok, err)
 		}
 	}
 }

@@ -101,9 +101,10 @@
 // # Storage
 //
 // Raw token values never reach a Store. A record is keyed by the SHA-256 of
-// its token (ID) and carries the token's CRC-32C (Checksum), which lets
-// IsRevoked rule out most tokens that are not revoked before hashing them. A
-// stolen database file holds no token anyone could present.
+// its token (ID) and carries the token's CRC-32C (Checksum), kept for the
+// export format; IsRevoked finds a token by its SHA-256 alone, so a wrong
+// checksum hides nothing. A stolen database file holds no token anyone
+// could present.
 //
 // Concurrent Issue and Revoke calls are committed together in shared
 // transactions (group commit): each call returns once its transaction is
@@ -161,9 +162,14 @@
 //
 // # Caveats
 //
-//   - The index of revoked tokens is held in memory: about 54 bytes per
-//     revoked, unexpired token (BENCHMARKS.md). New streams it from the
-//     store. IsRevoked reads it without locks.
+//   - The index of revoked tokens is held in memory: 14 to 16 bytes per
+//     revoked token, a fingerprint of its ID (FingerprintSize) and its
+//     expiry to the hour (ExpiryResolution), measured at 1 to 10 million
+//     in BENCHMARKS.md. A token that is not revoked is reported revoked
+//     with probability n·2^-86 over n entries: below 2^-60 up to 67
+//     million. Expired entries are dropped once they reach a quarter of
+//     the index, so memory follows a sawtooth above the unexpired entries.
+//     New streams it from the store. IsRevoked reads it without locks.
 //   - Only stores that other processes may write to (Capabilities.Shared,
 //     such as the sqlite backend) make New start a goroutine, the follower, which reads
 //     their revocations every sync interval (FollowPolicy.Interval). Until it

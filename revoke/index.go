@@ -1,7 +1,8 @@
 package revoke
 
 import (
-	"math"
+	"encoding/binary"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,307 +10,355 @@ import (
 )
 
 // index is the in-process set of revoked token IDs that IsRevoked consults.
-// It is sharded to keep writers apart, and each shard is an open-addressing
-// table keyed by the token's CRC-32C: a token that is not revoked is usually
-// ruled out by its checksum alone, without computing SHA-256. A checksum
-// match is confirmed against the full SHA-256 ID, so a collision never
-// reports a live token revoked.
+//
+// It keeps 86 bits of each ID (the fingerprint: its first 11 bytes but the
+// last two bits) and the expiry to the hour, in 12.8 bytes, so it holds no
+// more than a truncated SHA-256 of a token: neither the token nor its full
+// ID. A token is looked up by its own SHA-256, never by the checksum stored
+// beside it, so a record whose checksum is wrong is found all the same. Two
+// IDs share a fingerprint with probability 2^-86: over n entries, a token
+// that is not revoked is reported revoked with probability at most n·2^-86
+// per check, below 2^-60 up to 2^26 (67 million) entries.
+//
+// The fingerprints are spread over indexShards shards by their first bits,
+// and each shard is a hash table of 64-byte buckets of five slots, probed
+// linearly from the home bucket: a lookup reads one cache line, seldom two.
+// A table is filled to at most 93% of its slots and rebuilt at about 82%
+// when it grows, so it stays between 13.8 and 15.6 bytes per entry.
 //
 // Readers take no lock and write nothing: they load the shard's table and
-// its slots atomically, so IsRevoked scales across cores without cache
-// lines bouncing between them. Writers (Revoke, the follower, Purge)
-// serialize per shard. An entry is written before the slot that points to
-// it is published and is never changed or reused afterwards; a removal
-// turns the slot into a tombstone; growth and compaction build a new table
-// and publish it whole, while readers finish on the one they loaded.
+// its words atomically. An entry's fields are written before the word that
+// publishes it, and it never moves within a table: it leaves only when its
+// shard's table is rebuilt (to grow, or to drop expired entries) and
+// published whole, while readers finish on the one they loaded. Writers
+// serialize per shard.
 //
-// Memory per revoked token: a 36-byte entry plus an 8-byte slot at a load
-// factor of at most 7/8, and at least 1/4 after growth.
+// Entries are counted by expiry hour; a sweep rebuilds the tables only once
+// expired entries have reached a quarter of the index, so the work of
+// dropping expired entries is proportional to them, not to the live ones
+// (see sweep).
 type index struct {
 	shards [indexShards]indexShard
 	count  atomic.Int64 // entries, for Stats
-	// unchecked holds the revocations whose Check is 0: records whose
-	// checksum the Revoker did not compute (imported from outside), which
-	// it therefore cannot trust to find the token by. It is keyed by the
-	// ID's first four bytes instead, and consulted by ID, computing
-	// SHA-256, only while it holds an entry (see uncheckedKey).
-	unchecked atomic.Pointer[index]
+	base   atomic.Int64 // Unix seconds that expiry code 0 stands for; set at the first add
+	// expiring counts the entries by expiry code.
+	expiring expiryCounts
+	// loading, while New reads the store, collects entries per shard
+	// instead of inserting them, to build each table once (see load.go).
+	loading bool
 }
 
 const (
-	indexShardBits = 6
+	indexShardBits = 10
 	indexShards    = 1 << indexShardBits
-	indexMinSlots  = 16
-	chunkBits      = 8
-	chunkLen       = 1 << chunkBits
-	// tombstone marks a slot whose entry was removed. No entry has this
-	// position.
-	tombstone = math.MaxUint64
+
+	bucketSlots = 5
+	bucketWords = 8 // 5 fingerprint heads, then 3 words of 5 packed fields
+	fieldsWord  = bucketSlots
+	tagBits     = 22
+	codeBits    = 16
+	fieldBits   = tagBits + codeBits
+	fieldMask   = 1<<fieldBits - 1
+	codeMask    = 1<<codeBits - 1
+	// expUnit is the resolution of an entry's expiry: it is kept rounded up
+	// to it, so an entry may be held (and reported revoked) up to one unit
+	// after its token expired, which is harmless. codeMask units from the
+	// index's base (7.5 years) is the furthest expiry kept; a later one is
+	// kept as that, never swept while the process runs.
+	expUnit = int64(time.Hour / time.Second)
+
+	// A table grows when an insert would fill more than maxFillPct of its
+	// slots, to growFillPct; a bulk load builds it at loadFillPct.
+	maxFillPct  = 93
+	growFillPct = 82
+	loadFillPct = 90
 )
 
 type indexShard struct {
 	mu  sync.Mutex // held by writers
 	tab atomic.Pointer[indexTable]
-	_   [64 - unsafe.Sizeof(sync.Mutex{}) - unsafe.Sizeof(atomic.Pointer[indexTable]{})]byte
+	// pending holds the entries collected while the index is loading.
+	pending []loadChunk
+	_       [64 - unsafe.Sizeof(sync.Mutex{}) - unsafe.Sizeof(atomic.Pointer[indexTable]{}) - unsafe.Sizeof([]loadChunk{})]byte
 }
 
 // indexTable is one generation of a shard's table.
 type indexTable struct {
-	// slots holds checksum<<32 | (position + 1), 0 for empty, or
-	// tombstone.
-	slots []atomic.Uint64
-	// chunks holds the entries by position, chunkLen to a chunk, allocated
-	// as positions are handed out.
-	chunks []atomic.Pointer[indexChunk]
-	// Writers only:
-	next uint32 // next position to hand out; positions are never reused
-	live int    // slots holding an entry
-	dead int    // tombstones
+	// words holds the buckets, bucketWords words each, aligned to 64 bytes.
+	// Word s < bucketSlots of a bucket is the head of slot s's fingerprint
+	// (its first 8 bytes; 0 for an empty slot); the last three words hold
+	// the slots' fields, fieldBits each: the tag (the next 3 bytes) above
+	// the expiry code.
+	words   []atomic.Uint64
+	buckets uint64
+	count   int // writers only
 }
 
-type indexChunk [chunkLen]indexEntry
-
-type indexEntry struct {
-	id  ID
-	exp uint32 // expiry, Unix seconds rounded up; writers only
+// fkey is an ID's fingerprint as the index keeps it.
+type fkey struct {
+	head uint64 // never 0
+	tag  uint32
 }
 
-// mix spreads a checksum over 64 bits: the top bits pick the shard, the
-// next ones the home slot.
-func mix(check uint32) uint64 { return uint64(check) * 0x9E3779B97F4A7C15 }
-
-func (ix *index) shard(check uint32) *indexShard {
-	return &ix.shards[mix(check)>>(64-indexShardBits)]
+// keyOf returns the fingerprint of id.
+func keyOf(id *ID) fkey {
+	head := binary.BigEndian.Uint64(id[:8])
+	if head == 0 {
+		head = 1 // 0 marks an empty slot
+	}
+	return fkey{head: head, tag: (uint32(id[8])<<16 | uint32(id[9])<<8 | uint32(id[10])) >> (24 - tagBits)}
 }
 
-func home(check uint32, mask uint64) uint64 {
-	return (mix(check) >> (64 - indexShardBits - 32)) & mask
+// id returns an ID holding k's fingerprint, the rest zero.
+func (k fkey) id() ID {
+	var id ID
+	binary.BigEndian.PutUint64(id[:8], k.head)
+	tag := k.tag << (24 - tagBits)
+	id[8], id[9], id[10] = byte(tag>>16), byte(tag>>8), byte(tag)
+	return id
 }
 
-// expSeconds is t in Unix seconds, rounded up and clamped to uint32.
-func expSeconds(t time.Time) uint32 {
-	s := t.Unix()
+func (ix *index) shard(head uint64) *indexShard {
+	return &ix.shards[head>>(64-indexShardBits)]
+}
+
+// home is the bucket of n where head's probe starts.
+func home(head, n uint64) uint64 {
+	hi, _ := bits.Mul64(head*0x9E3779B97F4A7C15, n)
+	return hi
+}
+
+// code is t as an expiry code of the index: the units since the base,
+// rounded up, clamped to [0, codeMask].
+func (ix *index) code(t time.Time) uint32 {
+	base := ix.base.Load()
+	if base == 0 {
+		ix.setBase(time.Now())
+		base = ix.base.Load()
+	}
+	s := t.Unix() - base
 	if t.Nanosecond() > 0 {
 		s++
 	}
 	switch {
-	case s < 0:
+	case s <= 0:
 		return 0
-	case s > math.MaxUint32:
-		return math.MaxUint32
+	case s >= codeMask*expUnit:
+		return codeMask
 	}
-	return uint32(s)
+	return uint32((s + expUnit - 1) / expUnit)
 }
 
-// newTable returns an empty table of n slots (a power of two), with room
-// for the entries n slots may hold.
-func newTable(n int) *indexTable {
-	return &indexTable{
-		slots:  make([]atomic.Uint64, n),
-		chunks: make([]atomic.Pointer[indexChunk], (maxFill(n)+chunkLen-1)/chunkLen),
+// setBase sets the time expiry code 0 stands for, two days before now
+// (a Revoker's clock may differ from time.Now), unless it is set.
+// The base is on a whole hour, so that an expiry code names the same hour
+// in every index: an expiry a snapshot rounded up is not rounded again by
+// the follower's index.
+func (ix *index) setBase(now time.Time) {
+	base := now.Unix() - 48*3600
+	ix.base.CompareAndSwap(0, base-base%expUnit)
+}
+
+// expiry is the time code stands for.
+func (ix *index) expiry(code uint32) time.Time {
+	return time.Unix(ix.base.Load()+int64(code)*expUnit, 0).UTC()
+}
+
+// newTable returns an empty table with room for want entries at fillPct.
+func newTable(want, fillPct int) *indexTable {
+	n := uint64(max(2, (want*100/fillPct+bucketSlots-1)/bucketSlots+1))
+	raw := make([]atomic.Uint64, n*bucketWords+bucketWords-1)
+	off := 0
+	if r := uintptr(unsafe.Pointer(&raw[0])) % 64; r != 0 {
+		off = int(64-r) / 8
+	}
+	return &indexTable{words: raw[off : off+int(n)*bucketWords : off+int(n)*bucketWords], buckets: n}
+}
+
+// full reports whether one more entry would fill t past maxFillPct.
+func (t *indexTable) full() bool {
+	return (t.count+1)*100 > int(t.buckets)*bucketSlots*maxFillPct
+}
+
+// field returns the field of slot s of bucket b.
+func (t *indexTable) field(b uint64, s int) uint64 {
+	w := b*bucketWords + fieldsWord
+	off := uint(s * fieldBits)
+	i, sh := uint64(off/64), off%64
+	v := t.words[w+i].Load() >> sh
+	if sh+fieldBits > 64 {
+		v |= t.words[w+i+1].Load() << (64 - sh)
+	}
+	return v & fieldMask
+}
+
+// setField sets the field of slot s of bucket b. Writers only.
+func (t *indexTable) setField(b uint64, s int, f uint64) {
+	w := b*bucketWords + fieldsWord
+	off := uint(s * fieldBits)
+	i, sh := uint64(off/64), off%64
+	lo := &t.words[w+i]
+	lo.Store(lo.Load()&^(fieldMask<<sh) | f<<sh)
+	if sh+fieldBits > 64 {
+		hi := &t.words[w+i+1]
+		n := sh + fieldBits - 64
+		hi.Store(hi.Load()&^(1<<n-1) | f>>(64-sh))
 	}
 }
 
-// maxFill is how many slots of n may be in use, live or tombstones.
-func maxFill(n int) int { return n / 8 * 7 }
-
-func (t *indexTable) entry(pos uint32) *indexEntry {
-	return &t.chunks[pos>>chunkBits].Load()[pos&(chunkLen-1)]
+// contains reports whether the token whose key is key is in the index,
+// hashing it with SHA-256.
+func (ix *index) contains(key string) bool {
+	id := TokenID(key)
+	return ix.containsKey(keyOf(&id))
 }
 
-// contains reports whether the token whose checksum is check is in the
-// index. It hashes token only when a slot's checksum matches, or while the
-// index holds revocations without a trusted checksum.
-func (ix *index) contains(check uint32, token string) bool {
-	if ix.containsChecked(check, token) {
-		return true
-	}
-	u := ix.unchecked.Load()
-	if u == nil || u.count.Load() == 0 {
-		return false
-	}
-	id := TokenID(token)
-	return u.containsID(uncheckedKey(id), id)
-}
-
-// uncheckedKey is what the unchecked index files an ID under in place of a
-// checksum.
-func uncheckedKey(id ID) uint32 {
-	return uint32(id[0])<<24 | uint32(id[1])<<16 | uint32(id[2])<<8 | uint32(id[3])
-}
-
-// containsID reports whether id, filed under key, is in the index.
-func (ix *index) containsID(key uint32, id ID) bool {
-	t := ix.shard(key).tab.Load()
-	return t != nil && t.slotOf(key, id) >= 0
-}
-
-// containsChecked is contains without the unchecked index.
-func (ix *index) containsChecked(check uint32, token string) bool {
-	t := ix.shard(check).tab.Load()
+// containsKey reports whether k is in the index. It probes from k's home
+// bucket to the first bucket with an empty slot: entries fill a bucket's
+// slots in order and never leave a table, so k is not further on.
+func (ix *index) containsKey(k fkey) bool {
+	t := ix.shard(k.head).tab.Load()
 	if t == nil {
 		return false
 	}
-	mask := uint64(len(t.slots) - 1)
-	var id ID
-	hashed := false
-	for i := home(check, mask); ; i = (i + 1) & mask {
-		v := t.slots[i].Load()
-		if v == 0 {
-			return false
+	for b := home(k.head, t.buckets); ; {
+		w := b * bucketWords
+		for s := range bucketSlots {
+			head := t.words[w+uint64(s)].Load()
+			if head == 0 {
+				return false
+			}
+			if head == k.head && uint32(t.field(b, s)>>codeBits) == k.tag {
+				return true
+			}
 		}
-		if v == tombstone || uint32(v>>32) != check {
-			continue
-		}
-		if !hashed {
-			id = TokenID(token)
-			hashed = true
-		}
-		if t.entry(uint32(v)-1).id == id {
-			return true
+		if b++; b == t.buckets {
+			b = 0
 		}
 	}
 }
 
-// slotOf returns the slot holding id, or -1. Writers only.
-func (t *indexTable) slotOf(check uint32, id ID) int {
-	mask := uint64(len(t.slots) - 1)
-	for i := home(check, mask); ; i = (i + 1) & mask {
-		v := t.slots[i].Load()
-		if v == 0 {
-			return -1
+// find returns the bucket and slot holding k. Writers only.
+func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
+	for b = home(k.head, t.buckets); ; {
+		w := b * bucketWords
+		for s = range bucketSlots {
+			head := t.words[w+uint64(s)].Load()
+			if head == 0 {
+				return 0, 0, false
+			}
+			if head == k.head && uint32(t.field(b, s)>>codeBits) == k.tag {
+				return b, s, true
+			}
 		}
-		if v != tombstone && uint32(v>>32) == check && t.entry(uint32(v)-1).id == id {
-			return int(i)
+		if b++; b == t.buckets {
+			b = 0
 		}
 	}
+}
+
+// insert puts k, which t does not hold, in the first free slot from its
+// home bucket on: its field first, then the head that publishes it.
+// Writers only; t has room.
+func (t *indexTable) insert(k fkey, code uint32) {
+	for b := home(k.head, t.buckets); ; {
+		w := b * bucketWords
+		for s := range bucketSlots {
+			if t.words[w+uint64(s)].Load() == 0 {
+				t.setField(b, s, uint64(k.tag)<<codeBits|uint64(code))
+				t.words[w+uint64(s)].Store(k.head)
+				t.count++
+				return
+			}
+		}
+		if b++; b == t.buckets {
+			b = 0
+		}
+	}
+}
+
+// each calls fn with every entry of t. Writers only.
+func (t *indexTable) each(fn func(k fkey, code uint32)) {
+	for b := range t.buckets {
+		w := b * bucketWords
+		for s := range bucketSlots {
+			head := t.words[w+uint64(s)].Load()
+			if head == 0 {
+				break
+			}
+			f := t.field(b, s)
+			fn(fkey{head: head, tag: uint32(f >> codeBits)}, uint32(f&codeMask))
+		}
+	}
+}
+
+// rebuilt returns a new table with t's entries whose code is at least cut,
+// sized for them and extra more at fillPct.
+func (t *indexTable) rebuilt(cut uint32, extra, fillPct int) *indexTable {
+	keep := t.count
+	if cut > 0 {
+		keep = 0
+		t.each(func(_ fkey, code uint32) {
+			if code >= cut {
+				keep++
+			}
+		})
+	}
+	nt := newTable(keep+extra, fillPct)
+	t.each(func(k fkey, code uint32) {
+		if code >= cut {
+			nt.insert(k, code)
+		}
+	})
+	return nt
 }
 
 // add puts rev in the index; adding an ID already there keeps the later
-// expiry. A revocation whose Check is 0 goes to the unchecked index. It
-// reports whether the index changed: the ID is new, or its expiry moved.
+// expiry. It reports whether the index changed: the ID is new, or its
+// expiry moved.
 func (ix *index) add(rev Revocation) bool {
-	if rev.Check == 0 {
-		u := ix.unchecked.Load()
-		if u == nil {
-			ix.unchecked.CompareAndSwap(nil, new(index))
-			u = ix.unchecked.Load()
-		}
-		isNew, changed := u.put(uncheckedKey(rev.ID), rev)
-		if isNew {
-			u.count.Add(1)
-			ix.count.Add(1)
-		}
-		return changed
+	k, code := keyOf(&rev.ID), ix.code(rev.ExpiresAt)
+	s := ix.shard(k.head)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ix.loading {
+		s.collect(k, code)
+		return true
 	}
-	isNew, changed := ix.put(rev.Check, rev)
+	isNew, changed := s.put(k, code, &ix.expiring)
 	if isNew {
 		ix.count.Add(1)
 	}
 	return changed
 }
 
-// put files rev under key and reports whether it was new, and whether it
-// changed the index (new, or a later expiry).
-func (ix *index) put(key uint32, rev Revocation) (isNew, changed bool) {
-	rev.Check = key
-	s := ix.shard(rev.Check)
-	exp := expSeconds(rev.ExpiresAt)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// expiryCounts counts an index's entries by expiry code.
+type expiryCounts = [codeMask + 1]atomic.Int64
+
+// put files k under the shard and reports whether it was new, and whether
+// it changed the index (new, or a later expiry). The shard's lock is held.
+func (s *indexShard) put(k fkey, code uint32, counts *expiryCounts) (isNew, changed bool) {
 	t := s.tab.Load()
 	if t == nil {
-		t = newTable(indexMinSlots)
+		t = newTable(1, growFillPct)
 		s.tab.Store(t)
 	}
-	if i := t.slotOf(rev.Check, rev.ID); i >= 0 {
-		e := t.entry(uint32(t.slots[i].Load()) - 1)
-		if exp <= e.exp {
+	if b, i, ok := t.find(k); ok {
+		f := t.field(b, i)
+		old := uint32(f & codeMask)
+		if code <= old {
 			return false, false
 		}
-		e.exp = exp
+		t.setField(b, i, f&^codeMask|uint64(code))
+		counts[old].Add(-1)
+		counts[code].Add(1)
 		return false, true
 	}
-	if t.live+t.dead+1 > maxFill(len(t.slots)) {
-		t = t.rebuild(t.live + 1)
+	if t.full() {
+		t = t.rebuilt(0, 1, growFillPct)
 		s.tab.Store(t)
 	}
-	t.put(rev.Check, indexEntry{id: rev.ID, exp: exp})
+	t.insert(k, code)
+	counts[code].Add(1)
 	return true, true
-}
-
-// put stores e in a new position and publishes its slot. Writers only; the
-// table has room.
-func (t *indexTable) put(check uint32, e indexEntry) {
-	pos := t.next
-	t.next++
-	c := t.chunks[pos>>chunkBits].Load()
-	if c == nil {
-		c = new(indexChunk)
-		t.chunks[pos>>chunkBits].Store(c)
-	}
-	c[pos&(chunkLen-1)] = e
-	mask := uint64(len(t.slots) - 1)
-	i := home(check, mask)
-	for t.slots[i].Load() != 0 {
-		i = (i + 1) & mask
-	}
-	t.slots[i].Store(uint64(check)<<32 | uint64(pos+1))
-	t.live++
-}
-
-// rebuild returns a new table holding t's live entries, sized for want
-// entries at a load factor of at most one half.
-func (t *indexTable) rebuild(want int) *indexTable {
-	n := indexMinSlots
-	for n < 2*want {
-		n *= 2
-	}
-	nt := newTable(n)
-	for i := range t.slots {
-		if v := t.slots[i].Load(); v != 0 && v != tombstone {
-			nt.put(uint32(v>>32), *t.entry(uint32(v) - 1))
-		}
-	}
-	return nt
-}
-
-// sweep removes the entries that expired before t and returns how many.
-func (ix *index) sweep(t time.Time) int {
-	removed := ix.sweepShards(t)
-	if u := ix.unchecked.Load(); u != nil {
-		n := u.sweepShards(t)
-		u.count.Add(-int64(n))
-		removed += n
-	}
-	ix.count.Add(-int64(removed))
-	return removed
-}
-
-// sweepShards removes the entries of the shards that expired before t and
-// returns how many, leaving count to the caller.
-func (ix *index) sweepShards(t time.Time) int {
-	cut := expSeconds(t)
-	removed := 0
-	for k := range ix.shards {
-		s := &ix.shards[k]
-		s.mu.Lock()
-		if tab := s.tab.Load(); tab != nil {
-			for i := range tab.slots {
-				v := tab.slots[i].Load()
-				if v != 0 && v != tombstone && tab.entry(uint32(v)-1).exp < cut {
-					tab.slots[i].Store(tombstone)
-					tab.live--
-					tab.dead++
-					removed++
-				}
-			}
-			// Compact once tombstones outnumber the live entries.
-			if tab.dead > tab.live {
-				s.tab.Store(tab.rebuild(tab.live))
-			}
-		}
-		s.mu.Unlock()
-	}
-	return removed
 }

@@ -1,29 +1,19 @@
 package revoke
 
-import "time"
-
-// eachBatch calls fn with the entries of the index, unchecked ones with
-// Check 0, in batches of at most len(buf), holding no lock while fn runs.
-// It reads a shard a batch at a time under the shard's lock; when the
-// shard's table was replaced between two batches (grown or compacted), it
-// reads that shard again from its start, since the slots moved. Every entry
-// present throughout the call is passed to fn at least once; one added or
-// removed meanwhile may or may not be.
+// eachBatch calls fn with the entries of the index in batches of at most
+// len(buf), holding no lock while fn runs. An entry is a Revocation whose
+// ID holds the fingerprint the index keeps (the ID's first FingerprintSize
+// bytes but the last two bits, the rest zero), whose ExpiresAt is its expiry rounded up to the
+// index's resolution, and no Check or Seq. It reads a shard a batch at a
+// time under the shard's lock; when the shard's table was replaced between
+// two batches (grown or swept), it reads that shard again from its start.
+// Every entry present throughout the call is passed to fn at least once;
+// one added or removed meanwhile may or may not be.
 func (ix *index) eachBatch(buf []Revocation, fn func([]Revocation) error) error {
-	if err := ix.eachBatchShards(false, buf, fn); err != nil {
-		return err
-	}
-	if u := ix.unchecked.Load(); u != nil {
-		return u.eachBatchShards(true, buf, fn)
-	}
-	return nil
-}
-
-func (ix *index) eachBatchShards(unchecked bool, buf []Revocation, fn func([]Revocation) error) error {
 	for k := range ix.shards {
 		s := &ix.shards[k]
 		var tab *indexTable
-		next := 0 // the slot of tab the next batch starts at
+		var next uint64 // the slot of tab the next batch starts at
 		for {
 			s.mu.Lock()
 			if t := s.tab.Load(); t != tab {
@@ -31,9 +21,9 @@ func (ix *index) eachBatchShards(unchecked bool, buf []Revocation, fn func([]Rev
 			}
 			n := 0
 			if tab != nil {
-				n, next = tab.collect(next, unchecked, buf)
+				n, next = ix.collectSlots(tab, next, buf)
 			}
-			done := tab == nil || next == len(tab.slots)
+			done := tab == nil || next == tab.buckets*bucketSlots
 			s.mu.Unlock()
 			if n > 0 {
 				if err := fn(buf[:n]); err != nil {
@@ -48,22 +38,19 @@ func (ix *index) eachBatchShards(unchecked bool, buf []Revocation, fn func([]Rev
 	return nil
 }
 
-// collect copies the entries of the slots from the slot from on into buf,
+// collectSlots copies the entries of t's slots from slot from on into buf,
 // until buf is full or the slots end, and returns how many it copied and
-// the slot to go on from. Writers only (the shard's lock is held).
-func (t *indexTable) collect(from int, unchecked bool, buf []Revocation) (n, next int) {
+// the slot to go on from. The shard's lock is held.
+func (ix *index) collectSlots(t *indexTable, from uint64, buf []Revocation) (n int, next uint64) {
 	i := from
-	for ; i < len(t.slots) && n < len(buf); i++ {
-		v := t.slots[i].Load()
-		if v == 0 || v == tombstone {
+	for ; i < t.buckets*bucketSlots && n < len(buf); i++ {
+		b, s := i/bucketSlots, int(i%bucketSlots)
+		head := t.words[b*bucketWords+uint64(s)].Load()
+		if head == 0 {
 			continue
 		}
-		e := t.entry(uint32(v) - 1)
-		check := uint32(v >> 32)
-		if unchecked {
-			check = 0
-		}
-		buf[n] = Revocation{ID: e.id, Check: check, ExpiresAt: time.Unix(int64(e.exp), 0).UTC()}
+		f := t.field(b, s)
+		buf[n] = Revocation{ID: fkey{head: head, tag: uint32(f >> codeBits)}.id(), ExpiresAt: ix.expiry(uint32(f & codeMask))}
 		n++
 	}
 	return n, i

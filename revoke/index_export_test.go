@@ -13,10 +13,10 @@ func TestIndex(t *testing.T) {
 	now := time.Now()
 	for i := range 1000 {
 		tok := fmt.Sprint("tok-", i)
-		x.Add(revoke.Revocation{ID: revoke.TokenID(tok), Check: revoke.Checksum(tok), ExpiresAt: now.Add(time.Duration(i%2) * time.Hour)})
+		x.Add(revoke.Revocation{ID: revoke.TokenID(tok), Check: revoke.Checksum(tok), ExpiresAt: now.Add(time.Duration(i%2) * 24 * time.Hour)})
 	}
 	x.Add(revoke.Revocation{ID: revoke.TokenID("tok-1"), Check: revoke.Checksum("tok-1"), ExpiresAt: now}) // again: no new entry
-	x.Add(revoke.Revocation{ID: revoke.TokenID("unchecked"), ExpiresAt: now.Add(time.Hour)})
+	x.Add(revoke.Revocation{ID: revoke.TokenID("unchecked"), ExpiresAt: now.Add(24 * time.Hour)})
 	if n := x.Len(); n != 1001 {
 		t.Fatalf("Len = %d, want 1001", n)
 	}
@@ -25,7 +25,7 @@ func TestIndex(t *testing.T) {
 			t.Errorf("Contains(%q) = %v, want %v", tok, got, want)
 		}
 	}
-	if n := x.Sweep(now.Add(time.Minute)); n != 500 {
+	if n := x.Sweep(now.Add(3 * revoke.ExpiryResolution)); n != 500 {
 		t.Errorf("Sweep removed %d, want the 500 expired", n)
 	}
 	if x.Len() != 501 || x.Contains("tok-0") || !x.Contains("tok-1") {

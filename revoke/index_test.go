@@ -104,7 +104,9 @@ func TestIndexAgainstModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != want {
+			// An expired revocation may still be held (the index drops
+			// them lazily, to the hour): either answer is right for it.
+			if got != want && !(m.revoked && m.exp.Before(now)) {
 				t.Fatalf("step %d: IsRevoked = %v, want %v (revoked %v, expires in %v)", step, got, want, m.revoked, m.exp.Sub(now))
 			}
 		}

@@ -86,11 +86,9 @@ const MaxSeq = 1<<53 - 1
 // that writes records into a Store from outside a Revoker (an import) calls
 // it for each.
 //
-// Check cannot be verified without the token: a checksum that does not
-// match the token would hide the revocation from IsRevoked. An importer
-// that cannot vouch for a record's Check sets it to 0, which a Revoker
-// treats as unknown (it then finds the record by its ID alone, at the cost
-// of a SHA-256 per IsRevoked while it holds such records).
+// Check cannot be verified without the token; 0 stands for unknown. A
+// Revoker finds every token by its ID, never by Check, so a wrong one hides
+// no revocation.
 func ValidRecord(rec Record) error {
 	if err := checkIdentity(rec); err != nil {
 		return err

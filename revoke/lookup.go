@@ -111,7 +111,7 @@ func (r *Revoker) Lookup(ctx context.Context, token string) (TokenInfo, error) {
 	if !ok {
 		return TokenInfo{}, errUnkeyed
 	}
-	id, check := TokenID(key), Checksum(key)
+	id := TokenID(key)
 	rec, found, err := r.get(ctx, id)
 	if err != nil {
 		r.storeError("Lookup", err)
@@ -120,7 +120,7 @@ func (r *Revoker) Lookup(ctx context.Context, token string) (TokenInfo, error) {
 	// The index may hold a revocation whose record is gone (purged after
 	// its expiry, here or by another process): it stays revoked, as
 	// IsRevoked says.
-	return infoOf(rec, found, r.index.contains(check, key), r.opts.now()), nil
+	return infoOf(rec, found, r.index.containsKey(keyOf(&id)), r.opts.now()), nil
 }
 
 // infoOf returns what a Lookup that read rec (if found) tells, indexed

@@ -154,21 +154,24 @@ type lifecycle struct {
 // checkCounters counts IsRevoked results in padded per-shard atomic
 // counters, so that cores checking different tokens do not share a cache
 // line. (BENCHMARKS.md measures what counting adds to a check.)
-type checkCounters [indexShards]struct {
+type checkCounters [counterShards]struct {
 	revoked, live atomic.Uint64
 	_             [64 - 16]byte
 }
 
 // counted counts one IsRevoked result when counting is on.
-func (r *Revoker) counted(check uint32, revoked bool) {
+func (r *Revoker) counted(k fkey, revoked bool) {
 	if r.life.counting {
-		r.life.checks.add(check, revoked)
+		r.life.checks.add(k, revoked)
 	}
 }
 
+// counterShards is how many counters checkCounters spreads results over.
+const counterShards = 64
+
 // add counts one result.
-func (c *checkCounters) add(check uint32, revoked bool) {
-	s := &c[mix(check)>>(64-indexShardBits)]
+func (c *checkCounters) add(k fkey, revoked bool) {
+	s := &c[k.head%counterShards]
 	if revoked {
 		s.revoked.Add(1)
 	} else {

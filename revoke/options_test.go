@@ -103,7 +103,7 @@ func TestJanitorPurges(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Time passes for the Revoker only; the janitor purges on its own.
-	offset.Store(int64(time.Hour))
+	offset.Store(int64(3 * revoke.ExpiryResolution))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		revoked, err := r.IsRevoked(ctx, "t")

@@ -85,9 +85,10 @@ func (id ID) IsZero() bool { return id == ID{} }
 func (id ID) String() string { return hex.EncodeToString(id[:]) }
 
 // Checksum returns the CRC-32C (Castagnoli) of the raw token value. Records
-// keep it beside their ID so that IsRevoked can rule out most tokens that
-// are not revoked without computing SHA-256. A 32-bit checksum of a token
-// neither reveals the token nor lets anyone present it.
+// keep it beside their ID, and export carries it; IsRevoked does not use
+// it (it finds a token by its SHA-256, so that a wrong checksum hides
+// nothing). A 32-bit checksum of a token neither reveals the token nor lets
+// anyone present it.
 func Checksum(token string) uint32 {
 	return crc32.Checksum(stringBytes(token), castagnoli)
 }

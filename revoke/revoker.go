@@ -76,7 +76,11 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	r := &Revoker{store: s, caps: s.Capabilities(), opts: o, commit: committer{store: s}, changes: changeLog{size: o.changeLog}}
 	r.shedAt.Store(o.now().UnixNano())
 	r.life.counting = o.life.observer != nil
-	if err := r.sync(context.Background()); err != nil {
+	r.index.setBase(o.now())
+	r.index.beginLoad()
+	err := r.sync(context.Background())
+	r.index.endLoad()
+	if err != nil {
 		release(s)
 		return nil, fmt.Errorf("revoke: New: loading revocations: %w", err)
 	}
@@ -426,29 +430,30 @@ func (r *Revoker) IsRevoked(ctx context.Context, token string) (bool, error) {
 			return true, errUnkeyed
 		}
 	}
-	check := Checksum(key)
-	if r.index.contains(check, key) {
-		r.counted(check, true)
+	id := TokenID(key)
+	k := keyOf(&id)
+	if r.index.containsKey(k) {
+		r.counted(k, true)
 		return true, nil
 	}
 	if r.readThrough {
-		revoked, err := r.readRevoked(ctx, key)
+		revoked, err := r.readRevoked(ctx, id)
 		if err == nil {
-			r.counted(check, revoked)
+			r.counted(k, revoked)
 		}
 		return revoked, err
 	}
 	if r.follow.stale.Load() {
 		return false, errStale
 	}
-	r.counted(check, false)
+	r.counted(k, false)
 	return false, nil
 }
 
 var errEmptyToken = &FieldError{Field: "token", Reason: "is empty"}
 
-func (r *Revoker) readRevoked(ctx context.Context, key string) (bool, error) {
-	rec, found, err := r.get(ctx, TokenID(key))
+func (r *Revoker) readRevoked(ctx context.Context, id ID) (bool, error) {
+	rec, found, err := r.get(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("revoke: IsRevoked: %w", err)
 	}

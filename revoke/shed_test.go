@@ -71,7 +71,7 @@ func TestFollowerShedsExpired(t *testing.T) {
 	waitFor(t, "the follower loads the revocations", func() bool { return r.Stats().IndexEntries == 4 })
 	// The other replica's janitor purges the records; this one never
 	// purges, and its clock moves past the expiry and the grace.
-	clock.Advance(2 * time.Hour)
+	clock.Advance(4 * time.Hour)
 	waitFor(t, "the follower sheds the three expired entries", func() bool { return r.Stats().IndexEntries == 1 })
 	if ok, err := r.IsRevoked(ctx, "long"); err != nil || !ok {
 		t.Errorf("IsRevoked of an unexpired revocation after the shed = %v, %v", ok, err)
@@ -99,7 +99,7 @@ func TestWritesShedExpired(t *testing.T) {
 	if n := r.Stats().IndexEntries; n != 3 {
 		t.Fatalf("IndexEntries = %d, want 3", n)
 	}
-	clock.Advance(2 * time.Hour)
+	clock.Advance(4 * time.Hour)
 	issue("d")
 	if _, err := r.Revoke(ctx, "d", "app"); err != nil {
 		t.Fatal(err)

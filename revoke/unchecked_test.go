@@ -44,7 +44,7 @@ func TestUncheckedRecordsAreFound(t *testing.T) {
 	if n := r2.Stats().IndexEntries; n != 1 {
 		t.Errorf("IndexEntries = %d, want 1", n)
 	}
-	now = now.Add(2 * time.Hour)
+	now = now.Add(4 * time.Hour)
 	if _, err := r2.Purge(ctx); err != nil {
 		t.Fatal(err)
 	}

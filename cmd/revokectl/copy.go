@@ -24,8 +24,7 @@ type copier struct {
 	// source is a store this library wrote, or the user vouches for them
 	// (import --trust-checksums). Otherwise a record takes the checksum of
 	// the record stored under its ID, which a Revoker computed from the
-	// token, or 0 ("unknown", see revoke.ValidRecord) for a new one: a
-	// wrong checksum would hide a revocation from IsRevoked.
+	// token, or 0 ("unknown", see revoke.ValidRecord) for a new one.
 	trusted bool
 	done    func(int)
 }

@@ -94,14 +94,13 @@
 //     field, a seq above 2^53-1, which would exhaust the store's sequence)
 //     fails the whole command with its line or ID and field, exit code 7,
 //     and nothing is written or created.
-//   - Checksums: a record's "check" field, the checksum by which a server's
-//     index finds the token, cannot be verified without the token, and a
-//     wrong one hides the revocation from the servers. migrate trusts it
-//     (both stores were written by this library); import does not: a new
-//     record is stored with check 0 (unknown: servers find it by its ID, at
-//     a SHA-256 per IsRevoked while they hold such revocations), and a
-//     record already stored keeps its checksum. import --trust-checksums
-//     keeps the file's, for re-importing export's output unchanged.
+//   - Checksums: a record's "check" field cannot be verified without the
+//     token. Servers find tokens by their ID alone, so a wrong one hides
+//     nothing; it is kept for the export format. migrate keeps it (both
+//     stores were written by this library); import stores a new record
+//     with check 0 (unknown), keeps the checksum of a record already
+//     stored, and with --trust-checksums keeps the file's, for
+//     re-importing export's output unchanged.
 //   - import and migrate keep records' revocation sequence numbers and move
 //     the target's sequence past them. Import into a store no server runs on:
 //     a server following an sqlite store reads revocations by increasing
