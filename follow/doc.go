@@ -57,7 +57,7 @@
 //     revoke.ErrStale, a 503 from httpadapter.Middleware) once it lags by
 //     more than the bound. Without it, a follower cut off from the server
 //     keeps answering from what it has.
-//   - The index holds about 14 to 16 bytes per revoked, unexpired token, as
+//   - The index holds about 15 to 17 bytes per revoked, unexpired token, as
 //     the server's does (see revoke.Index). A snapshot is loaded beside
 //     the index it replaces, so a reload needs twice that for a moment.
 //   - Entries are shed once expired for longer than the grace of WithSweep

@@ -236,7 +236,7 @@ func (s *session) readHello() (hello, error) {
 // puts the new index in place of the old one in one step: until then the
 // old index answers, whole.
 func (s *session) loadSnapshot(epoch uint64) error {
-	x := revoke.NewIndex()
+	x := revoke.NewIndexLoader()
 	for {
 		typ, err := s.frame()
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -258,7 +258,7 @@ func (s *session) loadSnapshot(epoch uint64) error {
 			pos, lag := parseSync(s.fr.body)
 			s.pos = pos
 			c := s.c
-			c.idx.Store(x)
+			c.idx.Store(x.Index())
 			c.epoch.Store(epoch)
 			c.pos.Store(pos)
 			c.markSynced(lag)

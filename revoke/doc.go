@@ -162,7 +162,7 @@
 //
 // # Caveats
 //
-//   - The index of revoked tokens is held in memory: 14 to 16 bytes per
+//   - The index of revoked tokens is held in memory: 15 to 17 bytes per
 //     revoked token, a fingerprint of its ID (FingerprintSize) and its
 //     expiry to the hour (ExpiryResolution), measured at 1 to 10 million
 //     in BENCHMARKS.md. A token that is not revoked is reported revoked

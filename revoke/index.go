@@ -24,7 +24,7 @@ import (
 // and each shard is a hash table of 64-byte buckets of five slots, probed
 // linearly from the home bucket: a lookup reads one cache line, seldom two.
 // A table is filled to at most 93% of its slots and rebuilt at about 82%
-// when it grows, so it stays between 13.8 and 15.6 bytes per entry.
+// when it grows, so its buckets take 13.8 to 15.6 bytes per entry.
 //
 // Readers take no lock and write nothing: they load the shard's table and
 // its words atomically. An entry's fields are written before the word that
@@ -60,6 +60,12 @@ const (
 	fieldBits   = tagBits + codeBits
 	fieldMask   = 1<<fieldBits - 1
 	codeMask    = 1<<codeBits - 1
+	// spilled is a bit of a bucket's last word, above its five fields: set
+	// once an entry whose home is the bucket was put in a later one, found
+	// full. A lookup that does not find its key in a full home bucket
+	// without it stops there.
+	spilled     = 1 << (bucketSlots*fieldBits - 128)
+	spilledWord = fieldsWord + 2
 	// expUnit is the resolution of an entry's expiry: it is kept rounded up
 	// to it, so an entry may be held (and reported revoked) up to one unit
 	// after its token expired, which is harmless. codeMask units from the
@@ -78,8 +84,8 @@ type indexShard struct {
 	mu  sync.Mutex // held by writers
 	tab atomic.Pointer[indexTable]
 	// pending holds the entries collected while the index is loading.
-	pending []loadChunk
-	_       [64 - unsafe.Sizeof(sync.Mutex{}) - unsafe.Sizeof(atomic.Pointer[indexTable]{}) - unsafe.Sizeof([]loadChunk{})]byte
+	pending []*loadChunk
+	_       [64 - unsafe.Sizeof(sync.Mutex{}) - unsafe.Sizeof(atomic.Pointer[indexTable]{}) - unsafe.Sizeof([]*loadChunk{})]byte
 }
 
 // indexTable is one generation of a shard's table.
@@ -214,33 +220,22 @@ func (ix *index) contains(key string) bool {
 }
 
 // containsKey reports whether k is in the index. It probes from k's home
-// bucket to the first bucket with an empty slot: entries fill a bucket's
-// slots in order and never leave a table, so k is not further on.
+// bucket to the first bucket with an empty slot (entries fill a bucket's
+// slots in order and never leave a table, so k is not further on), or
+// stops at the home bucket if no entry of that home spilled out of it.
 func (ix *index) containsKey(k fkey) bool {
 	t := ix.shard(k.head).tab.Load()
 	if t == nil {
 		return false
 	}
-	for b := home(k.head, t.buckets); ; {
-		w := b * bucketWords
-		for s := range bucketSlots {
-			head := t.words[w+uint64(s)].Load()
-			if head == 0 {
-				return false
-			}
-			if head == k.head && uint32(t.field(b, s)>>codeBits) == k.tag {
-				return true
-			}
-		}
-		if b++; b == t.buckets {
-			b = 0
-		}
-	}
+	_, _, ok := t.find(k)
+	return ok
 }
 
-// find returns the bucket and slot holding k. Writers only.
+// find returns the bucket and slot holding k (see containsKey).
 func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
-	for b = home(k.head, t.buckets); ; {
+	h := home(k.head, t.buckets)
+	for b = h; ; {
 		w := b * bucketWords
 		for s = range bucketSlots {
 			head := t.words[w+uint64(s)].Load()
@@ -250,6 +245,9 @@ func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
 			if head == k.head && uint32(t.field(b, s)>>codeBits) == k.tag {
 				return b, s, true
 			}
+		}
+		if b == h && t.words[w+spilledWord].Load()&spilled == 0 {
+			return 0, 0, false
 		}
 		if b++; b == t.buckets {
 			b = 0
@@ -261,7 +259,8 @@ func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
 // home bucket on: its field first, then the head that publishes it.
 // Writers only; t has room.
 func (t *indexTable) insert(k fkey, code uint32) {
-	for b := home(k.head, t.buckets); ; {
+	h := home(k.head, t.buckets)
+	for b := h; ; {
 		w := b * bucketWords
 		for s := range bucketSlots {
 			if t.words[w+uint64(s)].Load() == 0 {
@@ -270,6 +269,10 @@ func (t *indexTable) insert(k fkey, code uint32) {
 				t.count++
 				return
 			}
+		}
+		if b == h {
+			last := &t.words[w+spilledWord]
+			last.Store(last.Load() | spilled)
 		}
 		if b++; b == t.buckets {
 			b = 0

@@ -37,3 +37,29 @@ func TestIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexLoader checks that an Index built by an IndexLoader holds what
+// was added, once each, with the later expiry of an ID added twice.
+func TestIndexLoader(t *testing.T) {
+	l := revoke.NewIndexLoader()
+	now := time.Now()
+	for i := range 3000 {
+		l.Add(revoke.Revocation{ID: revoke.TokenID(fmt.Sprint("tok-", i)), ExpiresAt: now.Add(time.Duration(i%2) * 24 * time.Hour)})
+	}
+	l.Add(revoke.Revocation{ID: revoke.TokenID("tok-0"), ExpiresAt: now.Add(24 * time.Hour)}) // again, later
+	x := l.Index()
+	if n := x.Len(); n != 3000 {
+		t.Fatalf("Len = %d, want 3000", n)
+	}
+	for tok, want := range map[string]bool{"tok-0": true, "tok-2999": true, "tok-3000": false} {
+		if got := x.Contains(tok); got != want {
+			t.Errorf("Contains(%q) = %v, want %v", tok, got, want)
+		}
+	}
+	if n := x.Sweep(now.Add(3 * revoke.ExpiryResolution)); n != 1499 {
+		t.Errorf("Sweep removed %d, want the 1,499 expired (tok-0's expiry moved on)", n)
+	}
+	if !x.Contains("tok-0") || x.Contains("tok-2") {
+		t.Errorf("after Sweep: tok-0 %v, tok-2 %v", x.Contains("tok-0"), x.Contains("tok-2"))
+	}
+}

@@ -1,7 +1,8 @@
 package revoke
 
-// loadChunkLen is how many entries a chunk of a shard's load buffer holds.
-const loadChunkLen = 128
+// loadChunkLen is how many entries a chunk of a shard's load buffer holds:
+// a chunk and its count fill 2,048 bytes, an allocation size class.
+const loadChunkLen = 127
 
 // loadChunk buffers entries collected while the index is loading, as
 // fingerprint head and field.
@@ -20,15 +21,18 @@ func (ix *index) beginLoad() { ix.loading = true }
 // collect buffers k with code. The shard's lock is held.
 func (s *indexShard) collect(k fkey, code uint32) {
 	if len(s.pending) == 0 || s.pending[len(s.pending)-1].n == loadChunkLen {
-		s.pending = append(s.pending, loadChunk{})
+		s.pending = append(s.pending, new(loadChunk))
 	}
-	c := &s.pending[len(s.pending)-1]
+	c := s.pending[len(s.pending)-1]
 	c.entries[c.n] = [2]uint64{k.head, uint64(k.tag)<<codeBits | uint64(code)}
 	c.n++
 }
 
 // endLoad builds the tables from what beginLoad collected, a shard at a
-// time, freeing each shard's buffers as its table is built.
+// time, dropping each shard's buffers as its table is built: what the index
+// holds stays within its buffers (16 bytes an entry) and one shard's table
+// more, though the runtime frees the dropped buffers only at its next
+// collection.
 func (ix *index) endLoad() {
 	for k := range ix.shards {
 		ix.count.Add(int64(ix.shards[k].build(&ix.expiring)))
@@ -56,7 +60,7 @@ func (s *indexShard) build(counts *expiryCounts) int {
 	}
 	before := t.count
 	for i := range s.pending {
-		c := &s.pending[i]
+		c := s.pending[i]
 		for _, e := range c.entries[:c.n] {
 			k, code := fkey{head: e[0], tag: uint32(e[1] >> codeBits)}, uint32(e[1]&codeMask)
 			if b, j, ok := t.find(k); ok {

@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"os"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +42,8 @@ func Run(b *testing.B, open func(b *testing.B) revoke.Store, opts ...Option) {
 	b.Run("RevokeGrant1001Loaded", func(b *testing.B) { benchRevokeGrantLoaded(b, open) })
 	b.Run("HTTP", func(b *testing.B) { benchHTTP(b, open) })
 	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000) })
+	b.Run("New4M", func(b *testing.B) { scaleGate(b); benchNew(b, open, 4_000_000) })
+	b.Run("New10M", func(b *testing.B) { scaleGate(b); benchNew(b, open, 10_000_000) })
 	runLifecycleBenchmarks(b, open)
 }
 
@@ -249,6 +254,19 @@ func putGrant1001(b *testing.B, s revoke.Store, exp time.Time) string {
 	return refresh
 }
 
+// scaleGate skips a benchmark that fills a store with millions of records
+// unless REVOKE_BENCH_SCALE is set.
+func scaleGate(b *testing.B) {
+	if os.Getenv("REVOKE_BENCH_SCALE") == "" {
+		b.Skip("set REVOKE_BENCH_SCALE=1 to fill the store with millions of records")
+	}
+}
+
+// benchNew times revoke.New over n revoked records and reports the index's
+// heap per token after a collection (index-B/token). Once more, untimed,
+// with the collector set to run at every 10% of heap growth so that dead
+// objects do not hide what is held, it reports the most heap New held
+// over what the index holds once it returns (peak/final).
 func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {
 	s := open(b)
 	seed(b, s, n, true)
@@ -274,7 +292,57 @@ func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {
 		b.StartTimer()
 	}
 	b.ReportMetric(perToken, "index-B/token")
+	b.ReportMetric(newPeak(b, s), "peak/final")
 	_ = s.Close()
+}
+
+// newPeak runs revoke.New over s with the collector at GOGC=10 and returns
+// the most heap it saw in use while New ran over the index's heap once New
+// returned, both above the heap before.
+func newPeak(b *testing.B, s revoke.Store) float64 {
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	watch := watchHeap()
+	r, err := revoke.New(keepOpen{s}, revoke.WithFollow(revoke.FollowPolicy{Interval: 0}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	peak := watch()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	defer func() { _ = r.Close() }()
+	return float64(int64(peak)-int64(before.HeapAlloc)) / float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))
+}
+
+// watchHeap samples the heap's objects (live, and dead ones not yet freed)
+// every millisecond until the function it returns is called, which returns
+// the most it saw.
+func watchHeap() func() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			peak.Store(max(peak.Load(), sample[0].Value.Uint64()))
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		<-done
+		return peak.Load()
+	}
 }
 
 // keepOpen is a Store whose Close leaves the Store it wraps open, for a
