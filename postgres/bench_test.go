@@ -35,7 +35,10 @@ func BenchmarkStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		return s
-	}, storebench.WithWriteMeter(walBytes))
+	}, storebench.WithWriteMeter(walBytes), storebench.WithSettle(func() error {
+		_, err := db.Exec(`VACUUM (ANALYZE)`)
+		return err
+	}))
 }
 
 // The environment of a follower process of BenchmarkPropagation.

@@ -41,9 +41,9 @@ func Run(b *testing.B, open func(b *testing.B) revoke.Store, opts ...Option) {
 	b.Run("RevokeGrant1001", func(b *testing.B) { benchRevokeGrant(b, open) })
 	b.Run("RevokeGrant1001Loaded", func(b *testing.B) { benchRevokeGrantLoaded(b, open) })
 	b.Run("HTTP", func(b *testing.B) { benchHTTP(b, open) })
-	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000) })
-	b.Run("New4M", func(b *testing.B) { scaleGate(b); benchNew(b, open, 4_000_000) })
-	b.Run("New10M", func(b *testing.B) { scaleGate(b); benchNew(b, open, 10_000_000) })
+	b.Run("New1M", func(b *testing.B) { benchNew(b, open, 1_000_000, o) })
+	b.Run("New4M", func(b *testing.B) { scaleGate(b); benchNew(b, open, 4_000_000, o) })
+	b.Run("New10M", func(b *testing.B) { scaleGate(b); benchNew(b, open, 10_000_000, o) })
 	runLifecycleBenchmarks(b, open)
 }
 
@@ -267,9 +267,14 @@ func scaleGate(b *testing.B) {
 // with the collector set to run at every 10% of heap growth so that dead
 // objects do not hide what is held, it reports the most heap New held
 // over what the index holds once it returns (peak/final).
-func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int) {
+func benchNew(b *testing.B, open func(*testing.B) revoke.Store, n int, o benchOptions) {
 	s := open(b)
 	seed(b, s, n, true)
+	if o.settle != nil {
+		if err := o.settle(); err != nil {
+			b.Fatalf("settling: %v", err)
+		}
+	}
 	var perToken float64
 	for b.Loop() {
 		b.StopTimer()

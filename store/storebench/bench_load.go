@@ -34,6 +34,15 @@ type Option func(*benchOptions)
 
 type benchOptions struct {
 	written func() (int64, error)
+	settle  func() error
+}
+
+// WithSettle gives Run what brings a store just filled by a benchmark to
+// the state of one that has run a while before start-up is timed: a
+// server's maintenance, such as PostgreSQL's VACUUM, which marks the rows
+// of a bulk insert visible to index-only scans as autovacuum would.
+func WithSettle(settle func() error) Option {
+	return func(o *benchOptions) { o.settle = settle }
 }
 
 // WithWriteMeter gives Run the bytes the store has caused to be
