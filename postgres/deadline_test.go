@@ -10,15 +10,26 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// holdLock runs an Update of holder that holds the Store's write lock
-// until release is called, or the test ends (before cleanups registered
-// earlier, such as holder's Close, run), and returns once it holds it. The
-// Update's error is sent on done.
-func holdLock(t *testing.T, holder *postgres.Store) (release func(), done <-chan error) {
+// holdLock runs an Update of holder that reads the record of parent,
+// locking it and its grant, and draws a sequence number, locking the
+// sequence, and holds those locks until release is called, or the test
+// ends (before cleanups registered earlier, such as holder's Close, run).
+// It returns once it holds them: an Issue under parent, or any revocation,
+// waits for them. The Update's error is sent on done.
+func holdLock(t *testing.T, holder *postgres.Store, parent string) (release func(), done <-chan error) {
 	t.Helper()
 	holding, stop, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		errc <- holder.Update(context.Background(), func(revoke.Tx) error {
+		errc <- holder.Update(context.Background(), func(tx revoke.Tx) error {
+			ctx := context.Background()
+			if _, err := tx.Get(ctx, []revoke.ID{revoke.TokenID(parent)}); err != nil {
+				close(holding)
+				return err
+			}
+			if _, err := tx.NextSeq(ctx); err != nil {
+				close(holding)
+				return err
+			}
 			close(holding)
 			<-stop
 			return nil
@@ -55,8 +66,25 @@ func accessToken(value string) revoke.Token {
 	return revoke.Token{Value: value, Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)}
 }
 
-// TestWriteEndsAtItsDeadlineWhileTheLockIsHeld holds the write lock from
-// another Store's transaction: an Issue with a 300ms deadline returns
+// issueParent issues the refresh token parent through r, for tokens
+// issued under it (childToken) to wait for holdLock.
+func issueParent(t *testing.T, r *revoke.Revoker, parent string) {
+	t.Helper()
+	if err := r.Issue(context.Background(), revoke.Token{Value: parent, Kind: revoke.Refresh, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// childToken is an access token under parent.
+func childToken(value, parent string) revoke.Token {
+	tok := accessToken(value)
+	tok.Parent = parent
+	return tok
+}
+
+// TestWriteEndsAtItsDeadlineWhileTheLockIsHeld holds the lock of a parent
+// token from another Store's transaction: an Issue under it with a 300ms
+// deadline returns
 // context.DeadlineExceeded, before the 5s lock timeout would fail it, and
 // nothing is written.
 func TestWriteEndsAtItsDeadlineWhileTheLockIsHeld(t *testing.T) {
@@ -72,12 +100,14 @@ func TestWriteEndsAtItsDeadlineWhileTheLockIsHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRevoker(t, s)
-	release, held := holdLock(t, holder)
+	parent := "parent-" + prefix
+	issueParent(t, r, parent)
+	release, held := holdLock(t, holder, parent)
 
 	dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = r.Issue(dctx, accessToken("late-"+prefix))
+	err = r.Issue(dctx, childToken("late-"+prefix, parent))
 	took := time.Since(start)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Issue with a 300ms deadline while the lock is held: err = %v after %v, want context.DeadlineExceeded", err, took)

@@ -28,23 +28,66 @@
 // doubling to 5s) and, once listening again, signals a catch-up.
 // The Store's revoke.Capabilities.Clock is the server's clock.
 //
-// # Serializability and the sequence
+// # Concurrency
 //
-// Update takes a transaction-level advisory lock, one per schema and table
-// prefix, in the same round trip as BEGIN: write transactions of every
-// process run one at a time, are serializable, and cannot deadlock with
-// each other. (Every revocation writes the one sequence counter row, so
-// SERIALIZABLE isolation would make revocations conflict and retry anyway;
-// the group committer of package revoke shares one lock turn among a
-// process's concurrent writers.) The transaction runs at READ COMMITTED,
-// so that its reads, made after the lock is granted, see every transaction
-// committed before.
+// Write transactions run at READ COMMITTED and take no lock that every
+// writer shares: issuing (every login and refresh) on one replica never
+// waits for issuing on another. What must be ordered is ordered by locks
+// as narrow as the rule they keep, so that transactions of every replica
+// run in parallel and have the effect of running one at a time:
 //
-// NextSeq increments a counter row of the meta table (UPDATE ...
-// RETURNING). With the advisory lock held to the commit, commit order is
-// sequence order, so a follower that reads every revocation above the last
-// number it saw skips none. A record Put with a Seq of its own (an import)
-// raises the counter to it in the same statement.
+//   - A grant's lock. Every record belongs to a grant (revoke.Store), and
+//     each grant has a transaction-level advisory lock, keyed by the schema,
+//     the prefix and the grant. A Get of a write transaction first locks the
+//     grants of the records asked for, then reads them, in a statement whose
+//     snapshot is taken once the locks are held: it sees every transaction
+//     on those grants committed before. RevokeGrants and Delete lock the
+//     grants they change the same way before they read them. So the writes
+//     to one grant (Issue under it, Rotate of its refresh token, Revoke,
+//     RevokeSubject or RevokeClient of it, a purge) run one at a time, in
+//     the order of their locks: an Issue or Rotate that raced a revocation
+//     of its grant either committed first, and the revocation's UPDATE,
+//     whose snapshot follows the Issue's commit, revokes its token; or runs
+//     after, reads its parent revoked, and is refused. Of concurrent Rotates
+//     of one token, the first to lock the grant wins; the others read the
+//     token rotated, and revoke the grant as reuse.
+//   - New records. A token issued with a new grant locks nothing; its ID,
+//     read absent, is inserted and not upserted, so that of two
+//     transactions issuing one token at once the second fails on the unique
+//     index rather than replace the first's record, and its writes run
+//     again and find the token issued.
+//   - No wait while holding. A statement takes its grant locks in the order
+//     of their keys; only a transaction's first statement that takes grant
+//     locks waits for them, and a later one (a RevokeSubject after other
+//     writes of the same group commit) only tries them. A transaction that
+//     finds a lock taken rolls back and runs again, and with it the
+//     Revoker's operations: so no two transactions ever wait for each other
+//     and the server never has to break a deadlock.
+//   - The revocation sequence. NextSeq reads the counter of the meta table
+//     once per transaction and draws the numbers above it without a lock;
+//     the commit claims them in the statement sent with COMMIT, moving the
+//     counter from the value read to the last number drawn, and fails, to
+//     run again, if another transaction moved it since. The counter's row
+//     is locked from that statement to the end of the COMMIT in the same
+//     round trip, so revocations commit in sequence order and a follower
+//     that reads every revocation above the last number it saw skips none.
+//     A record Put with a Seq of its own (an import) raises the counter to
+//     it in the same statement.
+//
+// A transaction that rolled back for a conflict with another (a lock
+// taken, numbers claimed first, a deadlock or serialization failure the
+// server reports) runs again, after a short random pause, up to 8 times.
+//
+// # Round trips
+//
+// A transaction sends its statements in pipelines (pgx batches) on one
+// connection: BEGIN and its settings go with its first statement, a Get
+// is one round trip of its two statements, and the records Put wait for
+// the next statement or for the commit, which sends them with the claim
+// of sequence numbers, the NOTIFY and COMMIT. So an Issue or a Rotate
+// costs two round trips (TestWriteRoundTrips counts them); a Revoke of a
+// grant costs four (reading the counter and revoking the grant's records
+// are one more each).
 //
 // # Durability and faults
 //
@@ -57,8 +100,8 @@
 // commit; when it ends before COMMIT is sent, Update returns without
 // waiting for the server and nothing is written. COMMIT, once sent, runs
 // to its end within the statement timeout. The server ends the session of
-// a replica that stops talking while it holds the write lock (see
-// WithIdleInTransactionTimeout), which releases the lock.
+// a replica that stops talking while it holds locks (see
+// WithIdleInTransactionTimeout), which releases them.
 //
 // # Schema
 //
@@ -74,14 +117,20 @@
 //
 // # Caveats
 //
-//   - The advisory lock serializes the writes of all replicas over one
-//     prefix: write throughput is that of one writer at a time, shared by
-//     group commit. Reads (IsRevoked) never touch the database.
+//   - Writes to one grant run one at a time across replicas, and
+//     revocations claim the sequence in turn: a revocation that loses the
+//     claim to another runs again. Issuing under different grants runs in
+//     parallel; its throughput is the server's. Reads (IsRevoked) never
+//     touch the database.
+//   - Statements run with enable_seqscan and enable_bitmapscan off, set for
+//     each transaction: every statement runs on an index, including those
+//     pgx prepared while the tables were small.
 //   - Behind a transaction-mode connection pooler (PgBouncer), LISTEN does
 //     not work: give the feed a direct connection with WithListenDSN, or
 //     rely on the poll.
-//   - Purging (revoke.Revoker.Purge) deletes in batches under the write
-//     lock; run it from one replica (revoke.PurgePolicy.Every) rather than all.
+//   - Purging (revoke.Revoker.Purge) deletes in batches, locking the grants
+//     of what it deletes; run it from one replica (revoke.PurgePolicy.Every)
+//     rather than all.
 //   - Import into tables no Revoker follows yet: a record imported with a
 //     Seq below numbers already handed out is not read by followers that
 //     are past it, until they restart.

@@ -38,6 +38,7 @@ const (
 
 type mpGrant struct {
 	Client, Refresh, Access string
+	Subject                 string // TestRacesAcrossProcesses's
 }
 
 // TestMultiProcess runs writer processes that revoke grants while other
@@ -92,14 +93,14 @@ func mpRound(t *testing.T, round int) int {
 	env := append(os.Environ(), mpDirEnv+"="+dir, mpPrefixEnv+"="+prefix)
 	followers := make([]*mpProc, mpFollowers)
 	for i := range followers {
-		followers[i] = startChild(t, env, "follower")
+		followers[i] = startChild(t, "TestMultiProcess", append(env, mpRoleEnv+"=follower"))
 		if !followers[i].expect(t, "ready") {
 			t.FailNow()
 		}
 	}
 	writers := make([]*mpProc, mpWriters)
 	for i := range writers {
-		writers[i] = startChild(t, env, "writer "+strconv.Itoa(i))
+		writers[i] = startChild(t, "TestMultiProcess", append(env, mpRoleEnv+"=writer "+strconv.Itoa(i)))
 	}
 	// Each writer prints "issued <token> <grant>" for every Issue that
 	// succeeded, then "done".
@@ -268,17 +269,19 @@ func mpChild(t *testing.T, role string) {
 	fmt.Println("done")
 }
 
-// mpProc is a running child of TestMultiProcess.
+// mpProc is a running child of TestMultiProcess or TestRacesAcrossProcesses.
 type mpProc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	out   *bufio.Scanner
 }
 
-func startChild(t *testing.T, env []string, role string) *mpProc {
+// startChild re-executes the test binary to run test alone, in the
+// environment env (which names the child's role).
+func startChild(t *testing.T, test string, env []string) *mpProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMultiProcess$", "-test.count=1")
-	cmd.Env = append(env, mpRoleEnv+"="+role)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = env
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

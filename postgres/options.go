@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sdkauth/revocation/revoke"
 )
 
 // Option configures a Store opened by Open or New. An invalid one makes
@@ -29,6 +30,7 @@ type options struct {
 	reconnectMin, reconnectMax            time.Duration
 	asyncCommit, readOnly                 bool
 	feedConfig                            *pgx.ConnConfig
+	overlap                               int // 0: from the pool
 }
 
 func buildOptions(opts []Option) (options, error) {
@@ -96,14 +98,33 @@ func WithSchema(schema string) Option {
 	}
 }
 
-// WithLockTimeout sets how long a write transaction waits for the Store's
-// write lock, which the writers of every process take in turn (default
-// DefaultLockTimeout). A write that waited longer fails with an error
+// WithLockTimeout sets how long a statement of a write transaction waits
+// for a lock another transaction holds: a token's row, its grant, or the
+// revocation sequence (see "Concurrency" in the package documentation;
+// default DefaultLockTimeout). A write that waited longer fails with an error
 // wrapping revoke.ErrUnavailable. It must be between 1ms and 24h.
 func WithLockTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		o.lockTimeout = d
 		return between("lock timeout", d, time.Millisecond, maxTimeout)
+	}
+}
+
+// WithOverlap sets how many write transactions a Revoker over the Store
+// runs at once (revoke.Capabilities.Overlap), each a group commit of its
+// own, taking as many connections of the pool (default 1). A group commit
+// already carries every write waiting when it starts, so that writers kept
+// busy gain nothing from more (see BENCHMARKS.md: fewer writes per commit,
+// and fewer per second); writes that arrive one by one, while a commit to a
+// server far away is under way, start at once rather than wait for it. n
+// must be between 1 and revoke.MaxOverlap.
+func WithOverlap(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > revoke.MaxOverlap {
+			return optionErr("overlap %d is not between 1 and %d", n, revoke.MaxOverlap)
+		}
+		o.overlap = n
+		return nil
 	}
 }
 
@@ -121,8 +142,8 @@ func WithStatementTimeout(d time.Duration) Option {
 // WithIdleInTransactionTimeout sets how long the server waits for the next
 // statement of a write transaction before it ends its session, rolling it
 // back (default 2s): it bounds how long a replica that stops talking while
-// it holds the write lock (paused, cut off) holds up every other replica's
-// writes. Its write then fails with an error wrapping
+// it holds locks (paused, cut off) holds up the writes of other replicas
+// that wait for them. Its write then fails with an error wrapping
 // revoke.ErrUnavailable. It must be between 100ms (above a write
 // transaction's own pauses) and 24h, and should be below the lock timeout,
 // so that the writers waiting get the lock rather than fail.

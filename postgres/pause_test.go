@@ -19,10 +19,11 @@ import (
 // tests below: well under the 5s lock timeout of the writers they hold up.
 const pauseIdle = 500 * time.Millisecond
 
-// TestSilentLockHolderIsEnded holds the write lock in a Store's Update
-// that stops talking to the server (its fn waits, as a paused process
-// would): the server ends the holder's session after its idle in
-// transaction timeout, so another Store's Issue, waiting for the lock,
+// TestSilentLockHolderIsEnded holds the lock of a parent token in a
+// Store's Update that stops talking to the server (its fn waits, as a
+// paused process would): the server ends the holder's session after its
+// idle in transaction timeout, so another Store's Issue under the parent,
+// waiting for the lock,
 // succeeds rather than fail at its lock timeout; the holder's Update then
 // fails with ErrUnavailable and nothing it wrote is stored.
 func TestSilentLockHolderIsEnded(t *testing.T) {
@@ -33,10 +34,21 @@ func TestSilentLockHolderIsEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = holder.Close() })
+	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
+	parent := "parent-" + prefix
+	issueParent(t, r, parent)
 	lost := "lost-" + prefix
 	holding, resume, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		held <- holder.Update(ctx, func(tx revoke.Tx) error {
+			if _, err := tx.Get(ctx, []revoke.ID{revoke.TokenID(parent)}); err != nil {
+				close(holding)
+				return err
+			}
 			rec := revoke.Record{ID: revoke.TokenID(lost), Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
 			rec.Grant = rec.ID
 			if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
@@ -50,13 +62,8 @@ func TestSilentLockHolderIsEnded(t *testing.T) {
 	<-holding
 	defer close(resume)
 
-	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
 	start := time.Now()
-	if err := r.Issue(ctx, accessToken("waits-"+prefix)); err != nil {
+	if err := r.Issue(ctx, childToken("waits-"+prefix, parent)); err != nil {
 		t.Fatalf("Issue while a silent transaction holds the write lock: %v after %v", err, time.Since(start))
 	}
 	t.Logf("Issue behind a silent lock holder (idle timeout %v) succeeded after %v", pauseIdle, time.Since(start))
@@ -74,8 +81,9 @@ func TestSilentLockHolderIsEnded(t *testing.T) {
 const pauseRoleEnv = "REVOKE_POSTGRES_TEST_PAUSE_PREFIX"
 
 // TestPausedReplicaReleasesTheLock starts a child process that takes the
-// write lock in an Update and says so, then stops it (SIGSTOP, as a paused
-// virtual machine or process): another replica's Issue succeeds once the
+// lock of a parent token in an Update and says so, then stops it (SIGSTOP,
+// as a paused virtual machine or process): another replica's Issue under
+// the parent succeeds once the
 // server has ended the paused one's session, and the paused replica's
 // write is not stored.
 func TestPausedReplicaReleasesTheLock(t *testing.T) {
@@ -90,6 +98,7 @@ func TestPausedReplicaReleasesTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRevoker(t, s, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
+	issueParent(t, r, "parent-"+prefix)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPausedReplicaReleasesTheLock$", "-test.count=1")
 	cmd.Env = append(os.Environ(), pauseRoleEnv+"="+prefix)
@@ -115,7 +124,7 @@ func TestPausedReplicaReleasesTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if err := r.Issue(ctx, accessToken("waits-"+prefix)); err != nil {
+	if err := r.Issue(ctx, childToken("waits-"+prefix, "parent-"+prefix)); err != nil {
 		t.Fatalf("Issue while a paused replica holds the write lock: %v after %v", err, time.Since(start))
 	}
 	t.Logf("Issue behind a paused replica (idle timeout %v) succeeded after %v", pauseIdle, time.Since(start))
@@ -124,8 +133,9 @@ func TestPausedReplicaReleasesTheLock(t *testing.T) {
 	}
 }
 
-// pausedChild takes the write lock of prefix's tables in an Update that
-// writes a record, says "holding", and waits for its stdin to close.
+// pausedChild takes the lock of the parent token of prefix's tables in an
+// Update that writes a record, says "holding", and waits for its stdin to
+// close.
 func pausedChild(prefix string) {
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix), postgres.WithIdleInTransactionTimeout(pauseIdle))
@@ -135,6 +145,10 @@ func pausedChild(prefix string) {
 	}
 	defer s.Close()
 	_ = s.Update(ctx, func(tx revoke.Tx) error {
+		if _, err := tx.Get(ctx, []revoke.ID{revoke.TokenID("parent-" + prefix)}); err != nil {
+			fmt.Println("get:", err)
+			return err
+		}
 		rec := revoke.Record{ID: revoke.TokenID("paused-" + prefix), Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
 		rec.Grant = rec.ID
 		if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {

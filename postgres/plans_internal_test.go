@@ -44,13 +44,15 @@ func TestQueriesUseIndexes(t *testing.T) {
 	ids := [][]byte{id[:], id2[:]}
 	args := putArgs([]revoke.Record{{ID: id, Grant: id, ExpiresAt: exp}})
 	for _, c := range []planCase{
-		{"Get", s.q.get, "tokens_id", []any{id[:]}, false, false},
 		{"GetMany", s.q.getMany, "tokens_id", []any{ids}, false, false},
-		{"Put", s.q.put, "tokens_id owners_pkey meta_pkey", append(args, int64(7)), false, false},
+		{"LockGrantsOf", s.q.lockGrantsOf, "tokens_id", []any{ids}, false, false},
+		{"Put", s.q.put, "tokens_id owners_pkey meta_pkey", append(args, int64(7), []bool{false}), false, false},
+		{"PutFresh", s.q.put, "owners_pkey meta_pkey", append(args, int64(7), []bool{true}), false, false},
 		{"Delete", s.q.del, "tokens_id owners_pkey tokens_pkey", []any{ids}, false, false},
 		{"RevokeGrants", s.q.revokeGrants, "tokens_pkey", []any{int64(5), ids}, false, false},
 		{"GrantsOf", s.q.grantsOf, "owners_pkey", []any{int16(revoke.BySubject), "user-3", id[:], 100}, true, false},
-		{"NextSeq", s.q.nextSeq, "meta_pkey", nil, false, false},
+		{"ReadSeq", s.q.readSeq, "meta_pkey", nil, false, false},
+		{"ClaimSeq", s.q.claimSeq, "meta_pkey", []any{int64(3), int64(4)}, false, false},
 		{"RevokedSince", s.q.revokedSince, "tokens_seq", []any{int64(3)}, true, true},
 		{"Expired", s.q.expired, "tokens_expires", []any{exp.UnixNano(), 1000}, false, false},
 		{"Scan", s.q.scan, "tokens_id", []any{id[:], 100}, true, false},

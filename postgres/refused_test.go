@@ -56,9 +56,10 @@ func refuseClients(t *testing.T, prefix string) {
 // TestRefusedWriteFailsAlone runs rounds of 32 concurrent Issues, one of
 // which the server refuses (at the flush of the buffered upsert, which
 // another Issue's read may trigger, or at COMMIT), queued behind a
-// transaction holding the write lock so that they share transactions: the
+// transaction holding a lock they need so that they share transactions: the
 // refused Issue fails with the server's error, the other 31 succeed and
-// are stored.
+// are stored. The 31 are issued under a parent token whose lock a
+// transaction holds; the refused one has no parent.
 func TestRefusedWriteFailsAlone(t *testing.T) {
 	for _, client := range []string{refusedAtFlush, refusedAtCommit} {
 		t.Run(client, func(t *testing.T) { refusedWriteFailsAlone(t, client) })
@@ -87,16 +88,16 @@ func refusedWriteFailsAlone(t *testing.T, badClient string) {
 	}
 	const rounds, writers = 5, 32
 	for round := range rounds {
-		release, held := holdLock(t, holder)
+		release, held := holdLock(t, holder, parent)
 		bad := (round * 7) % writers
 		errs := make([]error, writers)
 		toks := make([]revoke.Token, writers)
 		var wg sync.WaitGroup
 		for i := range toks {
 			toks[i] = revoke.Token{Value: fmt.Sprintf("t%d-%d-%s", round, i, prefix), Kind: revoke.Access, ClientID: "c", ExpiresAt: exp}
-			if i%2 == 1 {
-				toks[i].Parent = parent // a read of the parent: a flush
-			}
+			// Under parent, so that they wait for holdLock. (A read of
+			// the parent is a flush.)
+			toks[i].Parent = parent
 			if i == bad {
 				toks[i].ClientID, toks[i].Parent = badClient, ""
 			}
@@ -127,7 +128,7 @@ func refusedWriteFailsAlone(t *testing.T, badClient string) {
 }
 
 // waitForLock waits until a connection of application app waits for a
-// lock: the leader of the Issues queued behind a held write lock.
+// lock: the leader of the Issues queued behind a held lock.
 func waitForLock(t *testing.T, app string) {
 	t.Helper()
 	db := admin(t)

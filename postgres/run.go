@@ -5,16 +5,27 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 	"github.com/sdkauth/revocation/internal/sqlrecord"
 	"github.com/sdkauth/revocation/revoke"
 )
 
+// conflictRuns is how many times Update runs fn when its transactions roll
+// back for a conflict with others (see run and conflicted).
+const conflictRuns = 8
+
 // run runs fn in a transaction of a connection of its own, a write
-// transaction if write is set, and commits it or rolls it back.
+// transaction if write is set, and commits it or rolls it back. A write
+// transaction that the server rolled back for a conflict with another
+// (see conflicted) runs again, fn with it, up to conflictRuns times: the
+// server said it kept nothing.
 func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -27,20 +38,54 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	if write && s.opts.readOnly {
 		return fmt.Errorf("postgres: Update: the Store was opened WithReadOnly: %w", revoke.ErrReadOnly)
 	}
+	for n := 1; ; n++ {
+		err := s.runOnce(ctx, write, fn)
+		if n == conflictRuns || !write || !conflicted(err) || ctx.Err() != nil {
+			return err
+		}
+		// Let the transaction it conflicted with end, at a random
+		// moment, so that the two do not meet again.
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(rand.N(time.Duration(n) * time.Millisecond)):
+		}
+	}
+}
+
+// errSeqMoved fails a commit whose claim of the sequence numbers it drew
+// found that another transaction had claimed numbers since they were
+// drawn: it rolled back, and runs again.
+var errSeqMoved = errors.New("another transaction claimed revocation sequence numbers first")
+
+// errLockBusy fails a transaction that, past its first statement, found a
+// grant lock it needed held by another (see tx.lockStmt): it rolled back,
+// and runs again.
+var errLockBusy = errors.New("a grant's lock is held by another transaction")
+
+// conflicted reports whether err says the server rolled the transaction
+// back for a conflict with another: a deadlock, a serialization failure,
+// or sequence numbers claimed first (errSeqMoved).
+func conflicted(err error) bool {
+	var pe *pgconn.PgError
+	return errors.Is(err, errSeqMoved) || errors.Is(err, errLockBusy) || errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
 	c, err := s.db.Connx(ctx)
 	if err != nil {
 		return wrapf(err, "connecting")
 	}
 	defer c.Close()
-	begin := s.beginRead
+	var pc *pgx.Conn
+	// The pool is pgx's: Open makes it, New checks it. The driver
+	// connection is used while c is held, by this goroutine alone.
+	_ = c.Raw(func(dc any) error { pc = dc.(*stdlib.Conn).Conn(); return nil })
+	t := &tx{s: s, conn: c, pc: pc, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}, ahead: beginStmts(s.beginRead)}
 	if write {
-		begin = s.beginWrite
+		t.ahead = beginStmts(s.beginWrite)
+		t.absent, t.locked = make(map[revoke.ID]bool), make(map[revoke.ID]bool)
 	}
-	if _, err := c.ExecContext(ctx, begin); err != nil {
-		s.abort(ctx, c)
-		return withCtx(ctx, wrapf(err, "begin"))
-	}
-	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
 	ended := false
 	defer func() {
 		if !ended { // fn panicked: closing the connection rolls back
@@ -53,32 +98,65 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		err = fmt.Errorf("postgres: transaction: %w", ctx.Err())
 	}
 	if err != nil || !write {
-		s.abort(ctx, c)
+		if t.begun {
+			s.abort(ctx, c)
+		}
 		return err
 	}
-	return s.commit(ctx, c, t.seq)
+	return s.commit(ctx, t)
 }
 
-// commit commits the transaction on c, with a NOTIFY of seq if it is not 0,
-// which the server delivers if and only if the transaction commits.
-func (s *Store) commit(ctx context.Context, c *sqlx.Conn, seq uint64) error {
-	commit := "COMMIT"
-	if seq != 0 {
-		commit = "SELECT pg_notify('" + s.feed.channel + "', '" + strconv.FormatUint(seq, 10) + "'); COMMIT"
+// beginStmts returns the statements of a BEGIN, for tx.ahead.
+func beginStmts(begin []stmt) []stmt { return append([]stmt(nil), begin...) }
+
+// commit sends the transaction's Puts not yet sent, a NOTIFY of its
+// sequence number if it has one (which the server delivers if and only if
+// the transaction commits) and COMMIT, in one round trip: the only one of
+// a transaction that only wrote, after BEGIN in the same pipeline.
+func (s *Store) commit(ctx context.Context, t *tx) error {
+	if !t.begun && len(t.ahead) == len(s.beginWrite) {
+		return nil // nothing read, written or drawn
 	}
+	stmts := t.ahead
+	t.ahead = nil
+	if t.drawn != 0 {
+		stmts = append(stmts, stmt{s.q.claimSeq, []any{t.base, int64(max(t.drawn, uint64(t.base)))}, "claiming the sequence numbers"})
+	}
+	if t.seq != 0 {
+		stmts = append(stmts, stmt{"SELECT pg_notify($1, $2)", []any{s.feed.channel, strconv.FormatUint(t.seq, 10)}, "notify"})
+	}
+	stmts = append(stmts, stmt{"COMMIT", nil, "commit"})
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.stmtTimeout)
 	defer cancel()
-	if _, err := c.ExecContext(cctx, commit); err != nil {
-		discard(c)
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) {
-			// No answer from the server: whether it committed is unknown
-			// (see revoke.Store).
-			return fmt.Errorf("postgres: commit: outcome unknown: %w (%w)", err, revoke.ErrUnavailable)
-		}
-		return wrapf(err, "commit") // the server rolled back
+	b := &pgx.Batch{}
+	for _, st := range stmts {
+		b.Queue(st.sql, st.args...)
 	}
-	return nil
+	br := t.pc.SendBatch(cctx, b)
+	var err error
+	what := ""
+	for _, st := range stmts {
+		if _, e := br.Exec(); e != nil && err == nil {
+			err, what = e, st.what
+		}
+	}
+	if e := br.Close(); e != nil && err == nil {
+		err, what = e, "commit"
+	}
+	if err == nil {
+		return nil
+	}
+	discard(t.conn)
+	var pe *pgconn.PgError
+	switch {
+	case !errors.As(err, &pe):
+		// No answer from the server: whether it committed is unknown
+		// (see revoke.Store).
+		return fmt.Errorf("postgres: commit: outcome unknown: %w (%w)", err, revoke.ErrUnavailable)
+	case pe.Code == "22012" && what == "claiming the sequence numbers":
+		return fmt.Errorf("postgres: commit: %w (%w)", errSeqMoved, revoke.ErrUnavailable)
+	}
+	return wrapf(err, "%s", what) // the server rolled back
 }
 
 // abort rolls back the transaction on c, or closes c, which rolls back too,

@@ -89,7 +89,7 @@ func (s *Store) create(ctx context.Context) error {
 	if s.opts.readOnly {
 		return fmt.Errorf("%w: prefix %q in schema %q", ErrNotMigrated, s.q.prefix, s.q.schema)
 	}
-	if _, err := c.ExecContext(ctx, s.beginWrite); err != nil {
+	if _, err := c.ExecContext(ctx, s.beginCreate); err != nil {
 		s.abort(ctx, c)
 		return wrapf(err, "creating the tables of prefix %q: taking the lock", s.q.prefix)
 	}
@@ -97,7 +97,11 @@ func (s *Store) create(ctx context.Context) error {
 		s.abort(ctx, c)
 		return err
 	}
-	return s.commit(ctx, c, 0)
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		discard(c)
+		return wrapf(err, "creating the tables of prefix %q: commit", s.q.prefix)
+	}
+	return nil
 }
 
 func (s *Store) createLocked(ctx context.Context, c *sqlx.Conn) error {
@@ -154,9 +158,15 @@ type queries struct {
 	schema, prefix       string
 	tokens, owners, meta string // qualified, quoted names
 
-	get, getMany, put, del, revokeGrants string
-	grantsOf, nextSeq, revokedSince      string
-	expired, scan                        string
+	getMany, put, del, revokeGrants string
+	grantsOf, readSeq, claimSeq     string
+	revokedSince                    string
+	expired, scan                   string
+
+	// The grant locks (see "Concurrency" in the package documentation):
+	// of the grants of records by ID, and of grants by ID, waiting for
+	// them or only trying.
+	lockGrantsOf, lockGrants, tryLockGrantsOf, tryLockGrants string
 }
 
 func quote(name string) string { return `"` + name + `"` }
@@ -169,8 +179,22 @@ func newQueries(schema, prefix string) queries {
 		owners: quote(schema) + "." + quote(prefix+"owners"),
 		meta:   quote(schema) + "." + quote(prefix+"meta"),
 	}
-	q.get = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id = $1`)
 	q.getMany = q.fill(`SELECT ` + tokenColumns + ` FROM {t} WHERE id = ANY($1::bytea[])`)
+	// A grant's lock is the advisory lock (ns, key), ns from the schema and
+	// prefix, key the grant's first 4 bytes: grants that share a key share
+	// a lock, which costs a wait and never a wrong answer. Each statement
+	// takes its locks in the order of their keys.
+	ns := strconv.FormatInt(lockKey(schema, prefix)>>32, 10)
+	key := func(col string) string { return `('x' || encode(substr(` + col + `, 1, 4), 'hex'))::bit(32)::int4` }
+	// The first statement of a transaction that takes grant locks waits
+	// for them; a later one only tries them (see "Concurrency" in the
+	// package documentation): each row says whether the lock was taken.
+	of := `FROM (SELECT DISTINCT grant_id AS g, ` + key("grant_id") + ` AS k FROM {t} WHERE id = ANY($1::bytea[]) ORDER BY k) AS s`
+	byID := `FROM (SELECT DISTINCT ` + key("g") + ` AS k FROM unnest($1::bytea[]) AS u(g) ORDER BY k) AS s`
+	q.lockGrantsOf = q.fill(`SELECT g, pg_advisory_xact_lock(` + ns + `, k) IS NULL ` + of)
+	q.tryLockGrantsOf = q.fill(`SELECT g, pg_try_advisory_xact_lock(` + ns + `, k) ` + of)
+	q.lockGrants = `SELECT pg_advisory_xact_lock(` + ns + `, k) IS NULL ` + byID
+	q.tryLockGrants = `SELECT pg_try_advisory_xact_lock(` + ns + `, k) ` + byID
 	// A record keeps its grant and owners (see revoke.Store): a
 	// replacement leaves them, and the primary key, as they are.
 	set := make([]string, 0, 11)
@@ -180,11 +204,17 @@ func newQueries(schema, prefix string) queries {
 		}
 	}
 	// The records, the owner rows their grants lack, and the counter
-	// raised to the highest Seq put ($16), under the same locks as
-	// nextSeq: a data-modifying WITH runs to completion whatever the main
-	// statement reads of it.
-	q.put = q.fill(`WITH put AS (
-			INSERT INTO {t} (` + tokenColumns + `) SELECT * FROM unnest(` + tokenTypes + `)
+	// raised to the highest Seq put that the transaction did not draw
+	// ($16, an import's: 0 for none): a data-modifying WITH runs to completion whatever the main
+	// statement reads of it. The records marked fresh ($17) are inserted
+	// only: one that another transaction inserted meanwhile fails the
+	// statement on the unique index on id.
+	q.put = q.fill(`WITH recs AS (
+			SELECT * FROM unnest(` + tokenTypes + `, $17::boolean[]) AS u(` + tokenColumns + `, fresh)
+		), ins AS (
+			INSERT INTO {t} (` + tokenColumns + `) SELECT ` + tokenColumns + ` FROM recs WHERE fresh
+		), put AS (
+			INSERT INTO {t} (` + tokenColumns + `) SELECT ` + tokenColumns + ` FROM recs WHERE NOT fresh
 			ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ") + `
 		), raise AS (
 			UPDATE {m} SET value = $16::bigint WHERE name = 'seq' AND value < $16::bigint
@@ -209,7 +239,15 @@ func newQueries(schema, prefix string) queries {
 	q.revokeGrants = q.fill(`UPDATE {t} SET seq = $1 WHERE grant_id = ANY($2::bytea[]) AND seq = 0
 		RETURNING id, check_sum, expires_at, seq, status_list, status_idx`)
 	q.grantsOf = q.fill(`SELECT grant_id FROM {o} WHERE owner = $1 AND key = $2 AND grant_id > $3 ORDER BY grant_id LIMIT $4`)
-	q.nextSeq = q.fill(`UPDATE {m} SET value = value + 1 WHERE name = 'seq' RETURNING value`)
+	q.readSeq = q.fill(`SELECT value FROM {m} WHERE name = 'seq'`)
+	// The commit's claim of the numbers a transaction drew: the counter
+	// moves from $1, as the transaction read it, to $2, or the statement
+	// fails (a division by zero: no row matched) and the transaction with
+	// it. Its row lock is held from this statement to the COMMIT sent with
+	// it.
+	q.claimSeq = q.fill(`WITH claim AS (
+			UPDATE {m} SET value = $2::bigint WHERE name = 'seq' AND value = $1::bigint RETURNING 1
+		) SELECT 1 / count(*) FROM claim`)
 	// "seq > 0" matches the partial index's condition whatever the bound
 	// value.
 	q.revokedSince = q.fill(`SELECT id, check_sum, expires_at, seq, status_list, status_idx FROM {t} WHERE seq > 0 AND seq > $1 ORDER BY seq`)
@@ -223,8 +261,9 @@ func (q *queries) fill(stmt string) string {
 	return strings.NewReplacer("{t}", q.tokens, "{o}", q.owners, "{m}", q.meta, "{p}", q.prefix).Replace(stmt)
 }
 
-// lockKey is the key of the advisory lock that the Store's write
-// transactions and table creation hold, one per schema and prefix.
+// lockKey is the key of the advisory lock that table creation holds, one
+// per schema and prefix; its high 32 bits name the grant locks of the
+// schema and prefix.
 func lockKey(schema, prefix string) int64 {
 	h := sha256.Sum256([]byte("github.com/sdkauth/revocation/postgres\x00" + schema + "\x00" + prefix))
 	return int64(binary.BigEndian.Uint64(h[:8]))

@@ -22,9 +22,11 @@ type Store struct {
 	opts  options
 	q     queries
 
-	// beginWrite and beginRead open a transaction, set its timeouts and,
-	// for a write, take the Store's advisory lock: one round trip each.
-	beginWrite, beginRead string
+	// beginWrite and beginRead open a transaction and set its timeouts,
+	// sent with the transaction's first statement; beginCreate also takes
+	// the Store's advisory lock, for creating the tables.
+	beginWrite, beginRead []stmt
+	beginCreate           string
 	feed                  *feed
 
 	// mu is held for reading by every transaction and for writing by
@@ -89,7 +91,6 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, wrapf(err, "connecting")
 	}
-	defer c.Close()
 	var cfg *pgx.ConnConfig
 	err = c.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
@@ -99,6 +100,7 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 		cfg = pc.Conn().Config()
 		return nil
 	})
+	_ = c.Close() // before newStore takes a connection: the pool may hold one
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +130,18 @@ func newStore(ctx context.Context, db *sqlx.DB, owned bool, cfg *pgx.ConnConfig,
 	}
 	s.q = newQueries(schema, o.prefix)
 	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
-	timeouts := "SET LOCAL lock_timeout = " + ms(o.lockTimeout) + "; SET LOCAL statement_timeout = " + ms(o.stmtTimeout)
 	// The server ends a write transaction that stops talking while it
-	// holds the lock every writer takes (WithIdleInTransactionTimeout).
-	s.beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED; " + timeouts +
-		"; SET LOCAL idle_in_transaction_session_timeout = " + ms(o.idleTimeout) +
-		"; SELECT pg_advisory_xact_lock(" + strconv.FormatInt(lockKey(schema, o.prefix), 10) + ")"
-	s.beginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + timeouts
+	// holds locks others wait for (WithIdleInTransactionTimeout).
+	// Every statement runs on an index (see TestQueriesUseIndexes, which
+	// plans them under these settings): pgx prepares a statement once per
+	// connection, and a generic plan made while a table was small would
+	// otherwise keep scanning it whole as it grows.
+	timeouts := "SELECT set_config('lock_timeout', '" + ms(o.lockTimeout) + "', true), set_config('statement_timeout', '" + ms(o.stmtTimeout) + "', true)" +
+		", set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"
+	s.beginWrite = []stmt{{"BEGIN ISOLATION LEVEL READ COMMITTED", nil, "begin"},
+		{timeouts + ", set_config('idle_in_transaction_session_timeout', '" + ms(o.idleTimeout) + "', true)", nil, "begin"}}
+	s.beginRead = []stmt{{"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", nil, "begin"}, {timeouts, nil, "begin"}}
+	s.beginCreate = "BEGIN; SET LOCAL lock_timeout = " + ms(o.lockTimeout) + "; SELECT pg_advisory_xact_lock(" + strconv.FormatInt(lockKey(schema, o.prefix), 10) + ")"
 	if err := s.create(ctx); err != nil {
 		return nil, err
 	}
@@ -160,9 +167,9 @@ func (s *Store) checkDurability(ctx context.Context) error {
 // Capabilities declares the Store Shared, since other processes write its
 // tables; Notify is its change feed (see "Change feed" in the package
 // documentation), which fails with revoke.ErrClosed after Close; Clock
-// reads the server's clock, in UTC.
+// reads the server's clock, in UTC; Overlap is WithOverlap's (default 1).
 func (s *Store) Capabilities() revoke.Capabilities {
-	return revoke.Capabilities{Shared: true, Notify: s.notify, Clock: s.now}
+	return revoke.Capabilities{Shared: true, Notify: s.notify, Clock: s.now, Overlap: max(s.opts.overlap, 1)}
 }
 
 // Close releases the Store, after waiting for the transactions under way,
@@ -205,11 +212,12 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, false, fn)
 }
 
-// Update runs fn in a write transaction under the Store's advisory lock
-// (see "Serializability and the sequence" in the package documentation).
-// If fn returns nil, Update commits, notifying the change feed if fn took
-// or wrote a sequence number; otherwise it rolls back and returns fn's
-// error. On a Store opened WithReadOnly it returns an error wrapping
+// Update runs fn in a write transaction at READ COMMITTED that locks the
+// grants it reads and changes (see "Concurrency" in the package
+// documentation). If fn returns nil, Update commits, notifying the change
+// feed if fn took or wrote a sequence number; otherwise it rolls back and
+// returns fn's error. A transaction rolled back for a conflict with
+// another runs again, fn with it. On a Store opened WithReadOnly it returns an error wrapping
 // revoke.ErrReadOnly.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)

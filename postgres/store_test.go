@@ -213,8 +213,9 @@ func waitRevoked(t testing.TB, r *revoke.Revoker, tok string) {
 	}
 }
 
-// A write waiting for another process's write lock, or a statement
-// blocked past its timeout, fails with ErrUnavailable rather than hang.
+// A write waiting for a grant's lock that another process holds, or a
+// statement blocked past its timeout, fails with ErrUnavailable rather
+// than hang.
 func TestTimeouts(t *testing.T) {
 	ctx := context.Background()
 	prefix := freshPrefix(t)
@@ -223,12 +224,19 @@ func TestTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer holder.Close()
+	rec := revoke.Record{ID: revoke.TokenID("held-" + prefix), Kind: revoke.Refresh, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
+	rec.Grant = rec.ID
+	if err := holder.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
+		t.Fatal(err)
+	}
 	holding, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	go func() {
-		_ = holder.Update(ctx, func(revoke.Tx) error {
-			close(holding)
+		_ = holder.Update(ctx, func(tx revoke.Tx) error {
+			_, err := tx.Get(ctx, []revoke.ID{rec.ID}) // locks its grant
+			once.Do(func() { close(holding) })
 			<-release
-			return nil
+			return err
 		})
 	}()
 	<-holding
@@ -244,9 +252,9 @@ func TestTimeouts(t *testing.T) {
 	}
 	defer s.Close()
 	start := time.Now()
-	err = s.Update(ctx, func(revoke.Tx) error { return nil })
+	err = s.Update(ctx, func(tx revoke.Tx) error { _, err := tx.Get(ctx, []revoke.ID{rec.ID}); return err })
 	if !errors.Is(err, revoke.ErrUnavailable) {
-		t.Errorf("Update while another holds the write lock: err = %v, want ErrUnavailable", err)
+		t.Errorf("Get while another transaction holds the grant's lock: err = %v, want ErrUnavailable", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the lock timeout of 100ms took %v", d)
@@ -255,7 +263,7 @@ func TestTimeouts(t *testing.T) {
 	released = true
 
 	// A row lock on the sequence counter, held from outside, past the
-	// statement timeout.
+	// statement timeout: the commit's claim of the number drawn waits.
 	s2, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix), postgres.WithStatementTimeout(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

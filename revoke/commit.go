@@ -11,7 +11,10 @@ import (
 )
 
 // committer runs write operations in shared Update transactions (group
-// commit). The first caller to arrive while no transaction is running leads:
+// commit). A store that declares Capabilities.Overlap above 1 (a database
+// server, far away) runs up to that many of them at once, each a group of
+// its own; the rest of this comment speaks of one. The first caller to
+// arrive while no transaction is running leads:
 // it runs its own operation at once, with no added delay unless the store is
 // under load (see fill). Callers arriving
 // while a transaction runs queue up, and when it ends the first of them leads
@@ -29,9 +32,15 @@ import (
 type committer struct {
 	store Store
 
-	mu      sync.Mutex
-	queue   []*op
-	running bool
+	// overlap is how many transactions may run at once (at least 1).
+	overlap int
+
+	mu    sync.Mutex
+	queue []*op
+	// leaders counts the transactions running. The queue holds operations
+	// only while it equals overlap: a caller that finds fewer leads at
+	// once.
+	leaders int
 	// What the last transaction saw: the callers it held plus those queued
 	// when it ended (an estimate of how many callers are writing), how
 	// long it ran, and when it ended. fill waits by them.
@@ -81,9 +90,12 @@ var errPanicked = errors.New("revoke: the store panicked")
 func (c *committer) do(ctx context.Context, reads []ID, fn func(context.Context, *txn) error) error {
 	o := &op{ctx: ctx, reads: reads, fn: fn, wake: make(chan struct{}, 1)}
 	c.mu.Lock()
-	c.queue = append(c.queue, o)
-	leader := !c.running
-	c.running = true
+	leader := c.leaders < max(c.overlap, 1)
+	if leader {
+		c.leaders++
+	} else {
+		c.queue = append(c.queue, o)
+	}
 	if c.filling != nil {
 		select {
 		case c.filling <- struct{}{}:
@@ -126,7 +138,7 @@ func (c *committer) dequeue(o *op) bool {
 	return true
 }
 
-// lead runs the queue, o among it, in a transaction, and hands the lead to
+// lead runs o and the queue in a transaction, and hands the lead to
 // the first caller queued since. The operations run leaves unsettled
 // (because o's was settled first, see run) go back to the head of the
 // queue, so that o's caller returns without waiting for them.
@@ -134,7 +146,7 @@ func (c *committer) lead(o *op) {
 	c.fill()
 
 	c.mu.Lock()
-	batch := c.queue
+	batch := append([]*op{o}, c.queue...)
 	c.queue = nil
 	c.mu.Unlock()
 
@@ -156,11 +168,14 @@ func (c *committer) lead(o *op) {
 		c.queue = append(rest, c.queue...)
 	}
 	if len(c.queue) > 0 {
+		// Out of the queue, so that no other leader chooses it too, nor
+		// takes it into its transaction.
 		next := c.queue[0]
+		c.queue = c.queue[1:]
 		next.lead = true
 		next.wake <- struct{}{}
 	} else {
-		c.running = false
+		c.leaders--
 	}
 	c.mu.Unlock()
 
@@ -180,11 +195,15 @@ func (c *committer) lead(o *op) {
 // transaction ended no longer ago than it ran, and it and the callers then
 // queued numbered two or more. It waits until the queue holds that many,
 // and never longer than half the last transaction's time or maxFillWait. A
-// lone writer, or the first after a pause, never waits.
+// lone writer, or the first after a pause, never waits; nor does a leader
+// of overlapping transactions, whose callers join the next one to start.
 func (c *committer) fill() {
+	if c.overlap > 1 {
+		return
+	}
 	c.mu.Lock()
 	target, wait := c.writers, min(c.lastTook/2, maxFillWait)
-	if target < 2 || len(c.queue) >= target || wait <= 0 || time.Since(c.lastEnd) > c.lastTook {
+	if target < 2 || len(c.queue)+1 >= target || wait <= 0 || time.Since(c.lastEnd) > c.lastTook {
 		c.mu.Unlock()
 		return
 	}
@@ -204,7 +223,7 @@ func (c *committer) fill() {
 			return
 		case <-arrived:
 			c.mu.Lock()
-			n := len(c.queue)
+			n := len(c.queue) + 1 // and the leader
 			c.mu.Unlock()
 			if n >= target {
 				return

@@ -73,7 +73,7 @@ func New(s Store, opts ...Option) (*Revoker, error) {
 	if err := claim(s); err != nil {
 		return nil, fmt.Errorf("revoke: New: %w", err)
 	}
-	r := &Revoker{store: s, caps: s.Capabilities(), opts: o, commit: committer{store: s}, changes: changeLog{size: o.changeLog}}
+	r := &Revoker{store: s, caps: s.Capabilities(), opts: o, commit: committer{store: s, overlap: overlapOf(s)}, changes: changeLog{size: o.changeLog}}
 	r.shedAt.Store(o.now().UnixNano())
 	r.life.counting = o.life.observer != nil
 	r.index.setBase(o.now())

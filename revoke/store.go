@@ -98,19 +98,34 @@ import (
 //   - declare Capabilities.Shared, or refuse to open a second Store over
 //     data another one holds open;
 //   - serialize its Update transactions across processes, not only within
-//     one: every write transaction of every process takes one lock first
-//     (an advisory lock, SELECT ... FOR UPDATE of one row, SQLite's BEGIN
-//     IMMEDIATE) or runs at SERIALIZABLE isolation, failing on a conflict
-//     with an error that wraps ErrUnavailable. READ COMMITTED or REPEATABLE
-//     READ without such a lock lets two processes both rotate one token,
-//     or an Issue under a grant escape a Revoke of it committed meanwhile;
+//     one, in one of these ways: every write transaction of every process
+//     takes one lock first (an advisory lock, SELECT ... FOR UPDATE of one
+//     row, SQLite's BEGIN IMMEDIATE); or runs at SERIALIZABLE isolation,
+//     failing on a conflict with an error that wraps ErrUnavailable; or
+//     takes a lock per grant, so that the writes of different grants run
+//     in parallel (the postgres backend): a Get of a write transaction
+//     locks the grants of the records it returns, and returns them as
+//     committed once the locks are held; RevokeGrants and Delete lock the
+//     grants they change before they read them; and a Put of an ID that a
+//     Get of the transaction found absent fails, rather than replace the
+//     record, if another transaction has inserted it since. READ COMMITTED
+//     or REPEATABLE READ without such locks lets two processes both rotate
+//     one token, or an Issue under a grant escape a Revoke of it committed
+//     meanwhile;
 //   - make revocation sequence numbers visible in order: no reader may see
 //     a record at Seq n+1 while one at Seq n is still to be committed. A
 //     Revoker follows the store by reading RevokedSince from the highest
 //     Seq it has seen, so a revocation that becomes visible below that mark
 //     never reaches its index. Handing out NextSeq under the lock that
-//     serializes writes, held until the commit, gives this order; a
-//     database sequence drawn outside the lock does not.
+//     serializes writes, held until the commit, gives this order; so does
+//     claiming the numbers drawn at the commit, which fails if another
+//     transaction claimed numbers since; a database sequence drawn outside
+//     any lock does not.
+//
+// A store may run fn again, in a new transaction, when the server rolled
+// the last one back for a conflict with another (a deadlock, numbers
+// claimed first): the Revoker's fn starts from what the store holds each
+// time.
 //
 // Package store/storetest checks these rules, the last three through two
 // Stores over the same data, which its WithReopen option opens.
@@ -152,6 +167,18 @@ type Capabilities struct {
 	// at its next poll; the poll stays as the fallback for lost signals.
 	Notify func(ctx context.Context) (<-chan struct{}, error)
 
+	// Overlap is how many Update transactions of one process the store
+	// runs to advantage at once: a store on a server far away (the
+	// postgres backend) commits more when transactions overlap, each
+	// paying its round trips while the others pay theirs. A Revoker then
+	// runs up to Overlap group commits at once (at most MaxOverlap), each
+	// of the writes queued when it starts. Their operations overlap only
+	// as concurrent callers' do, which have no order among them; a
+	// caller's next write starts once its last has committed. The store
+	// orders what conflicts (see "Stores that other processes write").
+	// 0 or 1: one transaction at a time.
+	Overlap int
+
 	// Clock, when not nil, returns the current time of a server that keeps
 	// a clock of its own (the postgres backend: the database server's). A
 	// Revoker on the default clock (no WithClock) purges by the earlier of
@@ -159,6 +186,15 @@ type Capabilities struct {
 	// fast cannot purge records the others still hold unexpired. See
 	// "Clocks" in the package documentation.
 	Clock func(ctx context.Context) (time.Time, error)
+}
+
+// MaxOverlap is the most transactions a Revoker runs at once, whatever
+// Capabilities.Overlap declares.
+const MaxOverlap = 64
+
+// overlapOf returns how many transactions a Revoker over s runs at once.
+func overlapOf(s Store) int {
+	return min(max(s.Capabilities().Overlap, 1), MaxOverlap)
 }
 
 // Tx is a transaction of a Store. Its methods take the transaction's context
