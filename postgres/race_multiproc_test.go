@@ -253,9 +253,6 @@ func raceChild(t *testing.T, role string) {
 	}
 }
 
-// raceStart is when the test started, for the children's timings.
-var raceStart = time.Now()
-
 // raceRound runs process me's operations on the grants of a round, 8 at a
 // time, in random order, and prints their outcomes, and their errors,
 // which fail the test.

@@ -127,18 +127,6 @@ func (r *row) record() (revoke.Record, error) {
 	return rec, nil
 }
 
-// decode decodes rows.
-func decode[R, T any](rows []R, value func(*R) (T, error)) ([]T, error) {
-	out := make([]T, len(rows))
-	for i := range rows {
-		var err error
-		if out[i], err = value(&rows[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 func (r *revRow) revocation() (revoke.Revocation, error) {
 	rev, ok := sqlrecord.Revocation(revoke.ID{}, r.Check, r.ExpiresAt, r.Seq, r.StatusList, r.StatusIndex)
 	if !ok || !setID(&rev.ID, r.ID, false) {
