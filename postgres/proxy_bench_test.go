@@ -121,29 +121,35 @@ func proxiedDSN(tb testing.TB, dsn, addr string) string {
 // replica with 32 issuers of its own, each issuing a refresh token and 4
 // access tokens under it per iteration; then 4 replicas sharing 32 issuers
 // (8 each), and 1 replica whose Revoker overlaps 4 transactions
-// (WithOverlap). It reports the tokens per second of all the replicas
-// together, and the commits per second of each.
+// (WithOverlap); and 1 replica without the proxy (Near), the load whose
+// spread over runs BENCHMARKS.md reports. It reports the tokens per second
+// of all the replicas together, and the commits per second of each.
 func BenchmarkIssueFar(b *testing.B) {
 	for _, c := range []struct {
 		name                       string
 		replicas, issuers, overlap int
+		near                       bool
 	}{
-		{"Replicas1", 1, 32, 1},
-		{"Replicas4", 4, 128, 1},
-		{"Replicas4Of32Issuers", 4, 32, 1},
-		{"Replicas1Overlap4", 1, 32, 4},
+		{"Replicas1", 1, 32, 1, false},
+		{"Replicas4", 4, 128, 1, false},
+		{"Replicas4Of32Issuers", 4, 32, 1, false},
+		{"Replicas1Overlap4", 1, 32, 4, false},
+		{"Replicas1Near", 1, 32, 1, true},
 	} {
-		b.Run(c.name, func(b *testing.B) { benchIssueFar(b, c.replicas, c.issuers, c.overlap) })
+		b.Run(c.name, func(b *testing.B) { benchIssueFar(b, c.replicas, c.issuers, c.overlap, c.near) })
 	}
 }
 
-func benchIssueFar(b *testing.B, replicas, issuers, overlap int) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		b.Fatal(err)
+func benchIssueFar(b *testing.B, replicas, issuers, overlap int, near bool) {
+	far := dsn
+	if !near {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		proxy := startLatencyProxy(b, u.Host, 500*time.Microsecond)
+		far = proxiedDSN(b, dsn, proxy.ln.Addr().String())
 	}
-	proxy := startLatencyProxy(b, u.Host, 500*time.Microsecond)
-	far := proxiedDSN(b, dsn, proxy.ln.Addr().String())
 	prefix := freshPrefix(b)
 	rs := make([]*revoke.Revoker, replicas)
 	for i := range rs {
