@@ -112,10 +112,11 @@
 // transaction reads the records its calls check in one Tx.Get, writes what
 // they change in one Tx.Put, and revokes a grant of any size with one
 // Tx.RevokeGrants: a store whose statements cost a round trip (postgres)
-// serves a group commit in a few, with no cache of its own.
+// serves a group commit in a few, with no cache of its own. One group
+// commit runs at a time, unless the store declares Capabilities.Overlap.
 //
 // A backend implements Store and Tx, and declares what it does beyond them
-// in Capabilities (Shared, Notify, Clock); the contract is stated whole in
+// in Capabilities (Shared, Notify, Clock, Overlap); the contract is stated whole in
 // Store's documentation, and package store/storetest checks a backend
 // against it, method by method, with one call.
 //
