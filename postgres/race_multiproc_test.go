@@ -237,11 +237,7 @@ func raceChild(t *testing.T, role string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := revoke.New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := newRevoker(t, s)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		round, err := strconv.Atoi(strings.TrimPrefix(in.Text(), "round "))
