@@ -329,11 +329,7 @@ func (t *tx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) (
 	}
 	var revs []revoke.Revocation
 	collect := func(rows pgx.Rows) error {
-		var r revRow
-		if err := rows.Scan(&r.ID, &r.Check, &r.ExpiresAt, &r.Seq, &r.StatusList, &r.StatusIndex); err != nil {
-			return wrapf(err, "RevokeGrants")
-		}
-		rev, err := r.revocation()
+		rev, err := revocationOf(ctx, rows, "RevokeGrants")
 		revs = append(revs, rev)
 		return err
 	}
@@ -426,53 +422,31 @@ func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revoca
 	if err := t.Check(ctx, "postgres", "RevokedSince", false); err != nil || seq >= math.MaxInt64 {
 		return err // no stored Seq is above MaxInt64
 	}
-	br, err := t.send(ctx, stmt{t.s.q.revokedSince, []any{int64(seq)}, "RevokedSince"})
-	if err != nil {
-		return err
-	}
-	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return withCtx(ctx, wrapf(err, "RevokedSince"))
-	}
-	defer rows.Close()
-	if err := t.eachRevocation(ctx, rows, fn); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil {
-		return withCtx(ctx, wrapf(err, "RevokedSince"))
-	}
-	rows.Close()
-	if err := br.Close(); err != nil {
-		return withCtx(ctx, wrapf(err, "RevokedSince"))
-	}
-	return nil
+	return t.do(ctx, []stmt{{t.s.q.revokedSince, []any{int64(seq)}, "RevokedSince"}}, func(rows pgx.Rows) error {
+		rev, err := revocationOf(ctx, rows, "RevokedSince")
+		if err != nil {
+			return err
+		}
+		return fn(rev)
+	})
 }
 
-// eachRevocation calls fn with the revocation of every row of rows.
-func (t *tx) eachRevocation(ctx context.Context, rows pgx.Rows, fn func(revoke.Revocation) error) error {
+// revocationOf decodes the revocation of the current row of rows, read by
+// the statement what, from its binary values in place when it has them.
+func revocationOf(ctx context.Context, rows pgx.Rows, what string) (revoke.Revocation, error) {
 	inPlace := true
 	for _, fd := range rows.FieldDescriptions() {
 		inPlace = inPlace && fd.Format == pgx.BinaryFormatCode
 	}
 	var r revRow
-	for rows.Next() {
-		if v := rows.RawValues(); inPlace && len(v) == 6 && len(v[1]) == 8 && len(v[2]) == 8 && len(v[3]) == 8 && len(v[4]) == 8 && len(v[5]) == 8 {
-			be := binary.BigEndian
-			r = revRow{ID: v[0], Check: int64(be.Uint64(v[1])), ExpiresAt: int64(be.Uint64(v[2])), Seq: int64(be.Uint64(v[3])),
-				StatusList: int64(be.Uint64(v[4])), StatusIndex: int64(be.Uint64(v[5]))}
-		} else if err := rows.Scan(&r.ID, &r.Check, &r.ExpiresAt, &r.Seq, &r.StatusList, &r.StatusIndex); err != nil {
-			return withCtx(ctx, wrapf(err, "RevokedSince"))
-		}
-		rev, err := r.revocation() // copies r.ID
-		if err != nil {
-			return err
-		}
-		if err := fn(rev); err != nil {
-			return err
-		}
+	if v := rows.RawValues(); inPlace && len(v) == 6 && len(v[1]) == 8 && len(v[2]) == 8 && len(v[3]) == 8 && len(v[4]) == 8 && len(v[5]) == 8 {
+		be := binary.BigEndian
+		r = revRow{ID: v[0], Check: int64(be.Uint64(v[1])), ExpiresAt: int64(be.Uint64(v[2])), Seq: int64(be.Uint64(v[3])),
+			StatusList: int64(be.Uint64(v[4])), StatusIndex: int64(be.Uint64(v[5]))}
+	} else if err := rows.Scan(&r.ID, &r.Check, &r.ExpiresAt, &r.Seq, &r.StatusList, &r.StatusIndex); err != nil {
+		return revoke.Revocation{}, withCtx(ctx, wrapf(err, "%s", what))
 	}
-	return nil
+	return r.revocation() // copies r.ID
 }
 
 // Expired reads the IDs of at most limit records that expire before
