@@ -120,8 +120,8 @@ func proxiedDSN(tb testing.TB, dsn, addr string) string {
 // pools of their own over the same tables, each with a Revoker), each
 // replica with 32 issuers of its own, each issuing a refresh token and 4
 // access tokens under it per iteration; then 4 replicas sharing 32 issuers
-// (8 each), and 1 replica whose Revoker overlaps 4 transactions
-// (WithOverlap); and 1 replica without the proxy (Near), the load whose
+// (8 each), 1 replica whose Revoker overlaps 4 transactions
+// (WithOverlap) and 4 whose Revokers overlap 2; and 1 replica without the proxy (Near), the load whose
 // spread over runs BENCHMARKS.md reports. It reports the tokens per second
 // of all the replicas together, and the commits per second of each.
 func BenchmarkIssueFar(b *testing.B) {
@@ -134,6 +134,7 @@ func BenchmarkIssueFar(b *testing.B) {
 		{"Replicas4", 4, 128, 1, false},
 		{"Replicas4Of32Issuers", 4, 32, 1, false},
 		{"Replicas1Overlap4", 1, 32, 4, false},
+		{"Replicas4Overlap2", 4, 128, 2, false},
 		{"Replicas1Near", 1, 32, 1, true},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchIssueFar(b, c.replicas, c.issuers, c.overlap, c.near) })
