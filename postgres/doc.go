@@ -76,7 +76,11 @@
 //
 // A transaction that rolled back for a conflict with another (a lock
 // taken, numbers claimed first, a deadlock or serialization failure the
-// server reports) runs again, after a short random pause, up to 8 times.
+// server reports) runs again, after a short random pause, for as long as
+// the lock timeout (WithLockTimeout) allows since its first run: each such
+// conflict means another transaction committed, so the cluster always
+// progresses, and a transaction that keeps losing fails, as a lock wait
+// that long would, with an error wrapping revoke.ErrUnavailable.
 //
 // # Round trips
 //

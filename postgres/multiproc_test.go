@@ -342,8 +342,13 @@ func (p *mpProc) send(t *testing.T, line string) {
 func (p *mpProc) wait(t *testing.T) {
 	t.Helper()
 	_ = p.stdin.Close()
+	// What the child printed after the protocol (its test's failures).
+	var rest []string
+	for p.out.Scan() {
+		rest = append(rest, p.out.Text())
+	}
 	if err := p.cmd.Wait(); err != nil {
-		t.Fatalf("child: %v", err)
+		t.Fatalf("child: %v\n%s", err, strings.Join(rest, "\n"))
 	}
 }
 

@@ -17,15 +17,22 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// conflictRuns is how many times Update runs fn when its transactions roll
-// back for a conflict with others (see run and conflicted).
-const conflictRuns = 8
+// conflictPause bounds the random pause before a write transaction that
+// rolled back for a conflict runs again; it grows by this much with each
+// run, up to conflictPauseMax.
+const (
+	conflictPause    = time.Millisecond
+	conflictPauseMax = 20 * time.Millisecond
+)
 
 // run runs fn in a transaction of a connection of its own, a write
 // transaction if write is set, and commits it or rolls it back. A write
 // transaction that the server rolled back for a conflict with another
-// (see conflicted) runs again, fn with it, up to conflictRuns times: the
-// server said it kept nothing.
+// (see conflicted) runs again, fn with it, after a random pause, for as
+// long as the lock timeout allows since its first run: the server said it
+// kept nothing, and each conflict means another transaction committed.
+// Past the lock timeout the conflict is returned, as a lock wait that
+// long would be.
 func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -38,9 +45,10 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	if write && s.opts.readOnly {
 		return fmt.Errorf("postgres: Update: the Store was opened WithReadOnly: %w", revoke.ErrReadOnly)
 	}
+	giveUp := time.Now().Add(s.opts.lockTimeout)
 	for n := 1; ; n++ {
 		err := s.runOnce(ctx, write, fn)
-		if n == conflictRuns || !write || !conflicted(err) || ctx.Err() != nil {
+		if !write || !conflicted(err) || ctx.Err() != nil || time.Now().After(giveUp) {
 			return err
 		}
 		// Let the transaction it conflicted with end, at a random
@@ -48,7 +56,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(rand.N(time.Duration(n) * time.Millisecond)):
+		case <-time.After(rand.N(min(time.Duration(n)*conflictPause, conflictPauseMax))):
 		}
 	}
 }
