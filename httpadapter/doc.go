@@ -298,13 +298,11 @@
 // (started with its first stream, ending when the Revoker closes) reads it
 // from the change log and encodes its frames once, and each stream caught
 // up with that goroutine writes those frames as they are, with one write
-// to its connection. That goroutine is woken by the first revocation after
-// a quiet spell, and then looks for the next ones every millisecond for a
-// tenth of a second, so that while revocations come, they wake no goroutine
-// and their streaming does not compete with the revoking goroutine; this
-// adds up to a millisecond to a revocation's way to the followers. A stream that is behind (after a
-// snapshot or a resume, or a follower slower than the others) reads the
-// change log on its own until it is caught up again.
+// to its connection. That goroutine is woken by the change log when a
+// revocation enters it, so a revocation wakes one goroutine whatever the
+// number of followers, and an idle feed wakes none. A stream that is behind
+// (after a snapshot or a resume, or a follower slower than the others)
+// reads the change log on its own until it is caught up again.
 //
 // A new version of the format gets a new media type; a server serves the
 // versions it knows, and a follower that asks only for another one gets 406.

@@ -4,22 +4,12 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sdkauth/revocation/revoke"
 )
 
 // hubBurst is the most entries the hub reads and encodes for one burst.
 const hubBurst = 8 * feedBatch
-
-// hubPoll is how often the hub looks for changes within hubIdle of the
-// last one (see feedHub.wait): the most it adds to a revocation's way to
-// the followers.
-const hubPoll = time.Millisecond
-
-// hubIdle is how long after a change the hub keeps looking for the next
-// every hubPoll, before it waits to be woken.
-const hubIdle = 100 * time.Millisecond
 
 // hubLead is how far, in positions, the hub's newest burst may be ahead of
 // a stream riding its chain before the stream leaves the chain and reads
@@ -66,11 +56,9 @@ func (h *feedHub) start() *hubBurstFrames {
 func (h *feedHub) run() {
 	cur := h.latest.Load()
 	buf := make([]revoke.Revocation, feedBatch)
-	var last time.Time // when the last burst was published
 	for {
-		h.wait(cur.to, last)
+		<-h.rv.ChangeNotify(cur.to) // a change after cur.to, or closed
 		nb := h.read(cur.to, buf)
-		last = time.Now()
 		cur.next = nb
 		h.latest.Store(nb)
 		close(cur.done)
@@ -86,23 +74,6 @@ func (h *feedHub) run() {
 		}
 		cur = nb
 	}
-}
-
-// wait returns once the change log holds a position after pos, or the
-// Revoker closed. Within hubIdle of the last burst, it looks every hubPoll
-// rather than wait to be woken: a revocation then wakes no goroutine at
-// all, and its revoking goroutine returns before the streams write, which
-// do not compete with it for the cores.
-func (h *feedHub) wait(pos uint64, last time.Time) {
-	for time.Since(last) < hubIdle {
-		time.Sleep(hubPoll)
-		select {
-		case <-h.rv.ChangeNotify(pos):
-			return
-		default:
-		}
-	}
-	<-h.rv.ChangeNotify(pos)
 }
 
 // read reads the changes after pos, up to hubBurst of them, and returns
