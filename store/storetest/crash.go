@@ -278,20 +278,39 @@ func checkCrash(t *testing.T, r *revoke.Revoker, plan crashPlan, ack map[int]boo
 				t.Errorf("round %d: grant %d was never asked to be revoked, yet has revoked tokens (%v %v %v)", round, gi, rv, a0, a1)
 			}
 		case plan.Ops[i].Access:
-			if ack[i] && !a0 {
-				t.Errorf("round %d: acknowledged revocation of grant %d's access token is lost", round, gi)
-			}
-			if rv || a1 {
-				t.Errorf("round %d: revoking grant %d's access token revoked more (refresh %v, other access %v)", round, gi, rv, a1)
-			}
+			checkCrashedAccessRevoke(t, round, gi, ack[i], rv, a0, a1)
 		default:
-			if ack[i] && !rv {
-				t.Errorf("round %d: acknowledged revocation of grant %d's refresh token is lost", round, gi)
-			}
-			if rv != a0 || rv != a1 {
-				t.Errorf("round %d: grant %d revoked in part (refresh %v, access %v %v): the cascade is not atomic", round, gi, rv, a0, a1)
-			}
+			checkCrashedRefreshRevoke(t, round, gi, ack[i], rv, a0, a1)
 		}
+	}
+}
+
+// checkCrashedAccessRevoke checks grant gi after a crash round in which its
+// first access token was asked to be revoked, acked telling whether the
+// child acknowledged that: rv, a0 and a1 tell whether its refresh token and
+// its two access tokens read back revoked. An acknowledged revocation must
+// have survived, and must not have spread to the grant's other tokens.
+func checkCrashedAccessRevoke(t *testing.T, round, gi int, acked, rv, a0, a1 bool) {
+	t.Helper()
+	if acked && !a0 {
+		t.Errorf("round %d: acknowledged revocation of grant %d's access token is lost", round, gi)
+	}
+	if rv || a1 {
+		t.Errorf("round %d: revoking grant %d's access token revoked more (refresh %v, other access %v)", round, gi, rv, a1)
+	}
+}
+
+// checkCrashedRefreshRevoke checks grant gi after a crash round in which
+// its refresh token was asked to be revoked, acked, rv, a0 and a1 as for
+// checkCrashedAccessRevoke. An acknowledged revocation must have survived,
+// and the cascade to the access tokens must be all or nothing.
+func checkCrashedRefreshRevoke(t *testing.T, round, gi int, acked, rv, a0, a1 bool) {
+	t.Helper()
+	if acked && !rv {
+		t.Errorf("round %d: acknowledged revocation of grant %d's refresh token is lost", round, gi)
+	}
+	if rv != a0 || rv != a1 {
+		t.Errorf("round %d: grant %d revoked in part (refresh %v, access %v %v): the cascade is not atomic", round, gi, rv, a0, a1)
 	}
 }
 

@@ -214,49 +214,18 @@ func testOwnerBatchesRacingIssuer(t *testing.T, open func(*testing.T) revoke.Sto
 		start   = make(chan struct{})
 		stopped = make(chan struct{})
 	)
+	race := headIssuers{
+		e: e, heads: heads, grants: grants, issuers: issuers, stopped: stopped,
+		record: func(tok string) {
+			mu.Lock()
+			raced = append(raced, tok)
+			mu.Unlock()
+		},
+	}
 	for w := range issuers {
 		wg.Go(func() {
 			<-start
-			// Worker w alone works on the grants w, w+issuers, ...: it
-			// mints access tokens under, and rotates, their newest
-			// refresh tokens, as their clients would.
-			cur := map[int]string{}
-			for i := w; ; i += issuers {
-				select {
-				case <-stopped:
-					return
-				default:
-				}
-				g := i % len(heads)
-				head, ok := cur[g]
-				if !ok {
-					head = heads[g]
-				}
-				client := "c1"
-				if g >= grants/2 {
-					client = "c2"
-				}
-				v := harness.Token()
-				var err error
-				if i%2 == 0 {
-					err = e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: client, Parent: head, ExpiresAt: e.Clock.Now().Add(time.Hour)})
-				} else {
-					err = e.R.Rotate(e.Ctx, head, revoke.Token{Value: v, Kind: revoke.Refresh, ClientID: client, ExpiresAt: e.Clock.Now().Add(time.Hour)})
-				}
-				switch {
-				case err == nil:
-					mu.Lock()
-					raced = append(raced, v)
-					mu.Unlock()
-					if i%2 == 1 {
-						cur[g] = v
-					}
-				case errors.Is(err, revoke.ErrRevoked):
-				default:
-					t.Errorf("issuer %d: %v", w, err)
-					return
-				}
-			}
+			race.run(t, w)
 		})
 	}
 	close(start)
@@ -276,4 +245,66 @@ func testOwnerBatchesRacingIssuer(t *testing.T, open func(*testing.T) revoke.Sto
 			t.Errorf("raced token %d: stored record not revoked", i)
 		}
 	}
+}
+
+// headIssuers is what testOwnerBatchesRacingIssuer's issuers share while
+// they race RevokeSubject.
+type headIssuers struct {
+	e       *env
+	heads   []string         // the newest refresh token of each grant
+	grants  int              // the first grants/2 of heads are c1's, the rest c2's
+	issuers int              // how many issuers split heads between them
+	stopped <-chan struct{}  // closed once RevokeSubject has returned
+	record  func(tok string) // called with every token issued or rotated in
+}
+
+// run is issuer w: until stopped is closed, it alone works on the grants
+// w, w+issuers, ...: it mints access tokens under, and rotates, their
+// newest refresh tokens, as their clients would. It stops at the first
+// error other than ErrRevoked.
+func (h *headIssuers) run(t *testing.T, w int) {
+	cur := map[int]string{}
+	for i := w; ; i += h.issuers {
+		select {
+		case <-h.stopped:
+			return
+		default:
+		}
+		g := i % len(h.heads)
+		head, ok := cur[g]
+		if !ok {
+			head = h.heads[g]
+		}
+		v := harness.Token()
+		err := h.issueOrRotate(head, v, h.client(g), i%2 == 1)
+		switch {
+		case err == nil:
+			h.record(v)
+			if i%2 == 1 {
+				cur[g] = v
+			}
+		case errors.Is(err, revoke.ErrRevoked):
+		default:
+			t.Errorf("issuer %d: %v", w, err)
+			return
+		}
+	}
+}
+
+// client is the client that grant g of heads was issued to.
+func (h *headIssuers) client(g int) string {
+	if g >= h.grants/2 {
+		return "c2"
+	}
+	return "c1"
+}
+
+// issueOrRotate issues v as an access token under head or, when rotate is
+// set, rotates head to the refresh token v.
+func (h *headIssuers) issueOrRotate(head, v, client string, rotate bool) error {
+	e := h.e
+	if rotate {
+		return e.R.Rotate(e.Ctx, head, revoke.Token{Value: v, Kind: revoke.Refresh, ClientID: client, ExpiresAt: e.Clock.Now().Add(time.Hour)})
+	}
+	return e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: revoke.Access, ClientID: client, Parent: head, ExpiresAt: e.Clock.Now().Add(time.Hour)})
 }

@@ -201,25 +201,7 @@ func testRollback(t *testing.T, open func(*testing.T) revoke.Store) {
 func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
 	ctx := e.Ctx
-	var last uint64
-	for round := range 3 {
-		err := e.Store.Update(ctx, func(tx revoke.Tx) error {
-			for range 2 {
-				seq, err := tx.NextSeq(ctx)
-				if err != nil {
-					return err
-				}
-				if seq <= last {
-					return fmt.Errorf("round %d: NextSeq = %d after %d", round, seq, last)
-				}
-				last = seq
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	last := drawIncreasingSeqs(t, e)
 	// Revocations come back in sequence order, each once.
 	var toks []string
 	for range 5 {
@@ -242,6 +224,49 @@ func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 	if len(revs) != 9 {
 		t.Fatalf("RevokedSince returned %d revocations, want 9", len(revs))
 	}
+	checkRevocationsInOrder(t, revs, last)
+	checkRevocationsAreTokens(t, revs, toks)
+	cut := revs[4].Seq
+	n := 0
+	err = e.Store.View(ctx, func(tx revoke.Tx) error {
+		return tx.RevokedSince(ctx, cut, func(revoke.Revocation) error { n++; return nil })
+	})
+	if err != nil || n != 4 {
+		t.Errorf("RevokedSince(the 5th's Seq) returned %d (err %v), want the grant's 4", n, err)
+	}
+}
+
+// drawIncreasingSeqs draws NextSeq twice in each of three transactions,
+// failing unless every Seq is above the one before, and returns the last.
+func drawIncreasingSeqs(t *testing.T, e *env) uint64 {
+	t.Helper()
+	ctx := e.Ctx
+	var last uint64
+	for round := range 3 {
+		err := e.Store.Update(ctx, func(tx revoke.Tx) error {
+			for range 2 {
+				seq, err := tx.NextSeq(ctx)
+				if err != nil {
+					return err
+				}
+				if seq <= last {
+					return fmt.Errorf("round %d: NextSeq = %d after %d", round, seq, last)
+				}
+				last = seq
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return last
+}
+
+// checkRevocationsInOrder checks that revs, returned by RevokedSince(last),
+// come in Seq order and all after last.
+func checkRevocationsInOrder(t *testing.T, revs []revoke.Revocation, last uint64) {
+	t.Helper()
 	for i, rev := range revs {
 		if i > 0 && rev.Seq < revs[i-1].Seq {
 			t.Errorf("RevokedSince out of order: %d after %d", rev.Seq, revs[i-1].Seq)
@@ -250,18 +275,16 @@ func testSequence(t *testing.T, open func(*testing.T) revoke.Store) {
 			t.Errorf("RevokedSince(%d) returned Seq %d", last, rev.Seq)
 		}
 	}
+}
+
+// checkRevocationsAreTokens checks that the first revocations of revs are
+// those of toks, in the order they were revoked.
+func checkRevocationsAreTokens(t *testing.T, revs []revoke.Revocation, toks []string) {
+	t.Helper()
 	for i, tok := range toks {
 		if revs[i].ID != revoke.TokenID(tok) || revs[i].Check != revoke.Checksum(tok) {
 			t.Errorf("revocation %d is not token %d's", i, i)
 		}
-	}
-	cut := revs[4].Seq
-	n := 0
-	err = e.Store.View(ctx, func(tx revoke.Tx) error {
-		return tx.RevokedSince(ctx, cut, func(revoke.Revocation) error { n++; return nil })
-	})
-	if err != nil || n != 4 {
-		t.Errorf("RevokedSince(the 5th's Seq) returned %d (err %v), want the grant's 4", n, err)
 	}
 }
 
@@ -360,64 +383,91 @@ func testCancelledContext(t *testing.T, open func(*testing.T) revoke.Store) {
 // revoked, and every failed Issue must have failed with ErrRevoked.
 func testConcurrentIssueAndRevoke(t *testing.T, open func(*testing.T) revoke.Store) {
 	e := setup(t, open)
-	const rounds, issuers, perIssuer = 100, 4, 3
+	const rounds = 100
 	for round := range rounds {
-		g := e.NewGrant("c1", 2)
-		var (
-			mu     sync.Mutex
-			issued []string
-			wg     sync.WaitGroup
-			start  = make(chan struct{})
-		)
-		for w := range issuers {
-			wg.Go(func() {
-				<-start
-				parent := g.R[w%2]
-				for range perIssuer {
-					v := harness.Token()
-					kind := revoke.Access
-					if w%2 == 1 {
-						kind = revoke.Refresh
-					}
-					err := e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: kind, ClientID: "c1", Parent: parent, ExpiresAt: e.Clock.Now().Add(time.Hour)})
-					switch {
-					case err == nil:
-						mu.Lock()
-						issued = append(issued, v)
-						mu.Unlock()
-						if kind == revoke.Refresh {
-							parent = v // rotate
-						}
-					case errors.Is(err, revoke.ErrRevoked):
-						return
-					default:
-						t.Errorf("round %d: Issue: %v", round, err)
-						return
-					}
-				}
-			})
-		}
-		var revoked int
+		g, issued, revoked := raceIssueAndRevoke(t, e, round)
+		checkIssueAndRevokeRound(t, e, round, g, issued, revoked)
+	}
+}
+
+// raceIssueAndRevoke runs one round of testConcurrentIssueAndRevoke: it
+// makes a fresh grant, then races issuers minting tokens under it against
+// one Revoke of it. It returns the grant, the tokens whose Issue succeeded
+// and the count that Revoke returned.
+func raceIssueAndRevoke(t *testing.T, e *env, round int) (g grant, issued []string, revoked int) {
+	const issuers = 4
+	g = e.NewGrant("c1", 2)
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	record := func(tok string) {
+		mu.Lock()
+		issued = append(issued, tok)
+		mu.Unlock()
+	}
+	for w := range issuers {
 		wg.Go(func() {
 			<-start
-			n, err := e.R.Revoke(e.Ctx, g.R[round%2], "c1")
-			if err != nil {
-				t.Errorf("round %d: Revoke: %v", round, err)
-			}
-			revoked = n
+			issueUnderGrant(t, e, round, w, g.R[w%2], record)
 		})
-		close(start)
-		wg.Wait()
-		e.WantRevoked(fmt.Sprintf("round %d: grant", round), g.All()...)
-		e.WantRevoked(fmt.Sprintf("round %d: token issued during the race", round), issued...)
-		for _, tok := range issued {
-			if rec, found := e.Record(tok); !found || !rec.Revoked() {
-				t.Errorf("round %d: an issued token's stored record is not revoked", round)
+	}
+	wg.Go(func() {
+		<-start
+		n, err := e.R.Revoke(e.Ctx, g.R[round%2], "c1")
+		if err != nil {
+			t.Errorf("round %d: Revoke: %v", round, err)
+		}
+		revoked = n
+	})
+	close(start)
+	wg.Wait()
+	return g, issued, revoked
+}
+
+// issueUnderGrant is issuer w of a testConcurrentIssueAndRevoke round: it
+// issues up to three tokens under parent, access tokens when w is even and
+// refresh tokens, each the parent of the next, when w is odd, and passes
+// record every token whose Issue succeeded. It stops at the first failure.
+func issueUnderGrant(t *testing.T, e *env, round, w int, parent string, record func(tok string)) {
+	const perIssuer = 3
+	for range perIssuer {
+		v := harness.Token()
+		kind := revoke.Access
+		if w%2 == 1 {
+			kind = revoke.Refresh
+		}
+		err := e.R.Issue(e.Ctx, revoke.Token{Value: v, Kind: kind, ClientID: "c1", Parent: parent, ExpiresAt: e.Clock.Now().Add(time.Hour)})
+		switch {
+		case err == nil:
+			record(v)
+			if kind == revoke.Refresh {
+				parent = v // rotate
 			}
+		case errors.Is(err, revoke.ErrRevoked):
+			return
+		default:
+			t.Errorf("round %d: Issue: %v", round, err)
+			return
 		}
-		if revoked > len(g.All())+len(issued) {
-			t.Errorf("round %d: Revoke counted %d, more than the grant's %d tokens", round, revoked, len(g.All())+len(issued))
+	}
+}
+
+// checkIssueAndRevokeRound checks the outcome of a round: the grant g and
+// every token issued during the race are revoked, and Revoke counted no
+// more tokens than there were.
+func checkIssueAndRevokeRound(t *testing.T, e *env, round int, g grant, issued []string, revoked int) {
+	t.Helper()
+	e.WantRevoked(fmt.Sprintf("round %d: grant", round), g.All()...)
+	e.WantRevoked(fmt.Sprintf("round %d: token issued during the race", round), issued...)
+	for _, tok := range issued {
+		if rec, found := e.Record(tok); !found || !rec.Revoked() {
+			t.Errorf("round %d: an issued token's stored record is not revoked", round)
 		}
+	}
+	if revoked > len(g.All())+len(issued) {
+		t.Errorf("round %d: Revoke counted %d, more than the grant's %d tokens", round, revoked, len(g.All())+len(issued))
 	}
 }
 
@@ -432,39 +482,51 @@ func testConcurrentWriters(t *testing.T, open func(*testing.T) revoke.Store) {
 	}
 	var wg sync.WaitGroup
 	for i, g := range grants {
-		wg.Go(func() {
-			switch i % 4 {
-			case 0:
-				if n, err := e.R.Revoke(e.Ctx, g.R[1], g.Client); err != nil || n != 4 {
-					t.Errorf("writer %d: Revoke = (%d, %v), want (4, nil)", i, n, err)
-				}
-			case 1:
-				if n, err := e.R.Revoke(e.Ctx, g.A[0], g.Client); err != nil || n != 1 {
-					t.Errorf("writer %d: Revoke = (%d, %v), want (1, nil)", i, n, err)
-				}
-			case 2:
-				if n, err := e.R.Revoke(e.Ctx, g.A[0], "intruder"); !errors.Is(err, revoke.ErrClientMismatch) || n != 0 {
-					t.Errorf("writer %d: foreign Revoke = (%d, %v), want ErrClientMismatch", i, n, err)
-				}
-			case 3:
-				err := e.R.Issue(e.Ctx, revoke.Token{Value: harness.Token(), Kind: revoke.Access, ClientID: g.Client, Parent: "unknown-parent", ExpiresAt: e.Clock.Now().Add(time.Hour)})
-				if !errors.Is(err, revoke.ErrUnknownParent) {
-					t.Errorf("writer %d: Issue under unknown parent: %v", i, err)
-				}
-			}
-		})
+		wg.Go(func() { writeConcurrently(t, e, i, g) })
 	}
 	wg.Wait()
 	for i, g := range grants {
-		switch i % 4 {
-		case 0:
-			e.WantRevoked(fmt.Sprintf("writer %d grant", i), g.All()...)
-		case 1:
-			e.WantRevoked(fmt.Sprintf("writer %d access", i), g.A[0])
-			e.WantLive(fmt.Sprintf("writer %d rest", i), g.R[0], g.R[1], g.A[1])
-		default:
-			e.WantLive(fmt.Sprintf("writer %d grant", i), g.All()...)
+		checkConcurrentWrite(t, e, i, g)
+	}
+}
+
+// writeConcurrently is writer i of testConcurrentWriters, and does to g
+// what i%4 picks: revoke its refresh token, revoke an access token, try to
+// revoke as another client, or try to issue under an unknown parent.
+func writeConcurrently(t *testing.T, e *env, i int, g grant) {
+	switch i % 4 {
+	case 0:
+		if n, err := e.R.Revoke(e.Ctx, g.R[1], g.Client); err != nil || n != 4 {
+			t.Errorf("writer %d: Revoke = (%d, %v), want (4, nil)", i, n, err)
 		}
+	case 1:
+		if n, err := e.R.Revoke(e.Ctx, g.A[0], g.Client); err != nil || n != 1 {
+			t.Errorf("writer %d: Revoke = (%d, %v), want (1, nil)", i, n, err)
+		}
+	case 2:
+		if n, err := e.R.Revoke(e.Ctx, g.A[0], "intruder"); !errors.Is(err, revoke.ErrClientMismatch) || n != 0 {
+			t.Errorf("writer %d: foreign Revoke = (%d, %v), want ErrClientMismatch", i, n, err)
+		}
+	case 3:
+		err := e.R.Issue(e.Ctx, revoke.Token{Value: harness.Token(), Kind: revoke.Access, ClientID: g.Client, Parent: "unknown-parent", ExpiresAt: e.Clock.Now().Add(time.Hour)})
+		if !errors.Is(err, revoke.ErrUnknownParent) {
+			t.Errorf("writer %d: Issue under unknown parent: %v", i, err)
+		}
+	}
+}
+
+// checkConcurrentWrite checks that writer i of testConcurrentWriters left
+// g as it should: all revoked, only the access token revoked, or all live.
+func checkConcurrentWrite(t *testing.T, e *env, i int, g grant) {
+	t.Helper()
+	switch i % 4 {
+	case 0:
+		e.WantRevoked(fmt.Sprintf("writer %d grant", i), g.All()...)
+	case 1:
+		e.WantRevoked(fmt.Sprintf("writer %d access", i), g.A[0])
+		e.WantLive(fmt.Sprintf("writer %d rest", i), g.R[0], g.R[1], g.A[1])
+	default:
+		e.WantLive(fmt.Sprintf("writer %d grant", i), g.All()...)
 	}
 }
 
