@@ -78,9 +78,9 @@
 // taken, numbers claimed first, a deadlock or serialization failure the
 // server reports) runs again, after a short random pause, for as long as
 // the lock timeout (WithLockTimeout) allows since its first run: each such
-// conflict means another transaction committed, so the cluster always
-// progresses, and a transaction that keeps losing fails, as a lock wait
-// that long would, with an error wrapping revoke.ErrUnavailable.
+// conflict is with another transaction that holds what this one needs or
+// has just committed, and a transaction that keeps losing fails, as a lock
+// wait that long would, with an error wrapping revoke.ErrUnavailable.
 //
 // # Round trips
 //

@@ -30,7 +30,8 @@ const (
 // transaction that the server rolled back for a conflict with another
 // (see conflicted) runs again, fn with it, after a random pause, for as
 // long as the lock timeout allows since its first run: the server said it
-// kept nothing, and each conflict means another transaction committed.
+// kept nothing, and each conflict is with another transaction that holds
+// what this one needs or has just committed.
 // Past the lock timeout the conflict is returned, as a lock wait that
 // long would be.
 func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
