@@ -60,12 +60,14 @@ const (
 	fieldBits   = tagBits + codeBits
 	fieldMask   = 1<<fieldBits - 1
 	codeMask    = 1<<codeBits - 1
-	// spilled is a bit of a bucket's last word, above its five fields: set
-	// once an entry whose home is the bucket was put in a later one, found
-	// full. A lookup that does not find its key in a full home bucket
-	// without it stops there.
-	spilled     = 1 << (bucketSlots*fieldBits - 128)
-	spilledWord = fieldsWord + 2
+	// A bucket's reach is the two bits of its last word above its five
+	// fields: how many buckets past it the farthest entry whose home it is
+	// went, found it full (0 to 2), or farReach for 3 or more. A lookup
+	// that does not find its key stops after its home bucket's reach, or,
+	// for farReach, at the first bucket with an empty slot.
+	reachShift = bucketSlots*fieldBits - 128
+	reachWord  = fieldsWord + 2
+	farReach   = 3
 	// expUnit is the resolution of an entry's expiry: it is kept rounded up
 	// to it, so an entry may be held (and reported revoked) up to one unit
 	// after its token expired, which is harmless. codeMask units from the
@@ -222,7 +224,8 @@ func (ix *index) contains(key string) bool {
 // containsKey reports whether k is in the index. It probes from k's home
 // bucket to the first bucket with an empty slot (entries fill a bucket's
 // slots in order and never leave a table, so k is not further on), or
-// stops at the home bucket if no entry of that home spilled out of it.
+// only as far as the home bucket's reach (the farthest any entry of that
+// home went) when that is less than farReach.
 func (ix *index) containsKey(k fkey) bool {
 	t := ix.shard(k.head).tab.Load()
 	if t == nil {
@@ -235,7 +238,8 @@ func (ix *index) containsKey(k fkey) bool {
 // find returns the bucket and slot holding k (see containsKey).
 func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
 	h := home(k.head, t.buckets)
-	for b = h; ; {
+	reach := t.reach(h)
+	for b, i := h, uint64(0); ; i++ {
 		w := b * bucketWords
 		for s = range bucketSlots {
 			head := t.words[w+uint64(s)].Load()
@@ -246,7 +250,7 @@ func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
 				return b, s, true
 			}
 		}
-		if b == h && t.words[w+spilledWord].Load()&spilled == 0 {
+		if i == reach && reach < farReach {
 			return 0, 0, false
 		}
 		if b++; b == t.buckets {
@@ -255,29 +259,43 @@ func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
 	}
 }
 
+// reach returns bucket b's reach (see reachShift).
+func (t *indexTable) reach(b uint64) uint64 {
+	return t.words[b*bucketWords+reachWord].Load() >> reachShift & farReach
+}
+
 // insert puts k, which t does not hold, in the first free slot from its
 // home bucket on: its field first, then the head that publishes it.
 // Writers only; t has room.
 func (t *indexTable) insert(k fkey, code uint32) {
 	h := home(k.head, t.buckets)
-	for b := h; ; {
+	for b, i := h, uint64(0); ; i++ {
 		w := b * bucketWords
 		for s := range bucketSlots {
 			if t.words[w+uint64(s)].Load() == 0 {
+				t.extendReach(h, i)
 				t.setField(b, s, uint64(k.tag)<<codeBits|uint64(code))
 				t.words[w+uint64(s)].Store(k.head)
 				t.count++
 				return
 			}
 		}
-		if b == h {
-			last := &t.words[w+spilledWord]
-			last.Store(last.Load() | spilled)
-		}
 		if b++; b == t.buckets {
 			b = 0
 		}
 	}
+}
+
+// extendReach raises home bucket h's reach to cover an entry put i
+// buckets past it, before the entry is published, so that a reader that
+// could see the entry also sees the reach that leads to it. Writers only.
+func (t *indexTable) extendReach(h, i uint64) {
+	i = min(i, farReach)
+	if i <= t.reach(h) {
+		return
+	}
+	last := &t.words[h*bucketWords+reachWord]
+	last.Store(last.Load()&^(farReach<<reachShift) | i<<reachShift)
 }
 
 // each calls fn with every entry of t. Writers only.

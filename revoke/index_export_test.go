@@ -63,3 +63,36 @@ func TestIndexLoader(t *testing.T) {
 		t.Errorf("after Sweep: tok-0 %v, tok-2 %v", x.Contains("tok-0"), x.Contains("tok-2"))
 	}
 }
+
+// TestIndexFindsEveryEntry fills an Index one Add at a time, and an
+// IndexLoader in bulk, with enough entries that full buckets push some
+// entries several buckets past their home, and checks that each finds
+// every entry it holds and none it does not.
+func TestIndexFindsEveryEntry(t *testing.T) {
+	const n = 400_000
+	exp := time.Now().Add(time.Hour)
+	x, l := revoke.NewIndex(), revoke.NewIndexLoader()
+	for i := range n {
+		rev := revoke.Revocation{ID: revoke.TokenID(fmt.Sprint("in-", i)), ExpiresAt: exp}
+		x.Add(rev)
+		l.Add(rev)
+	}
+	loaded := l.Index()
+	for _, idx := range []struct {
+		name string
+		x    *revoke.Index
+	}{{"added", x}, {"loaded", loaded}} {
+		missed, extra := 0, 0
+		for i := range n {
+			if !idx.x.Contains(fmt.Sprint("in-", i)) {
+				missed++
+			}
+			if idx.x.Contains(fmt.Sprint("out-", i)) {
+				extra++
+			}
+		}
+		if missed != 0 || extra != 0 {
+			t.Errorf("%s: %d of %d entries not found, %d tokens never added found", idx.name, missed, n, extra)
+		}
+	}
+}
