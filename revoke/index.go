@@ -20,15 +20,19 @@ import (
 // that is not revoked is reported revoked with probability at most n·2^-86
 // per check, below 2^-60 up to 2^26 (67 million) entries.
 //
-// The fingerprints are spread over indexShards shards by their first bits,
-// and each shard is a hash table of 64-byte buckets of five slots, probed
-// linearly from the home bucket: a lookup reads one cache line, seldom two.
-// A table is filled to at most 93% of its slots and rebuilt at about 82%
-// when it grows, so its buckets take 13.8 to 15.6 bytes per entry.
+// The fingerprints are spread over indexShards shards by their first 10
+// bits, and each shard is a hash table of 64-byte buckets of five slots,
+// which keep the other 76 bits (a 64-bit head and a 12-bit tag), probed
+// linearly from the home bucket. A bucket also summarizes the entries whose
+// home it is that went past it (how far, and a byte of each: see
+// summaryShift), so that a lookup reads its home's cache line and, unless
+// the summary names it, no other: a miss as seldom as a hit. A table is
+// filled to at most 93% of its slots and rebuilt at about 82% when it
+// grows, so its buckets take 13.8 to 15.6 bytes per entry.
 //
 // Readers take no lock and write nothing: they load the shard's table and
-// its words atomically. An entry's fields are written before the word that
-// publishes it, and it never moves within a table: it leaves only when its
+// its words atomically. An entry's fields, and its home's summary, are
+// written before the word that publishes it, and it never moves within a table: it leaves only when its
 // shard's table is rebuilt (to grow, or to drop expired entries) and
 // published whole, while readers finish on the one they loaded. Writers
 // serialize per shard.
@@ -53,21 +57,30 @@ const (
 	indexShards    = 1 << indexShardBits
 
 	bucketSlots = 5
-	bucketWords = 8 // 5 fingerprint heads, then 3 words of 5 packed fields
+	bucketWords = 8 // 5 fingerprint heads, then 3 words of 5 packed fields and the spill summary
 	fieldsWord  = bucketSlots
-	tagBits     = 22
+	tagBits     = 12
 	codeBits    = 16
 	fieldBits   = tagBits + codeBits
 	fieldMask   = 1<<fieldBits - 1
 	codeMask    = 1<<codeBits - 1
-	// A bucket's reach is the two bits of its last word above its five
-	// fields: how many buckets past it the farthest entry whose home it is
-	// went, found it full (0 to 2), or farReach for 3 or more. A lookup
-	// that does not find its key stops after its home bucket's reach, or,
-	// for farReach, at the first bucket with an empty slot.
-	reachShift = bucketSlots*fieldBits - 128
-	reachWord  = fieldsWord + 2
-	farReach   = 3
+	// A bucket's spill summary is the 52 bits of its last word above its
+	// five fields. It describes the entries whose home the bucket is but
+	// that went past it, finding it full: their reach (how many buckets
+	// past it the farthest went, 1 to 6, or farReach for 7 or more), a
+	// signature of each (a byte of its tag, never 0) in up to spillSigs
+	// bytes, and an overflow bit set once more than spillSigs went past.
+	// A lookup that does not find its key in its home bucket looks further
+	// only when the key's signature is there or the overflow bit is set,
+	// and then stops after the reach, or, for farReach, at the first bucket
+	// with an empty slot.
+	summaryWord  = fieldsWord + 2
+	summaryShift = bucketSlots*fieldBits - 128
+	reachMask    = 7
+	farReach     = reachMask
+	overflowBit  = 1 << 3
+	sigsShift    = 4
+	spillSigs    = 6
 	// expUnit is the resolution of an entry's expiry: it is kept rounded up
 	// to it, so an entry may be held (and reported revoked) up to one unit
 	// after its token expired, which is harmless. codeMask units from the
@@ -102,32 +115,45 @@ type indexTable struct {
 	count   int // writers only
 }
 
-// fkey is an ID's fingerprint as the index keeps it.
+// fkey is an ID's fingerprint as the index keeps it: its first
+// indexShardBits bits choose the shard, the next 64 (head) and tagBits more
+// (tag) are stored.
 type fkey struct {
-	head uint64 // never 0
-	tag  uint32
+	head  uint64 // never 0
+	tag   uint32
+	shard uint32
 }
 
 // keyOf returns the fingerprint of id.
 func keyOf(id *ID) fkey {
-	head := binary.BigEndian.Uint64(id[:8])
+	hi, lo := binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:16])
+	head := hi<<indexShardBits | lo>>(64-indexShardBits)
 	if head == 0 {
 		head = 1 // 0 marks an empty slot
 	}
-	return fkey{head: head, tag: (uint32(id[8])<<16 | uint32(id[9])<<8 | uint32(id[10])) >> (24 - tagBits)}
+	return fkey{
+		head:  head,
+		tag:   uint32(lo>>(64-indexShardBits-tagBits)) & (1<<tagBits - 1),
+		shard: uint32(hi >> (64 - indexShardBits)),
+	}
 }
 
 // id returns an ID holding k's fingerprint, the rest zero.
 func (k fkey) id() ID {
 	var id ID
-	binary.BigEndian.PutUint64(id[:8], k.head)
-	tag := k.tag << (24 - tagBits)
-	id[8], id[9], id[10] = byte(tag>>16), byte(tag>>8), byte(tag)
+	binary.BigEndian.PutUint64(id[:8], uint64(k.shard)<<(64-indexShardBits)|k.head>>indexShardBits)
+	binary.BigEndian.PutUint64(id[8:16], k.head<<(64-indexShardBits)|uint64(k.tag)<<(64-indexShardBits-tagBits))
 	return id
 }
 
-func (ix *index) shard(head uint64) *indexShard {
-	return &ix.shards[head>>(64-indexShardBits)]
+// sig is k's signature in a bucket's spill summary: a byte of its tag,
+// which home does not depend on, never 0.
+func (k fkey) sig() uint64 {
+	return max(uint64(k.tag&0xff), 1)
+}
+
+func (ix *index) shard(k fkey) *indexShard {
+	return &ix.shards[k.shard]
 }
 
 // home is the bucket of n where head's probe starts.
@@ -221,13 +247,11 @@ func (ix *index) contains(key string) bool {
 	return ix.containsKey(keyOf(&id))
 }
 
-// containsKey reports whether k is in the index. It probes from k's home
-// bucket to the first bucket with an empty slot (entries fill a bucket's
-// slots in order and never leave a table, so k is not further on), or
-// only as far as the home bucket's reach (the farthest any entry of that
-// home went) when that is less than farReach.
+// containsKey reports whether k is in the index. It reads k's home
+// bucket, then further buckets only when the home's spill summary allows
+// that k went past it (see summaryShift).
 func (ix *index) containsKey(k fkey) bool {
-	t := ix.shard(k.head).tab.Load()
+	t := ix.shard(k).tab.Load()
 	if t == nil {
 		return false
 	}
@@ -235,33 +259,66 @@ func (ix *index) containsKey(k fkey) bool {
 	return ok
 }
 
-// find returns the bucket and slot holding k (see containsKey).
+// find returns the bucket and slot holding k (see containsKey). Entries
+// fill a bucket's slots in order and never move within a table, so k is in
+// no bucket after one with an empty slot.
 func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
 	h := home(k.head, t.buckets)
-	reach := t.reach(h)
-	for b, i := h, uint64(0); ; i++ {
-		w := b * bucketWords
-		for s = range bucketSlots {
-			head := t.words[w+uint64(s)].Load()
-			if head == 0 {
-				return 0, 0, false
-			}
-			if head == k.head && uint32(t.field(b, s)>>codeBits) == k.tag {
-				return b, s, true
-			}
-		}
-		if i == reach && reach < farReach {
-			return 0, 0, false
-		}
+	s, found, more := t.scan(h, k)
+	if found {
+		return h, s, true
+	}
+	if !more {
+		return 0, 0, false
+	}
+	sum := t.summary(h)
+	if !spilled(sum, k.sig()) {
+		return 0, 0, false
+	}
+	reach := sum & reachMask
+	for b, i := h, uint64(1); ; i++ {
 		if b++; b == t.buckets {
 			b = 0
+		}
+		s, found, more = t.scan(b, k)
+		if found {
+			return b, s, true
+		}
+		if !more || (i == reach && reach < farReach) {
+			return 0, 0, false
 		}
 	}
 }
 
-// reach returns bucket b's reach (see reachShift).
-func (t *indexTable) reach(b uint64) uint64 {
-	return t.words[b*bucketWords+reachWord].Load() >> reachShift & farReach
+// scan looks for k in bucket b: it returns k's slot and true, or false and
+// whether the bucket is full (so that k may be further on).
+func (t *indexTable) scan(b uint64, k fkey) (s int, found, full bool) {
+	w := b * bucketWords
+	for s = range bucketSlots {
+		head := t.words[w+uint64(s)].Load()
+		if head == 0 {
+			return 0, false, false
+		}
+		if head == k.head && uint32(t.field(b, s)>>codeBits) == k.tag {
+			return s, true, false
+		}
+	}
+	return 0, false, true
+}
+
+// summary returns bucket b's spill summary (see summaryShift).
+func (t *indexTable) summary(b uint64) uint64 {
+	return t.words[b*bucketWords+summaryWord].Load() >> summaryShift
+}
+
+// spilled reports whether a spill summary allows that an entry whose
+// signature is sig went past its bucket: its overflow bit is set, or one
+// of its signature bytes is sig (a zero byte of their XOR, found without a
+// branch per byte).
+func spilled(sum, sig uint64) bool {
+	const ones, highs = 0x0101_0101_0101, 0x8080_8080_8080
+	x := sum>>sigsShift ^ sig*ones
+	return sum&overflowBit != 0 || (x-ones)&^x&highs != 0
 }
 
 // insert puts k, which t does not hold, in the first free slot from its
@@ -273,7 +330,9 @@ func (t *indexTable) insert(k fkey, code uint32) {
 		w := b * bucketWords
 		for s := range bucketSlots {
 			if t.words[w+uint64(s)].Load() == 0 {
-				t.extendReach(h, i)
+				if i > 0 {
+					t.noteSpill(h, i, k.sig())
+				}
 				t.setField(b, s, uint64(k.tag)<<codeBits|uint64(code))
 				t.words[w+uint64(s)].Store(k.head)
 				t.count++
@@ -286,16 +345,29 @@ func (t *indexTable) insert(k fkey, code uint32) {
 	}
 }
 
-// extendReach raises home bucket h's reach to cover an entry put i
-// buckets past it, before the entry is published, so that a reader that
-// could see the entry also sees the reach that leads to it. Writers only.
-func (t *indexTable) extendReach(h, i uint64) {
-	i = min(i, farReach)
-	if i <= t.reach(h) {
+// noteSpill records in home bucket h's spill summary an entry whose
+// signature is sig put i > 0 buckets past it, before the entry is
+// published, so that a reader that could see the entry also sees the
+// summary that leads to it. Writers only.
+func (t *indexTable) noteSpill(h, i, sig uint64) {
+	sum := t.summary(h)
+	next := sum&^reachMask | max(sum&reachMask, min(i, farReach))
+	if !spilled(sum, sig) {
+		n := 0
+		for sigs := sum >> sigsShift; sigs != 0; sigs >>= 8 {
+			n++
+		}
+		if n < spillSigs {
+			next |= sig << (sigsShift + 8*n)
+		} else {
+			next |= overflowBit
+		}
+	}
+	if next == sum {
 		return
 	}
-	last := &t.words[h*bucketWords+reachWord]
-	last.Store(last.Load()&^(farReach<<reachShift) | i<<reachShift)
+	last := &t.words[h*bucketWords+summaryWord]
+	last.Store(last.Load()&(1<<summaryShift-1) | next<<summaryShift)
 }
 
 // each calls fn with every entry of t. Writers only.
@@ -339,7 +411,7 @@ func (t *indexTable) rebuilt(cut uint32, extra, fillPct int) *indexTable {
 // expiry moved.
 func (ix *index) add(rev Revocation) bool {
 	k, code := keyOf(&rev.ID), ix.code(rev.ExpiresAt)
-	s := ix.shard(k.head)
+	s := ix.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ix.loading {

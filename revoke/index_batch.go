@@ -21,7 +21,7 @@ func (ix *index) eachBatch(buf []Revocation, fn func([]Revocation) error) error 
 			}
 			n := 0
 			if tab != nil {
-				n, next = ix.collectSlots(tab, next, buf)
+				n, next = ix.collectSlots(uint32(k), tab, next, buf)
 			}
 			done := tab == nil || next == tab.buckets*bucketSlots
 			s.mu.Unlock()
@@ -40,8 +40,8 @@ func (ix *index) eachBatch(buf []Revocation, fn func([]Revocation) error) error 
 
 // collectSlots copies the entries of t's slots from slot from on into buf,
 // until buf is full or the slots end, and returns how many it copied and
-// the slot to go on from. The shard's lock is held.
-func (ix *index) collectSlots(t *indexTable, from uint64, buf []Revocation) (n int, next uint64) {
+// the slot to go on from. The lock of t's shard, shard, is held.
+func (ix *index) collectSlots(shard uint32, t *indexTable, from uint64, buf []Revocation) (n int, next uint64) {
 	i := from
 	for ; i < t.buckets*bucketSlots && n < len(buf); i++ {
 		b, s := i/bucketSlots, int(i%bucketSlots)
@@ -50,7 +50,7 @@ func (ix *index) collectSlots(t *indexTable, from uint64, buf []Revocation) (n i
 			continue
 		}
 		f := t.field(b, s)
-		buf[n] = Revocation{ID: fkey{head: head, tag: uint32(f >> codeBits)}.id(), ExpiresAt: ix.expiry(uint32(f & codeMask))}
+		buf[n] = Revocation{ID: fkey{head: head, tag: uint32(f >> codeBits), shard: shard}.id(), ExpiresAt: ix.expiry(uint32(f & codeMask))}
 		n++
 	}
 	return n, i
