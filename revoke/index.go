@@ -107,9 +107,10 @@ type indexShard struct {
 type indexTable struct {
 	// words holds the buckets, bucketWords words each, aligned to 64 bytes.
 	// Word s < bucketSlots of a bucket is the head of slot s's fingerprint
-	// (its first 8 bytes; 0 for an empty slot); the last three words hold
-	// the slots' fields, fieldBits each: the tag (the next 3 bytes) above
-	// the expiry code.
+	// (the ID's bits 10 to 73; 0 for an empty slot); the last three words
+	// hold the slots' fields, fieldBits each: the tag (bits 74 to 85) above
+	// the expiry code; and above them, in bits 12 to 63 of the last word,
+	// the bucket's spill summary (see summaryShift).
 	words   []atomic.Uint64
 	buckets uint64
 	count   int // writers only
@@ -138,7 +139,9 @@ func keyOf(id *ID) fkey {
 	}
 }
 
-// id returns an ID holding k's fingerprint, the rest zero.
+// id returns an ID holding k's fingerprint, the rest zero. For the one
+// head keyOf changed (0 to 1) it holds a fingerprint whose keyOf is k all
+// the same: an index loaded from it finds what this one finds.
 func (k fkey) id() ID {
 	var id ID
 	binary.BigEndian.PutUint64(id[:8], uint64(k.shard)<<(64-indexShardBits)|k.head>>indexShardBits)
