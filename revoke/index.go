@@ -258,25 +258,25 @@ func (ix *index) containsKey(k fkey) bool {
 	if t == nil {
 		return false
 	}
-	_, _, ok := t.find(k)
+	_, _, ok, _ := t.find(k)
 	return ok
 }
 
-// find returns the bucket and slot holding k (see containsKey). Entries
-// fill a bucket's slots in order and never move within a table, so k is in
-// no bucket after one with an empty slot.
-func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
+// find returns the bucket and slot holding k (see containsKey), and how
+// many buckets it read. Entries fill a bucket's slots in order and never
+// move within a table, so k is in no bucket after one with an empty slot.
+func (t *indexTable) find(k fkey) (b uint64, s int, ok bool, read uint64) {
 	h := home(k.head, t.buckets)
 	s, found, more := t.scan(h, k)
 	if found {
-		return h, s, true
+		return h, s, true, 1
 	}
 	if !more {
-		return 0, 0, false
+		return 0, 0, false, 1
 	}
 	sum := t.summary(h)
 	if !spilled(sum, k.sig()) {
-		return 0, 0, false
+		return 0, 0, false, 1
 	}
 	reach := sum & reachMask
 	for b, i := h, uint64(1); ; i++ {
@@ -285,10 +285,10 @@ func (t *indexTable) find(k fkey) (b uint64, s int, ok bool) {
 		}
 		s, found, more = t.scan(b, k)
 		if found {
-			return b, s, true
+			return b, s, true, i + 1
 		}
 		if !more || (i == reach && reach < farReach) {
-			return 0, 0, false
+			return 0, 0, false, i + 1
 		}
 	}
 }
@@ -439,7 +439,7 @@ func (s *indexShard) put(k fkey, code uint32, counts *expiryCounts) (isNew, chan
 		t = newTable(1, growFillPct)
 		s.tab.Store(t)
 	}
-	if b, i, ok := t.find(k); ok {
+	if b, i, ok, _ := t.find(k); ok {
 		f := t.field(b, i)
 		old := uint32(f & codeMask)
 		if code <= old {

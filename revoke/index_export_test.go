@@ -96,3 +96,19 @@ func TestIndexFindsEveryEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexMissReadsOneBucket checks that a lookup of a token the index
+// does not hold reads its home bucket alone unless the home's spill
+// summary names it: at the fill of a table grown one Add at a time, over a
+// third of the homes have entries past them, but fewer than 1 miss in 50
+// reads a second bucket. go test -run IndexMissReadsOneBucket -v ./revoke
+// prints the counts.
+func TestIndexMissReadsOneBucket(t *testing.T) {
+	const n = 400_000
+	past, spilled, buckets := revoke.ProbeStats(n)
+	t.Logf("%d entries in %d buckets (%.0f%% of slots): %d homes (%.1f%%) have entries past them; %d of %d misses (%.2f%%) read more than their home",
+		n, buckets, float64(n)*100/float64(buckets*5), spilled, float64(spilled)*100/float64(buckets), past, n, float64(past)*100/n)
+	if past*50 >= n {
+		t.Errorf("%d of %d misses read more than their home bucket: the spill summary does not stop them", past, n)
+	}
+}

@@ -63,7 +63,7 @@ func (s *indexShard) build(counts *expiryCounts) int {
 		c := s.pending[i]
 		for _, e := range c.entries[:c.n] {
 			k, code := fkey{head: e[0], tag: uint32(e[1] >> codeBits)}, uint32(e[1]&codeMask)
-			if b, j, ok := t.find(k); ok {
+			if b, j, ok, _ := t.find(k); ok {
 				if f := t.field(b, j); code > uint32(f&codeMask) {
 					t.setField(b, j, f&^codeMask|uint64(code))
 					counts[f&codeMask].Add(-1)
