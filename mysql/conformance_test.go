@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
 	"github.com/sdkauth/revocation/mysql"
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/sdkauth/revocation/store/storetest"
@@ -30,6 +32,43 @@ func TestConformance(t *testing.T) {
 			t.Fatalf("reopen of a Store the suite did not open")
 		}
 		return mysql.Open(context.Background(), dsn, mysql.WithTablePrefix(prefix.(string)))
+	}))
+}
+
+// TestConformanceWithoutMultiStatements runs the suite on Stores made by
+// New over pools whose DSN leaves multiStatements off, as an
+// application's may: each statement then takes a round trip of its own.
+func TestConformanceWithoutMultiStatements(t *testing.T) {
+	var prefixes sync.Map // *mysql.Store -> its table prefix
+	open := func(t *testing.T, prefix string) (revoke.Store, error) {
+		cfg, err := gomysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		cfg.InterpolateParams, cfg.MultiStatements = true, false
+		db, err := sqlx.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		s, err := mysql.New(context.Background(), db, mysql.WithTablePrefix(prefix))
+		if err == nil {
+			prefixes.Store(s, prefix)
+		}
+		return s, err
+	}
+	storetest.Run(t, func(t *testing.T) revoke.Store {
+		s, err := open(t, freshPrefix(t))
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return s
+	}, storetest.WithReopen(func(t *testing.T, s revoke.Store) (revoke.Store, error) {
+		prefix, ok := prefixes.Load(s)
+		if !ok {
+			t.Fatalf("reopen of a Store the suite did not open")
+		}
+		return open(t, prefix.(string))
 	}))
 }
 

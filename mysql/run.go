@@ -66,26 +66,23 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 // begin starts a transaction on c and, for a write, takes the write lock,
 // returning the sequence counter it read then.
 func (s *Store) begin(ctx context.Context, c *sqlx.Conn, write bool) (uint64, error) {
-	var counter int64
-	stmts := s.beginRead
+	stmts, counter := s.beginRead, int64(0)
 	if write {
 		stmts = s.beginWrite
 	}
-	for i, stmt := range stmts {
-		err := s.do(ctx, "begin", func(ctx context.Context) error {
-			if !write || i < len(stmts)-1 {
-				_, err := c.ExecContext(ctx, stmt)
-				return err
+	err := s.do(ctx, "begin", func(ctx context.Context) (err error) {
+		for i := 0; err == nil && i < len(stmts); i++ {
+			if write && i == len(stmts)-1 {
+				return c.GetContext(ctx, &counter, stmts[i])
 			}
-			return c.GetContext(ctx, &counter, stmt)
-		})
-		if errors.Is(err, sql.ErrNoRows) || counter < 0 {
-			return 0, fmt.Errorf("mysql: table %s has no valid sequence row (%d): %w", s.q.meta, counter, revoke.ErrCorrupt)
-		} else if err != nil {
-			return 0, err
+			_, err = c.ExecContext(ctx, stmts[i])
 		}
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) || counter < 0 {
+		return 0, fmt.Errorf("mysql: table %s has no valid sequence row (%d): %w", s.q.meta, counter, revoke.ErrCorrupt)
 	}
-	return uint64(counter), nil
+	return uint64(counter), err
 }
 
 // commit sends COMMIT, which runs to its end whatever ctx says.
@@ -137,10 +134,8 @@ func discard(c *sqlx.Conn) { _ = c.Raw(func(any) error { return driver.ErrBadCon
 // acknowledge a commit that a crash loses (see WithRelaxedDurability).
 var ErrDurability = errors.New("mysql: the server does not flush commits to disk")
 
-var (
-	errZeroStore        = errors.New("mysql: the zero Store is not usable; create it with Open or New")
-	errStatementTimeout = errors.New("statement timeout")
-)
+var errZeroStore = errors.New("mysql: the zero Store is not usable; create it with Open or New")
+var errStatementTimeout = errors.New("statement timeout")
 
 // unavailable are the server's error numbers that mean it cannot serve
 // now: too many connections, shutdown, lock wait timeout, deadlock,

@@ -88,9 +88,10 @@ func (q *queries) put(n int) string {
 		retries = VALUES(retries), superseded = VALUES(superseded), status_list = VALUES(status_list), status_idx = VALUES(status_idx)`)
 }
 
-// putOwners inserts n owner rows the table lacks (not IGNORE: other errors).
+// putOwners inserts n owner rows the table lacks; IGNORE skips the others
+// (cheaper than an upsert), and rowArgs ruled out what else it would skip.
 func (q *queries) putOwners(n int) string {
-	return q.fill(`INSERT INTO {o} (owner, owner_key, grant_id) VALUES ` + marks(n, "(?,?,?)", ",") + ` ON DUPLICATE KEY UPDATE grant_id = grant_id`)
+	return q.fill(`INSERT IGNORE INTO {o} (owner, owner_key, grant_id) VALUES ` + marks(n, "(?,?,?)", ","))
 }
 
 // deleteOwners deletes n owner rows of grants that have no record left.

@@ -21,7 +21,7 @@ import (
 // processes share. Create one with Open or New; the zero Store fails.
 type Store struct {
 	db                    *sqlx.DB
-	owned                 bool // Open made db; Close closes it
+	owned, multi          bool // Open made db (Close closes it); statements joined by ";" take one round trip
 	opts                  options
 	q                     queries
 	beginWrite, beginRead []string     // the last of beginWrite takes the write lock
@@ -30,11 +30,11 @@ type Store struct {
 }
 
 // Open connects to the database of dsn (as github.com/go-sql-driver/mysql
-// reads it, with interpolateParams on and wait_timeout 30 s), creates or
-// migrates the Store's tables, and returns a Store whose Close closes its
-// pool. Its errors wrap
-// revoke.ErrInvalidOption, revoke.ErrUnavailable, revoke.ErrVersion (tables
-// of a newer release) or ErrDurability.
+// reads it, with interpolateParams and multiStatements on and wait_timeout
+// 30 s), creates or migrates the Store's tables, and returns a Store whose
+// Close closes its pool. Its errors wrap revoke.ErrInvalidOption,
+// revoke.ErrUnavailable, revoke.ErrVersion (tables of a newer release) or
+// ErrDurability.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err == nil && cfg.DBName == "" {
@@ -45,7 +45,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// wait_timeout: the server frees the lock of a replica gone quiet.
 		params := map[string]string{"wait_timeout": "30"} // the DSN's own win
 		maps.Copy(params, cfg.Params)
-		cfg.InterpolateParams, cfg.Params = true, params
+		cfg.InterpolateParams, cfg.MultiStatements, cfg.Params = true, true, params
 		conn, err = mysql.NewConnector(cfg)
 	}
 	if err != nil {
@@ -65,8 +65,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New is Open over db, an application's pool of
 // github.com/go-sql-driver/mysql, which Close leaves open. Turn on
-// interpolateParams in db's DSN: without it every statement with arguments
-// costs three round trips.
+// interpolateParams and multiStatements in db's DSN (see Caveats).
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err == nil && db == nil {
@@ -94,6 +93,9 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	}
 	s.beginWrite = append(s.beginWrite, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION", lock)
 	s.beginRead = []string{"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"}
+	if _, err := db.ExecContext(ctx, "DO 1; DO 1"); err == nil { // multiStatements is on
+		s.multi, s.beginWrite, s.beginRead = true, []string{strings.Join(s.beginWrite, "; ")}, []string{strings.Join(s.beginRead, "; ")}
+	}
 	if err := s.migrate(ctx, timeout); err != nil {
 		return nil, err
 	}
@@ -112,9 +114,7 @@ func durable(flushLogAtTrxCommit, logBin, syncBinlog int64) error {
 
 // Capabilities declares the Store Shared; a Revoker follows the others'
 // revocations by polling, since MySQL has no notifications.
-func (s *Store) Capabilities() revoke.Capabilities {
-	return revoke.Capabilities{Shared: true}
-}
+func (s *Store) Capabilities() revoke.Capabilities { return revoke.Capabilities{Shared: true} }
 
 // usable returns why the Store cannot run a call, or nil; s.mu is held.
 func (s *Store) usable() error {

@@ -60,10 +60,9 @@ func perChunk[T any](ids []revoke.ID, fn func(args []any) ([]T, error)) (out []T
 	}
 	for args := range slices.Chunk(all, idsPerStatement) {
 		got, err := fn(args)
-		if err != nil {
+		if out = append(out, got...); err != nil {
 			return nil, err
 		}
-		out = append(out, got...)
 	}
 	return out, nil
 }
@@ -77,8 +76,7 @@ func (t *tx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) 
 	})
 }
 
-// ownerArgs appends the owner rows of grant unless seen has it: all the
-// records of a grant share their owners.
+// ownerArgs appends grant's owner rows unless seen has it (all its records share them).
 func ownerArgs(args []any, seen map[revoke.ID]bool, client, subject string, grant revoke.ID) []any {
 	if !seen[grant] {
 		args = append(args, int8(revoke.ByClient), []byte(client), grant[:])
@@ -105,8 +103,12 @@ func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 			own = ownerArgs(own, seen, c[i].ClientID, c[i].Subject, c[i].Grant)
 			args, err = rowArgs(args, &c[i])
 		}
+		q := t.s.q.put(len(c))
+		if t.s.multi && len(own) > 0 { // one round trip
+			q, args, own = q+"; "+t.s.q.putOwners(len(own)/3), append(args, own...), nil
+		}
 		if err == nil {
-			err = t.exec(ctx, "Put", t.s.q.put(len(c)), args...)
+			err = t.exec(ctx, "Put", q, args...)
 		}
 		if err == nil && len(own) > 0 {
 			err = t.exec(ctx, "Put", t.s.q.putOwners(len(own)/3), own...)

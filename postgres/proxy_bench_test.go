@@ -3,106 +3,17 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"runtime"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sdkauth/revocation/internal/servertest"
 	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 )
-
-// latencyProxy forwards TCP connections to target, delaying every chunk
-// of bytes by delay in each direction, as a server on another host would:
-// the bytes keep their order and several chunks may be in flight, so the
-// proxy adds latency without limiting throughput.
-type latencyProxy struct {
-	ln     net.Listener
-	target string
-	delay  time.Duration
-	wg     sync.WaitGroup
-}
-
-func startLatencyProxy(tb testing.TB, target string, delay time.Duration) *latencyProxy {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &latencyProxy{ln: ln, target: target, delay: delay}
-	p.wg.Go(p.accept)
-	tb.Cleanup(func() { _ = ln.Close(); p.wg.Wait() })
-	return p
-}
-
-func (p *latencyProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Go(func() { p.serve(c) })
-	}
-}
-
-func (p *latencyProxy) serve(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	var done sync.WaitGroup
-	done.Go(func() { p.pipe(s, c) })
-	done.Go(func() { p.pipe(c, s) })
-	done.Wait()
-}
-
-// pipe copies src to dst, each chunk delivered delay after it was read.
-func (p *latencyProxy) pipe(dst, src net.Conn) {
-	type chunk struct {
-		at   time.Time
-		data []byte
-	}
-	q := make(chan chunk, 1024)
-	go func() {
-		defer close(q)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				q <- chunk{time.Now().Add(p.delay), append([]byte(nil), buf[:n]...)}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	for ch := range q {
-		sleepUntil(ch.at)
-		if _, err := dst.Write(ch.data); err != nil {
-			break
-		}
-	}
-	_ = dst.Close()
-	_ = src.Close()
-	for range q { // let the reader end
-	}
-}
-
-// sleepUntil returns at t, give or take the kernel's timer slack (50µs):
-// a nanosleep of the thread, since the runtime's timers, on this machine,
-// wake a goroutine asleep for 0.5 ms up to a millisecond late.
-func sleepUntil(t time.Time) {
-	for d := time.Until(t); d > 0; d = time.Until(t) {
-		ts := syscall.NsecToTimespec(d.Nanoseconds())
-		_ = syscall.Nanosleep(&ts, nil)
-	}
-}
 
 // proxiedDSN returns dsn with its host and port replaced by addr.
 func proxiedDSN(tb testing.TB, dsn, addr string) string {
@@ -148,8 +59,8 @@ func benchIssueFar(b *testing.B, replicas, issuers, overlap int, near bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		proxy := startLatencyProxy(b, u.Host, 500*time.Microsecond)
-		far = proxiedDSN(b, dsn, proxy.ln.Addr().String())
+		proxy := servertest.StartLatencyProxy(b, u.Host, 500*time.Microsecond)
+		far = proxiedDSN(b, dsn, proxy.Addr())
 	}
 	prefix := freshPrefix(b)
 	rs := make([]*revoke.Revoker, replicas)
@@ -201,8 +112,8 @@ func BenchmarkProxyRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	proxy := startLatencyProxy(b, u.Host, 500*time.Microsecond)
-	for _, c := range []struct{ name, dsn string }{{"Near", dsn}, {"Far", proxiedDSN(b, dsn, proxy.ln.Addr().String())}} {
+	proxy := servertest.StartLatencyProxy(b, u.Host, 500*time.Microsecond)
+	for _, c := range []struct{ name, dsn string }{{"Near", dsn}, {"Far", proxiedDSN(b, dsn, proxy.Addr())}} {
 		b.Run(c.name, func(b *testing.B) {
 			conn, err := pgx.Connect(context.Background(), c.dsn)
 			if err != nil {

@@ -3,73 +3,34 @@ package postgres_test
 import (
 	"context"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+	"github.com/sdkauth/revocation/internal/servertest"
 	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// turnCounter counts the round trips of the connections it wraps: a write
-// to the server after a read from it (or the first write) starts one.
-type turnCounter struct {
-	mu    sync.Mutex
-	turns int
-}
-
-func (c *turnCounter) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.turns
-}
-
-type countedConn struct {
-	net.Conn
-	c       *turnCounter
-	writing bool
-}
-
-func (cc *countedConn) Write(b []byte) (int, error) {
-	cc.c.mu.Lock()
-	if !cc.writing {
-		cc.writing = true
-		cc.c.turns++
-	}
-	cc.c.mu.Unlock()
-	return cc.Conn.Write(b)
-}
-
-func (cc *countedConn) Read(b []byte) (int, error) {
-	n, err := cc.Conn.Read(b)
-	if n > 0 {
-		cc.c.mu.Lock()
-		cc.writing = false
-		cc.c.mu.Unlock()
-	}
-	return n, err
-}
-
 // countedStore returns a Store over prefix's tables whose pool (of one
 // connection) counts its round trips, and which declares no change feed,
 // so that no catch-up of the Revoker's runs while a write is counted.
-func countedStore(t *testing.T, prefix string) (revoke.Store, *turnCounter) {
+func countedStore(t *testing.T, prefix string) (revoke.Store, *servertest.TurnCounter) {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := &turnCounter{}
+	counter := &servertest.TurnCounter{}
 	dial := cfg.DialFunc
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return &countedConn{Conn: c, c: counter}, nil
+		return counter.Wrap(c), nil
 	}
 	db := sqlx.NewDb(stdlib.OpenDB(*cfg), "pgx")
 	db.SetMaxOpenConns(1)
@@ -115,11 +76,11 @@ func TestWriteRoundTrips(t *testing.T) {
 	// own.
 	for round, name := range []string{"warm", "counted"} {
 		for _, st := range steps {
-			before := counter.count()
+			before := counter.Count()
 			if err := st.run(name); err != nil {
 				t.Fatalf("%s: %v", st.name, err)
 			}
-			n := counter.count() - before
+			n := counter.Count() - before
 			if round == 1 {
 				t.Logf("%s: %d round trips", st.name, n)
 				if n > st.max {

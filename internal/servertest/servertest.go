@@ -1,7 +1,9 @@
 // Package servertest gates the tests of a backend that needs a database
 // server (postgres, mysql): they run against the server whose DSN an
 // environment variable names, skip visibly without it, and fail instead of
-// skipping in CI.
+// skipping in CI. It also holds what those tests put between them and the
+// server: a proxy that adds latency, as a server on another host has, and
+// a counter of round trips.
 package servertest
 
 import (
