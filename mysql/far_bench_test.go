@@ -11,7 +11,6 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sdkauth/revocation/internal/servertest"
 	"github.com/sdkauth/revocation/mysql"
-	"github.com/sdkauth/revocation/revoke"
 )
 
 // BenchmarkIssueFar measures durable issuing through a server 0.5 ms away
@@ -34,37 +33,25 @@ func BenchmarkIssueFar(b *testing.B) {
 			}
 			r := newRevoker(b, s)
 			var next atomic.Int64
+			login := func() {
+				if err := servertest.IssueFamily(context.Background(), r, fmt.Sprintf("far-%d", next.Add(1))); err != nil {
+					b.Error(err)
+				}
+			}
 			start := time.Now()
 			if issuers == 1 {
 				for b.Loop() {
-					issueFarFamily(b, r, next.Add(1))
+					login()
 				}
 			} else {
 				b.SetParallelism(issuers / runtime.GOMAXPROCS(0))
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						issueFarFamily(b, r, next.Add(1))
+						login()
 					}
 				})
 			}
 			b.ReportMetric(float64(b.N*5)/time.Since(start).Seconds(), "tokens/s")
 		})
-	}
-}
-
-// issueFarFamily issues refresh token i and 4 access tokens under it.
-func issueFarFamily(b *testing.B, r *revoke.Revoker, i int64) {
-	ctx, exp := context.Background(), time.Now().Add(time.Hour)
-	rt := fmt.Sprintf("far-%d", i)
-	if err := r.Issue(ctx, revoke.Token{Value: rt, Kind: revoke.Refresh, ClientID: "app", ExpiresAt: exp}); err != nil {
-		b.Error(err)
-		return
-	}
-	for a := range 4 {
-		at := fmt.Sprintf("%s-a%d", rt, a)
-		if err := r.Issue(ctx, revoke.Token{Value: at, Kind: revoke.Access, ClientID: "app", Parent: rt, ExpiresAt: exp}); err != nil {
-			b.Error(err)
-			return
-		}
 	}
 }

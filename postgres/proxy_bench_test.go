@@ -72,7 +72,6 @@ func benchIssueFar(b *testing.B, replicas, issuers, overlap int, near bool) {
 		rs[i] = newRevoker(b, s)
 	}
 	ctx := context.Background()
-	exp := time.Now().Add(time.Hour)
 	var next atomic.Int64
 	b.SetParallelism(issuers / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
@@ -81,17 +80,9 @@ func benchIssueFar(b *testing.B, replicas, issuers, overlap int, near bool) {
 		for pb.Next() {
 			i := next.Add(1)
 			r := rs[int(i)%replicas]
-			rt := fmt.Sprintf("far-%s-%d", prefix, i)
-			if err := r.Issue(ctx, revoke.Token{Value: rt, Kind: revoke.Refresh, ClientID: "app", ExpiresAt: exp}); err != nil {
+			if err := servertest.IssueFamily(ctx, r, fmt.Sprintf("far-%s-%d", prefix, i)); err != nil {
 				b.Error(err)
 				return
-			}
-			for a := range 4 {
-				at := fmt.Sprintf("%s-a%d", rt, a)
-				if err := r.Issue(ctx, revoke.Token{Value: at, Kind: revoke.Access, ClientID: "app", Parent: rt, ExpiresAt: exp}); err != nil {
-					b.Error(err)
-					return
-				}
 			}
 		}
 	})
