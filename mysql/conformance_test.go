@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	gomysql "github.com/go-sql-driver/mysql"
-	"github.com/jmoiron/sqlx"
 	"github.com/sdkauth/revocation/mysql"
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/sdkauth/revocation/store/storetest"
@@ -41,16 +39,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceWithoutMultiStatements(t *testing.T) {
 	var prefixes sync.Map // *mysql.Store -> its table prefix
 	open := func(t *testing.T, prefix string) (revoke.Store, error) {
-		cfg, err := gomysql.ParseDSN(dsn)
-		if err != nil {
-			return nil, err
-		}
-		cfg.InterpolateParams, cfg.MultiStatements = true, false
-		db, err := sqlx.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			return nil, err
-		}
-		t.Cleanup(func() { _ = db.Close() })
+		db := pool(t, false, nil)
 		s, err := mysql.New(context.Background(), db, mysql.WithTablePrefix(prefix))
 		if err == nil {
 			prefixes.Store(s, prefix)

@@ -18,18 +18,27 @@ import (
 
 var dialers atomic.Int64
 
-// dialedDB returns a pool of go-sql-driver/mysql over dsn's server whose
-// connections dial through dial, with interpolateParams on and
-// multiStatements as multi says, closed at the end of the test.
-func dialedDB(tb testing.TB, dial func(ctx context.Context, addr string) (net.Conn, error), multi bool) *sqlx.DB {
+// pool returns a pool of go-sql-driver/mysql over dsn's server, as an
+// application might give New, with interpolateParams on and
+// multiStatements as multi says, closed at the end of the test; with a
+// counter, its connections count their round trips.
+func pool(tb testing.TB, multi bool, counter *servertest.TurnCounter) *sqlx.DB {
 	tb.Helper()
 	cfg, err := gomysql.ParseDSN(dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	name := fmt.Sprintf("revoke-test-%d", dialers.Add(1))
-	gomysql.RegisterDialContext(name, dial)
-	cfg.Net, cfg.InterpolateParams, cfg.MultiStatements = name, true, multi
+	cfg.InterpolateParams, cfg.MultiStatements = true, multi
+	if counter != nil {
+		cfg.Net = fmt.Sprintf("revoke-test-%d", dialers.Add(1))
+		gomysql.RegisterDialContext(cfg.Net, func(ctx context.Context, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return counter.Wrap(conn), nil
+		})
+	}
 	conn, err := gomysql.NewConnector(cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -56,13 +65,7 @@ func TestWriteRoundTrips(t *testing.T) {
 	}{{true, 4, 4, 9}, {false, 7, 7, 12}} {
 		t.Run(fmt.Sprintf("multiStatements=%v", c.multi), func(t *testing.T) {
 			counter := &servertest.TurnCounter{}
-			db := dialedDB(t, func(ctx context.Context, addr string) (net.Conn, error) {
-				conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-				if err != nil {
-					return nil, err
-				}
-				return counter.Wrap(conn), nil
-			}, c.multi)
+			db := pool(t, c.multi, counter)
 			db.SetMaxOpenConns(1)
 			s, err := mysql.New(context.Background(), db, mysql.WithTablePrefix(freshPrefix(t)))
 			if err != nil {
