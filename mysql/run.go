@@ -44,7 +44,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		}
 		_ = c.Close()
 	}()
-	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
+	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}, known: map[revoke.ID][2]string{}}
 	if t.seq, err = s.begin(ctx, c, write); err == nil {
 		err = fn(t)
 	}
@@ -134,8 +134,7 @@ func discard(c *sqlx.Conn) { _ = c.Raw(func(any) error { return driver.ErrBadCon
 // acknowledge a commit that a crash loses (see WithRelaxedDurability).
 var ErrDurability = errors.New("mysql: the server does not flush commits to disk")
 
-var errZeroStore = errors.New("mysql: the zero Store is not usable; create it with Open or New")
-var errStatementTimeout = errors.New("statement timeout")
+var errZeroStore, errStatementTimeout = errors.New("mysql: the zero Store is not usable; create it with Open or New"), errors.New("statement timeout")
 
 // unavailable are the server's error numbers that mean it cannot serve
 // now: too many connections, shutdown, lock wait timeout, deadlock,

@@ -189,13 +189,9 @@ func idOf(b []byte, what string, null bool) (id revoke.ID, err error) {
 }
 
 func (r *row) record() (rec revoke.Record, err error) {
-	for _, c := range []struct {
-		to   *revoke.ID
-		from []byte
-		what string
-		null bool
-	}{{&rec.ID, r.ID, "token ID", false}, {&rec.Grant, r.Grant, "grant ID", false}, {&rec.Parent, r.Parent, "parent ID", true}, {&rec.Successor, r.Successor, "successor ID", true}} {
-		if *c.to, err = idOf(c.from, c.what, c.null); err != nil {
+	to := []*revoke.ID{&rec.ID, &rec.Grant, &rec.Parent, &rec.Successor} // the last two may be NULL
+	for i, b := range [][]byte{r.ID, r.Grant, r.Parent, r.Successor} {
+		if *to[i], err = idOf(b, [...]string{"token ID", "grant ID", "parent ID", "successor ID"}[i], i >= 2); err != nil {
 			return rec, err
 		}
 	}

@@ -21,12 +21,11 @@ import (
 // processes share. Create one with Open or New; the zero Store fails.
 type Store struct {
 	db                    *sqlx.DB
-	owned, multi          bool // Open made db (Close closes it); statements joined by ";" take one round trip
+	owned, multi, closed  bool // Open made db (Close closes it); statements joined by ";" take one round trip; Close ran
 	opts                  options
 	q                     queries
 	beginWrite, beginRead []string     // the last of beginWrite takes the write lock
 	mu                    sync.RWMutex // held for reading by every call, for writing by Close
-	closed                bool
 }
 
 // Open connects to the database of dsn (as github.com/go-sql-driver/mysql

@@ -21,7 +21,8 @@ type tx struct {
 	s    *Store
 	conn *sqlx.Conn
 	sqlrecord.TxState
-	seq uint64
+	seq   uint64
+	known map[revoke.ID][2]string // grant → client and subject of a record Get or Put met: its owner rows exist (until a Delete)
 }
 
 // IDs and rows per statement: within max_allowed_packet and 65,535 placeholders.
@@ -71,20 +72,24 @@ func (t *tx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) 
 	if err := t.Check(ctx, "mysql", "Get", false); err != nil {
 		return nil, err
 	}
-	return perChunk(ids, func(args []any) ([]revoke.Record, error) {
+	recs, err := perChunk(ids, func(args []any) ([]revoke.Record, error) {
 		return decode(t, ctx, "Get", (*row).record, in(t.s.q.get, len(args)), args...)
 	})
+	for i := range recs {
+		t.known[recs[i].Grant] = [2]string{recs[i].ClientID, recs[i].Subject}
+	}
+	return recs, err
 }
 
-// ownerArgs appends grant's owner rows unless seen has it (all its records share them).
-func ownerArgs(args []any, seen map[revoke.ID]bool, client, subject string, grant revoke.ID) []any {
-	if !seen[grant] {
-		args = append(args, int8(revoke.ByClient), []byte(client), grant[:])
+// ownerArgs appends grant's owner rows unless known holds them.
+func ownerArgs(args []any, known map[revoke.ID][2]string, client, subject string, grant revoke.ID) []any {
+	if o, ok := known[grant]; ok && o == [2]string{client, subject} {
+		return args
 	}
-	if !seen[grant] && subject != "" {
+	known[grant] = [2]string{client, subject}
+	if args = append(args, int8(revoke.ByClient), []byte(client), grant[:]); subject != "" {
 		args = append(args, int8(revoke.BySubject), []byte(subject), grant[:])
 	}
-	seen[grant] = true
 	return args
 }
 
@@ -94,13 +99,12 @@ func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 	if err := t.Check(ctx, "mysql", "Put", true); err != nil || len(recs) == 0 {
 		return err
 	}
-	maxSeq, seen := t.seq, map[revoke.ID]bool{}
+	maxSeq := t.seq
 	for c := range slices.Chunk(recs, rowsPerStatement) {
-		args, own := make([]any, 0, len(c)*nTokenColumns), []any(nil)
-		var err error
+		args, own, err := make([]any, 0, len(c)*nTokenColumns), []any(nil), error(nil)
 		for i := 0; err == nil && i < len(c); i++ {
 			maxSeq = max(maxSeq, c[i].Seq)
-			own = ownerArgs(own, seen, c[i].ClientID, c[i].Subject, c[i].Grant)
+			own = ownerArgs(own, t.known, c[i].ClientID, c[i].Subject, c[i].Grant)
 			args, err = rowArgs(args, &c[i])
 		}
 		q := t.s.q.put(len(c))
@@ -114,6 +118,7 @@ func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 			err = t.exec(ctx, "Put", t.s.q.putOwners(len(own)/3), own...)
 		}
 		if err != nil {
+			clear(t.known) // it may hold grants whose owner rows were not written
 			return err
 		}
 	}
@@ -130,8 +135,9 @@ func (t *tx) Delete(ctx context.Context, ids []revoke.ID) error {
 	if err := t.Check(ctx, "mysql", "Delete", true); err != nil {
 		return err
 	}
+	clear(t.known) // owner rows may go
 	_, err := perChunk(ids, func(args []any) ([]struct{}, error) {
-		seen, own := map[revoke.ID]bool{}, []any(nil)
+		seen, own := map[revoke.ID][2]string{}, []any(nil)
 		found, err := decode(t, ctx, "Delete", func(r *row) (g revoke.ID, err error) {
 			g, err = r.grant()
 			own = ownerArgs(own, seen, string(r.ClientID), string(r.Subject), g)
@@ -226,10 +232,9 @@ func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revoca
 				return err
 			}
 			rev, err := r.revocation()
-			if err == nil {
-				err = fn(rev)
+			if stop = err; err == nil {
+				stop = fn(rev)
 			}
-			stop = err
 		}
 		return rows.Err()
 	})

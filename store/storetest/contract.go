@@ -31,7 +31,10 @@ var contractTests = []struct {
 		{"MemberWithoutRootAddsGrant", testPutMemberWithoutRoot},
 		{"AgainUnderAnotherGrant", testPutAgainUnderAnotherGrant},
 	}},
-	{"Delete", []property{{"Batch", testDeleteBatch}, {"LastRecordDropsGrant", testDeleteLastRecordDropsGrant}}},
+	{"Delete", []property{
+		{"Batch", testDeleteBatch}, {"LastRecordDropsGrant", testDeleteLastRecordDropsGrant},
+		{"GrantRefilledInOneUpdate", testDeleteGrantRefilled},
+	}},
 	{"RevokeGrants", []property{
 		{"OnlyLiveRecords", testRevokeGrantsOnlyLive}, {"SeesOwnWrites", testRevokeGrantsOwnWrites},
 		{"Duplicates", testRevokeGrantsDuplicates}, {"ReadsFollow", testRevokeGrantsReadsFollow},

@@ -75,3 +75,36 @@ func testDeleteLastRecordDropsGrant(f *fixture) {
 			return listed(tx, "after one Delete of the last records of two grants, "+when)
 		})
 }
+
+// testDeleteGrantRefilled: in one Update, a Get of a grant's records, the
+// Delete of them all and a Put of a new record of that grant leave the
+// grant in the owner indexes: a store that remembers which grants it has
+// seen, to skip writing their owner entries again, forgets those a Delete
+// may have dropped.
+func testDeleteGrantRefilled(f *fixture) {
+	root := f.rec("root", revoke.ID{})
+	member := f.rec("a1", root.ID)
+	f.put(root, member)
+	again := f.rec("a2", root.ID)
+	f.inAndAfter(func(tx revoke.Tx) error {
+		if _, err := tx.Get(f.ctx, []revoke.ID{root.ID, member.ID}); err != nil {
+			return err
+		}
+		if err := tx.Delete(f.ctx, []revoke.ID{root.ID, member.ID}); err != nil {
+			return err
+		}
+		return tx.Put(f.ctx, []revoke.Record{again})
+	}, func(tx revoke.Tx, when string) error {
+		bySubject, err := tx.GrantsOf(f.ctx, revoke.BySubject, "alice", revoke.ID{}, 10)
+		if err != nil {
+			return err
+		}
+		byClient, err := tx.GrantsOf(f.ctx, revoke.ByClient, "c1", revoke.ID{}, 10)
+		if err != nil {
+			return err
+		}
+		what := "after a Get, the Delete of all its records and a Put of one, in one Update, " + when
+		return errors.Join(wantIDs("GrantsOf(subject) "+what, bySubject, []revoke.ID{root.ID}),
+			wantIDs("GrantsOf(client) "+what, byClient, []revoke.ID{root.ID}))
+	})
+}

@@ -17,7 +17,8 @@
 // Get/OwnWrites, Put/Batch, Put/ReplacesRecord,
 // Put/MemberWithoutRootAddsGrant (an import whose first Put of a grant is
 // not its root), Delete/Batch, Delete/LastRecordDropsGrant,
-// RevokeGrants/OnlyLiveRecords, RevokeGrants/SeesOwnWrites,
+// Delete/GrantRefilledInOneUpdate (a grant read, emptied and given a new
+// record in one Update keeps its owner entries), RevokeGrants/OnlyLiveRecords, RevokeGrants/SeesOwnWrites,
 // RevokeGrants/Duplicates, RevokeGrants/ReadsFollow, GrantsOf/Paging,
 // GrantsOf/OneEntryPerGrant, GrantsOf/Owners, GrantsOf/OwnWrites,
 // NextSeq/Increasing, NextSeq/AboveImported, RevokedSince/Order,
