@@ -85,22 +85,55 @@ func BenchmarkPropagation(b *testing.B) {
 }
 
 // BenchmarkWriteTransaction times the parts of one write transaction as
-// IssueLoad's group commits send them: a Get of 62 IDs and a Put of 31 new
-// records. It reports, per transaction, the time to the start of fn (the
-// begin and the write lock), of the Get, of the Put, and of the commit.
+// IssueLoad's group commits send them, with no Revoker: a Get of the
+// tokens' IDs and their parents', then a Put of the tokens. NewGrants puts
+// 31 refresh tokens, each a grant of its own; LoginMix puts what IssueLoad's
+// logins do, 6 refresh tokens and 25 access tokens under grants stored
+// before, whose records the Get returns. It reports, per transaction, the
+// time to the start of fn (the begin and the write lock), of the Get, of
+// the Put, and of the commit.
 func BenchmarkWriteTransaction(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		refresh int
+	}{{"NewGrants", 31}, {"LoginMix", 6}} {
+		b.Run(c.name, func(b *testing.B) { benchWriteTransaction(b, c.refresh) })
+	}
+}
+
+func benchWriteTransaction(b *testing.B, refresh int) {
 	s := open(b, freshPrefix(b))
 	ctx := context.Background()
+	exp := time.Now().Add(time.Hour).UTC()
+	rec := func(tok string, parent *revoke.Record) revoke.Record {
+		id := revoke.TokenID(tok)
+		r := revoke.Record{ID: id, Check: revoke.Checksum(tok), Kind: revoke.Refresh, ClientID: "app", Subject: "alice", Grant: id, ExpiresAt: exp}
+		if parent != nil {
+			r.Kind, r.Grant, r.Parent = revoke.Access, parent.Grant, parent.ID
+		}
+		return r
+	}
+	parents := make([]revoke.Record, 1000)
+	for i := range parents {
+		parents[i] = rec(fmt.Sprintf("wt-parent-%d", i), nil)
+	}
+	if err := s.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, parents) }); err != nil {
+		b.Fatal(err)
+	}
 	var begin, get, put, commit time.Duration
 	for i := 0; b.Loop(); i++ {
 		recs := make([]revoke.Record, 31)
 		ids := make([]revoke.ID, 0, 2*len(recs))
 		for j := range recs {
 			tok := fmt.Sprintf("wt-%d-%d", i, j)
-			id := revoke.TokenID(tok)
-			recs[j] = revoke.Record{ID: id, Check: revoke.Checksum(tok), Kind: revoke.Refresh, ClientID: "app",
-				Subject: "alice", Grant: id, ExpiresAt: time.Now().Add(time.Hour).UTC()}
-			ids = append(ids, id, revoke.TokenID(tok+"-parent"))
+			if j < refresh {
+				recs[j] = rec(tok, nil)
+				ids = append(ids, recs[j].ID, revoke.TokenID(tok+"-parent")) // as Issue reads: the token, an absent parent
+				continue
+			}
+			p := &parents[(i*31+j)%len(parents)]
+			recs[j] = rec(tok, p)
+			ids = append(ids, recs[j].ID, p.ID)
 		}
 		t0 := time.Now()
 		var t1, t2, t3 time.Time
