@@ -38,7 +38,7 @@
 //     writer until the server drops its connection: after the wait_timeout
 //     Open sets, 30 s (give New a pool whose DSN sets one).
 //   - Give New a pool with interpolateParams and multiStatements (Open sets
-//     both): without them an Issue takes seven round trips, not four.
+//     both): without them a new grant's Issue takes seven round trips, not four.
 //   - On MySQL (not MariaDB) the lock wait timeout is set for the session
 //     of each connection a write uses, not for one statement.
 //   - DDL commits on its own: a migration cut short is completed by the
