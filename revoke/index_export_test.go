@@ -69,7 +69,7 @@ func TestIndexLoader(t *testing.T) {
 // entries several buckets past their home, and checks that each finds
 // every entry it holds and none it does not.
 func TestIndexFindsEveryEntry(t *testing.T) {
-	const n = 400_000
+	n := atScale(400_000)
 	exp := time.Now().Add(time.Hour)
 	x, l := revoke.NewIndex(), revoke.NewIndexLoader()
 	for i := range n {
@@ -104,10 +104,10 @@ func TestIndexFindsEveryEntry(t *testing.T) {
 // reads a second bucket. go test -run IndexMissReadsOneBucket -v ./revoke
 // prints the counts.
 func TestIndexMissReadsOneBucket(t *testing.T) {
-	const n = 400_000
+	n := atScale(400_000)
 	past, spilled, buckets := revoke.ProbeStats(n)
 	t.Logf("%d entries in %d buckets (%.0f%% of slots): %d homes (%.1f%%) have entries past them; %d of %d misses (%.2f%%) read more than their home",
-		n, buckets, float64(n)*100/float64(buckets*5), spilled, float64(spilled)*100/float64(buckets), past, n, float64(past)*100/n)
+		n, buckets, float64(n)*100/float64(buckets*5), spilled, float64(spilled)*100/float64(buckets), past, n, float64(past)*100/float64(n))
 	if past*50 >= n {
 		t.Errorf("%d of %d misses read more than their home bucket: the spill summary does not stop them", past, n)
 	}

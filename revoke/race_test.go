@@ -1,0 +1,6 @@
+//go:build race
+
+package revoke_test
+
+// raceEnabled reports a test binary built with -race.
+const raceEnabled = true
