@@ -101,6 +101,21 @@ func withOwners(rec revoke.Record, client, subject string) revoke.Record {
 	return rec
 }
 
+// ownedGrants checks that GrantsOf lists want, and only want, for subject
+// alice and for client c1 (the owners of f.rec's records), what naming
+// the moment checked.
+func (f *fixture) ownedGrants(tx revoke.Tx, what string, want ...revoke.ID) error {
+	bySubject, err := tx.GrantsOf(f.ctx, revoke.BySubject, "alice", revoke.ID{}, 10)
+	if err != nil {
+		return err
+	}
+	byClient, err := tx.GrantsOf(f.ctx, revoke.ByClient, "c1", revoke.ID{}, 10)
+	if err != nil {
+		return err
+	}
+	return errors.Join(wantIDs("GrantsOf(subject) "+what, bySubject, want), wantIDs("GrantsOf(client) "+what, byClient, want))
+}
+
 // update runs fn in an Update and fails the test when it fails.
 func (f *fixture) update(fn func(tx revoke.Tx) error) {
 	f.t.Helper()

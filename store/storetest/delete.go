@@ -37,17 +37,6 @@ func testDeleteLastRecordDropsGrant(f *fixture) {
 	root := f.rec("root", revoke.ID{})
 	other := f.rec("other", revoke.ID{})
 	f.put(root, f.rec("a1", root.ID), f.rec("a2", root.ID), other)
-	listed := func(tx revoke.Tx, what string, want ...revoke.ID) error {
-		bySubject, err := tx.GrantsOf(f.ctx, revoke.BySubject, "alice", revoke.ID{}, 10)
-		if err != nil {
-			return err
-		}
-		byClient, err := tx.GrantsOf(f.ctx, revoke.ByClient, "c1", revoke.ID{}, 10)
-		if err != nil {
-			return err
-		}
-		return errors.Join(wantIDs("GrantsOf(subject) "+what, bySubject, want), wantIDs("GrantsOf(client) "+what, byClient, want))
-	}
 	for _, step := range []struct {
 		what  string
 		names []string
@@ -62,17 +51,17 @@ func testDeleteLastRecordDropsGrant(f *fixture) {
 			ids[i] = cid(n)
 		}
 		f.inAndAfter(func(tx revoke.Tx) error { return tx.Delete(f.ctx, ids) }, func(tx revoke.Tx, when string) error {
-			return listed(tx, step.what+", "+when, step.want...)
+			return f.ownedGrants(tx, step.what+", "+when, step.want...)
 		})
 	}
 	f.put(f.rec("a3", root.ID))
 	f.view(func(tx revoke.Tx) error {
-		return listed(tx, "after a Put of a record of the dropped grant", root.ID, other.ID)
+		return f.ownedGrants(tx, "after a Put of a record of the dropped grant", root.ID, other.ID)
 	})
 	// Every record of a grant in one Delete.
 	f.inAndAfter(func(tx revoke.Tx) error { return tx.Delete(f.ctx, []revoke.ID{cid("a3"), other.ID}) },
 		func(tx revoke.Tx, when string) error {
-			return listed(tx, "after one Delete of the last records of two grants, "+when)
+			return f.ownedGrants(tx, "after one Delete of the last records of two grants, "+when)
 		})
 }
 
@@ -95,16 +84,6 @@ func testDeleteGrantRefilled(f *fixture) {
 		}
 		return tx.Put(f.ctx, []revoke.Record{again})
 	}, func(tx revoke.Tx, when string) error {
-		bySubject, err := tx.GrantsOf(f.ctx, revoke.BySubject, "alice", revoke.ID{}, 10)
-		if err != nil {
-			return err
-		}
-		byClient, err := tx.GrantsOf(f.ctx, revoke.ByClient, "c1", revoke.ID{}, 10)
-		if err != nil {
-			return err
-		}
-		what := "after a Get, the Delete of all its records and a Put of one, in one Update, " + when
-		return errors.Join(wantIDs("GrantsOf(subject) "+what, bySubject, []revoke.ID{root.ID}),
-			wantIDs("GrantsOf(client) "+what, byClient, []revoke.ID{root.ID}))
+		return f.ownedGrants(tx, "after a Get, the Delete of all its records and a Put of one, in one Update, "+when, root.ID)
 	})
 }
