@@ -102,14 +102,18 @@ func withOwners(rec revoke.Record, client, subject string) revoke.Record {
 }
 
 // ownedGrants checks that GrantsOf lists want, and only want, for subject
-// alice and for client c1 (the owners of f.rec's records), what naming
-// the moment checked.
+// alice and for client c1, the owners of f.rec's records; ownedGrantsOf,
+// for the owners given. what names the moment checked.
 func (f *fixture) ownedGrants(tx revoke.Tx, what string, want ...revoke.ID) error {
-	bySubject, err := tx.GrantsOf(f.ctx, revoke.BySubject, "alice", revoke.ID{}, 10)
+	return f.ownedGrantsOf(tx, "c1", "alice", what, want...)
+}
+
+func (f *fixture) ownedGrantsOf(tx revoke.Tx, client, subject, what string, want ...revoke.ID) error {
+	bySubject, err := tx.GrantsOf(f.ctx, revoke.BySubject, subject, revoke.ID{}, 10)
 	if err != nil {
 		return err
 	}
-	byClient, err := tx.GrantsOf(f.ctx, revoke.ByClient, "c1", revoke.ID{}, 10)
+	byClient, err := tx.GrantsOf(f.ctx, revoke.ByClient, client, revoke.ID{}, 10)
 	if err != nil {
 		return err
 	}

@@ -112,15 +112,7 @@ func testPutMemberWithoutRoot(f *fixture) {
 	root := withOwners(f.rec("root", revoke.ID{}), "importer", "imported")
 	member := withOwners(f.rec("member", root.ID), "importer", "imported")
 	listed := func(tx revoke.Tx, what string, want ...revoke.ID) error {
-		bySubject, err := tx.GrantsOf(f.ctx, revoke.BySubject, "imported", revoke.ID{}, 10)
-		if err != nil {
-			return err
-		}
-		byClient, err := tx.GrantsOf(f.ctx, revoke.ByClient, "importer", revoke.ID{}, 10)
-		if err != nil {
-			return err
-		}
-		return errors.Join(wantIDs("GrantsOf(subject) "+what, bySubject, want), wantIDs("GrantsOf(client) "+what, byClient, want))
+		return f.ownedGrantsOf(tx, "importer", "imported", what, want...)
 	}
 	f.inAndAfter(func(tx revoke.Tx) error { return tx.Put(f.ctx, []revoke.Record{member}) }, func(tx revoke.Tx, when string) error {
 		return listed(tx, "after the Put of a member of a grant whose root the store does not hold, "+when, root.ID)
