@@ -91,11 +91,13 @@ func parseBase(s string) (base, path string, err error) {
 		return "", "", fmt.Errorf("base URL: %v", err)
 	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
 		return "", "", fmt.Errorf("base URL %q is not an absolute http or https URL", s)
-	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+	case strings.ContainsAny(s, "?#") || u.User != nil: // an empty query or fragment too
 		return "", "", fmt.Errorf("base URL %q has a query, a fragment or user information", s)
 	}
-	base = strings.TrimSuffix(s, "/")
-	return base, strings.TrimSuffix(u.EscapedPath(), "/") + "/", nil
+	// Rebuilt from its parts, so that the URIs are escaped as the requests
+	// for them arrive.
+	path = strings.TrimSuffix(u.EscapedPath(), "/")
+	return u.Scheme + "://" + u.Host + path, path + "/", nil
 }
 
 // Close stops following the Revoker and waits for it. Allocate then fails

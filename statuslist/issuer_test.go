@@ -8,7 +8,9 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +65,39 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 	if _, err := New(context.Background(), nil, testBase, good); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("nil Revoker: %v, want ErrInvalidOption", err)
+	}
+}
+
+// TestBaseURLMakesValidURIs gives New base URLs that url.Parse accepts but
+// whose URIs, made by appending a list number, would not name the list
+// (an empty query or fragment delimiter, which would take the number in)
+// or would not be URIs (a space): New refuses the first kind, and the
+// URIs of the second are escaped, reach the Issuer and find their list.
+func TestBaseURLMakesValidURIs(t *testing.T) {
+	rv := newRevoker(t)
+	priv := newKey(t)
+	key := Key{Signer: priv, ID: "k1"}
+	for _, base := range []string{testBase + "?", testBase + "/?", testBase + "#", "https://as.example/?"} {
+		if is, err := New(context.Background(), rv, base, key); !errors.Is(err, ErrInvalidOption) {
+			if is != nil {
+				t.Errorf("base URL %q: an Issuer of URIs such as %q", base, is.URI(0xab))
+				_ = is.Close()
+			}
+			t.Errorf("base URL %q: New = %v, want ErrInvalidOption", base, err)
+		}
+	}
+	is, err := New(context.Background(), rv, "https://as.example/status lists/", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer is.Close()
+	uri := is.URI(0xab)
+	u, err := url.Parse(uri)
+	if err != nil || strings.ContainsAny(uri, " ?#") || u.EscapedPath() != is.Path()+"00000000000000ab" {
+		t.Fatalf("URI %q (path %q, %v) is not the Issuer's path %q and the list number", uri, u.EscapedPath(), err, is.Path())
+	}
+	if s := fetch(t, is, uri, &priv.PublicKey); s.claims.Sub != uri {
+		t.Fatalf("sub %q, want %q", s.claims.Sub, uri)
 	}
 }
 
