@@ -1,14 +1,20 @@
 package statuslist
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sdkauth/revocation/revoke"
+)
 
 // Errors of the package. Compare them with errors.Is; the errors returned
 // wrap them with detail.
 var (
 	// ErrInvalidOption is returned by New for a nil Revoker, a base URL
 	// that is not an absolute http or https URL, a key it cannot sign
-	// with, a nil Option, or an option outside its bounds.
-	ErrInvalidOption = errors.New("statuslist: invalid option")
+	// with, a nil Option, or an option outside its bounds. It wraps
+	// revoke.ErrInvalidOption.
+	ErrInvalidOption = fmt.Errorf("statuslist: invalid option: %w", revoke.ErrInvalidOption)
 
 	// ErrClosed is returned by Allocate once the Issuer is closed.
 	ErrClosed = errors.New("statuslist: closed")
