@@ -232,3 +232,22 @@ func TestScriptedStreamLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncedStreamResetsBackoff follows a server whose every stream
+// delivers a snapshot and its sync, then ends: since each stream synced,
+// the follower reconnects after the least backoff every time, rather than
+// doubling it towards the most.
+func TestSyncedStreamResetsBackoff(t *testing.T) {
+	body := cat(helloFrame(wireVersion, 0x9abc, 'S', 0), entriesFrame(0, "snap-1"), syncFrame(0))
+	srv := scripted(t, feedMediaType, http.StatusOK, body)
+	c := follower(t, srv.URL, follow.WithBackoff(time.Millisecond, time.Minute))
+	start := time.Now()
+	eventually(t, "30 reconnections", func() bool { return c.Stats().Reconnects >= 30 })
+	// Doubling from 1ms towards a minute, 30 reconnections would take minutes.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("30 reconnections took %v", d)
+	}
+	if st := c.Stats(); st.Snapshots < 30 || !revoked(t, c, "snap-1") {
+		t.Fatalf("%d snapshots, snap-1 %v", st.Snapshots, revoked(t, c, "snap-1"))
+	}
+}

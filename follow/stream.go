@@ -85,7 +85,8 @@ func (c *Checker) stream(ctx context.Context, i int, ready chan<- error) (synced
 	c.connected.Store(true)
 	defer c.connected.Store(false)
 	s := &session{c: c, fr: newFrameReader(resp.Body), watchdog: watchdog, idle: c.opts.idle, ready: ready}
-	return s.synced, s.apply()
+	err = s.apply() // before s.synced is read: Go leaves the order of the two in one return unspecified
+	return s.synced, err
 }
 
 // open sends the request for URL i, resuming from the follower's position
