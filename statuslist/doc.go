@@ -78,6 +78,9 @@
 //     more than revoke.WithChangeLog revocations) reloads from the store,
 //     and answers 503 until the reload succeeds rather than serve a list
 //     that misses revocations.
+//   - A replica cut off from a store that other replicas write keeps
+//     serving lists signed now but built from what it last read, unless
+//     WithMaxLag bounds how far behind it may be.
 //   - Allocation hands out an entry even for a token that is never issued:
 //     the entry stays 0 and is not handed out again.
 //   - Only lists of 1 bit an entry (VALID or INVALID) are served; there is

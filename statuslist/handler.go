@@ -20,7 +20,8 @@ const MediaType = "application/statuslist+jwt"
 // body: 404 for another path, 405 for another method, 406 when Accept
 // admits neither application/statuslist+jwt nor a wildcard, 503 with
 // Retry-After while the lists may miss revocations (the Issuer is
-// reloading after losing its place in the change log, or is closed), 500
+// reloading after losing its place in the change log, or is closed, or the
+// Revoker lags its store by more than WithMaxLag), 500
 // when signing fails. Every response allows any origin (CORS), since the
 // lists are public.
 func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,9 +48,9 @@ func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	is.mu.RLock()
 	down := is.stale || is.closed
 	is.mu.RUnlock()
-	if down {
+	if down || is.o.maxLag > 0 && is.rv.Lag() > is.o.maxLag {
 		h.Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "status lists are being reloaded")
+		writeError(w, http.StatusServiceUnavailable, "status lists may miss revocations: try again later")
 		return
 	}
 	t, err := is.token(id)

@@ -43,6 +43,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"ttl under a second", testBase, good, []Option{WithTTL(time.Millisecond)}},
 		{"lifetime not above the ttl", testBase, good, []Option{WithTTL(time.Hour), WithLifetime(time.Hour)}},
 		{"reload interval 0", testBase, good, []Option{WithReloadInterval(0)}},
+		{"negative max lag", testBase, good, []Option{WithMaxLag(-time.Second)}},
 		{"nil logger", testBase, good, []Option{WithLogger(nil)}},
 		{"nil clock", testBase, good, []Option{WithClock(nil)}},
 		{"nil option", testBase, good, []Option{nil}},

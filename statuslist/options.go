@@ -48,6 +48,7 @@ type options struct {
 	ttl      time.Duration
 	lifetime time.Duration
 	reload   time.Duration
+	maxLag   time.Duration
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -104,6 +105,18 @@ func WithReloadInterval(d time.Duration) Option {
 	return func(o *options) { o.reload = d }
 }
 
+// WithMaxLag makes ServeHTTP answer 503, with Retry-After, while the
+// Revoker's index has not caught up with its store for longer than d
+// (revoke.Revoker.Lag): a replica cut off from a store that other replicas
+// write stops signing lists that miss their revocations, as a Revoker does
+// with revoke.FollowPolicy.MaxLag. Pick d above the Revoker's sync
+// interval, which is its lag while healthy. Zero, the default, sets no
+// bound; a negative d is an error. A Revoker over a store no other process
+// writes never lags.
+func WithMaxLag(d time.Duration) Option {
+	return func(o *options) { o.maxLag = d }
+}
+
 // WithLogger sets the logger of failures no caller is told about: a
 // reload that failed, an entry beyond the list size. A nil logger is an
 // error; the default discards everything.
@@ -127,6 +140,8 @@ func (o *options) validate() error {
 		return fmt.Errorf("lifetime %v is not longer than the ttl %v (WithLifetime)", o.lifetime, o.ttl)
 	case o.reload < MinReloadInterval:
 		return fmt.Errorf("reload interval %v is under %v (WithReloadInterval)", o.reload, MinReloadInterval)
+	case o.maxLag < 0:
+		return fmt.Errorf("negative max lag %v (WithMaxLag)", o.maxLag)
 	case o.log == nil:
 		return errors.New("nil logger (WithLogger)")
 	case o.now == nil:
