@@ -47,7 +47,9 @@ an access token alone, a refresh token with its whole grant (every rotated
 refresh token and every access token minted from them). It prints how many
 tokens it revoked. --client revokes only if the token belongs to that client
 (default: whichever client it was issued to). A token never issued fails with
-exit code 4; an expired or already revoked one revokes nothing (exit 0).
+exit code 4; an already revoked one revokes nothing (exit 0). Expiry plays no
+part: a token whose record is still kept is revoked even if it looks expired
+(another server's clock may disagree), as the servers' Revoke does.
 --dry-run counts without writing. --token-key jwt finds a JWT by its issuer
 and jti, as servers running with revoke.WithTokenKey(jwtkey.KeyOrOpaque)
 store it, and revokes every spelling of it.`,
@@ -81,7 +83,7 @@ store it, and revokes every spelling of it.`,
 				return err
 			})
 			if err == nil && found && dryRun {
-				count, err = wouldRevoke(ctx, s.Store, rec, now)
+				count, err = wouldRevoke(ctx, s.Store, rec)
 			}
 			if err != nil {
 				return err
@@ -119,23 +121,22 @@ store it, and revokes every spelling of it.`,
 	return cmd
 }
 
-// wouldRevoke counts what Revoke of rec would revoke now: nothing for an
-// expired or revoked token, the token alone for an access token, the live
-// members of its grant for a refresh token (members expired within the
-// default purge grace included, as Revoke's cascade does). The store
+// wouldRevoke counts what Revoke of rec would revoke: nothing for a
+// revoked token, the token alone for an access token, the members of its
+// grant not yet revoked for a refresh token. Expiry plays no part, as in
+// Revoke and its cascade (see the revoke package's "Clocks"). The store
 // contract lists a grant's records only as it revokes them, so a dry run of
 // a refresh token reads the whole store (revoke.ScanAll), page by page.
-func wouldRevoke(ctx context.Context, s revoke.Store, rec revoke.Record, now time.Time) (int, error) {
+func wouldRevoke(ctx context.Context, s revoke.Store, rec revoke.Record) (int, error) {
 	switch {
-	case rec.Revoked() || !rec.ExpiresAt.After(now):
+	case rec.Revoked():
 		return 0, nil
 	case rec.Kind != revoke.Refresh:
 		return 1, nil
 	}
-	cutoff := now.Add(-revoke.DefaultPurgeGrace)
 	n := 0
 	err := revoke.ScanAll(ctx, s, revoke.MaxScanPage/10, func(m revoke.Record) error {
-		if m.Grant == rec.Grant && !m.Revoked() && m.ExpiresAt.After(cutoff) {
+		if m.Grant == rec.Grant && !m.Revoked() {
 			n++
 		}
 		return nil
