@@ -50,10 +50,9 @@ func (a *app) bulkCmd(b bulk, argName, what, example string) *cobra.Command {
 		Long: b.name + ` revokes ` + what + `: every token whose ` + b.field + ` is
 ` + argName + `, with the cascade of each grant (its rotated refresh tokens and
 the access tokens minted from them), and prints how many tokens it revoked.
---dry-run scans the store and counts the live tokens it would revoke (the
-live tokens of every grant holding a live token of ` + argName + `) without
-writing. A build whose revoke package lacks the bulk revocation fails with
-exit code 5; --dry-run works in every build.`,
+--dry-run scans the store and counts the tokens it would revoke (those not
+yet revoked of every grant holding such a token of ` + argName + `, whatever
+their expiry) without writing.`,
 		Example: example,
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) (err error) {
