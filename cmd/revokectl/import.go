@@ -43,14 +43,13 @@ above 2^53-1) fails the whole
 import with its line number and field (exit 7), and nothing is written or
 created. Standard input is copied to a temporary file to be read twice.
 
-A record's "check" (the checksum of its token, by which a server's index
-finds the token) cannot be verified without the token, and a wrong one
-would hide a revocation from the servers. So import does not trust it: a
-new record is stored with check 0, "unknown", which a server finds by its ID
-(at the cost of a SHA-256 per IsRevoked while it holds such revocations), and
-a record already in the store keeps the stored checksum. --trust-checksums
-keeps the checks as given: for re-importing export's own output, unchanged.
-migrate, whose source is a store, keeps them.
+A record's "check" (the CRC-32C of its token) cannot be verified without the
+token. Servers find every token by its ID (its SHA-256), never by this
+checksum, so a wrong one hides nothing; import does not trust it all the
+same: a new record is stored with check 0, "unknown", and a record already
+in the store keeps the stored checksum. --trust-checksums keeps the checks
+as given: for re-importing export's own output, unchanged. migrate, whose
+source is a store, keeps them.
 
 Import into a store no server is running on: a server following an sqlite
 store reads revocations by increasing sequence number and would miss imported
