@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sdkauth/revocation/revoke"
@@ -105,8 +107,10 @@ a running server's lock excludes; stop the server).`,
 				return usagef("migrate takes --from and --to, not --store")
 			case from == "" || to == "":
 				return usagef("migrate needs --from URL and --to URL")
-			case from == to:
+			case from == to || sameFile(from, to):
 				return usagef("--from and --to name the same store %q", from)
+			case noVerify && verifyOnly:
+				return usagef("--no-verify and --verify-only: give one")
 			case batch < 1 || batch > maxBatch:
 				return usagef("--batch %d is outside [1, %d]", batch, maxBatch)
 			case a.lockTimeout < 0:
@@ -206,4 +210,17 @@ func digestOf(ctx context.Context, s revoke.Store, page int) (exportResult, erro
 		return nil
 	})
 	return exportResult{Records: d.n, SHA256: d.sum()}, err
+}
+
+// sameFile reports whether two store URLs name one file under two
+// spellings (bolt:rev.db and bolt:./rev.db).
+func sameFile(a, b string) bool {
+	an, ap, _ := strings.Cut(a, ":")
+	bn, bp, _ := strings.Cut(b, ":")
+	if an != bn || (an != "bolt" && an != "sqlite") {
+		return false
+	}
+	aa, err1 := filepath.Abs(ap)
+	ba, err2 := filepath.Abs(bp)
+	return err1 == nil && err2 == nil && aa == ba
 }
