@@ -32,9 +32,10 @@ raw tokens never exist in a store. A token's Token Status List entry is
 written as "status":{"list":N,"idx":I}, absent for a token without one. It
 streams, reading --page records per
 read transaction, so a store of any size never sits in memory; a store
-written meanwhile is exported as each page finds it. At the end it prints,
-on stderr (or as JSON with --json and --output), the count and the digest
-that migrate verifies with.`,
+written meanwhile is exported as each page finds it. At the end it prints
+the count and the digest that migrate verifies with: on stderr when the
+records go to standard output, on standard output with --output (as JSON
+with --json, which needs --output).`,
 		Example: `  revokectl --store bolt:rev.db export > records.jsonl
   revokectl --store sqlite:rev.db export --output records.jsonl --json`,
 		Args: args(cobra.NoArgs),
