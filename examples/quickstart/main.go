@@ -76,5 +76,7 @@ func run(ctx context.Context, addr, db string) error {
 		return err
 	}
 	log.Printf("listening on %s; try: curl -H 'Authorization: Bearer %s' %s/api/", ln.Addr(), access, ln.Addr())
-	return http.Serve(ln, mux)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute} // no client holds a connection forever
+	return srv.Serve(ln)
 }

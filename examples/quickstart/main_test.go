@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -178,5 +179,28 @@ func TestFlagDefaults(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestSlowClientIsCutOff checks that the quick start's server does not wait
+// forever for a client that never finishes its request headers: one such
+// connection per client would otherwise hold a goroutine and a socket each.
+func TestSlowClientIsCutOff(t *testing.T) {
+	q := start(t, t.TempDir(), "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "slow.db"))
+	conn, err := net.Dial("tcp", q.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /api/ HTTP/1.1\r\nHost: x\r\n"); err != nil { // and never the blank line
+		t.Fatal(err)
+	}
+	// A bound for a server without a header timeout, not a timing
+	// assertion: the server's is a few seconds.
+	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Fatalf("the server still held the connection of a client that never finished its headers: %v", err)
 	}
 }
