@@ -145,6 +145,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.issuer != "" && !c.jwt {
 		return c, errors.New("-issuer needs -jwt")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case set["path"] && c.store != "bolt" && c.store != "sqlite":
+		return c, fmt.Errorf("-path is for -store bolt or sqlite, not %s", c.store)
+	case (set["dsn"] || set["table-prefix"]) && c.store != "postgres" && c.store != "mysql":
+		return c, fmt.Errorf("-dsn and -table-prefix are for -store postgres or mysql, not %s", c.store)
+	}
 	if c.dsn == "" {
 		switch c.store {
 		case "postgres":

@@ -249,8 +249,11 @@ func start(t *testing.T, args ...string) (c client, log *syncBuffer, stop func()
 func TestRun(t *testing.T) {
 	for _, store := range []string{"memory", "bolt", "sqlite"} {
 		t.Run(store, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "authserver-test.db")
-			c, log, stop := start(t, "-store", store, "-path", path)
+			args := []string{"-store", store}
+			if store != "memory" {
+				args = append(args, "-path", filepath.Join(t.TempDir(), "authserver-test.db"))
+			}
+			c, log, stop := start(t, args...)
 			walk(t, c)
 			if err := stop(); err != nil {
 				t.Fatalf("run: %v\n%s", err, log.String())
@@ -335,6 +338,30 @@ func TestParseFlagsDefaults(t *testing.T) {
 		c, err := parseFlags(tc.args, io.Discard)
 		if err != nil || c.store != tc.store || c.path != tc.dir || c.addr != "localhost:8080" {
 			t.Errorf("%q: %+v, %v", tc.args, c, err)
+		}
+	}
+}
+
+// TestParseFlagsRefusesIgnoredFlags checks that a flag the chosen store
+// would not use is refused rather than ignored: -path over memory would
+// otherwise leave a user believing the state is kept in that file.
+func TestParseFlagsRefusesIgnoredFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-store", "memory", "-path", "x.db"},
+		{"-store", "postgres", "-path", "x.db", "-dsn", "postgres://localhost/db"},
+		{"-store", "bolt", "-dsn", "postgres://localhost/db"},
+		{"-store", "sqlite", "-table-prefix", "auth_"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("%q: accepted a flag the store does not use", args)
+		}
+	}
+	for _, args := range [][]string{
+		{"-store", "sqlite", "-path", "x.db"},
+		{"-store", "mysql", "-dsn", "root@tcp(127.0.0.1:3306)/test", "-table-prefix", "auth_"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
 		}
 	}
 }
