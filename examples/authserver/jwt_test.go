@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -187,5 +188,25 @@ func TestJWTStatusList(t *testing.T) {
 	}
 	if r, _ := c.refresh(alice.RefreshToken, "my-app"); r.status != http.StatusBadRequest {
 		t.Fatalf("refresh of a revoked user: %d", r.status)
+	}
+}
+
+// TestDefaultIssuer checks that the default issuer is the host of -addr as
+// given, with the port the server listens on: the README's session names
+// the issuer http://localhost:8080, which must be what the server says.
+func TestDefaultIssuer(t *testing.T) {
+	for _, tc := range []struct{ addr, listening, want string }{
+		{"localhost:8080", "127.0.0.1:8080", "http://localhost:8080"},
+		{"127.0.0.1:0", "127.0.0.1:43210", "http://127.0.0.1:43210"},
+		{":8080", "[::]:8080", "http://localhost:8080"},
+		{"[::1]:0", "[::1]:43210", "http://[::1]:43210"},
+	} {
+		ln, err := net.ResolveTCPAddr("tcp", tc.listening)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := defaultIssuer(tc.addr, ln); got != tc.want {
+			t.Errorf("-addr %s listening on %s: issuer %s, want %s", tc.addr, tc.listening, got, tc.want)
+		}
 	}
 }

@@ -44,7 +44,7 @@
 // -jwt mints the access tokens as ES256 JWTs (iss, sub, client_id, jti,
 // iat, exp) with a status claim (draft-ietf-oauth-status-list): their
 // entry in a Token Status List the server serves under -issuer (default
-// http:// and the listening address) + /statuslists/, signed with the key
+// http://, the host of -addr and its port) + /statuslists/, signed with the key
 // of its JWKS. A key is drawn at every start (DEMO), so tokens minted
 // before a restart no longer verify. -global-token is the bearer token a
 // security tool presents to the Global Token Revocation endpoint
@@ -134,7 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.auth.register(fs)
 	fs.DurationVar(&c.reuseGrace, "reuse-grace", 0, "grace window in which the previous refresh token may be presented again after a lost response (0: none)")
 	fs.BoolVar(&c.jwt, "jwt", false, "mint access tokens as ES256 JWTs with a status claim, and serve the JWKS and the Token Status Lists")
-	fs.StringVar(&c.issuer, "issuer", "", "with -jwt: the issuer URL of the tokens and the base of the status lists (default http:// and the listening address)")
+	fs.StringVar(&c.issuer, "issuer", "", "with -jwt: the issuer URL of the tokens and the base of the status lists (default http://, the host of -addr and its port)")
 	fs.StringVar(&c.globalToken, "global-token", "", "serve Global Token Revocation to callers presenting this bearer token (DEMO: a secret on the command line)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -253,7 +253,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	e := endpoints{revoke: hopts, introspect: iopts, feed: fopts, streams: streams, users: &users{}}
 	if cfg.jwt {
 		if cfg.issuer == "" {
-			cfg.issuer = "http://" + ln.Addr().String()
+			cfg.issuer = defaultIssuer(cfg.addr, ln.Addr())
 		}
 		jm, err := newJWTMode(ctx, rev, cfg.issuer, log)
 		if err != nil {
@@ -300,6 +300,22 @@ func audit(log *slog.Logger) func(revoke.Event) {
 			log.Error("audit: store error", "op", ev.Op, "err", ev.Err)
 		}
 	}
+}
+
+// defaultIssuer returns the issuer of -jwt without -issuer: http://, the
+// host of addr as given (localhost for none) and the port the server
+// listens on, so that -addr localhost:8080 is http://localhost:8080, not
+// the address localhost resolved to.
+func defaultIssuer(addr string, listening net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	_, port, err := net.SplitHostPort(listening.String())
+	if err != nil {
+		return "http://" + listening.String()
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func storePath(c config) string {
