@@ -97,7 +97,9 @@ prints one JSON object per command for scripts. Errors go to stderr.
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
-	root.PersistentFlags().StringVar(&a.storeURL, "store", os.Getenv("REVOKE_STORE"), "store URL (default $REVOKE_STORE)")
+	// $REVOKE_STORE is read in checkFlags, not made the flag's default,
+	// which --help would print with the password of a DSN.
+	root.PersistentFlags().StringVar(&a.storeURL, "store", "", "store URL (default $REVOKE_STORE)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON for scripts")
 	root.PersistentFlags().DurationVar(&a.lockTimeout, "lock-timeout", bolt.DefaultTimeout, "how long to wait for a store's lock held by another process")
 	root.PersistentFlags().StringVar(&a.tablePrefix, "table-prefix", "revoke_", "prefix of the store's tables (sqlite, postgres, mysql), as the servers were configured")
@@ -115,8 +117,12 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// checkFlags validates the global flags every command takes.
+// checkFlags validates the global flags every command takes, and takes
+// the store from $REVOKE_STORE without --store.
 func (a *app) checkFlags() error {
+	if a.storeURL == "" {
+		a.storeURL = os.Getenv("REVOKE_STORE")
+	}
 	if _, ok := tokenKeys[a.tokenKey]; !ok {
 		return usagef("--token-key %q: want raw or jwt", a.tokenKey)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -407,6 +408,21 @@ func TestRedacted(t *testing.T) {
 	} {
 		if got := redacted(in); got != want {
 			t.Errorf("redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestHelpHidesStorePassword checks that --help, which prints the flags'
+// defaults, does not print the password of a DSN in $REVOKE_STORE.
+func TestHelpHidesStorePassword(t *testing.T) {
+	t.Setenv("REVOKE_STORE", "postgres:postgres://app:s3cret@db:5432/auth")
+	for _, args := range [][]string{{"--help"}, {"stats", "--help"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, strings.NewReader(""), &out, &errOut); code != exitOK {
+			t.Fatalf("%q: exit %d: %s", args, code, errOut.String())
+		}
+		if strings.Contains(out.String()+errOut.String(), "s3cret") {
+			t.Errorf("%q prints the password of $REVOKE_STORE:\n%s", args, out.String())
 		}
 	}
 }
