@@ -92,7 +92,7 @@ func (id SubjectID) check() string {
 // without them, with a nil rv, a nil option or an option given a value it
 // does not take, it returns an error wrapping ErrInvalidOption.
 func NewGlobalRevocationHandler(rv SubjectRevoker, opts ...GlobalOption) (http.Handler, error) {
-	if rv == nil {
+	if isNil(rv) {
 		return nil, fmt.Errorf("httpadapter: NewGlobalRevocationHandler: nil SubjectRevoker: %w", ErrInvalidOption)
 	}
 	o, err := newGlobalOptions(opts)

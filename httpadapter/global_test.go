@@ -227,6 +227,7 @@ func TestGlobalRevocationOptions(t *testing.T) {
 		"nil logger":             {rv, []GlobalOption{allow, resolve, WithGlobalLogger(nil)}, "WithGlobalLogger"},
 		"nil option":             {rv, []GlobalOption{allow, resolve, nil}, "option 2 is nil"},
 		"nil revoker":            {nil, []GlobalOption{allow, resolve}, "nil SubjectRevoker"},
+		"nil *revoke.Revoker":    {(*revoke.Revoker)(nil), []GlobalOption{allow, resolve}, "nil SubjectRevoker"},
 	} {
 		h, err := NewGlobalRevocationHandler(c.rv, c.opts...)
 		if !errors.Is(err, ErrInvalidOption) || h != nil {

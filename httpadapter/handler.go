@@ -36,12 +36,13 @@ const (
 // NewHandler returns the http.Handler of the revocation endpoint (see the
 // package documentation for the contract) over r. It applies WithLogger,
 // WithMaxBodyBytes, WithMaxTokenLength, WithMaxClientIDLength,
-// WithClientAuth, WithCORS and WithRetryAfter; for a nil r, a nil option, an
-// option out of its range or one of another constructor (RequireIssued,
-// WithIntrospectionAccess) it returns an error wrapping ErrInvalidOption
-// (see Option). The handler is safe for concurrent use.
+// WithClientAuth, WithCORS and WithRetryAfter; for a nil r (a nil
+// *revoke.Revoker included), a nil option, an option out of its range or
+// one of another constructor (RequireIssued, WithIntrospectionAccess) it
+// returns an error wrapping ErrInvalidOption (see Option). The handler is
+// safe for concurrent use.
 func NewHandler(r Revoker, opts ...Option) (http.Handler, error) {
-	if r == nil {
+	if isNil(r) {
 		return nil, invalidOption(forHandler, errors.New("nil Revoker"))
 	}
 	o, err := newOptions(forHandler, opts)

@@ -100,14 +100,14 @@ func RequireIssued() Option {
 //
 // Of the options, WithLogger, WithRetryAfter and RequireIssued apply.
 // Middleware returns an error wrapping ErrInvalidOption (see Option) for a
-// nil c, a nil option, an option out of its range or of another constructor
+// nil c (a nil *revoke.Revoker included), a nil option, an option out of its range or of another constructor
 // (WithCORS, WithClientAuth, WithMaxBodyBytes, ...), and for RequireIssued
 // with a Checker that is not a Looker (one that can only answer IsRevoked
 // cannot tell an issued token from a made-up one). The function it returns
 // panics if the handler it wraps is nil: that is a mistake in the wiring,
 // made once at start-up.
 func Middleware(c Checker, opts ...Option) (func(http.Handler) http.Handler, error) {
-	if c == nil {
+	if isNil(c) {
 		return nil, invalidOption(forMiddleware, errors.New("nil Checker"))
 	}
 	o, err := newOptions(forMiddleware, opts)

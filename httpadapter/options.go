@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -103,6 +104,17 @@ func option(name string, scope endpoint, set func(*options) error) Option {
 // refuses for the reason err gives: it wraps err and ErrInvalidOption.
 func invalidOption(ctor endpoint, err error) error {
 	return fmt.Errorf("httpadapter: %s: %w: %w", ctor, err, ErrInvalidOption)
+}
+
+// isNil reports whether v, a Revoker, Checker or SubjectRevoker, is nil,
+// including a nil pointer in the interface (a nil *revoke.Revoker), which
+// is not == nil but would panic on the first request.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // newOptions returns the configuration opts give constructor ctor, or the

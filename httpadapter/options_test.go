@@ -213,4 +213,12 @@ func TestConstructorsRefuseNil(t *testing.T) {
 	checkRefused(t, "Middleware(nil)", mw != nil, err, ctorMiddleware, "nil Checker")
 	h, err = httpadapter.NewIntrospectionHandler(nil, auth)
 	checkRefused(t, "NewIntrospectionHandler(nil)", h != nil, err, ctorIntrospection, "nil Revoker")
+
+	// A nil *revoke.Revoker is not == nil once it is a Revoker or a
+	// Checker, and would panic on the first request.
+	var rev *revoke.Revoker
+	h, err = httpadapter.NewHandler(rev)
+	checkRefused(t, "NewHandler((*revoke.Revoker)(nil))", h != nil, err, ctorHandler, "nil Revoker")
+	mw, err = httpadapter.Middleware(rev)
+	checkRefused(t, "Middleware((*revoke.Revoker)(nil))", mw != nil, err, ctorMiddleware, "nil Checker")
 }
