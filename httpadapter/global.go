@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -170,13 +171,15 @@ func (h *globalHandler) read(w http.ResponseWriter, r *http.Request) (SubjectID,
 		SubID *SubjectID `json:"sub_id"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxGlobalBody))
-	err = dec.Decode(&body)
+	if err = dec.Decode(&body); err == nil {
+		err = endOfBody(dec)
+	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		writeMessage(w, http.StatusRequestEntityTooLarge, "request body too large")
 		return SubjectID{}, false
-	case err != nil || dec.More():
+	case err != nil:
 		writeMessage(w, http.StatusBadRequest, "the body must be one JSON object with a sub_id object")
 		return SubjectID{}, false
 	case body.SubID == nil:
@@ -189,6 +192,23 @@ func (h *globalHandler) read(w http.ResponseWriter, r *http.Request) (SubjectID,
 	}
 	return *body.SubID, true
 }
+
+// endOfBody returns nil when dec has nothing left but white space, and an
+// error for anything else after the object: another value, or a stray
+// closing bracket that dec.More would let pass.
+func endOfBody(dec *json.Decoder) error {
+	_, err := dec.Token()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return err
+	}
+	return errTrailingData
+}
+
+// errTrailingData is endOfBody's error for a value after the object.
+var errTrailingData = errors.New("httpadapter: data after the JSON object")
 
 // refuse answers the verdict of the caller check.
 func (h *globalHandler) refuse(w http.ResponseWriter, err error) {

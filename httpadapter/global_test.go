@@ -135,6 +135,8 @@ func TestGlobalRevocationRefusals(t *testing.T) {
 		{"no sub_id", "tool", `{"subject": {"format": "email", "email": "alice@example.com"}}`, http.StatusBadRequest},
 		{"not JSON", "tool", `sub_id=alice`, http.StatusBadRequest},
 		{"two objects", "tool", alice + alice, http.StatusBadRequest},
+		{"a stray brace after the object", "tool", alice + "}", http.StatusBadRequest},
+		{"a stray bracket after the object", "tool", alice + " ]", http.StatusBadRequest},
 		{"unknown email", "tool", `{"sub_id": {"format": "email", "email": "carol@example.com"}}`, http.StatusNotFound},
 		{"iss_sub of an unknown issuer", "tool", `{"sub_id": {"format": "iss_sub", "iss": "https://idp.example", "sub": "x"}}`, http.StatusNotFound},
 	}
