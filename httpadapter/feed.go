@@ -143,22 +143,51 @@ func (h *feedHandler) authorize(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // acceptsFeed reports whether the Accept header values admit
-// FeedContentType; no Accept header (or an empty one) admits anything.
+// FeedContentType; no Accept header (or an empty one) admits anything. As
+// RFC 9110, section 12.5.1 has it, the most specific media range that
+// matches FeedContentType decides, and its weight must not be 0 ("q=0" is
+// "not acceptable").
 func acceptsFeed(vals []string) bool {
 	empty := true
+	best, q := 0, 0.0 // specificity of the best matching range so far, and its weight
 	for _, v := range vals {
 		for part := range strings.SplitSeq(v, ",") {
 			if part = strings.TrimSpace(part); part == "" {
 				continue
 			}
 			empty = false
-			mt, _, err := mime.ParseMediaType(part)
-			if err == nil && (mt == FeedContentType || mt == "*/*" || mt == "application/*") {
-				return true
+			mt, params, err := mime.ParseMediaType(part)
+			if s := feedRangeSpecificity(mt); err == nil && s > best {
+				best, q = s, acceptWeight(params["q"])
 			}
 		}
 	}
-	return empty
+	return empty || q > 0
+}
+
+// feedRangeSpecificity is how specifically the media range mt matches
+// FeedContentType: 3 for the type itself, 2 for application/*, 1 for */*, 0
+// when it does not match.
+func feedRangeSpecificity(mt string) int {
+	switch mt {
+	case FeedContentType:
+		return 3
+	case "application/*":
+		return 2
+	case "*/*":
+		return 1
+	}
+	return 0
+}
+
+// acceptWeight is the weight of a media range given its q parameter: 1
+// when it has none, or one that is not a weight between 0 and 1.
+func acceptWeight(q string) float64 {
+	w, err := strconv.ParseFloat(q, 64)
+	if q == "" || err != nil || w < 0 || w > 1 {
+		return 1
+	}
+	return w
 }
 
 // resumePoint is where a follower asks to resume: after position after of

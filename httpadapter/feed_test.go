@@ -406,7 +406,20 @@ func TestFeedRefusals(t *testing.T) {
 			t.Errorf("a follower of %s: %d %s, want 406 naming the format served, %s", other, resp.StatusCode, body, feedMediaType)
 		}
 	}
-	for _, accept := range []string{"*/*", "text/html, application/*;q=0.5", ""} {
+	// A weight of 0 means "not acceptable" (RFC 9110, section 12.4.2), and
+	// the most specific range that matches is the one that counts.
+	for _, refused := range []string{
+		feedMediaType + ";q=0",
+		"application/vnd.sdkauth.revocations.v1, " + feedMediaType + "; q=0.0",
+		"*/*;q=0",
+		"*/*, " + feedMediaType + ";q=0",
+	} {
+		resp := getFeed(t, url, func(r *http.Request) { r.Header.Set("Accept", refused) })
+		if resp.StatusCode != http.StatusNotAcceptable {
+			t.Errorf("Accept %q: %d, want 406", refused, resp.StatusCode)
+		}
+	}
+	for _, accept := range []string{"*/*", "text/html, application/*;q=0.5", "", feedMediaType + ";q=0.1", "*/*;q=0, " + feedMediaType} {
 		if resp := getFeed(t, url, func(r *http.Request) { r.Header.Set("Accept", accept) }); resp.StatusCode != http.StatusOK {
 			t.Errorf("Accept %q: %d, want 200", accept, resp.StatusCode)
 		}
