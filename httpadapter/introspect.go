@@ -108,7 +108,9 @@ var inactiveBody = []byte("{\"active\":false}\n")
 //     longer than the token limit (WithMaxTokenLength) or refused by the
 //     Revoker's key function, or one the caller may not introspect.
 //   - 400 {"error":"invalid_request",...} for a malformed form: no token, or
-//     a parameter given twice.
+//     a parameter given twice; or for more than one Authorization header, or
+//     the header together with client_secret (two authentication methods,
+//     RFC 6749, section 2.3), as at the revocation endpoint.
 //   - 401 {"error":"invalid_client",...} with WWW-Authenticate: Basic
 //     realm="revocation" when client authentication fails, or the form's
 //     client_id names another client than the credentials.
@@ -228,6 +230,9 @@ func (h *introspection) request(w http.ResponseWriter, r *http.Request) (revokeR
 	// Tokens of any length are read: one over the limit is inactive, not
 	// a malformed request (RFC 7662, section 2.2).
 	req, desc := parseForm(body, math.MaxInt, h.opts.maxClientID)
+	if desc == "" {
+		desc = credentialsProblem(r.Header, req.secret)
+	}
 	if desc != "" {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", desc)
 		return revokeRequest{}, false

@@ -341,3 +341,42 @@ func BenchmarkIntrospection(b *testing.B) {
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
 }
+
+// TestIntrospectionOneAuthenticationMethod: as at the revocation endpoint,
+// a request with more than one Authorization header, or with the header and
+// client_secret (two authentication methods, RFC 6749, section 2.3), is
+// invalid_request before any ClientAuth sees it, whichever header it would
+// read.
+func TestIntrospectionOneAuthenticationMethod(t *testing.T) {
+	f := newIssuedFixture(t)
+	verify := httpadapter.StaticSecrets(introspectionClients)
+	// A ClientAuth of the application's own that reads the first header.
+	firstHeader := func(r *http.Request, _ httpadapter.ClaimedClient) (string, error) {
+		id, secret, ok := r.BasicAuth()
+		if okSecret, _ := verify(r.Context(), id, secret); !ok || !okSecret {
+			return "", httpadapter.ErrInvalidClient
+		}
+		return id, nil
+	}
+	basicAuth := httpadapter.BasicAuth(verify, httpadapter.AllowSecretPost())
+	for authName, auth := range map[string]httpadapter.ClientAuth{"own ClientAuth": firstHeader, "BasicAuth": basicAuth} {
+		h, err := httpadapter.NewIntrospectionHandler(f.rev, httpadapter.WithClientAuth(auth))
+		if err != nil {
+			t.Fatal(err)
+		}
+		twoHeaders := introspectRequest("rs", issuedAccess)
+		twoHeaders.Header.Add("Authorization", "Basic bm9ib2R5Ong=")
+		headerAndSecret := introspectRequest("rs", issuedAccess, "client_id", "rs", "client_secret", "rs-secret")
+		for name, req := range map[string]*http.Request{"two Authorization headers": twoHeaders, "header and client_secret": headerAndSecret} {
+			rec := serveIntrospection(t, h, req)
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"error":"invalid_request"`) {
+				t.Errorf("%s, %s: %d %s, want 400 invalid_request", authName, name, rec.Code, rec.Body)
+			}
+		}
+		// One method: served.
+		if rec := serveIntrospection(t, h, introspectRequest("rs", issuedAccess)); rec.Code != http.StatusOK ||
+			!strings.Contains(rec.Body.String(), `"active":true`) {
+			t.Errorf("%s, one Authorization header: %d %s, want 200 active", authName, rec.Code, rec.Body)
+		}
+	}
+}
