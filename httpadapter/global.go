@@ -30,11 +30,16 @@ type SubjectRevoker interface {
 // of the formats the endpoint takes: "iss_sub" (Iss and Sub), "email"
 // (Email) or "opaque" (ID).
 type SubjectID struct {
+	// Format is "iss_sub", "email" or "opaque".
 	Format string `json:"format"`
-	Iss    string `json:"iss,omitempty"`
-	Sub    string `json:"sub,omitempty"`
-	Email  string `json:"email,omitempty"`
-	ID     string `json:"id,omitempty"`
+	// Iss is the issuer of an "iss_sub" identifier.
+	Iss string `json:"iss,omitempty"`
+	// Sub is the subject of an "iss_sub" identifier, as Iss knows it.
+	Sub string `json:"sub,omitempty"`
+	// Email is the address of an "email" identifier.
+	Email string `json:"email,omitempty"`
+	// ID is the value of an "opaque" identifier.
+	ID string `json:"id,omitempty"`
 }
 
 // check reports what is missing from id, or "" when it is complete.
