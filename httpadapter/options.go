@@ -169,11 +169,12 @@ func WithMaxBodyBytes(n int64) Option {
 // WithMaxTokenLength sets the longest token, in bytes, that NewHandler
 // accepts (DefaultMaxTokenLength); a longer token is a 400 violation of
 // field "token". NewIntrospectionHandler answers a longer token
-// {"active":false}. n must be at least 1.
+// {"active":false}. n must be between 1 and revoke.MaxTokenLength, the
+// longest token the Revoker takes.
 func WithMaxTokenLength(n int) Option {
 	return option("WithMaxTokenLength", forHandler|forIntrospection, func(o *options) error {
-		if n < 1 {
-			return fmt.Errorf("%d bytes is less than 1", n)
+		if n < 1 || n > revoke.MaxTokenLength {
+			return fmt.Errorf("%d bytes is not between 1 and %d (revoke.MaxTokenLength)", n, revoke.MaxTokenLength)
 		}
 		o.maxToken = n
 		return nil
@@ -183,11 +184,12 @@ func WithMaxTokenLength(n int) Option {
 // WithMaxClientIDLength sets the longest clientId (client_id), in bytes,
 // that NewHandler and NewIntrospectionHandler accept
 // (DefaultMaxClientIDLength); a longer one is a 400 violation of field
-// "clientId" (invalid_request in the form dialect). n must be at least 1.
+// "clientId" (invalid_request in the form dialect). n must be between 1
+// and revoke.MaxClientIDLength, the longest client ID the Revoker takes.
 func WithMaxClientIDLength(n int) Option {
 	return option("WithMaxClientIDLength", forHandler|forIntrospection, func(o *options) error {
-		if n < 1 {
-			return fmt.Errorf("%d bytes is less than 1", n)
+		if n < 1 || n > revoke.MaxClientIDLength {
+			return fmt.Errorf("%d bytes is not between 1 and %d (revoke.MaxClientIDLength)", n, revoke.MaxClientIDLength)
 		}
 		o.maxClientID = n
 		return nil

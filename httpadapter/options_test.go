@@ -82,15 +82,17 @@ func optionCases() []optionCase {
 			applies: endpoints,
 		},
 		{
-			name:    "WithMaxTokenLength",
-			good:    []httpadapter.Option{httpadapter.WithMaxTokenLength(1)},
-			bad:     map[string]httpadapter.Option{"0": httpadapter.WithMaxTokenLength(0), "-1": httpadapter.WithMaxTokenLength(-1)},
+			name: "WithMaxTokenLength",
+			good: []httpadapter.Option{httpadapter.WithMaxTokenLength(1), httpadapter.WithMaxTokenLength(revoke.MaxTokenLength)},
+			bad: map[string]httpadapter.Option{"0": httpadapter.WithMaxTokenLength(0), "-1": httpadapter.WithMaxTokenLength(-1),
+				"above revoke.MaxTokenLength": httpadapter.WithMaxTokenLength(revoke.MaxTokenLength + 1)},
 			applies: endpoints,
 		},
 		{
-			name:    "WithMaxClientIDLength",
-			good:    []httpadapter.Option{httpadapter.WithMaxClientIDLength(1)},
-			bad:     map[string]httpadapter.Option{"0": httpadapter.WithMaxClientIDLength(0), "-1": httpadapter.WithMaxClientIDLength(-1)},
+			name: "WithMaxClientIDLength",
+			good: []httpadapter.Option{httpadapter.WithMaxClientIDLength(1), httpadapter.WithMaxClientIDLength(revoke.MaxClientIDLength)},
+			bad: map[string]httpadapter.Option{"0": httpadapter.WithMaxClientIDLength(0), "-1": httpadapter.WithMaxClientIDLength(-1),
+				"above revoke.MaxClientIDLength": httpadapter.WithMaxClientIDLength(revoke.MaxClientIDLength + 1)},
 			applies: endpoints,
 		},
 		{
