@@ -337,14 +337,21 @@ func TestHandlerClosedRevoker(t *testing.T) {
 	}
 }
 
+// TestHandlerCancelledRequest sends a request whose context has ended: the
+// revocation does not run, and the answer is 503 with Retry-After, never
+// 200.
 func TestHandlerCancelledRequest(t *testing.T) {
 	f := newFixture(t)
 	h := newHandler(t, f.rev)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req := newRequest(http.MethodPost, "application/json", jsonBody(accessA1, "client-a")).WithContext(ctx)
-	if rec := serve(t, h, req); rec.Code == http.StatusOK {
-		t.Fatalf("status = 200 for a request whose revocation did not run")
+	rec := serve(t, h, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("status = %d (Retry-After %q) for a request whose revocation did not run, want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if f.revoked(t, accessA1) {
+		t.Error("the token of a cancelled request is revoked")
 	}
 }
 
