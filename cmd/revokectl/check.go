@@ -12,6 +12,7 @@ import (
 const (
 	stateRevoked = "revoked" // revoked, directly or by its grant's cascade
 	stateLive    = "live"    // issued, not revoked, not expired
+	stateSpent   = "spent"   // a refresh token rotated, not revoked: presenting it again is reuse
 	stateExpired = "expired" // issued, not revoked, expired (purge removes it)
 	stateUnknown = "unknown" // never issued, or purged
 )
@@ -33,6 +34,8 @@ func stateOf(rec revoke.Record, found bool, now time.Time) string {
 		return stateRevoked
 	case !rec.ExpiresAt.After(now):
 		return stateExpired
+	case rec.Spent():
+		return stateSpent
 	}
 	return stateLive
 }
@@ -43,8 +46,10 @@ func (a *app) checkCmd() *cobra.Command {
 		Use:   "check",
 		Short: "Say whether a token is revoked (exit 0 revoked, 1 not)",
 		Long: `check reads one token from standard input (or --token-file) and says whether
-it is revoked, live, expired or unknown (never issued, or purged). The exit
-code says it too: 0 revoked, 1 not revoked. The store is only read.
+it is revoked, live, spent, expired or unknown (never issued, or purged). A
+spent refresh token has been rotated: a client that presents it again, past
+the server's reuse grace, gets its grant revoked. The exit code says whether
+it is revoked: 0 revoked, 1 not. The store is only read.
 
 Servers that identify JWTs by issuer and jti
 (revoke.WithTokenKey(jwtkey.KeyOrOpaque)) store them under that key, not

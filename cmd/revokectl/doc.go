@@ -52,7 +52,7 @@
 // # Exit codes
 //
 //	0    success (check: the token is revoked)
-//	1    check: the token is not revoked (live, expired or unknown)
+//	1    check: the token is not revoked (live, spent, expired or unknown)
 //	2    usage: bad command line, store URL or token input
 //	3    store unavailable: locked by a running server (bolt), busy or
 //	     unreachable; nothing was written, retry later
