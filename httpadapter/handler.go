@@ -1,6 +1,7 @@
 package httpadapter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -175,13 +176,16 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request, d dialect, clie
 			writeMessage(w, http.StatusForbidden, msgMismatch)
 		}
 	case errors.Is(err, revoke.ErrInvalidToken):
-		// The handler's own validation should have caught it.
-		h.opts.log.LogAttrs(r.Context(), slog.LevelWarn, "httpadapter: revoker rejected validated input",
-			slog.Any("err", err))
+		// A rule of the Revoker's that the handler does not repeat (a
+		// client ID that is not UTF-8, say): the caller's input, a 400.
+		v := fieldViolation(err)
+		h.opts.log.LogAttrs(r.Context(), slog.LevelInfo, "httpadapter: revocation refused: invalid input",
+			slog.String("field", v.Field), slog.String("reason", v.Description))
 		if d == dialectForm {
-			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the token or client_id is invalid")
+			name := map[string]string{fieldClientID: paramClientID}[v.Field]
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", cmp.Or(name, paramToken)+" "+v.Description)
 		} else {
-			writeViolations(w, []violation{fieldViolation(err)})
+			writeViolations(w, []violation{v})
 		}
 	default:
 		h.opts.log.LogAttrs(r.Context(), slog.LevelError, "httpadapter: revoke failed",

@@ -2,6 +2,7 @@ package httpadapter_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -573,4 +574,35 @@ func TestHandlerConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestHandlerRevokerRules sends client IDs that pass the handler's own
+// checks but not the Revoker's (a NUL byte, bytes that are not UTF-8): the
+// answer is the 400 of any bad input, naming the field and the Revoker's
+// reason, in both dialects, and nothing is logged above Info.
+func TestHandlerRevokerRules(t *testing.T) {
+	f := newFixture(t)
+	var logs logBuffer
+	h := newHandler(t, f.rev, httpadapter.WithLogger(newLogger(&logs)))
+	rec := post(t, h, accessA1, "client-a\x00")
+	if got, want := violations(t, rec), []string{"clientId: is invalid: holds a NUL byte"}; rec.Code != http.StatusBadRequest || !slices.Equal(got, want) {
+		t.Errorf("JSON, NUL in clientId: %d %q, want 400 %q", rec.Code, got, want)
+	}
+	rec = serve(t, h, newRequest(http.MethodPost, "application/x-www-form-urlencoded", "token="+accessA1+"&client_id=client-a%FF"))
+	var e struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
+		t.Fatal(err)
+	}
+	if want := "client_id is invalid: is not valid UTF-8"; rec.Code != http.StatusBadRequest || e.Error != "invalid_request" || e.ErrorDescription != want {
+		t.Errorf("form, client_id not UTF-8: %d %s, want 400 invalid_request %q", rec.Code, rec.Body, want)
+	}
+	if f.revoked(t, accessA1) {
+		t.Error("a refused request revoked the token")
+	}
+	if strings.Contains(logs.String(), "WARN") || strings.Contains(logs.String(), "ERROR") {
+		t.Errorf("a caller's bad input is logged as a server problem:\n%s", logs.String())
+	}
 }
