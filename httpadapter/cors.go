@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,7 +161,12 @@ func (h *handler) setCORS(w http.ResponseWriter, origin, clientID string) {
 		return
 	}
 	hd := w.Header()
-	hd["Vary"] = hdrVaryOrigin
+	switch v := hd["Vary"]; {
+	case len(v) == 0:
+		hd["Vary"] = hdrVaryOrigin
+	case !slices.ContainsFunc(v, variesByOrigin):
+		hd["Vary"] = append(v[:len(v):len(v)], "Origin") // beside what an outer handler set
+	}
 	if origin != "" && h.opts.cors.allow(origin, clientID) {
 		hd["Access-Control-Allow-Origin"] = []string{origin}
 		hd["Access-Control-Expose-Headers"] = hdrExpose
@@ -168,6 +174,16 @@ func (h *handler) setCORS(w http.ResponseWriter, origin, clientID string) {
 		delete(hd, "Access-Control-Allow-Origin")
 		delete(hd, "Access-Control-Expose-Headers")
 	}
+}
+
+// variesByOrigin reports whether a Vary header value names Origin (or *).
+func variesByOrigin(v string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Origin") {
+			return true
+		}
+	}
+	return false
 }
 
 // preflight answers a CORS preflight from an allowed origin and reports

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +213,25 @@ func TestAllowOriginsPanics(t *testing.T) {
 			}()
 			fn()
 		}()
+	}
+}
+
+// TestCORSKeepsOuterVary mounts the endpoint behind a handler that sets a
+// Vary of its own (a compressing middleware's Accept-Encoding): the
+// response varies by both, Origin once.
+func TestCORSKeepsOuterVary(t *testing.T) {
+	f := newFixture(t)
+	h := newHandler(t, f.rev, httpadapter.WithCORS(httpadapter.CORS{AllowOrigin: httpadapter.AllowOrigins("https://app.example")}))
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept-Encoding")
+		h.ServeHTTP(w, r)
+	})
+	for _, req := range []*http.Request{preflightRequest("https://app.example"), newRequest(http.MethodPost, "application/json", jsonBody(accessA1, "client-a"))} {
+		req.Header.Set("Origin", "https://app.example")
+		rec := httptest.NewRecorder()
+		outer.ServeHTTP(rec, req)
+		if got := rec.Header().Values("Vary"); !slices.Equal(got, []string{"Accept-Encoding", "Origin"}) {
+			t.Errorf("%s: Vary = %q, want [Accept-Encoding Origin]", req.Method, got)
+		}
 	}
 }
