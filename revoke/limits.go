@@ -118,6 +118,8 @@ func checkIdentity(rec Record) error {
 		return &FieldError{Field: "ExpiresAt", Reason: "is not set"}
 	case rec.ExpiresAt.After(maxExpiry):
 		return &FieldError{Field: "ExpiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
+	case rec.ExpiresAt.Before(minExpiry):
+		return &FieldError{Field: "ExpiresAt", Reason: "is before " + minExpiry.UTC().Format(time.RFC3339)}
 	case rec.Seq > MaxSeq:
 		return &FieldError{Field: "Seq", Reason: "is above MaxSeq (" + strconv.FormatUint(MaxSeq, 10) + ")"}
 	case rec.Status.List == 0 && rec.Status.Index != 0:

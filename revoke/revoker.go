@@ -40,9 +40,12 @@ type Revoker struct {
 	wg     sync.WaitGroup
 }
 
-// maxExpiry is the latest expiry a Store can keep (nanoseconds since 1970 in
-// an int64).
-var maxExpiry = time.Unix(0, math.MaxInt64)
+// minExpiry and maxExpiry are the earliest and latest expiry a Store can
+// keep (nanoseconds since 1970 in an int64).
+var (
+	minExpiry = time.Unix(0, math.MinInt64)
+	maxExpiry = time.Unix(0, math.MaxInt64)
+)
 
 // New returns a Revoker over s. It loads the revocations s holds into the
 // in-memory index, streaming them in one read transaction. New starts no

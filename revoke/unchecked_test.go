@@ -90,6 +90,7 @@ func TestValidRecord(t *testing.T) {
 		{"Grant", func(r *revoke.Record) { r.Grant = revoke.TokenID("other") }},
 		{"Grant", func(r *revoke.Record) { r.Parent = revoke.TokenID("p") }},
 		{"ExpiresAt", func(r *revoke.Record) { r.ExpiresAt = time.Time{} }},
+		{"ExpiresAt", func(r *revoke.Record) { r.ExpiresAt = time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC) }},
 		{"Seq", func(r *revoke.Record) { r.Seq = revoke.MaxSeq + 1 }},
 		{"Seq", func(r *revoke.Record) { r.Seq = 1<<64 - 1 }},
 		{"RotatedAt", func(r *revoke.Record) { r.Successor = revoke.TokenID("s") }},

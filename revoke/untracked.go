@@ -24,8 +24,8 @@ import (
 // on, and a later Issue of a token with that key fails with ErrRevoked. An
 // expiresAt this Revoker's clock holds past is recorded all the same, since
 // another server's clock may disagree; Purge deletes it as any record. An
-// empty or overlong key or clientID, or a zero expiresAt, returns a
-// *FieldError.
+// empty or overlong key or clientID, or a zero expiresAt or one outside
+// the years 1678 to 2262 (what every Store keeps), returns a *FieldError.
 //
 // The entry goes through the same group commit as Revoke: when
 // RevokeUntracked returns nil the revocation is durable, and IsRevoked
@@ -42,6 +42,8 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		return 0, &FieldError{Field: "expiresAt", Reason: "is not set"}
 	case expiresAt.After(maxExpiry):
 		return 0, &FieldError{Field: "expiresAt", Reason: "is after " + maxExpiry.UTC().Format(time.RFC3339)}
+	case expiresAt.Before(minExpiry):
+		return 0, &FieldError{Field: "expiresAt", Reason: "is before " + minExpiry.UTC().Format(time.RFC3339)}
 	}
 	id, check := TokenID(key), Checksum(key)
 	var (

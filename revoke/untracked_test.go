@@ -99,6 +99,8 @@ func TestRevokeUntrackedValidation(t *testing.T) {
 		{"clientID", "k", longClient, exp},
 		{"expiresAt", "k", "app", time.Time{}},
 		{"expiresAt", "k", "app", time.Unix(1<<40, 0)},
+		// Before 1678: no durable store can keep it.
+		{"expiresAt", "k", "app", time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
 		_, err := r.RevokeUntracked(ctx, tc.key, tc.client, tc.exp)
 		if fe := (*revoke.FieldError)(nil); !errors.As(err, &fe) || fe.Field != tc.field {
