@@ -360,6 +360,9 @@ func (c *committer) attempt(g []*op) (failed int, err error) {
 	defer stop()
 	failed = -1
 	err = c.update(ctx, func(tx Tx) error {
+		// The store may run this function again (see Store): what a
+		// run before this one charged is not this run's.
+		failed = -1
 		t := newTxn(tx)
 		if err := t.load(ctx, declared(g)); err != nil {
 			return err

@@ -272,3 +272,115 @@ func checkBlame(t *testing.T, r *revoke.Revoker, s *laterStore, i int, w *blameW
 		}
 	}
 }
+
+// rerunStore is a memory store that, as a store on a database server may,
+// runs a transaction's function again when the server rolled it back for a
+// conflict with another: once armed, the next RevokeGrants fails with such
+// a conflict, and the Get that follows (the first read of the function run
+// again) fails with errReadOnce, an error of that read alone. Its next
+// Update after hold waits at the gate, as laterStore's does.
+type rerunStore struct {
+	*memory.Store
+	conflict  atomic.Bool
+	readFails atomic.Bool
+
+	armed   atomic.Bool
+	waiting chan struct{}
+	gate    chan struct{}
+}
+
+var (
+	errConflict = errors.New("rolled back for a conflict with another transaction")
+	errReadOnce = errors.New("a read failed, once")
+)
+
+func (s *rerunStore) hold() (release func()) {
+	s.waiting, s.gate = make(chan struct{}), make(chan struct{})
+	s.armed.Store(true)
+	return func() { close(s.gate) }
+}
+
+func (s *rerunStore) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.waiting)
+		<-s.gate
+	}
+	for {
+		err := s.Store.Update(ctx, func(tx revoke.Tx) error { return fn(&rerunTx{Tx: tx, s: s}) })
+		if !errors.Is(err, errConflict) {
+			return err
+		}
+	}
+}
+
+type rerunTx struct {
+	revoke.Tx
+	s *rerunStore
+}
+
+func (t *rerunTx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	if t.s.readFails.CompareAndSwap(true, false) {
+		return nil, errReadOnce
+	}
+	return t.Tx.Get(ctx, ids)
+}
+
+func (t *rerunTx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) ([]revoke.Revocation, error) {
+	if t.s.conflict.CompareAndSwap(true, false) {
+		t.s.readFails.Store(true)
+		return nil, errConflict
+	}
+	return t.Tx.RevokeGrants(ctx, seq, grants)
+}
+
+// TestStoreRunningTheTransactionAgainBlamesNoOperation checks that when
+// the store runs a shared transaction's function again (after a conflict
+// met by its first operation's cascade) and that second run fails at its
+// first read, before any operation ran, the failure is not charged to the
+// operation that met the conflict in the first run: the transaction is
+// split as for any failure outside the operations, and both writes commit.
+func TestStoreRunningTheTransactionAgainBlamesNoOperation(t *testing.T) {
+	ctx := context.Background()
+	s := &rerunStore{Store: memory.New()}
+	r, err := revoke.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	exp := time.Now().Add(time.Hour)
+	mustDo(t, r.Issue(ctx, revoke.Token{Value: "r", Kind: revoke.Refresh, ClientID: "c", ExpiresAt: exp}))
+	mustDo(t, r.Issue(ctx, revoke.Token{Value: "a", Kind: revoke.Access, ClientID: "c", Parent: "r", ExpiresAt: exp}))
+
+	// The Revoke first, then an Issue, in one transaction behind a held one.
+	release := s.hold()
+	held := make(chan error, 1)
+	go func() {
+		held <- r.Issue(ctx, revoke.Token{Value: "held", Kind: revoke.Access, ClientID: "c", ExpiresAt: exp})
+	}()
+	<-s.waiting
+	var (
+		wg      sync.WaitGroup
+		n       int
+		revErr  error
+		issuErr error
+	)
+	wg.Go(func() { n, revErr = r.Revoke(ctx, "r", "c") })
+	waitQueued(t, r, 1)
+	wg.Go(func() {
+		issuErr = r.Issue(ctx, revoke.Token{Value: "x", Kind: revoke.Access, ClientID: "c", ExpiresAt: exp})
+	})
+	waitQueued(t, r, 2)
+	s.conflict.Store(true)
+	release()
+	wg.Wait()
+	mustDo(t, <-held)
+	if revErr != nil || n != 2 {
+		t.Errorf("Revoke = (%d, %v), want (2, nil): the read that failed was no operation's", n, revErr)
+	}
+	if issuErr != nil {
+		t.Errorf("Issue: %v", issuErr)
+	}
+	if s.conflict.Load() || s.readFails.Load() {
+		t.Fatal("the store met no conflict: the test shows nothing")
+	}
+}
