@@ -294,3 +294,36 @@ func TestLookupSeesAnotherProcess(t *testing.T) {
 		t.Errorf("Lookup of another process's revocation = %+v, %v; want revoked", got, err)
 	}
 }
+
+// TestRevokeOfAnotherProcessRevocationReachesTheIndex checks that a token
+// another process revoked, revoked again through this Revoker (a client
+// that retried against another replica), is reported by IsRevoked when
+// Revoke or RevokeUntracked returns, without waiting for the follower.
+func TestRevokeOfAnotherProcessRevocationReachesTheIndex(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	writer, c := newKeyedOn(t, &sharedStore{Store: mem}, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}))
+	reader, _ := newKeyedOn(t, &sharedStore{Store: mem}, revoke.WithFollow(revoke.FollowPolicy{Interval: time.Hour}),
+		revoke.WithClock(c.Now))
+	for _, tok := range []string{"tok", "untracked"} {
+		mustDo(t, writer.Issue(ctx, revoke.Token{Value: tok, Kind: revoke.Access, ClientID: "app", ExpiresAt: c.now.Add(time.Hour)}))
+		if _, err := writer.Revoke(ctx, tok, "app"); err != nil {
+			t.Fatal(err)
+		}
+		if isRevoked(t, reader, tok) {
+			t.Fatal("the reader's index already holds the revocation: the test shows nothing")
+		}
+	}
+	if n, err := reader.Revoke(ctx, "tok", "app"); n != 0 || err != nil {
+		t.Fatalf("Revoke of a revoked token = (%d, %v), want (0, nil)", n, err)
+	}
+	if !isRevoked(t, reader, "tok") {
+		t.Error("Revoke returned, and IsRevoked does not report the token revoked")
+	}
+	if n, err := reader.RevokeUntracked(ctx, "untracked", "app", c.now.Add(time.Hour)); n != 0 || err != nil {
+		t.Fatalf("RevokeUntracked of a revoked token = (%d, %v), want (0, nil)", n, err)
+	}
+	if !isRevoked(t, reader, "untracked") {
+		t.Error("RevokeUntracked returned, and IsRevoked does not report the token revoked")
+	}
+}

@@ -362,6 +362,10 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	case rec.ClientID != clientID:
 		return 0, ErrClientMismatch
 	case rec.Revoked():
+		// Another process may have revoked it (a Shared store), before
+		// the follower brings that to the index: IsRevoked reports it
+		// from now on all the same.
+		r.admit([]Revocation{rec.Revocation()})
 		return 0, nil
 	}
 	var outcome error

@@ -79,6 +79,10 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		return 0, fmt.Errorf("revoke: RevokeUntracked: %w", err)
 	}
 	r.indexed(revoked)
+	if len(revoked) == 0 && target.Revoked() {
+		// Revoked before, maybe by another process (see Revoke).
+		r.admit([]Revocation{target.Revocation()})
+	}
 	if len(revoked) > 0 {
 		reason := ReasonCascade
 		if target.Kind == Access {
