@@ -56,6 +56,9 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 	case next.Value == old:
 		return &FieldError{Field: "Value", Reason: "is the rotated token itself"}
 	}
+	if _, ok := r.tokenKey(old); !ok {
+		return &FieldError{Field: "old", Reason: reasonUnkeyed}
+	}
 	next.Parent = old
 	if err := validate(next, now); err != nil {
 		return err

@@ -115,6 +115,10 @@ func TestTokenKeyRefused(t *testing.T) {
 				if fe := (*revoke.FieldError)(nil); !errors.As(err, &fe) || fe.Field != "Parent" {
 					t.Errorf("Issue with a refused parent: %v, want a FieldError of Parent", err)
 				}
+				err = r.Rotate(ctx, "opaque", revoke.Token{Value: "B#1", Kind: revoke.Refresh, ClientID: "app", ExpiresAt: exp})
+				if fe := (*revoke.FieldError)(nil); !errors.As(err, &fe) || fe.Field != "old" {
+					t.Errorf("Rotate of a refused token: %v, want a FieldError of old", err)
+				}
 			}
 			if n, err := r.Revoke(ctx, "opaque", "app"); n != 0 || err != nil {
 				t.Errorf("Revoke = %d, %v; want 0, nil", n, err)
