@@ -72,7 +72,7 @@
 //
 // RevokeSubject revokes every grant of a user, across clients, and
 // RevokeClient every grant of a client. Stores index records by subject and
-// by client (Tx.Grants), so their cost is that of the grants revoked, not a
+// by client (Tx.GrantsOf), so their cost is that of the grants revoked, not a
 // scan. They run in bounded transactions (WithOwnerBatch), each grant
 // whole; when they return nil, every token issued before the call started
 // is revoked, and an Issue or Rotate racing them under one of those tokens

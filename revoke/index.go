@@ -48,7 +48,7 @@ type index struct {
 	// expiring counts the entries by expiry code.
 	expiring expiryCounts
 	// loading, while New reads the store, collects entries per shard
-	// instead of inserting them, to build each table once (see load.go).
+	// instead of inserting them, to build each table once (see index_load.go).
 	loading bool
 }
 

@@ -16,7 +16,7 @@ type options struct {
 	batch        int
 	janitor      time.Duration
 	syncInterval time.Duration
-	maxLag       time.Duration // see FollowPolicy.MaxLag in feed.go
+	maxLag       time.Duration // see FollowPolicy.MaxLag in policies.go
 	changeLog    int           // see WithChangeLog in changes.go
 	log          *slog.Logger
 	clockSet     bool                                     // WithClock was given
