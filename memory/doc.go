@@ -13,7 +13,7 @@
 //     revocations across restarts.
 //   - RevokedSince sorts the revoked records and Expired scans the map: both
 //     cost time linear in the number of records.
-//   - The subject and client index (Tx.Grants) is a hash map per owner: a
+//   - The subject and client index (Tx.GrantsOf) is a hash map per owner: a
 //     batch of RevokeSubject or RevokeClient costs time linear in that
 //     owner's grants, so revoking a client of n grants costs about
 //     n²/WithOwnerBatch steps (100,000 tokens: BENCHMARKS.md).

@@ -85,7 +85,7 @@ func checkRevokeOwnerBytewise(e *env, grants []grant) {
 		for j := i + 1; j < len(grants); j++ {
 			for _, tok := range grants[j].All() {
 				if rec, _ := e.Record(tok); rec.Revoked() {
-					e.T.Fatalf("%s(%q) revoked a token of %q: Tx.Grants must match keys byte for byte", how, key, lookalikes[j])
+					e.T.Fatalf("%s(%q) revoked a token of %q: Tx.GrantsOf must match keys byte for byte", how, key, lookalikes[j])
 				}
 			}
 		}

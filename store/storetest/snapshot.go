@@ -146,7 +146,7 @@ func (r snapshotRead) diff(o snapshotRead) string {
 	case !slices.Equal(r.seqs, o.seqs):
 		return fmt.Sprintf("Tx.RevokedSince: %d revocations, then %d", len(r.seqs), len(o.seqs))
 	case !slices.Equal(r.grants, o.grants):
-		return fmt.Sprintf("Tx.Grants: %d grants, then %d", len(r.grants), len(o.grants))
+		return fmt.Sprintf("Tx.GrantsOf: %d grants, then %d", len(r.grants), len(o.grants))
 	}
 	return ""
 }
