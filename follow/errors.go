@@ -2,7 +2,6 @@ package follow
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/sdkauth/revocation/revoke"
 )
@@ -12,7 +11,7 @@ import (
 var (
 	// ErrInvalidOption is wrapped by the error New returns for a bad URL,
 	// a nil option, or an option out of its bounds.
-	ErrInvalidOption = fmt.Errorf("follow: invalid option: %w", revoke.ErrInvalidOption)
+	ErrInvalidOption error = &optionError{"follow: invalid option", revoke.ErrInvalidOption}
 
 	// ErrUnauthorized is wrapped by the error of a stream the server
 	// refused with 401 or 403: the credentials (WithBearer,
@@ -31,3 +30,15 @@ var (
 	// was before the broken frame, and reconnects.
 	ErrProtocol = errors.New("follow: malformed feed stream")
 )
+
+// optionError is the type of the package's option errors: its message is
+// its own text alone, and errors.Is finds parent (revoke.ErrInvalidOption)
+// behind it, so that an error's message does not repeat each package's
+// "invalid option".
+type optionError struct {
+	text   string
+	parent error
+}
+
+func (e *optionError) Error() string { return e.text }
+func (e *optionError) Unwrap() error { return e.parent }

@@ -1,10 +1,6 @@
 package httpadapter
 
-import (
-	"fmt"
-
-	"github.com/sdkauth/revocation/revoke"
-)
+import "github.com/sdkauth/revocation/revoke"
 
 // ErrInvalidOption is wrapped by the error of every constructor of the
 // package for a configuration it cannot serve as asked: NewHandler,
@@ -14,4 +10,16 @@ import (
 // that cannot look tokens up; see Option), NewGlobalRevocationHandler and,
 // through ErrInvalidFeedOption, NewFeedHandler. It wraps
 // revoke.ErrInvalidOption.
-var ErrInvalidOption = fmt.Errorf("httpadapter: invalid option: %w", revoke.ErrInvalidOption)
+var ErrInvalidOption error = &optionError{"httpadapter: invalid option", revoke.ErrInvalidOption}
+
+// optionError is the type of the package's option errors: its message is
+// its own text alone, and errors.Is finds parent (revoke.ErrInvalidOption)
+// behind it, so that an error's message does not repeat each package's
+// "invalid option".
+type optionError struct {
+	text   string
+	parent error
+}
+
+func (e *optionError) Error() string { return e.text }
+func (e *optionError) Unwrap() error { return e.parent }

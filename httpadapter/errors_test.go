@@ -22,4 +22,14 @@ func TestOptionErrorsWrapRevokes(t *testing.T) {
 	if !errors.Is(httpadapter.ErrInvalidFeedOption, httpadapter.ErrInvalidOption) {
 		t.Error("ErrInvalidFeedOption does not wrap ErrInvalidOption: one test does not catch every constructor's refusal")
 	}
+	// Each reads as its own text: a refusal's message names "invalid
+	// option" once, not once per package behind it.
+	for err, want := range map[error]string{
+		httpadapter.ErrInvalidOption:     "httpadapter: invalid option",
+		httpadapter.ErrInvalidFeedOption: "httpadapter: invalid feed option",
+	} {
+		if err.Error() != want {
+			t.Errorf("message %q, want %q", err, want)
+		}
+	}
 }

@@ -153,6 +153,6 @@ func ExampleOption() {
 	fmt.Println(errors.Is(err, httpadapter.ErrInvalidOption), err)
 	// Output:
 	// NewHandler: ok
-	// httpadapter: Middleware: WithCORS does not apply to Middleware: httpadapter: invalid option: revoke: invalid option
-	// true httpadapter: NewHandler: WithRetryAfter: 0s is not between 1s and 1h: httpadapter: invalid option: revoke: invalid option
+	// httpadapter: Middleware: WithCORS does not apply to Middleware: httpadapter: invalid option
+	// true httpadapter: NewHandler: WithRetryAfter: 0s is not between 1s and 1h: httpadapter: invalid option
 }

@@ -25,7 +25,7 @@ const (
 // nil Revoker, a nil option, an option out of its bounds, or no way to
 // authenticate followers. It wraps ErrInvalidOption, and so
 // revoke.ErrInvalidOption.
-var ErrInvalidFeedOption = fmt.Errorf("httpadapter: invalid feed option: %w", ErrInvalidOption)
+var ErrInvalidFeedOption error = &optionError{"httpadapter: invalid feed option", ErrInvalidOption}
 
 // FeedOption configures NewFeedHandler. Like Option, it is checked when
 // the constructor runs: a nil FeedOption, or one given a value out of its

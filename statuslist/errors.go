@@ -2,7 +2,6 @@ package statuslist
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/sdkauth/revocation/revoke"
 )
@@ -14,7 +13,7 @@ var (
 	// that is not an absolute http or https URL, a key it cannot sign
 	// with, a nil Option, or an option outside its bounds. It wraps
 	// revoke.ErrInvalidOption.
-	ErrInvalidOption = fmt.Errorf("statuslist: invalid option: %w", revoke.ErrInvalidOption)
+	ErrInvalidOption error = &optionError{"statuslist: invalid option", revoke.ErrInvalidOption}
 
 	// ErrClosed is returned by Allocate once the Issuer is closed.
 	ErrClosed = errors.New("statuslist: closed")
@@ -27,3 +26,15 @@ var (
 	// list: a relying party must reject the token (the draft's section 8.3).
 	ErrOutOfRange = errors.New("statuslist: index out of range")
 )
+
+// optionError is the type of the package's option errors: its message is
+// its own text alone, and errors.Is finds parent (revoke.ErrInvalidOption)
+// behind it, so that an error's message does not repeat each package's
+// "invalid option".
+type optionError struct {
+	text   string
+	parent error
+}
+
+func (e *optionError) Error() string { return e.text }
+func (e *optionError) Unwrap() error { return e.parent }
