@@ -35,6 +35,17 @@ var backends = map[string]func(t *testing.T){
 	"view-read-committed": func(t *testing.T) {
 		storetest.Run(t, func(*testing.T) revoke.Store { return &readCommitted{memory.New()} })
 	},
+	"commits-cancelled": func(t *testing.T) {
+		storetest.Run(t, func(*testing.T) revoke.Store { return commitsCancelled{memory.New()} })
+	},
+	"seq-at-begin": func(t *testing.T) {
+		storetest.Run(t, func(*testing.T) revoke.Store { return seqAtBegin{memory.New()} })
+	},
+	"local-times": func(t *testing.T) { runWrapped(t, func(tx revoke.Tx) revoke.Tx { return localTimesTx{tx} }) },
+	"aliasing": func(t *testing.T) {
+		buf := make([]byte, 0, 1<<16)
+		runWrapped(t, func(tx revoke.Tx) revoke.Tx { return aliasingTx{tx, &buf} })
+	},
 	"memory": func(t *testing.T) {
 		storetest.Run(t, func(*testing.T) revoke.Store { return memory.New() })
 	},
@@ -94,7 +105,11 @@ func TestSuiteCatchesBrokenBackends(t *testing.T) {
 		{"ViewReadCommitted", "view-read-committed", "^ViewIsOneSnapshot$", "Store.View: the second read of one View saw a commit"},
 		{"ExpiredAtCutoff", "expired-inclusive", "^Expired$/^Cutoff$", "Tx.Expired: a record whose ExpiresAt equals the cutoff was reported; the contract says strictly before"},
 		{"ExpiredLimitZeroUnlimited", "expired-unlimited", "^Expired$/^Limit$", "Tx.Expired with limit 0 reported 8 of 8 expired records, want 0"},
-		{"Memory", "memory", "^(ByteExactStrings|Get|Put|Delete|RevokeGrants|GrantsOf|NextSeq|RevokedSince|Expired|Scan|Capabilities|ViewIsOneSnapshot|SecondStoreOverSameData)$", ""},
+		{"CommitAfterContextEnded", "commits-cancelled", "^Update$/^CancelledWhileFnRuns$", "Store.Update whose context was cancelled while fn ran, fn returning nil: err = <nil>"},
+		{"NextSeqBlindToOwnPuts", "seq-at-begin", "^NextSeq$/^AbovePutInTx$", "it must be above every Seq Put earlier in the transaction"},
+		{"TimesNotInUTC", "local-times", "^Get$/^Batch$", "want UTC"},
+		{"ValuesAliasLaterReads", "aliasing", "^Get$/^ValuesOutliveTx$", "records a View's Get returned, after the View ended and later Updates"},
+		{"Memory", "memory", "^(ByteExactStrings|Get|Put|Delete|RevokeGrants|GrantsOf|NextSeq|RevokedSince|Expired|Scan|Capabilities|ViewIsOneSnapshot|Update|SecondStoreOverSameData)$", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := runChild(c.backend, c.run)

@@ -25,7 +25,7 @@ var contractTests = []struct {
 	method string
 	props  []property
 }{
-	{"Get", []property{{"Batch", testGetBatch}, {"OwnWrites", testGetOwnWrites}}},
+	{"Get", []property{{"Batch", testGetBatch}, {"OwnWrites", testGetOwnWrites}, {"ValuesOutliveTx", testGetValuesOutliveTx}}},
 	{"Put", []property{
 		{"Batch", testPutBatch}, {"ReplacesRecord", testPutReplacesRecord},
 		{"MemberWithoutRootAddsGrant", testPutMemberWithoutRoot},
@@ -43,12 +43,19 @@ var contractTests = []struct {
 		{"Paging", testGrantsOfPaging}, {"OneEntryPerGrant", testGrantsOfOneEntry},
 		{"Owners", testGrantsOfOwners}, {"OwnWrites", testGrantsOfOwnWrites},
 	}},
-	{"NextSeq", []property{{"Increasing", testNextSeqIncreasing}, {"AboveImported", testNextSeqAboveImported}}},
+	{"NextSeq", []property{
+		{"Increasing", testNextSeqIncreasing}, {"AboveImported", testNextSeqAboveImported},
+		{"AbovePutInTx", testNextSeqAbovePutInTx},
+	}},
 	{"RevokedSince", []property{{"Order", testRevokedSinceOrder}, {"StopsOnError", testRevokedSinceStops}}},
 	{"Expired", []property{{"Cutoff", testExpiredCutoff}, {"Limit", testExpiredLimit}, {"OwnWrites", testExpiredOwnWrites}}},
 	{"Scan", []property{{"Paging", testScanPaging}, {"OwnWrites", testScanOwnWrites}}},
 	{"Capabilities", []property{{"Stable", testCapabilitiesStable}}},
 	{"View", []property{{"NotBlockedByUpdate", testViewNotBlockedByUpdate}}},
+	{"Update", []property{
+		{"CancelledWhileFnRuns", testUpdateCancelledWhileFnRuns},
+		{"CancelledWhileWaiting", testUpdateCancelledWhileWaiting},
+	}},
 }
 
 // runContract runs contractTests, one subtest per method and property.
@@ -193,7 +200,8 @@ func revokedSinceAll(ctx context.Context, tx revoke.Tx, seq uint64) ([]revoke.Re
 }
 
 // wantRecords checks that got holds each record of want once, equal field
-// by field, and nothing else, in any order; what names the read.
+// by field, times in UTC, and nothing else, in any order; what names the
+// read.
 func wantRecords(what string, got, want []revoke.Record) error {
 	byID := make(map[revoke.ID]revoke.Record, len(want))
 	for _, rec := range want {
@@ -210,6 +218,8 @@ func wantRecords(what string, got, want []revoke.Record) error {
 			errs = append(errs, fmt.Errorf("%s returned record %x, which it should not", what, rec.ID[:4]))
 		case !recordsEqual(rec, w):
 			errs = append(errs, fmt.Errorf("%s returned %+v, want %+v", what, rec, w))
+		case rec.ExpiresAt.Location() != time.UTC || rec.RotatedAt.Location() != time.UTC:
+			errs = append(errs, fmt.Errorf("%s returned record %x with times in %v and %v, want UTC", what, rec.ID[:4], rec.ExpiresAt.Location(), rec.RotatedAt.Location()))
 		}
 		seen[rec.ID] = true
 	}

@@ -13,18 +13,23 @@
 //	}
 //
 // Run checks the Tx contract of revoke.Store one method at a time, on the
-// Store directly, one subtest per method and property: Get/Batch,
-// Get/OwnWrites, Put/Batch, Put/ReplacesRecord,
+// Store directly, one subtest per method and property: Get/Batch (times
+// read back in UTC), Get/OwnWrites, Get/ValuesOutliveTx (records returned
+// stay valid after their transaction ends), Put/Batch, Put/ReplacesRecord,
 // Put/MemberWithoutRootAddsGrant (an import whose first Put of a grant is
 // not its root), Delete/Batch, Delete/LastRecordDropsGrant,
 // Delete/GrantRefilledInOneUpdate (a grant read, emptied and given a new
 // record in one Update keeps its owner entries), RevokeGrants/OnlyLiveRecords, RevokeGrants/SeesOwnWrites,
 // RevokeGrants/Duplicates, RevokeGrants/ReadsFollow, GrantsOf/Paging,
 // GrantsOf/OneEntryPerGrant, GrantsOf/Owners, GrantsOf/OwnWrites,
-// NextSeq/Increasing, NextSeq/AboveImported, RevokedSince/Order,
+// NextSeq/Increasing, NextSeq/AboveImported, NextSeq/AbovePutInTx (above a
+// Seq Put earlier in its transaction), RevokedSince/Order,
 // RevokedSince/StopsOnError, Expired/Cutoff (strictly before, to the
 // nanosecond), Expired/Limit, Expired/OwnWrites, Scan/Paging,
-// Scan/OwnWrites and Capabilities/Stable. It checks the Store as a whole
+// Scan/OwnWrites, Capabilities/Stable, View/NotBlockedByUpdate,
+// Update/CancelledWhileFnRuns and Update/CancelledWhileWaiting (a context
+// that ends while fn runs, or while the Update waits for another, keeps
+// nothing and is reported). It checks the Store as a whole
 // too: a View is one snapshot (ViewIsOneSnapshot), a failed Update keeps
 // nothing (Rollback), closing and cancelled contexts, and client IDs and
 // subjects stored and matched byte for byte ("alice", "Alice", "alice ",

@@ -3,6 +3,7 @@ package storetest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sdkauth/revocation/memory"
 	"github.com/sdkauth/revocation/revoke"
@@ -307,3 +309,85 @@ func (t perReadTx) Scan(ctx context.Context, after revoke.ID, limit int) (recs [
 }
 
 var errReadOnly = fmt.Errorf("perReadTx: a write in a read-only transaction")
+
+// commitsCancelled is a memory Store whose Update commits what fn wrote
+// even when its context ended while fn ran.
+type commitsCancelled struct{ *memory.Store }
+
+func (s commitsCancelled) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Update(context.WithoutCancel(ctx), fn)
+}
+
+// seqAtBegin is a memory Store whose NextSeq counts from the highest Seq
+// committed when the transaction began, blind to the Seqs its own Puts
+// wrote.
+type seqAtBegin struct{ *memory.Store }
+
+var errDrawn = errors.New("drawn")
+
+func (s seqAtBegin) Update(ctx context.Context, fn func(revoke.Tx) error) error {
+	var base uint64
+	err := s.Store.Update(ctx, func(tx revoke.Tx) (err error) {
+		if base, err = tx.NextSeq(ctx); err == nil {
+			err = errDrawn
+		}
+		return err
+	})
+	if !errors.Is(err, errDrawn) {
+		return err
+	}
+	return s.Store.Update(ctx, func(tx revoke.Tx) error { return fn(&countingSeqTx{Tx: tx, next: base}) })
+}
+
+type countingSeqTx struct {
+	revoke.Tx
+	next uint64
+}
+
+func (t *countingSeqTx) NextSeq(context.Context) (uint64, error) {
+	t.next++
+	return t.next - 1, nil
+}
+
+// localTimesTx reads times back in the zone of UTC+2, not in UTC.
+type localTimesTx struct{ revoke.Tx }
+
+var plusTwo = time.FixedZone("UTC+2", 2*60*60)
+
+func (t localTimesTx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	recs, err := t.Tx.Get(ctx, ids)
+	for i := range recs {
+		recs[i].ExpiresAt = recs[i].ExpiresAt.In(plusTwo)
+	}
+	return recs, err
+}
+
+// aliasingTx returns records whose client IDs and subjects share one
+// buffer with every later read, as strings made with unsafe over a
+// database's pages do.
+type aliasingTx struct {
+	revoke.Tx
+	buf *[]byte
+}
+
+func (t aliasingTx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
+	recs, err := t.Tx.Get(ctx, ids)
+	*t.buf = (*t.buf)[:0]
+	for i := range recs {
+		recs[i].ClientID = t.alias(recs[i].ClientID)
+		recs[i].Subject = t.alias(recs[i].Subject)
+	}
+	return recs, err
+}
+
+func (t aliasingTx) alias(s string) string {
+	if s == "" || len(*t.buf)+len(s) > cap(*t.buf) {
+		return s
+	}
+	start := len(*t.buf)
+	*t.buf = append(*t.buf, s...)
+	return unsafe.String(&(*t.buf)[start], len(s))
+}
