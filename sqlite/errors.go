@@ -13,8 +13,8 @@ import (
 // there is one.
 var (
 	// ErrNotDatabase is returned by Open and New when the file is not a
-	// SQLite database (or is encrypted).
-	ErrNotDatabase = errors.New("sqlite: file is not a SQLite database")
+	// SQLite database (or is encrypted). It wraps revoke.ErrCorrupt.
+	ErrNotDatabase = fmt.Errorf("sqlite: file is not a SQLite database: %w", revoke.ErrCorrupt)
 
 	// ErrNotMigrated is returned by Open and New WithReadOnly when the
 	// prefix's tables do not exist: a read-only Store creates none (a

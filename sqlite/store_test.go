@@ -99,8 +99,8 @@ func TestOpenRejectsForeignFiles(t *testing.T) {
 				s.Close()
 				t.Fatal("Open of a foreign file succeeded")
 			}
-			if !errors.Is(err, sqlite.ErrNotDatabase) {
-				t.Errorf("Open: %v, want ErrNotDatabase", err)
+			if !errors.Is(err, sqlite.ErrNotDatabase) || !errors.Is(err, revoke.ErrCorrupt) {
+				t.Errorf("Open: %v, want ErrNotDatabase, wrapping revoke.ErrCorrupt", err)
 			}
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("Open's error %q does not name the file", err)
