@@ -19,10 +19,10 @@ import (
 // there is one.
 var (
 	// ErrDurability is returned by Open and New when the server commits
-	// with synchronous_commit off, so that an acknowledged revocation could
-	// be lost in a server crash, and WithSynchronousCommitOff was not
-	// given.
-	ErrDurability = errors.New("postgres: synchronous_commit is off")
+	// with synchronous_commit or fsync off, so that an acknowledged
+	// revocation could be lost in a server crash, and
+	// WithSynchronousCommitOff was not given.
+	ErrDurability = errors.New("postgres: the server may acknowledge commits that a crash loses")
 
 	// ErrNotMigrated is returned by Open and New WithReadOnly when the
 	// prefix's tables do not exist: a read-only Store creates none (a

@@ -155,9 +155,10 @@ func WithIdleInTransactionTimeout(d time.Duration) Option {
 }
 
 // WithSynchronousCommitOff accepts a server or role whose synchronous_commit
-// is off, which Open and New refuse otherwise, with ErrDurability: a server
-// crash could then lose the last commits, bringing tokens revoked just
-// before it back to life.
+// is off, or a server whose fsync is off (as test servers often run), which
+// Open and New refuse otherwise, with ErrDurability: a server crash could
+// then lose the last commits (with fsync off, more), bringing tokens
+// revoked before it back to life.
 func WithSynchronousCommitOff() Option {
 	return func(o *options) error { o.asyncCommit = true; return nil }
 }

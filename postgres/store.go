@@ -46,8 +46,8 @@ var _ revoke.Store = (*Store)(nil)
 // Open returns an error wrapping revoke.ErrInvalidOption for an invalid
 // option or DSN, revoke.ErrUnavailable when the server cannot be reached,
 // revoke.ErrVersion for tables at another schema version, and
-// ErrDurability when the server commits with synchronous_commit off (see
-// WithSynchronousCommitOff). WithReadOnly opens existing tables for
+// ErrDurability when the server commits with synchronous_commit or fsync
+// off (see WithSynchronousCommitOff). WithReadOnly opens existing tables for
 // reading, and fails with ErrNotMigrated rather than create them.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
@@ -151,17 +151,31 @@ func newStore(ctx context.Context, db *sqlx.DB, owned bool, cfg *pgx.ConnConfig,
 	return s, nil
 }
 
-// checkDurability refuses a server or role that commits with
-// synchronous_commit off, unless the option accepts it.
+// checkDurability refuses a server that may acknowledge a commit a crash
+// loses (see lossyCommit), unless WithSynchronousCommitOff accepts it.
 func (s *Store) checkDurability(ctx context.Context) error {
-	var sc string
-	if err := s.db.GetContext(ctx, &sc, `SHOW synchronous_commit`); err != nil {
-		return wrapf(err, "reading synchronous_commit")
+	var syncCommit, fsync string
+	err := s.db.QueryRowContext(ctx, `SELECT current_setting('synchronous_commit'), current_setting('fsync')`).Scan(&syncCommit, &fsync)
+	if err != nil {
+		return wrapf(err, "reading synchronous_commit and fsync")
 	}
-	if sc == "off" && !s.opts.asyncCommit {
-		return fmt.Errorf("%w: an acknowledged revocation could be lost in a server crash; turn it on for the role or database, or accept it with WithSynchronousCommitOff", ErrDurability)
+	if why := lossyCommit(syncCommit, fsync); why != "" && !s.opts.asyncCommit {
+		return fmt.Errorf("%w: %s, so an acknowledged revocation could be lost in a server crash; turn it on, or accept it with WithSynchronousCommitOff", ErrDurability, why)
 	}
 	return nil
+}
+
+// lossyCommit returns which of the server's settings lets it acknowledge a
+// commit before the commit is on disk, or "": synchronous_commit off (for
+// the server, database or role), or fsync off (for the server).
+func lossyCommit(syncCommit, fsync string) string {
+	switch {
+	case syncCommit == "off":
+		return "synchronous_commit is off"
+	case fsync == "off":
+		return "fsync is off"
+	}
+	return ""
 }
 
 // Capabilities declares the Store Shared, since other processes write its
