@@ -90,9 +90,11 @@ type FollowPolicy struct {
 	// has not caught up with the store for longer than MaxLag (see
 	// Revoker.Lag), IsRevoked returns an error wrapping ErrStale for every
 	// token the index does not hold as revoked, until a catch-up succeeds.
-	// It suits deployments that prefer refusing requests to honouring a
-	// token another replica revoked. Zero, or above Interval (the lag of a
-	// healthy follower when no signal comes).
+	// A watchdog checks the lag every MaxLag/8, so the refusals start
+	// between MaxLag and 9/8 of it. It suits deployments that prefer
+	// refusing requests to honouring a token another replica revoked.
+	// Zero, or above Interval (the lag of a healthy follower when no signal
+	// comes).
 	MaxLag time.Duration
 }
 
