@@ -153,6 +153,17 @@ func TestObserverEvents(t *testing.T) {
 	if len(evs) != 1 || evs[0].Kind != revoke.EventStoreError || evs[0].Op != "Issue" || !errors.Is(evs[0].Err, errDisk) {
 		t.Errorf("events of a failed Issue: %+v, want one store error", evs)
 	}
+	fs.mu.Lock()
+	fs.fail = false
+	fs.mu.Unlock()
+	gaveUp, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := r.Issue(gaveUp, tok(revoke.Access, "y-secret", "app", "", "", time.Hour)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Issue of a caller that gave up: %v", err)
+	}
+	if evs := rec.take(); len(evs) != 0 {
+		t.Errorf("events of an Issue whose caller gave up: %+v, want none: the store did not fail", evs)
+	}
 
 	// No raw token, nor a token's storage ID, in any event.
 	rec.mu.Lock()

@@ -114,7 +114,7 @@ func (r *Revoker) Lookup(ctx context.Context, token string) (TokenInfo, error) {
 	id := TokenID(key)
 	rec, found, err := r.get(ctx, id)
 	if err != nil {
-		r.storeError("Lookup", err)
+		r.storeError(ctx, "Lookup", err)
 		return TokenInfo{}, fmt.Errorf("revoke: Lookup: %w", err)
 	}
 	// The index may hold a revocation whose record is gone (purged after

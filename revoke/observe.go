@@ -1,8 +1,10 @@
 package revoke
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -32,7 +34,8 @@ const (
 	// processes, up to sequence Seq.
 	EventSynced
 	// EventStoreError: the store failed the operation Op with Err. Nothing
-	// of that operation's transaction was written.
+	// of that operation's transaction was written. An operation whose
+	// caller's context ended returns that context's error, and no event.
 	EventStoreError
 )
 
@@ -250,7 +253,11 @@ func (r *Revoker) reused(op string, p Record, n int) {
 	r.revokedEvent(EventReuse, op, ReasonReuse, p, n)
 }
 
-// storeError reports a failed transaction of op.
-func (r *Revoker) storeError(op string, err error) {
+// storeError reports a failed transaction of op, unless err is the end of
+// ctx, the caller's: a caller that gave up is no failure of the store.
+func (r *Revoker) storeError(ctx context.Context, op string, err error) {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return
+	}
 	r.observe(Event{Kind: EventStoreError, Op: op, Err: err})
 }

@@ -73,7 +73,7 @@ func (r *Revoker) revokeOwner(ctx context.Context, op string, by Owner, key stri
 	total := 0
 	for {
 		if err := r.commit.do(ctx, nil, b.run); err != nil {
-			r.storeError(op, err)
+			r.storeError(ctx, op, err)
 			if total > 0 {
 				ev.Count = total
 				r.observe(ev)

@@ -148,7 +148,7 @@ func (r *Revoker) sync(ctx context.Context) error {
 	})
 	if err != nil {
 		if r.bg != nil {
-			r.storeError("sync", err)
+			r.storeError(ctx, "sync", err)
 		}
 		return err
 	}
@@ -197,7 +197,7 @@ func (r *Revoker) Issue(ctx context.Context, t Token) error {
 	}
 	is := &issuing{rec: rec, subject: t.Subject, now: now}
 	if err := r.commit.do(ctx, reads, is.run); err != nil {
-		r.storeError("Issue", err)
+		r.storeError(ctx, "Issue", err)
 		return fmt.Errorf("revoke: Issue: %w", err)
 	}
 	r.indexed(is.revoked)
@@ -355,7 +355,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 	rec, found, err := r.get(ctx, id)
 	switch {
 	case err != nil:
-		r.storeError("Revoke", err)
+		r.storeError(ctx, "Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	case !found:
 		return 0, nil
@@ -376,7 +376,7 @@ func (r *Revoker) Revoke(ctx context.Context, token, clientID string) (int, erro
 		return err
 	})
 	if err != nil {
-		r.storeError("Revoke", err)
+		r.storeError(ctx, "Revoke", err)
 		return 0, fmt.Errorf("revoke: Revoke: %w", err)
 	}
 	if outcome != nil {
@@ -498,7 +498,7 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 	}
 	now, err := r.purgeNow(ctx)
 	if err != nil {
-		r.storeError("Purge", err)
+		r.storeError(ctx, "Purge", err)
 		return 0, fmt.Errorf("revoke: Purge: reading the store's clock: %w", err)
 	}
 	cutoff := now.Add(-r.opts.grace)
@@ -516,7 +516,7 @@ func (r *Revoker) Purge(ctx context.Context) (int, error) {
 			return tx.Delete(ctx, ids)
 		})
 		if err != nil {
-			r.storeError("Purge", err)
+			r.storeError(ctx, "Purge", err)
 			return total, fmt.Errorf("revoke: Purge: %w", err)
 		}
 		total += len(ids)

@@ -69,7 +69,7 @@ func (r *Revoker) Rotate(ctx context.Context, old string, next Token) error {
 	}
 	ro := &rotation{r: r, rec: rec, subject: next.Subject, now: now}
 	if err := r.commit.do(ctx, []ID{rec.Parent, rec.ID}, ro.run); err != nil {
-		r.storeError("Rotate", err)
+		r.storeError(ctx, "Rotate", err)
 		return fmt.Errorf("revoke: Rotate: %w", err)
 	}
 	r.indexed(ro.revoked)

@@ -75,7 +75,7 @@ func (r *Revoker) RevokeUntracked(ctx context.Context, key, clientID string, exp
 		return err
 	})
 	if err != nil {
-		r.storeError("RevokeUntracked", err)
+		r.storeError(ctx, "RevokeUntracked", err)
 		return 0, fmt.Errorf("revoke: RevokeUntracked: %w", err)
 	}
 	r.indexed(revoked)
