@@ -104,7 +104,7 @@ prints one JSON object per command for scripts. Errors go to stderr.
 	root.PersistentFlags().DurationVar(&a.lockTimeout, "lock-timeout", bolt.DefaultTimeout, "how long to wait for a store's lock held by another process")
 	root.PersistentFlags().StringVar(&a.tablePrefix, "table-prefix", "revoke_", "prefix of the store's tables (sqlite, postgres, mysql), as the servers were configured")
 	root.PersistentFlags().StringVar(&a.tokenKey, "token-key", cmp.Or(os.Getenv("REVOKE_TOKEN_KEY"), "raw"),
-		"how the servers identify a token: raw (its bytes) or jwt (revoke.WithTokenKey(jwtkey.KeyOrOpaque)); default $REVOKE_TOKEN_KEY or raw")
+		"how the servers identify a token: raw (its bytes) or jwt (revoke.WithTokenKey(jwtkey.KeyOrOpaque)); $REVOKE_TOKEN_KEY sets the default")
 	root.AddCommand(a.statsCmd(), a.checkCmd(), a.revokeCmd(), a.revokeSubjectCmd(), a.revokeClientCmd(),
 		a.purgeCmd(), a.exportCmd(), a.importCmd(), a.migrateCmd())
 	return root
