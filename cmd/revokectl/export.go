@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/spf13/cobra"
@@ -35,7 +37,9 @@ read transaction, so a store of any size never sits in memory; a store
 written meanwhile is exported as each page finds it. At the end it prints
 the count and the digest that migrate verifies with: on stderr when the
 records go to standard output, on standard output with --output (as JSON
-with --json, which needs --output).`,
+with --json, which needs --output). --output FILE is written under a
+temporary name beside it and renamed over it once the export is whole and
+on disk: a failed or interrupted export leaves FILE as it was.`,
 		Example: `  revokectl --store bolt:rev.db export > records.jsonl
   revokectl --store sqlite:rev.db export --output records.jsonl --json`,
 		Args: args(cobra.NoArgs),
@@ -89,22 +93,50 @@ func exportTo(ctx context.Context, s revoke.Store, page int, out io.Writer) (exp
 	return exportResult{Records: d.n, SHA256: d.sum()}, err
 }
 
-// exportFile is exportTo into the file at path, created or truncated, and
-// synced to disk before it returns if it is a regular file.
+// exportFile is exportTo into the file at path. A regular file, or one
+// that does not exist yet, is written beside path under a temporary name,
+// synced, and renamed over path only once the export is whole: a failed or
+// interrupted export leaves what path held, and no partial file. Anything
+// else (a device, a pipe) is written in place.
 func exportFile(ctx context.Context, s revoke.Store, page int, path string) (exportResult, error) {
-	f, err := os.Create(path)
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return exportResult{}, err
+		}
+		defer f.Close()
+		res, err := exportTo(ctx, s, page, f)
+		return res, cmp.Or(err, f.Close())
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.partial")
 	if err != nil {
 		return exportResult{}, err
 	}
+	defer os.Remove(f.Name()) // fails, harmlessly, once renamed
 	defer f.Close()
 	res, err := exportTo(ctx, s, page, f)
+	if err == nil {
+		err = f.Sync() // durable before we say done
+	}
+	if err == nil {
+		err = f.Close()
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	return res, err
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
-		return res, err
+		return err
 	}
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		if err := f.Sync(); err != nil { // a file: durable before we say done
-			return res, err
-		}
-	}
-	return res, f.Close()
+	defer d.Close()
+	return d.Sync()
 }
