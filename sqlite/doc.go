@@ -39,8 +39,9 @@
 // database's write lock before it reads anything: writers of all processes
 // run one at a time and never deadlock. A process that finds the lock
 // taken waits up to the busy timeout (WithBusyTimeout) before its write
-// fails with an error wrapping revoke.ErrUnavailable; within one process,
-// writes queue on a mutex instead. In WAL mode read transactions neither
+// fails with an error wrapping revoke.ErrUnavailable, and also the
+// context's error if the context ended meanwhile (SQLite's wait does not
+// stop for it); within one process, writes queue on a mutex instead. In WAL mode read transactions neither
 // wait for writers nor hold them up. The Store is declared Shared, and the
 // sequence counter moves inside the write-locked transaction, so a
 // Revoker's follower reads every revocation of other processes, through an

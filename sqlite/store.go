@@ -215,9 +215,10 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 }
 
 // Update runs fn in a write transaction that begins with BEGIN IMMEDIATE,
-// waiting up to the busy timeout for another process's write lock. On a
-// Store opened WithReadOnly it returns an error wrapping
-// revoke.ErrReadOnly.
+// waiting up to the busy timeout for another process's write lock: that
+// wait does not end with ctx, but a ctx that ended during it fails Update
+// with an error wrapping ctx's error. On a Store opened WithReadOnly it
+// returns an error wrapping revoke.ErrReadOnly.
 func (s *Store) Update(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, true, fn)
 }
@@ -253,7 +254,12 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	defer func() { c.release(bad) }()
 	if _, err := c.ExecContext(ctx, begin); err != nil {
 		bad = false // a failed BEGIN leaves no transaction open
-		return wrapf(err, "%s: %s", s.name, begin)
+		err = wrapf(err, "%s: %s", s.name, begin)
+		if cerr := ctx.Err(); cerr != nil {
+			// SQLite's wait for another process's lock outlasts ctx.
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		return err
 	}
 	t := &tx{s: s, conn: c.Conn, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
 	defer func() { t.Done = true }()

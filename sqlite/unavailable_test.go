@@ -53,3 +53,36 @@ func TestLockedPastBusyTimeout(t *testing.T) {
 		t.Fatalf("Issue after the lock was released: %v", err)
 	}
 }
+
+// TestContextEndsWhileLocked: a write whose context ends while it waits for
+// another process's write lock fails with an error wrapping the context's
+// error, so that its caller, and the Revoker, see a caller that gave up
+// rather than a failure of the store.
+func TestContextEndsWhileLocked(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rev.db")
+	s, err := sqlite.Open(path, sqlite.WithBusyTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other := sqlx.MustOpen("sqlite3", path)
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.ExecContext(ctx, "ROLLBACK") }()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	ran := false
+	err = s.Update(short, func(revoke.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.DeadlineExceeded) || ran {
+		t.Fatalf("Update whose context ended while it waited for the lock: %v (fn ran: %v), want an error wrapping context.DeadlineExceeded", err, ran)
+	}
+	t.Log(err)
+}
