@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -89,11 +90,12 @@ func WithTablePrefix(prefix string) Option {
 
 // WithBusyTimeout sets how long a transaction waits for a lock another
 // connection or process holds (default DefaultBusyTimeout), to the
-// millisecond; zero means fail at once. It may not be negative.
+// millisecond; zero means fail at once. It may not be negative, nor above
+// SQLite's limit of 2^31-1 milliseconds (about 24 days).
 func WithBusyTimeout(d time.Duration) Option {
 	return func(o *options) error {
-		if d < 0 {
-			return fmt.Errorf("%w: negative busy timeout %v", errOption, d)
+		if d < 0 || d.Milliseconds() > math.MaxInt32 {
+			return fmt.Errorf("%w: busy timeout %v is outside [0, %v]", errOption, d, time.Duration(math.MaxInt32)*time.Millisecond)
 		}
 		o.busyTimeout = d
 		return nil

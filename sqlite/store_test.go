@@ -306,6 +306,7 @@ func TestInvalidOptions(t *testing.T) {
 		"prefix with a quote": {filepath.Join(dir, "b.db"), []sqlite.Option{sqlite.WithTablePrefix(`x"; DROP TABLE t; --`)}},
 		"long prefix":         {filepath.Join(dir, "c.db"), []sqlite.Option{sqlite.WithTablePrefix(strings.Repeat("a", 65))}},
 		"negative timeout":    {filepath.Join(dir, "d.db"), []sqlite.Option{sqlite.WithBusyTimeout(-time.Second)}},
+		"timeout of 30 days":  {filepath.Join(dir, "g.db"), []sqlite.Option{sqlite.WithBusyTimeout(30 * 24 * time.Hour)}},
 		"unknown sync":        {filepath.Join(dir, "e.db"), []sqlite.Option{sqlite.WithSynchronous(sqlite.Synchronous(42))}},
 		"nil option":          {filepath.Join(dir, "f.db"), []sqlite.Option{nil}},
 	}
