@@ -32,6 +32,14 @@ func classify(err error) error {
 	return nil
 }
 
+// isSQLError reports whether err is SQLite's error in a statement (a
+// table or column missing, a name taken): over the Store's fixed
+// statements, a schema that is not the Store's.
+func isSQLError(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError
+}
+
 // tuneConn sets the pragmas the DSN cannot on each connection Open makes:
 // the page size of a new database, which only counts before its first
 // write (Store.setWAL's switch to WAL mode is one, so it comes after), and

@@ -68,7 +68,8 @@
 // on an index. Open and New create missing tables in one BEGIN IMMEDIATE
 // transaction, and refuse tables at another version than SchemaVersion
 // with an error wrapping revoke.ErrVersion (versions 1 to 4 predate the
-// first release). The version is kept in the meta table, not in PRAGMA
+// first release), and tables of their names that are not the Store's (the
+// application's) with one wrapping revoke.ErrCorrupt. The version is kept in the meta table, not in PRAGMA
 // user_version, which belongs to the application's schema under New.
 //
 // # Caveats

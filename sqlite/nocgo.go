@@ -10,4 +10,6 @@ const cgoEnabled = false
 
 func classify(error) error { return nil }
 
+func isSQLError(error) bool { return false }
+
 func tuneConn(*sqlite3.SQLiteConn) error { return ErrNeedsCgo }

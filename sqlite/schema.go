@@ -195,7 +195,11 @@ func (s *Store) create(ctx context.Context) error {
 			return err
 		}
 		for _, stmt := range createTables {
-			if _, err := conn.ExecContext(ctx, s.q.fill(stmt)); err != nil {
+			_, err := conn.ExecContext(ctx, s.q.fill(stmt))
+			if isSQLError(err) {
+				return fmt.Errorf("%w: %s: creating the tables of prefix %q, over tables that are not this package's: %w", errCorrupt, s.name, s.q.prefix, err)
+			}
+			if err != nil {
 				return wrapf(err, "%s: creating the tables of prefix %q", s.name, s.q.prefix)
 			}
 		}
@@ -215,15 +219,18 @@ func (s *Store) version(ctx context.Context, conn *sqlx.Conn) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	var v int64
-	err := conn.GetContext(ctx, &v, s.q.fill(getVersion))
+	var raw any // an int64 in the Store's table
+	err := conn.GetContext(ctx, &raw, s.q.fill(getVersion))
+	v, ok := raw.(int64)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, nil
+	case isSQLError(err):
+		return 0, fmt.Errorf("%w: %s: table %s is not this package's: %w", errCorrupt, s.name, name, err)
 	case err != nil:
 		return 0, wrapf(err, "%s: reading schema version from table %s", s.name, name)
-	case v < 0:
-		return 0, fmt.Errorf("%w: %s: table %s holds schema version %d", errCorrupt, s.name, name, v)
+	case !ok || v < 0:
+		return 0, fmt.Errorf("%w: %s: table %s holds schema version %#v", errCorrupt, s.name, name, raw)
 	case v > schemaVersion:
 		return 0, fmt.Errorf("%w: %s: tables of prefix %q are at version %d, newer than this package's %d", errVersion, s.name, s.q.prefix, v, schemaVersion)
 	case v > 0 && v < schemaVersion:

@@ -113,6 +113,35 @@ func TestOpenRejectsForeignFiles(t *testing.T) {
 	}
 }
 
+// TestOpenRejectsForeignTables opens a database where tables of the
+// prefix's names are the application's, not the Store's: Open fails with an
+// error wrapping revoke.ErrCorrupt, and leaves them as they are.
+func TestOpenRejectsForeignTables(t *testing.T) {
+	for name, ddl := range map[string]string{
+		"meta of other columns": `CREATE TABLE revoke_meta (k TEXT, v TEXT)`,
+		"meta of text values":   `CREATE TABLE revoke_meta (name TEXT PRIMARY KEY, value TEXT); INSERT INTO revoke_meta VALUES ('schema_version', 'five')`,
+		"tokens without meta":   `CREATE TABLE revoke_tokens (token TEXT)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "app.db")
+			db := sqlx.MustOpen("sqlite3", path)
+			defer db.Close()
+			db.MustExec(ddl)
+			before := tablesOf(t, path)
+			s, err := sqlite.Open(path)
+			if err == nil {
+				s.Close()
+			}
+			if !errors.Is(err, revoke.ErrCorrupt) {
+				t.Errorf("Open over a foreign table: %v, want an error wrapping revoke.ErrCorrupt", err)
+			}
+			if after := tablesOf(t, path); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("tables %v became %v", before, after)
+			}
+		})
+	}
+}
+
 // TestOtherSchemaVersionsRefused: tables of a newer schema version, and of
 // the versions that predate the first release, are refused with ErrVersion,
 // by Open, New and a read-only Store alike, and left as they are.
