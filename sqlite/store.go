@@ -254,12 +254,12 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	defer func() { c.release(bad) }()
 	if _, err := c.ExecContext(ctx, begin); err != nil {
 		bad = false // a failed BEGIN leaves no transaction open
-		err = wrapf(err, "%s: %s", s.name, begin)
 		if cerr := ctx.Err(); cerr != nil {
-			// SQLite's wait for another process's lock outlasts ctx.
-			err = fmt.Errorf("%w: %w", cerr, err)
+			// SQLite's wait for another process's lock outlasts ctx: the
+			// caller gave up, the store did not fail (no ErrUnavailable).
+			return fmt.Errorf("sqlite: %s: %s: %w (%v)", s.name, begin, cerr, err)
 		}
-		return err
+		return wrapf(err, "%s: %s", s.name, begin)
 	}
 	t := &tx{s: s, conn: c.Conn, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}}
 	defer func() { t.Done = true }()
