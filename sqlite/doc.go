@@ -24,7 +24,9 @@
 // system or the power. WithSynchronous(SynchronousNormal) gives up the last
 // two for faster commits. A Store made by New applies the same level to
 // the connection of each write transaction, and restores the application's
-// afterwards.
+// afterwards. The application's own connections at synchronous=OFF can
+// still checkpoint or close the WAL without syncing it, losing what the
+// Store committed: give the pool of New synchronous=NORMAL or above.
 //
 // A database Open creates has pages of 2 KiB rather than 4 KiB: tokens are
 // found by their SHA-256 ID, so each token of a commit lands on a leaf of
