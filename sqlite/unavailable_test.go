@@ -4,6 +4,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -31,16 +32,7 @@ func TestLockedPastBusyTimeout(t *testing.T) {
 	}
 	defer r.Close()
 
-	other := sqlx.MustOpen("sqlite3", path)
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	conn := holdWriteLock(t, path)
 	tok := revoke.Token{Value: "tok-busy", Kind: revoke.Access, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)}
 	err = r.Issue(ctx, tok)
 	if !errors.Is(err, revoke.ErrUnavailable) {
@@ -66,17 +58,7 @@ func TestContextEndsWhileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	other := sqlx.MustOpen("sqlite3", path)
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = conn.ExecContext(ctx, "ROLLBACK") }()
+	holdWriteLock(t, path)
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	ran := false
@@ -84,4 +66,24 @@ func TestContextEndsWhileLocked(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, revoke.ErrUnavailable) || ran {
 		t.Fatalf("Update whose context ended while it waited for the lock: %v (fn ran: %v), want an error wrapping context.DeadlineExceeded and not revoke.ErrUnavailable", err, ran)
 	}
+}
+
+// holdWriteLock takes the write lock of the database at path from a
+// connection of its own (as another process would), and returns that
+// connection, which the test's end rolls back and closes.
+func holdWriteLock(t *testing.T, path string) *sql.Conn {
+	t.Helper()
+	ctx := context.Background()
+	other := sqlx.MustOpen("sqlite3", path)
+	t.Cleanup(func() { _ = other.Close() })
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.ExecContext(ctx, "ROLLBACK") })
+	return conn
 }
