@@ -38,6 +38,10 @@ var (
 	// over a read-only *bbolt.DB, when there is no store to read; and by
 	// Update on a read-only store.
 	errReadOnly = fmt.Errorf("bolt: read-only: %w", revoke.ErrReadOnly)
+
+	// errOption is returned by Open and New for a nil or invalid Option,
+	// an option New does not take, and by New for a nil *bbolt.DB.
+	errOption = fmt.Errorf("bolt: invalid option: %w", revoke.ErrInvalidOption)
 )
 
 // errZeroStore is returned by every method of a Store that was not made by

@@ -19,7 +19,8 @@ const (
 	DefaultFileMode fs.FileMode = 0o600
 )
 
-// Option configures Open or New.
+// Option configures Open or New. An invalid one makes them fail with an
+// error wrapping revoke.ErrInvalidOption.
 type Option func(*options)
 
 type options struct {
@@ -46,17 +47,17 @@ func buildOptions(opts []Option) (options, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		if opt == nil {
-			return o, fmt.Errorf("bolt: nil Option")
+			return o, fmt.Errorf("%w: nil Option", errOption)
 		}
 		opt(&o)
 	}
 	switch {
 	case o.bucket == "":
-		return o, fmt.Errorf("bolt: WithBucket: empty bucket name")
+		return o, fmt.Errorf("%w: WithBucket: empty bucket name", errOption)
 	case o.applyBatch <= 0 || o.applyInterval <= 0:
-		return o, fmt.Errorf("bolt: the journal's batch of %d changes or %v is not positive", o.applyBatch, o.applyInterval)
+		return o, fmt.Errorf("%w: the journal's batch of %d changes or %v is not positive", errOption, o.applyBatch, o.applyInterval)
 	case o.mode&^fs.ModePerm != 0:
-		return o, fmt.Errorf("bolt: WithFileMode: %v is not a permission mode", o.mode)
+		return o, fmt.Errorf("%w: WithFileMode: %v is not a permission mode", errOption, o.mode)
 	}
 	return o, nil
 }

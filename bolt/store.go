@@ -166,14 +166,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 // learn each other's revocations; share the first Store's Revoker instead.
 func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("bolt: New: nil *bbolt.DB")
+		return nil, fmt.Errorf("bolt: New: %w: nil *bbolt.DB", errOption)
 	}
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	if len(o.fileOnly) > 0 {
-		return nil, fmt.Errorf("bolt: New: %s only apply to Open; configure the *bbolt.DB instead", strings.Join(o.fileOnly, ", "))
+		return nil, fmt.Errorf("bolt: New: %w: %s only apply to Open; configure the *bbolt.DB instead", errOption, strings.Join(o.fileOnly, ", "))
 	}
 	s, err := newStore(db, o, false)
 	if err != nil {
