@@ -208,8 +208,9 @@
 // # Caveats
 //
 //   - A failed commit stops the store. When the journal's write or sync
-//     fails, or writing a batch to the tree does, Update returns the error
-//     and the Store refuses every later Update: close it and open the file
+//     fails, or writing a batch to the tree or durably deleting its segment
+//     does, Update returns the error and the Store refuses every later
+//     Update (Close syncs the directory again): close it and open the file
 //     again (which replays the journal). Nothing acknowledged is lost; the
 //     commit whose write failed was not acknowledged.
 //   - The journal cannot tell every loss. The last acknowledged commit of

@@ -33,6 +33,21 @@ func onSyncFile(t *testing.T, hook func() error) {
 	t.Cleanup(func() { syncFile = orig })
 }
 
+// onSyncDir runs hook, with the number of segments of the store at path
+// that exist, before each sync of the journal's directory until the test
+// ends; an error from hook fails the sync.
+func onSyncDir(t *testing.T, path string, hook func(segments int) error) {
+	t.Helper()
+	orig := syncDir
+	syncDir = func(dir string) error {
+		if err := hook(len(segmentFiles(t, path))); err != nil {
+			return err
+		}
+		return orig(dir)
+	}
+	t.Cleanup(func() { syncDir = orig })
+}
+
 // onApply runs hook before each bbolt transaction that writes the journal
 // to the tree until the test ends; an error from hook fails it.
 func onApply(t *testing.T, hook func() error) {

@@ -1,9 +1,13 @@
 package bolt
 
 import (
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/sdkauth/revocation/revoke"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -69,4 +73,57 @@ func TestJournalRemovalDurable(t *testing.T) {
 			gone(t, syncs())
 		})
 	}
+}
+
+// TestJournalRemovalSyncFailure: when the directory sync that makes the
+// applier's deletion of a segment durable fails, the store fails as it
+// does when a commit's sync fails (Updates return the error), rather than
+// go on as if the deletion were durable; Close syncs the directory again.
+func TestJournalRemovalSyncFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revocation.db")
+	var mu sync.Mutex
+	failed, on := make(chan struct{}), true
+	var after []int // segments at each directory sync after the failure
+	onSyncDir(t, path, func(segments int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case !on:
+			after = append(after, segments)
+		case segments == 0: // the sync after the deletion
+			on = false
+			close(failed)
+			return errors.New("injected directory sync failure")
+		}
+		return nil
+	})
+	s, err := Open(path, withApply(1, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, b := rec("a", "a"), rec("b", "b")
+	put(t, s, a) // applied at once, in the background
+	select {
+	case <-failed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the applier never deleted the segment")
+	}
+	// The applier has returned from the failed sync once the next
+	// application can run: Checkpoint takes its turn.
+	_ = s.Checkpoint(bg)
+	if err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, []revoke.Record{b}) }); err == nil {
+		t.Error("Update after the deletion of an applied segment failed to be made durable succeeded")
+	}
+	want(t, s, a)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(after) == 0 || after[len(after)-1] != 0 {
+		t.Errorf("segments left at each directory sync after the failure: %v, want a last one with none", after)
+	}
+	mu.Unlock()
+	s = reopen(t, path)
+	want(t, s, a)
 }

@@ -281,20 +281,26 @@ func (s *Store) applyOnce() error {
 		return err
 	}
 	s.ov.dropFrozen()
-	return removeSegments(j.prefix, j.frozenN, j.noSync)
+	if err := removeSegments(j.prefix, j.frozenN, j.noSync); err != nil {
+		// A deletion that a crash may undo would replay the segment over
+		// later commits: the store fails as for a commit's failed sync.
+		j.fail(err)
+		s.ov.wake()
+		return err
+	}
+	return nil
 }
 
 // removeSegments deletes the segments numbered up to last and, unless
-// noSync, makes the deletions durable: a deleted segment that came back
-// after a crash would be replayed over the later commits to the tree
-// (those of a Store from New, which writes the tree directly), undoing
-// them.
+// noSync, makes the deletions durable, with those of earlier calls whose
+// sync failed: a deleted segment that came back after a crash would be
+// replayed over the later commits to the tree (those of a Store from New,
+// which writes the tree directly), undoing them.
 func removeSegments(prefix string, last uint64, noSync bool) error {
 	ns, err := segments(prefix)
 	if err != nil {
 		return fmt.Errorf("bolt: listing the journal: %w", err)
 	}
-	removed := false
 	for _, n := range ns {
 		if n > last {
 			break
@@ -302,9 +308,8 @@ func removeSegments(prefix string, last uint64, noSync bool) error {
 		if err := os.Remove(segmentPath(prefix, n)); err != nil {
 			return fmt.Errorf("bolt: removing an applied journal segment: %w", err)
 		}
-		removed = true
 	}
-	if removed && !noSync {
+	if !noSync {
 		if err := syncDir(filepath.Dir(prefix)); err != nil {
 			return fmt.Errorf("bolt: syncing the journal's directory: %w", err)
 		}

@@ -326,7 +326,8 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 // the error, and the Store refuses every later Update, since what reached
 // the disk is unknown: close it and open the file again, which replays the
 // journal up to the last intact frame. The same holds when writing a batch
-// to the tree fails. An Update waits, before it reads anything, while the
+// to the tree, or making the deletion of its journal segment durable,
+// fails. An Update waits, before it reads anything, while the
 // journal holds more commits than the applier has caught up with (four
 // batches); ctx bounds the wait. On a Store from New, Update is one bbolt
 // read-write transaction.
