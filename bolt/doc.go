@@ -209,8 +209,9 @@
 //
 //   - A failed commit stops the store. When the journal's write or sync
 //     fails, or writing a batch to the tree or durably deleting its segment
-//     does, Update returns the error and the Store refuses every later
-//     Update (Close syncs the directory again): close it and open the file
+//     does, Update returns the error, wrapping revoke.ErrUnavailable, and the
+//     Store refuses every later Update with one too (Close syncs the
+//     directory again): close it and open the file
 //     again (which replays the journal). Nothing acknowledged is lost; the
 //     commit whose write failed was not acknowledged.
 //   - The journal cannot tell every loss. The last acknowledged commit of

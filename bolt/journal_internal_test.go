@@ -584,3 +584,46 @@ func TestJournalShadowsTree(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalFailureUnavailable: the Update whose journal write or sync
+// fails cannot know whether its frame reached the disk (a crash may replay
+// it), and the later ones are refused until the store is reopened: their
+// errors wrap revoke.ErrUnavailable, so that a Revoker fails the writes
+// without running them again and its handler answers 503.
+func TestJournalFailureUnavailable(t *testing.T) {
+	t.Run("Sync", func(t *testing.T) {
+		fsync := failure{what: "sync"}
+		onSyncFile(t, fsync.hook)
+		s, err := Open(filepath.Join(t.TempDir(), "revocation.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		put(t, s, rec("a", "a"))
+		fsync.on.Store(true)
+		for _, name := range []string{"b", "c"} {
+			err := s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, []revoke.Record{rec(name, name)}) })
+			if !errors.Is(err, revoke.ErrUnavailable) {
+				t.Errorf("Update of %s with a failing sync: %v, want an error wrapping revoke.ErrUnavailable", name, err)
+			}
+		}
+	})
+	t.Run("Apply", func(t *testing.T) {
+		apply := failure{what: "apply"}
+		apply.on.Store(true)
+		onApply(t, apply.hook)
+		s, err := Open(filepath.Join(t.TempDir(), "revocation.db"), never)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { apply.on.Store(false); _ = s.Close() }()
+		put(t, s, rec("a", "a"))
+		if err := s.Checkpoint(bg); err == nil {
+			t.Fatal("Checkpoint with a failing application succeeded")
+		}
+		err = s.Update(bg, func(tx revoke.Tx) error { return tx.Put(bg, []revoke.Record{rec("b", "b")}) })
+		if !errors.Is(err, revoke.ErrUnavailable) {
+			t.Errorf("Update after a failed application: %v, want an error wrapping revoke.ErrUnavailable", err)
+		}
+	})
+}

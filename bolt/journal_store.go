@@ -80,7 +80,7 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 		// wake), one before is seen by the check.
 		_, total, room := s.ov.size()
 		if err := j.err(); err != nil {
-			return fmt.Errorf("bolt: Update: the store failed and must be reopened: %w", err)
+			return fmt.Errorf("bolt: Update: the store failed and must be reopened: %w (%w)", err, revoke.ErrUnavailable)
 		}
 		if total >= j.limit {
 			// Wait for the applier, before opening a bbolt transaction,
@@ -136,7 +136,9 @@ func (s *Store) updateJournaled(ctx context.Context, fn func(revoke.Tx) error) e
 		err = fmt.Errorf("writing the journal: %w", err)
 		j.fail(err)
 		s.ov.wake()
-		return fmt.Errorf("bolt: Update: %w", err)
+		// Whether the frame reached the disk, for a crash to replay, is
+		// unknown.
+		return fmt.Errorf("bolt: Update: %w (%w)", err, revoke.ErrUnavailable)
 	}
 	s.ov.publish(ws)
 	if active, _, _ := s.ov.size(); active >= j.batch {

@@ -323,9 +323,10 @@ func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 // fdatasync (none under WithNoSync), and only then made visible and
 // acknowledged; the tree is written later, in batches (see the package
 // documentation, Durability). If that write or sync fails, Update returns
-// the error, and the Store refuses every later Update, since what reached
-// the disk is unknown: close it and open the file again, which replays the
-// journal up to the last intact frame. The same holds when writing a batch
+// an error wrapping revoke.ErrUnavailable, and the Store refuses every
+// later Update with one too, since what reached the disk is unknown: close
+// it and open the file again, which replays the journal up to the last
+// intact frame. The same holds when writing a batch
 // to the tree, or making the deletion of its journal segment durable,
 // fails. An Update waits, before it reads anything, while the
 // journal holds more commits than the applier has caught up with (four
