@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
 )
 
 // TestJournalHalfCreatedSegment: a crash while a segment was created,
@@ -178,5 +181,43 @@ func reopenClose(t *testing.T, path string) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestJournalDamageLeavesOlderFormat: a store of format version 4 whose
+// journal Open refuses is left as it is too: not upgraded to
+// FormatVersion, which would lock the package that wrote it out of it.
+func TestJournalDamageLeavesOlderFormat(t *testing.T) {
+	img := twoSegments(t)
+	db, err := bbolt.Open(img, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte(DefaultBucket)).Bucket(bucketMeta).Put(keyVersion, binary.BigEndian.AppendUint32(nil, 4))
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	seg := segmentFiles(t, img)[1]
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[2] ^= 1 // the magic
+	if err := os.WriteFile(seg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSums(t, img)
+	s, err := Open(img)
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("Open succeeded")
+	}
+	if !errors.Is(err, revoke.ErrCorrupt) {
+		t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
+	}
+	if after := fileSums(t, img); !slices.Equal(before, after) {
+		t.Errorf("Open changed the files: %v, then %v", before, after)
 	}
 }

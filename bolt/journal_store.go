@@ -369,7 +369,8 @@ func (s *Store) applyPart(btx *bbolt.Tx, l *layer, chunk []revoke.ID) error {
 
 // openJournal replays the journal segments of the store into the tree and
 // deletes them, or, for a read-only database, loads them into the overlay.
-// A writable store then gets a journal and its applier.
+// A writable store is then upgraded to FormatVersion if it is of an older
+// one and, when start, gets a journal and its applier.
 func (s *Store) openJournal(path string, o options, start bool) error {
 	prefix := journalPrefix(path, string(s.bucket))
 	ns, err := segments(prefix)
@@ -381,29 +382,18 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 		return err
 	}
 	s.ov = newOverlay()
-	for i, n := range ns {
-		if s.readOnly {
-			for _, w := range commits[i] {
+	if s.readOnly {
+		for _, ws := range commits {
+			for _, w := range ws {
 				s.ov.publish(w)
 			}
-			continue
 		}
-		l := newOverlay()
-		for _, w := range commits[i] {
-			l.publish(w)
+	} else {
+		if err := s.replay(prefix, ns, commits); err != nil {
+			return err
 		}
-		if err := s.applyLayer(l.active); err != nil {
-			return fmt.Errorf("replaying journal segment %d: %w", n, err)
-		}
-		if err := os.Remove(segmentPath(prefix, n)); err != nil {
-			return fmt.Errorf("removing replayed journal segment %d: %w", n, err)
-		}
-	}
-	if len(ns) > 0 && !s.readOnly && !s.db.NoSync {
-		// Durably gone before anything newer is committed: a Store from
-		// New commits to the tree without touching the directory.
-		if err := syncDir(filepath.Dir(prefix)); err != nil {
-			return fmt.Errorf("syncing the journal's directory: %w", err)
+		if err := guard(s.upgrade); err != nil {
+			return err
 		}
 	}
 	if s.readOnly || !start {
@@ -422,6 +412,32 @@ func (s *Store) openJournal(path string, o options, start bool) error {
 		wmu: make(writeLock, 1),
 	}
 	go s.applier()
+	return nil
+}
+
+// replay writes the commits of the segments numbered ns of the journal at
+// prefix to the tree, in order, deleting each segment once written, and
+// makes the deletions durable.
+func (s *Store) replay(prefix string, ns []uint64, commits [][]*writeSet) error {
+	for i, n := range ns {
+		l := newOverlay()
+		for _, w := range commits[i] {
+			l.publish(w)
+		}
+		if err := s.applyLayer(l.active); err != nil {
+			return fmt.Errorf("replaying journal segment %d: %w", n, err)
+		}
+		if err := os.Remove(segmentPath(prefix, n)); err != nil {
+			return fmt.Errorf("removing replayed journal segment %d: %w", n, err)
+		}
+	}
+	if len(ns) > 0 && !s.db.NoSync {
+		// Durably gone before anything newer is committed: a Store from
+		// New commits to the tree without touching the directory.
+		if err := syncDir(filepath.Dir(prefix)); err != nil {
+			return fmt.Errorf("syncing the journal's directory: %w", err)
+		}
+	}
 	return nil
 }
 

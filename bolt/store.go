@@ -206,20 +206,12 @@ var errNoStore = errors.New("no store")
 
 // init checks the store's layout and creates it if the database has none.
 // An existing store is only read, so that opening never commits, but for
-// the one upgrade of a version 3 or 4 store to FormatVersion.
+// the one upgrade of a version 3 or 4 store to FormatVersion, which
+// openJournal makes once the journal is replayed (see upgrade).
 func (s *Store) init() error {
 	err := s.db.View(func(btx *bbolt.Tx) error { return checkLayout(btx, s.bucket) })
 	if errors.Is(err, errUpgrade) {
-		if s.readOnly {
-			return nil // the layout of versions 3 and 4 is read as it is
-		}
-		return s.db.Update(func(btx *bbolt.Tx) error {
-			v := binary.BigEndian.AppendUint32(nil, FormatVersion)
-			if err := btx.Bucket(s.bucket).Bucket(bucketMeta).Put(keyVersion, v); err != nil {
-				return fmt.Errorf("upgrading the format version: %w", err)
-			}
-			return checkLayout(btx, s.bucket)
-		})
+		return nil // the layout of versions 3 and 4 is read as it is
 	}
 	if !errors.Is(err, errNoStore) {
 		return err
@@ -244,6 +236,23 @@ func (s *Store) init() error {
 		v := binary.BigEndian.AppendUint32(nil, FormatVersion)
 		if err := top.Bucket(bucketMeta).Put(keyVersion, v); err != nil {
 			return fmt.Errorf("writing the format version: %w", err)
+		}
+		return checkLayout(btx, s.bucket)
+	})
+}
+
+// upgrade writes FormatVersion over the version of a version 3 or 4
+// store. Open and New call it once the journal is checked and replayed, so
+// that a store whose journal they refuse is left as it is.
+func (s *Store) upgrade() error {
+	err := s.db.View(func(btx *bbolt.Tx) error { return checkLayout(btx, s.bucket) })
+	if !errors.Is(err, errUpgrade) {
+		return err
+	}
+	return s.db.Update(func(btx *bbolt.Tx) error {
+		v := binary.BigEndian.AppendUint32(nil, FormatVersion)
+		if err := btx.Bucket(s.bucket).Bucket(bucketMeta).Put(keyVersion, v); err != nil {
+			return fmt.Errorf("upgrading the format version: %w", err)
 		}
 		return checkLayout(btx, s.bucket)
 	})
