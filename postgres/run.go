@@ -143,14 +143,22 @@ func (s *Store) commit(ctx context.Context, t *tx) error {
 	}
 	br := t.pc.SendBatch(cctx, b)
 	var err error
+	var tag pgconn.CommandTag // the COMMIT's, the last statement
 	what := ""
 	for _, st := range stmts {
-		if _, e := br.Exec(); e != nil && err == nil {
+		ct, e := br.Exec()
+		if e != nil && err == nil {
 			err, what = e, st.what
 		}
+		tag = ct
 	}
 	if e := br.Close(); e != nil && err == nil {
 		err, what = e, "commit"
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		// A statement of the transaction failed and fn went on: the
+		// server answered the COMMIT with a ROLLBACK.
+		return errors.New("postgres: commit: the server rolled the transaction back: one of its statements had failed")
 	}
 	if err == nil {
 		return nil
