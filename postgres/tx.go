@@ -157,18 +157,22 @@ func (t *tx) Get(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) 
 func (t *tx) getLocked(ctx context.Context, ids []revoke.ID) ([]revoke.Record, error) {
 	arg := idArgs(ids)
 	lock, got := t.lockStmt(t.s.q.lockGrantsOf, t.s.q.tryLockGrantsOf, arg, "Get")
+	// The rows of the first lock statement name the grants it found; those
+	// of a later one, of grants already noted, only say whether it took
+	// each lock.
+	lockRows := func(rows pgx.Rows) error {
+		var g []byte
+		var ok bool
+		if err := rows.Scan(&g, &ok); err != nil {
+			return wrapf(err, "Get")
+		}
+		id, err := idOf(&g)
+		t.locked[id] = true
+		return errors.Join(err, got(ok))
+	}
 	for {
 		var recs []revoke.Record
-		err := t.do(ctx, []stmt{lock, {t.s.q.getMany, []any{arg}, "Get"}}, func(rows pgx.Rows) error {
-			var g []byte
-			var ok bool
-			if err := rows.Scan(&g, &ok); err != nil {
-				return wrapf(err, "Get")
-			}
-			id, err := idOf(&g)
-			t.locked[id] = true
-			return errors.Join(err, got(ok))
-		}, collectRecords(&recs))
+		err := t.do(ctx, []stmt{lock, {t.s.q.getMany, []any{arg}, "Get"}}, lockRows, collectRecords(&recs))
 		if err != nil {
 			return nil, err
 		}
@@ -184,6 +188,20 @@ func (t *tx) getLocked(ctx context.Context, ids []revoke.ID) ([]revoke.Record, e
 			return recs, nil
 		}
 		lock, got = t.lockStmt(t.s.q.lockGrants, t.s.q.tryLockGrants, late, "Get")
+		lockRows = tookLocks(got, "Get")
+	}
+}
+
+// tookLocks returns the row function of a statement of lockStmt over grant
+// IDs (lockGrants, tryLockGrants), whose rows say whether it took each
+// lock.
+func tookLocks(got func(taken bool) error, what string) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		var ok bool
+		if err := rows.Scan(&ok); err != nil {
+			return wrapf(err, "%s", what)
+		}
+		return got(ok)
 	}
 }
 
@@ -319,13 +337,7 @@ func (t *tx) RevokeGrants(ctx context.Context, seq uint64, grants []revoke.ID) (
 	if len(todo) > 0 {
 		lock, got := t.lockStmt(t.s.q.lockGrants, t.s.q.tryLockGrants, todo, "RevokeGrants")
 		stmts = append([]stmt{lock}, stmts...)
-		lockRows = func(rows pgx.Rows) error {
-			var ok bool
-			if err := rows.Scan(&ok); err != nil {
-				return wrapf(err, "RevokeGrants")
-			}
-			return got(ok)
-		}
+		lockRows = tookLocks(got, "RevokeGrants")
 	}
 	var revs []revoke.Revocation
 	collect := func(rows pgx.Rows) error {
