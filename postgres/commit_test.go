@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,5 +49,40 @@ func TestUpdateReportsACommitTheServerRolledBack(t *testing.T) {
 	}
 	if err == nil {
 		t.Errorf("Update returned nil after a statement of it failed (%v)", stmtErr)
+	}
+}
+
+// Two replicas issuing one token at once: the second's insert fails on the
+// unique index, and its transaction runs again and finds the token issued,
+// so that both Issues succeed.
+func TestConcurrentIssuesOfOneTokenSucceed(t *testing.T) {
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	var rs []*revoke.Revoker
+	for range 2 {
+		s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, newRevoker(t, s))
+	}
+	exp := time.Now().Add(time.Hour)
+	for i := range 50 {
+		tok := revoke.Token{Value: fmt.Sprintf("twice-%s-%d", prefix, i), Kind: revoke.Refresh, ClientID: "c", ExpiresAt: exp}
+		var wg sync.WaitGroup
+		errs := make([]error, len(rs))
+		for j, r := range rs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[j] = r.Issue(ctx, tok)
+			}()
+		}
+		wg.Wait()
+		for j, err := range errs {
+			if err != nil {
+				t.Fatalf("Issue %d of token %d on replica %d: %v", i, i, j, err)
+			}
+		}
 	}
 }

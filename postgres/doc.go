@@ -75,8 +75,8 @@
 //     it in the same statement.
 //
 // A transaction that rolled back for a conflict with another (a lock
-// taken, numbers claimed first, a deadlock or serialization failure the
-// server reports) runs again, after a short random pause, for as long as
+// taken, numbers claimed first, a token inserted first, a deadlock or
+// serialization failure the server reports) runs again, after a short random pause, for as long as
 // the lock timeout (WithLockTimeout) allows since its first run: each such
 // conflict is with another transaction that holds what this one needs or
 // has just committed, and a transaction that keeps losing fails, as a lock

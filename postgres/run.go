@@ -74,10 +74,13 @@ var errLockBusy = errors.New("a grant's lock is held by another transaction")
 
 // conflicted reports whether err says the server rolled the transaction
 // back for a conflict with another: a deadlock, a serialization failure,
-// or sequence numbers claimed first (errSeqMoved).
+// a record inserted first by another (a unique violation: a Put inserts
+// only what a Get of the transaction found absent), sequence numbers
+// claimed first (errSeqMoved) or a grant's lock taken (errLockBusy).
 func conflicted(err error) bool {
 	var pe *pgconn.PgError
-	return errors.Is(err, errSeqMoved) || errors.Is(err, errLockBusy) || errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+	return errors.Is(err, errSeqMoved) || errors.Is(err, errLockBusy) ||
+		errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "23505")
 }
 
 func (s *Store) runOnce(ctx context.Context, write bool, fn func(revoke.Tx) error) error {
