@@ -72,7 +72,8 @@
 //     round trip, so revocations commit in sequence order and a follower
 //     that reads every revocation above the last number it saw skips none.
 //     A record Put with a Seq of its own (an import) raises the counter to
-//     it in the same statement.
+//     it in the same statement, or, once the transaction has read the
+//     counter, in the claim.
 //
 // A transaction that rolled back for a conflict with another (a lock
 // taken, numbers claimed first, a token inserted first, a deadlock or

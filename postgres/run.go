@@ -132,7 +132,7 @@ func (s *Store) commit(ctx context.Context, t *tx) error {
 	stmts := t.ahead
 	t.ahead = nil
 	if t.drawn != 0 {
-		stmts = append(stmts, stmt{s.q.claimSeq, []any{t.base, int64(max(t.drawn, uint64(t.base)))}, "claiming the sequence numbers"})
+		stmts = append(stmts, stmt{s.q.claimSeq, []any{t.base, int64(max(t.drawn, t.imported))}, "claiming the sequence numbers"})
 	}
 	if t.seq != 0 {
 		stmts = append(stmts, stmt{"SELECT pg_notify($1, $2)", []any{s.feed.channel, strconv.FormatUint(t.seq, 10)}, "notify"})

@@ -37,12 +37,13 @@ type tx struct {
 	// it is set.
 	seq uint64
 	// The revocation sequence as the transaction knows it (see NextSeq):
-	// base is the counter as read (and raised by the transaction's own
-	// imports since), read whether it was; drawn is the last number
-	// NextSeq returned, 0 if none, which the commit claims.
-	base  int64
-	read  bool
-	drawn uint64
+	// base is the counter as read, read whether it was; drawn is the last
+	// number NextSeq returned, 0 if none, which the commit claims, with
+	// imported, the highest Seq of an import Put once the counter was read.
+	base     int64
+	read     bool
+	drawn    uint64
+	imported uint64
 
 	// absent holds the IDs a Get of this write transaction did not find
 	// and no Put has written since: a Put of them inserts, and fails if
@@ -263,7 +264,8 @@ func idArgs(ids []revoke.ID) [][]byte {
 // statement or its commit: an INSERT ... ON CONFLICT of them all, which
 // adds the owner rows of their grants that are missing and raises the
 // sequence counter to the highest Seq put that NextSeq did not draw (an
-// import's). A record whose ID a Get of this transaction found absent
+// import's; once NextSeq has read the counter, the commit's claim raises
+// it instead). A record whose ID a Get of this transaction found absent
 // is inserted only: if another transaction has inserted it since, the
 // statement fails rather than replace that record.
 func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
@@ -281,7 +283,11 @@ func (t *tx) Put(ctx context.Context, recs []revoke.Record) error {
 		}
 	}
 	if t.read {
-		t.base = max(t.base, int64(imported))
+		// The commit's claim raises the counter, and fails if another
+		// transaction moved it since it was read: raised here, it would
+		// hide that move.
+		t.imported = max(t.imported, imported)
+		imported = 0
 	}
 	recs = slices.Clone(recs) // the arguments point into it until sent
 	fresh := column(recs, func(r *revoke.Record) bool { return t.absent[r.ID] })
