@@ -30,7 +30,7 @@ type options struct {
 	reconnectMin, reconnectMax            time.Duration
 	asyncCommit, readOnly                 bool
 	feedConfig                            *pgx.ConnConfig
-	overlap                               int // 0: from the pool
+	overlap                               int // 0 (WithOverlap not given) for 1
 }
 
 func buildOptions(opts []Option) (options, error) {
