@@ -46,6 +46,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	for _, c := range []planCase{
 		{"GetMany", s.q.getMany, "tokens_id", []any{ids}, false, false},
 		{"LockGrantsOf", s.q.lockGrantsOf, "tokens_id", []any{ids}, false, false},
+		{"TryLockGrantsOf", s.q.tryLockGrantsOf, "tokens_id", []any{ids}, false, false},
 		{"Put", s.q.put, "tokens_id owners_pkey meta_pkey", append(args, int64(7), []bool{false}), false, false},
 		{"PutFresh", s.q.put, "owners_pkey meta_pkey", append(args, int64(7), []bool{true}), false, false},
 		{"Delete", s.q.del, "tokens_id owners_pkey tokens_pkey", []any{ids}, false, false},
