@@ -81,21 +81,29 @@ func onlySegment(t *testing.T, img string) (string, []int) {
 // offset off, and leaves every file as it was.
 func refused(t *testing.T, img, seg string, off int) {
 	t.Helper()
+	err := openRefused(t, img)
+	if msg := err.Error(); !strings.Contains(msg, seg) || !strings.Contains(msg, fmt.Sprintf("offset %d:", off)) {
+		t.Errorf("Open: %q, want it to name %s and offset %d", msg, seg, off)
+	}
+}
+
+// openRefused checks that Open of img fails with an error wrapping
+// revoke.ErrCorrupt and leaves every file as it was, and returns the error.
+func openRefused(t *testing.T, img string) error {
+	t.Helper()
 	before := fileSums(t, img)
 	s, err := Open(img)
 	if err == nil {
 		_ = s.Close()
-		t.Fatal("Open of a journal damaged inside its acknowledged commits succeeded")
+		t.Fatal("Open succeeded")
 	}
 	if !errors.Is(err, revoke.ErrCorrupt) {
 		t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, seg) || !strings.Contains(msg, fmt.Sprintf("offset %d:", off)) {
-		t.Errorf("Open: %q, want it to name %s and offset %d", msg, seg, off)
-	}
 	if after := fileSums(t, img); !slices.Equal(before, after) {
 		t.Errorf("Open changed the files: %v, then %v", before, after)
 	}
+	return err
 }
 
 // frameAround returns the offset of the frame of offs that holds byte x.

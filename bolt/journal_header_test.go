@@ -3,7 +3,6 @@ package bolt
 import (
 	"encoding/binary"
 	"errors"
-	"github.com/sdkauth/revocation/revoke"
 	"hash/crc32"
 	"io/fs"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sdkauth/revocation/revoke"
 
 	bbolt "go.etcd.io/bbolt"
 )
@@ -78,17 +79,8 @@ func TestJournalMissingSegment(t *testing.T) {
 	if err := os.Rename(segmentPath(prefix, 2), segmentPath(prefix, 3)); err != nil {
 		t.Fatal(err)
 	}
-	before := fileSums(t, img)
-	s, err := Open(img)
-	if err == nil {
-		_ = s.Close()
-		t.Fatal("Open succeeded")
-	}
-	if !errors.Is(err, revoke.ErrCorrupt) || !strings.Contains(err.Error(), segmentPath(prefix, 2)) {
-		t.Errorf("Open: %v, want revoke.ErrCorrupt naming %s", err, segmentPath(prefix, 2))
-	}
-	if after := fileSums(t, img); !slices.Equal(before, after) {
-		t.Errorf("Open changed the files: %v, then %v", before, after)
+	if err := openRefused(t, img); !strings.Contains(err.Error(), segmentPath(prefix, 2)) {
+		t.Errorf("Open: %v, want it to name %s", err, segmentPath(prefix, 2))
 	}
 }
 
@@ -121,18 +113,7 @@ func TestJournalHeaderDamage(t *testing.T) {
 			if err := os.WriteFile(seg, c.damage(b), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			before := fileSums(t, img)
-			s, err := Open(img)
-			if err == nil {
-				_ = s.Close()
-				t.Fatal("Open succeeded")
-			}
-			if !errors.Is(err, revoke.ErrCorrupt) {
-				t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
-			}
-			if after := fileSums(t, img); !slices.Equal(before, after) {
-				t.Errorf("Open changed the files: %v, then %v", before, after)
-			}
+			openRefused(t, img)
 		})
 	}
 }
@@ -208,16 +189,5 @@ func TestJournalDamageLeavesOlderFormat(t *testing.T) {
 	if err := os.WriteFile(seg, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := fileSums(t, img)
-	s, err := Open(img)
-	if err == nil {
-		_ = s.Close()
-		t.Fatal("Open succeeded")
-	}
-	if !errors.Is(err, revoke.ErrCorrupt) {
-		t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
-	}
-	if after := fileSums(t, img); !slices.Equal(before, after) {
-		t.Errorf("Open changed the files: %v, then %v", before, after)
-	}
+	openRefused(t, img)
 }

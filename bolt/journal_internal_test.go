@@ -274,18 +274,7 @@ func TestJournalBadFrameNotLast(t *testing.T) {
 			img := twoSegments(t)
 			segs := segmentFiles(t, img)
 			c.damage(t, segs)
-			before := fileSums(t, img)
-			s, err := Open(img)
-			if err == nil {
-				s.Close()
-				t.Fatal("Open succeeded")
-			}
-			if !errors.Is(err, revoke.ErrCorrupt) {
-				t.Errorf("Open: %v, want revoke.ErrCorrupt", err)
-			}
-			if after := fileSums(t, img); !slices.Equal(before, after) {
-				t.Errorf("Open changed the files: %v, then %v", before, after)
-			}
+			openRefused(t, img)
 		})
 	}
 	t.Run("Intact", func(t *testing.T) {
