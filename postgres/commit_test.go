@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -16,15 +15,11 @@ import (
 func TestUpdateReportsACommitTheServerRolledBack(t *testing.T) {
 	ctx := context.Background()
 	prefix := freshPrefix(t)
-	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, prefix)
 	rec := revoke.Record{ID: revoke.TokenID("aborted-" + prefix), Kind: revoke.Refresh, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
 	rec.Grant = rec.ID
 	var stmtErr error
-	err = s.Update(ctx, func(tx revoke.Tx) error {
+	err := s.Update(ctx, func(tx revoke.Tx) error {
 		if err := tx.Put(ctx, []revoke.Record{rec}); err != nil {
 			return err
 		}
@@ -60,11 +55,7 @@ func TestConcurrentIssuesOfOneTokenSucceed(t *testing.T) {
 	prefix := freshPrefix(t)
 	var rs []*revoke.Revoker
 	for range 2 {
-		s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, newRevoker(t, s))
+		rs = append(rs, newRevoker(t, openStore(t, prefix)))
 	}
 	exp := time.Now().Add(time.Hour)
 	for i := range 50 {

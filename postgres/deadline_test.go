@@ -165,11 +165,7 @@ func TestWriteEndsAtItsDeadlineWhileTheServerDoesNotAnswer(t *testing.T) {
 		t.Fatalf("Issue with a 300ms deadline did not return while the server did not answer (30s)")
 	}
 	px.unfreeze()
-	check, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer check.Close()
+	check := openStore(t, prefix)
 	if storedIn(t, check, "frozen-"+prefix) {
 		t.Error("the Issue that returned its deadline's error was stored")
 	}

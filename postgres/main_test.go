@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/sdkauth/revocation/internal/servertest"
+	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -87,6 +88,18 @@ func dropTables(prefix string) error {
 func pathPrefix(base, path string) string {
 	h := sha256.Sum256([]byte(path))
 	return base + hex.EncodeToString(h[:6]) + "_"
+}
+
+// openStore opens a Store over the tables of prefix, closed at the end of
+// the test.
+func openStore(t testing.TB, prefix string, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn, append([]postgres.Option{postgres.WithTablePrefix(prefix)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // newRevoker returns a Revoker over s, closed at the end of the test.

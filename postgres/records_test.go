@@ -123,16 +123,8 @@ func checkRevocations(t *testing.T, how string, want map[revoke.ID]revoke.Record
 func TestImportRaisesTheSequence(t *testing.T) {
 	ctx := context.Background()
 	prefix := freshPrefix(t)
-	s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s := openStore(t, prefix)
+	other := openStore(t, prefix)
 	feed, err := other.Capabilities().Notify(ctx)
 	if err != nil {
 		t.Fatal(err)

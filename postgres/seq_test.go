@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sdkauth/revocation/postgres"
 	"github.com/sdkauth/revocation/revoke"
 )
 
@@ -16,15 +15,7 @@ import (
 func TestImportAfterNextSeqKeepsTheSequenceInOrder(t *testing.T) {
 	ctx := context.Background()
 	prefix := freshPrefix(t)
-	open := func() *postgres.Store {
-		s, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	s1, s2 := open(), open()
+	s1, s2 := openStore(t, prefix), openStore(t, prefix)
 	exp := time.Now().Add(time.Hour).UTC()
 	record := func(tok string, seq uint64) revoke.Record {
 		id := revoke.TokenID(tok + prefix)

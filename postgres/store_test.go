@@ -219,11 +219,7 @@ func waitRevoked(t testing.TB, r *revoke.Revoker, tok string) {
 func TestTimeouts(t *testing.T) {
 	ctx := context.Background()
 	prefix := freshPrefix(t)
-	holder, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
+	holder := openStore(t, prefix)
 	rec := revoke.Record{ID: revoke.TokenID("held-" + prefix), Kind: revoke.Refresh, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour).UTC()}
 	rec.Grant = rec.ID
 	if err := holder.Update(ctx, func(tx revoke.Tx) error { return tx.Put(ctx, []revoke.Record{rec}) }); err != nil {
