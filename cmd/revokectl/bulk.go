@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/sdkauth/revocation/revoke"
 	"github.com/spf13/cobra"
@@ -52,7 +54,9 @@ func (a *app) bulkCmd(b bulk, argName, what, example string) *cobra.Command {
 the access tokens minted from them), and prints how many tokens it revoked.
 --dry-run scans the store and counts the tokens it would revoke (those not
 yet revoked of every grant holding such a token of ` + argName + `, whatever
-their expiry) without writing.`,
+their expiry) without writing. Ctrl-C (or SIGTERM) stops it between batches
+of grants: those committed stay revoked and are counted; it exits 130 and a
+re-run finishes.`,
 		Example: example,
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) (err error) {
@@ -88,8 +92,18 @@ their expiry) without writing.`,
 			}
 			s.Store = nil // r owns it now
 			defer closeStore(r, &err)
-			if res.Revoked, err = b.revoke(r, ctx, arg); err != nil {
-				return err
+			// On error the batches committed stay revoked, counted.
+			res.Revoked, err = b.revoke(r, ctx, arg)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				res.Interrupted = true
+				a.code = exitInterrupted
+				return a.print(res, fmt.Sprintf("interrupted: revoked %s (%s %s); run %s again to finish\n",
+					plural(res.Revoked, "token"), b.field, arg, b.name))
+			case errors.As(err, new(*revoke.FieldError)):
+				return withCode(exitUsage, fmt.Errorf("%s: %w", b.name, err))
+			case err != nil:
+				return fmt.Errorf("%s: %w (%s revoked before)", b.name, err, plural(res.Revoked, "token"))
 			}
 			return a.print(res, human())
 		},

@@ -85,8 +85,9 @@
 //     store reaches a running server within the server's sync interval; one
 //     it writes to a bolt file (server stopped) is loaded when the server
 //     starts.
-//   - purge, import and migrate stop between batches on Ctrl-C or SIGTERM:
-//     the batch under way commits, nothing is half-written, and running the
+//   - purge, import, migrate, revoke-subject and revoke-client stop
+//     between batches on Ctrl-C or SIGTERM: the batch under way commits,
+//     nothing is half-written, what was done is reported, and running the
 //     same command again finishes the work (import and migrate are
 //     idempotent: equal records are not rewritten).
 //   - import and migrate check every record (revoke.ValidRecord) before

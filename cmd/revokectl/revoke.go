@@ -16,6 +16,9 @@ type revokeResult struct {
 	State   string `json:"state,omitempty"` // revoke: the token's state before
 	Subject string `json:"subject,omitempty"`
 	Client  string `json:"client_id,omitempty"`
+	// Interrupted: revoke-subject or revoke-client stopped between
+	// batches; Revoked counts the tokens of the batches committed.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 func (r revokeResult) human(what string) string {
