@@ -94,7 +94,10 @@
 //     they write anything: a record no server could have written (a bad
 //     field, a seq above 2^53-1, which would exhaust the store's sequence)
 //     fails the whole command with its line or ID and field, exit code 7,
-//     and nothing is written or created.
+//     and nothing is written or created. What needs other records (an ID
+//     given twice in one batch, a record that breaks its grant) is checked
+//     batch by batch as it is written: it fails the command with the
+//     record's ID, exit code 7, after the batches before it were committed.
 //   - Checksums: a record's "check" field cannot be verified without the
 //     token. Servers find tokens by their ID alone, so a wrong one hides
 //     nothing; it is kept for the export format. migrate keeps it (both

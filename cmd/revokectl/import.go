@@ -42,6 +42,11 @@ expiry, grant, rotation state, a status with an idx but no list, or a seq
 above 2^53-1) fails the whole
 import with its line number and field (exit 7), and nothing is written or
 created. Standard input is copied to a temporary file to be read twice.
+What needs other records is checked batch by batch, as it is written: an ID
+given twice in one batch, or a record that breaks its grant (a record stored
+under another grant, a grant's records of different clients or subjects)
+fails the import with the record's ID (exit 7) after the batches before it
+were committed.
 
 A record's "check" (the CRC-32C of its token) cannot be verified without the
 token. Servers find every token by its ID (its SHA-256), never by this
