@@ -109,6 +109,9 @@ func (c copier) changed(ctx context.Context, tx revoke.Tx, batch []revoke.Record
 			return nil, fmt.Errorf("record %s: %w", rec.ID, err)
 		}
 		old, found := grants.stored[rec.ID]
+		if found && undoes(old, rec) {
+			return nil, fmt.Errorf("record %s: %w", rec.ID, errUndo)
+		}
 		if !c.trusted {
 			rec.Check = 0
 			if found {
@@ -120,6 +123,17 @@ func (c copier) changed(ctx context.Context, tx revoke.Tx, batch []revoke.Record
 		}
 	}
 	return out, nil
+}
+
+// errUndo refuses a record that would make live again a token the store
+// holds revoked, or unspent a refresh token it holds rotated (whose reuse
+// would then go unnoticed): no copy or import undoes a revocation.
+var errUndo = errors.New("the store holds this token revoked or rotated, and the record would undo that")
+
+// undoes reports whether writing rec over stored would undo its
+// revocation or its rotation.
+func undoes(stored, rec revoke.Record) bool {
+	return stored.Revoked() && !rec.Revoked() || stored.Spent() && !rec.Spent() && !rec.Revoked()
 }
 
 // errDuplicate reports an ID given twice in one batch.

@@ -98,6 +98,11 @@
 //     given twice in one batch, a record that breaks its grant) is checked
 //     batch by batch as it is written: it fails the command with the
 //     record's ID, exit code 7, after the batches before it were committed.
+//     So does a record that would undo what the store holds: a token
+//     revoked there that the record has live, or a refresh token rotated
+//     there that the record has not (an old export, or a migrate run again
+//     after servers on the target revoked tokens): no import or migrate
+//     brings a revoked token back.
 //   - Checksums: a record's "check" field cannot be verified without the
 //     token. Servers find tokens by their ID alone, so a wrong one hides
 //     nothing; it is kept for the export format. migrate keeps it (both

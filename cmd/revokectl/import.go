@@ -46,7 +46,10 @@ What needs other records is checked batch by batch, as it is written: an ID
 given twice in one batch, or a record that breaks its grant (a record stored
 under another grant, a grant's records of different clients or subjects)
 fails the import with the record's ID (exit 7) after the batches before it
-were committed.
+were committed. So does a record that would undo what the store holds: a
+token revoked there that the record has live, or a refresh token rotated
+there that the record has not (an old export): no import brings a revoked
+token back.
 
 A record's "check" (the CRC-32C of its token) cannot be verified without the
 token. Servers find every token by its ID (its SHA-256), never by this

@@ -93,7 +93,9 @@ loses at most the batch under way) running the same command again finishes
 the copy. At the end it reads both stores again and compares their record
 counts and a SHA-256 digest over every record in ID order; a difference
 fails with exit code 6 (a target that held other records, or a source
-written during the migration: stop the server first, then re-run).
+written during the migration: stop the server first, then re-run). A record
+of the target that servers revoked or rotated since an earlier run is not
+undone by the source's live one: the re-run fails with its ID (exit 7).
 --verify-only compares the two stores without copying anything.
 
 migrate takes no --store. The source is only read (bolt: a shared lock, which
