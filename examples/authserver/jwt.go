@@ -59,7 +59,11 @@ func newJWTMode(ctx context.Context, rev *revoke.Revoker, issuer string, log *sl
 		return nil, err
 	}
 	lists, err := statuslist.New(ctx, rev, issuer+statusListPath, statuslist.Key{Signer: key, ID: kid},
-		statuslist.WithRandomIndices(), statuslist.WithTTL(time.Minute), statuslist.WithLogger(log))
+		statuslist.WithRandomIndices(), statuslist.WithTTL(time.Minute), statuslist.WithLogger(log),
+		// A replica cut off for 10 s from a store other processes write
+		// (sqlite, postgres, mysql) answers 503 rather than sign lists
+		// that miss their revocations; over bolt or memory it never lags.
+		statuslist.WithMaxLag(10*time.Second))
 	if err != nil {
 		return nil, err
 	}
