@@ -92,7 +92,7 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	}
 	s.beginWrite = append(s.beginWrite, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION", lock)
 	s.beginRead = []string{"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"}
-	if _, err := db.ExecContext(ctx, "DO 1; DO 1"); err == nil { // multiStatements is on
+	if _, err := db.ExecContext(ctx, "DO ?; DO ?", 1, 1); err == nil { // multiStatements and interpolateParams are on
 		s.multi, s.beginWrite, s.beginRead = true, []string{strings.Join(s.beginWrite, "; ")}, []string{strings.Join(s.beginRead, "; ")}
 	}
 	if err := s.migrate(ctx, timeout); err != nil {
