@@ -43,5 +43,4 @@
 //     of each connection a write uses, not for one statement.
 //   - DDL commits on its own: a migration cut short is completed by the
 //     next Open. Open needs the CREATE privilege.
-//   - Other replicas see a revocation after their next poll, not at once.
 package mysql

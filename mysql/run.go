@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -14,8 +15,7 @@ import (
 	"github.com/sdkauth/revocation/revoke"
 )
 
-// View runs fn in a REPEATABLE READ, READ ONLY transaction started WITH
-// CONSISTENT SNAPSHOT, which never waits for writers.
+// View runs fn in a READ ONLY transaction WITH CONSISTENT SNAPSHOT (REPEATABLE READ).
 func (s *Store) View(ctx context.Context, fn func(revoke.Tx) error) error {
 	return s.run(ctx, false, fn)
 }
@@ -33,7 +33,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 		return err
 	}
 	var c *sqlx.Conn
-	err := s.do(ctx, "connecting", func(ctx context.Context) (err error) { c, err = s.db.Connx(ctx); return err })
+	err := s.do(ctx, nil, "connecting", func(ctx context.Context) (err error) { c, err = s.db.Connx(ctx); return err })
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(revoke.Tx) error) e
 	}()
 	t := &tx{s: s, conn: c, TxState: sqlrecord.TxState{Ctx: ctx, Write: write}, known: map[revoke.ID][2]string{}}
 	if t.seq, err = s.begin(ctx, c, write); err == nil {
-		err = fn(t)
+		err = cmp.Or(fn(t), t.lost) // fn may have gone on after the rollback
 	}
 	t.Done, ended = true, true
 	if err == nil && ctx.Err() != nil {
@@ -70,7 +70,7 @@ func (s *Store) begin(ctx context.Context, c *sqlx.Conn, write bool) (uint64, er
 	if write {
 		stmts = s.beginWrite
 	}
-	err := s.do(ctx, "begin", func(ctx context.Context) (err error) {
+	err := s.do(ctx, nil, "begin", func(ctx context.Context) (err error) {
 		for i := 0; err == nil && i < len(stmts); i++ {
 			if write && i == len(stmts)-1 {
 				return c.GetContext(ctx, &counter, stmts[i])
@@ -109,9 +109,9 @@ func (s *Store) finish(ctx context.Context, c *sqlx.Conn, stmt string) error {
 	return err
 }
 
-// do runs stmt, a statement of op, bounded by the statement timeout, and
-// wraps its error.
-func (s *Store) do(ctx context.Context, op string, stmt func(context.Context) error) error {
+// do runs stmt of op, bounded by the statement timeout, and wraps its error.
+// After ErrUnavailable (a deadlock, say) the server may have rolled t back: t ends.
+func (s *Store) do(ctx context.Context, t *tx, op string, stmt func(context.Context) error) error {
 	sctx, cancel := context.WithTimeoutCause(ctx, s.opts.stmtTimeout, errStatementTimeout)
 	defer cancel()
 	err := stmt(sctx)
@@ -124,7 +124,10 @@ func (s *Store) do(ctx context.Context, op string, stmt func(context.Context) er
 		// Not the caller's deadline: the driver's context error is not wrapped.
 		err = fmt.Errorf("%w after %v (%v)", errStatementTimeout, s.opts.stmtTimeout, err)
 	}
-	return wrapf(err, "%s", op)
+	if err = wrapf(err, "%s", op); t != nil && errors.Is(err, revoke.ErrUnavailable) {
+		t.Done, t.lost = true, err
+	}
+	return err
 }
 
 // discard makes database/sql close c rather than pool it.

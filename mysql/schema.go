@@ -49,8 +49,7 @@ const (
 
 // queries are the statements of a Store, with its table names filled in.
 type queries struct {
-	prefix, tokens, owners, meta string
-
+	prefix, tokens, owners, meta                           string
 	lockRow, grantsOf, setSeq, revokedSince, expired, scan string
 	get, grantsOfIDs, del, live, revoke                    string
 }
@@ -139,7 +138,6 @@ func (s *Store) migrate(ctx context.Context, timeout string) error {
 // tokenColumns are the columns of the tokens table, in rowArgs' order; a
 // new field of revoke.Record is a column here and in a migration.
 const tokenColumns = `id, check_sum, kind, client_id, subject, parent, grant_id, expires_at, seq, successor, rotated_at, retries, superseded, status_list, status_idx`
-
 const nTokenColumns = 15
 
 // row is a row of the tokens table. Times are nanoseconds since 1970;

@@ -23,19 +23,20 @@ type tx struct {
 	sqlrecord.TxState
 	seq   uint64
 	known map[revoke.ID][2]string // grant → client and subject of a record Get or Put met: its owner rows exist (until a Delete)
+	lost  error                   // why the server may have rolled the transaction back
 }
 
 // IDs and rows per statement: within max_allowed_packet and 65,535 placeholders.
 const idsPerStatement, rowsPerStatement = 1000, 500
 
 func (t *tx) exec(ctx context.Context, op, q string, args ...any) error {
-	return t.s.do(ctx, op, func(ctx context.Context) error { _, err := t.conn.ExecContext(ctx, q, args...); return err })
+	return t.s.do(ctx, t, op, func(ctx context.Context) error { _, err := t.conn.ExecContext(ctx, q, args...); return err })
 }
 
 // decode runs query q of op and decodes its rows with dec.
 func decode[T any](t *tx, ctx context.Context, op string, dec func(*row) (T, error), q string, args ...any) ([]T, error) {
 	var rows []row
-	err := t.s.do(ctx, op, func(ctx context.Context) error { return t.conn.SelectContext(ctx, &rows, q, args...) })
+	err := t.s.do(ctx, t, op, func(ctx context.Context) error { return t.conn.SelectContext(ctx, &rows, q, args...) })
 	out := make([]T, len(rows))
 	for i := 0; err == nil && i < len(rows); i++ {
 		out[i], err = dec(&rows[i])
@@ -221,7 +222,7 @@ func (t *tx) RevokedSince(ctx context.Context, seq uint64, fn func(revoke.Revoca
 		return err // no stored Seq is above MaxInt64
 	}
 	var stop error
-	err := t.s.do(ctx, "RevokedSince", func(ctx context.Context) error {
+	err := t.s.do(ctx, t, "RevokedSince", func(ctx context.Context) error {
 		rows, err := t.conn.QueryxContext(ctx, t.s.q.revokedSince, int64(seq))
 		if err != nil {
 			return err
