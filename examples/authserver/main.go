@@ -56,7 +56,8 @@
 // to followers that present it as a bearer token (follow.WithBearer); with
 // -clients, the feed is also served to those clients by HTTP Basic. Without
 // either the feed is not served; a follower without valid credentials gets
-// 401. examples/resourceserver follows it.
+// 401. examples/resourceserver follows it (with its own -jwt when this
+// server runs with -jwt).
 //
 // It logs to standard error, with an audit line for every revocation (never
 // a raw token), and shuts down cleanly on SIGINT or SIGTERM.

@@ -187,7 +187,13 @@ type authServer struct {
 
 func newAuthServer(t *testing.T, opts ...httpadapter.FeedOption) *authServer {
 	t.Helper()
-	rv, err := revoke.New(memory.New())
+	return newAuthServerWith(t, nil, opts...)
+}
+
+// newAuthServerWith is newAuthServer with a Revoker made with ropts.
+func newAuthServerWith(t *testing.T, ropts []revoke.Option, opts ...httpadapter.FeedOption) *authServer {
+	t.Helper()
+	rv, err := revoke.New(memory.New(), ropts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@
 //
 //	REVOKE_FEED_SECRET=... go run ./examples/resourceserver [-addr localhost:8081]
 //		[-auth-server http://localhost:8080[,http://replica-2:8080,...]] [-feed-secret SECRET | -client id=secret]
-//		[-max-lag 0s]
+//		[-max-lag 0s] [-jwt]
 //
 // -auth-server names the authorization server, or several of its replicas
 // (comma-separated): the follower reads the feed of one at a time, at
@@ -21,7 +21,12 @@
 // auth server's -feed-secret) as a bearer token, or with -client id=secret
 // (one of the auth server's -clients) by HTTP Basic. -max-lag makes the API
 // fail closed (503) while the follower has not been caught up for longer
-// than that; 0 turns the check off.
+// than that; 0 turns the check off. -jwt is for an auth server run with
+// -jwt: it identifies a JWT by its issuer and jti, as that server does
+// (follow.WithTokenKey(jwtkey.KeyOrOpaque), its revoke.WithTokenKey), so
+// that a revoked JWT is refused in every spelling. The two must agree:
+// without -jwt, the follower looks a JWT up by its bytes, under which such
+// a server never files it, and lets every revoked JWT through.
 //
 // It starts serving once it has loaded the feed's snapshot (it waits for the
 // authorization server until then, logging each failed attempt), logs to
@@ -52,6 +57,7 @@ import (
 	"github.com/sdkauth/revocation/examples/internal/serve"
 	"github.com/sdkauth/revocation/follow"
 	"github.com/sdkauth/revocation/httpadapter"
+	"github.com/sdkauth/revocation/jwtkey"
 )
 
 func main() {
@@ -77,6 +83,7 @@ type config struct {
 	feedSecret string
 	client     string // id=secret
 	maxLag     time.Duration
+	jwt        bool // identify JWTs by issuer and jti, as the auth server's -jwt
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -89,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.feedSecret, "feed-secret", "", "bearer secret of the auth server's revocation feed (default $"+feedSecretEnv+")")
 	fs.StringVar(&c.client, "client", "", "id=secret: follow the feed as this client of the auth server's -clients (HTTP Basic) instead")
 	fs.DurationVar(&c.maxLag, "max-lag", 0, "answer 503 while the follower has not been caught up with the feed for longer than this (0: never)")
+	fs.BoolVar(&c.jwt, "jwt", false, "the auth server runs with -jwt: identify a JWT by its issuer and jti, as it does")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -126,6 +134,9 @@ func feedURL(base string) (string, error) {
 // followOptions returns the follower's options the configuration asks for.
 func followOptions(c config, log *slog.Logger) ([]follow.Option, error) {
 	opts := []follow.Option{follow.WithURLs(c.authURLs[1:]...), follow.WithMaxLag(c.maxLag), follow.WithLogger(log)}
+	if c.jwt {
+		opts = append(opts, follow.WithTokenKey(jwtkey.KeyOrOpaque)) // the auth server's revoke.WithTokenKey
+	}
 	if c.feedSecret != "" {
 		return append(opts, follow.WithBearer(c.feedSecret)), nil
 	}
