@@ -123,6 +123,13 @@ var inactiveBody = []byte("{\"active\":false}\n")
 //     never answered {"active":false}: the caller cannot tell an inactive
 //     token from a store that is down.
 //
+// Under a key function (revoke.WithTokenKey) a token is found by its key,
+// so every spelling of it gets the same answer: with jwtkey, a JWT forged
+// or altered but carrying the issuer and jti of a live token is answered
+// active, with that token's client_id, sub and exp. Those members come from
+// the store and hold; any other claim of such a JWT holds only once its
+// signature is verified.
+//
 // Each introspection reads the store once (see revoke.Revoker.Lookup); put
 // the endpoint behind the rate limiting of the rest of the server. Of the
 // options, WithLogger, WithMaxBodyBytes, WithMaxTokenLength,

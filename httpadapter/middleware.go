@@ -47,7 +47,9 @@ type Looker interface {
 // spent, or a refresh token (RFC 6749 sends refresh tokens to the token
 // endpoint only, never to a resource server). It is for servers that pass
 // every opaque token they mint to Issue; a server whose JWTs are not all
-// recorded would have them refused.
+// recorded would have them refused. Under a key function
+// (revoke.WithTokenKey) the token is looked up by its key: with jwtkey, a
+// forged JWT with the issuer and jti of a live access token passes.
 //
 // Its cost is a store read per request with a bearer token (one read
 // transaction and one Get; IsRevoked alone reads none), and the

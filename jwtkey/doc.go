@@ -27,6 +27,19 @@
 // the algorithm, the issuer, the audience and the expiry with its JWT
 // library, on every request, as it would without this package.
 //
+// For the same reason a JWT's issuer and jti stand for the token in every
+// call that takes one. A forged JWT (any header, any other claims, any or
+// no signature) naming the issuer and jti of an issued token is that token:
+// Lookup, and so the introspection endpoint and httpadapter.RequireIssued,
+// describe the genuine token's record (live, with its client and subject),
+// and Revoke on behalf of the genuine token's client revokes it (RFC 7009's
+// check that the token was issued to the requesting client still applies).
+// Whoever knows a token's issuer, jti and client can therefore revoke it
+// without holding it: draw every jti at random (128 bits or more), keep it
+// as private as the token, and authenticate the clients that revoke. Verify
+// a JWT before trusting any claim of it that the Revoker's record does not
+// hold (scopes, audience).
+//
 // Every JWT the server issues must carry a "jti" unique per issuer (RFC 7519,
 // section 4.1.7): Key refuses a JWT without one, and two tokens with the same
 // issuer and jti are one token to the Revoker. A token Key refuses is

@@ -291,3 +291,35 @@ func mustKey(b *testing.B, tok string) string {
 	}
 	return k
 }
+
+// TestForgedTokenNamesTheGenuine: Key reads no signature, so a forged JWT
+// (unsigned, other claims) with the issuer and jti of an issued token is
+// that token to the Revoker: Lookup describes the genuine token's record
+// (live), and Revoke by its client revokes the genuine token, as the
+// package documentation says. Another client's request is refused.
+func TestForgedTokenNamesTheGenuine(t *testing.T) {
+	ctx := context.Background()
+	r, err := revoke.New(memory.New(), revoke.WithTokenKey(jwtkey.KeyOrOpaque))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	genuine, _ := es256(t, map[string]any{"iss": "https://as.example", "jti": "7", "sub": "alice"})
+	forged := b64.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
+		b64.EncodeToString([]byte(`{"iss":"https://as.example","jti":"7","sub":"admin","scope":"all"}`)) + "."
+	if err := r.Issue(ctx, revoke.Token{Value: genuine, Kind: revoke.Access, ClientID: "app", Subject: "alice", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := r.Lookup(ctx, forged); err != nil || info.State != revoke.StateLive || info.Subject != "alice" {
+		t.Errorf("Lookup of the forged token = %+v, %v; want the genuine token's record, live", info, err)
+	}
+	if n, err := r.Revoke(ctx, forged, "other"); n != 0 || !errors.Is(err, revoke.ErrClientMismatch) {
+		t.Errorf("Revoke of the forged token by another client = %d, %v; want ErrClientMismatch", n, err)
+	}
+	if n, err := r.Revoke(ctx, forged, "app"); n != 1 || err != nil {
+		t.Errorf("Revoke of the forged token by its client = %d, %v; want 1, nil", n, err)
+	}
+	if revoked, err := r.IsRevoked(ctx, genuine); !revoked || err != nil {
+		t.Errorf("IsRevoked of the genuine token = %v, %v; want true", revoked, err)
+	}
+}
