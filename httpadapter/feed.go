@@ -98,6 +98,7 @@ func (h *feedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := &feedStream{h: h, w: w, rc: http.NewResponseController(w), buf: make([]revoke.Revocation, feedBatch)}
 	err := s.serve(r.Context(), resume)
+	_ = s.deadline() // the end of the response is written within the write timeout too
 	h.opts.log.LogAttrs(r.Context(), slog.LevelDebug, "httpadapter: feed stream ended",
 		slog.String("remote", r.RemoteAddr), slog.Any("err", err))
 }
@@ -372,7 +373,10 @@ func (s *feedStream) send(p []byte) error {
 	if _, err := s.w.Write(p); err != nil {
 		return err
 	}
-	return s.rc.Flush()
+	if err := s.rc.Flush(); err != nil {
+		return err
+	}
+	return s.setDeadline(time.Time{})
 }
 
 // write writes s.out within the write timeout and empties it.
@@ -382,12 +386,23 @@ func (s *feedStream) write() error {
 	}
 	_, err := s.w.Write(s.out)
 	s.out = s.out[:0]
-	return err
+	if err != nil {
+		return err
+	}
+	return s.setDeadline(time.Time{})
 }
 
-// deadline sets the write deadline of the stream's next writes.
+// deadline sets the write deadline of the stream's next writes: the write
+// timeout from now. Between writes the stream has none, since over HTTP/2
+// a deadline that passes ends the stream even while it waits idle.
 func (s *feedStream) deadline() error {
-	err := s.rc.SetWriteDeadline(time.Now().Add(s.h.opts.writeTimeout))
+	return s.setDeadline(time.Now().Add(s.h.opts.writeTimeout))
+}
+
+// setDeadline sets the write deadline of the stream (none when t is zero),
+// where the ResponseWriter supports one.
+func (s *feedStream) setDeadline(t time.Time) error {
+	err := s.rc.SetWriteDeadline(t)
 	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
