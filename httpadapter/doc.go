@@ -276,7 +276,9 @@
 //     milliseconds, see revoke.Revoker.Lag). The follower has every
 //     revocation up to that position. A snapshot ends with one, at the
 //     position it is complete up to; afterwards one follows each burst of
-//     entries and comes every heartbeat while there are none.
+//     entries that brings the stream up to the newest revocation (a stream
+//     behind gets none until it is), and comes every heartbeat while there
+//     are none.
 //
 // A snapshot is 15 bytes a revocation on the wire, plus 17 bytes a frame
 // of up to 512 entries: about a third of version 1's 40 bytes, whose

@@ -337,6 +337,10 @@ func (s *feedStream) ride(ctx context.Context, b *hubBurstFrames, heartbeat *tim
 		case <-ctx.Done():
 			return b.to, ctx.Err()
 		case <-heartbeat.C:
+			if s.h.hub.latest.Load() != b {
+				<-b.done // a burst follows: no sync at b.to, which is behind
+				break
+			}
 			s.out = appendSync(s.out, b.to, s.h.rv.Lag())
 			if err := s.flush(); err != nil {
 				return b.to, err
@@ -348,10 +352,17 @@ func (s *feedStream) ride(ctx context.Context, b *hubBurstFrames, heartbeat *tim
 		if next.err != nil {
 			return b.to, next.err // fallen out of the log, or closed
 		}
-		if s.h.hub.latest.Load().to > next.from+hubLead {
+		latest := s.h.hub.latest.Load()
+		if latest.to > next.from+hubLead {
 			return b.to, nil
 		}
-		if err := s.send(next.frames); err != nil {
+		frames := next.frames
+		if latest != next {
+			// A later burst is out: next's sync, read when next was, would
+			// tell the follower it was caught up as of now.
+			frames = frames[:next.entries]
+		}
+		if err := s.send(frames); err != nil {
 			return b.to, err
 		}
 		b = next

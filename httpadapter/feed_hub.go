@@ -35,6 +35,7 @@ type feedHub struct {
 type hubBurstFrames struct {
 	from, to uint64
 	frames   []byte
+	entries  int   // length of the entries frames, before the sync frame
 	err      error // the hub could not read the log at from (it stops, or skips ahead)
 	done     chan struct{}
 	next     *hubBurstFrames
@@ -91,6 +92,7 @@ func (h *feedHub) read(pos uint64, buf []revoke.Revocation) *hubBurstFrames {
 		b.frames = appendEntries(b.frames, b.to+1, revs)
 		b.to += uint64(len(revs))
 	}
+	b.entries = len(b.frames)
 	b.frames = appendSync(b.frames, b.to, h.rv.Lag())
 	return b
 }
